@@ -1,0 +1,1 @@
+//! Renders diagnostics rustc-style (filled in by the syntax work).

@@ -1,0 +1,6 @@
+//! zexus-tui: a terminal profiler and visual debugger for the Zexus scripting language,
+//! with its own front end, bytecode compiler, optimizer, cache, VM and JIT.
+#![deny(unsafe_code)]
+
+pub mod diag;
+pub mod syntax;

@@ -1,0 +1,207 @@
+//! The abstract syntax tree. Every node carries the span of the source it came from.
+
+use std::rc::Rc;
+
+use super::span::Span;
+
+/// A name with the span where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstIdent {
+    /// The identifier's text.
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A whole program: the top-level statements of one file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AstProgram {
+    /// Top-level statements in source order.
+    pub stmts: Vec<AstStmt>,
+}
+
+/// A function declaration or literal (`action f(a) { ... }`, `function(a) { ... }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstFunc {
+    /// The declared name; `None` for an anonymous function literal.
+    pub name: Option<AstIdent>,
+    /// Parameters in order (the parser rejects duplicates).
+    pub params: Vec<AstIdent>,
+    /// Statements of the body.
+    pub body: Vec<AstStmt>,
+    /// From the `action`/`function` keyword to the closing `}`.
+    pub span: Span,
+}
+
+/// A statement and its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstStmt {
+    /// What kind of statement.
+    pub kind: AstStmtKind,
+    /// The statement's full extent.
+    pub span: Span,
+}
+
+/// Assignment operators: `=`, `+=`, `-=`, `*=`, `/=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssignOp {
+    /// `=`
+    Set,
+    /// `+=`
+    Add,
+    /// `-=`
+    Sub,
+    /// `*=`
+    Mul,
+    /// `/=`
+    Div,
+}
+
+/// The left-hand side of an assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AstTarget {
+    /// `x = ...`
+    Name(AstIdent),
+    /// `a[i] = ...`; `bracket` is the span of the `[` (where index errors point).
+    Index { object: Box<AstExpr>, index: Box<AstExpr>, bracket: Span },
+    /// `a.name = ...` (same as `a["name"] = ...`).
+    Member { object: Box<AstExpr>, name: AstIdent },
+}
+
+/// Kinds of statements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AstStmtKind {
+    /// `let x = e` or `const x = e` (a type annotation is parsed and dropped).
+    Let { name: AstIdent, is_const: bool, value: AstExpr },
+    /// A named `action`/`function` declaration (always has `name`).
+    Func(Rc<AstFunc>),
+    /// `if c {..} elif c2 {..} else {..}`: one `(condition, body)` per `if`/`elif`.
+    If { branches: Vec<(AstExpr, Vec<AstStmt>)>, else_body: Option<Vec<AstStmt>> },
+    /// `while c { .. }`
+    While { cond: AstExpr, body: Vec<AstStmt> },
+    /// `for each x in e { .. }` (also `for x in e`).
+    ForEach { var: AstIdent, iterable: AstExpr, body: Vec<AstStmt> },
+    /// `break`
+    Break,
+    /// `continue`
+    Continue,
+    /// `return` or `return e`.
+    Return(Option<AstExpr>),
+    /// `print(a, b)` or `print e`; `paren` is the span of the `print` keyword.
+    Print(Vec<AstExpr>),
+    /// `target op value`. `op_span` is the span of the assignment operator.
+    Assign { target: AstTarget, op: AssignOp, op_span: Span, value: AstExpr },
+    /// An expression evaluated for its effects.
+    Expr(AstExpr),
+    /// A bare `{ ... }` block (creates no scope).
+    Block(Vec<AstStmt>),
+    /// `STATE[key] op value` (blockchain; `op_span` is the assignment operator).
+    StateSet { key: AstExpr, op: AssignOp, op_span: Span, value: AstExpr },
+    /// `TX_BEGIN()`
+    TxBegin,
+    /// `TX_COMMIT()`
+    TxCommit,
+    /// `TX_REVERT()`
+    TxRevert,
+    /// `VERIFY(cond)` or `VERIFY(cond, msg)`.
+    Verify { cond: AstExpr, message: Option<AstExpr> },
+}
+
+/// Binary operators (not the short-circuit ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `**`
+    Pow,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// Short-circuit operators; both always produce a boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogicOp {
+    /// `&&` / `and`
+    And,
+    /// `||` / `or`
+    Or,
+}
+
+/// Prefix operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// `-x`
+    Neg,
+    /// `!x` / `not x`
+    Not,
+}
+
+/// An expression and its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstExpr {
+    /// What kind of expression.
+    pub kind: AstExprKind,
+    /// The expression's full extent.
+    pub span: Span,
+}
+
+/// Kinds of expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AstExprKind {
+    /// Integer literal (already range-checked by the lexer/parser).
+    Int(i64),
+    /// Float literal.
+    Float(f64),
+    /// String literal with escapes already processed.
+    Str(String),
+    /// `true` / `false`
+    Bool(bool),
+    /// `null`
+    Null,
+    /// A variable reference.
+    Name(String),
+    /// `[a, b, c]`
+    List(Vec<AstExpr>),
+    /// `{"k": v, name: v}`: keys are strings (a bare identifier key is its name).
+    Map(Vec<(String, Span, AstExpr)>),
+    /// `function(a, b) { ... }` (anonymous; `name` is `None`).
+    Func(Rc<AstFunc>),
+    /// Prefix operator; `op_span` is the operator token.
+    Unary { op: UnOp, op_span: Span, operand: Box<AstExpr> },
+    /// Binary operator; `op_span` is the operator token (where runtime errors point).
+    Binary { op: BinOp, op_span: Span, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
+    /// `&&`, `||`, `and`, `or`.
+    Logic { op: LogicOp, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
+    /// `c ? a : b`
+    Ternary { cond: Box<AstExpr>, then: Box<AstExpr>, otherwise: Box<AstExpr> },
+    /// `f(args)`; `paren` is the span of the `(` (where call errors point).
+    Call { callee: Box<AstExpr>, args: Vec<AstExpr>, paren: Span },
+    /// `x.name(args)`; `paren` is the span of the `(`.
+    MethodCall { receiver: Box<AstExpr>, name: AstIdent, args: Vec<AstExpr>, paren: Span },
+    /// `a[i]`; `bracket` is the span of the `[`.
+    Index { object: Box<AstExpr>, index: Box<AstExpr>, bracket: Span },
+    /// `a.name` (not followed by a call).
+    Member { object: Box<AstExpr>, name: AstIdent },
+    /// `STATE[key]` (blockchain read).
+    StateGet { key: Box<AstExpr>, bracket: Span },
+    /// `HASH(value)`; `paren` is the span of the `(`.
+    Hash { value: Box<AstExpr>, paren: Span },
+}

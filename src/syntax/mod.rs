@@ -1,0 +1,11 @@
+//! Source text to AST: spans, tokens (logos), the lexer and the Pratt parser.
+//!
+//! Architecture invariant: `syntax` knows nothing about bytecode, the VM or the terminal.
+
+pub mod ast;
+pub mod lexer;
+pub mod parser;
+pub mod span;
+pub mod token;
+
+pub use parser::parse;
