@@ -2,5 +2,11 @@
 //! with its own front end, bytecode compiler, optimizer, cache, VM and JIT.
 #![deny(unsafe_code)]
 
+pub mod bytecode;
+pub mod cli;
+pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod syntax;
+pub mod text;
+pub mod vm;

@@ -1,0 +1,198 @@
+//! The one listing format, used by `dis`, the bytecode pane and golden files:
+//! `pc  line  OPCODE  operand  ; comment`, with `>` marking jump targets.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use super::chunk::{Chunk, Const};
+use super::op::Op;
+use crate::syntax::span::SourceMap;
+
+/// One row of a listing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ListingRow {
+    /// Instruction index.
+    pub pc: u32,
+    /// 1-based source line.
+    pub line: u32,
+    /// True if some jump lands here.
+    pub is_target: bool,
+    /// Opcode name.
+    pub opcode: &'static str,
+    /// Operand text.
+    pub operand: String,
+    /// Comment (constant values, names, targets).
+    pub comment: String,
+}
+
+fn const_text(c: &Const) -> String {
+    match c {
+        Const::Int(i) => i.to_string(),
+        Const::Float(f) => {
+            let mut s = String::new();
+            crate::text::format_float(*f, &mut s);
+            s
+        }
+        Const::Str(s) => {
+            let mut out = String::new();
+            crate::text::repr_str(s, &mut out);
+            out
+        }
+    }
+}
+
+/// Operand and comment text of one instruction.
+pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
+    let name = |idx: usize, names: &[String]| names.get(idx).cloned().unwrap_or_else(|| "?".into());
+    let konst = |idx: u32| {
+        chunk
+            .consts
+            .get(idx as usize)
+            .map(const_text)
+            .unwrap_or_else(|| "?".into())
+    };
+    match *op {
+        Op::Const { idx } => (idx.to_string(), konst(idx)),
+        Op::Int { value } => (value.to_string(), String::new()),
+        Op::LoadLocal { slot }
+        | Op::StoreLocal { slot }
+        | Op::LoadCell { slot }
+        | Op::StoreCell { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => {
+            (idx.to_string(), name(idx as usize, &chunk.globals))
+        }
+        Op::LoadFree { idx } | Op::StoreFree { idx } => {
+            (idx.to_string(), name(idx as usize, &chunk.free_names))
+        }
+        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => {
+            (name.to_string(), konst(name))
+        }
+        Op::Jump { target } | Op::JumpIfFalse { target } | Op::JumpIfTrue { target } => {
+            (target.to_string(), format!("to {target}"))
+        }
+        Op::JumpIfNotLt { target }
+        | Op::JumpIfNotLe { target }
+        | Op::JumpIfNotGt { target }
+        | Op::JumpIfNotGe { target }
+        | Op::JumpIfNotEq { target }
+        | Op::JumpIfNotNe { target } => (target.to_string(), format!("to {target}")),
+        Op::LoopBack { target, loop_id } => {
+            (target.to_string(), format!("loop {loop_id} to {target}"))
+        }
+        Op::ForNext { slot, exit } => (
+            format!("{slot} {exit}"),
+            format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)),
+        ),
+        Op::ForPrep { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::Call { argc } => (argc.to_string(), String::new()),
+        Op::CallMethod { name, argc } => (
+            format!("{name} {argc}"),
+            format!(
+                ".{}",
+                chunk
+                    .consts
+                    .get(name as usize)
+                    .map(const_text)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            ),
+        ),
+        Op::MakeClosure { proto } => (
+            proto.to_string(),
+            chunk
+                .children
+                .get(proto as usize)
+                .map(|c| format!("<function {}>", c.display_name()))
+                .unwrap_or_default(),
+        ),
+        Op::MakeList { n } | Op::MakeMap { n } => (n.to_string(), String::new()),
+        Op::Print { n } => (n.to_string(), String::new()),
+        Op::LoadLocal2 { a, b } => (
+            format!("{a} {b}"),
+            format!(
+                "{}, {}",
+                name(a as usize, &chunk.slot_names),
+                name(b as usize, &chunk.slot_names)
+            ),
+        ),
+        Op::AddLocalImm { slot, imm } => (
+            format!("{slot} {imm}"),
+            format!("{} += {imm}", name(slot as usize, &chunk.slot_names)),
+        ),
+        Op::AddLocalLocal { dst, src } => (
+            format!("{dst} {src}"),
+            format!(
+                "{} += {}",
+                name(dst as usize, &chunk.slot_names),
+                name(src as usize, &chunk.slot_names)
+            ),
+        ),
+        Op::AddImm { imm } | Op::SubImm { imm } => (imm.to_string(), String::new()),
+        _ => (String::new(), String::new()),
+    }
+}
+
+/// The rows of one chunk's listing (not its children).
+pub fn rows(chunk: &Chunk, src: &str, map: &SourceMap) -> Vec<ListingRow> {
+    let targets: HashSet<u32> = chunk.code.iter().filter_map(Op::jump_target).collect();
+    chunk
+        .code
+        .iter()
+        .enumerate()
+        .map(|(pc, op)| {
+            let span = chunk.spans.get(pc).copied().unwrap_or_default();
+            let (operand, comment) = describe(op, chunk);
+            ListingRow {
+                pc: pc as u32,
+                line: map.line_col(src, span.start).line,
+                is_target: targets.contains(&(pc as u32)),
+                opcode: op.name(),
+                operand,
+                comment,
+            }
+        })
+        .collect()
+}
+
+/// Formats one row.
+pub fn format_row(row: &ListingRow) -> String {
+    let mut line = format!(
+        "{}{:>4}  {:>4}  {:<16} {:<8}",
+        if row.is_target { ">" } else { " " },
+        row.pc,
+        row.line,
+        row.opcode,
+        row.operand
+    );
+    if !row.comment.is_empty() {
+        let _ = write!(line, " ; {}", row.comment);
+    }
+    line.trim_end().to_string()
+}
+
+/// The full listing of a chunk and, after it, each of its children (depth first).
+pub fn listing(chunk: &Chunk, src: &str) -> String {
+    let map = SourceMap::new(src);
+    let mut out = String::new();
+    write_chunk(chunk, src, &map, &mut out);
+    out
+}
+
+fn write_chunk(chunk: &Chunk, src: &str, map: &SourceMap, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "== {} (params {}, slots {}, {} instructions) ==",
+        chunk.display_name(),
+        chunk.arity,
+        chunk.n_slots,
+        chunk.code.len()
+    );
+    for row in rows(chunk, src, map) {
+        out.push_str(&format_row(&row));
+        out.push('\n');
+    }
+    for child in &chunk.children {
+        out.push('\n');
+        write_chunk(child, src, map, out);
+    }
+}

@@ -1,0 +1,244 @@
+//! Command-line interface: clap arguments ("low"), validated into a configuration ("high"),
+//! and one function per subcommand. The only layer besides the TUI that touches files.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::compile::optimize::{self, Pass};
+use crate::diag::render;
+use crate::engine::{self, Options, Session};
+use crate::vm::interp::{Halt, VmConfig};
+
+/// zexus-tui: run, inspect and profile Zexus programs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "zexus-tui",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Program to open in the visual debugger (headless until the TUI lands).
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run_opts: RunOpts,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a program headless: its output on stdout, diagnostics on stderr.
+    Run {
+        /// The program.
+        file: PathBuf,
+        #[command(flatten)]
+        opts: RunOpts,
+    },
+    /// Print the bytecode listing of a program, before and after optimization.
+    Dis {
+        /// The program.
+        file: PathBuf,
+        /// Show only the unoptimized listing.
+        #[arg(long, conflicts_with_all = ["after", "diff"])]
+        before: bool,
+        /// Show only the optimized listing.
+        #[arg(long, conflicts_with = "diff")]
+        after: bool,
+        /// Show a unified diff from the unoptimized to the optimized listing.
+        #[arg(long)]
+        diff: bool,
+        #[command(flatten)]
+        opts: RunOpts,
+    },
+}
+
+/// Options shared by the subcommands that build or run a program.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunOpts {
+    /// Stop with an error after N executed instructions.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
+    /// Maximum call depth (default 10000).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_depth: usize,
+    /// Stop with `out of gas` when gas use would exceed N.
+    #[arg(long, value_name = "N")]
+    pub gas_limit: Option<u64>,
+    /// Optimization level: 0 (none), 1 (fold, dce), 2 (all passes; the default).
+    #[arg(short = 'O', value_name = "LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub opt_level: u8,
+    /// Run exactly these optimizer passes, comma-separated (fold, dce, peephole); overrides -O.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_pass)]
+    pub passes: Option<Vec<Pass>>,
+}
+
+fn parse_pass(name: &str) -> Result<Pass, String> {
+    Pass::from_name(name.trim()).ok_or_else(|| {
+        let all: Vec<&str> = Pass::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown pass '{name}' (passes: {})", all.join(", "))
+    })
+}
+
+impl RunOpts {
+    fn options(&self) -> Options {
+        Options {
+            vm: VmConfig {
+                max_depth: self.max_depth,
+                max_steps: self.max_steps,
+                gas_limit: self.gas_limit,
+                ..VmConfig::default()
+            },
+            passes: self
+                .passes
+                .clone()
+                .unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
+        }
+    }
+}
+
+/// Reads a program's source: a missing, unreadable, non-UTF-8 file or a directory is a
+/// one-line error.
+pub fn read_source(path: &std::path::Path) -> Result<String, String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!(
+            "error: {shown} is a directory, not a Zexus program"
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("error: cannot read {shown}: {}", io_reason(&e)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "error: {shown} is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Entry point after argument parsing.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Dis {
+            file,
+            before,
+            after,
+            diff,
+            opts,
+        }) => {
+            let mode = if before {
+                DisMode::Before
+            } else if after {
+                DisMode::After
+            } else if diff {
+                DisMode::Diff
+            } else {
+                DisMode::SideBySide
+            };
+            cmd_dis(&file, &opts, mode)
+        }
+        None => match cli.file {
+            Some(file) => cmd_run(&file, &cli.run_opts),
+            None => {
+                eprintln!(
+                    "error: no program given (try `zexus-tui run FILE` or `zexus-tui --help`)"
+                );
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
+    let path = file.display().to_string();
+    match read_source(file) {
+        Ok(src) => Ok((path, src)),
+        Err(msg) => {
+            eprintln!("{msg}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
+    ExitCode::from(1)
+}
+
+fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
+    let (path, src) = match load(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let mut session = match Session::new(&src, &opts.options(), out) {
+        Ok(s) => s,
+        Err(diags) => return report(&diags, &path, &src),
+    };
+    let halt = session.run_to_end();
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    match halt {
+        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// How `dis` shows the listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisMode {
+    /// Unoptimized only.
+    Before,
+    /// Optimized only.
+    After,
+    /// Unified diff.
+    Diff,
+    /// Two columns.
+    SideBySide,
+}
+
+fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
+    let (path, src) = match load(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let build = match engine::build(&src, &opts.options()) {
+        Ok(build) => build,
+        Err(diags) => return report(&diags, &path, &src),
+    };
+    let text = crate::compile::optimize::report::render_dis(
+        &build.unoptimized,
+        &build.chunk,
+        &build.pass_stats,
+        &src,
+        mode_name(mode),
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn mode_name(mode: DisMode) -> &'static str {
+    match mode {
+        DisMode::Before => "before",
+        DisMode::After => "after",
+        DisMode::Diff => "diff",
+        DisMode::SideBySide => "side-by-side",
+    }
+}

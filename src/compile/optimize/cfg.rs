@@ -1,0 +1,94 @@
+//! Control-flow facts the passes share (jump targets, successors) and `compact`, which removes
+//! `Nop`s and renumbers everything that refers to instruction indices.
+
+use crate::bytecode::chunk::Chunk;
+use crate::bytecode::op::Op;
+
+/// `is_target[pc]` is true if a jump, loop or for-loop exit lands on `pc`.
+pub fn jump_targets(chunk: &Chunk) -> Vec<bool> {
+    let mut targets = vec![false; chunk.code.len() + 1];
+    for op in &chunk.code {
+        if let Some(t) = op.jump_target() {
+            if let Some(slot) = targets.get_mut(t as usize) {
+                *slot = true;
+            }
+        }
+    }
+    for l in &chunk.loops {
+        for pc in [l.header, l.exit] {
+            if let Some(slot) = targets.get_mut(pc as usize) {
+                *slot = true;
+            }
+        }
+    }
+    targets
+}
+
+/// True if none of `pc + 1 ..= pc + len - 1` is a jump target (so `pc..pc+len` is straight-line
+/// code that may be rewritten as a unit).
+pub fn straight(targets: &[bool], pc: usize, len: usize) -> bool {
+    (pc + 1..pc + len).all(|i| !targets.get(i).copied().unwrap_or(true))
+}
+
+/// Successors of the instruction at `pc`.
+pub fn successors(op: &Op, pc: usize) -> impl Iterator<Item = usize> {
+    let next = if op.is_terminator() {
+        None
+    } else {
+        Some(pc + 1)
+    };
+    let jump = op.jump_target().map(|t| t as usize);
+    next.into_iter().chain(jump)
+}
+
+/// Removes every `Nop`, remapping jump targets, loops, spans and part spans. A target that
+/// pointed at a removed instruction moves to the next surviving one. Returns how many
+/// instructions were removed.
+pub fn compact(chunk: &mut Chunk) -> usize {
+    let n = chunk.code.len();
+    let mut new_index = vec![0u32; n + 1];
+    let mut kept = 0u32;
+    for pc in 0..n {
+        new_index[pc] = kept;
+        if chunk.code[pc] != Op::Nop {
+            kept += 1;
+        }
+    }
+    new_index[n] = kept;
+    let removed = n - kept as usize;
+    if removed == 0 {
+        return 0;
+    }
+    let remap = |t: u32| new_index.get(t as usize).copied().unwrap_or(kept);
+    let mut code = Vec::with_capacity(kept as usize);
+    let mut spans = Vec::with_capacity(kept as usize);
+    for (pc, op) in chunk.code.iter().enumerate() {
+        if *op == Op::Nop {
+            continue;
+        }
+        let mut op = *op;
+        if let Some(t) = op.jump_target_mut() {
+            *t = remap(*t);
+        }
+        code.push(op);
+        spans.push(chunk.spans.get(pc).copied().unwrap_or_default());
+    }
+    for l in &mut chunk.loops {
+        l.header = remap(l.header);
+        l.back_edge = remap(l.back_edge);
+        l.exit = remap(l.exit);
+    }
+    chunk.part_spans = std::mem::take(&mut chunk.part_spans)
+        .into_iter()
+        .filter(|(pc, _)| {
+            chunk
+                .code
+                .get(*pc as usize)
+                .is_some_and(|op| *op != Op::Nop)
+        })
+        .map(|(pc, s)| (remap(pc), s))
+        .collect();
+    chunk.code = code;
+    chunk.spans = spans;
+    removed
+}

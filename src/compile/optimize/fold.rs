@@ -1,0 +1,156 @@
+//! Constant folding: operators applied to constants, and conditional jumps on constants.
+//! Folding uses the VM's own operator functions, so a folded result is exactly what the
+//! running program would have computed; an operation that would fail is left for run time.
+
+use std::rc::Rc;
+
+use super::PassStats;
+use super::cfg::{jump_targets, straight};
+use crate::bytecode::chunk::{Chunk, Const};
+use crate::bytecode::op::Op;
+use crate::vm::value::{self, Value};
+
+/// Largest string a fold may create (bigger results stay run-time work).
+const MAX_FOLDED_STRING: usize = 4096;
+
+fn const_value(chunk: &Chunk, op: &Op) -> Option<Value> {
+    Some(match *op {
+        Op::Int { value } => Value::Int(value as i64),
+        Op::Null => Value::Null,
+        Op::True => Value::Bool(true),
+        Op::False => Value::Bool(false),
+        Op::Const { idx } => match chunk.consts.get(idx as usize)? {
+            Const::Int(i) => Value::Int(*i),
+            Const::Float(f) => Value::Float(*f),
+            Const::Str(s) => Value::Str(Rc::new(s.clone())),
+        },
+        _ => return None,
+    })
+}
+
+/// The instruction that pushes `v`, adding a pool entry if needed.
+fn push_op(chunk: &mut Chunk, v: &Value) -> Option<Op> {
+    let konst = match v {
+        Value::Null => return Some(Op::Null),
+        Value::Bool(true) => return Some(Op::True),
+        Value::Bool(false) => return Some(Op::False),
+        Value::Int(i) => match i32::try_from(*i) {
+            Ok(value) => return Some(Op::Int { value }),
+            Err(_) => Const::Int(*i),
+        },
+        Value::Float(f) => Const::Float(*f),
+        Value::Str(s) if s.len() <= MAX_FOLDED_STRING => Const::Str(s.to_string()),
+        _ => return None,
+    };
+    let idx = match chunk.consts.iter().position(|c| same_const(c, &konst)) {
+        Some(i) => i,
+        None => {
+            chunk.consts.push(konst);
+            chunk.consts.len() - 1
+        }
+    };
+    Some(Op::Const {
+        idx: u32::try_from(idx).ok()?,
+    })
+}
+
+fn same_const(a: &Const, b: &Const) -> bool {
+    match (a, b) {
+        (Const::Float(x), Const::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+fn binary(op: Op, a: &Value, b: &Value) -> Option<Value> {
+    let max = MAX_FOLDED_STRING;
+    let res = match op {
+        Op::Add => value::add(a, b, max),
+        Op::Sub => value::sub(a, b),
+        Op::Mul => value::mul(a, b, max),
+        Op::Div => value::div(a, b),
+        Op::Mod => value::modulo(a, b),
+        Op::Pow => value::pow(a, b),
+        Op::Eq => value::values_equal(a, b).map(Value::Bool),
+        Op::Ne => value::values_equal(a, b).map(|e| Value::Bool(!e)),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+            use std::cmp::Ordering::*;
+            let ord = value::compare(a, b, "<");
+            ord.map(|o| {
+                Value::Bool(match (op, o) {
+                    (_, None) => false,
+                    (Op::Lt, Some(o)) => o == Less,
+                    (Op::Le, Some(o)) => o != Greater,
+                    (Op::Gt, Some(o)) => o == Greater,
+                    (_, Some(o)) => o != Less,
+                })
+            })
+        }
+        _ => return None,
+    };
+    res.ok()
+}
+
+/// Runs one folding sweep over `chunk`.
+pub fn run(chunk: &mut Chunk) -> PassStats {
+    let mut stats = PassStats::new("fold");
+    let targets = jump_targets(chunk);
+    let mut pc = 0;
+    while pc < chunk.code.len() {
+        // K1 K2 binop  ->  K
+        if pc + 2 < chunk.code.len() && straight(&targets, pc, 3) {
+            if let (Some(a), Some(b)) = (
+                const_value(chunk, &chunk.code[pc]),
+                const_value(chunk, &chunk.code[pc + 1]),
+            ) {
+                let op = chunk.code[pc + 2];
+                if let Some(v) = binary(op, &a, &b) {
+                    if let Some(push) = push_op(chunk, &v) {
+                        chunk.code[pc] = push;
+                        chunk.spans[pc] = chunk.spans[pc + 2];
+                        chunk.code[pc + 1] = Op::Nop;
+                        chunk.code[pc + 2] = Op::Nop;
+                        stats.folded += 1;
+                        pc += 3;
+                        continue;
+                    }
+                }
+            }
+        }
+        // K unop  ->  K ;  K jump-if  ->  jump or nothing
+        if pc + 1 < chunk.code.len() && straight(&targets, pc, 2) {
+            if let Some(a) = const_value(chunk, &chunk.code[pc]) {
+                let next = chunk.code[pc + 1];
+                let folded = match next {
+                    Op::Neg => value::neg(&a).ok(),
+                    Op::Not => Some(Value::Bool(!a.truthy())),
+                    Op::ToBool => Some(Value::Bool(a.truthy())),
+                    _ => None,
+                };
+                if let Some(v) = folded {
+                    if let Some(push) = push_op(chunk, &v) {
+                        chunk.code[pc] = push;
+                        chunk.spans[pc] = chunk.spans[pc + 1];
+                        chunk.code[pc + 1] = Op::Nop;
+                        stats.folded += 1;
+                        pc += 2;
+                        continue;
+                    }
+                }
+                let jump = match next {
+                    Op::JumpIfFalse { target } => Some((target, !a.truthy())),
+                    Op::JumpIfTrue { target } => Some((target, a.truthy())),
+                    _ => None,
+                };
+                if let Some((target, taken)) = jump {
+                    chunk.code[pc] = Op::Nop;
+                    chunk.code[pc + 1] = if taken { Op::Jump { target } } else { Op::Nop };
+                    stats.branches_resolved += 1;
+                    pc += 2;
+                    continue;
+                }
+            }
+        }
+        pc += 1;
+    }
+    stats
+}

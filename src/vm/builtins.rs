@@ -1,0 +1,516 @@
+//! Builtin functions and methods (LANGUAGE.md §6).
+
+use std::rc::Rc;
+
+use super::error::{ErrorKind, VmError};
+use super::value::{Value, compare, display, display_into, out_of_memory, values_equal};
+
+type BResult = Result<Value, VmError>;
+type BuiltinFn = fn(&[Value], usize) -> BResult;
+
+/// The builtin table: name and implementation (the second argument is the allocation cap).
+const BUILTINS: &[(&str, BuiltinFn)] = &[
+    ("len", b_len),
+    ("str", b_str),
+    ("int", b_int),
+    ("float", b_float),
+    ("typeof", b_typeof),
+    ("push", b_push),
+    ("append", b_append),
+    ("keys", b_keys),
+    ("values", b_values),
+    ("range", b_range),
+    ("sort", b_sort),
+    ("slice", b_slice),
+    ("abs", b_abs),
+    ("sqrt", b_sqrt),
+];
+
+/// The id of builtin `name`, if there is one.
+pub fn builtin_id(name: &str) -> Option<u8> {
+    BUILTINS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .map(|i| i as u8)
+}
+
+/// The name of builtin `id`.
+pub fn builtin_name(id: u8) -> &'static str {
+    BUILTINS
+        .get(id as usize)
+        .map(|(n, _)| *n)
+        .unwrap_or("builtin")
+}
+
+/// Calls builtin `id` with `args`.
+pub fn call_builtin(id: u8, args: &[Value], max_alloc: usize) -> BResult {
+    match BUILTINS.get(id as usize) {
+        Some((_, f)) => f(args, max_alloc),
+        None => Err(VmError::new(
+            ErrorKind::NotCallable,
+            "not callable: unknown builtin",
+        )),
+    }
+}
+
+fn type_error(msg: String) -> VmError {
+    VmError::new(ErrorKind::TypeError, format!("type error: {msg}"))
+}
+
+fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), VmError> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(VmError::new(
+            ErrorKind::WrongArgumentCount,
+            format!(
+                "wrong number of arguments: {name}() takes {expected}, got {}",
+                args.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn cannot_convert(what: &Value, to: &str) -> VmError {
+    let shown = super::value::repr(what).unwrap_or_else(|_| what.type_name().to_string());
+    VmError::new(
+        ErrorKind::CannotConvert,
+        format!("cannot convert {shown} to {to}"),
+    )
+}
+
+fn b_len(args: &[Value], _: usize) -> BResult {
+    arity("len", args, 1, 1)?;
+    Ok(Value::Int(match &args[0] {
+        Value::Str(s) => s.chars().count() as i64,
+        Value::List(l) => l.borrow().len() as i64,
+        Value::Map(m) => m.borrow().len() as i64,
+        other => return Err(type_error(format!("len() of {}", other.type_name()))),
+    }))
+}
+
+fn b_str(args: &[Value], _: usize) -> BResult {
+    arity("str", args, 1, 1)?;
+    Ok(Value::Str(Rc::new(display(&args[0])?)))
+}
+
+fn parse_int_text(s: &str) -> Option<Result<i64, VmError>> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        t.parse::<i64>()
+            .map_err(|_| VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+    )
+}
+
+fn b_int(args: &[Value], _: usize) -> BResult {
+    arity("int", args, 1, 1)?;
+    match &args[0] {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::Float(f) if f.is_finite() => {
+            let t = f.trunc();
+            if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&t) {
+                Ok(Value::Int(t as i64))
+            } else {
+                Err(VmError::new(ErrorKind::IntegerOverflow, "integer overflow"))
+            }
+        }
+        Value::Str(s) => match parse_int_text(s) {
+            Some(res) => res.map(Value::Int),
+            None => Err(cannot_convert(&args[0], "integer")),
+        },
+        other => Err(cannot_convert(other, "integer")),
+    }
+}
+
+fn parse_float_text(s: &str) -> Option<f64> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (int_part, frac) = match body.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (body, None),
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int_part) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    t.parse::<f64>().ok()
+}
+
+fn b_float(args: &[Value], _: usize) -> BResult {
+    arity("float", args, 1, 1)?;
+    match &args[0] {
+        Value::Int(i) => Ok(Value::Float(*i as f64)),
+        Value::Float(f) => Ok(Value::Float(*f)),
+        Value::Str(s) => parse_float_text(s)
+            .map(Value::Float)
+            .ok_or_else(|| cannot_convert(&args[0], "float")),
+        other => Err(cannot_convert(other, "float")),
+    }
+}
+
+fn b_typeof(args: &[Value], _: usize) -> BResult {
+    arity("typeof", args, 1, 1)?;
+    Ok(Value::str(args[0].type_name()))
+}
+
+fn expect_list<'a>(name: &str, v: &'a Value) -> Result<&'a super::value::ListRef, VmError> {
+    match v {
+        Value::List(l) => Ok(l),
+        other => Err(type_error(format!(
+            "{name}() expects a list, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn expect_map<'a>(name: &str, v: &'a Value) -> Result<&'a super::value::MapRef, VmError> {
+    match v {
+        Value::Map(m) => Ok(m),
+        other => Err(type_error(format!(
+            "{name}() expects a map, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn check_len(len: usize, max_alloc: usize) -> Result<(), VmError> {
+    if len.saturating_mul(16) > max_alloc {
+        return Err(out_of_memory(len.saturating_mul(16)));
+    }
+    Ok(())
+}
+
+fn b_push(args: &[Value], max_alloc: usize) -> BResult {
+    arity("push", args, 2, 2)?;
+    let list = expect_list("push", &args[0])?;
+    let mut items = list.borrow().clone();
+    check_len(items.len() + 1, max_alloc)?;
+    items.push(args[1].clone());
+    Ok(Value::list(items))
+}
+
+fn b_append(args: &[Value], max_alloc: usize) -> BResult {
+    arity("append", args, 2, 2)?;
+    let list = expect_list("append", &args[0])?;
+    let len = list.borrow().len();
+    check_len(len + 1, max_alloc)?;
+    list.borrow_mut().push(args[1].clone());
+    Ok(args[0].clone())
+}
+
+fn b_keys(args: &[Value], _: usize) -> BResult {
+    arity("keys", args, 1, 1)?;
+    let map = expect_map("keys", &args[0])?;
+    Ok(map_keys(map))
+}
+
+fn map_keys(map: &super::value::MapRef) -> Value {
+    Value::list(map.borrow().keys().map(|k| Value::Str(k.clone())).collect())
+}
+
+fn map_values(map: &super::value::MapRef) -> Value {
+    Value::list(map.borrow().values().cloned().collect())
+}
+
+fn b_values(args: &[Value], _: usize) -> BResult {
+    arity("values", args, 1, 1)?;
+    let map = expect_map("values", &args[0])?;
+    Ok(map_values(map))
+}
+
+fn int_arg(name: &str, v: &Value) -> Result<i64, VmError> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => Err(type_error(format!(
+            "{name}() expects an integer, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn b_range(args: &[Value], max_alloc: usize) -> BResult {
+    arity("range", args, 1, 3)?;
+    let (start, stop, step) = match args.len() {
+        1 => (0, int_arg("range", &args[0])?, 1),
+        2 => (int_arg("range", &args[0])?, int_arg("range", &args[1])?, 1),
+        _ => (
+            int_arg("range", &args[0])?,
+            int_arg("range", &args[1])?,
+            int_arg("range", &args[2])?,
+        ),
+    };
+    if step == 0 {
+        return Err(type_error("range step must not be zero".to_string()));
+    }
+    let count: i128 = if step > 0 {
+        ((stop as i128 - start as i128) + step as i128 - 1).div_euclid(step as i128)
+    } else {
+        ((start as i128 - stop as i128) + (-(step as i128)) - 1).div_euclid(-(step as i128))
+    };
+    let count = count.max(0) as usize;
+    check_len(count, max_alloc)?;
+    let mut items = Vec::with_capacity(count);
+    let mut x = start as i128;
+    for _ in 0..count {
+        items.push(Value::Int(x as i64));
+        x += step as i128;
+    }
+    Ok(Value::list(items))
+}
+
+fn b_sort(args: &[Value], _: usize) -> BResult {
+    arity("sort", args, 1, 1)?;
+    let list = expect_list("sort", &args[0])?;
+    let mut items = list.borrow().clone();
+    let all_numbers = items
+        .iter()
+        .all(|v| matches!(v, Value::Int(_)) || matches!(v, Value::Float(f) if !f.is_nan()));
+    let all_strings = items.iter().all(|v| matches!(v, Value::Str(_)));
+    if !all_numbers && !all_strings {
+        return Err(type_error(
+            "sort() needs a list of numbers or a list of strings".to_string(),
+        ));
+    }
+    items.sort_by(|a, b| {
+        compare(a, b, "<")
+            .ok()
+            .flatten()
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(Value::list(items))
+}
+
+fn clamp_index(i: i64, len: usize) -> usize {
+    let len = len as i64;
+    let i = if i < 0 { i.saturating_add(len) } else { i };
+    i.clamp(0, len) as usize
+}
+
+fn b_slice(args: &[Value], _: usize) -> BResult {
+    arity("slice", args, 2, 3)?;
+    let list = expect_list("slice", &args[0])?;
+    let items = list.borrow();
+    let start = clamp_index(int_arg("slice", &args[1])?, items.len());
+    let end = match args.get(2) {
+        Some(v) => clamp_index(int_arg("slice", v)?, items.len()),
+        None => items.len(),
+    };
+    Ok(Value::list(if start >= end {
+        Vec::new()
+    } else {
+        items[start..end].to_vec()
+    }))
+}
+
+fn b_abs(args: &[Value], _: usize) -> BResult {
+    arity("abs", args, 1, 1)?;
+    match &args[0] {
+        Value::Int(i) => i
+            .checked_abs()
+            .map(Value::Int)
+            .ok_or_else(|| VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+        Value::Float(f) => Ok(Value::Float(f.abs())),
+        other => Err(type_error(format!("abs() of {}", other.type_name()))),
+    }
+}
+
+fn b_sqrt(args: &[Value], _: usize) -> BResult {
+    arity("sqrt", args, 1, 1)?;
+    match &args[0] {
+        Value::Int(i) => Ok(Value::Float((*i as f64).sqrt())),
+        Value::Float(f) => Ok(Value::Float(f.sqrt())),
+        other => Err(type_error(format!("sqrt() of {}", other.type_name()))),
+    }
+}
+
+/// What a method call turned into.
+pub enum MethodOutcome {
+    /// The method ran and produced a value.
+    Value(Value),
+    /// `map.name(args)` where `map["name"]` holds a function: the VM must call it.
+    CallValue(Value),
+}
+
+fn method_arity(recv: &Value, name: &str, args: &[Value], n: usize) -> Result<(), VmError> {
+    if args.len() != n {
+        return Err(VmError::new(
+            ErrorKind::WrongArgumentCount,
+            format!(
+                "wrong number of arguments: {}.{name}() takes {n}, got {}",
+                recv.type_name(),
+                args.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn str_arg<'a>(recv: &Value, name: &str, v: &'a Value) -> Result<&'a str, VmError> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(type_error(format!(
+            "{}.{name}() expects a string, got {}",
+            recv.type_name(),
+            other.type_name()
+        ))),
+    }
+}
+
+/// Calls method `name` on `recv`.
+pub fn call_method(
+    recv: &Value,
+    name: &str,
+    args: &[Value],
+    max_alloc: usize,
+) -> Result<MethodOutcome, VmError> {
+    use MethodOutcome::Value as V;
+    match recv {
+        Value::Str(s) => match name {
+            "upper" => {
+                method_arity(recv, name, args, 0)?;
+                Ok(V(Value::Str(Rc::new(s.to_uppercase()))))
+            }
+            "lower" => {
+                method_arity(recv, name, args, 0)?;
+                Ok(V(Value::Str(Rc::new(s.to_lowercase()))))
+            }
+            "trim" => {
+                method_arity(recv, name, args, 0)?;
+                Ok(V(Value::str(s.trim())))
+            }
+            "contains" => {
+                method_arity(recv, name, args, 1)?;
+                Ok(V(Value::Bool(s.contains(str_arg(recv, name, &args[0])?))))
+            }
+            "replace" => {
+                method_arity(recv, name, args, 2)?;
+                let old = str_arg(recv, name, &args[0])?;
+                let new = str_arg(recv, name, &args[1])?;
+                if old.is_empty() {
+                    return Ok(V(recv.clone()));
+                }
+                let count = s.matches(old).count();
+                let len = s.len() - count * old.len() + count * new.len();
+                if len > max_alloc {
+                    return Err(out_of_memory(len));
+                }
+                Ok(V(Value::Str(Rc::new(s.replace(old, new)))))
+            }
+            "split" => {
+                method_arity(recv, name, args, 1)?;
+                let sep = str_arg(recv, name, &args[0])?;
+                let parts: Vec<Value> = if sep.is_empty() {
+                    s.chars()
+                        .map(|c| Value::Str(Rc::new(c.to_string())))
+                        .collect()
+                } else {
+                    s.split(sep).map(Value::str).collect()
+                };
+                Ok(V(Value::list(parts)))
+            }
+            _ => Err(type_error(format!("string has no method {name}()"))),
+        },
+        Value::List(l) => match name {
+            "push" => {
+                method_arity(recv, name, args, 1)?;
+                let len = l.borrow().len();
+                check_len(len + 1, max_alloc)?;
+                l.borrow_mut().push(args[0].clone());
+                Ok(V(recv.clone()))
+            }
+            "pop" => {
+                method_arity(recv, name, args, 0)?;
+                let popped = l.borrow_mut().pop();
+                popped.map(V).ok_or_else(|| {
+                    VmError::new(
+                        ErrorKind::IndexOutOfRange,
+                        "index out of range: pop() on an empty list",
+                    )
+                })
+            }
+            "contains" => {
+                method_arity(recv, name, args, 1)?;
+                let items = l.borrow().clone();
+                for item in &items {
+                    if values_equal(item, &args[0])? {
+                        return Ok(V(Value::Bool(true)));
+                    }
+                }
+                Ok(V(Value::Bool(false)))
+            }
+            "join" => {
+                method_arity(recv, name, args, 1)?;
+                let sep = str_arg(recv, name, &args[0])?;
+                let items = l.borrow().clone();
+                let mut out = String::new();
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    display_into(item, &mut out)?;
+                    if out.len() > max_alloc {
+                        return Err(out_of_memory(out.len()));
+                    }
+                }
+                Ok(V(Value::Str(Rc::new(out))))
+            }
+            _ => Err(type_error(format!("list has no method {name}()"))),
+        },
+        Value::Map(m) => match name {
+            "has" => {
+                method_arity(recv, name, args, 1)?;
+                let key = str_arg(recv, name, &args[0])?;
+                Ok(V(Value::Bool(m.borrow().contains_key(&key.to_string()))))
+            }
+            "get" => {
+                method_arity(recv, name, args, 1)?;
+                let key = str_arg(recv, name, &args[0])?;
+                Ok(V(m
+                    .borrow()
+                    .get(&key.to_string())
+                    .cloned()
+                    .unwrap_or(Value::Null)))
+            }
+            "keys" => {
+                method_arity(recv, name, args, 0)?;
+                Ok(V(map_keys(m)))
+            }
+            "values" => {
+                method_arity(recv, name, args, 0)?;
+                Ok(V(map_values(m)))
+            }
+            _ => {
+                let f = m.borrow().get(&name.to_string()).cloned();
+                match f {
+                    Some(f @ (Value::Func(_) | Value::Builtin(_))) => {
+                        Ok(MethodOutcome::CallValue(f))
+                    }
+                    Some(other) => Err(VmError::new(
+                        ErrorKind::NotCallable,
+                        format!(
+                            "not callable: map entry \"{name}\" is {}",
+                            other.type_name()
+                        ),
+                    )),
+                    None => Err(VmError::new(
+                        ErrorKind::NotCallable,
+                        format!("not callable: map has no entry \"{name}\""),
+                    )),
+                }
+            }
+        },
+        other => Err(type_error(format!(
+            "{} has no method {name}()",
+            other.type_name()
+        ))),
+    }
+}

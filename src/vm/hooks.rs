@@ -1,0 +1,92 @@
+//! The VM's outward-facing hooks: events for observers (profiler, tracer, debugger) and the
+//! trait through which the engine installs the JIT without the VM importing it.
+
+use std::rc::Rc;
+
+use super::program::Proto;
+use super::value::Value;
+
+/// What happened inside the VM. Emitted only when an observer is attached; instruction events
+/// only when the observer asks for them.
+#[derive(Debug, Clone)]
+pub enum VmEvent<'a> {
+    /// About to execute instruction `pc` of `proto` at call depth `depth`.
+    Instr {
+        proto: &'a Rc<Proto>,
+        pc: u32,
+        depth: usize,
+    },
+    /// A user function was entered; `args` are its arguments.
+    Call {
+        proto: &'a Rc<Proto>,
+        depth: usize,
+        args: &'a [Value],
+    },
+    /// A user function returned.
+    Return { proto: &'a Rc<Proto>, depth: usize },
+    /// A line was printed (without its newline).
+    Print { text: &'a str },
+    /// A loop crossed the hot threshold.
+    LoopHot {
+        proto: &'a Rc<Proto>,
+        loop_id: u16,
+        iterations: u64,
+    },
+    /// A transaction was opened; `depth` is the depth after the opcode.
+    TxBegin { depth: usize },
+    /// A transaction was committed; `keys` were merged.
+    TxCommit { depth: usize, keys: &'a [String] },
+    /// A transaction was reverted; `keys` were discarded.
+    TxRevert { depth: usize, keys: &'a [String] },
+    /// STATE was read or written.
+    StateAccess {
+        write: bool,
+        key: &'a str,
+        depth: usize,
+    },
+}
+
+/// A listener for [`VmEvent`]s.
+pub trait Observer {
+    /// Receives one event.
+    fn event(&mut self, vm_gas: u64, event: &VmEvent<'_>);
+    /// Whether the observer wants an event before every instruction (slow; for tracing and
+    /// exact per-instruction counts).
+    fn wants_instructions(&self) -> bool {
+        false
+    }
+}
+
+/// How a compiled loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopExit {
+    /// Resume interpretation at `pc` (the loop exited, or a guard failed there).
+    Resume { pc: u32 },
+    /// The fuel given to the native code ran out; resume at `pc`.
+    OutOfFuel { pc: u32 },
+}
+
+/// Counts reported by native code so that steps and gas stay exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopRun {
+    /// Bytecode instructions the native code stood for.
+    pub instructions: u64,
+    /// Gas those instructions cost.
+    pub gas: u64,
+}
+
+/// The JIT as the VM sees it (installed by the engine).
+pub trait LoopCompiler {
+    /// Loop `loop_id` of `proto` became hot: try to compile it. Returns true if native code now
+    /// exists for it.
+    fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16) -> bool;
+    /// Runs the compiled loop on the frame `slots` (the frame's slots, starting at its base)
+    /// with at most `fuel` instructions. Never called for a loop `compile` refused.
+    fn run(
+        &mut self,
+        proto: &Rc<Proto>,
+        loop_id: u16,
+        slots: &mut [Value],
+        fuel: u64,
+    ) -> (LoopExit, LoopRun);
+}

@@ -1,0 +1,13 @@
+//! The virtual machine: values, linked programs, the interpreter, builtins and the blockchain
+//! primitives.
+//!
+//! Architecture invariant: `vm` never imports `jit`, `engine`, `tui` or `cli`; the JIT reaches
+//! it only through the [`hooks::LoopCompiler`] trait, and nothing here performs file I/O.
+
+pub mod builtins;
+pub mod chain;
+pub mod error;
+pub mod hooks;
+pub mod interp;
+pub mod program;
+pub mod value;

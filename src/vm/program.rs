@@ -1,0 +1,197 @@
+//! Linked programs: the chunk tree flattened into runtime function objects (`Proto`), with
+//! constants turned into values, chunk-local global tables mapped to program slots, and
+//! per-loop counters for hot-loop detection.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::builtins;
+use super::value::Value;
+use crate::bytecode::chunk::{Capture, Chunk, Const, LoopInfo};
+use crate::bytecode::op::Op;
+use crate::syntax::span::Span;
+
+/// Run-time counters of one loop.
+#[derive(Debug, Default)]
+pub struct LoopCounter {
+    /// Back-edges taken (iterations after the first).
+    pub iterations: Cell<u64>,
+    /// Set once the engine has decided this loop's fate (compiled, or refused); the VM then
+    /// calls the hook at every back-edge only while `compiled` is set.
+    pub decided: Cell<bool>,
+    /// True while native code exists for this loop.
+    pub compiled: Cell<bool>,
+}
+
+/// A function ready to run.
+#[derive(Debug)]
+pub struct Proto {
+    /// Index of this function in [`Program::protos`].
+    pub id: u32,
+    /// Function name (`None` for anonymous functions and the top level).
+    pub name: Option<String>,
+    /// True for the top-level code.
+    pub is_top: bool,
+    /// Number of parameters.
+    pub arity: u16,
+    /// Frame slots, parameters included.
+    pub n_slots: u32,
+    /// Instructions, with global and function indices resolved to program-wide ones.
+    pub code: Vec<Op>,
+    /// Constant pool as values.
+    pub consts: Vec<Value>,
+    /// Absolute source span of every instruction.
+    pub spans: Vec<Span>,
+    /// Slot names (for errors and the debugger).
+    pub slot_names: Vec<String>,
+    /// Slots that hold cells.
+    pub cell_slots: Vec<u16>,
+    /// How closures of this function capture from the creating frame.
+    pub captures: Vec<Capture>,
+    /// Names of the captured variables.
+    pub free_names: Vec<String>,
+    /// Loops of this function.
+    pub loops: Vec<LoopInfo>,
+    /// Per-loop counters, indexed like `loops`.
+    pub loop_counters: Vec<LoopCounter>,
+    /// Span of the whole function.
+    pub span: Span,
+    /// Spans of the parts of superinstructions, by pc.
+    pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
+}
+
+impl Proto {
+    /// Name for listings and tracebacks.
+    pub fn display_name(&self) -> &str {
+        match (&self.name, self.is_top) {
+            (_, true) => "<main>",
+            (Some(n), false) => n,
+            (None, false) => "<anonymous>",
+        }
+    }
+}
+
+/// A linked program.
+#[derive(Debug)]
+pub struct Program {
+    /// Every function; index 0 is the top level.
+    pub protos: Vec<Rc<Proto>>,
+    /// Names of the global slots (`stack[0..globals.len()]`).
+    pub global_names: Vec<String>,
+    /// Initial values of the globals (builtins, or undefined).
+    pub global_init: Vec<Value>,
+}
+
+impl Program {
+    /// The top-level function.
+    pub fn main(&self) -> &Rc<Proto> {
+        &self.protos[0]
+    }
+
+    /// Resets every loop counter (before a fresh run of the same program).
+    pub fn reset_counters(&self) {
+        for p in &self.protos {
+            for c in &p.loop_counters {
+                c.iterations.set(0);
+                c.decided.set(false);
+                c.compiled.set(false);
+            }
+        }
+    }
+}
+
+/// Links a top-level chunk (with its nested children) into a program. `base` is added to every
+/// span (chunks from the cache carry unit-relative spans).
+pub fn link(top: &Chunk) -> Program {
+    let mut globals: IndexMap<String, ()> = IndexMap::new();
+    for name in &top.slot_names {
+        globals.insert(name.clone(), ());
+    }
+    let mut protos = Vec::new();
+    let mut next_id = 0u32;
+    link_chunk(top, &mut globals, &mut protos, &mut next_id);
+    protos.sort_by_key(|p: &Rc<Proto>| p.id);
+    let global_names: Vec<String> = globals.into_keys().collect();
+    let global_init = global_names
+        .iter()
+        .map(|n| {
+            builtins::builtin_id(n)
+                .map(Value::Builtin)
+                .unwrap_or(Value::Undef)
+        })
+        .collect();
+    Program {
+        protos,
+        global_names,
+        global_init,
+    }
+}
+
+fn link_chunk(
+    chunk: &Chunk,
+    globals: &mut IndexMap<String, ()>,
+    out: &mut Vec<Rc<Proto>>,
+    next_id: &mut u32,
+) -> u32 {
+    let id = *next_id;
+    *next_id += 1;
+    let child_ids: Vec<u32> = chunk
+        .children
+        .iter()
+        .map(|c| link_chunk(c, globals, out, next_id))
+        .collect();
+    let global_ids: Vec<u32> = chunk
+        .globals
+        .iter()
+        .map(|name| {
+            let (idx, _) = globals.insert_full(name.clone(), ());
+            idx as u32
+        })
+        .collect();
+    let code = chunk
+        .code
+        .iter()
+        .map(|op| match *op {
+            Op::LoadGlobal { idx } => Op::LoadGlobal {
+                idx: global_ids.get(idx as usize).copied().unwrap_or(idx),
+            },
+            Op::StoreGlobal { idx } => Op::StoreGlobal {
+                idx: global_ids.get(idx as usize).copied().unwrap_or(idx),
+            },
+            Op::MakeClosure { proto } => Op::MakeClosure {
+                proto: child_ids.get(proto as usize).copied().unwrap_or(proto),
+            },
+            other => other,
+        })
+        .collect();
+    let consts = chunk
+        .consts
+        .iter()
+        .map(|c| match c {
+            Const::Int(i) => Value::Int(*i),
+            Const::Float(f) => Value::Float(*f),
+            Const::Str(s) => Value::Str(Rc::new(s.clone())),
+        })
+        .collect();
+    out.push(Rc::new(Proto {
+        id,
+        name: chunk.name.clone(),
+        is_top: chunk.is_top,
+        arity: chunk.arity,
+        n_slots: chunk.n_slots,
+        code,
+        consts,
+        spans: chunk.spans.clone(),
+        slot_names: chunk.slot_names.clone(),
+        cell_slots: chunk.cell_slots.clone(),
+        captures: chunk.captures.clone(),
+        free_names: chunk.free_names.clone(),
+        loops: chunk.loops.clone(),
+        loop_counters: chunk.loops.iter().map(|_| LoopCounter::default()).collect(),
+        span: chunk.span,
+        part_spans: chunk.part_spans.iter().cloned().collect(),
+    }));
+    id
+}

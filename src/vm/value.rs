@@ -1,0 +1,594 @@
+//! Runtime values: a 16-byte tagged enum whose layout the JIT relies on, plus the pure
+//! operations on values (arithmetic, comparison, equality, display) shared by the VM and the
+//! constant folder, so a folded program cannot behave differently from an unfolded one.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::error::{ErrorKind, VmError};
+use super::program::Proto;
+
+/// A shared, mutable list.
+pub type ListRef = Rc<RefCell<Vec<Value>>>;
+/// A shared, mutable, insertion-ordered map with string keys.
+pub type MapRef = Rc<RefCell<IndexMap<Rc<String>, Value>>>;
+/// A captured variable shared between a frame and its closures.
+pub type CellRef = Rc<RefCell<Value>>;
+
+/// A user function together with the variables it captured.
+#[derive(Debug)]
+pub struct Closure {
+    /// The compiled function.
+    pub proto: Rc<Proto>,
+    /// Captured variables, in the order of `proto.captures`.
+    pub upvalues: Box<[CellRef]>,
+}
+
+/// A Zexus value.
+///
+/// Layout contract (checked by `jit::abi` tests): `#[repr(C, u8)]`, 16 bytes, the tag byte at
+/// offset 0 and the 8-byte payload at offset 8. Tags below [`Value::FIRST_HEAP_TAG`] own no heap
+/// memory, so generated code may overwrite such a slot without running a destructor.
+#[derive(Debug, Clone, Default)]
+#[repr(C, u8)]
+pub enum Value {
+    /// A declared local that has not been assigned yet (never visible to programs).
+    #[default]
+    Undef = 0,
+    /// `null`
+    Null = 1,
+    /// `true` / `false`
+    Bool(bool) = 2,
+    /// 64-bit signed integer.
+    Int(i64) = 3,
+    /// IEEE-754 double.
+    Float(f64) = 4,
+    /// A builtin function, by index into the builtin table.
+    Builtin(u8) = 5,
+    /// Immutable string.
+    Str(Rc<String>) = 6,
+    /// Mutable list (reference semantics).
+    List(ListRef) = 7,
+    /// Mutable map (reference semantics).
+    Map(MapRef) = 8,
+    /// User function or closure.
+    Func(Rc<Closure>) = 9,
+    /// A captured variable's box (only ever in frame slots, never visible to programs).
+    Cell(CellRef) = 10,
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+
+impl Value {
+    /// Tag of [`Value::Int`].
+    pub const TAG_INT: u8 = 3;
+    /// Tag of [`Value::Float`].
+    pub const TAG_FLOAT: u8 = 4;
+    /// Tag of [`Value::Bool`].
+    pub const TAG_BOOL: u8 = 2;
+    /// Tag of [`Value::Null`].
+    pub const TAG_NULL: u8 = 1;
+    /// Tags at or above this own heap memory.
+    pub const FIRST_HEAP_TAG: u8 = 6;
+
+    /// The tag byte (the discriminant).
+    pub fn tag(&self) -> u8 {
+        match self {
+            Value::Undef => 0,
+            Value::Null => 1,
+            Value::Bool(_) => 2,
+            Value::Int(_) => 3,
+            Value::Float(_) => 4,
+            Value::Builtin(_) => 5,
+            Value::Str(_) => 6,
+            Value::List(_) => 7,
+            Value::Map(_) => 8,
+            Value::Func(_) => 9,
+            Value::Cell(_) => 10,
+        }
+    }
+
+    /// A string value.
+    pub fn str(s: &str) -> Value {
+        Value::Str(Rc::new(s.to_string()))
+    }
+
+    /// A new list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(RefCell::new(items)))
+    }
+
+    /// A new map value.
+    pub fn map(entries: IndexMap<Rc<String>, Value>) -> Value {
+        Value::Map(Rc::new(RefCell::new(entries)))
+    }
+
+    /// The `typeof` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Undef | Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => "function",
+        }
+    }
+
+    /// Truthiness: `false null 0 0.0 "" [] {}` are falsy; NaN is truthy.
+    #[inline]
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::Null | Value::Undef => false,
+            Value::Float(f) => *f != 0.0,
+            Value::Str(s) => !s.is_empty(),
+            Value::List(l) => !l.borrow().is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => true,
+        }
+    }
+}
+
+/// Deepest container nesting that display, equality, hashing and copying will walk.
+pub const MAX_VALUE_DEPTH: usize = 2_000;
+
+/// Largest string or list (in bytes or elements) an operation may create.
+pub const DEFAULT_MAX_ALLOC: usize = 1 << 30;
+
+type VResult<T> = Result<T, VmError>;
+
+fn type_error(msg: impl Into<String>) -> VmError {
+    VmError::new(ErrorKind::TypeError, format!("type error: {}", msg.into()))
+}
+
+fn overflow() -> VmError {
+    VmError::new(ErrorKind::IntegerOverflow, "integer overflow")
+}
+
+fn div_zero() -> VmError {
+    VmError::new(ErrorKind::DivisionByZero, "division by zero")
+}
+
+/// Error for a string or list that would exceed the memory cap.
+pub fn out_of_memory(bytes: usize) -> VmError {
+    VmError::new(
+        ErrorKind::OutOfMemory,
+        format!("out of memory: a value of {bytes} bytes exceeds the memory cap"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Display and repr
+// ---------------------------------------------------------------------------------------------
+
+pub use crate::text::{format_float, repr_str};
+
+struct Walker {
+    /// Pointers of the containers currently being walked (cycle detection).
+    open: Vec<*const ()>,
+}
+
+impl Walker {
+    fn new() -> Walker {
+        Walker { open: Vec::new() }
+    }
+
+    fn enter(&mut self, ptr: *const ()) -> VResult<()> {
+        if self.open.contains(&ptr) {
+            return Err(VmError::new(
+                ErrorKind::CyclicValue,
+                "cyclic value: a list or map contains itself",
+            ));
+        }
+        if self.open.len() >= MAX_VALUE_DEPTH {
+            return Err(VmError::new(
+                ErrorKind::CyclicValue,
+                "cyclic value: containers nested too deeply",
+            ));
+        }
+        self.open.push(ptr);
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.open.pop();
+    }
+
+    fn write(&mut self, v: &Value, repr: bool, out: &mut String) -> VResult<()> {
+        match v {
+            Value::Undef | Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Float(f) => format_float(*f, out),
+            Value::Str(s) => {
+                if repr {
+                    repr_str(s, out)
+                } else {
+                    out.push_str(s)
+                }
+            }
+            Value::List(l) => {
+                self.enter(Rc::as_ptr(l) as *const ())?;
+                out.push('[');
+                for (i, item) in l.borrow().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write(item, true, out)?;
+                }
+                out.push(']');
+                self.leave();
+            }
+            Value::Map(m) => {
+                self.enter(Rc::as_ptr(m) as *const ())?;
+                out.push('{');
+                for (i, (k, item)) in m.borrow().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    repr_str(k, out);
+                    out.push_str(": ");
+                    self.write(item, true, out)?;
+                }
+                out.push('}');
+                self.leave();
+            }
+            Value::Func(c) => match &c.proto.name {
+                Some(name) => {
+                    let _ = write!(out, "<function {name}>");
+                }
+                None => out.push_str("<function>"),
+            },
+            Value::Builtin(id) => {
+                let _ = write!(out, "<function {}>", super::builtins::builtin_name(*id));
+            }
+            Value::Cell(c) => {
+                let inner = c.borrow().clone();
+                self.write(&inner, repr, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends the display form of `v` (what `print` writes).
+pub fn display_into(v: &Value, out: &mut String) -> VResult<()> {
+    Walker::new().write(v, false, out)
+}
+
+/// The display form of `v` as a new string.
+pub fn display(v: &Value) -> VResult<String> {
+    let mut out = String::new();
+    display_into(v, &mut out)?;
+    Ok(out)
+}
+
+/// The repr form of `v` (strings quoted), as used inside containers.
+pub fn repr(v: &Value) -> VResult<String> {
+    let mut out = String::new();
+    Walker::new().write(v, true, &mut out)?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Equality and ordering
+// ---------------------------------------------------------------------------------------------
+
+/// Exact comparison of an integer with a float (`None` when the float is NaN).
+pub fn cmp_int_float(i: i64, f: f64) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    if f.is_nan() {
+        return None;
+    }
+    if f >= 9_223_372_036_854_775_808.0 {
+        return Some(Ordering::Less);
+    }
+    if f < -9_223_372_036_854_775_808.0 {
+        return Some(Ordering::Greater);
+    }
+    let t = f.trunc();
+    // `t` is integral and in range, so the cast is exact.
+    let ti = t as i64;
+    match i.cmp(&ti) {
+        Ordering::Equal => {
+            let frac = f - t;
+            if frac > 0.0 {
+                Some(Ordering::Less)
+            } else if frac < 0.0 {
+                Some(Ordering::Greater)
+            } else {
+                Some(Ordering::Equal)
+            }
+        }
+        other => Some(other),
+    }
+}
+
+/// `a == b` (LANGUAGE.md §4.4). Fails only on cyclic values.
+pub fn values_equal(a: &Value, b: &Value) -> VResult<bool> {
+    eq_walk(a, b, &mut Walker::new())
+}
+
+fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+            cmp_int_float(*x, *y) == Some(std::cmp::Ordering::Equal)
+        }
+        (Value::Null | Value::Undef, Value::Null | Value::Undef) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            w.enter(Rc::as_ptr(x) as *const ())?;
+            let (xs, ys) = (x.borrow(), y.borrow());
+            let mut same = xs.len() == ys.len();
+            if same {
+                for (p, q) in xs.iter().zip(ys.iter()) {
+                    if !eq_walk(p, q, w)? {
+                        same = false;
+                        break;
+                    }
+                }
+            }
+            w.leave();
+            same
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            w.enter(Rc::as_ptr(x) as *const ())?;
+            let (xs, ys) = (x.borrow(), y.borrow());
+            let mut same = xs.len() == ys.len();
+            if same {
+                for (k, p) in xs.iter() {
+                    match ys.get(k) {
+                        Some(q) if eq_walk(p, q, w)? => {}
+                        _ => {
+                            same = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            w.leave();
+            same
+        }
+        (Value::Func(x), Value::Func(y)) => Rc::ptr_eq(x, y),
+        (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        _ => false,
+    })
+}
+
+/// Orders two numbers or two strings (`<`, `<=`, `>`, `>=`); anything else is a type error.
+/// Returns `None` when a NaN is involved (every ordered comparison is then false).
+pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Ordering>> {
+    use std::cmp::Ordering;
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        (Value::Int(x), Value::Float(y)) => cmp_int_float(*x, *y),
+        (Value::Float(x), Value::Int(y)) => cmp_int_float(*y, *x).map(Ordering::reverse),
+        (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
+        _ => {
+            return Err(type_error(format!(
+                "cannot compare {} {op} {}",
+                a.type_name(),
+                b.type_name()
+            )));
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic
+// ---------------------------------------------------------------------------------------------
+
+fn num_pair(a: &Value, b: &Value) -> Option<(f64, f64)> {
+    let x = match a {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => return None,
+    };
+    let y = match b {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => return None,
+    };
+    Some((x, y))
+}
+
+fn arith_type_error(op: &str, a: &Value, b: &Value) -> VmError {
+    type_error(format!(
+        "unsupported operand types for {op}: {} and {}",
+        a.type_name(),
+        b.type_name()
+    ))
+}
+
+/// `a + b`: numbers add; with a string on either side, concatenation of display forms.
+pub fn add(a: &Value, b: &Value, max_alloc: usize) -> VResult<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_add(*y).map(Value::Int).ok_or_else(overflow),
+        (Value::Str(x), Value::Str(y)) => {
+            let len = x.len() + y.len();
+            if len > max_alloc {
+                return Err(out_of_memory(len));
+            }
+            let mut s = String::with_capacity(len);
+            s.push_str(x);
+            s.push_str(y);
+            Ok(Value::Str(Rc::from(s)))
+        }
+        (Value::Str(_), _) | (_, Value::Str(_)) => {
+            let mut s = String::new();
+            display_into(a, &mut s)?;
+            display_into(b, &mut s)?;
+            if s.len() > max_alloc {
+                return Err(out_of_memory(s.len()));
+            }
+            Ok(Value::Str(Rc::from(s)))
+        }
+        _ => match num_pair(a, b) {
+            Some((x, y)) => Ok(Value::Float(x + y)),
+            None => Err(arith_type_error("+", a, b)),
+        },
+    }
+}
+
+/// `a - b`
+pub fn sub(a: &Value, b: &Value) -> VResult<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_sub(*y).map(Value::Int).ok_or_else(overflow),
+        _ => match num_pair(a, b) {
+            Some((x, y)) => Ok(Value::Float(x - y)),
+            None => Err(arith_type_error("-", a, b)),
+        },
+    }
+}
+
+fn repeat(s: &str, n: i64, max_alloc: usize) -> VResult<Value> {
+    if n <= 0 || s.is_empty() {
+        return Ok(Value::str(""));
+    }
+    let total = (s.len() as u128) * (n as u128);
+    if total > max_alloc as u128 {
+        return Err(out_of_memory(usize::try_from(total).unwrap_or(usize::MAX)));
+    }
+    Ok(Value::Str(Rc::from(s.repeat(n as usize))))
+}
+
+/// `a * b`: numbers multiply; string times integer repeats.
+pub fn mul(a: &Value, b: &Value, max_alloc: usize) -> VResult<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.checked_mul(*y).map(Value::Int).ok_or_else(overflow),
+        (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) => repeat(s, *n, max_alloc),
+        _ => match num_pair(a, b) {
+            Some((x, y)) => Ok(Value::Float(x * y)),
+            None => Err(arith_type_error("*", a, b)),
+        },
+    }
+}
+
+/// `a / b`: always a float; a zero divisor is `division by zero`.
+pub fn div(a: &Value, b: &Value) -> VResult<Value> {
+    match num_pair(a, b) {
+        Some((_, y)) if y == 0.0 => Err(div_zero()),
+        Some((x, y)) => Ok(Value::Float(x / y)),
+        None => Err(arith_type_error("/", a, b)),
+    }
+}
+
+/// Floored integer modulo (sign follows the divisor); `b` must be non-zero.
+#[inline]
+pub fn int_mod(x: i64, y: i64) -> i64 {
+    let r = x.wrapping_rem(y);
+    if r != 0 && ((r < 0) != (y < 0)) {
+        r + y
+    } else {
+        r
+    }
+}
+
+/// `a % b`: floored modulo.
+pub fn modulo(a: &Value, b: &Value) -> VResult<Value> {
+    match (a, b) {
+        (Value::Int(_), Value::Int(0)) => Err(div_zero()),
+        (Value::Int(x), Value::Int(y)) => Ok(Value::Int(int_mod(*x, *y))),
+        _ => match num_pair(a, b) {
+            Some((_, y)) if y == 0.0 => Err(div_zero()),
+            Some((x, y)) => {
+                let r = x % y;
+                Ok(Value::Float(if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
+                    r + y
+                } else {
+                    r
+                }))
+            }
+            None => Err(arith_type_error("%", a, b)),
+        },
+    }
+}
+
+/// `a ** b`: integer for a non-negative integer exponent, else float.
+pub fn pow(a: &Value, b: &Value) -> VResult<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) if *y >= 0 => match *x {
+            0 => Ok(Value::Int(if *y == 0 { 1 } else { 0 })),
+            1 => Ok(Value::Int(1)),
+            -1 => Ok(Value::Int(if y % 2 == 0 { 1 } else { -1 })),
+            _ => {
+                let exp = u32::try_from(*y).map_err(|_| overflow())?;
+                x.checked_pow(exp).map(Value::Int).ok_or_else(overflow)
+            }
+        },
+        _ => match num_pair(a, b) {
+            Some((x, y)) => Ok(Value::Float(x.powf(y))),
+            None => Err(arith_type_error("**", a, b)),
+        },
+    }
+}
+
+/// Unary `-`.
+pub fn neg(a: &Value) -> VResult<Value> {
+    match a {
+        Value::Int(x) => x.checked_neg().map(Value::Int).ok_or_else(overflow),
+        Value::Float(f) => Ok(Value::Float(-f)),
+        _ => Err(type_error(format!(
+            "bad operand type for unary -: {}",
+            a.type_name()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(x: f64) -> String {
+        let mut s = String::new();
+        format_float(x, &mut s);
+        s
+    }
+
+    #[test]
+    fn float_display_follows_python_repr() {
+        assert_eq!(f(1.0), "1.0");
+        assert_eq!(f(-0.0), "-0.0");
+        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(f(1e16), "1e+16");
+        assert_eq!(f(1e-5), "1e-05");
+        assert_eq!(f(1.5e-7), "1.5e-07");
+        assert_eq!(f(0.0001), "0.0001");
+        assert_eq!(f(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(f(f64::INFINITY), "inf");
+        assert_eq!(f(f64::NAN), "nan");
+        assert_eq!(f(1e300), "1e+300");
+    }
+
+    #[test]
+    fn modulo_is_floored() {
+        assert_eq!(int_mod(-7, 3), 2);
+        assert_eq!(int_mod(7, -3), -2);
+        assert_eq!(int_mod(i64::MIN, -1), 0);
+    }
+
+    #[test]
+    fn int_float_comparison_is_exact() {
+        use std::cmp::Ordering::*;
+        assert_eq!(
+            cmp_int_float(9007199254740993, 9007199254740992.0),
+            Some(Greater)
+        );
+        assert_eq!(cmp_int_float(1, 1.0), Some(Equal));
+        assert_eq!(cmp_int_float(1, 1.5), Some(Less));
+        assert_eq!(cmp_int_float(i64::MAX, 9.3e18), Some(Less));
+    }
+}
