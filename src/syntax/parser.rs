@@ -117,6 +117,9 @@ type PResult<T> = Result<T, Failed>;
 /// An expression with the height of its tree.
 type PExpr = (AstExpr, usize);
 
+/// One `key: value` entry of a map literal, with the key's span.
+type MapEntry = (String, Span, AstExpr);
+
 /// A statement with the height of its tree.
 type PStmt = (AstStmt, usize);
 
@@ -369,15 +372,16 @@ impl<'src> Parser<'src> {
         Ok((AstStmt { kind, span }, height))
     }
 
-    /// Runs `rule` inside a bracket, where line breaks are insignificant.
-    fn in_brackets<T>(&mut self, rule: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        let saved = self.ignore_newlines;
-        self.ignore_newlines = true;
+    /// Enters a bracket, where line breaks are insignificant; returns the state to restore.
+    fn open_bracket(&mut self) -> bool {
         self.open_brackets += 1;
-        let res = rule(self);
+        std::mem::replace(&mut self.ignore_newlines, true)
+    }
+
+    /// Leaves a bracket entered with [`Parser::open_bracket`].
+    fn close_bracket(&mut self, saved: bool) {
         self.open_brackets -= 1;
         self.ignore_newlines = saved;
-        res
     }
 
     // ----- Statements -----
@@ -569,26 +573,32 @@ impl<'src> Parser<'src> {
     /// `"(" [ identifier { "," identifier } ] ")"`, rejecting duplicates.
     fn params(&mut self) -> PResult<Vec<AstIdent>> {
         let open = self.expect(Token::LParen, "to start the parameter list")?;
-        self.in_brackets(|p| {
-            let mut params: Vec<AstIdent> = Vec::new();
-            while !p.at(Token::RParen) {
-                let param = p.declared_name("parameter name")?;
-                if params.iter().any(|other| other.name == param.name) {
-                    let message = format!("syntax error: duplicate parameter '{}'", param.name);
-                    let diag = Diagnostic::error("E0122", message, param.span)
-                        .with_label("already declared");
-                    p.report(diag);
-                }
-                params.push(param);
-                if p.at(Token::Comma) {
-                    p.bump();
-                } else if !p.at(Token::RParen) {
-                    return Err(p.expected("',' or ')' in the parameter list"));
-                }
+        let saved = self.open_bracket();
+        let res = self.param_names(open);
+        self.close_bracket(saved);
+        res
+    }
+
+    /// The parameter names and the closing `)`.
+    fn param_names(&mut self, open: Tok) -> PResult<Vec<AstIdent>> {
+        let mut params: Vec<AstIdent> = Vec::new();
+        while !self.at(Token::RParen) {
+            let param = self.declared_name("parameter name")?;
+            if params.iter().any(|other| other.name == param.name) {
+                let message = format!("syntax error: duplicate parameter '{}'", param.name);
+                let diag =
+                    Diagnostic::error("E0122", message, param.span).with_label("already declared");
+                self.report(diag);
             }
-            p.expect_closing(Token::RParen, open)?;
-            Ok(params)
-        })
+            params.push(param);
+            if self.at(Token::Comma) {
+                self.bump();
+            } else if !self.at(Token::RParen) {
+                return Err(self.expected("',' or ')' in the parameter list"));
+            }
+        }
+        self.expect_closing(Token::RParen, open)?;
+        Ok(params)
     }
 
     /// A name being declared (variable, constant, parameter, function, loop variable).
@@ -986,6 +996,10 @@ impl<'src> Parser<'src> {
     }
 
     // ----- Expressions -----
+    //
+    // The rules on the recursive path (`expr_bp` down to `primary` and back) are kept small
+    // and delegate each alternative to its own function: unoptimised builds give every local
+    // of a function its own stack slot, and `MAX_NESTING` levels must fit in a 2 MiB stack.
 
     /// `expression = ternary`.
     fn expression(&mut self) -> PResult<PExpr> {
@@ -1001,68 +1015,77 @@ impl<'src> Parser<'src> {
     }
 
     fn expr_bp_inner(&mut self, min_bp: u8) -> PResult<PExpr> {
-        let (mut lhs, mut height) = self.unary()?;
-        loop {
-            if self.fatal {
-                return Err(Failed);
-            }
-            if self.at_line_break() {
-                break;
-            }
-            let Some((op, l_bp, r_bp)) = infix_binding_power(&self.cur.token) else {
-                break;
-            };
-            if l_bp < min_bp {
-                break;
-            }
-            let op_tok = self.bump();
-            let (kind, span, h) = match op {
-                InfixOp::Ternary => {
-                    let (then, th) = self.expression()?;
-                    self.expect(Token::Colon, "in the conditional expression")?;
-                    let (otherwise, oh) = self.expr_bp(r_bp)?;
-                    let span = lhs.span.to(otherwise.span);
-                    let kind = AstExprKind::Ternary {
-                        cond: Box::new(lhs),
-                        then: Box::new(then),
-                        otherwise: Box::new(otherwise),
-                    };
-                    (kind, span, height.max(th).max(oh))
-                }
-                InfixOp::Binary(op) => {
-                    let (rhs, rh) = self.expr_bp(r_bp)?;
-                    let span = lhs.span.to(rhs.span);
-                    let kind = AstExprKind::Binary {
-                        op,
-                        op_span: op_tok.span,
-                        lhs: Box::new(lhs),
-                        rhs: Box::new(rhs),
-                    };
-                    (kind, span, height.max(rh))
-                }
-                InfixOp::Logic(op) => {
-                    let (rhs, rh) = self.expr_bp(r_bp)?;
-                    let span = lhs.span.to(rhs.span);
-                    let kind = AstExprKind::Logic {
-                        op,
-                        lhs: Box::new(lhs),
-                        rhs: Box::new(rhs),
-                    };
-                    (kind, span, height.max(rh))
-                }
-            };
-            (lhs, height) = self.node(kind, span, h + 1)?;
+        let mut lhs = self.unary()?;
+        while let Some((op, r_bp)) = self.next_infix(min_bp) {
+            lhs = self.infix(lhs, op, r_bp)?;
         }
-        Ok((lhs, height))
+        Ok(lhs)
+    }
+
+    /// The infix operator at the current token, if it continues an expression of `min_bp`.
+    fn next_infix(&self, min_bp: u8) -> Option<(InfixOp, u8)> {
+        if self.fatal || self.at_line_break() {
+            return None;
+        }
+        let (op, l_bp, r_bp) = infix_binding_power(&self.cur.token)?;
+        (l_bp >= min_bp).then_some((op, r_bp))
+    }
+
+    /// Parses the right side of infix operator `op` (the current token) and folds it with `lhs`.
+    #[inline(never)]
+    fn infix(&mut self, lhs: PExpr, op: InfixOp, r_bp: u8) -> PResult<PExpr> {
+        let (lhs, lh) = lhs;
+        let op_tok = self.bump();
+        let (kind, span, height) = match op {
+            InfixOp::Ternary => {
+                let (then, th) = self.expression()?;
+                self.expect(Token::Colon, "in the conditional expression")?;
+                let (otherwise, oh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(otherwise.span);
+                let kind = AstExprKind::Ternary {
+                    cond: Box::new(lhs),
+                    then: Box::new(then),
+                    otherwise: Box::new(otherwise),
+                };
+                (kind, span, lh.max(th).max(oh))
+            }
+            InfixOp::Binary(op) => {
+                let (rhs, rh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(rhs.span);
+                let kind = AstExprKind::Binary {
+                    op,
+                    op_span: op_tok.span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                };
+                (kind, span, lh.max(rh))
+            }
+            InfixOp::Logic(op) => {
+                let (rhs, rh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(rhs.span);
+                let kind = AstExprKind::Logic {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                };
+                (kind, span, lh.max(rh))
+            }
+        };
+        self.node(kind, span, height + 1)
     }
 
     /// `unary = ("-" | "!" | "not") unary | power` (the power part is in the Pratt loop).
     fn unary(&mut self) -> PResult<PExpr> {
-        let op = match self.cur.token {
-            Token::Minus => UnOp::Neg,
-            Token::Bang | Token::Not => UnOp::Not,
-            _ => return self.postfix(),
-        };
+        match self.cur.token {
+            Token::Minus => self.prefix(UnOp::Neg),
+            Token::Bang | Token::Not => self.prefix(UnOp::Not),
+            _ => self.postfix(),
+        }
+    }
+
+    /// A prefix operator and its operand.
+    #[inline(never)]
+    fn prefix(&mut self, op: UnOp) -> PResult<PExpr> {
         let op_tok = self.bump();
         let (operand, h) = self.expr_bp(PREFIX_BP)?;
         let span = op_tok.span.to(operand.span);
@@ -1076,84 +1099,96 @@ impl<'src> Parser<'src> {
 
     /// `postfix = primary { "(" [ args ] ")" | "[" expression "]" | "." word }`.
     fn postfix(&mut self) -> PResult<PExpr> {
-        let (mut expr, mut height) = self.primary()?;
-        loop {
-            if self.fatal {
-                return Err(Failed);
-            }
-            if self.at_line_break() {
-                break;
-            }
-            let (kind, span, h) = match self.cur.token {
-                Token::LParen => {
-                    let open = self.bump();
-                    let (args, ah, close) = self.call_args(open)?;
-                    let span = expr.span.to(close);
-                    match expr.kind {
-                        // A method call replaces its member node: its children are the
-                        // receiver (one level below the member) and the arguments.
-                        AstExprKind::Member { object, name } => {
-                            let kind = AstExprKind::MethodCall {
-                                receiver: object,
-                                name,
-                                args,
-                                paren: open.span,
-                            };
-                            (kind, span, height.max(ah + 1))
-                        }
-                        other => {
-                            let callee = Box::new(AstExpr {
-                                kind: other,
-                                span: expr.span,
-                            });
-                            (
-                                AstExprKind::Call {
-                                    callee,
-                                    args,
-                                    paren: open.span,
-                                },
-                                span,
-                                height.max(ah) + 1,
-                            )
-                        }
-                    }
-                }
-                Token::LBracket => {
-                    let open = self.bump();
-                    let (index, ih) = self.in_brackets(|p| {
-                        let index = p.expression()?;
-                        p.expect_closing(Token::RBracket, open)?;
-                        Ok(index)
-                    })?;
-                    let span = expr.span.to(Span {
-                        start: open.span.start,
-                        end: self.prev_end,
-                    });
-                    let kind = AstExprKind::Index {
-                        object: Box::new(expr),
-                        index: Box::new(index),
-                        bracket: open.span,
-                    };
-                    (kind, span, height.max(ih) + 1)
-                }
-                Token::Dot => {
-                    self.bump();
-                    let name = self.member_name()?;
-                    let span = expr.span.to(name.span);
-                    (
-                        AstExprKind::Member {
-                            object: Box::new(expr),
-                            name,
-                        },
-                        span,
-                        height + 1,
-                    )
-                }
+        let mut expr = self.primary()?;
+        while !self.fatal && !self.at_line_break() {
+            expr = match self.cur.token {
+                Token::LParen => self.call_suffix(expr)?,
+                Token::LBracket => self.index_suffix(expr)?,
+                Token::Dot => self.member_suffix(expr)?,
                 _ => break,
             };
-            (expr, height) = self.node(kind, span, h)?;
         }
-        Ok((expr, height))
+        Ok(expr)
+    }
+
+    /// `callee "(" args ")"`; a call on `x.name` becomes a method call.
+    #[inline(never)]
+    fn call_suffix(&mut self, callee: PExpr) -> PResult<PExpr> {
+        let (callee, height) = callee;
+        let open = self.bump();
+        let (args, ah, close) = self.call_args(open)?;
+        let span = callee.span.to(close);
+        match callee.kind {
+            // A method call replaces its member node: its children are the receiver (one
+            // level below the member) and the arguments.
+            AstExprKind::Member { object, name } => {
+                let kind = AstExprKind::MethodCall {
+                    receiver: object,
+                    name,
+                    args,
+                    paren: open.span,
+                };
+                self.node(kind, span, height.max(ah + 1))
+            }
+            other => {
+                let callee = Box::new(AstExpr {
+                    kind: other,
+                    span: callee.span,
+                });
+                let kind = AstExprKind::Call {
+                    callee,
+                    args,
+                    paren: open.span,
+                };
+                self.node(kind, span, height.max(ah) + 1)
+            }
+        }
+    }
+
+    /// `object "[" expression "]"`.
+    #[inline(never)]
+    fn index_suffix(&mut self, object: PExpr) -> PResult<PExpr> {
+        let (object, height) = object;
+        let open = self.bump();
+        let (index, ih) = self.bracketed(open, Token::RBracket)?;
+        let span = object.span.to(Span {
+            start: open.span.start,
+            end: self.prev_end,
+        });
+        let kind = AstExprKind::Index {
+            object: Box::new(object),
+            index: Box::new(index),
+            bracket: open.span,
+        };
+        self.node(kind, span, height.max(ih) + 1)
+    }
+
+    /// `object "." word`.
+    #[inline(never)]
+    fn member_suffix(&mut self, object: PExpr) -> PResult<PExpr> {
+        let (object, height) = object;
+        self.bump();
+        let name = self.member_name()?;
+        let span = object.span.to(name.span);
+        let kind = AstExprKind::Member {
+            object: Box::new(object),
+            name,
+        };
+        self.node(kind, span, height + 1)
+    }
+
+    /// One expression inside brackets opened by `open`, followed by its `close`.
+    fn bracketed(&mut self, open: Tok, close: Token) -> PResult<PExpr> {
+        let saved = self.open_bracket();
+        let res = self.bracketed_inner(open, close);
+        self.close_bracket(saved);
+        res
+    }
+
+    fn bracketed_inner(&mut self, open: Tok, close: Token) -> PResult<PExpr> {
+        let inner = self.expression()?;
+        self.expect_closing(close, open)?;
+        Ok(inner)
     }
 
     /// The word after `.`: any identifier or keyword.
@@ -1171,11 +1206,16 @@ impl<'src> Parser<'src> {
     /// `"(" [ expression { "," expression } [ "," ] ] ")"` after `open` was consumed; returns
     /// the arguments, their height and the span of the `)`.
     fn call_args(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize, Span)> {
-        self.in_brackets(|p| {
-            let (args, h) = p.expr_list(Token::RParen, "argument list")?;
-            let close = p.expect_closing(Token::RParen, open)?;
-            Ok((args, h, close.span))
-        })
+        let saved = self.open_bracket();
+        let res = self.call_args_inner(open);
+        self.close_bracket(saved);
+        res
+    }
+
+    fn call_args_inner(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize, Span)> {
+        let (args, h) = self.expr_list(Token::RParen, "argument list")?;
+        let close = self.expect_closing(Token::RParen, open)?;
+        Ok((args, h, close.span))
     }
 
     /// Comma-separated expressions up to (not including) `close`; a trailing comma is allowed.
@@ -1189,7 +1229,7 @@ impl<'src> Parser<'src> {
             if self.at(Token::Comma) {
                 self.bump();
             } else if !self.at(close) {
-                if self.at(Token::Eof) || self.cur.newline_before && !self.at(Token::Comma) {
+                if self.at(Token::Eof) || self.cur.newline_before {
                     // Let the caller report the missing closing bracket.
                     break;
                 }
@@ -1202,6 +1242,19 @@ impl<'src> Parser<'src> {
     /// `primary = literal | identifier | "(" expression ")" | list_lit | map_lit | func_lit`,
     /// plus the blockchain forms `STATE[k]` and `HASH(v)`.
     fn primary(&mut self) -> PResult<PExpr> {
+        match self.cur.token {
+            Token::Ident => self.name_expr(),
+            Token::LParen => self.paren_expr(),
+            Token::LBracket => self.list_lit(),
+            Token::LBrace => self.map_lit(),
+            Token::Function => self.func_lit(),
+            _ => self.literal(),
+        }
+    }
+
+    /// A literal (or a lexical error token, which stands for `null`).
+    #[inline(never)]
+    fn literal(&mut self) -> PResult<PExpr> {
         let tok = self.cur;
         let kind = match tok.token {
             Token::Int(v) => AstExprKind::Int(v),
@@ -1212,11 +1265,6 @@ impl<'src> Parser<'src> {
             Token::Null => AstExprKind::Null,
             // The lexer already reported this token; stand in a null to avoid follow-up errors.
             Token::Error => AstExprKind::Null,
-            Token::Ident => return self.name_expr(),
-            Token::LParen => return self.paren_expr(),
-            Token::LBracket => return self.list_lit(),
-            Token::LBrace => return self.map_lit(),
-            Token::Function => return self.func_lit(),
             Token::Lambda => {
                 let diag =
                     Diagnostic::error("E0123", "syntax error: 'lambda' is reserved", tok.span)
@@ -1237,51 +1285,14 @@ impl<'src> Parser<'src> {
     }
 
     /// An identifier in expression position, including the blockchain names.
+    #[inline(never)]
     fn name_expr(&mut self) -> PResult<PExpr> {
         let tok = self.bump();
         let name = self.text(tok.span);
         let same_line = !self.at_line_break();
         match name {
-            "STATE" if self.at(Token::LBracket) => {
-                let open = self.bump();
-                let (key, h) = self.in_brackets(|p| {
-                    let key = p.expression()?;
-                    p.expect_closing(Token::RBracket, open)?;
-                    Ok(key)
-                })?;
-                let span = Span {
-                    start: tok.span.start,
-                    end: self.prev_end,
-                };
-                self.node(
-                    AstExprKind::StateGet {
-                        key: Box::new(key),
-                        bracket: open.span,
-                    },
-                    span,
-                    h + 1,
-                )
-            }
-            "HASH" if self.at(Token::LParen) && same_line => {
-                let open = self.bump();
-                let (mut args, h, close) = self.call_args(open)?;
-                if args.len() != 1 {
-                    self.report_arity(tok.span, "HASH takes exactly 1 argument");
-                }
-                let value = args.drain(..).next().unwrap_or(AstExpr {
-                    kind: AstExprKind::Null,
-                    span: tok.span,
-                });
-                let span = tok.span.to(close);
-                self.node(
-                    AstExprKind::Hash {
-                        value: Box::new(value),
-                        paren: open.span,
-                    },
-                    span,
-                    h + 1,
-                )
-            }
+            "STATE" if self.at(Token::LBracket) => self.state_get(tok),
+            "HASH" if self.at(Token::LParen) && same_line => self.hash_expr(tok),
             "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY"
                 if self.at(Token::LParen) && same_line =>
             {
@@ -1309,24 +1320,56 @@ impl<'src> Parser<'src> {
         }
     }
 
+    /// `STATE "[" expression "]"` after `STATE` (`name`) was consumed.
+    #[inline(never)]
+    fn state_get(&mut self, name: Tok) -> PResult<PExpr> {
+        let open = self.bump();
+        let (key, h) = self.bracketed(open, Token::RBracket)?;
+        let span = Span {
+            start: name.span.start,
+            end: self.prev_end,
+        };
+        let kind = AstExprKind::StateGet {
+            key: Box::new(key),
+            bracket: open.span,
+        };
+        self.node(kind, span, h + 1)
+    }
+
+    /// `HASH "(" expression ")"` after `HASH` (`name`) was consumed.
+    #[inline(never)]
+    fn hash_expr(&mut self, name: Tok) -> PResult<PExpr> {
+        let open = self.bump();
+        let (args, h, close) = self.call_args(open)?;
+        if args.len() != 1 {
+            self.report_arity(name.span, "HASH takes exactly 1 argument");
+        }
+        let value = args.into_iter().next().unwrap_or(AstExpr {
+            kind: AstExprKind::Null,
+            span: name.span,
+        });
+        let kind = AstExprKind::Hash {
+            value: Box::new(value),
+            paren: open.span,
+        };
+        self.node(kind, name.span.to(close), h + 1)
+    }
+
     /// `"(" expression ")"`.
+    #[inline(never)]
     fn paren_expr(&mut self) -> PResult<PExpr> {
         let open = self.bump();
-        self.in_brackets(|p| {
-            let inner = p.expression()?;
-            p.expect_closing(Token::RParen, open)?;
-            Ok(inner)
-        })
+        self.bracketed(open, Token::RParen)
     }
 
     /// `list_lit = "[" [ expression { "," expression } [ "," ] ] "]"`.
+    #[inline(never)]
     fn list_lit(&mut self) -> PResult<PExpr> {
         let open = self.bump();
-        let (items, h) = self.in_brackets(|p| {
-            let items = p.expr_list(Token::RBracket, "list")?;
-            p.expect_closing(Token::RBracket, open)?;
-            Ok(items)
-        })?;
+        let saved = self.open_bracket();
+        let res = self.list_items(open);
+        self.close_bracket(saved);
+        let (items, h) = res?;
         let span = Span {
             start: open.span.start,
             end: self.prev_end,
@@ -1334,38 +1377,20 @@ impl<'src> Parser<'src> {
         self.node(AstExprKind::List(items), span, h + 1)
     }
 
-    /// `map_lit = "{" [ entry { "," entry } [ "," ] ] "}"` with
-    /// `entry = (string | word) ":" expression`.
+    fn list_items(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize)> {
+        let items = self.expr_list(Token::RBracket, "list")?;
+        self.expect_closing(Token::RBracket, open)?;
+        Ok(items)
+    }
+
+    /// `map_lit = "{" [ entry { "," entry } [ "," ] ] "}"`.
+    #[inline(never)]
     fn map_lit(&mut self) -> PResult<PExpr> {
         let open = self.bump();
-        let (entries, h) = self.in_brackets(|p| {
-            let mut entries = Vec::new();
-            let mut height = 0;
-            while !p.at(Token::RBrace) {
-                let key_tok = p.cur;
-                let key = match key_tok.token {
-                    Token::Str => unescape(p.text(key_tok.span)),
-                    t if t.is_word() => p.text(key_tok.span).to_string(),
-                    Token::Eof => break,
-                    _ => return Err(p.expected("a map key (a string or a name)")),
-                };
-                p.bump();
-                p.expect(Token::Colon, "after the map key")?;
-                let (value, vh) = p.expression()?;
-                height = height.max(vh);
-                entries.push((key, key_tok.span, value));
-                if p.at(Token::Comma) {
-                    p.bump();
-                } else if !p.at(Token::RBrace) {
-                    if p.at(Token::Eof) {
-                        break;
-                    }
-                    return Err(p.expected("',' or '}' in the map"));
-                }
-            }
-            p.expect_closing(Token::RBrace, open)?;
-            Ok((entries, height))
-        })?;
+        let saved = self.open_bracket();
+        let res = self.map_entries(open);
+        self.close_bracket(saved);
+        let (entries, h) = res?;
         let span = Span {
             start: open.span.start,
             end: self.prev_end,
@@ -1373,7 +1398,40 @@ impl<'src> Parser<'src> {
         self.node(AstExprKind::Map(entries), span, h + 1)
     }
 
+    /// The entries of a map literal and its `}`; `entry = (string | word) ":" expression`.
+    fn map_entries(&mut self, open: Tok) -> PResult<(Vec<MapEntry>, usize)> {
+        let mut entries = Vec::new();
+        let mut height = 0;
+        while !self.at(Token::RBrace) && !self.at(Token::Eof) {
+            let (key, key_span) = self.map_key()?;
+            self.expect(Token::Colon, "after the map key")?;
+            let (value, vh) = self.expression()?;
+            height = height.max(vh);
+            entries.push((key, key_span, value));
+            if self.at(Token::Comma) {
+                self.bump();
+            } else if !self.at(Token::RBrace) && !self.at(Token::Eof) {
+                return Err(self.expected("',' or '}' in the map"));
+            }
+        }
+        self.expect_closing(Token::RBrace, open)?;
+        Ok((entries, height))
+    }
+
+    /// A map key: a string literal or any word (its name).
+    fn map_key(&mut self) -> PResult<(String, Span)> {
+        let tok = self.cur;
+        let key = match tok.token {
+            Token::Str => unescape(self.text(tok.span)),
+            t if t.is_word() => self.text(tok.span).to_string(),
+            _ => return Err(self.expected("a map key (a string or a name)")),
+        };
+        self.bump();
+        Ok((key, tok.span))
+    }
+
     /// `func_lit = "function" "(" [ params ] ")" block`.
+    #[inline(never)]
     fn func_lit(&mut self) -> PResult<PExpr> {
         let kw = self.bump();
         let (params, body, h) = self.function_rest()?;
@@ -1702,86 +1760,62 @@ mod tests {
 
     #[test]
     fn precedence_power_binds_tighter_than_minus() {
-        check!("-2 ** 2", @r#"
-        (neg (Pow 2 2))
-        "#);
+        check!("-2 ** 2", @r#"(neg (Pow 2 2))"#);
     }
 
     #[test]
     fn precedence_power_right_assoc() {
-        check!("2 ** 3 ** 2", @r#"
-        (Pow 2 (Pow 3 2))
-        "#);
+        check!("2 ** 3 ** 2", @r#"(Pow 2 (Pow 3 2))"#);
     }
 
     #[test]
     fn precedence_unary_minus_then_add() {
-        check!("-3 + 5", @r#"
-        (Add (neg 3) 5)
-        "#);
+        check!("-3 + 5", @r#"(Add (neg 3) 5)"#);
     }
 
     #[test]
     fn precedence_minus_minus() {
-        check!("2 - -3", @r#"
-        (Sub 2 (neg 3))
-        "#);
+        check!("2 - -3", @r#"(Sub 2 (neg 3))"#);
     }
 
     #[test]
     fn precedence_not_binds_tighter_than_eq() {
-        check!("not a == b", @r#"
-        (Eq (not a) b)
-        "#);
+        check!("not a == b", @r#"(Eq (not a) b)"#);
     }
 
     #[test]
     fn precedence_power_with_negative_exponent() {
-        check!("2 ** -1 * 3", @r#"
-        (Mul (Pow 2 (neg 1)) 3)
-        "#);
+        check!("2 ** -1 * 3", @r#"(Mul (Pow 2 (neg 1)) 3)"#);
     }
 
     #[test]
     fn precedence_full_ladder() {
-        check!("a || b && c == d < e + f * g ** h", @r#"
-        (Or a (And b (Eq c (Lt d (Add e (Mul f (Pow g h)))))))
-        "#);
+        check!("a || b && c == d < e + f * g ** h", @r#"(Or a (And b (Eq c (Lt d (Add e (Mul f (Pow g h)))))))"#);
     }
 
     #[test]
     fn precedence_comparisons_left_assoc() {
-        check!("a < b < c", @r#"
-        (Lt (Lt a b) c)
-        "#);
+        check!("a < b < c", @r#"(Lt (Lt a b) c)"#);
     }
 
     #[test]
     fn precedence_ternary_right_assoc() {
-        check!("let x = a ? b : c ? d : e", @r#"
-        (let x (? a b (? c d e)))
-        "#);
+        check!("let x = a ? b : c ? d : e", @r#"(let x (? a b (? c d e)))"#);
     }
 
     #[test]
     fn precedence_logic_words() {
-        check!("x = a and b or not c", @r#"
-        (Set x (Or (And a b) (not c)))
-        "#);
+        check!("x = a and b or not c", @r#"(Set x (Or (And a b) (not c)))"#);
     }
 
     #[test]
     fn postfix_forms() {
-        check!("a.b(1)[2].c.d(e)(f)", @r#"
-        (call (method d (. (index (method b a 1) 2) c) e) f)
-        "#);
+        check!("a.b(1)[2].c.d(e)(f)", @r#"(call (method d (. (index (method b a 1) 2) c) e) f)"#);
     }
 
     #[test]
     fn postfix_keyword_members_and_keys() {
-        check!("print(m.state, m.if, {if: 1, \"s\": 2, while: 3,})", @r#"
-        (print (. m state) (. m if) (map "if":1 "s":2 "while":3))
-        "#);
+        check!("print(m.state, m.if, {if: 1, \"s\": 2, while: 3,})", @r#"(print (. m state) (. m if) (map "if":1 "s":2 "while":3))"#);
     }
 
     #[test]
@@ -1800,9 +1834,7 @@ mod tests {
 
     #[test]
     fn if_elif_else_on_new_lines() {
-        check!("if (a) {\n  print(1)\n}\nelif b {\n  print(2)\n}\nelse if c { print(3) }\nelse {\n  print(4)\n}", @r#"
-        (if a {(print 1)} b {(print 2)} c {(print 3)} else {(print 4)})
-        "#);
+        check!("if (a) {\n  print(1)\n}\nelif b {\n  print(2)\n}\nelse if c { print(3) }\nelse {\n  print(4)\n}", @r#"(if a {(print 1)} b {(print 2)} c {(print 3)} else {(print 4)})"#);
     }
 
     #[test]
@@ -1835,9 +1867,7 @@ mod tests {
 
     #[test]
     fn block_end_allows_next_statement() {
-        check!("action f(c) { if (c) { return 1 } return 2 }", @r#"
-        (fn f (c) {(if c {(return 1)}); (return 2)})
-        "#);
+        check!("action f(c) { if (c) { return 1 } return 2 }", @r#"(fn f (c) {(if c {(return 1)}); (return 2)})"#);
     }
 
     #[test]
@@ -1850,9 +1880,7 @@ mod tests {
 
     #[test]
     fn return_operand_must_be_on_same_line() {
-        check!("action f() {\n  return\n  x\n}", @r#"
-        (fn f () {(return); x})
-        "#);
+        check!("action f() {\n  return\n  x\n}", @r#"(fn f () {(return); x})"#);
     }
 
     #[test]
@@ -1890,9 +1918,7 @@ mod tests {
 
     #[test]
     fn err_print_paren_then_operator() {
-        check!("print (1 + 2) * 3", @r#"
-        E0111 syntax error: expected end of statement after 'print(...)', found '*' @14..15
-        "#);
+        check!("print (1 + 2) * 3", @r#"E0111 syntax error: expected end of statement after 'print(...)', found '*' @14..15"#);
     }
 
     #[test]
@@ -1905,9 +1931,7 @@ mod tests {
 
     #[test]
     fn err_two_statements_on_one_line() {
-        check!("let x = 1 let y = 2", @r#"
-        E0110 syntax error: expected end of statement (';' or a new line), found 'let' @10..13
-        "#);
+        check!("let x = 1 let y = 2", @r#"E0110 syntax error: expected end of statement (';' or a new line), found 'let' @10..13"#);
     }
 
     #[test]
@@ -1920,16 +1944,12 @@ mod tests {
 
     #[test]
     fn err_unclosed_call_at_end_of_file() {
-        check!("print(fib(n", @r#"
-        E0112 syntax error: expected ')' to close '(', found end of file @11..11
-        "#);
+        check!("print(fib(n", @r#"E0112 syntax error: expected ')' to close '(', found end of file @11..11"#);
     }
 
     #[test]
     fn err_unclosed_block() {
-        check!("if x {\n  print(1)\n", @r#"
-        E0112 syntax error: expected '}' to close '{', found end of file @17..17
-        "#);
+        check!("if x {\n  print(1)\n", @r#"E0112 syntax error: expected '}' to close '{', found end of file @17..17"#);
     }
 
     #[test]
@@ -1993,9 +2013,7 @@ mod tests {
 
     #[test]
     fn err_lambda() {
-        check!("let f = lambda(x) => x", @r#"
-        E0123 syntax error: 'lambda' is reserved @8..14
-        "#);
+        check!("let f = lambda(x) => x", @r#"E0123 syntax error: 'lambda' is reserved @8..14"#);
     }
 
     #[test]
@@ -2092,22 +2110,18 @@ mod tests {
         (print 3)
         E0110 syntax error: expected a variable name, found '=' @4..5
         E0110 syntax error: expected an expression, found '*' @25..26
-        E0110 syntax error: expected a condition, found '{' @40..41
+        E0110 syntax error: expected a condition, found '{' @41..42
         "#);
     }
 
     #[test]
     fn err_else_without_if() {
-        check!("else { }", @r#"
-        E0110 syntax error: 'else' without a matching 'if' @0..4
-        "#);
+        check!("else { }", @r#"E0110 syntax error: 'else' without a matching 'if' @0..4"#);
     }
 
     #[test]
     fn err_map_key() {
-        check!("let m = {1: 2}", @r#"
-        E0110 syntax error: expected a map key (a string or a name), found integer literal @9..10
-        "#);
+        check!("let m = {1: 2}", @r#"E0110 syntax error: expected a map key (a string or a name), found integer literal @9..10"#);
     }
 
     #[test]
@@ -2359,7 +2373,27 @@ mod tests {
             let (_, diags) = parse(src);
             crate::diag::render::render_all(&diags, "example.zx", src)
         };
-        insta::assert_snapshot!(render("let x = (1 + 2\nprint(x)\n"), @"");
-        insta::assert_snapshot!(render("print (1 + 2) * 3\nTX_BEGIN() + 1\n"), @"");
+        insta::assert_snapshot!(render("let x = (1 + 2\nprint(x)\n"), @r"
+        error: syntax error: expected ')' to close '(', found end of line
+         --> example.zx:1:15
+          |
+        1 | let x = (1 + 2
+          |               ^ expected ')'
+        ");
+        insta::assert_snapshot!(render("print (1 + 2) * 3\nTX_BEGIN() + 1\n"), @r"
+        error: syntax error: expected end of statement after 'print(...)', found '*'
+         --> example.zx:1:15
+          |
+        1 | print (1 + 2) * 3
+          |               ^ 'print (' always starts the parenthesised form
+          |
+          = note: to print a larger expression, wrap all of it: print((1 + 2) * 3)
+
+        error: syntax error: TX_BEGIN() is a statement
+         --> example.zx:2:1
+          |
+        2 | TX_BEGIN() + 1
+          | ^^^^^^^^ cannot be used inside an expression
+        ");
     }
 }

@@ -36,8 +36,7 @@ pub struct LexExtras {
 #[logos(extras = LexExtras)]
 #[logos(skip r"[ \t\r\x0C]+")]
 #[logos(skip(r"\n", newline))]
-#[logos(skip(r"//[^\n]*", logos::skip, allow_greedy = true))]
-#[logos(skip(r"#[^\n]*", logos::skip, allow_greedy = true))]
+#[logos(skip(r"(//|#)[^\n]*", logos::skip, allow_greedy = true))]
 #[logos(skip(r"/\*", block_comment))]
 pub enum Token {
     // Literals.
