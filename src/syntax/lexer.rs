@@ -6,6 +6,9 @@ use super::span::Span;
 use super::token::{LexError, LexExtras, Token};
 use crate::diag::Diagnostic;
 
+/// The lexer keeps at most this many diagnostics (it still lexes the rest of the source).
+pub const MAX_LEX_DIAGNOSTICS: usize = 50;
+
 /// A token with its span and whether a line break precedes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tok {
@@ -20,11 +23,11 @@ pub struct Tok {
 
 /// Tokenises all of `src`. The result always ends with one `Token::Eof`.
 ///
-/// Lexing continues past errors: each bad token is reported once and stands in the
-/// token list as `Token::Error`.
+/// Lexing continues past errors: each bad token stands in the token list as `Token::Error`
+/// and is reported once (up to [`MAX_LEX_DIAGNOSTICS`] reports).
 pub fn tokenize(src: &str) -> (Vec<Tok>, Vec<Diagnostic>) {
     let mut lexer = Lexer::new(src);
-    let mut toks = Vec::with_capacity(src.len() / 4 + 1);
+    let mut toks = Vec::new();
     loop {
         let tok = lexer.next_tok();
         toks.push(tok);
@@ -69,8 +72,10 @@ impl<'src> Lexer<'src> {
                 let token = match res {
                     Ok(token) => token,
                     Err(err) => {
-                        let slice = self.inner.slice();
-                        self.diagnostics.push(lex_error(err, slice, span));
+                        if self.diagnostics.len() < MAX_LEX_DIAGNOSTICS {
+                            let slice = self.inner.slice();
+                            self.diagnostics.push(lex_error(err, slice, span));
+                        }
                         Token::Error
                     }
                 };
