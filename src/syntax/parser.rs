@@ -2281,6 +2281,14 @@ mod tests {
         assert_too_deep(format!("x = {}", "{a: ".repeat(N)));
         assert_too_deep(format!("x = {}", "function() { return ".repeat(N)));
         assert_too_deep(format!("x = {}1", "a[".repeat(N)));
+        assert_too_deep(format!("x = {}1", "f(".repeat(N)));
+        assert_too_deep(format!("x = {}1", "HASH(".repeat(N)));
+        assert_too_deep(format!("x = {}1", "STATE[".repeat(N)));
+        assert_too_deep(format!("x = {}1", "m.f(".repeat(N)));
+        assert_too_deep(format!(
+            "action f() {{ {} }}",
+            "while x { for y in z { ".repeat(N)
+        ));
     }
 
     #[test]
@@ -2288,6 +2296,9 @@ mod tests {
         for src in [
             format!("x = {}1{}", "(".repeat(250), ")".repeat(250)),
             format!("x = {}1", "1 + ".repeat(250)),
+            format!("x = {}1{}", "f(".repeat(250), ")".repeat(250)),
+            format!("x = {}1{}", "m.f(".repeat(250), ")".repeat(250)),
+            format!("x = {}1{}", "{a: ".repeat(250), "}".repeat(250)),
             format!("{}{}", "if x {\n".repeat(120), "}\n".repeat(120)),
             format!("x = {}1{}", "[".repeat(250), "]".repeat(250)),
             format!(
