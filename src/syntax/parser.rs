@@ -1,4 +1,2410 @@
-//! placeholder
-pub fn parse(_src: &str) -> (crate::syntax::ast::AstProgram, Vec<crate::diag::Diagnostic>) {
-    (Default::default(), vec![])
+//! The Zexus parser: recursive descent for statements, Pratt parsing for expressions.
+//!
+//! The parser pulls tokens from a streaming [`Lexer`], never fails as a whole, and
+//! resynchronises at statement boundaries so one run reports several errors. It also bounds
+//! the height of every tree it builds by [`MAX_NESTING`], so neither it nor later passes that
+//! recurse over the AST (the compiler, `Drop`) can overflow the stack.
+//!
+//! Statement termination (LANGUAGE.md sections 1.2 and 9): a statement ends at `;`, at a line
+//! break once it is complete, before a `}`, at the end of the file, or right after a block's
+//! closing `}`. Newlines are ignored inside `(`, `[` and map `{`; elsewhere a line break stops
+//! every *optional* continuation (binary operators, `?`, calls, indexing, `.`), while tokens the
+//! grammar *requires* (an operand after an operator, `=` after `let x`, `:` of a ternary,
+//! `elif`/`else`, a block's `{`) may come on a later line.
+
+use std::rc::Rc;
+
+use super::ast::*;
+use super::lexer::{Lexer, Tok, unescape};
+use super::span::Span;
+use super::token::Token;
+use crate::diag::Diagnostic;
+
+/// The maximum height of any returned AST, counting statement and expression nesting.
+///
+/// Deeper input is rejected with one "nested too deeply" syntax error.
+pub const MAX_NESTING: usize = 256;
+
+/// The parser stops after this many diagnostics (lexical ones included).
+const MAX_DIAGNOSTICS: usize = 50;
+
+/// Words reserved for later extensions: they may not be declared, assigned or read as names.
+const RESERVED_WORDS: &[&str] = &[
+    "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw",
+    "async", "await", "match", "enum", "state", "lambda",
+];
+
+/// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
+const CHAIN_NAMES: &[&str] = &[
+    "STATE",
+    "TX_BEGIN",
+    "TX_COMMIT",
+    "TX_REVERT",
+    "HASH",
+    "VERIFY",
+];
+
+/// Parses a whole program. Never fails: syntax errors come back as diagnostics (sorted by
+/// position, at most about 50), next to whatever part of the program could be parsed.
+pub fn parse(src: &str) -> (AstProgram, Vec<Diagnostic>) {
+    let mut parser = Parser::new(src);
+    let (stmts, _height) = parser.statement_list(false);
+    let Parser { lexer, diags, .. } = parser;
+    let mut all = lexer.into_diagnostics();
+    all.extend(diags);
+    all.sort_by_key(|d| d.span.start);
+    all.truncate(MAX_DIAGNOSTICS);
+    (AstProgram { stmts }, all)
+}
+
+/// What an infix token does once its left operand is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfixOp {
+    /// An arithmetic or comparison operator.
+    Binary(BinOp),
+    /// `&&`/`and` or `||`/`or`.
+    Logic(LogicOp),
+    /// The `?` of `c ? a : b`.
+    Ternary,
+}
+
+/// Binding power of the operand of a prefix operator (`-`, `!`, `not`).
+///
+/// It lies between `*` (13/14) and `**` (17/16), so `-2 ** 2` is `-(2 ** 2)` and
+/// `not a == b` is `(not a) == b`.
+const PREFIX_BP: u8 = 15;
+
+/// The single precedence table of Zexus (LANGUAGE.md section 2.1).
+///
+/// Returns the operator with its left and right binding powers. The Pratt loop keeps folding
+/// an operator into the left operand while its left power is at least the current minimum, and
+/// parses the right operand with the right power as the new minimum. So `left < right` makes an
+/// operator left-associative and `left > right` right-associative. Levels, loosest first:
+/// ternary `?:` (right), `||`/`or`, `&&`/`and`, `==` `!=`, `<` `<=` `>` `>=`, `+` `-`,
+/// `*` `/` `%` (all left), then the prefix operators at [`PREFIX_BP`], then `**` (right; its
+/// right operand may itself start with a prefix operator, as in `2 ** -1`). Calls, indexing
+/// and `.` bind tightest and are handled by the postfix rule.
+pub fn infix_binding_power(token: &Token) -> Option<(InfixOp, u8, u8)> {
+    use InfixOp::{Binary, Logic};
+    let res = match token {
+        Token::Question => (InfixOp::Ternary, 2, 1),
+        Token::PipePipe | Token::Or => (Logic(LogicOp::Or), 3, 4),
+        Token::AmpAmp | Token::And => (Logic(LogicOp::And), 5, 6),
+        Token::EqEq => (Binary(BinOp::Eq), 7, 8),
+        Token::NotEq => (Binary(BinOp::Ne), 7, 8),
+        Token::Lt => (Binary(BinOp::Lt), 9, 10),
+        Token::Le => (Binary(BinOp::Le), 9, 10),
+        Token::Gt => (Binary(BinOp::Gt), 9, 10),
+        Token::Ge => (Binary(BinOp::Ge), 9, 10),
+        Token::Plus => (Binary(BinOp::Add), 11, 12),
+        Token::Minus => (Binary(BinOp::Sub), 11, 12),
+        Token::Star => (Binary(BinOp::Mul), 13, 14),
+        Token::Slash => (Binary(BinOp::Div), 13, 14),
+        Token::Percent => (Binary(BinOp::Mod), 13, 14),
+        Token::StarStar => (Binary(BinOp::Pow), 17, 16),
+        _ => return None,
+    };
+    Some(res)
+}
+
+/// Marks a failed parse whose diagnostic has already been recorded.
+#[derive(Debug)]
+struct Failed;
+
+/// Result of one parsing rule.
+type PResult<T> = Result<T, Failed>;
+
+/// An expression with the height of its tree.
+type PExpr = (AstExpr, usize);
+
+/// One `key: value` entry of a map literal, with the key's span.
+type MapEntry = (String, Span, AstExpr);
+
+/// A statement with the height of its tree.
+type PStmt = (AstStmt, usize);
+
+/// Recursive-descent parser state.
+struct Parser<'src> {
+    src: &'src str,
+    lexer: Lexer<'src>,
+    /// The current (not yet consumed) token.
+    cur: Tok,
+    /// One token of lookahead past `cur`, filled on demand.
+    peeked: Option<Tok>,
+    /// End of the last consumed token (where "found end of line" errors point).
+    prev_end: u32,
+    /// True when the last consumed token was a block's closing `}`.
+    prev_was_block_end: bool,
+    /// Number of tokens consumed so far (to detect progress).
+    consumed: u64,
+    /// Value of `consumed` when the current statement started.
+    stmt_start: u64,
+    /// Byte offset where the current statement started.
+    stmt_start_offset: u32,
+    diags: Vec<Diagnostic>,
+    /// Current recursion depth of blocks and expressions.
+    depth: usize,
+    /// Set once parsing must stop (nesting limit or too many errors).
+    fatal: bool,
+    /// True inside `(`, `[` or a map's `{`, where line breaks mean nothing.
+    ignore_newlines: bool,
+    /// Brackets open since the innermost block started.
+    open_brackets: u32,
+    /// `open_brackets` when the last error was reported (used by recovery).
+    open_brackets_at_error: u32,
+    in_function: bool,
+    in_loop: bool,
+}
+
+impl<'src> Parser<'src> {
+    fn new(src: &'src str) -> Parser<'src> {
+        let mut lexer = Lexer::new(src);
+        let cur = lexer.next_tok();
+        Parser {
+            src,
+            lexer,
+            cur,
+            peeked: None,
+            prev_end: 0,
+            prev_was_block_end: false,
+            consumed: 0,
+            stmt_start: 0,
+            stmt_start_offset: 0,
+            diags: Vec::new(),
+            depth: 0,
+            fatal: false,
+            ignore_newlines: false,
+            open_brackets: 0,
+            open_brackets_at_error: 0,
+            in_function: false,
+            in_loop: false,
+        }
+    }
+
+    // ----- Token access -----
+
+    /// Consumes the current token and returns it.
+    fn bump(&mut self) -> Tok {
+        let next = match self.peeked.take() {
+            Some(tok) => tok,
+            None => self.lexer.next_tok(),
+        };
+        let tok = std::mem::replace(&mut self.cur, next);
+        if tok.token != Token::Eof {
+            self.prev_end = tok.span.end;
+            self.consumed += 1;
+        }
+        self.prev_was_block_end = false;
+        if self.lexer.diagnostics().len() + self.diags.len() >= MAX_DIAGNOSTICS {
+            self.fatal = true;
+        }
+        tok
+    }
+
+    /// The token after the current one.
+    fn peek2(&mut self) -> Tok {
+        match self.peeked {
+            Some(tok) => tok,
+            None => {
+                let tok = self.lexer.next_tok();
+                self.peeked = Some(tok);
+                tok
+            }
+        }
+    }
+
+    /// True if the current token is `token`.
+    fn at(&self, token: Token) -> bool {
+        self.cur.token == token
+    }
+
+    /// True when a line break before the current token ends the construct being parsed.
+    fn at_line_break(&self) -> bool {
+        self.cur.newline_before && !self.ignore_newlines
+    }
+
+    /// The source text of `span`.
+    fn text(&self, span: Span) -> &'src str {
+        self.src
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    // ----- Diagnostics -----
+
+    /// Records a diagnostic without failing the current rule.
+    fn report(&mut self, diag: Diagnostic) {
+        self.open_brackets_at_error = self.open_brackets;
+        self.diags.push(diag);
+        if self.lexer.diagnostics().len() + self.diags.len() >= MAX_DIAGNOSTICS {
+            self.fatal = true;
+        }
+    }
+
+    /// Records a diagnostic and fails the current rule.
+    fn fail(&mut self, diag: Diagnostic) -> Failed {
+        self.report(diag);
+        Failed
+    }
+
+    /// Records a "expected ..." diagnostic and fails, staying silent when the problem is a
+    /// follow-up of a lexical error in the same statement (already reported).
+    fn fail_unless_cascade(&mut self, diag: Diagnostic) -> Failed {
+        let lexical = self.at(Token::Error)
+            || self
+                .lexer
+                .diagnostics()
+                .last()
+                .is_some_and(|d| d.span.start >= self.stmt_start_offset);
+        if lexical {
+            self.open_brackets_at_error = self.open_brackets;
+            return Failed;
+        }
+        self.fail(diag)
+    }
+
+    /// How the current token reads in "found ..." and where such an error should point.
+    fn found(&self) -> (String, Span) {
+        let at_end = Span {
+            start: self.prev_end,
+            end: self.prev_end,
+        };
+        match self.cur.token {
+            Token::Eof => ("end of file".to_string(), at_end),
+            _ if self.cur.newline_before && self.consumed != self.stmt_start => {
+                ("end of line".to_string(), at_end)
+            }
+            Token::Ident => (format!("'{}'", self.text(self.cur.span)), self.cur.span),
+            other => (other.describe().to_string(), self.cur.span),
+        }
+    }
+
+    /// Fails with "expected WHAT, found ...", unless the current token is a lexical error
+    /// (already reported).
+    fn expected(&mut self, what: &str) -> Failed {
+        let (found, span) = self.found();
+        let diag = Diagnostic::error(
+            "E0110",
+            format!("syntax error: expected {what}, found {found}"),
+            span,
+        )
+        .with_label(format!("expected {what}"));
+        self.fail_unless_cascade(diag)
+    }
+
+    /// Consumes `token` (which may follow a line break) or fails with "expected 'token'".
+    fn expect(&mut self, token: Token, context: &str) -> PResult<Tok> {
+        if self.at(token) {
+            return Ok(self.bump());
+        }
+        let what = if context.is_empty() {
+            token.text().to_string()
+        } else {
+            format!("{} {context}", token.text())
+        };
+        Err(self.expected(&what))
+    }
+
+    /// Consumes the closing `close` of a bracket opened at `open`, or fails with
+    /// "expected ')' to close '('".
+    fn expect_closing(&mut self, close: Token, open: Tok) -> PResult<Tok> {
+        if self.at(close) {
+            return Ok(self.bump());
+        }
+        let (found, span) = self.found();
+        let unclosed = self.cur.newline_before || self.at(Token::Eof);
+        let message = format!(
+            "syntax error: expected {} to close {}, found {found}",
+            close.text(),
+            open.token.text()
+        );
+        let diag = Diagnostic::error("E0112", message, span)
+            .with_label(format!("expected {}", close.text()));
+        let failed = self.fail_unless_cascade(diag);
+        if unclosed {
+            // The bracket was most likely never closed: recover as if it had been.
+            self.open_brackets_at_error = self.open_brackets.saturating_sub(1);
+        }
+        Err(failed)
+    }
+
+    // ----- Nesting limits -----
+
+    /// Enters one level of recursion, failing fatally past [`MAX_NESTING`].
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            self.depth -= 1;
+            return Err(self.too_deep(self.cur.span));
+        }
+        Ok(())
+    }
+
+    /// Reports the nesting limit once and stops the parse.
+    fn too_deep(&mut self, span: Span) -> Failed {
+        if !self.fatal {
+            let diag =
+                Diagnostic::error("E0130", "syntax error: expression nested too deeply", span)
+                    .with_label(format!("more than {MAX_NESTING} levels of nesting"));
+            self.diags.push(diag);
+        }
+        self.fatal = true;
+        Failed
+    }
+
+    /// Builds an expression node of height `height`, enforcing [`MAX_NESTING`].
+    fn node(&mut self, kind: AstExprKind, span: Span, height: usize) -> PResult<PExpr> {
+        if height > MAX_NESTING {
+            return Err(self.too_deep(span));
+        }
+        Ok((AstExpr { kind, span }, height))
+    }
+
+    /// Builds a statement node of height `height`, enforcing [`MAX_NESTING`].
+    fn stmt(&mut self, kind: AstStmtKind, start: u32, height: usize) -> PResult<PStmt> {
+        let span = Span {
+            start,
+            end: self.prev_end.max(start),
+        };
+        if height > MAX_NESTING {
+            return Err(self.too_deep(span));
+        }
+        Ok((AstStmt { kind, span }, height))
+    }
+
+    /// Enters a bracket, where line breaks are insignificant; returns the state to restore.
+    fn open_bracket(&mut self) -> bool {
+        self.open_brackets += 1;
+        std::mem::replace(&mut self.ignore_newlines, true)
+    }
+
+    /// Leaves a bracket entered with [`Parser::open_bracket`].
+    fn close_bracket(&mut self, saved: bool) {
+        self.open_brackets -= 1;
+        self.ignore_newlines = saved;
+    }
+
+    // ----- Statements -----
+
+    /// `{ statement }` until `}` (inside a block) or the end of the file.
+    fn statement_list(&mut self, in_block: bool) -> (Vec<AstStmt>, usize) {
+        let mut stmts = Vec::new();
+        let mut height = 0;
+        while !self.fatal {
+            match self.cur.token {
+                Token::Eof => break,
+                Token::RBrace if in_block => break,
+                Token::RBrace => {
+                    let diag =
+                        Diagnostic::error("E0110", "syntax error: unexpected '}'", self.cur.span)
+                            .with_label("no block is open here");
+                    self.report(diag);
+                    self.bump();
+                    continue;
+                }
+                Token::Semi => {
+                    self.bump();
+                    continue;
+                }
+                _ => {}
+            }
+            self.stmt_start = self.consumed;
+            self.stmt_start_offset = self.cur.span.start;
+            match self.statement() {
+                Ok((stmt, h)) => {
+                    height = height.max(h);
+                    stmts.push(stmt);
+                }
+                Err(Failed) => {
+                    if self.fatal {
+                        break;
+                    }
+                    self.synchronize();
+                    if self.consumed == self.stmt_start {
+                        self.bump();
+                    }
+                }
+            }
+        }
+        (stmts, height)
+    }
+
+    /// Skips tokens after an error up to the next statement boundary: a `;` (consumed), a
+    /// line break, a `}` (not consumed) or the end of the file. Brackets that were open at
+    /// the error, or that open while skipping, must close first.
+    fn synchronize(&mut self) {
+        let mut balance = self
+            .open_brackets_at_error
+            .saturating_sub(self.open_brackets);
+        while !self.fatal {
+            let tok = self.cur;
+            if balance == 0 {
+                match tok.token {
+                    Token::Eof | Token::RBrace => return,
+                    Token::Semi => {
+                        self.bump();
+                        return;
+                    }
+                    _ if tok.newline_before && self.consumed != self.stmt_start => return,
+                    _ => {}
+                }
+            }
+            match tok.token {
+                Token::Eof => return,
+                Token::LParen | Token::LBracket | Token::LBrace => balance += 1,
+                Token::RParen | Token::RBracket | Token::RBrace => {
+                    balance = balance.saturating_sub(1)
+                }
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    /// Requires the end of a simple statement: `;`, a line break, `}`, the end of the file,
+    /// or a preceding block `}`.
+    fn end_statement(&mut self) -> PResult<()> {
+        match self.cur.token {
+            Token::Semi => {
+                self.bump();
+                Ok(())
+            }
+            Token::RBrace | Token::Eof => Ok(()),
+            _ if self.cur.newline_before || self.prev_was_block_end => Ok(()),
+            _ => Err(self.expected("end of statement (';' or a new line)")),
+        }
+    }
+
+    /// One statement.
+    fn statement(&mut self) -> PResult<PStmt> {
+        let next = match self.cur.token {
+            Token::Function | Token::Ident => self.peek2().token,
+            _ => Token::Eof,
+        };
+        match self.cur.token {
+            Token::Let | Token::Const => self.let_stmt(),
+            Token::Action => self.func_decl(),
+            Token::Function if next != Token::LParen => self.func_decl(),
+            Token::If => self.if_stmt(),
+            Token::While => self.while_stmt(),
+            Token::For => self.for_stmt(),
+            Token::Break | Token::Continue => self.loop_jump_stmt(),
+            Token::Return => self.return_stmt(),
+            Token::Print => self.print_stmt(),
+            Token::LBrace => self.block_stmt(),
+            Token::Elif | Token::Else => {
+                let message = format!(
+                    "syntax error: {} without a matching 'if'",
+                    self.cur.token.text()
+                );
+                let diag = Diagnostic::error("E0110", message, self.cur.span)
+                    .with_label("no 'if' before this");
+                Err(self.fail(diag))
+            }
+            Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
+                "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" => self.chain_stmt(),
+                _ => self.expr_or_assign_stmt(),
+            },
+            _ => self.expr_or_assign_stmt(),
+        }
+    }
+
+    /// `let_stmt = ("let" | "const") identifier [ ":" type_name ] "=" expression`.
+    fn let_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        let is_const = kw.token == Token::Const;
+        let name = self.declared_name(if is_const {
+            "constant name"
+        } else {
+            "variable name"
+        })?;
+        if self.at(Token::Colon) {
+            self.bump();
+            if self.cur.token.is_word() {
+                self.bump();
+            } else {
+                return Err(self.expected("a type name"));
+            }
+        }
+        self.expect(Token::Assign, "")?;
+        let (value, h) = self.expression()?;
+        self.end_statement()?;
+        self.stmt(
+            AstStmtKind::Let {
+                name,
+                is_const,
+                value,
+            },
+            kw.span.start,
+            h + 1,
+        )
+    }
+
+    /// `func_decl = ("action" | "function") identifier "(" [ params ] ")" block`.
+    fn func_decl(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        let name = self.declared_name("function name")?;
+        let (params, body, h) = self.function_rest()?;
+        let span = Span {
+            start: kw.span.start,
+            end: self.prev_end,
+        };
+        let func = AstFunc {
+            name: Some(name),
+            params,
+            body,
+            span,
+        };
+        self.stmt(AstStmtKind::Func(Rc::new(func)), kw.span.start, h + 1)
+    }
+
+    /// Parameters and body of a function: `"(" [ params ] ")" block`.
+    fn function_rest(&mut self) -> PResult<(Vec<AstIdent>, Vec<AstStmt>, usize)> {
+        let params = self.params()?;
+        let saved = (self.in_function, self.in_loop);
+        self.in_function = true;
+        self.in_loop = false;
+        let res = self.block();
+        (self.in_function, self.in_loop) = saved;
+        let (body, h) = res?;
+        Ok((params, body, h))
+    }
+
+    /// `"(" [ identifier { "," identifier } ] ")"`, rejecting duplicates.
+    fn params(&mut self) -> PResult<Vec<AstIdent>> {
+        let open = self.expect(Token::LParen, "to start the parameter list")?;
+        let saved = self.open_bracket();
+        let res = self.param_names(open);
+        self.close_bracket(saved);
+        res
+    }
+
+    /// The parameter names and the closing `)`.
+    fn param_names(&mut self, open: Tok) -> PResult<Vec<AstIdent>> {
+        let mut params: Vec<AstIdent> = Vec::new();
+        while !self.at(Token::RParen) {
+            let param = self.declared_name("parameter name")?;
+            if params.iter().any(|other| other.name == param.name) {
+                let message = format!("syntax error: duplicate parameter '{}'", param.name);
+                let diag =
+                    Diagnostic::error("E0122", message, param.span).with_label("already declared");
+                self.report(diag);
+            }
+            params.push(param);
+            if self.at(Token::Comma) {
+                self.bump();
+            } else if !self.at(Token::RParen) {
+                return Err(self.expected("',' or ')' in the parameter list"));
+            }
+        }
+        self.expect_closing(Token::RParen, open)?;
+        Ok(params)
+    }
+
+    /// A name being declared (variable, constant, parameter, function, loop variable).
+    ///
+    /// Keywords fail; reserved words and blockchain names are reported but accepted so that
+    /// parsing continues normally.
+    fn declared_name(&mut self, what: &str) -> PResult<AstIdent> {
+        let tok = self.cur;
+        if tok.token.is_keyword() {
+            let message = format!(
+                "syntax error: {} is a keyword and cannot be used as a name",
+                tok.token.text()
+            );
+            let diag = Diagnostic::error("E0123", message, tok.span)
+                .with_label(format!("expected a {what}"));
+            return Err(self.fail(diag));
+        }
+        if tok.token != Token::Ident {
+            return Err(self.expected(&format!("a {what}")));
+        }
+        self.bump();
+        let name = self.text(tok.span);
+        self.check_name_use(name, tok.span, true);
+        Ok(AstIdent {
+            name: name.to_string(),
+            span: tok.span,
+        })
+    }
+
+    /// Reports a reserved word or blockchain name used as a name.
+    fn check_name_use(&mut self, name: &str, span: Span, declared: bool) {
+        if CHAIN_NAMES.contains(&name) {
+            let message = if declared {
+                format!("syntax error: {name} is reserved and cannot be declared")
+            } else {
+                format!("syntax error: {name} is reserved and cannot be used as a value")
+            };
+            let diag = Diagnostic::error("E0140", message, span).with_label(chain_usage(name));
+            self.report(diag);
+        } else if RESERVED_WORDS.contains(&name) {
+            let message =
+                format!("syntax error: '{name}' is a reserved word and cannot be used as a name");
+            let diag = Diagnostic::error("E0123", message, span)
+                .with_label("reserved for later extensions");
+            self.report(diag);
+        }
+    }
+
+    /// `if_stmt = "if" expression block { ("elif" | "else" "if") expression block } [ "else" block ]`.
+    fn if_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        let mut height = 0;
+        let mut branches = Vec::new();
+        let (cond, ch) = self.condition()?;
+        let (body, bh) = self.block()?;
+        height = height.max(ch).max(bh);
+        branches.push((cond, body));
+        let mut else_body = None;
+        loop {
+            let is_elif = match self.cur.token {
+                Token::Elif => true,
+                Token::Else => self.peek2().token == Token::If,
+                _ => false,
+            };
+            if is_elif {
+                if self.bump().token == Token::Else {
+                    self.bump();
+                }
+                let (cond, ch) = self.condition()?;
+                let (body, bh) = self.block()?;
+                height = height.max(ch).max(bh);
+                branches.push((cond, body));
+            } else if self.at(Token::Else) {
+                self.bump();
+                let (body, bh) = self.block()?;
+                height = height.max(bh);
+                else_body = Some(body);
+                break;
+            } else {
+                break;
+            }
+        }
+        self.stmt(
+            AstStmtKind::If {
+                branches,
+                else_body,
+            },
+            kw.span.start,
+            height + 1,
+        )
+    }
+
+    /// The condition of `if`, `elif` or `while`, with or without parentheses.
+    fn condition(&mut self) -> PResult<PExpr> {
+        if self.at(Token::LBrace) {
+            // A `{` here is the body, not a map literal: the condition is missing.
+            return Err(self.expected("a condition"));
+        }
+        self.expression()
+    }
+
+    /// `while_stmt = "while" expression block`.
+    fn while_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        let (cond, ch) = self.condition()?;
+        let (body, bh) = self.loop_body()?;
+        self.stmt(
+            AstStmtKind::While { cond, body },
+            kw.span.start,
+            ch.max(bh) + 1,
+        )
+    }
+
+    /// `for_stmt = "for" [ "each" ] identifier "in" expression block`.
+    fn for_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        if self.at(Token::Each) {
+            self.bump();
+        }
+        let var = self.declared_name("loop variable name")?;
+        self.expect(Token::In, "after the loop variable")?;
+        let (iterable, ih) = self.expression()?;
+        let (body, bh) = self.loop_body()?;
+        self.stmt(
+            AstStmtKind::ForEach {
+                var,
+                iterable,
+                body,
+            },
+            kw.span.start,
+            ih.max(bh) + 1,
+        )
+    }
+
+    /// A loop's block, parsed with `break`/`continue` allowed.
+    fn loop_body(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
+        let saved = self.in_loop;
+        self.in_loop = true;
+        let res = self.block();
+        self.in_loop = saved;
+        res
+    }
+
+    /// `"break"` or `"continue"`, valid only inside a loop of the same function.
+    fn loop_jump_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        if !self.in_loop {
+            let message = format!("syntax error: {} outside a loop", kw.token.text());
+            let diag = Diagnostic::error("E0120", message, kw.span)
+                .with_label("not inside a loop of this function");
+            self.report(diag);
+        }
+        self.end_statement()?;
+        let kind = if kw.token == Token::Break {
+            AstStmtKind::Break
+        } else {
+            AstStmtKind::Continue
+        };
+        self.stmt(kind, kw.span.start, 1)
+    }
+
+    /// `return_stmt = "return" [ expression ]`, the expression starting on the same line.
+    fn return_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        if !self.in_function {
+            let diag = Diagnostic::error(
+                "E0121",
+                "syntax error: 'return' outside a function",
+                kw.span,
+            )
+            .with_label("not inside a function");
+            self.report(diag);
+        }
+        let ends = self.cur.newline_before
+            || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof);
+        let (value, h) = if ends {
+            (None, 0)
+        } else {
+            let (value, h) = self.expression()?;
+            (Some(value), h)
+        };
+        self.end_statement()?;
+        self.stmt(AstStmtKind::Return(value), kw.span.start, h + 1)
+    }
+
+    /// `print_stmt = "print" ( "(" [ args ] ")" | expression )`.
+    fn print_stmt(&mut self) -> PResult<PStmt> {
+        let kw = self.bump();
+        if self.cur.newline_before
+            || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof)
+        {
+            return Err(self.expected("'(' or an expression after 'print'"));
+        }
+        if self.at(Token::LParen) {
+            let open = self.bump();
+            let (args, h, _) = self.call_args(open)?;
+            if !self.cur.newline_before
+                && !matches!(
+                    self.cur.token,
+                    Token::Semi | Token::RBrace | Token::Eof | Token::Error
+                )
+            {
+                let (found, span) = self.found();
+                let message = format!(
+                    "syntax error: expected end of statement after 'print(...)', found {found}"
+                );
+                let diag = Diagnostic::error("E0111", message, span)
+                    .with_label("'print (' always starts the parenthesised form")
+                    .with_note("to print a larger expression, wrap all of it: print((1 + 2) * 3)");
+                return Err(self.fail(diag));
+            }
+            self.end_statement()?;
+            return self.stmt(AstStmtKind::Print(args), kw.span.start, h + 1);
+        }
+        let (value, h) = self.expression()?;
+        self.end_statement()?;
+        self.stmt(AstStmtKind::Print(vec![value]), kw.span.start, h + 1)
+    }
+
+    /// A `{ ... }` block at the start of a statement.
+    fn block_stmt(&mut self) -> PResult<PStmt> {
+        let start = self.cur.span.start;
+        let (body, h) = self.block()?;
+        self.stmt(AstStmtKind::Block(body), start, h + 1)
+    }
+
+    /// `block = "{" { statement } "}"`.
+    fn block(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
+        let open = self.expect(Token::LBrace, "to start a block")?;
+        self.enter()?;
+        let saved = (
+            self.ignore_newlines,
+            self.open_brackets,
+            self.stmt_start,
+            self.stmt_start_offset,
+        );
+        self.ignore_newlines = false;
+        self.open_brackets = 0;
+        let (stmts, height) = self.statement_list(true);
+        (
+            self.ignore_newlines,
+            self.open_brackets,
+            self.stmt_start,
+            self.stmt_start_offset,
+        ) = saved;
+        self.depth -= 1;
+        if self.fatal {
+            return Err(Failed);
+        }
+        self.expect_closing(Token::RBrace, open)?;
+        self.prev_was_block_end = true;
+        Ok((stmts, height))
+    }
+
+    /// `TX_BEGIN()`, `TX_COMMIT()`, `TX_REVERT()` or `VERIFY(c [, msg])` as a statement.
+    fn chain_stmt(&mut self) -> PResult<PStmt> {
+        let name_tok = self.bump();
+        let name = self.text(name_tok.span);
+        let open = self.bump();
+        let (mut args, h, _) = self.call_args(open)?;
+        let kind = match name {
+            "VERIFY" => {
+                if args.is_empty() || args.len() > 2 {
+                    self.report_arity(name_tok.span, "VERIFY takes 1 or 2 arguments");
+                }
+                let mut drained = args.drain(..);
+                let cond = drained.next().unwrap_or(AstExpr {
+                    kind: AstExprKind::Null,
+                    span: name_tok.span,
+                });
+                let message = drained.next();
+                AstStmtKind::Verify { cond, message }
+            }
+            _ => {
+                if !args.is_empty() {
+                    self.report_arity(name_tok.span, &format!("{name} takes no arguments"));
+                }
+                match name {
+                    "TX_BEGIN" => AstStmtKind::TxBegin,
+                    "TX_COMMIT" => AstStmtKind::TxCommit,
+                    _ => AstStmtKind::TxRevert,
+                }
+            }
+        };
+        let continues = !self.at_line_break()
+            && (self.cur.token == Token::Question
+                || matches!(self.cur.token, Token::LParen | Token::LBracket | Token::Dot)
+                || self.cur.token.is_assign_op()
+                || infix_binding_power(&self.cur.token).is_some());
+        if continues {
+            self.report_statement_only(name, name_tok.span);
+            return Err(Failed);
+        }
+        self.end_statement()?;
+        self.stmt(kind, name_tok.span.start, h + 1)
+    }
+
+    /// Reports a blockchain form called with the wrong number of arguments.
+    fn report_arity(&mut self, span: Span, text: &str) {
+        let diag = Diagnostic::error("E0141", format!("syntax error: {text}"), span)
+            .with_label("wrong number of arguments");
+        self.report(diag);
+    }
+
+    /// Reports a statement-only blockchain form used inside an expression.
+    fn report_statement_only(&mut self, name: &str, span: Span) {
+        let diag = Diagnostic::error(
+            "E0142",
+            format!("syntax error: {name}() is a statement"),
+            span,
+        )
+        .with_label("cannot be used inside an expression");
+        self.report(diag);
+    }
+
+    /// `assign_stmt` or `expr_stmt`.
+    fn expr_or_assign_stmt(&mut self) -> PResult<PStmt> {
+        let start = self.cur.span.start;
+        let (expr, h) = self.expression()?;
+        let Some(op) = assign_op(&self.cur.token).filter(|_| !self.cur.newline_before) else {
+            self.end_statement()?;
+            return self.stmt(AstStmtKind::Expr(expr), start, h + 1);
+        };
+        let op_tok = self.bump();
+        let (value, vh) = self.expression()?;
+        let height = h.max(vh) + 1;
+        let kind = match self.assign_target(expr)? {
+            Target::Plain(target) => AstStmtKind::Assign {
+                target,
+                op,
+                op_span: op_tok.span,
+                value,
+            },
+            Target::State(key) => AstStmtKind::StateSet {
+                key,
+                op,
+                op_span: op_tok.span,
+                value,
+            },
+        };
+        self.end_statement()?;
+        self.stmt(kind, start, height)
+    }
+
+    /// Turns the left side of an assignment into a target, rejecting non-targets.
+    fn assign_target(&mut self, expr: AstExpr) -> PResult<Target> {
+        let span = expr.span;
+        match expr.kind {
+            AstExprKind::Name(name) => Ok(Target::Plain(AstTarget::Name(AstIdent { name, span }))),
+            AstExprKind::StateGet { key, .. } => Ok(Target::State(*key)),
+            AstExprKind::Index {
+                object,
+                index,
+                bracket,
+            } => {
+                self.check_not_state_copy(&object)?;
+                Ok(Target::Plain(AstTarget::Index {
+                    object,
+                    index,
+                    bracket,
+                }))
+            }
+            AstExprKind::Member { object, name } => {
+                self.check_not_state_copy(&object)?;
+                Ok(Target::Plain(AstTarget::Member { object, name }))
+            }
+            _ => {
+                let diag = Diagnostic::error(
+                    "E0124",
+                    "syntax error: cannot assign to this expression",
+                    span,
+                )
+                .with_label("not a variable, index or member");
+                Err(self.fail(diag))
+            }
+        }
+    }
+
+    /// Rejects assignment through a value read from STATE (`STATE["k"][0] = v`).
+    fn check_not_state_copy(&mut self, object: &AstExpr) -> PResult<()> {
+        let mut cur = object;
+        loop {
+            match &cur.kind {
+                AstExprKind::Index { object, .. } | AstExprKind::Member { object, .. } => {
+                    cur = object
+                }
+                AstExprKind::StateGet { .. } => break,
+                _ => return Ok(()),
+            }
+        }
+        let message = "syntax error: cannot assign through a read of STATE: modify a copy: read the value, change it, write it back";
+        let diag = Diagnostic::error("E0143", message, object.span)
+            .with_label("this is a copy of the stored value");
+        Err(self.fail(diag))
+    }
+
+    // ----- Expressions -----
+    //
+    // The rules on the recursive path (`expr_bp` down to `primary` and back) are kept small
+    // and delegate each alternative to its own function: unoptimised builds give every local
+    // of a function its own stack slot, and `MAX_NESTING` levels must fit in a 2 MiB stack.
+
+    /// `expression = ternary`.
+    fn expression(&mut self) -> PResult<PExpr> {
+        self.expr_bp(0)
+    }
+
+    /// Pratt loop: a prefix expression, then infix operators binding at least `min_bp`.
+    fn expr_bp(&mut self, min_bp: u8) -> PResult<PExpr> {
+        self.enter()?;
+        let res = self.expr_bp_inner(min_bp);
+        self.depth -= 1;
+        res
+    }
+
+    fn expr_bp_inner(&mut self, min_bp: u8) -> PResult<PExpr> {
+        let mut lhs = self.unary()?;
+        while let Some((op, r_bp)) = self.next_infix(min_bp) {
+            lhs = self.infix(lhs, op, r_bp)?;
+        }
+        Ok(lhs)
+    }
+
+    /// The infix operator at the current token, if it continues an expression of `min_bp`.
+    fn next_infix(&self, min_bp: u8) -> Option<(InfixOp, u8)> {
+        if self.fatal || self.at_line_break() {
+            return None;
+        }
+        let (op, l_bp, r_bp) = infix_binding_power(&self.cur.token)?;
+        (l_bp >= min_bp).then_some((op, r_bp))
+    }
+
+    /// Parses the right side of infix operator `op` (the current token) and folds it with `lhs`.
+    #[inline(never)]
+    fn infix(&mut self, lhs: PExpr, op: InfixOp, r_bp: u8) -> PResult<PExpr> {
+        let (lhs, lh) = lhs;
+        let op_tok = self.bump();
+        let (kind, span, height) = match op {
+            InfixOp::Ternary => {
+                let (then, th) = self.expression()?;
+                self.expect(Token::Colon, "in the conditional expression")?;
+                let (otherwise, oh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(otherwise.span);
+                let kind = AstExprKind::Ternary {
+                    cond: Box::new(lhs),
+                    then: Box::new(then),
+                    otherwise: Box::new(otherwise),
+                };
+                (kind, span, lh.max(th).max(oh))
+            }
+            InfixOp::Binary(op) => {
+                let (rhs, rh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(rhs.span);
+                let kind = AstExprKind::Binary {
+                    op,
+                    op_span: op_tok.span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                };
+                (kind, span, lh.max(rh))
+            }
+            InfixOp::Logic(op) => {
+                let (rhs, rh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(rhs.span);
+                let kind = AstExprKind::Logic {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                };
+                (kind, span, lh.max(rh))
+            }
+        };
+        self.node(kind, span, height + 1)
+    }
+
+    /// `unary = ("-" | "!" | "not") unary | power` (the power part is in the Pratt loop).
+    fn unary(&mut self) -> PResult<PExpr> {
+        match self.cur.token {
+            Token::Minus => self.prefix(UnOp::Neg),
+            Token::Bang | Token::Not => self.prefix(UnOp::Not),
+            _ => self.postfix(),
+        }
+    }
+
+    /// A prefix operator and its operand.
+    #[inline(never)]
+    fn prefix(&mut self, op: UnOp) -> PResult<PExpr> {
+        let op_tok = self.bump();
+        let (operand, h) = self.expr_bp(PREFIX_BP)?;
+        let span = op_tok.span.to(operand.span);
+        let kind = AstExprKind::Unary {
+            op,
+            op_span: op_tok.span,
+            operand: Box::new(operand),
+        };
+        self.node(kind, span, h + 1)
+    }
+
+    /// `postfix = primary { "(" [ args ] ")" | "[" expression "]" | "." word }`.
+    fn postfix(&mut self) -> PResult<PExpr> {
+        let mut expr = self.primary()?;
+        while !self.fatal && !self.at_line_break() {
+            expr = match self.cur.token {
+                Token::LParen => self.call_suffix(expr)?,
+                Token::LBracket => self.index_suffix(expr)?,
+                Token::Dot => self.member_suffix(expr)?,
+                _ => break,
+            };
+        }
+        Ok(expr)
+    }
+
+    /// `callee "(" args ")"`; a call on `x.name` becomes a method call.
+    #[inline(never)]
+    fn call_suffix(&mut self, callee: PExpr) -> PResult<PExpr> {
+        let (callee, height) = callee;
+        let open = self.bump();
+        let (args, ah, close) = self.call_args(open)?;
+        let span = callee.span.to(close);
+        match callee.kind {
+            // A method call replaces its member node: its children are the receiver (one
+            // level below the member) and the arguments.
+            AstExprKind::Member { object, name } => {
+                let kind = AstExprKind::MethodCall {
+                    receiver: object,
+                    name,
+                    args,
+                    paren: open.span,
+                };
+                self.node(kind, span, height.max(ah + 1))
+            }
+            other => {
+                let callee = Box::new(AstExpr {
+                    kind: other,
+                    span: callee.span,
+                });
+                let kind = AstExprKind::Call {
+                    callee,
+                    args,
+                    paren: open.span,
+                };
+                self.node(kind, span, height.max(ah) + 1)
+            }
+        }
+    }
+
+    /// `object "[" expression "]"`.
+    #[inline(never)]
+    fn index_suffix(&mut self, object: PExpr) -> PResult<PExpr> {
+        let (object, height) = object;
+        let open = self.bump();
+        let (index, ih) = self.bracketed(open, Token::RBracket)?;
+        let span = object.span.to(Span {
+            start: open.span.start,
+            end: self.prev_end,
+        });
+        let kind = AstExprKind::Index {
+            object: Box::new(object),
+            index: Box::new(index),
+            bracket: open.span,
+        };
+        self.node(kind, span, height.max(ih) + 1)
+    }
+
+    /// `object "." word`.
+    #[inline(never)]
+    fn member_suffix(&mut self, object: PExpr) -> PResult<PExpr> {
+        let (object, height) = object;
+        self.bump();
+        let name = self.member_name()?;
+        let span = object.span.to(name.span);
+        let kind = AstExprKind::Member {
+            object: Box::new(object),
+            name,
+        };
+        self.node(kind, span, height + 1)
+    }
+
+    /// One expression inside brackets opened by `open`, followed by its `close`.
+    fn bracketed(&mut self, open: Tok, close: Token) -> PResult<PExpr> {
+        let saved = self.open_bracket();
+        let res = self.bracketed_inner(open, close);
+        self.close_bracket(saved);
+        res
+    }
+
+    fn bracketed_inner(&mut self, open: Tok, close: Token) -> PResult<PExpr> {
+        let inner = self.expression()?;
+        self.expect_closing(close, open)?;
+        Ok(inner)
+    }
+
+    /// The word after `.`: any identifier or keyword.
+    fn member_name(&mut self) -> PResult<AstIdent> {
+        if self.cur.token.is_word() {
+            let tok = self.bump();
+            return Ok(AstIdent {
+                name: self.text(tok.span).to_string(),
+                span: tok.span,
+            });
+        }
+        Err(self.expected("a member name after '.'"))
+    }
+
+    /// `"(" [ expression { "," expression } [ "," ] ] ")"` after `open` was consumed; returns
+    /// the arguments, their height and the span of the `)`.
+    fn call_args(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize, Span)> {
+        let saved = self.open_bracket();
+        let res = self.call_args_inner(open);
+        self.close_bracket(saved);
+        res
+    }
+
+    fn call_args_inner(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize, Span)> {
+        let (args, h) = self.expr_list(Token::RParen, "argument list")?;
+        let close = self.expect_closing(Token::RParen, open)?;
+        Ok((args, h, close.span))
+    }
+
+    /// Comma-separated expressions up to (not including) `close`; a trailing comma is allowed.
+    fn expr_list(&mut self, close: Token, what: &str) -> PResult<(Vec<AstExpr>, usize)> {
+        let mut items = Vec::new();
+        let mut height = 0;
+        while !self.at(close) {
+            let (item, h) = self.expression()?;
+            height = height.max(h);
+            items.push(item);
+            if self.at(Token::Comma) {
+                self.bump();
+            } else if !self.at(close) {
+                if self.at(Token::Eof) || self.cur.newline_before {
+                    // Let the caller report the missing closing bracket.
+                    break;
+                }
+                return Err(self.expected(&format!("',' or {} in the {what}", close.text())));
+            }
+        }
+        Ok((items, height))
+    }
+
+    /// `primary = literal | identifier | "(" expression ")" | list_lit | map_lit | func_lit`,
+    /// plus the blockchain forms `STATE[k]` and `HASH(v)`.
+    fn primary(&mut self) -> PResult<PExpr> {
+        match self.cur.token {
+            Token::Ident => self.name_expr(),
+            Token::LParen => self.paren_expr(),
+            Token::LBracket => self.list_lit(),
+            Token::LBrace => self.map_lit(),
+            Token::Function => self.func_lit(),
+            _ => self.literal(),
+        }
+    }
+
+    /// A literal (or a lexical error token, which stands for `null`).
+    #[inline(never)]
+    fn literal(&mut self) -> PResult<PExpr> {
+        let tok = self.cur;
+        let kind = match tok.token {
+            Token::Int(v) => AstExprKind::Int(v),
+            Token::Float(v) => AstExprKind::Float(v),
+            Token::Str => AstExprKind::Str(unescape(self.text(tok.span))),
+            Token::True => AstExprKind::Bool(true),
+            Token::False => AstExprKind::Bool(false),
+            Token::Null => AstExprKind::Null,
+            // The lexer already reported this token; stand in a null to avoid follow-up errors.
+            Token::Error => AstExprKind::Null,
+            Token::Lambda => {
+                let diag =
+                    Diagnostic::error("E0123", "syntax error: 'lambda' is reserved", tok.span)
+                        .with_label("not part of core Zexus")
+                        .with_note("write function(x) { return e } instead");
+                return Err(self.fail(diag));
+            }
+            _ => return Err(self.expected("an expression")),
+        };
+        self.bump();
+        Ok((
+            AstExpr {
+                kind,
+                span: tok.span,
+            },
+            1,
+        ))
+    }
+
+    /// An identifier in expression position, including the blockchain names.
+    #[inline(never)]
+    fn name_expr(&mut self) -> PResult<PExpr> {
+        let tok = self.bump();
+        let name = self.text(tok.span);
+        let same_line = !self.at_line_break();
+        match name {
+            "STATE" if self.at(Token::LBracket) => self.state_get(tok),
+            "HASH" if self.at(Token::LParen) && same_line => self.hash_expr(tok),
+            "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY"
+                if self.at(Token::LParen) && same_line =>
+            {
+                self.report_statement_only(name, tok.span);
+                let open = self.bump();
+                let (_, _, close) = self.call_args(open)?;
+                Ok((
+                    AstExpr {
+                        kind: AstExprKind::Null,
+                        span: tok.span.to(close),
+                    },
+                    1,
+                ))
+            }
+            _ => {
+                self.check_name_use(name, tok.span, false);
+                Ok((
+                    AstExpr {
+                        kind: AstExprKind::Name(name.to_string()),
+                        span: tok.span,
+                    },
+                    1,
+                ))
+            }
+        }
+    }
+
+    /// `STATE "[" expression "]"` after `STATE` (`name`) was consumed.
+    #[inline(never)]
+    fn state_get(&mut self, name: Tok) -> PResult<PExpr> {
+        let open = self.bump();
+        let (key, h) = self.bracketed(open, Token::RBracket)?;
+        let span = Span {
+            start: name.span.start,
+            end: self.prev_end,
+        };
+        let kind = AstExprKind::StateGet {
+            key: Box::new(key),
+            bracket: open.span,
+        };
+        self.node(kind, span, h + 1)
+    }
+
+    /// `HASH "(" expression ")"` after `HASH` (`name`) was consumed.
+    #[inline(never)]
+    fn hash_expr(&mut self, name: Tok) -> PResult<PExpr> {
+        let open = self.bump();
+        let (args, h, close) = self.call_args(open)?;
+        if args.len() != 1 {
+            self.report_arity(name.span, "HASH takes exactly 1 argument");
+        }
+        let value = args.into_iter().next().unwrap_or(AstExpr {
+            kind: AstExprKind::Null,
+            span: name.span,
+        });
+        let kind = AstExprKind::Hash {
+            value: Box::new(value),
+            paren: open.span,
+        };
+        self.node(kind, name.span.to(close), h + 1)
+    }
+
+    /// `"(" expression ")"`.
+    #[inline(never)]
+    fn paren_expr(&mut self) -> PResult<PExpr> {
+        let open = self.bump();
+        self.bracketed(open, Token::RParen)
+    }
+
+    /// `list_lit = "[" [ expression { "," expression } [ "," ] ] "]"`.
+    #[inline(never)]
+    fn list_lit(&mut self) -> PResult<PExpr> {
+        let open = self.bump();
+        let saved = self.open_bracket();
+        let res = self.list_items(open);
+        self.close_bracket(saved);
+        let (items, h) = res?;
+        let span = Span {
+            start: open.span.start,
+            end: self.prev_end,
+        };
+        self.node(AstExprKind::List(items), span, h + 1)
+    }
+
+    fn list_items(&mut self, open: Tok) -> PResult<(Vec<AstExpr>, usize)> {
+        let items = self.expr_list(Token::RBracket, "list")?;
+        self.expect_closing(Token::RBracket, open)?;
+        Ok(items)
+    }
+
+    /// `map_lit = "{" [ entry { "," entry } [ "," ] ] "}"`.
+    #[inline(never)]
+    fn map_lit(&mut self) -> PResult<PExpr> {
+        let open = self.bump();
+        let saved = self.open_bracket();
+        let res = self.map_entries(open);
+        self.close_bracket(saved);
+        let (entries, h) = res?;
+        let span = Span {
+            start: open.span.start,
+            end: self.prev_end,
+        };
+        self.node(AstExprKind::Map(entries), span, h + 1)
+    }
+
+    /// The entries of a map literal and its `}`; `entry = (string | word) ":" expression`.
+    fn map_entries(&mut self, open: Tok) -> PResult<(Vec<MapEntry>, usize)> {
+        let mut entries = Vec::new();
+        let mut height = 0;
+        while !self.at(Token::RBrace) && !self.at(Token::Eof) {
+            let (key, key_span) = self.map_key()?;
+            self.expect(Token::Colon, "after the map key")?;
+            let (value, vh) = self.expression()?;
+            height = height.max(vh);
+            entries.push((key, key_span, value));
+            if self.at(Token::Comma) {
+                self.bump();
+            } else if !self.at(Token::RBrace) && !self.at(Token::Eof) {
+                return Err(self.expected("',' or '}' in the map"));
+            }
+        }
+        self.expect_closing(Token::RBrace, open)?;
+        Ok((entries, height))
+    }
+
+    /// A map key: a string literal or any word (its name).
+    fn map_key(&mut self) -> PResult<(String, Span)> {
+        let tok = self.cur;
+        let key = match tok.token {
+            Token::Str => unescape(self.text(tok.span)),
+            t if t.is_word() => self.text(tok.span).to_string(),
+            _ => return Err(self.expected("a map key (a string or a name)")),
+        };
+        self.bump();
+        Ok((key, tok.span))
+    }
+
+    /// `func_lit = "function" "(" [ params ] ")" block`.
+    #[inline(never)]
+    fn func_lit(&mut self) -> PResult<PExpr> {
+        let kw = self.bump();
+        let (params, body, h) = self.function_rest()?;
+        let span = Span {
+            start: kw.span.start,
+            end: self.prev_end,
+        };
+        let func = AstFunc {
+            name: None,
+            params,
+            body,
+            span,
+        };
+        self.node(AstExprKind::Func(Rc::new(func)), span, h + 1)
+    }
+}
+
+/// The left side of an assignment after validation.
+enum Target {
+    /// A variable, index or member target.
+    Plain(AstTarget),
+    /// `STATE[key]`.
+    State(AstExpr),
+}
+
+/// The assignment operator a token stands for.
+fn assign_op(token: &Token) -> Option<AssignOp> {
+    match token {
+        Token::Assign => Some(AssignOp::Set),
+        Token::PlusAssign => Some(AssignOp::Add),
+        Token::MinusAssign => Some(AssignOp::Sub),
+        Token::StarAssign => Some(AssignOp::Mul),
+        Token::SlashAssign => Some(AssignOp::Div),
+        _ => None,
+    }
+}
+
+/// How a blockchain name may be used (the label of its diagnostics).
+fn chain_usage(name: &str) -> &'static str {
+    match name {
+        "STATE" => "use STATE[key] to read and STATE[key] = value to write",
+        "HASH" => "use HASH(value)",
+        "VERIFY" => "use VERIFY(condition) or VERIFY(condition, message) as a statement",
+        "TX_BEGIN" => "use TX_BEGIN() as a statement",
+        "TX_COMMIT" => "use TX_COMMIT() as a statement",
+        _ => "use TX_REVERT() as a statement",
+    }
+}
+
+impl Token {
+    /// True for `=`, `+=`, `-=`, `*=`, `/=`.
+    pub fn is_assign_op(&self) -> bool {
+        assign_op(self).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders a program as one S-expression per statement, then its diagnostics.
+    pub(crate) fn dump(src: &str) -> String {
+        let (program, diags) = parse(src);
+        let mut out = String::new();
+        for stmt in &program.stmts {
+            write_stmt(&mut out, stmt);
+            out.push('\n');
+        }
+        for d in &diags {
+            out.push_str(&format!(
+                "{} {} @{}..{}\n",
+                d.code, d.message, d.span.start, d.span.end
+            ));
+        }
+        out
+    }
+
+    fn write_block(out: &mut String, stmts: &[AstStmt]) {
+        out.push('{');
+        for (i, stmt) in stmts.iter().enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            write_stmt(out, stmt);
+        }
+        out.push('}');
+    }
+
+    fn write_func(out: &mut String, func: &AstFunc) {
+        out.push_str("(fn");
+        if let Some(name) = &func.name {
+            out.push_str(&format!(" {}", name.name));
+        }
+        let params: Vec<&str> = func.params.iter().map(|p| p.name.as_str()).collect();
+        out.push_str(&format!(" ({}) ", params.join(" ")));
+        write_block(out, &func.body);
+        out.push(')');
+    }
+
+    fn write_stmt(out: &mut String, stmt: &AstStmt) {
+        match &stmt.kind {
+            AstStmtKind::Let {
+                name,
+                is_const,
+                value,
+            } => {
+                out.push_str(if *is_const { "(const " } else { "(let " });
+                out.push_str(&name.name);
+                out.push(' ');
+                write_expr(out, value);
+                out.push(')');
+            }
+            AstStmtKind::Func(func) => write_func(out, func),
+            AstStmtKind::If {
+                branches,
+                else_body,
+            } => {
+                out.push_str("(if");
+                for (cond, body) in branches {
+                    out.push(' ');
+                    write_expr(out, cond);
+                    out.push(' ');
+                    write_block(out, body);
+                }
+                if let Some(body) = else_body {
+                    out.push_str(" else ");
+                    write_block(out, body);
+                }
+                out.push(')');
+            }
+            AstStmtKind::While { cond, body } => {
+                out.push_str("(while ");
+                write_expr(out, cond);
+                out.push(' ');
+                write_block(out, body);
+                out.push(')');
+            }
+            AstStmtKind::ForEach {
+                var,
+                iterable,
+                body,
+            } => {
+                out.push_str(&format!("(for {} ", var.name));
+                write_expr(out, iterable);
+                out.push(' ');
+                write_block(out, body);
+                out.push(')');
+            }
+            AstStmtKind::Break => out.push_str("(break)"),
+            AstStmtKind::Continue => out.push_str("(continue)"),
+            AstStmtKind::Return(value) => {
+                out.push_str("(return");
+                if let Some(value) = value {
+                    out.push(' ');
+                    write_expr(out, value);
+                }
+                out.push(')');
+            }
+            AstStmtKind::Print(args) => {
+                out.push_str("(print");
+                for arg in args {
+                    out.push(' ');
+                    write_expr(out, arg);
+                }
+                out.push(')');
+            }
+            AstStmtKind::Assign {
+                target, op, value, ..
+            } => {
+                out.push_str(&format!("({op:?} "));
+                match target {
+                    AstTarget::Name(name) => out.push_str(&name.name),
+                    AstTarget::Index { object, index, .. } => {
+                        out.push_str("(index ");
+                        write_expr(out, object);
+                        out.push(' ');
+                        write_expr(out, index);
+                        out.push(')');
+                    }
+                    AstTarget::Member { object, name } => {
+                        out.push_str("(. ");
+                        write_expr(out, object);
+                        out.push_str(&format!(" {})", name.name));
+                    }
+                }
+                out.push(' ');
+                write_expr(out, value);
+                out.push(')');
+            }
+            AstStmtKind::Expr(expr) => write_expr(out, expr),
+            AstStmtKind::Block(body) => write_block(out, body),
+            AstStmtKind::StateSet { key, op, value, .. } => {
+                out.push_str(&format!("(state-set {op:?} "));
+                write_expr(out, key);
+                out.push(' ');
+                write_expr(out, value);
+                out.push(')');
+            }
+            AstStmtKind::TxBegin => out.push_str("(tx-begin)"),
+            AstStmtKind::TxCommit => out.push_str("(tx-commit)"),
+            AstStmtKind::TxRevert => out.push_str("(tx-revert)"),
+            AstStmtKind::Verify { cond, message } => {
+                out.push_str("(verify ");
+                write_expr(out, cond);
+                if let Some(message) = message {
+                    out.push(' ');
+                    write_expr(out, message);
+                }
+                out.push(')');
+            }
+        }
+    }
+
+    fn write_args(out: &mut String, args: &[AstExpr]) {
+        for arg in args {
+            out.push(' ');
+            write_expr(out, arg);
+        }
+    }
+
+    fn write_expr(out: &mut String, expr: &AstExpr) {
+        match &expr.kind {
+            AstExprKind::Int(v) => out.push_str(&v.to_string()),
+            AstExprKind::Float(v) => out.push_str(&format!("{v:?}")),
+            AstExprKind::Str(s) => out.push_str(&format!("{s:?}")),
+            AstExprKind::Bool(b) => out.push_str(&b.to_string()),
+            AstExprKind::Null => out.push_str("null"),
+            AstExprKind::Name(name) => out.push_str(name),
+            AstExprKind::List(items) => {
+                out.push_str("(list");
+                write_args(out, items);
+                out.push(')');
+            }
+            AstExprKind::Map(entries) => {
+                out.push_str("(map");
+                for (key, _, value) in entries {
+                    out.push_str(&format!(" {key:?}:"));
+                    write_expr(out, value);
+                }
+                out.push(')');
+            }
+            AstExprKind::Func(func) => write_func(out, func),
+            AstExprKind::Unary { op, operand, .. } => {
+                out.push_str(match op {
+                    UnOp::Neg => "(neg ",
+                    UnOp::Not => "(not ",
+                });
+                write_expr(out, operand);
+                out.push(')');
+            }
+            AstExprKind::Binary { op, lhs, rhs, .. } => {
+                out.push_str(&format!("({op:?} "));
+                write_expr(out, lhs);
+                out.push(' ');
+                write_expr(out, rhs);
+                out.push(')');
+            }
+            AstExprKind::Logic { op, lhs, rhs } => {
+                out.push_str(&format!("({op:?} "));
+                write_expr(out, lhs);
+                out.push(' ');
+                write_expr(out, rhs);
+                out.push(')');
+            }
+            AstExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
+                out.push_str("(? ");
+                write_expr(out, cond);
+                out.push(' ');
+                write_expr(out, then);
+                out.push(' ');
+                write_expr(out, otherwise);
+                out.push(')');
+            }
+            AstExprKind::Call { callee, args, .. } => {
+                out.push_str("(call ");
+                write_expr(out, callee);
+                write_args(out, args);
+                out.push(')');
+            }
+            AstExprKind::MethodCall {
+                receiver,
+                name,
+                args,
+                ..
+            } => {
+                out.push_str(&format!("(method {} ", name.name));
+                write_expr(out, receiver);
+                write_args(out, args);
+                out.push(')');
+            }
+            AstExprKind::Index { object, index, .. } => {
+                out.push_str("(index ");
+                write_expr(out, object);
+                out.push(' ');
+                write_expr(out, index);
+                out.push(')');
+            }
+            AstExprKind::Member { object, name } => {
+                out.push_str("(. ");
+                write_expr(out, object);
+                out.push_str(&format!(" {})", name.name));
+            }
+            AstExprKind::StateGet { key, .. } => {
+                out.push_str("(state-get ");
+                write_expr(out, key);
+                out.push(')');
+            }
+            AstExprKind::Hash { value, .. } => {
+                out.push_str("(hash ");
+                write_expr(out, value);
+                out.push(')');
+            }
+        }
+    }
+
+    /// Parses `src` and compares the S-expression dump with an inline snapshot.
+    macro_rules! check {
+        ($src:expr, @$expect:literal) => {
+            insta::assert_snapshot!(dump($src), @$expect)
+        };
+    }
+
+    #[test]
+    fn precedence_power_binds_tighter_than_minus() {
+        check!("-2 ** 2", @r#"(neg (Pow 2 2))"#);
+    }
+
+    #[test]
+    fn precedence_power_right_assoc() {
+        check!("2 ** 3 ** 2", @r#"(Pow 2 (Pow 3 2))"#);
+    }
+
+    #[test]
+    fn precedence_unary_minus_then_add() {
+        check!("-3 + 5", @r#"(Add (neg 3) 5)"#);
+    }
+
+    #[test]
+    fn precedence_minus_minus() {
+        check!("2 - -3", @r#"(Sub 2 (neg 3))"#);
+    }
+
+    #[test]
+    fn precedence_not_binds_tighter_than_eq() {
+        check!("not a == b", @r#"(Eq (not a) b)"#);
+    }
+
+    #[test]
+    fn precedence_power_with_negative_exponent() {
+        check!("2 ** -1 * 3", @r#"(Mul (Pow 2 (neg 1)) 3)"#);
+    }
+
+    #[test]
+    fn precedence_full_ladder() {
+        check!("a || b && c == d < e + f * g ** h", @r#"(Or a (And b (Eq c (Lt d (Add e (Mul f (Pow g h)))))))"#);
+    }
+
+    #[test]
+    fn precedence_comparisons_left_assoc() {
+        check!("a < b < c", @r#"(Lt (Lt a b) c)"#);
+    }
+
+    #[test]
+    fn precedence_ternary_right_assoc() {
+        check!("let x = a ? b : c ? d : e", @r#"(let x (? a b (? c d e)))"#);
+    }
+
+    #[test]
+    fn precedence_logic_words() {
+        check!("x = a and b or not c", @r#"(Set x (Or (And a b) (not c)))"#);
+    }
+
+    #[test]
+    fn postfix_forms() {
+        check!("a.b(1)[2].c.d(e)(f)", @r#"(call (method d (. (index (method b a 1) 2) c) e) f)"#);
+    }
+
+    #[test]
+    fn postfix_keyword_members_and_keys() {
+        check!("print(m.state, m.if, {if: 1, \"s\": 2, while: 3,})", @r#"(print (. m state) (. m if) (map "if":1 "s":2 "while":3))"#);
+    }
+
+    #[test]
+    fn statements_basic() {
+        check!("let x: int = 1; const Y = 2\naction f(a, b) { return a + b }\nfunction g() { return }\nprint x\nprint(x, Y)\nprint()\n;;\n{ let z = 3 }", @r#"
+        (let x 1)
+        (const Y 2)
+        (fn f (a b) {(return (Add a b))})
+        (fn g () {(return)})
+        (print x)
+        (print x Y)
+        (print)
+        {(let z 3)}
+        "#);
+    }
+
+    #[test]
+    fn if_elif_else_on_new_lines() {
+        check!("if (a) {\n  print(1)\n}\nelif b {\n  print(2)\n}\nelse if c { print(3) }\nelse {\n  print(4)\n}", @r#"(if a {(print 1)} b {(print 2)} c {(print 3)} else {(print 4)})"#);
+    }
+
+    #[test]
+    fn loops() {
+        check!("while i < 3 { i += 1; if i == 2 { continue } }\nfor each x in xs { break }\nfor y in [1, 2,] { print y }", @r#"
+        (while (Lt i 3) {(Add i 1); (if (Eq i 2) {(continue)})})
+        (for x xs {(break)})
+        (for y (list 1 2) {(print y)})
+        "#);
+    }
+
+    #[test]
+    fn newline_continues_after_operator_and_inside_brackets() {
+        check!("let x =\n  5 +\n  6\nprint(1,\n  2\n  + 3)\nlet l = [\n 1,\n 2\n]", @r#"
+        (let x (Add 5 6))
+        (print 1 (Add 2 3))
+        (let l (list 1 2))
+        "#);
+    }
+
+    #[test]
+    fn newline_before_operator_starts_new_statement() {
+        check!("x\n- 1\ny\n.z", @r#"
+        x
+        (neg 1)
+        y
+        E0110 syntax error: expected an expression, found '.' @8..9
+        "#);
+    }
+
+    #[test]
+    fn block_end_allows_next_statement() {
+        check!("action f(c) { if (c) { return 1 } return 2 }", @r#"(fn f (c) {(if c {(return 1)}); (return 2)})"#);
+    }
+
+    #[test]
+    fn function_literal_block_end_allows_next_statement() {
+        check!("let f = function() { return 1 } print(f())", @r#"
+        (let f (fn () {(return 1)}))
+        (print (call f))
+        "#);
+    }
+
+    #[test]
+    fn return_operand_must_be_on_same_line() {
+        check!("action f() {\n  return\n  x\n}", @r#"(fn f () {(return); x})"#);
+    }
+
+    #[test]
+    fn function_literal_in_call_args() {
+        check!("apply(function(x) { return x * 2 }, 3)\nlet add = function(a, b) {\n  return a + b\n}", @r#"
+        (call apply (fn (x) {(return (Mul x 2))}) 3)
+        (let add (fn (a b) {(return (Add a b))}))
+        "#);
+    }
+
+    #[test]
+    fn compound_assignment_targets() {
+        check!("x += 1\nxs[0] -= 2\nm.k *= 3\nm[\"a\"][\"b\"] /= 4", @r#"
+        (Add x 1)
+        (Sub (index xs 0) 2)
+        (Mul (. m k) 3)
+        (Div (index (index m "a") "b") 4)
+        "#);
+    }
+
+    #[test]
+    fn blockchain_forms() {
+        check!("STATE[\"balance\"] = 1000;\nTX_BEGIN();\nSTATE[\"b\"] += STATE[\"b\"] - 100;\nTX_COMMIT(); TX_REVERT()\nVERIFY(x >= 0, \"msg\")\nVERIFY(ok)\nprint(HASH(\"abc\"), STATE[\"k\"][0])\nSTATE[\"k\"].push(1)", @r#"
+        (state-set Set "balance" 1000)
+        (tx-begin)
+        (state-set Add "b" (Sub (state-get "b") 100))
+        (tx-commit)
+        (tx-revert)
+        (verify (Ge x 0) "msg")
+        (verify ok)
+        (print (hash "abc") (index (state-get "k") 0))
+        (method push (state-get "k") 1)
+        "#);
+    }
+
+    #[test]
+    fn err_print_paren_then_operator() {
+        check!("print (1 + 2) * 3", @r#"E0111 syntax error: expected end of statement after 'print(...)', found '*' @14..15"#);
+    }
+
+    #[test]
+    fn err_print_without_operand() {
+        check!("print\nx", @r#"
+        x
+        E0110 syntax error: expected '(' or an expression after 'print', found end of line @5..5
+        "#);
+    }
+
+    #[test]
+    fn err_two_statements_on_one_line() {
+        check!("let x = 1 let y = 2", @r#"E0110 syntax error: expected end of statement (';' or a new line), found 'let' @10..13"#);
+    }
+
+    #[test]
+    fn err_unclosed_paren_at_end_of_line() {
+        check!("let x = (1 + 2\nprint(x)", @r#"
+        (print x)
+        E0112 syntax error: expected ')' to close '(', found end of line @14..14
+        "#);
+    }
+
+    #[test]
+    fn err_unclosed_call_at_end_of_file() {
+        check!("print(fib(n", @r#"E0112 syntax error: expected ')' to close '(', found end of file @11..11"#);
+    }
+
+    #[test]
+    fn err_unclosed_block() {
+        check!("if x {\n  print(1)\n", @r#"E0112 syntax error: expected '}' to close '{', found end of file @17..17"#);
+    }
+
+    #[test]
+    fn err_stray_close_brace() {
+        check!("}\nprint(1)", @r#"
+        (print 1)
+        E0110 syntax error: unexpected '}' @0..1
+        "#);
+    }
+
+    #[test]
+    fn err_break_continue_outside_loop() {
+        check!("break\nwhile true { action f() { continue } }\ncontinue", @r#"
+        (break)
+        (while true {(fn f () {(continue)})})
+        (continue)
+        E0120 syntax error: 'break' outside a loop @0..5
+        E0120 syntax error: 'continue' outside a loop @32..40
+        E0120 syntax error: 'continue' outside a loop @45..53
+        "#);
+    }
+
+    #[test]
+    fn err_return_at_top_level() {
+        check!("return 1", @r#"
+        (return 1)
+        E0121 syntax error: 'return' outside a function @0..6
+        "#);
+    }
+
+    #[test]
+    fn err_duplicate_parameter() {
+        check!("action f(a, b, a) { }", @r#"
+        (fn f (a b a) {})
+        E0122 syntax error: duplicate parameter 'a' @15..16
+        "#);
+    }
+
+    #[test]
+    fn err_keyword_as_name() {
+        check!("let if = 1\naction while() {}\nfunction f(null) {}", @r#"
+        E0123 syntax error: 'if' is a keyword and cannot be used as a name @4..6
+        E0123 syntax error: 'while' is a keyword and cannot be used as a name @18..23
+        E0123 syntax error: 'null' is a keyword and cannot be used as a name @40..44
+        "#);
+    }
+
+    #[test]
+    fn err_reserved_word_as_name() {
+        check!("let state = 1\naction f(log) {}\nfor each match in xs {}\ntry = 3", @r#"
+        (let state 1)
+        (fn f (log) {})
+        (for match xs {})
+        (Set try 3)
+        E0123 syntax error: 'state' is a reserved word and cannot be used as a name @4..9
+        E0123 syntax error: 'log' is a reserved word and cannot be used as a name @23..26
+        E0123 syntax error: 'match' is a reserved word and cannot be used as a name @40..45
+        E0123 syntax error: 'try' is a reserved word and cannot be used as a name @55..58
+        "#);
+    }
+
+    #[test]
+    fn err_lambda() {
+        check!("let f = lambda(x) => x", @r#"E0123 syntax error: 'lambda' is reserved @8..14"#);
+    }
+
+    #[test]
+    fn err_assign_to_non_target() {
+        check!("1 = 2\nf() = 3\na + b = 4", @r#"
+        E0124 syntax error: cannot assign to this expression @0..1
+        E0124 syntax error: cannot assign to this expression @6..9
+        E0124 syntax error: cannot assign to this expression @14..19
+        "#);
+    }
+
+    #[test]
+    fn err_no_percent_assign() {
+        check!("x %= 2\ny **= 2", @r#"
+        E0110 syntax error: expected an expression, found '=' @3..4
+        E0110 syntax error: expected an expression, found '=' @11..12
+        "#);
+    }
+
+    #[test]
+    fn err_chain_names_declared_or_values() {
+        check!("let STATE = 1\nlet f = HASH\nSTATE\naction VERIFY() {}", @r#"
+        (let STATE 1)
+        (let f HASH)
+        STATE
+        (fn VERIFY () {})
+        E0140 syntax error: STATE is reserved and cannot be declared @4..9
+        E0140 syntax error: HASH is reserved and cannot be used as a value @22..26
+        E0140 syntax error: STATE is reserved and cannot be used as a value @27..32
+        E0140 syntax error: VERIFY is reserved and cannot be declared @40..46
+        "#);
+    }
+
+    #[test]
+    fn err_chain_arity() {
+        check!("TX_BEGIN(1)\nHASH()\nprint(HASH(1, 2))\nVERIFY()\nVERIFY(a, b, c)", @r#"
+        (tx-begin)
+        (hash null)
+        (print (hash 1))
+        (verify null)
+        (verify a b)
+        E0141 syntax error: TX_BEGIN takes no arguments @0..8
+        E0141 syntax error: HASH takes exactly 1 argument @12..16
+        E0141 syntax error: HASH takes exactly 1 argument @25..29
+        E0141 syntax error: VERIFY takes 1 or 2 arguments @37..43
+        E0141 syntax error: VERIFY takes 1 or 2 arguments @46..52
+        "#);
+    }
+
+    #[test]
+    fn err_chain_statement_only() {
+        check!("TX_BEGIN() + 1\nx = TX_BEGIN()\nprint(VERIFY(1))\nTX_COMMIT().x", @r#"
+        (Set x null)
+        (print null)
+        E0142 syntax error: TX_BEGIN() is a statement @0..8
+        E0142 syntax error: TX_BEGIN() is a statement @19..27
+        E0142 syntax error: VERIFY() is a statement @36..42
+        E0142 syntax error: TX_COMMIT() is a statement @47..56
+        "#);
+    }
+
+    #[test]
+    fn err_state_misuse() {
+        check!("STATE.x\nSTATE(1)\nSTATE[\"k\"][0] = 1\nSTATE[\"k\"].x = 2", @r#"
+        (. STATE x)
+        (call STATE 1)
+        E0140 syntax error: STATE is reserved and cannot be used as a value @0..5
+        E0140 syntax error: STATE is reserved and cannot be used as a value @8..13
+        E0143 syntax error: cannot assign through a read of STATE: modify a copy: read the value, change it, write it back @17..27
+        E0143 syntax error: cannot assign through a read of STATE: modify a copy: read the value, change it, write it back @35..45
+        "#);
+    }
+
+    #[test]
+    fn err_lexical_in_statement_no_cascade() {
+        check!("let x = 1abc + 2\nlet y = \"open\nprint(.5)\nlet z = 99999999999999999999\nx = 1 @ 2", @r#"
+        (let x (Add null 2))
+        (let y null)
+        (print null)
+        (let z null)
+        E0103 syntax error: invalid number literal '1abc' @8..12
+        E0104 syntax error: unterminated string @25..30
+        E0103 syntax error: invalid number literal '.5' @37..39
+        E0102 syntax error: integer literal too large @49..69
+        E0101 syntax error: unexpected character '@' @76..77
+        "#);
+    }
+
+    #[test]
+    fn err_recovery_reports_each_bad_line() {
+        check!("let = 1\nprint(1)\nlet y = * 2\nprint(2)\nif { }\nprint(3)", @r#"
+        (print 1)
+        (print 2)
+        (print 3)
+        E0110 syntax error: expected a variable name, found '=' @4..5
+        E0110 syntax error: expected an expression, found '*' @25..26
+        E0110 syntax error: expected a condition, found '{' @41..42
+        "#);
+    }
+
+    #[test]
+    fn err_else_without_if() {
+        check!("else { }", @r#"E0110 syntax error: 'else' without a matching 'if' @0..4"#);
+    }
+
+    #[test]
+    fn err_map_key() {
+        check!("let m = {1: 2}", @r#"E0110 syntax error: expected a map key (a string or a name), found integer literal @9..10"#);
+    }
+
+    #[test]
+    fn err_unclosed_comment_and_string_newline() {
+        check!("print(1)\n/* never closed", @r#"
+        (print 1)
+        null
+        E0105 syntax error: unterminated block comment @9..11
+        "#);
+    }
+
+    /// Height of an expression tree (tests only; trees are at most `MAX_NESTING` high).
+    fn expr_height(expr: &AstExpr) -> usize {
+        let children: Vec<&AstExpr> = match &expr.kind {
+            AstExprKind::List(items) => items.iter().collect(),
+            AstExprKind::Map(entries) => entries.iter().map(|(_, _, v)| v).collect(),
+            AstExprKind::Func(func) => return 1 + stmts_height(&func.body),
+            AstExprKind::Unary { operand, .. } => vec![operand],
+            AstExprKind::Binary { lhs, rhs, .. } | AstExprKind::Logic { lhs, rhs, .. } => {
+                vec![lhs, rhs]
+            }
+            AstExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => vec![cond, then, otherwise],
+            AstExprKind::Call { callee, args, .. } => {
+                std::iter::once(&**callee).chain(args).collect()
+            }
+            AstExprKind::MethodCall { receiver, args, .. } => {
+                std::iter::once(&**receiver).chain(args).collect()
+            }
+            AstExprKind::Index { object, index, .. } => vec![object, index],
+            AstExprKind::Member { object, .. } => vec![object],
+            AstExprKind::StateGet { key, .. } => vec![key],
+            AstExprKind::Hash { value, .. } => vec![value],
+            _ => Vec::new(),
+        };
+        1 + children.into_iter().map(expr_height).max().unwrap_or(0)
+    }
+
+    fn stmts_height(stmts: &[AstStmt]) -> usize {
+        stmts.iter().map(stmt_height).max().unwrap_or(0)
+    }
+
+    fn stmt_height(stmt: &AstStmt) -> usize {
+        let (exprs, blocks): (Vec<&AstExpr>, Vec<&[AstStmt]>) = match &stmt.kind {
+            AstStmtKind::Let { value, .. } => (vec![value], vec![]),
+            AstStmtKind::Func(func) => (vec![], vec![&func.body]),
+            AstStmtKind::If {
+                branches,
+                else_body,
+            } => (
+                branches.iter().map(|(c, _)| c).collect(),
+                branches
+                    .iter()
+                    .map(|(_, b)| b.as_slice())
+                    .chain(else_body.as_deref())
+                    .collect(),
+            ),
+            AstStmtKind::While { cond, body } => (vec![cond], vec![body]),
+            AstStmtKind::ForEach { iterable, body, .. } => (vec![iterable], vec![body]),
+            AstStmtKind::Return(value) => (value.iter().collect(), vec![]),
+            AstStmtKind::Print(args) => (args.iter().collect(), vec![]),
+            AstStmtKind::Assign { target, value, .. } => {
+                let mut exprs = vec![value];
+                match target {
+                    AstTarget::Name(_) => {}
+                    AstTarget::Index { object, index, .. } => exprs.extend([&**object, &**index]),
+                    AstTarget::Member { object, .. } => exprs.push(object),
+                }
+                (exprs, vec![])
+            }
+            AstStmtKind::Expr(expr) => (vec![expr], vec![]),
+            AstStmtKind::Block(body) => (vec![], vec![body]),
+            AstStmtKind::StateSet { key, value, .. } => (vec![key, value], vec![]),
+            AstStmtKind::Verify { cond, message } => {
+                (std::iter::once(cond).chain(message).collect(), vec![])
+            }
+            _ => (vec![], vec![]),
+        };
+        let e = exprs.into_iter().map(expr_height).max().unwrap_or(0);
+        let b = blocks.into_iter().map(stmts_height).max().unwrap_or(0);
+        1 + e.max(b)
+    }
+
+    /// Parses `src` on a thread with the default 2 MiB test stack and returns the diagnostics'
+    /// messages, checking that the returned tree respects `MAX_NESTING`.
+    fn parse_on_small_stack(src: String) -> Vec<String> {
+        let handle = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let (program, diags) = parse(&src);
+                assert!(stmts_height(&program.stmts) <= MAX_NESTING);
+                assert!(
+                    started.elapsed().as_secs() < 10,
+                    "parsing took {:?}",
+                    started.elapsed()
+                );
+                diags.into_iter().map(|d| d.message).collect::<Vec<_>>()
+            });
+        match handle.map(|h| h.join()) {
+            Ok(Ok(messages)) => messages,
+            _ => panic!("parser thread failed"),
+        }
+    }
+
+    /// Asserts that `src` gives exactly one "nested too deeply" error.
+    fn assert_too_deep(src: String) {
+        let messages = parse_on_small_stack(src);
+        assert_eq!(
+            messages,
+            vec!["syntax error: expression nested too deeply".to_string()]
+        );
+    }
+
+    const N: usize = 100_000;
+
+    #[test]
+    fn depth_long_left_assoc_chain() {
+        assert_too_deep(format!("x = {}1", "1 + ".repeat(N)));
+    }
+
+    #[test]
+    fn depth_nested_parens() {
+        assert_too_deep(format!("x = {}1{}", "(".repeat(N), ")".repeat(N)));
+    }
+
+    #[test]
+    fn depth_nested_blocks() {
+        assert_too_deep(format!("{}{}", "{".repeat(N), "}".repeat(N)));
+    }
+
+    #[test]
+    fn depth_prefix_operators() {
+        assert_too_deep(format!("print({}1)", "-".repeat(N)));
+        assert_too_deep(format!("print({}1)", "not ".repeat(N)));
+    }
+
+    #[test]
+    fn depth_nested_lists() {
+        assert_too_deep(format!("x = {}{}", "[".repeat(N), "]".repeat(N)));
+    }
+
+    #[test]
+    fn depth_nested_ifs() {
+        assert_too_deep(format!("{}{}", "if x {\n".repeat(N), "}\n".repeat(N)));
+    }
+
+    #[test]
+    fn depth_other_chains() {
+        assert_too_deep(format!("x = {}2", "2 ** ".repeat(N)));
+        assert_too_deep(format!("x = a{}", ".b".repeat(N)));
+        assert_too_deep(format!("x = f{}", "()".repeat(N)));
+        assert_too_deep(format!("x = {}c", "a ? b : ".repeat(N)));
+        assert_too_deep(format!("x = {}", "{a: ".repeat(N)));
+        assert_too_deep(format!("x = {}", "function() { return ".repeat(N)));
+        assert_too_deep(format!("x = {}1", "a[".repeat(N)));
+        assert_too_deep(format!("x = {}1", "f(".repeat(N)));
+        assert_too_deep(format!("x = {}1", "HASH(".repeat(N)));
+        assert_too_deep(format!("x = {}1", "STATE[".repeat(N)));
+        assert_too_deep(format!("x = {}1", "m.f(".repeat(N)));
+        assert_too_deep(format!(
+            "action f() {{ {} }}",
+            "while x { for y in z { ".repeat(N)
+        ));
+    }
+
+    #[test]
+    fn depth_just_below_the_limit_is_fine() {
+        for src in [
+            format!("x = {}1{}", "(".repeat(250), ")".repeat(250)),
+            format!("x = {}1", "1 + ".repeat(250)),
+            format!("x = {}1{}", "f(".repeat(250), ")".repeat(250)),
+            format!("x = {}1{}", "m.f(".repeat(250), ")".repeat(250)),
+            format!("x = {}1{}", "{a: ".repeat(250), "}".repeat(250)),
+            format!("{}{}", "if x {\n".repeat(120), "}\n".repeat(120)),
+            format!("x = {}1{}", "[".repeat(250), "]".repeat(250)),
+            format!(
+                "action f() {{ return {}1{} }}",
+                "f(".repeat(120),
+                ")".repeat(120)
+            ),
+            format!(
+                "let f = {}1{}",
+                "function() { return ".repeat(80),
+                " }".repeat(80)
+            ),
+        ] {
+            assert_eq!(parse_on_small_stack(src), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn large_input_parses_in_linear_time() {
+        let src =
+            "let x = [1, 2.5, \"s\", {a: 1}]\nx[0] += f(x) * 2 - -3\n// comment\n".repeat(20_000);
+        let started = std::time::Instant::now();
+        let (program, diags) = parse(&src);
+        assert!(diags.is_empty());
+        assert_eq!(program.stmts.len(), 40_000);
+        assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn many_errors_are_capped() {
+        let messages = parse_on_small_stack("let = 1\n".repeat(10_000));
+        assert!(
+            messages.len() <= MAX_DIAGNOSTICS && messages.len() >= 40,
+            "{}",
+            messages.len()
+        );
+        let messages = parse_on_small_stack("@".repeat(1_000_000));
+        assert!(!messages.is_empty() && messages.len() <= MAX_DIAGNOSTICS);
+    }
+
+    /// Parses every `.zx` file of a shared folder (skipped when the folder is missing).
+    fn corpus(dir: &str) -> Vec<(String, String)> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(String, String)> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "zx"))
+            .filter_map(|p| {
+                Some((
+                    p.file_name()?.to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).ok()?,
+                ))
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn conformance_corpus_parses() {
+        for (name, src) in corpus("/work/shared/conformance")
+            .into_iter()
+            .chain(corpus("/work/shared/bench"))
+        {
+            let (_, diags) = parse(&src);
+            if name.starts_with("076_") {
+                assert!(
+                    diags.iter().any(|d| d.message.contains("syntax error")),
+                    "{name}: {diags:?}"
+                );
+            } else {
+                let rendered = crate::diag::render::render_all(&diags, &name, &src);
+                assert!(diags.is_empty(), "{name}:\n{rendered}");
+            }
+        }
+    }
+
+    #[test]
+    fn rendered_syntax_errors() {
+        let render = |src: &str| {
+            let (_, diags) = parse(src);
+            crate::diag::render::render_all(&diags, "example.zx", src)
+        };
+        insta::assert_snapshot!(render("let x = (1 + 2\nprint(x)\n"), @r"
+        error: syntax error: expected ')' to close '(', found end of line
+         --> example.zx:1:15
+          |
+        1 | let x = (1 + 2
+          |               ^ expected ')'
+        ");
+        insta::assert_snapshot!(render("print (1 + 2) * 3\nTX_BEGIN() + 1\n"), @r"
+        error: syntax error: expected end of statement after 'print(...)', found '*'
+         --> example.zx:1:15
+          |
+        1 | print (1 + 2) * 3
+          |               ^ 'print (' always starts the parenthesised form
+          |
+          = note: to print a larger expression, wrap all of it: print((1 + 2) * 3)
+
+        error: syntax error: TX_BEGIN() is a statement
+         --> example.zx:2:1
+          |
+        2 | TX_BEGIN() + 1
+          | ^^^^^^^^ cannot be used inside an expression
+        ");
+    }
 }
