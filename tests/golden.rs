@@ -29,10 +29,7 @@ fn collect(dir: &Path, prefix: &str, cases: &mut Vec<Case>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            let sub = format!(
-                "{prefix}{}/",
-                path.file_name().unwrap_or_default().to_string_lossy()
-            );
+            let sub = format!("{prefix}{}/", path.file_name().unwrap_or_default().to_string_lossy());
             collect(&path, &sub, cases);
             continue;
         }
@@ -46,16 +43,8 @@ fn collect(dir: &Path, prefix: &str, cases: &mut Vec<Case>) {
         let expected_err = std::fs::read_to_string(path.with_extension("err"))
             .ok()
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string());
-        let name = format!(
-            "{prefix}{}",
-            path.file_stem().unwrap_or_default().to_string_lossy()
-        );
-        cases.push(Case {
-            name,
-            path,
-            expected_out,
-            expected_err,
-        });
+        let name = format!("{prefix}{}", path.file_stem().unwrap_or_default().to_string_lossy());
+        cases.push(Case { name, path, expected_out, expected_err });
     }
 }
 
@@ -91,9 +80,7 @@ fn judge(case: &Case, out: &Outcome) -> Result<(), String> {
     match &case.expected_err {
         Some(want) => {
             if code == 0 {
-                return Err(format!(
-                    "expected failure with '{want}', but exit status was 0"
-                ));
+                return Err(format!("expected failure with '{want}', but exit status was 0"));
             }
             if !out.stderr.contains(want.as_str()) {
                 return Err(format!("stderr lacks '{want}'\nstderr:\n{}", out.stderr));
@@ -114,12 +101,7 @@ fn run_suite(cases: &[Case], label: &str) {
     let mut passed = 0;
     for case in cases {
         let dir = case.path.parent().unwrap_or(Path::new("."));
-        let file = case
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+        let file = case.path.file_name().unwrap_or_default().to_string_lossy().to_string();
         let mut reference: Option<Outcome> = None;
         let mut problem = None;
         for (tier, flags) in TIERS {
@@ -151,17 +133,9 @@ fn run_suite(cases: &[Case], label: &str) {
             }
         }
     }
-    eprintln!(
-        "{label}: {passed}/{} programs passed in all tiers",
-        cases.len()
-    );
+    eprintln!("{label}: {passed}/{} programs passed in all tiers", cases.len());
     if !failures.is_empty() {
-        panic!(
-            "{} of {} {label} programs failed:\n\n{}",
-            failures.len(),
-            cases.len(),
-            failures.join("\n\n")
-        );
+        panic!("{} of {} {label} programs failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
     }
 }
 
@@ -176,11 +150,7 @@ fn conformance_corpus() {
     };
     let mut cases = Vec::new();
     collect(&dir, "", &mut cases);
-    assert!(
-        !cases.is_empty(),
-        "no conformance programs found in {}",
-        dir.display()
-    );
+    assert!(!cases.is_empty(), "no conformance programs found in {}", dir.display());
     run_suite(&cases, "conformance");
 }
 

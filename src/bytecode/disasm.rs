@@ -44,29 +44,16 @@ fn const_text(c: &Const) -> String {
 /// Operand and comment text of one instruction.
 pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
     let name = |idx: usize, names: &[String]| names.get(idx).cloned().unwrap_or_else(|| "?".into());
-    let konst = |idx: u32| {
-        chunk
-            .consts
-            .get(idx as usize)
-            .map(const_text)
-            .unwrap_or_else(|| "?".into())
-    };
+    let konst = |idx: u32| chunk.consts.get(idx as usize).map(const_text).unwrap_or_else(|| "?".into());
     match *op {
         Op::Const { idx } => (idx.to_string(), konst(idx)),
         Op::Int { value } => (value.to_string(), String::new()),
-        Op::LoadLocal { slot }
-        | Op::StoreLocal { slot }
-        | Op::LoadCell { slot }
-        | Op::StoreCell { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
-        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => {
-            (idx.to_string(), name(idx as usize, &chunk.globals))
+        Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::LoadCell { slot } | Op::StoreCell { slot } => {
+            (slot.to_string(), name(slot as usize, &chunk.slot_names))
         }
-        Op::LoadFree { idx } | Op::StoreFree { idx } => {
-            (idx.to_string(), name(idx as usize, &chunk.free_names))
-        }
-        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => {
-            (name.to_string(), konst(name))
-        }
+        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => (idx.to_string(), name(idx as usize, &chunk.globals)),
+        Op::LoadFree { idx } | Op::StoreFree { idx } => (idx.to_string(), name(idx as usize, &chunk.free_names)),
+        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => (name.to_string(), konst(name)),
         Op::Jump { target } | Op::JumpIfFalse { target } | Op::JumpIfTrue { target } => {
             (target.to_string(), format!("to {target}"))
         }
@@ -76,56 +63,32 @@ pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
         | Op::JumpIfNotGe { target }
         | Op::JumpIfNotEq { target }
         | Op::JumpIfNotNe { target } => (target.to_string(), format!("to {target}")),
-        Op::LoopBack { target, loop_id } => {
-            (target.to_string(), format!("loop {loop_id} to {target}"))
+        Op::LoopBack { target, loop_id } => (target.to_string(), format!("loop {loop_id} to {target}")),
+        Op::ForNext { slot, exit } => {
+            (format!("{slot} {exit}"), format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)))
         }
-        Op::ForNext { slot, exit } => (
-            format!("{slot} {exit}"),
-            format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)),
-        ),
         Op::ForPrep { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
         Op::Call { argc } => (argc.to_string(), String::new()),
         Op::CallMethod { name, argc } => (
             format!("{name} {argc}"),
-            format!(
-                ".{}",
-                chunk
-                    .consts
-                    .get(name as usize)
-                    .map(const_text)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-            ),
+            format!(".{}", chunk.consts.get(name as usize).map(const_text).unwrap_or_default().trim_matches('"')),
         ),
         Op::MakeClosure { proto } => (
             proto.to_string(),
-            chunk
-                .children
-                .get(proto as usize)
-                .map(|c| format!("<function {}>", c.display_name()))
-                .unwrap_or_default(),
+            chunk.children.get(proto as usize).map(|c| format!("<function {}>", c.display_name())).unwrap_or_default(),
         ),
         Op::MakeList { n } | Op::MakeMap { n } => (n.to_string(), String::new()),
         Op::Print { n } => (n.to_string(), String::new()),
         Op::LoadLocal2 { a, b } => (
             format!("{a} {b}"),
-            format!(
-                "{}, {}",
-                name(a as usize, &chunk.slot_names),
-                name(b as usize, &chunk.slot_names)
-            ),
+            format!("{}, {}", name(a as usize, &chunk.slot_names), name(b as usize, &chunk.slot_names)),
         ),
-        Op::AddLocalImm { slot, imm } => (
-            format!("{slot} {imm}"),
-            format!("{} += {imm}", name(slot as usize, &chunk.slot_names)),
-        ),
+        Op::AddLocalImm { slot, imm } => {
+            (format!("{slot} {imm}"), format!("{} += {imm}", name(slot as usize, &chunk.slot_names)))
+        }
         Op::AddLocalLocal { dst, src } => (
             format!("{dst} {src}"),
-            format!(
-                "{} += {}",
-                name(dst as usize, &chunk.slot_names),
-                name(src as usize, &chunk.slot_names)
-            ),
+            format!("{} += {}", name(dst as usize, &chunk.slot_names), name(src as usize, &chunk.slot_names)),
         ),
         Op::AddImm { imm } | Op::SubImm { imm } => (imm.to_string(), String::new()),
         _ => (String::new(), String::new()),

@@ -270,12 +270,7 @@ impl Op {
             ForNext { .. } => 3,
             ForPrep { .. } => 1,
             MakeClosure { .. } => 1,
-            MakeList { .. }
-            | MakeMap { .. }
-            | Index
-            | SetIndex
-            | GetMember { .. }
-            | SetMember { .. } => 3,
+            MakeList { .. } | MakeMap { .. } | Index | SetIndex | GetMember { .. } | SetMember { .. } => 3,
             StateGet => 20,
             StateSet => 30,
             TxBegin => 20,
@@ -287,9 +282,7 @@ impl Op {
             AddLocalImm { .. } => 2 + 1 + 3 + 3,
             AddLocalLocal { .. } => 2 + 2 + 3 + 3,
             AddImm { .. } | SubImm { .. } => 1 + 3,
-            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => {
-                2 + 3
-            }
+            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => 2 + 3,
             JumpIfNotEq { .. } | JumpIfNotNe { .. } => 2 + 3,
         }
     }
@@ -303,14 +296,7 @@ impl Op {
             Pop => (1, 0),
             Dup => (1, 2),
             Dup2 => (2, 4),
-            Nop
-            | Halt
-            | Jump { .. }
-            | LoopBack { .. }
-            | ReturnNull
-            | TxBegin
-            | TxCommit
-            | TxRevert => (0, 0),
+            Nop | Halt | Jump { .. } | LoopBack { .. } | ReturnNull | TxBegin | TxCommit | TxRevert => (0, 0),
             LoadLocal { .. } | LoadGlobal { .. } | LoadCell { .. } | LoadFree { .. } => (0, 1),
             StoreLocal { .. } | StoreGlobal { .. } | StoreCell { .. } | StoreFree { .. } => (1, 0),
             CheckConst { .. } => (1, 0),
@@ -337,9 +323,7 @@ impl Op {
             LoadLocal2 { .. } => (0, 2),
             AddLocalImm { .. } | AddLocalLocal { .. } => (0, 0),
             AddImm { .. } | SubImm { .. } => (1, 1),
-            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => {
-                (2, 0)
-            }
+            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => (2, 0),
             JumpIfNotEq { .. } | JumpIfNotNe { .. } => (2, 0),
         }
     }
@@ -384,23 +368,11 @@ impl Op {
 
     /// True if control never falls through to the next instruction.
     pub fn is_terminator(&self) -> bool {
-        matches!(
-            self,
-            Op::Jump { .. } | Op::LoopBack { .. } | Op::Return | Op::ReturnNull | Op::Halt
-        )
+        matches!(self, Op::Jump { .. } | Op::LoopBack { .. } | Op::Return | Op::ReturnNull | Op::Halt)
     }
 
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.
     pub fn is_chain(&self) -> bool {
-        matches!(
-            self,
-            Op::StateGet
-                | Op::StateSet
-                | Op::TxBegin
-                | Op::TxCommit
-                | Op::TxRevert
-                | Op::Hash
-                | Op::Verify
-        )
+        matches!(self, Op::StateGet | Op::StateSet | Op::TxBegin | Op::TxCommit | Op::TxRevert | Op::Hash | Op::Verify)
     }
 }

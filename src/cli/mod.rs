@@ -14,12 +14,7 @@ use crate::vm::interp::{Halt, VmConfig};
 
 /// zexus-tui: run, inspect and profile Zexus programs.
 #[derive(Debug, Parser)]
-#[command(
-    name = "zexus-tui",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "zexus-tui", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Program to open in the visual debugger (headless until the TUI lands).
     pub file: Option<PathBuf>,
@@ -93,10 +88,7 @@ impl RunOpts {
                 gas_limit: self.gas_limit,
                 ..VmConfig::default()
             },
-            passes: self
-                .passes
-                .clone()
-                .unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
+            passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
         }
     }
 }
@@ -106,17 +98,11 @@ impl RunOpts {
 pub fn read_source(path: &std::path::Path) -> Result<String, String> {
     let shown = path.display();
     if path.is_dir() {
-        return Err(format!(
-            "error: {shown} is a directory, not a Zexus program"
-        ));
+        return Err(format!("error: {shown} is a directory, not a Zexus program"));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("error: cannot read {shown}: {}", io_reason(&e)))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {shown}: {}", io_reason(&e)))?;
     String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "error: {shown} is not valid UTF-8 (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
+        format!("error: {shown} is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
     })
 }
 
@@ -132,13 +118,7 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
-        Some(Command::Dis {
-            file,
-            before,
-            after,
-            diff,
-            opts,
-        }) => {
+        Some(Command::Dis { file, before, after, diff, opts }) => {
             let mode = if before {
                 DisMode::Before
             } else if after {
@@ -153,9 +133,7 @@ pub fn run(cli: Cli) -> ExitCode {
         None => match cli.file {
             Some(file) => cmd_run(&file, &cli.run_opts),
             None => {
-                eprintln!(
-                    "error: no program given (try `zexus-tui run FILE` or `zexus-tui --help`)"
-                );
+                eprintln!("error: no program given (try `zexus-tui run FILE` or `zexus-tui --help`)");
                 ExitCode::from(2)
             }
         },

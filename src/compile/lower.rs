@@ -71,29 +71,16 @@ impl Lowerer {
     /// Compiles the top-level statements of a program into the top-level chunk. Top-level
     /// functions are compiled into `children` as well.
     pub fn compile_top(program: &AstProgram, span: Span) -> (Chunk, Vec<Diagnostic>) {
-        let mut lw = Lowerer {
-            stack: Vec::new(),
-            diags: Vec::new(),
-        };
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new() };
         let declared = declared_names(&[], &program.stmts);
-        lw.stack.push(FuncState::new(
-            Chunk::new(None, true, span),
-            declared,
-            BTreeSet::new(),
-        ));
+        lw.stack.push(FuncState::new(Chunk::new(None, true, span), declared, BTreeSet::new()));
         // The top level's declared names become its first slots, in order of appearance, so
         // listings are stable; other referenced globals are added as they are met.
         let names: Vec<String> = lw.top().declared.iter().cloned().collect();
         for name in names {
             if let Err(d) = lw.top_slot(&name, span) {
                 lw.diags.push(d);
-                return (
-                    lw.stack
-                        .pop()
-                        .map(|s| s.chunk)
-                        .unwrap_or_else(|| Chunk::new(None, true, span)),
-                    lw.diags,
-                );
+                return (lw.stack.pop().map(|s| s.chunk).unwrap_or_else(|| Chunk::new(None, true, span)), lw.diags);
             }
         }
         if let Err(d) = lw.body(&program.stmts) {
@@ -102,9 +89,7 @@ impl Lowerer {
         let end = Span::new(span.end as usize, span.end as usize);
         lw.emit(Op::Halt, end);
         let state = lw.stack.pop();
-        let chunk = state
-            .map(FuncState::finish)
-            .unwrap_or_else(|| Chunk::new(None, true, span));
+        let chunk = state.map(FuncState::finish).unwrap_or_else(|| Chunk::new(None, true, span));
         (chunk, lw.diags)
     }
 
@@ -135,8 +120,7 @@ impl Lowerer {
         if let Some(&idx) = state.consts.get(&key) {
             return Ok(idx);
         }
-        let idx =
-            u32::try_from(state.chunk.consts.len()).map_err(|_| limit_error("constants", span))?;
+        let idx = u32::try_from(state.chunk.consts.len()).map_err(|_| limit_error("constants", span))?;
         state.chunk.consts.push(match &key {
             ConstKey::Int(i) => Const::Int(*i),
             ConstKey::Float(bits) => Const::Float(f64::from_bits(*bits)),
@@ -155,8 +139,7 @@ impl Lowerer {
         if let Some(&slot) = state.slots.get(name) {
             return Ok(slot);
         }
-        let slot = u16::try_from(state.slots.len())
-            .map_err(|_| limit_error("variables in one scope", span))?;
+        let slot = u16::try_from(state.slots.len()).map_err(|_| limit_error("variables in one scope", span))?;
         state.slots.insert(name.to_string(), slot);
         Ok(slot)
     }
@@ -203,19 +186,13 @@ impl Lowerer {
     }
 
     fn owner_of(&self, level: usize, name: &str) -> Option<usize> {
-        (0..level)
-            .rev()
-            .find(|&j| !self.stack[j].chunk.is_top && self.stack[j].slots.contains_key(name))
+        (0..level).rev().find(|&j| !self.stack[j].chunk.is_top && self.stack[j].slots.contains_key(name))
     }
 
     fn local_var(&self, level: usize, name: &str) -> Option<Var> {
         let state = &self.stack[level];
         let slot = *state.slots.get(name)?;
-        Some(if state.cells.contains(name) {
-            Var::Cell(slot)
-        } else {
-            Var::Slot(slot)
-        })
+        Some(if state.cells.contains(name) { Var::Cell(slot) } else { Var::Slot(slot) })
     }
 
     /// Threads a captured variable from the function at `owner` down to `level`, adding it to
@@ -230,8 +207,7 @@ impl Lowerer {
             let idx = match state.frees.get(name) {
                 Some(&idx) => idx,
                 None => {
-                    let idx = u16::try_from(state.frees.len())
-                        .map_err(|_| limit_error("captured variables", span))?;
+                    let idx = u16::try_from(state.frees.len()).map_err(|_| limit_error("captured variables", span))?;
                     state.frees.insert(name.to_string(), idx);
                     state.chunk.captures.push(source);
                     state.chunk.free_names.push(name.to_string());
@@ -309,8 +285,7 @@ impl Lowerer {
             Ok(slot)
         } else {
             let state = self.top();
-            let slot = u16::try_from(state.slots.len())
-                .map_err(|_| limit_error("variables in one function", span))?;
+            let slot = u16::try_from(state.slots.len()).map_err(|_| limit_error("variables in one function", span))?;
             if slot == u16::MAX {
                 return Err(limit_error("variables in one function", span));
             }
@@ -348,11 +323,7 @@ impl Lowerer {
     fn stmt(&mut self, stmt: &AstStmt) -> Result<()> {
         let span = stmt.span;
         match &stmt.kind {
-            AstStmtKind::Let {
-                name,
-                is_const,
-                value,
-            } => {
+            AstStmtKind::Let { name, is_const, value } => {
                 self.expr(value)?;
                 self.store(&name.name, name.span)?;
                 if *is_const {
@@ -366,16 +337,9 @@ impl Lowerer {
                     self.store(&name.name, name.span)?;
                 }
             }
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => self.if_stmt(branches, else_body.as_deref())?,
+            AstStmtKind::If { branches, else_body } => self.if_stmt(branches, else_body.as_deref())?,
             AstStmtKind::While { cond, body } => self.while_stmt(cond, body, span)?,
-            AstStmtKind::ForEach {
-                var,
-                iterable,
-                body,
-            } => self.for_stmt(var, iterable, body, span)?,
+            AstStmtKind::ForEach { var, iterable, body } => self.for_stmt(var, iterable, body, span)?,
             AstStmtKind::Break => {
                 let at = self.emit(Op::Jump { target: 0 }, span);
                 if let Some(l) = self.top().loops.last_mut() {
@@ -401,27 +365,16 @@ impl Lowerer {
                 for a in args {
                     self.expr(a)?;
                 }
-                let n =
-                    u16::try_from(args.len()).map_err(|_| limit_error("print arguments", span))?;
+                let n = u16::try_from(args.len()).map_err(|_| limit_error("print arguments", span))?;
                 self.emit(Op::Print { n }, span);
             }
-            AstStmtKind::Assign {
-                target,
-                op,
-                op_span,
-                value,
-            } => self.assign(target, *op, *op_span, value)?,
+            AstStmtKind::Assign { target, op, op_span, value } => self.assign(target, *op, *op_span, value)?,
             AstStmtKind::Expr(e) => {
                 self.expr(e)?;
                 self.emit(Op::Pop, span);
             }
             AstStmtKind::Block(body) => self.block(body)?,
-            AstStmtKind::StateSet {
-                key,
-                op,
-                op_span,
-                value,
-            } => {
+            AstStmtKind::StateSet { key, op, op_span, value } => {
                 self.expr(key)?;
                 if *op != AssignOp::Set {
                     self.emit(Op::Dup, *op_span);
@@ -457,11 +410,7 @@ impl Lowerer {
         Ok(())
     }
 
-    fn if_stmt(
-        &mut self,
-        branches: &[(AstExpr, Vec<AstStmt>)],
-        else_body: Option<&[AstStmt]>,
-    ) -> Result<()> {
+    fn if_stmt(&mut self, branches: &[(AstExpr, Vec<AstStmt>)], else_body: Option<&[AstStmt]>) -> Result<()> {
         let mut ends = Vec::new();
         for (i, (cond, body)) in branches.iter().enumerate() {
             self.expr(cond)?;
@@ -485,23 +434,14 @@ impl Lowerer {
     }
 
     fn begin_loop(&mut self) {
-        self.top().loops.push(LoopCtx {
-            continues: Vec::new(),
-            breaks: Vec::new(),
-        });
+        self.top().loops.push(LoopCtx { continues: Vec::new(), breaks: Vec::new() });
     }
 
     /// Emits the back-edge to `header`, patches `continue`/`break`, and records the loop.
     fn end_loop(&mut self, header: u32, span: Span) -> Result<()> {
-        let loop_id = u16::try_from(self.top().chunk.loops.len())
-            .map_err(|_| limit_error("loops in one function", span))?;
-        let back = self.emit(
-            Op::LoopBack {
-                target: header,
-                loop_id,
-            },
-            span,
-        );
+        let loop_id =
+            u16::try_from(self.top().chunk.loops.len()).map_err(|_| limit_error("loops in one function", span))?;
+        let back = self.emit(Op::LoopBack { target: header, loop_id }, span);
         let exit = self.here();
         let ctx = self.top().loops.pop();
         if let Some(ctx) = ctx {
@@ -512,11 +452,7 @@ impl Lowerer {
                 self.patch(at, exit);
             }
         }
-        self.top().chunk.loops.push(LoopInfo {
-            header,
-            back_edge: back as u32,
-            exit,
-        });
+        self.top().chunk.loops.push(LoopInfo { header, back_edge: back as u32, exit });
         Ok(())
     }
 
@@ -532,13 +468,7 @@ impl Lowerer {
         Ok(())
     }
 
-    fn for_stmt(
-        &mut self,
-        var: &AstIdent,
-        iterable: &AstExpr,
-        body: &[AstStmt],
-        span: Span,
-    ) -> Result<()> {
+    fn for_stmt(&mut self, var: &AstIdent, iterable: &AstExpr, body: &[AstStmt], span: Span) -> Result<()> {
         self.expr(iterable)?;
         let slot = self.hidden_slot_pair(span)?;
         self.emit(Op::ForPrep { slot }, iterable.span);
@@ -553,13 +483,7 @@ impl Lowerer {
         Ok(())
     }
 
-    fn assign(
-        &mut self,
-        target: &AstTarget,
-        op: AssignOp,
-        op_span: Span,
-        value: &AstExpr,
-    ) -> Result<()> {
+    fn assign(&mut self, target: &AstTarget, op: AssignOp, op_span: Span, value: &AstExpr) -> Result<()> {
         match target {
             AstTarget::Name(id) => {
                 if op != AssignOp::Set {
@@ -571,11 +495,7 @@ impl Lowerer {
                 }
                 self.store(&id.name, id.span)
             }
-            AstTarget::Index {
-                object,
-                index,
-                bracket,
-            } => {
+            AstTarget::Index { object, index, bracket } => {
                 self.expr(object)?;
                 self.expr(index)?;
                 if op != AssignOp::Set {
@@ -642,8 +562,7 @@ impl Lowerer {
                 for item in items {
                     self.expr(item)?;
                 }
-                let n =
-                    u32::try_from(items.len()).map_err(|_| limit_error("list elements", span))?;
+                let n = u32::try_from(items.len()).map_err(|_| limit_error("list elements", span))?;
                 self.emit(Op::MakeList { n }, span);
             }
             AstExprKind::Map(entries) => {
@@ -652,16 +571,11 @@ impl Lowerer {
                     self.emit(Op::Const { idx }, *key_span);
                     self.expr(value)?;
                 }
-                let n =
-                    u32::try_from(entries.len()).map_err(|_| limit_error("map entries", span))?;
+                let n = u32::try_from(entries.len()).map_err(|_| limit_error("map entries", span))?;
                 self.emit(Op::MakeMap { n }, span);
             }
             AstExprKind::Func(func) => self.closure(func)?,
-            AstExprKind::Unary {
-                op,
-                op_span,
-                operand,
-            } => {
+            AstExprKind::Unary { op, op_span, operand } => {
                 self.expr(operand)?;
                 self.emit(
                     match op {
@@ -671,12 +585,7 @@ impl Lowerer {
                     *op_span,
                 );
             }
-            AstExprKind::Binary {
-                op,
-                op_span,
-                lhs,
-                rhs,
-            } => {
+            AstExprKind::Binary { op, op_span, lhs, rhs } => {
                 self.expr(lhs)?;
                 self.expr(rhs)?;
                 self.emit(binary_op(*op), *op_span);
@@ -692,22 +601,11 @@ impl Lowerer {
                 let done = self.emit(Op::Jump { target: 0 }, rhs.span);
                 let here = self.here();
                 self.patch(short, here);
-                self.emit(
-                    if *op == LogicOp::And {
-                        Op::False
-                    } else {
-                        Op::True
-                    },
-                    lhs.span,
-                );
+                self.emit(if *op == LogicOp::And { Op::False } else { Op::True }, lhs.span);
                 let end = self.here();
                 self.patch(done, end);
             }
-            AstExprKind::Ternary {
-                cond,
-                then,
-                otherwise,
-            } => {
+            AstExprKind::Ternary { cond, then, otherwise } => {
                 self.expr(cond)?;
                 let skip = self.emit(Op::JumpIfFalse { target: 0 }, cond.span);
                 self.expr(then)?;
@@ -718,39 +616,24 @@ impl Lowerer {
                 let end = self.here();
                 self.patch(done, end);
             }
-            AstExprKind::Call {
-                callee,
-                args,
-                paren,
-            } => {
+            AstExprKind::Call { callee, args, paren } => {
                 self.expr(callee)?;
                 for a in args {
                     self.expr(a)?;
                 }
-                let argc =
-                    u16::try_from(args.len()).map_err(|_| limit_error("call arguments", *paren))?;
+                let argc = u16::try_from(args.len()).map_err(|_| limit_error("call arguments", *paren))?;
                 self.emit(Op::Call { argc }, *paren);
             }
-            AstExprKind::MethodCall {
-                receiver,
-                name,
-                args,
-                paren,
-            } => {
+            AstExprKind::MethodCall { receiver, name, args, paren } => {
                 self.expr(receiver)?;
                 for a in args {
                     self.expr(a)?;
                 }
-                let argc =
-                    u16::try_from(args.len()).map_err(|_| limit_error("call arguments", *paren))?;
+                let argc = u16::try_from(args.len()).map_err(|_| limit_error("call arguments", *paren))?;
                 let name = self.str_const(&name.name, name.span)?;
                 self.emit(Op::CallMethod { name, argc }, *paren);
             }
-            AstExprKind::Index {
-                object,
-                index,
-                bracket,
-            } => {
+            AstExprKind::Index { object, index, bracket } => {
                 self.expr(object)?;
                 self.expr(index)?;
                 self.emit(Op::Index, *bracket);
@@ -776,8 +659,7 @@ impl Lowerer {
     fn closure(&mut self, func: &Rc<AstFunc>) -> Result<()> {
         let chunk = self.function(func)?;
         let state = self.top();
-        let proto = u32::try_from(state.chunk.children.len())
-            .map_err(|_| limit_error("functions", func.span))?;
+        let proto = u32::try_from(state.chunk.children.len()).map_err(|_| limit_error("functions", func.span))?;
         state.chunk.children.push(chunk);
         self.emit(Op::MakeClosure { proto }, func.span);
         Ok(())
@@ -788,32 +670,30 @@ impl Lowerer {
         let params: Vec<String> = func.params.iter().map(|p| p.name.clone()).collect();
         let declared = declared_names(&params, &func.body);
         let captured = captured_by_children(&func.body);
-        let cells: BTreeSet<String> = declared
-            .iter()
-            .filter(|n| captured.contains(*n))
-            .cloned()
-            .collect();
+        let cells: BTreeSet<String> = declared.iter().filter(|n| captured.contains(*n)).cloned().collect();
         let mut chunk = Chunk::new(func.name.as_ref().map(|n| n.name.clone()), false, func.span);
-        chunk.arity =
-            u16::try_from(params.len()).map_err(|_| limit_error("parameters", func.span))?;
+        chunk.arity = u16::try_from(params.len()).map_err(|_| limit_error("parameters", func.span))?;
         let mut state = FuncState::new(chunk, declared.clone(), cells);
         for name in &declared {
-            let slot = u16::try_from(state.slots.len())
-                .map_err(|_| limit_error("variables in one function", func.span))?;
+            let slot =
+                u16::try_from(state.slots.len()).map_err(|_| limit_error("variables in one function", func.span))?;
             state.slots.insert(name.clone(), slot);
         }
         self.stack.push(state);
+        // Const flags start cleared, so checks before the `const` statement see "not constant".
+        let flags: Vec<String> = declared.iter().filter(|n| n.starts_with("%const:")).cloned().collect();
+        for flag in flags {
+            self.emit(Op::False, func.span);
+            if let Ok((var, _)) = self.resolve(&flag, func.span) {
+                self.store_plain(var, func.span);
+            }
+        }
         let res = self.body(&func.body);
-        let end = Span::new(
-            func.span.end.saturating_sub(1) as usize,
-            func.span.end as usize,
-        );
+        let end = Span::new(func.span.end.saturating_sub(1) as usize, func.span.end as usize);
         self.emit(Op::ReturnNull, end);
         let state = self.stack.pop();
         res?;
-        state
-            .map(FuncState::finish)
-            .ok_or_else(|| limit_error("functions", func.span))
+        state.map(FuncState::finish).ok_or_else(|| limit_error("functions", func.span))
     }
 }
 
@@ -835,12 +715,8 @@ impl FuncState {
     fn finish(mut self) -> Chunk {
         self.chunk.n_slots = self.slots.len() as u32;
         self.chunk.slot_names = self.slots.keys().cloned().collect();
-        self.chunk.cell_slots = self
-            .slots
-            .iter()
-            .filter(|(name, _)| self.cells.contains(*name))
-            .map(|(_, &slot)| slot)
-            .collect();
+        self.chunk.cell_slots =
+            self.slots.iter().filter(|(name, _)| self.cells.contains(*name)).map(|(_, &slot)| slot).collect();
         self.chunk.globals = self.globals.keys().cloned().collect();
         self.chunk
     }

@@ -39,10 +39,7 @@ fn collect_declared(stmts: &[AstStmt], names: &mut IndexSet<String>) {
                 names.insert(var.name.clone());
                 collect_declared(body, names);
             }
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => {
+            AstStmtKind::If { branches, else_body } => {
                 for (_, body) in branches {
                     collect_declared(body, names);
                 }
@@ -50,9 +47,7 @@ fn collect_declared(stmts: &[AstStmt], names: &mut IndexSet<String>) {
                     collect_declared(body, names);
                 }
             }
-            AstStmtKind::While { body, .. } | AstStmtKind::Block(body) => {
-                collect_declared(body, names)
-            }
+            AstStmtKind::While { body, .. } | AstStmtKind::Block(body) => collect_declared(body, names),
             _ => {}
         }
     }
@@ -110,10 +105,7 @@ impl UseCollector<'_> {
                 }
                 self.used.extend(free_names(func));
             }
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => {
+            AstStmtKind::If { branches, else_body } => {
                 for (cond, body) in branches {
                     self.expr(cond);
                     self.stmts(body);
@@ -126,11 +118,7 @@ impl UseCollector<'_> {
                 self.expr(cond);
                 self.stmts(body);
             }
-            AstStmtKind::ForEach {
-                var,
-                iterable,
-                body,
-            } => {
+            AstStmtKind::ForEach { var, iterable, body } => {
                 self.expr(iterable);
                 self.store(&var.name);
                 self.stmts(body);
@@ -198,11 +186,7 @@ pub fn for_each_subexpr<'a>(e: &'a AstExpr, mut f: impl FnMut(&'a AstExpr)) {
             f(lhs);
             f(rhs);
         }
-        AstExprKind::Ternary {
-            cond,
-            then,
-            otherwise,
-        } => {
+        AstExprKind::Ternary { cond, then, otherwise } => {
             f(cond);
             f(then);
             f(otherwise);
@@ -231,10 +215,7 @@ pub fn children_of_stmts<'a>(stmts: &'a [AstStmt], out: &mut Vec<&'a AstFunc>) {
         match &s.kind {
             AstStmtKind::Func(f) => out.push(f),
             AstStmtKind::Let { value, .. } => children_of_expr(value, out),
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => {
+            AstStmtKind::If { branches, else_body } => {
                 for (c, b) in branches {
                     children_of_expr(c, out);
                     children_of_stmts(b, out);

@@ -32,8 +32,7 @@ const KEPT_FRAMES: usize = 10;
 /// end of their first line.
 pub fn render(diag: &Diagnostic, path: &str, src: &str) -> String {
     let map = SourceMap::new(src);
-    let (line_idx, start, end) =
-        clamp_span(&map, src, diag.span.start as usize, diag.span.end as usize);
+    let (line_idx, start, end) = clamp_span(&map, src, diag.span.start as usize, diag.span.end as usize);
     let (line_start, _) = map.line_range(src, line_idx);
     let line_text = map.line_text(src, line_idx);
     let pos = map.line_col(src, start as u32);
@@ -47,11 +46,8 @@ pub fn render(diag: &Diagnostic, path: &str, src: &str) -> String {
     if !diag.label.is_empty() {
         annotation = annotation.label(diag.label.as_str());
     }
-    let snippet = Snippet::source(line_text)
-        .line_start(line_idx + 1)
-        .path(location.as_str())
-        .fold(false)
-        .annotation(annotation);
+    let snippet =
+        Snippet::source(line_text).line_start(line_idx + 1).path(location.as_str()).fold(false).annotation(annotation);
     let mut group = level.primary_title(diag.message.as_str()).element(snippet);
     for note in &diag.notes {
         group = group.element(Level::NOTE.message(note.as_str()));
@@ -130,10 +126,7 @@ fn render_traceback(out: &mut String, diag: &Diagnostic, path: &str, src: &str, 
         }
         let offset = (frame.call_site.start as usize).min(src.len()) as u32;
         let pos = map.line_col(src, offset);
-        out.push_str(&format!(
-            "  in {}, called at {path}:{}:{}\n",
-            frame.function, pos.line, pos.col
-        ));
+        out.push_str(&format!("  in {}, called at {path}:{}:{}\n", frame.function, pos.line, pos.col));
     }
 }
 
@@ -170,8 +163,7 @@ mod tests {
     #[test]
     fn label_notes_and_wide_span() {
         let src = "let total = price * count\n";
-        let d = diag(12, 25, "type error: cannot multiply", "here")
-            .with_note("both operands must be numbers");
+        let d = diag(12, 25, "type error: cannot multiply", "here").with_note("both operands must be numbers");
         check!(d, src, @r"
         error: type error: cannot multiply
          --> example.zx:1:13
@@ -200,11 +192,7 @@ mod tests {
     fn columns_count_chars_tabs_and_crlf() {
         let src = "x = 1\r\n\t\"é\" + @\r\n";
         let at = src.find('@').unwrap_or(0) as u32;
-        let out = render(
-            &diag(at, at + 1, "syntax error: unexpected character '@'", ""),
-            "f.zx",
-            src,
-        );
+        let out = render(&diag(at, at + 1, "syntax error: unexpected character '@'", ""), "f.zx", src);
         assert!(out.contains(" --> f.zx:2:8\n"), "{out}");
         assert!(!out.contains('\r'), "{out}");
     }
@@ -243,12 +231,8 @@ mod tests {
     fn traceback_is_elided_past_twenty_frames() {
         let src = "f()\n";
         let mut d = diag(0, 1, "stack overflow", "");
-        d.traceback = (0..25)
-            .map(|i| TraceFrame {
-                function: format!("f{i}"),
-                call_site: Span { start: 1, end: 2 },
-            })
-            .collect();
+        d.traceback =
+            (0..25).map(|i| TraceFrame { function: format!("f{i}"), call_site: Span { start: 1, end: 2 } }).collect();
         let out = render(&d, "t.zx", src);
         let tail: Vec<&str> = out.lines().skip(5).collect();
         insta::assert_snapshot!(tail.join("\n"), @r"
@@ -280,9 +264,6 @@ mod tests {
     fn render_all_separates_with_blank_lines() {
         let src = "a\nb\n";
         let out = render_all(&[diag(0, 1, "one", ""), diag(2, 3, "two", "")], "x.zx", src);
-        assert!(
-            out.contains("  |     ^\n\nerror: two\n") || out.contains("^\n\nerror: two\n"),
-            "{out}"
-        );
+        assert!(out.contains("  |     ^\n\nerror: two\n") || out.contains("^\n\nerror: two\n"), "{out}");
     }
 }

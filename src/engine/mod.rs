@@ -28,10 +28,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            vm: VmConfig::default(),
-            passes: optimize::passes_for_level(2),
-        }
+        Options { vm: VmConfig::default(), passes: optimize::passes_for_level(2) }
     }
 }
 
@@ -87,19 +84,7 @@ pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
     let t3 = Instant::now();
     let program = Rc::new(program::link(&chunk));
     let link = t3.elapsed();
-    Ok(Build {
-        ast,
-        unoptimized,
-        chunk,
-        pass_stats,
-        program,
-        timings: PhaseTimings {
-            parse,
-            compile,
-            optimize,
-            link,
-        },
-    })
+    Ok(Build { ast, unoptimized, chunk, pass_stats, program, timings: PhaseTimings { parse, compile, optimize, link } })
 }
 
 /// One program being run.
@@ -112,11 +97,7 @@ pub struct Session {
 
 impl Session {
     /// Builds `src` and prepares a VM that prints to `out`.
-    pub fn new(
-        src: &str,
-        options: &Options,
-        out: Box<dyn Write>,
-    ) -> Result<Session, Vec<Diagnostic>> {
+    pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
         let build = build(src, options)?;
         let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
         Ok(Session { build, vm })

@@ -63,42 +63,24 @@ pub enum AstTarget {
     /// `x = ...`
     Name(AstIdent),
     /// `a[i] = ...`; `bracket` is the span of the `[` (where index errors point).
-    Index {
-        object: Box<AstExpr>,
-        index: Box<AstExpr>,
-        bracket: Span,
-    },
+    Index { object: Box<AstExpr>, index: Box<AstExpr>, bracket: Span },
     /// `a.name = ...` (same as `a["name"] = ...`).
-    Member {
-        object: Box<AstExpr>,
-        name: AstIdent,
-    },
+    Member { object: Box<AstExpr>, name: AstIdent },
 }
 
 /// Kinds of statements.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AstStmtKind {
     /// `let x = e` or `const x = e` (a type annotation is parsed and dropped).
-    Let {
-        name: AstIdent,
-        is_const: bool,
-        value: AstExpr,
-    },
+    Let { name: AstIdent, is_const: bool, value: AstExpr },
     /// A named `action`/`function` declaration (always has `name`).
     Func(Rc<AstFunc>),
     /// `if c {..} elif c2 {..} else {..}`: one `(condition, body)` per `if`/`elif`.
-    If {
-        branches: Vec<(AstExpr, Vec<AstStmt>)>,
-        else_body: Option<Vec<AstStmt>>,
-    },
+    If { branches: Vec<(AstExpr, Vec<AstStmt>)>, else_body: Option<Vec<AstStmt>> },
     /// `while c { .. }`
     While { cond: AstExpr, body: Vec<AstStmt> },
     /// `for each x in e { .. }` (also `for x in e`).
-    ForEach {
-        var: AstIdent,
-        iterable: AstExpr,
-        body: Vec<AstStmt>,
-    },
+    ForEach { var: AstIdent, iterable: AstExpr, body: Vec<AstStmt> },
     /// `break`
     Break,
     /// `continue`
@@ -108,23 +90,13 @@ pub enum AstStmtKind {
     /// `print(a, b)` or `print e`; `paren` is the span of the `print` keyword.
     Print(Vec<AstExpr>),
     /// `target op value`. `op_span` is the span of the assignment operator.
-    Assign {
-        target: AstTarget,
-        op: AssignOp,
-        op_span: Span,
-        value: AstExpr,
-    },
+    Assign { target: AstTarget, op: AssignOp, op_span: Span, value: AstExpr },
     /// An expression evaluated for its effects.
     Expr(AstExpr),
     /// A bare `{ ... }` block (creates no scope).
     Block(Vec<AstStmt>),
     /// `STATE[key] op value` (blockchain; `op_span` is the assignment operator).
-    StateSet {
-        key: AstExpr,
-        op: AssignOp,
-        op_span: Span,
-        value: AstExpr,
-    },
+    StateSet { key: AstExpr, op: AssignOp, op_span: Span, value: AstExpr },
     /// `TX_BEGIN()`
     TxBegin,
     /// `TX_COMMIT()`
@@ -132,10 +104,7 @@ pub enum AstStmtKind {
     /// `TX_REVERT()`
     TxRevert,
     /// `VERIFY(cond)` or `VERIFY(cond, msg)`.
-    Verify {
-        cond: AstExpr,
-        message: Option<AstExpr>,
-    },
+    Verify { cond: AstExpr, message: Option<AstExpr> },
 }
 
 /// Binary operators (not the short-circuit ones).
@@ -216,54 +185,21 @@ pub enum AstExprKind {
     /// `function(a, b) { ... }` (anonymous; `name` is `None`).
     Func(Rc<AstFunc>),
     /// Prefix operator; `op_span` is the operator token.
-    Unary {
-        op: UnOp,
-        op_span: Span,
-        operand: Box<AstExpr>,
-    },
+    Unary { op: UnOp, op_span: Span, operand: Box<AstExpr> },
     /// Binary operator; `op_span` is the operator token (where runtime errors point).
-    Binary {
-        op: BinOp,
-        op_span: Span,
-        lhs: Box<AstExpr>,
-        rhs: Box<AstExpr>,
-    },
+    Binary { op: BinOp, op_span: Span, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
     /// `&&`, `||`, `and`, `or`.
-    Logic {
-        op: LogicOp,
-        lhs: Box<AstExpr>,
-        rhs: Box<AstExpr>,
-    },
+    Logic { op: LogicOp, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
     /// `c ? a : b`
-    Ternary {
-        cond: Box<AstExpr>,
-        then: Box<AstExpr>,
-        otherwise: Box<AstExpr>,
-    },
+    Ternary { cond: Box<AstExpr>, then: Box<AstExpr>, otherwise: Box<AstExpr> },
     /// `f(args)`; `paren` is the span of the `(` (where call errors point).
-    Call {
-        callee: Box<AstExpr>,
-        args: Vec<AstExpr>,
-        paren: Span,
-    },
+    Call { callee: Box<AstExpr>, args: Vec<AstExpr>, paren: Span },
     /// `x.name(args)`; `paren` is the span of the `(`.
-    MethodCall {
-        receiver: Box<AstExpr>,
-        name: AstIdent,
-        args: Vec<AstExpr>,
-        paren: Span,
-    },
+    MethodCall { receiver: Box<AstExpr>, name: AstIdent, args: Vec<AstExpr>, paren: Span },
     /// `a[i]`; `bracket` is the span of the `[`.
-    Index {
-        object: Box<AstExpr>,
-        index: Box<AstExpr>,
-        bracket: Span,
-    },
+    Index { object: Box<AstExpr>, index: Box<AstExpr>, bracket: Span },
     /// `a.name` (not followed by a call).
-    Member {
-        object: Box<AstExpr>,
-        name: AstIdent,
-    },
+    Member { object: Box<AstExpr>, name: AstIdent },
     /// `STATE[key]` (blockchain read).
     StateGet { key: Box<AstExpr>, bracket: Span },
     /// `HASH(value)`; `paren` is the span of the `(`.

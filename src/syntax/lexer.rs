@@ -48,11 +48,7 @@ pub struct Lexer<'src> {
 impl<'src> Lexer<'src> {
     /// A lexer positioned at the start of `src`.
     pub fn new(src: &'src str) -> Lexer<'src> {
-        Lexer {
-            inner: Token::lexer_with_extras(src, LexExtras::default()),
-            diagnostics: Vec::new(),
-            finished: false,
-        }
+        Lexer { inner: Token::lexer_with_extras(src, LexExtras::default()), diagnostics: Vec::new(), finished: false }
     }
 
     /// The next token; after the end of the source it keeps returning `Token::Eof`.
@@ -79,11 +75,7 @@ impl<'src> Lexer<'src> {
                         Token::Error
                     }
                 };
-                Tok {
-                    token,
-                    span,
-                    newline_before,
-                }
+                Tok { token, span, newline_before }
             }
         }
     }
@@ -102,11 +94,7 @@ impl<'src> Lexer<'src> {
     fn eof(&mut self) -> Tok {
         let end = self.inner.source().len();
         let newline_before = std::mem::take(&mut self.inner.extras.newline);
-        Tok {
-            token: Token::Eof,
-            span: Span::new(end, end),
-            newline_before,
-        }
+        Tok { token: Token::Eof, span: Span::new(end, end), newline_before }
     }
 }
 
@@ -121,38 +109,27 @@ fn lex_error(err: LexError, slice: &str, span: Span) -> Diagnostic {
             };
             ("E0101", message, "not valid here")
         }
-        LexError::IntTooLarge => (
-            "E0102",
-            "syntax error: integer literal too large".to_string(),
-            "above 9223372036854775807",
-        ),
+        LexError::IntTooLarge => {
+            ("E0102", "syntax error: integer literal too large".to_string(), "above 9223372036854775807")
+        }
         LexError::BadNumberSuffix => (
             "E0103",
             format!("syntax error: invalid number literal '{slice}'"),
             "a number cannot be followed directly by a letter or '_'",
         ),
-        LexError::LeadingDot => (
-            "E0103",
-            format!("syntax error: invalid number literal '{slice}'"),
-            "write a digit before the '.'",
-        ),
-        LexError::UnterminatedString => (
-            "E0104",
-            "syntax error: unterminated string".to_string(),
-            "the closing quote must be on the same line",
-        ),
-        LexError::UnterminatedComment => (
-            "E0105",
-            "syntax error: unterminated block comment".to_string(),
-            "this '/*' has no closing '*/'",
-        ),
+        LexError::LeadingDot => {
+            ("E0103", format!("syntax error: invalid number literal '{slice}'"), "write a digit before the '.'")
+        }
+        LexError::UnterminatedString => {
+            ("E0104", "syntax error: unterminated string".to_string(), "the closing quote must be on the same line")
+        }
+        LexError::UnterminatedComment => {
+            ("E0105", "syntax error: unterminated block comment".to_string(), "this '/*' has no closing '*/'")
+        }
     };
     let span = match err {
         // Point at the opening `/*` rather than at the whole rest of the file.
-        LexError::UnterminatedComment => Span {
-            start: span.start,
-            end: span.start.saturating_add(2),
-        },
+        LexError::UnterminatedComment => Span { start: span.start, end: span.start.saturating_add(2) },
         _ => span,
     };
     Diagnostic::error(code, message, span).with_label(label)
@@ -200,30 +177,18 @@ mod tests {
         let (toks, diags) = tokenize(src);
         let mut out = String::new();
         for tok in &toks {
-            let text = src
-                .get(tok.span.start as usize..tok.span.end as usize)
-                .unwrap_or("");
+            let text = src.get(tok.span.start as usize..tok.span.end as usize).unwrap_or("");
             let nl = if tok.newline_before { "⏎ " } else { "" };
-            out.push_str(&format!(
-                "{nl}{:?} {}..{} {text:?}\n",
-                tok.token, tok.span.start, tok.span.end
-            ));
+            out.push_str(&format!("{nl}{:?} {}..{} {text:?}\n", tok.token, tok.span.start, tok.span.end));
         }
         for d in &diags {
-            out.push_str(&format!(
-                "{} {} @{}..{}\n",
-                d.code, d.message, d.span.start, d.span.end
-            ));
+            out.push_str(&format!("{} {} @{}..{}\n", d.code, d.message, d.span.start, d.span.end));
         }
         out
     }
 
     fn check(src: &str, expect: &str) {
-        assert_eq!(
-            dump(src).trim_end(),
-            expect.trim_end(),
-            "for source {src:?}"
-        );
+        assert_eq!(dump(src).trim_end(), expect.trim_end(), "for source {src:?}");
     }
 
     #[test]

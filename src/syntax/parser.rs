@@ -30,19 +30,12 @@ const MAX_DIAGNOSTICS: usize = 50;
 
 /// Words reserved for later extensions: they may not be declared, assigned or read as names.
 const RESERVED_WORDS: &[&str] = &[
-    "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw",
-    "async", "await", "match", "enum", "state", "lambda",
+    "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw", "async", "await",
+    "match", "enum", "state", "lambda",
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
-const CHAIN_NAMES: &[&str] = &[
-    "STATE",
-    "TX_BEGIN",
-    "TX_COMMIT",
-    "TX_REVERT",
-    "HASH",
-    "VERIFY",
-];
+const CHAIN_NAMES: &[&str] = &["STATE", "TX_BEGIN", "TX_COMMIT", "TX_REVERT", "HASH", "VERIFY"];
 
 /// Parses a whole program. Never fails: syntax errors come back as diagnostics (sorted by
 /// position, at most about 50), next to whatever part of the program could be parsed.
@@ -225,9 +218,7 @@ impl<'src> Parser<'src> {
 
     /// The source text of `span`.
     fn text(&self, span: Span) -> &'src str {
-        self.src
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or("")
+        self.src.get(span.start as usize..span.end as usize).unwrap_or("")
     }
 
     // ----- Diagnostics -----
@@ -251,11 +242,7 @@ impl<'src> Parser<'src> {
     /// follow-up of a lexical error in the same statement (already reported).
     fn fail_unless_cascade(&mut self, diag: Diagnostic) -> Failed {
         let lexical = self.at(Token::Error)
-            || self
-                .lexer
-                .diagnostics()
-                .last()
-                .is_some_and(|d| d.span.start >= self.stmt_start_offset);
+            || self.lexer.diagnostics().last().is_some_and(|d| d.span.start >= self.stmt_start_offset);
         if lexical {
             self.open_brackets_at_error = self.open_brackets;
             return Failed;
@@ -265,15 +252,10 @@ impl<'src> Parser<'src> {
 
     /// How the current token reads in "found ..." and where such an error should point.
     fn found(&self) -> (String, Span) {
-        let at_end = Span {
-            start: self.prev_end,
-            end: self.prev_end,
-        };
+        let at_end = Span { start: self.prev_end, end: self.prev_end };
         match self.cur.token {
             Token::Eof => ("end of file".to_string(), at_end),
-            _ if self.cur.newline_before && self.consumed != self.stmt_start => {
-                ("end of line".to_string(), at_end)
-            }
+            _ if self.cur.newline_before && self.consumed != self.stmt_start => ("end of line".to_string(), at_end),
             Token::Ident => (format!("'{}'", self.text(self.cur.span)), self.cur.span),
             other => (other.describe().to_string(), self.cur.span),
         }
@@ -283,12 +265,8 @@ impl<'src> Parser<'src> {
     /// (already reported).
     fn expected(&mut self, what: &str) -> Failed {
         let (found, span) = self.found();
-        let diag = Diagnostic::error(
-            "E0110",
-            format!("syntax error: expected {what}, found {found}"),
-            span,
-        )
-        .with_label(format!("expected {what}"));
+        let diag = Diagnostic::error("E0110", format!("syntax error: expected {what}, found {found}"), span)
+            .with_label(format!("expected {what}"));
         self.fail_unless_cascade(diag)
     }
 
@@ -297,11 +275,7 @@ impl<'src> Parser<'src> {
         if self.at(token) {
             return Ok(self.bump());
         }
-        let what = if context.is_empty() {
-            token.text().to_string()
-        } else {
-            format!("{} {context}", token.text())
-        };
+        let what = if context.is_empty() { token.text().to_string() } else { format!("{} {context}", token.text()) };
         Err(self.expected(&what))
     }
 
@@ -313,13 +287,8 @@ impl<'src> Parser<'src> {
         }
         let (found, span) = self.found();
         let unclosed = self.cur.newline_before || self.at(Token::Eof);
-        let message = format!(
-            "syntax error: expected {} to close {}, found {found}",
-            close.text(),
-            open.token.text()
-        );
-        let diag = Diagnostic::error("E0112", message, span)
-            .with_label(format!("expected {}", close.text()));
+        let message = format!("syntax error: expected {} to close {}, found {found}", close.text(), open.token.text());
+        let diag = Diagnostic::error("E0112", message, span).with_label(format!("expected {}", close.text()));
         let failed = self.fail_unless_cascade(diag);
         if unclosed {
             // The bracket was most likely never closed: recover as if it had been.
@@ -343,9 +312,8 @@ impl<'src> Parser<'src> {
     /// Reports the nesting limit once and stops the parse.
     fn too_deep(&mut self, span: Span) -> Failed {
         if !self.fatal {
-            let diag =
-                Diagnostic::error("E0130", "syntax error: expression nested too deeply", span)
-                    .with_label(format!("more than {MAX_NESTING} levels of nesting"));
+            let diag = Diagnostic::error("E0130", "syntax error: expression nested too deeply", span)
+                .with_label(format!("more than {MAX_NESTING} levels of nesting"));
             self.diags.push(diag);
         }
         self.fatal = true;
@@ -362,10 +330,7 @@ impl<'src> Parser<'src> {
 
     /// Builds a statement node of height `height`, enforcing [`MAX_NESTING`].
     fn stmt(&mut self, kind: AstStmtKind, start: u32, height: usize) -> PResult<PStmt> {
-        let span = Span {
-            start,
-            end: self.prev_end.max(start),
-        };
+        let span = Span { start, end: self.prev_end.max(start) };
         if height > MAX_NESTING {
             return Err(self.too_deep(span));
         }
@@ -395,9 +360,8 @@ impl<'src> Parser<'src> {
                 Token::Eof => break,
                 Token::RBrace if in_block => break,
                 Token::RBrace => {
-                    let diag =
-                        Diagnostic::error("E0110", "syntax error: unexpected '}'", self.cur.span)
-                            .with_label("no block is open here");
+                    let diag = Diagnostic::error("E0110", "syntax error: unexpected '}'", self.cur.span)
+                        .with_label("no block is open here");
                     self.report(diag);
                     self.bump();
                     continue;
@@ -433,9 +397,7 @@ impl<'src> Parser<'src> {
     /// line break, a `}` (not consumed) or the end of the file. Brackets that were open at
     /// the error, or that open while skipping, must close first.
     fn synchronize(&mut self) {
-        let mut balance = self
-            .open_brackets_at_error
-            .saturating_sub(self.open_brackets);
+        let mut balance = self.open_brackets_at_error.saturating_sub(self.open_brackets);
         while !self.fatal {
             let tok = self.cur;
             if balance == 0 {
@@ -452,9 +414,7 @@ impl<'src> Parser<'src> {
             match tok.token {
                 Token::Eof => return,
                 Token::LParen | Token::LBracket | Token::LBrace => balance += 1,
-                Token::RParen | Token::RBracket | Token::RBrace => {
-                    balance = balance.saturating_sub(1)
-                }
+                Token::RParen | Token::RBracket | Token::RBrace => balance = balance.saturating_sub(1),
                 _ => {}
             }
             self.bump();
@@ -493,12 +453,8 @@ impl<'src> Parser<'src> {
             Token::Print => self.print_stmt(),
             Token::LBrace => self.block_stmt(),
             Token::Elif | Token::Else => {
-                let message = format!(
-                    "syntax error: {} without a matching 'if'",
-                    self.cur.token.text()
-                );
-                let diag = Diagnostic::error("E0110", message, self.cur.span)
-                    .with_label("no 'if' before this");
+                let message = format!("syntax error: {} without a matching 'if'", self.cur.token.text());
+                let diag = Diagnostic::error("E0110", message, self.cur.span).with_label("no 'if' before this");
                 Err(self.fail(diag))
             }
             Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
@@ -513,11 +469,7 @@ impl<'src> Parser<'src> {
     fn let_stmt(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
         let is_const = kw.token == Token::Const;
-        let name = self.declared_name(if is_const {
-            "constant name"
-        } else {
-            "variable name"
-        })?;
+        let name = self.declared_name(if is_const { "constant name" } else { "variable name" })?;
         if self.at(Token::Colon) {
             self.bump();
             if self.cur.token.is_word() {
@@ -529,15 +481,7 @@ impl<'src> Parser<'src> {
         self.expect(Token::Assign, "")?;
         let (value, h) = self.expression()?;
         self.end_statement()?;
-        self.stmt(
-            AstStmtKind::Let {
-                name,
-                is_const,
-                value,
-            },
-            kw.span.start,
-            h + 1,
-        )
+        self.stmt(AstStmtKind::Let { name, is_const, value }, kw.span.start, h + 1)
     }
 
     /// `func_decl = ("action" | "function") identifier "(" [ params ] ")" block`.
@@ -545,16 +489,8 @@ impl<'src> Parser<'src> {
         let kw = self.bump();
         let name = self.declared_name("function name")?;
         let (params, body, h) = self.function_rest()?;
-        let span = Span {
-            start: kw.span.start,
-            end: self.prev_end,
-        };
-        let func = AstFunc {
-            name: Some(name),
-            params,
-            body,
-            span,
-        };
+        let span = Span { start: kw.span.start, end: self.prev_end };
+        let func = AstFunc { name: Some(name), params, body, span };
         self.stmt(AstStmtKind::Func(Rc::new(func)), kw.span.start, h + 1)
     }
 
@@ -586,8 +522,7 @@ impl<'src> Parser<'src> {
             let param = self.declared_name("parameter name")?;
             if params.iter().any(|other| other.name == param.name) {
                 let message = format!("syntax error: duplicate parameter '{}'", param.name);
-                let diag =
-                    Diagnostic::error("E0122", message, param.span).with_label("already declared");
+                let diag = Diagnostic::error("E0122", message, param.span).with_label("already declared");
                 self.report(diag);
             }
             params.push(param);
@@ -608,12 +543,8 @@ impl<'src> Parser<'src> {
     fn declared_name(&mut self, what: &str) -> PResult<AstIdent> {
         let tok = self.cur;
         if tok.token.is_keyword() {
-            let message = format!(
-                "syntax error: {} is a keyword and cannot be used as a name",
-                tok.token.text()
-            );
-            let diag = Diagnostic::error("E0123", message, tok.span)
-                .with_label(format!("expected a {what}"));
+            let message = format!("syntax error: {} is a keyword and cannot be used as a name", tok.token.text());
+            let diag = Diagnostic::error("E0123", message, tok.span).with_label(format!("expected a {what}"));
             return Err(self.fail(diag));
         }
         if tok.token != Token::Ident {
@@ -622,10 +553,7 @@ impl<'src> Parser<'src> {
         self.bump();
         let name = self.text(tok.span);
         self.check_name_use(name, tok.span, true);
-        Ok(AstIdent {
-            name: name.to_string(),
-            span: tok.span,
-        })
+        Ok(AstIdent { name: name.to_string(), span: tok.span })
     }
 
     /// Reports a reserved word or blockchain name used as a name.
@@ -639,10 +567,8 @@ impl<'src> Parser<'src> {
             let diag = Diagnostic::error("E0140", message, span).with_label(chain_usage(name));
             self.report(diag);
         } else if RESERVED_WORDS.contains(&name) {
-            let message =
-                format!("syntax error: '{name}' is a reserved word and cannot be used as a name");
-            let diag = Diagnostic::error("E0123", message, span)
-                .with_label("reserved for later extensions");
+            let message = format!("syntax error: '{name}' is a reserved word and cannot be used as a name");
+            let diag = Diagnostic::error("E0123", message, span).with_label("reserved for later extensions");
             self.report(diag);
         }
     }
@@ -681,14 +607,7 @@ impl<'src> Parser<'src> {
                 break;
             }
         }
-        self.stmt(
-            AstStmtKind::If {
-                branches,
-                else_body,
-            },
-            kw.span.start,
-            height + 1,
-        )
+        self.stmt(AstStmtKind::If { branches, else_body }, kw.span.start, height + 1)
     }
 
     /// The condition of `if`, `elif` or `while`, with or without parentheses.
@@ -705,11 +624,7 @@ impl<'src> Parser<'src> {
         let kw = self.bump();
         let (cond, ch) = self.condition()?;
         let (body, bh) = self.loop_body()?;
-        self.stmt(
-            AstStmtKind::While { cond, body },
-            kw.span.start,
-            ch.max(bh) + 1,
-        )
+        self.stmt(AstStmtKind::While { cond, body }, kw.span.start, ch.max(bh) + 1)
     }
 
     /// `for_stmt = "for" [ "each" ] identifier "in" expression block`.
@@ -722,15 +637,7 @@ impl<'src> Parser<'src> {
         self.expect(Token::In, "after the loop variable")?;
         let (iterable, ih) = self.expression()?;
         let (body, bh) = self.loop_body()?;
-        self.stmt(
-            AstStmtKind::ForEach {
-                var,
-                iterable,
-                body,
-            },
-            kw.span.start,
-            ih.max(bh) + 1,
-        )
+        self.stmt(AstStmtKind::ForEach { var, iterable, body }, kw.span.start, ih.max(bh) + 1)
     }
 
     /// A loop's block, parsed with `break`/`continue` allowed.
@@ -747,16 +654,11 @@ impl<'src> Parser<'src> {
         let kw = self.bump();
         if !self.in_loop {
             let message = format!("syntax error: {} outside a loop", kw.token.text());
-            let diag = Diagnostic::error("E0120", message, kw.span)
-                .with_label("not inside a loop of this function");
+            let diag = Diagnostic::error("E0120", message, kw.span).with_label("not inside a loop of this function");
             self.report(diag);
         }
         self.end_statement()?;
-        let kind = if kw.token == Token::Break {
-            AstStmtKind::Break
-        } else {
-            AstStmtKind::Continue
-        };
+        let kind = if kw.token == Token::Break { AstStmtKind::Break } else { AstStmtKind::Continue };
         self.stmt(kind, kw.span.start, 1)
     }
 
@@ -764,16 +666,11 @@ impl<'src> Parser<'src> {
     fn return_stmt(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
         if !self.in_function {
-            let diag = Diagnostic::error(
-                "E0121",
-                "syntax error: 'return' outside a function",
-                kw.span,
-            )
-            .with_label("not inside a function");
+            let diag = Diagnostic::error("E0121", "syntax error: 'return' outside a function", kw.span)
+                .with_label("not inside a function");
             self.report(diag);
         }
-        let ends = self.cur.newline_before
-            || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof);
+        let ends = self.cur.newline_before || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof);
         let (value, h) = if ends {
             (None, 0)
         } else {
@@ -787,24 +684,17 @@ impl<'src> Parser<'src> {
     /// `print_stmt = "print" ( "(" [ args ] ")" | expression )`.
     fn print_stmt(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
-        if self.cur.newline_before
-            || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof)
-        {
+        if self.cur.newline_before || matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof) {
             return Err(self.expected("'(' or an expression after 'print'"));
         }
         if self.at(Token::LParen) {
             let open = self.bump();
             let (args, h, _) = self.call_args(open)?;
             if !self.cur.newline_before
-                && !matches!(
-                    self.cur.token,
-                    Token::Semi | Token::RBrace | Token::Eof | Token::Error
-                )
+                && !matches!(self.cur.token, Token::Semi | Token::RBrace | Token::Eof | Token::Error)
             {
                 let (found, span) = self.found();
-                let message = format!(
-                    "syntax error: expected end of statement after 'print(...)', found {found}"
-                );
+                let message = format!("syntax error: expected end of statement after 'print(...)', found {found}");
                 let diag = Diagnostic::error("E0111", message, span)
                     .with_label("'print (' always starts the parenthesised form")
                     .with_note("to print a larger expression, wrap all of it: print((1 + 2) * 3)");
@@ -829,21 +719,11 @@ impl<'src> Parser<'src> {
     fn block(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
         let open = self.expect(Token::LBrace, "to start a block")?;
         self.enter()?;
-        let saved = (
-            self.ignore_newlines,
-            self.open_brackets,
-            self.stmt_start,
-            self.stmt_start_offset,
-        );
+        let saved = (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset);
         self.ignore_newlines = false;
         self.open_brackets = 0;
         let (stmts, height) = self.statement_list(true);
-        (
-            self.ignore_newlines,
-            self.open_brackets,
-            self.stmt_start,
-            self.stmt_start_offset,
-        ) = saved;
+        (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset) = saved;
         self.depth -= 1;
         if self.fatal {
             return Err(Failed);
@@ -865,10 +745,7 @@ impl<'src> Parser<'src> {
                     self.report_arity(name_tok.span, "VERIFY takes 1 or 2 arguments");
                 }
                 let mut drained = args.drain(..);
-                let cond = drained.next().unwrap_or(AstExpr {
-                    kind: AstExprKind::Null,
-                    span: name_tok.span,
-                });
+                let cond = drained.next().unwrap_or(AstExpr { kind: AstExprKind::Null, span: name_tok.span });
                 let message = drained.next();
                 AstStmtKind::Verify { cond, message }
             }
@@ -898,19 +775,15 @@ impl<'src> Parser<'src> {
 
     /// Reports a blockchain form called with the wrong number of arguments.
     fn report_arity(&mut self, span: Span, text: &str) {
-        let diag = Diagnostic::error("E0141", format!("syntax error: {text}"), span)
-            .with_label("wrong number of arguments");
+        let diag =
+            Diagnostic::error("E0141", format!("syntax error: {text}"), span).with_label("wrong number of arguments");
         self.report(diag);
     }
 
     /// Reports a statement-only blockchain form used inside an expression.
     fn report_statement_only(&mut self, name: &str, span: Span) {
-        let diag = Diagnostic::error(
-            "E0142",
-            format!("syntax error: {name}() is a statement"),
-            span,
-        )
-        .with_label("cannot be used inside an expression");
+        let diag = Diagnostic::error("E0142", format!("syntax error: {name}() is a statement"), span)
+            .with_label("cannot be used inside an expression");
         self.report(diag);
     }
 
@@ -926,18 +799,8 @@ impl<'src> Parser<'src> {
         let (value, vh) = self.expression()?;
         let height = h.max(vh) + 1;
         let kind = match self.assign_target(expr)? {
-            Target::Plain(target) => AstStmtKind::Assign {
-                target,
-                op,
-                op_span: op_tok.span,
-                value,
-            },
-            Target::State(key) => AstStmtKind::StateSet {
-                key,
-                op,
-                op_span: op_tok.span,
-                value,
-            },
+            Target::Plain(target) => AstStmtKind::Assign { target, op, op_span: op_tok.span, value },
+            Target::State(key) => AstStmtKind::StateSet { key, op, op_span: op_tok.span, value },
         };
         self.end_statement()?;
         self.stmt(kind, start, height)
@@ -949,29 +812,17 @@ impl<'src> Parser<'src> {
         match expr.kind {
             AstExprKind::Name(name) => Ok(Target::Plain(AstTarget::Name(AstIdent { name, span }))),
             AstExprKind::StateGet { key, .. } => Ok(Target::State(*key)),
-            AstExprKind::Index {
-                object,
-                index,
-                bracket,
-            } => {
+            AstExprKind::Index { object, index, bracket } => {
                 self.check_not_state_copy(&object)?;
-                Ok(Target::Plain(AstTarget::Index {
-                    object,
-                    index,
-                    bracket,
-                }))
+                Ok(Target::Plain(AstTarget::Index { object, index, bracket }))
             }
             AstExprKind::Member { object, name } => {
                 self.check_not_state_copy(&object)?;
                 Ok(Target::Plain(AstTarget::Member { object, name }))
             }
             _ => {
-                let diag = Diagnostic::error(
-                    "E0124",
-                    "syntax error: cannot assign to this expression",
-                    span,
-                )
-                .with_label("not a variable, index or member");
+                let diag = Diagnostic::error("E0124", "syntax error: cannot assign to this expression", span)
+                    .with_label("not a variable, index or member");
                 Err(self.fail(diag))
             }
         }
@@ -982,16 +833,13 @@ impl<'src> Parser<'src> {
         let mut cur = object;
         loop {
             match &cur.kind {
-                AstExprKind::Index { object, .. } | AstExprKind::Member { object, .. } => {
-                    cur = object
-                }
+                AstExprKind::Index { object, .. } | AstExprKind::Member { object, .. } => cur = object,
                 AstExprKind::StateGet { .. } => break,
                 _ => return Ok(()),
             }
         }
         let message = "syntax error: cannot assign through a read of STATE: modify a copy: read the value, change it, write it back";
-        let diag = Diagnostic::error("E0143", message, object.span)
-            .with_label("this is a copy of the stored value");
+        let diag = Diagnostic::error("E0143", message, object.span).with_label("this is a copy of the stored value");
         Err(self.fail(diag))
     }
 
@@ -1042,32 +890,20 @@ impl<'src> Parser<'src> {
                 self.expect(Token::Colon, "in the conditional expression")?;
                 let (otherwise, oh) = self.expr_bp(r_bp)?;
                 let span = lhs.span.to(otherwise.span);
-                let kind = AstExprKind::Ternary {
-                    cond: Box::new(lhs),
-                    then: Box::new(then),
-                    otherwise: Box::new(otherwise),
-                };
+                let kind =
+                    AstExprKind::Ternary { cond: Box::new(lhs), then: Box::new(then), otherwise: Box::new(otherwise) };
                 (kind, span, lh.max(th).max(oh))
             }
             InfixOp::Binary(op) => {
                 let (rhs, rh) = self.expr_bp(r_bp)?;
                 let span = lhs.span.to(rhs.span);
-                let kind = AstExprKind::Binary {
-                    op,
-                    op_span: op_tok.span,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                };
+                let kind = AstExprKind::Binary { op, op_span: op_tok.span, lhs: Box::new(lhs), rhs: Box::new(rhs) };
                 (kind, span, lh.max(rh))
             }
             InfixOp::Logic(op) => {
                 let (rhs, rh) = self.expr_bp(r_bp)?;
                 let span = lhs.span.to(rhs.span);
-                let kind = AstExprKind::Logic {
-                    op,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                };
+                let kind = AstExprKind::Logic { op, lhs: Box::new(lhs), rhs: Box::new(rhs) };
                 (kind, span, lh.max(rh))
             }
         };
@@ -1089,11 +925,7 @@ impl<'src> Parser<'src> {
         let op_tok = self.bump();
         let (operand, h) = self.expr_bp(PREFIX_BP)?;
         let span = op_tok.span.to(operand.span);
-        let kind = AstExprKind::Unary {
-            op,
-            op_span: op_tok.span,
-            operand: Box::new(operand),
-        };
+        let kind = AstExprKind::Unary { op, op_span: op_tok.span, operand: Box::new(operand) };
         self.node(kind, span, h + 1)
     }
 
@@ -1122,24 +954,12 @@ impl<'src> Parser<'src> {
             // A method call replaces its member node: its children are the receiver (one
             // level below the member) and the arguments.
             AstExprKind::Member { object, name } => {
-                let kind = AstExprKind::MethodCall {
-                    receiver: object,
-                    name,
-                    args,
-                    paren: open.span,
-                };
+                let kind = AstExprKind::MethodCall { receiver: object, name, args, paren: open.span };
                 self.node(kind, span, height.max(ah + 1))
             }
             other => {
-                let callee = Box::new(AstExpr {
-                    kind: other,
-                    span: callee.span,
-                });
-                let kind = AstExprKind::Call {
-                    callee,
-                    args,
-                    paren: open.span,
-                };
+                let callee = Box::new(AstExpr { kind: other, span: callee.span });
+                let kind = AstExprKind::Call { callee, args, paren: open.span };
                 self.node(kind, span, height.max(ah) + 1)
             }
         }
@@ -1151,15 +971,8 @@ impl<'src> Parser<'src> {
         let (object, height) = object;
         let open = self.bump();
         let (index, ih) = self.bracketed(open, Token::RBracket)?;
-        let span = object.span.to(Span {
-            start: open.span.start,
-            end: self.prev_end,
-        });
-        let kind = AstExprKind::Index {
-            object: Box::new(object),
-            index: Box::new(index),
-            bracket: open.span,
-        };
+        let span = object.span.to(Span { start: open.span.start, end: self.prev_end });
+        let kind = AstExprKind::Index { object: Box::new(object), index: Box::new(index), bracket: open.span };
         self.node(kind, span, height.max(ih) + 1)
     }
 
@@ -1170,10 +983,7 @@ impl<'src> Parser<'src> {
         self.bump();
         let name = self.member_name()?;
         let span = object.span.to(name.span);
-        let kind = AstExprKind::Member {
-            object: Box::new(object),
-            name,
-        };
+        let kind = AstExprKind::Member { object: Box::new(object), name };
         self.node(kind, span, height + 1)
     }
 
@@ -1195,10 +1005,7 @@ impl<'src> Parser<'src> {
     fn member_name(&mut self) -> PResult<AstIdent> {
         if self.cur.token.is_word() {
             let tok = self.bump();
-            return Ok(AstIdent {
-                name: self.text(tok.span).to_string(),
-                span: tok.span,
-            });
+            return Ok(AstIdent { name: self.text(tok.span).to_string(), span: tok.span });
         }
         Err(self.expected("a member name after '.'"))
     }
@@ -1266,22 +1073,15 @@ impl<'src> Parser<'src> {
             // The lexer already reported this token; stand in a null to avoid follow-up errors.
             Token::Error => AstExprKind::Null,
             Token::Lambda => {
-                let diag =
-                    Diagnostic::error("E0123", "syntax error: 'lambda' is reserved", tok.span)
-                        .with_label("not part of core Zexus")
-                        .with_note("write function(x) { return e } instead");
+                let diag = Diagnostic::error("E0123", "syntax error: 'lambda' is reserved", tok.span)
+                    .with_label("not part of core Zexus")
+                    .with_note("write function(x) { return e } instead");
                 return Err(self.fail(diag));
             }
             _ => return Err(self.expected("an expression")),
         };
         self.bump();
-        Ok((
-            AstExpr {
-                kind,
-                span: tok.span,
-            },
-            1,
-        ))
+        Ok((AstExpr { kind, span: tok.span }, 1))
     }
 
     /// An identifier in expression position, including the blockchain names.
@@ -1293,29 +1093,15 @@ impl<'src> Parser<'src> {
         match name {
             "STATE" if self.at(Token::LBracket) => self.state_get(tok),
             "HASH" if self.at(Token::LParen) && same_line => self.hash_expr(tok),
-            "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY"
-                if self.at(Token::LParen) && same_line =>
-            {
+            "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" if self.at(Token::LParen) && same_line => {
                 self.report_statement_only(name, tok.span);
                 let open = self.bump();
                 let (_, _, close) = self.call_args(open)?;
-                Ok((
-                    AstExpr {
-                        kind: AstExprKind::Null,
-                        span: tok.span.to(close),
-                    },
-                    1,
-                ))
+                Ok((AstExpr { kind: AstExprKind::Null, span: tok.span.to(close) }, 1))
             }
             _ => {
                 self.check_name_use(name, tok.span, false);
-                Ok((
-                    AstExpr {
-                        kind: AstExprKind::Name(name.to_string()),
-                        span: tok.span,
-                    },
-                    1,
-                ))
+                Ok((AstExpr { kind: AstExprKind::Name(name.to_string()), span: tok.span }, 1))
             }
         }
     }
@@ -1325,14 +1111,8 @@ impl<'src> Parser<'src> {
     fn state_get(&mut self, name: Tok) -> PResult<PExpr> {
         let open = self.bump();
         let (key, h) = self.bracketed(open, Token::RBracket)?;
-        let span = Span {
-            start: name.span.start,
-            end: self.prev_end,
-        };
-        let kind = AstExprKind::StateGet {
-            key: Box::new(key),
-            bracket: open.span,
-        };
+        let span = Span { start: name.span.start, end: self.prev_end };
+        let kind = AstExprKind::StateGet { key: Box::new(key), bracket: open.span };
         self.node(kind, span, h + 1)
     }
 
@@ -1344,14 +1124,8 @@ impl<'src> Parser<'src> {
         if args.len() != 1 {
             self.report_arity(name.span, "HASH takes exactly 1 argument");
         }
-        let value = args.into_iter().next().unwrap_or(AstExpr {
-            kind: AstExprKind::Null,
-            span: name.span,
-        });
-        let kind = AstExprKind::Hash {
-            value: Box::new(value),
-            paren: open.span,
-        };
+        let value = args.into_iter().next().unwrap_or(AstExpr { kind: AstExprKind::Null, span: name.span });
+        let kind = AstExprKind::Hash { value: Box::new(value), paren: open.span };
         self.node(kind, name.span.to(close), h + 1)
     }
 
@@ -1370,10 +1144,7 @@ impl<'src> Parser<'src> {
         let res = self.list_items(open);
         self.close_bracket(saved);
         let (items, h) = res?;
-        let span = Span {
-            start: open.span.start,
-            end: self.prev_end,
-        };
+        let span = Span { start: open.span.start, end: self.prev_end };
         self.node(AstExprKind::List(items), span, h + 1)
     }
 
@@ -1391,10 +1162,7 @@ impl<'src> Parser<'src> {
         let res = self.map_entries(open);
         self.close_bracket(saved);
         let (entries, h) = res?;
-        let span = Span {
-            start: open.span.start,
-            end: self.prev_end,
-        };
+        let span = Span { start: open.span.start, end: self.prev_end };
         self.node(AstExprKind::Map(entries), span, h + 1)
     }
 
@@ -1435,16 +1203,8 @@ impl<'src> Parser<'src> {
     fn func_lit(&mut self) -> PResult<PExpr> {
         let kw = self.bump();
         let (params, body, h) = self.function_rest()?;
-        let span = Span {
-            start: kw.span.start,
-            end: self.prev_end,
-        };
-        let func = AstFunc {
-            name: None,
-            params,
-            body,
-            span,
-        };
+        let span = Span { start: kw.span.start, end: self.prev_end };
+        let func = AstFunc { name: None, params, body, span };
         self.node(AstExprKind::Func(Rc::new(func)), span, h + 1)
     }
 }
@@ -1501,10 +1261,7 @@ mod tests {
             out.push('\n');
         }
         for d in &diags {
-            out.push_str(&format!(
-                "{} {} @{}..{}\n",
-                d.code, d.message, d.span.start, d.span.end
-            ));
+            out.push_str(&format!("{} {} @{}..{}\n", d.code, d.message, d.span.start, d.span.end));
         }
         out
     }
@@ -1533,11 +1290,7 @@ mod tests {
 
     fn write_stmt(out: &mut String, stmt: &AstStmt) {
         match &stmt.kind {
-            AstStmtKind::Let {
-                name,
-                is_const,
-                value,
-            } => {
+            AstStmtKind::Let { name, is_const, value } => {
                 out.push_str(if *is_const { "(const " } else { "(let " });
                 out.push_str(&name.name);
                 out.push(' ');
@@ -1545,10 +1298,7 @@ mod tests {
                 out.push(')');
             }
             AstStmtKind::Func(func) => write_func(out, func),
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => {
+            AstStmtKind::If { branches, else_body } => {
                 out.push_str("(if");
                 for (cond, body) in branches {
                     out.push(' ');
@@ -1569,11 +1319,7 @@ mod tests {
                 write_block(out, body);
                 out.push(')');
             }
-            AstStmtKind::ForEach {
-                var,
-                iterable,
-                body,
-            } => {
+            AstStmtKind::ForEach { var, iterable, body } => {
                 out.push_str(&format!("(for {} ", var.name));
                 write_expr(out, iterable);
                 out.push(' ');
@@ -1598,9 +1344,7 @@ mod tests {
                 }
                 out.push(')');
             }
-            AstStmtKind::Assign {
-                target, op, value, ..
-            } => {
+            AstStmtKind::Assign { target, op, value, .. } => {
                 out.push_str(&format!("({op:?} "));
                 match target {
                     AstTarget::Name(name) => out.push_str(&name.name),
@@ -1696,11 +1440,7 @@ mod tests {
                 write_expr(out, rhs);
                 out.push(')');
             }
-            AstExprKind::Ternary {
-                cond,
-                then,
-                otherwise,
-            } => {
+            AstExprKind::Ternary { cond, then, otherwise } => {
                 out.push_str("(? ");
                 write_expr(out, cond);
                 out.push(' ');
@@ -1715,12 +1455,7 @@ mod tests {
                 write_args(out, args);
                 out.push(')');
             }
-            AstExprKind::MethodCall {
-                receiver,
-                name,
-                args,
-                ..
-            } => {
+            AstExprKind::MethodCall { receiver, name, args, .. } => {
                 out.push_str(&format!("(method {} ", name.name));
                 write_expr(out, receiver);
                 write_args(out, args);
@@ -2143,17 +1878,9 @@ mod tests {
             AstExprKind::Binary { lhs, rhs, .. } | AstExprKind::Logic { lhs, rhs, .. } => {
                 vec![lhs, rhs]
             }
-            AstExprKind::Ternary {
-                cond,
-                then,
-                otherwise,
-            } => vec![cond, then, otherwise],
-            AstExprKind::Call { callee, args, .. } => {
-                std::iter::once(&**callee).chain(args).collect()
-            }
-            AstExprKind::MethodCall { receiver, args, .. } => {
-                std::iter::once(&**receiver).chain(args).collect()
-            }
+            AstExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+            AstExprKind::Call { callee, args, .. } => std::iter::once(&**callee).chain(args).collect(),
+            AstExprKind::MethodCall { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
             AstExprKind::Index { object, index, .. } => vec![object, index],
             AstExprKind::Member { object, .. } => vec![object],
             AstExprKind::StateGet { key, .. } => vec![key],
@@ -2171,16 +1898,9 @@ mod tests {
         let (exprs, blocks): (Vec<&AstExpr>, Vec<&[AstStmt]>) = match &stmt.kind {
             AstStmtKind::Let { value, .. } => (vec![value], vec![]),
             AstStmtKind::Func(func) => (vec![], vec![&func.body]),
-            AstStmtKind::If {
-                branches,
-                else_body,
-            } => (
+            AstStmtKind::If { branches, else_body } => (
                 branches.iter().map(|(c, _)| c).collect(),
-                branches
-                    .iter()
-                    .map(|(_, b)| b.as_slice())
-                    .chain(else_body.as_deref())
-                    .collect(),
+                branches.iter().map(|(_, b)| b.as_slice()).chain(else_body.as_deref()).collect(),
             ),
             AstStmtKind::While { cond, body } => (vec![cond], vec![body]),
             AstStmtKind::ForEach { iterable, body, .. } => (vec![iterable], vec![body]),
@@ -2198,9 +1918,7 @@ mod tests {
             AstStmtKind::Expr(expr) => (vec![expr], vec![]),
             AstStmtKind::Block(body) => (vec![], vec![body]),
             AstStmtKind::StateSet { key, value, .. } => (vec![key, value], vec![]),
-            AstStmtKind::Verify { cond, message } => {
-                (std::iter::once(cond).chain(message).collect(), vec![])
-            }
+            AstStmtKind::Verify { cond, message } => (std::iter::once(cond).chain(message).collect(), vec![]),
             _ => (vec![], vec![]),
         };
         let e = exprs.into_iter().map(expr_height).max().unwrap_or(0);
@@ -2211,19 +1929,13 @@ mod tests {
     /// Parses `src` on a thread with the default 2 MiB test stack and returns the diagnostics'
     /// messages, checking that the returned tree respects `MAX_NESTING`.
     fn parse_on_small_stack(src: String) -> Vec<String> {
-        let handle = std::thread::Builder::new()
-            .stack_size(2 << 20)
-            .spawn(move || {
-                let started = std::time::Instant::now();
-                let (program, diags) = parse(&src);
-                assert!(stmts_height(&program.stmts) <= MAX_NESTING);
-                assert!(
-                    started.elapsed().as_secs() < 10,
-                    "parsing took {:?}",
-                    started.elapsed()
-                );
-                diags.into_iter().map(|d| d.message).collect::<Vec<_>>()
-            });
+        let handle = std::thread::Builder::new().stack_size(2 << 20).spawn(move || {
+            let started = std::time::Instant::now();
+            let (program, diags) = parse(&src);
+            assert!(stmts_height(&program.stmts) <= MAX_NESTING);
+            assert!(started.elapsed().as_secs() < 10, "parsing took {:?}", started.elapsed());
+            diags.into_iter().map(|d| d.message).collect::<Vec<_>>()
+        });
         match handle.map(|h| h.join()) {
             Ok(Ok(messages)) => messages,
             _ => panic!("parser thread failed"),
@@ -2233,10 +1945,7 @@ mod tests {
     /// Asserts that `src` gives exactly one "nested too deeply" error.
     fn assert_too_deep(src: String) {
         let messages = parse_on_small_stack(src);
-        assert_eq!(
-            messages,
-            vec!["syntax error: expression nested too deeply".to_string()]
-        );
+        assert_eq!(messages, vec!["syntax error: expression nested too deeply".to_string()]);
     }
 
     const N: usize = 100_000;
@@ -2285,10 +1994,7 @@ mod tests {
         assert_too_deep(format!("x = {}1", "HASH(".repeat(N)));
         assert_too_deep(format!("x = {}1", "STATE[".repeat(N)));
         assert_too_deep(format!("x = {}1", "m.f(".repeat(N)));
-        assert_too_deep(format!(
-            "action f() {{ {} }}",
-            "while x { for y in z { ".repeat(N)
-        ));
+        assert_too_deep(format!("action f() {{ {} }}", "while x { for y in z { ".repeat(N)));
     }
 
     #[test]
@@ -2301,16 +2007,8 @@ mod tests {
             format!("x = {}1{}", "{a: ".repeat(250), "}".repeat(250)),
             format!("{}{}", "if x {\n".repeat(120), "}\n".repeat(120)),
             format!("x = {}1{}", "[".repeat(250), "]".repeat(250)),
-            format!(
-                "action f() {{ return {}1{} }}",
-                "f(".repeat(120),
-                ")".repeat(120)
-            ),
-            format!(
-                "let f = {}1{}",
-                "function() { return ".repeat(80),
-                " }".repeat(80)
-            ),
+            format!("action f() {{ return {}1{} }}", "f(".repeat(120), ")".repeat(120)),
+            format!("let f = {}1{}", "function() { return ".repeat(80), " }".repeat(80)),
         ] {
             assert_eq!(parse_on_small_stack(src), Vec::<String>::new());
         }
@@ -2318,8 +2016,7 @@ mod tests {
 
     #[test]
     fn large_input_parses_in_linear_time() {
-        let src =
-            "let x = [1, 2.5, \"s\", {a: 1}]\nx[0] += f(x) * 2 - -3\n// comment\n".repeat(20_000);
+        let src = "let x = [1, 2.5, \"s\", {a: 1}]\nx[0] += f(x) * 2 - -3\n// comment\n".repeat(20_000);
         let started = std::time::Instant::now();
         let (program, diags) = parse(&src);
         assert!(diags.is_empty());
@@ -2330,11 +2027,7 @@ mod tests {
     #[test]
     fn many_errors_are_capped() {
         let messages = parse_on_small_stack("let = 1\n".repeat(10_000));
-        assert!(
-            messages.len() <= MAX_DIAGNOSTICS && messages.len() >= 40,
-            "{}",
-            messages.len()
-        );
+        assert!(messages.len() <= MAX_DIAGNOSTICS && messages.len() >= 40, "{}", messages.len());
         let messages = parse_on_small_stack("@".repeat(1_000_000));
         assert!(!messages.is_empty() && messages.len() <= MAX_DIAGNOSTICS);
     }
@@ -2348,12 +2041,7 @@ mod tests {
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "zx"))
-            .filter_map(|p| {
-                Some((
-                    p.file_name()?.to_string_lossy().into_owned(),
-                    std::fs::read_to_string(&p).ok()?,
-                ))
-            })
+            .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read_to_string(&p).ok()?)))
             .collect();
         files.sort();
         files
@@ -2361,16 +2049,10 @@ mod tests {
 
     #[test]
     fn conformance_corpus_parses() {
-        for (name, src) in corpus("/work/shared/conformance")
-            .into_iter()
-            .chain(corpus("/work/shared/bench"))
-        {
+        for (name, src) in corpus("/work/shared/conformance").into_iter().chain(corpus("/work/shared/bench")) {
             let (_, diags) = parse(&src);
             if name.starts_with("076_") {
-                assert!(
-                    diags.iter().any(|d| d.message.contains("syntax error")),
-                    "{name}: {diags:?}"
-                );
+                assert!(diags.iter().any(|d| d.message.contains("syntax error")), "{name}: {diags:?}");
             } else {
                 let rendered = crate::diag::render::render_all(&diags, &name, &src);
                 assert!(diags.is_empty(), "{name}:\n{rendered}");

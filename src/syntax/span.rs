@@ -1,9 +1,7 @@
 //! Byte-offset spans and the source map that turns them into `line:col`.
 
 /// A half-open byte range `start..end` into one source text.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Span {
     /// First byte of the range.
     pub start: u32,
@@ -14,27 +12,18 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` (byte offsets).
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: clamp_u32(start),
-            end: clamp_u32(end.max(start)),
-        }
+        Span { start: clamp_u32(start), end: clamp_u32(end.max(start)) }
     }
 
     /// The smallest span covering both `self` and `other`.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     /// This span moved by `delta` bytes (used to make spans unit-relative and back).
     pub fn shifted(self, delta: i64) -> Span {
         let shift = |x: u32| clamp_u32((x as i64 + delta).max(0) as usize);
-        Span {
-            start: shift(self.start),
-            end: shift(self.end),
-        }
+        Span { start: shift(self.start), end: shift(self.end) }
     }
 
     /// Length in bytes.
@@ -95,11 +84,7 @@ impl SourceMap {
     /// Byte range of 0-based line `idx`, without its line terminator.
     pub fn line_range(&self, src: &str, idx: usize) -> (usize, usize) {
         let start = self.line_starts.get(idx).copied().unwrap_or(0) as usize;
-        let mut end = self
-            .line_starts
-            .get(idx + 1)
-            .map(|&e| e as usize - 1)
-            .unwrap_or(src.len());
+        let mut end = self.line_starts.get(idx + 1).map(|&e| e as usize - 1).unwrap_or(src.len());
         end = end.min(src.len());
         let bytes = src.as_bytes();
         if end > start && bytes.get(end - 1) == Some(&b'\r') {
@@ -120,10 +105,7 @@ impl SourceMap {
         let start = self.line_starts[idx] as usize;
         let off = (offset as usize).min(src.len());
         let col = src.get(start..off).map(|s| s.chars().count()).unwrap_or(0);
-        LineCol {
-            line: idx as u32 + 1,
-            col: col as u32 + 1,
-        }
+        LineCol { line: idx as u32 + 1, col: col as u32 + 1 }
     }
 }
 

@@ -259,16 +259,12 @@ fn block_comment(lex: &mut Lexer<Token>) -> Result<Skip, LexError> {
 
 /// Parses a decimal integer, rejecting values above `i64::MAX`.
 fn int_literal(lex: &mut Lexer<Token>) -> Result<i64, LexError> {
-    lex.slice()
-        .parse::<i64>()
-        .map_err(|_| LexError::IntTooLarge)
+    lex.slice().parse::<i64>().map_err(|_| LexError::IntTooLarge)
 }
 
 /// Parses a `digits.digits` float.
 fn float_literal(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
-    lex.slice()
-        .parse::<f64>()
-        .map_err(|_| LexError::UnexpectedChar)
+    lex.slice().parse::<f64>().map_err(|_| LexError::UnexpectedChar)
 }
 
 /// Rejects a number glued to a word.

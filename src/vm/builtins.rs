@@ -28,28 +28,19 @@ const BUILTINS: &[(&str, BuiltinFn)] = &[
 
 /// The id of builtin `name`, if there is one.
 pub fn builtin_id(name: &str) -> Option<u8> {
-    BUILTINS
-        .iter()
-        .position(|(n, _)| *n == name)
-        .map(|i| i as u8)
+    BUILTINS.iter().position(|(n, _)| *n == name).map(|i| i as u8)
 }
 
 /// The name of builtin `id`.
 pub fn builtin_name(id: u8) -> &'static str {
-    BUILTINS
-        .get(id as usize)
-        .map(|(n, _)| *n)
-        .unwrap_or("builtin")
+    BUILTINS.get(id as usize).map(|(n, _)| *n).unwrap_or("builtin")
 }
 
 /// Calls builtin `id` with `args`.
 pub fn call_builtin(id: u8, args: &[Value], max_alloc: usize) -> BResult {
     match BUILTINS.get(id as usize) {
         Some((_, f)) => f(args, max_alloc),
-        None => Err(VmError::new(
-            ErrorKind::NotCallable,
-            "not callable: unknown builtin",
-        )),
+        None => Err(VmError::new(ErrorKind::NotCallable, "not callable: unknown builtin")),
     }
 }
 
@@ -59,17 +50,10 @@ fn type_error(msg: String) -> VmError {
 
 fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), VmError> {
     if args.len() < min || args.len() > max {
-        let expected = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
+        let expected = if min == max { format!("{min}") } else { format!("{min} to {max}") };
         return Err(VmError::new(
             ErrorKind::WrongArgumentCount,
-            format!(
-                "wrong number of arguments: {name}() takes {expected}, got {}",
-                args.len()
-            ),
+            format!("wrong number of arguments: {name}() takes {expected}, got {}", args.len()),
         ));
     }
     Ok(())
@@ -77,10 +61,7 @@ fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), VmErr
 
 fn cannot_convert(what: &Value, to: &str) -> VmError {
     let shown = super::value::repr(what).unwrap_or_else(|_| what.type_name().to_string());
-    VmError::new(
-        ErrorKind::CannotConvert,
-        format!("cannot convert {shown} to {to}"),
-    )
+    VmError::new(ErrorKind::CannotConvert, format!("cannot convert {shown} to {to}"))
 }
 
 fn b_len(args: &[Value], _: usize) -> BResult {
@@ -104,10 +85,7 @@ fn parse_int_text(s: &str) -> Option<Result<i64, VmError>> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(
-        t.parse::<i64>()
-            .map_err(|_| VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
-    )
+    Some(t.parse::<i64>().map_err(|_| VmError::new(ErrorKind::IntegerOverflow, "integer overflow")))
 }
 
 fn b_int(args: &[Value], _: usize) -> BResult {
@@ -150,9 +128,7 @@ fn b_float(args: &[Value], _: usize) -> BResult {
     match &args[0] {
         Value::Int(i) => Ok(Value::Float(*i as f64)),
         Value::Float(f) => Ok(Value::Float(*f)),
-        Value::Str(s) => parse_float_text(s)
-            .map(Value::Float)
-            .ok_or_else(|| cannot_convert(&args[0], "float")),
+        Value::Str(s) => parse_float_text(s).map(Value::Float).ok_or_else(|| cannot_convert(&args[0], "float")),
         other => Err(cannot_convert(other, "float")),
     }
 }
@@ -165,20 +141,14 @@ fn b_typeof(args: &[Value], _: usize) -> BResult {
 fn expect_list<'a>(name: &str, v: &'a Value) -> Result<&'a super::value::ListRef, VmError> {
     match v {
         Value::List(l) => Ok(l),
-        other => Err(type_error(format!(
-            "{name}() expects a list, got {}",
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("{name}() expects a list, got {}", other.type_name()))),
     }
 }
 
 fn expect_map<'a>(name: &str, v: &'a Value) -> Result<&'a super::value::MapRef, VmError> {
     match v {
         Value::Map(m) => Ok(m),
-        other => Err(type_error(format!(
-            "{name}() expects a map, got {}",
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("{name}() expects a map, got {}", other.type_name()))),
     }
 }
 
@@ -230,10 +200,7 @@ fn b_values(args: &[Value], _: usize) -> BResult {
 fn int_arg(name: &str, v: &Value) -> Result<i64, VmError> {
     match v {
         Value::Int(i) => Ok(*i),
-        other => Err(type_error(format!(
-            "{name}() expects an integer, got {}",
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("{name}() expects an integer, got {}", other.type_name()))),
     }
 }
 
@@ -242,11 +209,7 @@ fn b_range(args: &[Value], max_alloc: usize) -> BResult {
     let (start, stop, step) = match args.len() {
         1 => (0, int_arg("range", &args[0])?, 1),
         2 => (int_arg("range", &args[0])?, int_arg("range", &args[1])?, 1),
-        _ => (
-            int_arg("range", &args[0])?,
-            int_arg("range", &args[1])?,
-            int_arg("range", &args[2])?,
-        ),
+        _ => (int_arg("range", &args[0])?, int_arg("range", &args[1])?, int_arg("range", &args[2])?),
     };
     if step == 0 {
         return Err(type_error("range step must not be zero".to_string()));
@@ -271,21 +234,12 @@ fn b_sort(args: &[Value], _: usize) -> BResult {
     arity("sort", args, 1, 1)?;
     let list = expect_list("sort", &args[0])?;
     let mut items = list.borrow().clone();
-    let all_numbers = items
-        .iter()
-        .all(|v| matches!(v, Value::Int(_)) || matches!(v, Value::Float(f) if !f.is_nan()));
+    let all_numbers = items.iter().all(|v| matches!(v, Value::Int(_)) || matches!(v, Value::Float(f) if !f.is_nan()));
     let all_strings = items.iter().all(|v| matches!(v, Value::Str(_)));
     if !all_numbers && !all_strings {
-        return Err(type_error(
-            "sort() needs a list of numbers or a list of strings".to_string(),
-        ));
+        return Err(type_error("sort() needs a list of numbers or a list of strings".to_string()));
     }
-    items.sort_by(|a, b| {
-        compare(a, b, "<")
-            .ok()
-            .flatten()
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    items.sort_by(|a, b| compare(a, b, "<").ok().flatten().unwrap_or(std::cmp::Ordering::Equal));
     Ok(Value::list(items))
 }
 
@@ -304,20 +258,15 @@ fn b_slice(args: &[Value], _: usize) -> BResult {
         Some(v) => clamp_index(int_arg("slice", v)?, items.len()),
         None => items.len(),
     };
-    Ok(Value::list(if start >= end {
-        Vec::new()
-    } else {
-        items[start..end].to_vec()
-    }))
+    Ok(Value::list(if start >= end { Vec::new() } else { items[start..end].to_vec() }))
 }
 
 fn b_abs(args: &[Value], _: usize) -> BResult {
     arity("abs", args, 1, 1)?;
     match &args[0] {
-        Value::Int(i) => i
-            .checked_abs()
-            .map(Value::Int)
-            .ok_or_else(|| VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+        Value::Int(i) => {
+            i.checked_abs().map(Value::Int).ok_or_else(|| VmError::new(ErrorKind::IntegerOverflow, "integer overflow"))
+        }
         Value::Float(f) => Ok(Value::Float(f.abs())),
         other => Err(type_error(format!("abs() of {}", other.type_name()))),
     }
@@ -344,11 +293,7 @@ fn method_arity(recv: &Value, name: &str, args: &[Value], n: usize) -> Result<()
     if args.len() != n {
         return Err(VmError::new(
             ErrorKind::WrongArgumentCount,
-            format!(
-                "wrong number of arguments: {}.{name}() takes {n}, got {}",
-                recv.type_name(),
-                args.len()
-            ),
+            format!("wrong number of arguments: {}.{name}() takes {n}, got {}", recv.type_name(), args.len()),
         ));
     }
     Ok(())
@@ -357,21 +302,12 @@ fn method_arity(recv: &Value, name: &str, args: &[Value], n: usize) -> Result<()
 fn str_arg<'a>(recv: &Value, name: &str, v: &'a Value) -> Result<&'a str, VmError> {
     match v {
         Value::Str(s) => Ok(s),
-        other => Err(type_error(format!(
-            "{}.{name}() expects a string, got {}",
-            recv.type_name(),
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("{}.{name}() expects a string, got {}", recv.type_name(), other.type_name()))),
     }
 }
 
 /// Calls method `name` on `recv`.
-pub fn call_method(
-    recv: &Value,
-    name: &str,
-    args: &[Value],
-    max_alloc: usize,
-) -> Result<MethodOutcome, VmError> {
+pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -> Result<MethodOutcome, VmError> {
     use MethodOutcome::Value as V;
     match recv {
         Value::Str(s) => match name {
@@ -409,9 +345,7 @@ pub fn call_method(
                 method_arity(recv, name, args, 1)?;
                 let sep = str_arg(recv, name, &args[0])?;
                 let parts: Vec<Value> = if sep.is_empty() {
-                    s.chars()
-                        .map(|c| Value::Str(Rc::new(c.to_string())))
-                        .collect()
+                    s.chars().map(|c| Value::Str(Rc::new(c.to_string()))).collect()
                 } else {
                     s.split(sep).map(Value::str).collect()
                 };
@@ -431,10 +365,7 @@ pub fn call_method(
                 method_arity(recv, name, args, 0)?;
                 let popped = l.borrow_mut().pop();
                 popped.map(V).ok_or_else(|| {
-                    VmError::new(
-                        ErrorKind::IndexOutOfRange,
-                        "index out of range: pop() on an empty list",
-                    )
+                    VmError::new(ErrorKind::IndexOutOfRange, "index out of range: pop() on an empty list")
                 })
             }
             "contains" => {
@@ -474,11 +405,7 @@ pub fn call_method(
             "get" => {
                 method_arity(recv, name, args, 1)?;
                 let key = str_arg(recv, name, &args[0])?;
-                Ok(V(m
-                    .borrow()
-                    .get(&key.to_string())
-                    .cloned()
-                    .unwrap_or(Value::Null)))
+                Ok(V(m.borrow().get(&key.to_string()).cloned().unwrap_or(Value::Null)))
             }
             "keys" => {
                 method_arity(recv, name, args, 0)?;
@@ -491,26 +418,17 @@ pub fn call_method(
             _ => {
                 let f = m.borrow().get(&name.to_string()).cloned();
                 match f {
-                    Some(f @ (Value::Func(_) | Value::Builtin(_))) => {
-                        Ok(MethodOutcome::CallValue(f))
-                    }
+                    Some(f @ (Value::Func(_) | Value::Builtin(_))) => Ok(MethodOutcome::CallValue(f)),
                     Some(other) => Err(VmError::new(
                         ErrorKind::NotCallable,
-                        format!(
-                            "not callable: map entry \"{name}\" is {}",
-                            other.type_name()
-                        ),
+                        format!("not callable: map entry \"{name}\" is {}", other.type_name()),
                     )),
-                    None => Err(VmError::new(
-                        ErrorKind::NotCallable,
-                        format!("not callable: map has no entry \"{name}\""),
-                    )),
+                    None => {
+                        Err(VmError::new(ErrorKind::NotCallable, format!("not callable: map has no entry \"{name}\"")))
+                    }
                 }
             }
         },
-        other => Err(type_error(format!(
-            "{} has no method {name}()",
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("{} has no method {name}()", other.type_name()))),
     }
 }

@@ -47,10 +47,7 @@ fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
 impl Ledger {
     /// A ledger whose committed state is `entries`.
     pub fn with_committed(entries: BTreeMap<String, Data>) -> Ledger {
-        Ledger {
-            committed: entries,
-            overlays: Vec::new(),
-        }
+        Ledger { committed: entries, overlays: Vec::new() }
     }
 
     /// The committed state, sorted by key.
@@ -65,19 +62,12 @@ impl Ledger {
 
     /// Keys written in each open transaction, outermost first (for the debugger).
     pub fn overlay_keys(&self) -> Vec<Vec<String>> {
-        self.overlays
-            .iter()
-            .map(|o| o.keys().cloned().collect())
-            .collect()
+        self.overlays.iter().map(|o| o.keys().cloned().collect()).collect()
     }
 
     /// Reads `key` through the overlays, newest first.
     pub fn get(&self, key: &str) -> Option<&Data> {
-        self.overlays
-            .iter()
-            .rev()
-            .find_map(|o| o.get(key))
-            .or_else(|| self.committed.get(key))
+        self.overlays.iter().rev().find_map(|o| o.get(key)).or_else(|| self.committed.get(key))
     }
 
     /// Writes `key` into the innermost overlay, or the committed state outside transactions.
@@ -91,10 +81,7 @@ impl Ledger {
     /// Opens a transaction.
     pub fn begin(&mut self) -> Result<(), VmError> {
         if self.overlays.len() >= MAX_TX_DEPTH {
-            return Err(chain_error(
-                ErrorKind::Transaction,
-                "transaction nesting too deep (limit 256)",
-            ));
+            return Err(chain_error(ErrorKind::Transaction, "transaction nesting too deep (limit 256)"));
         }
         self.overlays.push(BTreeMap::new());
         Ok(())
@@ -103,12 +90,10 @@ impl Ledger {
     /// Commits the innermost transaction into the one below (or the committed state);
     /// returns the keys merged.
     pub fn commit(&mut self) -> Result<Vec<String>, VmError> {
-        let top = self.overlays.pop().ok_or_else(|| {
-            chain_error(
-                ErrorKind::Transaction,
-                "TX_COMMIT without active transaction",
-            )
-        })?;
+        let top = self
+            .overlays
+            .pop()
+            .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_COMMIT without active transaction"))?;
         let keys = top.keys().cloned().collect();
         let dest = match self.overlays.last_mut() {
             Some(below) => below,
@@ -120,12 +105,10 @@ impl Ledger {
 
     /// Discards the innermost transaction; returns the keys discarded.
     pub fn revert(&mut self) -> Result<Vec<String>, VmError> {
-        let top = self.overlays.pop().ok_or_else(|| {
-            chain_error(
-                ErrorKind::Transaction,
-                "TX_REVERT without active transaction",
-            )
-        })?;
+        let top = self
+            .overlays
+            .pop()
+            .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_REVERT without active transaction"))?;
         Ok(top.into_keys().collect())
     }
 
@@ -157,12 +140,7 @@ fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
         Value::Str(s) => Data::Str(s.to_string()),
         Value::List(l) => {
             let items = l.try_borrow().map_err(|_| cyclic())?;
-            Data::List(
-                items
-                    .iter()
-                    .map(|x| to_data_at(x, depth + 1))
-                    .collect::<Result<_, _>>()?,
-            )
+            Data::List(items.iter().map(|x| to_data_at(x, depth + 1)).collect::<Result<_, _>>()?)
         }
         Value::Map(m) => {
             let entries = m.try_borrow().map_err(|_| cyclic())?;
@@ -173,10 +151,7 @@ fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
             Data::Map(out)
         }
         Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
-            return Err(chain_error(
-                ErrorKind::State,
-                "cannot store a function in STATE",
-            ));
+            return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
         }
     })
 }
@@ -194,12 +169,7 @@ pub fn from_data(d: &Data) -> Value {
         Data::Float(f) => Value::Float(*f),
         Data::Str(s) => Value::Str(Rc::new(s.clone())),
         Data::List(items) => Value::list(items.iter().map(from_data).collect()),
-        Data::Map(entries) => Value::map(
-            entries
-                .iter()
-                .map(|(k, v)| (Rc::new(k.clone()), from_data(v)))
-                .collect(),
-        ),
+        Data::Map(entries) => Value::map(entries.iter().map(|(k, v)| (Rc::new(k.clone()), from_data(v))).collect()),
     }
 }
 
@@ -211,10 +181,7 @@ pub fn from_data(d: &Data) -> Value {
 pub fn hash_value(v: &Value) -> Result<String, VmError> {
     let data = match v {
         Value::Func(_) | Value::Builtin(_) => {
-            return Err(chain_error(
-                ErrorKind::TypeError,
-                "type error: cannot hash a function",
-            ));
+            return Err(chain_error(ErrorKind::TypeError, "type error: cannot hash a function"));
         }
         other => to_data(other).map_err(|e| {
             if e.kind == ErrorKind::State {
@@ -317,36 +284,15 @@ mod tests {
 
     #[test]
     fn hash_test_vectors() {
-        assert_eq!(
-            h(Value::str("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            h(Value::Int(42)),
-            "73475cb40a568e8da8a045ced110137e159f890ac4da883b6b17dc651b3a8049"
-        );
-        assert_eq!(
-            h(Value::str("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            h(Value::str("héllo")),
-            "3c48591d8d098a4538f5e013dfcf406e948eac4d3277b10bf614e295d6068179"
-        );
-        assert_eq!(
-            h(Value::Bool(true)),
-            "b5bea41b6c623f7c09f1bf24dcae58ebab3c0cdd90ad966bc43a45b44867e12b"
-        );
-        assert_eq!(
-            h(Value::Float(1.5)),
-            "9f29a130438b81170b92a42650f9a94291ecad60bd47af2a3886e75f7f728725"
-        );
+        assert_eq!(h(Value::str("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(h(Value::Int(42)), "73475cb40a568e8da8a045ced110137e159f890ac4da883b6b17dc651b3a8049");
+        assert_eq!(h(Value::str("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(h(Value::str("héllo")), "3c48591d8d098a4538f5e013dfcf406e948eac4d3277b10bf614e295d6068179");
+        assert_eq!(h(Value::Bool(true)), "b5bea41b6c623f7c09f1bf24dcae58ebab3c0cdd90ad966bc43a45b44867e12b");
+        assert_eq!(h(Value::Float(1.5)), "9f29a130438b81170b92a42650f9a94291ecad60bd47af2a3886e75f7f728725");
         let mut m = IndexMap::new();
         m.insert(Rc::new("a".to_string()), Value::Int(1));
-        assert_eq!(
-            h(Value::map(m)),
-            "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
-        );
+        assert_eq!(h(Value::map(m)), "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862");
         assert_eq!(
             h(Value::list(vec![Value::Int(1), Value::Int(2)])),
             "49a64717d5d4cb19952e6eac2946415cf6879adacf9908e7d872332d32c6e684"

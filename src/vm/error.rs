@@ -65,11 +65,7 @@ impl VmError {
     /// A new error.
     #[cold]
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> VmError {
-        VmError {
-            kind,
-            message: message.into(),
-            part: None,
-        }
+        VmError { kind, message: message.into(), part: None }
     }
 }
 

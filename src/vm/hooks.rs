@@ -11,27 +11,15 @@ use super::value::Value;
 #[derive(Debug, Clone)]
 pub enum VmEvent<'a> {
     /// About to execute instruction `pc` of `proto` at call depth `depth`.
-    Instr {
-        proto: &'a Rc<Proto>,
-        pc: u32,
-        depth: usize,
-    },
+    Instr { proto: &'a Rc<Proto>, pc: u32, depth: usize },
     /// A user function was entered; `args` are its arguments.
-    Call {
-        proto: &'a Rc<Proto>,
-        depth: usize,
-        args: &'a [Value],
-    },
+    Call { proto: &'a Rc<Proto>, depth: usize, args: &'a [Value] },
     /// A user function returned.
     Return { proto: &'a Rc<Proto>, depth: usize },
     /// A line was printed (without its newline).
     Print { text: &'a str },
     /// A loop crossed the hot threshold.
-    LoopHot {
-        proto: &'a Rc<Proto>,
-        loop_id: u16,
-        iterations: u64,
-    },
+    LoopHot { proto: &'a Rc<Proto>, loop_id: u16, iterations: u64 },
     /// A transaction was opened; `depth` is the depth after the opcode.
     TxBegin { depth: usize },
     /// A transaction was committed; `keys` were merged.
@@ -39,11 +27,7 @@ pub enum VmEvent<'a> {
     /// A transaction was reverted; `keys` were discarded.
     TxRevert { depth: usize, keys: &'a [String] },
     /// STATE was read or written.
-    StateAccess {
-        write: bool,
-        key: &'a str,
-        depth: usize,
-    },
+    StateAccess { write: bool, key: &'a str, depth: usize },
 }
 
 /// A listener for [`VmEvent`]s.
@@ -82,11 +66,5 @@ pub trait LoopCompiler {
     fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16) -> bool;
     /// Runs the compiled loop on the frame `slots` (the frame's slots, starting at its base)
     /// with at most `fuel` instructions. Never called for a loop `compile` refused.
-    fn run(
-        &mut self,
-        proto: &Rc<Proto>,
-        loop_id: u16,
-        slots: &mut [Value],
-        fuel: u64,
-    ) -> (LoopExit, LoopRun);
+    fn run(&mut self, proto: &Rc<Proto>, loop_id: u16, slots: &mut [Value], fuel: u64) -> (LoopExit, LoopRun);
 }

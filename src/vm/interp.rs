@@ -145,11 +145,7 @@ impl Vm {
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
-        vm.frames.push(Frame {
-            proto: main,
-            ip: 0,
-            base: 0,
-        });
+        vm.frames.push(Frame { proto: main, ip: 0, base: 0 });
         vm
     }
 
@@ -212,9 +208,7 @@ impl Vm {
                 if left == 0 {
                     let err = VmError::new(
                         ErrorKind::StepLimit,
-                        format!(
-                            "step limit exceeded: the program ran {max} instructions (--max-steps)"
-                        ),
+                        format!("step limit exceeded: the program ran {max} instructions (--max-steps)"),
                     );
                     return self.halt_error(err);
                 }
@@ -231,11 +225,7 @@ impl Vm {
                     fuel = fuel.min(safe);
                 }
             }
-            if self
-                .observer
-                .as_ref()
-                .is_some_and(|o| o.wants_instructions())
-            {
+            if self.observer.as_ref().is_some_and(|o| o.wants_instructions()) {
                 self.emit_instr_event();
                 fuel = 1;
             }
@@ -265,12 +255,7 @@ impl Vm {
         if self.counters.gas + op.gas() > limit {
             return Some(VmError::new(
                 ErrorKind::OutOfGas,
-                format!(
-                    "out of gas: used {} of {} at {}",
-                    self.counters.gas,
-                    limit,
-                    op.name()
-                ),
+                format!("out of gas: used {} of {} at {}", self.counters.gas, limit, op.name()),
             ));
         }
         None
@@ -280,11 +265,7 @@ impl Vm {
         if let (Some(obs), Some(frame)) = (self.observer.as_mut(), self.frames.last()) {
             obs.event(
                 self.counters.gas,
-                &VmEvent::Instr {
-                    proto: &frame.proto,
-                    pc: frame.ip as u32,
-                    depth: self.frames.len() - 1,
-                },
+                &VmEvent::Instr { proto: &frame.proto, pc: frame.ip as u32, depth: self.frames.len() - 1 },
             );
         }
     }
@@ -301,9 +282,7 @@ impl Vm {
         self.finished = true;
         let open = self.ledger.revert_all();
         if open > 0 {
-            self.warnings.push(format!(
-                "warning: {open} open transaction(s) reverted at end of program"
-            ));
+            self.warnings.push(format!("warning: {open} open transaction(s) reverted at end of program"));
         }
         self.flush();
     }
@@ -318,36 +297,17 @@ impl Vm {
             .frames
             .last()
             .and_then(|f| {
-                let part = err.part.and_then(|p| {
-                    f.proto
-                        .part_spans
-                        .get(&(pc as u32))?
-                        .get(p as usize)
-                        .copied()
-                });
+                let part = err.part.and_then(|p| f.proto.part_spans.get(&(pc as u32))?.get(p as usize).copied());
                 part.or_else(|| f.proto.spans.get(pc).copied())
             })
             .unwrap_or_default();
         let mut traceback = Vec::new();
         for i in 1..self.frames.len() {
             let caller = &self.frames[i - 1];
-            let call_site = caller
-                .proto
-                .spans
-                .get(caller.ip.saturating_sub(1))
-                .copied()
-                .unwrap_or_default();
-            traceback.push(TraceFrame {
-                function: self.frames[i].proto.display_name().to_string(),
-                call_site,
-            });
+            let call_site = caller.proto.spans.get(caller.ip.saturating_sub(1)).copied().unwrap_or_default();
+            traceback.push(TraceFrame { function: self.frames[i].proto.display_name().to_string(), call_site });
         }
-        RuntimeError {
-            kind: err.kind,
-            message: err.message,
-            span,
-            traceback,
-        }
+        RuntimeError { kind: err.kind, message: err.message, span, traceback }
     }
 
     fn write_line(&mut self, line: &str) -> OpResult<()> {
@@ -357,28 +317,19 @@ impl Vm {
         if self.output_closed {
             return Ok(());
         }
-        let res = self
-            .out
-            .write_all(line.as_bytes())
-            .and_then(|_| self.out.write_all(b"\n"));
+        let res = self.out.write_all(line.as_bytes()).and_then(|_| self.out.write_all(b"\n"));
         match res {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 self.output_closed = true;
                 Ok(())
             }
-            Err(e) => Err(VmError::new(
-                ErrorKind::TypeError,
-                format!("cannot write output: {e}"),
-            )),
+            Err(e) => Err(VmError::new(ErrorKind::TypeError, format!("cannot write output: {e}"))),
         }
     }
 
     fn undefined(&self, name: &str) -> VmError {
-        VmError::new(
-            ErrorKind::UndefinedVariable,
-            format!("undefined variable '{name}'"),
-        )
+        VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
     }
 
     fn pop(&mut self) -> Value {
@@ -431,11 +382,7 @@ impl Vm {
                 gas += op.gas();
                 match op {
                     Op::Const { idx } => {
-                        let v = proto
-                            .consts
-                            .get(idx as usize)
-                            .cloned()
-                            .unwrap_or(Value::Null);
+                        let v = proto.consts.get(idx as usize).cloned().unwrap_or(Value::Null);
                         self.stack.push(v);
                     }
                     Op::Int { value } => self.stack.push(Value::Int(value as i64)),
@@ -479,12 +426,8 @@ impl Vm {
                     Op::LoadGlobal { idx } => {
                         let v = match self.stack.get(idx as usize) {
                             Some(Value::Undef) | None => {
-                                let name = self
-                                    .program
-                                    .global_names
-                                    .get(idx as usize)
-                                    .map(String::as_str)
-                                    .unwrap_or("?");
+                                let name =
+                                    self.program.global_names.get(idx as usize).map(String::as_str).unwrap_or("?");
                                 fail!(ip, self.undefined(name))
                             }
                             Some(v) => v.clone(),
@@ -521,11 +464,7 @@ impl Vm {
                             None => Value::Undef,
                         };
                         if let Value::Undef = v {
-                            let name = proto
-                                .free_names
-                                .get(idx as usize)
-                                .map(String::as_str)
-                                .unwrap_or("?");
+                            let name = proto.free_names.get(idx as usize).map(String::as_str).unwrap_or("?");
                             fail!(ip, self.undefined(name));
                         }
                         self.stack.push(v);
@@ -546,25 +485,17 @@ impl Vm {
                             };
                             fail!(
                                 ip,
-                                VmError::new(
-                                    ErrorKind::ConstAssign,
-                                    format!("cannot assign to constant '{name}'")
-                                )
+                                VmError::new(ErrorKind::ConstAssign, format!("cannot assign to constant '{name}'"))
                             );
                         }
                     }
                     Op::Add => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
                             match x.checked_add(*y) {
                                 Some(r) => *a = Value::Int(r),
-                                None => fail!(
-                                    ip,
-                                    VmError::new(ErrorKind::IntegerOverflow, "integer overflow")
-                                ),
+                                None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
                             }
                         } else {
                             *a = tri!(ip, value::add(a, &b, max_alloc));
@@ -572,16 +503,11 @@ impl Vm {
                     }
                     Op::Sub => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
                             match x.checked_sub(*y) {
                                 Some(r) => *a = Value::Int(r),
-                                None => fail!(
-                                    ip,
-                                    VmError::new(ErrorKind::IntegerOverflow, "integer overflow")
-                                ),
+                                None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
                             }
                         } else {
                             *a = tri!(ip, value::sub(a, &b));
@@ -589,23 +515,17 @@ impl Vm {
                     }
                     Op::Mul => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::mul(a, &b, max_alloc));
                     }
                     Op::Div => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::div(a, &b));
                     }
                     Op::Mod => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
                             if *y != 0 {
                                 *a = Value::Int(value::int_mod(*x, *y));
@@ -616,34 +536,24 @@ impl Vm {
                     }
                     Op::Pow => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::pow(a, &b));
                     }
                     Op::Neg => {
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::neg(a));
                     }
                     Op::Not => {
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = Value::Bool(!a.truthy());
                     }
                     Op::ToBool => {
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = Value::Bool(a.truthy());
                     }
                     Op::Eq | Op::Ne => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let eq = match (&*a, &b) {
                             (Value::Int(x), Value::Int(y)) => x == y,
                             _ => tri!(ip, value::values_equal(a, &b)),
@@ -652,9 +562,7 @@ impl Vm {
                     }
                     Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                         let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let res = tri!(ip, ordered(op, a, &b));
                         *a = Value::Bool(res);
                     }
@@ -674,9 +582,7 @@ impl Vm {
                         if let Some(counter) = proto.loop_counters.get(loop_id as usize) {
                             let n = counter.iterations.get() + 1;
                             counter.iterations.set(n);
-                            if n >= self.config.hot_threshold
-                                && (!counter.decided.get() || counter.compiled.get())
-                            {
+                            if n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get()) {
                                 self.counters.gas = gas;
                                 if let Some(f) = self.frames.last_mut() {
                                     f.ip = ip;
@@ -733,20 +639,13 @@ impl Vm {
                             Value::Builtin(id) => {
                                 let id = *id;
                                 self.counters.builtin_calls += 1;
-                                let res = builtins::call_builtin(
-                                    id,
-                                    &self.stack[callee_at + 1..],
-                                    max_alloc,
-                                );
+                                let res = builtins::call_builtin(id, &self.stack[callee_at + 1..], max_alloc);
                                 let v = tri!(ip, res);
                                 self.stack.truncate(callee_at);
                                 self.stack.push(v);
                             }
                             other => {
-                                let msg = format!(
-                                    "not callable: {} is not a function",
-                                    other.type_name()
-                                );
+                                let msg = format!("not callable: {} is not a function", other.type_name());
                                 fail!(ip, VmError::new(ErrorKind::NotCallable, msg))
                             }
                         }
@@ -762,15 +661,8 @@ impl Vm {
                         };
                         self.counters.builtin_calls += 1;
                         let recv = self.stack[recv_at].clone();
-                        let outcome = tri!(
-                            ip,
-                            builtins::call_method(
-                                &recv,
-                                &name,
-                                &self.stack[recv_at + 1..],
-                                max_alloc
-                            )
-                        );
+                        let outcome =
+                            tri!(ip, builtins::call_method(&recv, &name, &self.stack[recv_at + 1..], max_alloc));
                         match outcome {
                             MethodOutcome::Value(v) => {
                                 self.stack.truncate(recv_at);
@@ -786,14 +678,7 @@ impl Vm {
                                 continue 'frame;
                             }
                             MethodOutcome::CallValue(Value::Builtin(id)) => {
-                                let v = tri!(
-                                    ip,
-                                    builtins::call_builtin(
-                                        id,
-                                        &self.stack[recv_at + 1..],
-                                        max_alloc
-                                    )
-                                );
+                                let v = tri!(ip, builtins::call_builtin(id, &self.stack[recv_at + 1..], max_alloc));
                                 self.stack.truncate(recv_at);
                                 self.stack.push(v);
                             }
@@ -803,22 +688,12 @@ impl Vm {
                         }
                     }
                     Op::Return | Op::ReturnNull => {
-                        let result = if matches!(op, Op::Return) {
-                            self.pop()
-                        } else {
-                            Value::Null
-                        };
+                        let result = if matches!(op, Op::Return) { self.pop() } else { Value::Null };
                         if self.frames.len() <= 1 {
                             fail!(ip, internal("return from the top level"));
                         }
                         if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::Return {
-                                    proto: &proto,
-                                    depth: self.frames.len() - 1,
-                                },
-                            );
+                            obs.event(gas, &VmEvent::Return { proto: &proto, depth: self.frames.len() - 1 });
                         }
                         self.frames.pop();
                         self.stack.truncate(base.saturating_sub(1));
@@ -843,10 +718,7 @@ impl Vm {
                                 None => fail!(ip, internal("captured variable is not a cell")),
                             }
                         }
-                        let closure = Closure {
-                            proto: child,
-                            upvalues: upvalues.into_boxed_slice(),
-                        };
+                        let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice() };
                         self.stack.push(Value::Func(Rc::new(closure)));
                     }
                     Op::Halt => {
@@ -881,9 +753,7 @@ impl Vm {
                     }
                     Op::Index => {
                         let idx = self.pop();
-                        let Some(obj) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *obj = tri!(ip, index_get(obj, &idx));
                     }
                     Op::SetIndex => {
@@ -893,22 +763,12 @@ impl Vm {
                         tri!(ip, index_set(&obj, &idx, v));
                     }
                     Op::GetMember { name } => {
-                        let key = proto
-                            .consts
-                            .get(name as usize)
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        let Some(obj) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
+                        let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *obj = tri!(ip, member_get(obj, &key));
                     }
                     Op::SetMember { name } => {
-                        let key = proto
-                            .consts
-                            .get(name as usize)
-                            .cloned()
-                            .unwrap_or(Value::Null);
+                        let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
                         let v = self.pop();
                         let obj = self.pop();
                         tri!(ip, member_set(&obj, &key, v));
@@ -928,19 +788,11 @@ impl Vm {
                     Op::StateGet => {
                         let key = self.pop();
                         let key = tri!(ip, state_key(&key));
-                        let v = self
-                            .ledger
-                            .get(&key)
-                            .map(chain::from_data)
-                            .unwrap_or(Value::Null);
+                        let v = self.ledger.get(&key).map(chain::from_data).unwrap_or(Value::Null);
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(
                                 gas,
-                                &VmEvent::StateAccess {
-                                    write: false,
-                                    key: &key,
-                                    depth: self.ledger.depth(),
-                                },
+                                &VmEvent::StateAccess { write: false, key: &key, depth: self.ledger.depth() },
                             );
                         }
                         self.stack.push(v);
@@ -953,11 +805,7 @@ impl Vm {
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(
                                 gas,
-                                &VmEvent::StateAccess {
-                                    write: true,
-                                    key: &key,
-                                    depth: self.ledger.depth(),
-                                },
+                                &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() },
                             );
                         }
                         self.ledger.set(key, data);
@@ -965,36 +813,19 @@ impl Vm {
                     Op::TxBegin => {
                         tri!(ip, self.ledger.begin());
                         if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::TxBegin {
-                                    depth: self.ledger.depth(),
-                                },
-                            );
+                            obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
                         }
                     }
                     Op::TxCommit => {
                         let keys = tri!(ip, self.ledger.commit());
                         if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::TxCommit {
-                                    depth: self.ledger.depth(),
-                                    keys: &keys,
-                                },
-                            );
+                            obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
                         }
                     }
                     Op::TxRevert => {
                         let keys = tri!(ip, self.ledger.revert());
                         if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::TxRevert {
-                                    depth: self.ledger.depth(),
-                                    keys: &keys,
-                                },
-                            );
+                            obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
                         }
                     }
                     Op::Hash => {
@@ -1010,13 +841,7 @@ impl Vm {
                                 Value::Str(s) => s.to_string(),
                                 other => chain::canon_value(other),
                             };
-                            fail!(
-                                ip,
-                                VmError::new(
-                                    ErrorKind::VerifyFailed,
-                                    format!("VERIFY failed: {text}")
-                                )
-                            );
+                            fail!(ip, VmError::new(ErrorKind::VerifyFailed, format!("VERIFY failed: {text}")));
                         }
                     }
                     Op::LoadLocal2 { a, b } => {
@@ -1035,11 +860,9 @@ impl Vm {
                         match self.stack.get_mut(at) {
                             Some(Value::Int(x)) => match x.checked_add(imm as i64) {
                                 Some(r) => *x = r,
-                                None => fail!(
-                                    ip,
-                                    VmError::new(ErrorKind::IntegerOverflow, "integer overflow")
-                                        .in_part(2)
-                                ),
+                                None => {
+                                    fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2))
+                                }
                             },
                             Some(Value::Undef) | None => {
                                 fail!(ip, self.undefined(slot_name(&proto, slot)).in_part(0))
@@ -1047,8 +870,7 @@ impl Vm {
                             Some(other) => {
                                 let r = tri!(
                                     ip,
-                                    value::add(other, &Value::Int(imm as i64), max_alloc)
-                                        .map_err(|e| e.in_part(2))
+                                    value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
                                 );
                                 *other = r;
                             }
@@ -1071,49 +893,30 @@ impl Vm {
                                         Some(r) => *lhs = Value::Int(r),
                                         None => fail!(
                                             ip,
-                                            VmError::new(
-                                                ErrorKind::IntegerOverflow,
-                                                "integer overflow"
-                                            )
-                                            .in_part(2)
+                                            VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
                                         ),
                                     }
                                 } else {
-                                    let r = tri!(
-                                        ip,
-                                        value::add(lhs, &rhs, max_alloc).map_err(|e| e.in_part(2))
-                                    );
+                                    let r = tri!(ip, value::add(lhs, &rhs, max_alloc).map_err(|e| e.in_part(2)));
                                     *lhs = r;
                                 }
                             }
                         }
                     }
                     Op::AddImm { imm } | Op::SubImm { imm } => {
-                        let Some(a) = self.stack.last_mut() else {
-                            fail!(ip, internal("stack underflow"))
-                        };
+                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let add = matches!(op, Op::AddImm { .. });
                         if let Value::Int(x) = a {
-                            let r = if add {
-                                x.checked_add(imm as i64)
-                            } else {
-                                x.checked_sub(imm as i64)
-                            };
+                            let r = if add { x.checked_add(imm as i64) } else { x.checked_sub(imm as i64) };
                             match r {
                                 Some(r) => *x = r,
-                                None => fail!(
-                                    ip,
-                                    VmError::new(ErrorKind::IntegerOverflow, "integer overflow")
-                                        .in_part(1)
-                                ),
+                                None => {
+                                    fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(1))
+                                }
                             }
                         } else {
                             let b = Value::Int(imm as i64);
-                            let r = if add {
-                                value::add(a, &b, max_alloc)
-                            } else {
-                                value::sub(a, &b)
-                            };
+                            let r = if add { value::add(a, &b, max_alloc) } else { value::sub(a, &b) };
                             *a = tri!(ip, r.map_err(|e| e.in_part(1)));
                         }
                     }
@@ -1176,10 +979,7 @@ impl Vm {
         if depth > self.config.max_depth {
             return Err(VmError::new(
                 ErrorKind::StackOverflow,
-                format!(
-                    "stack overflow: more than {} nested calls",
-                    self.config.max_depth
-                ),
+                format!("stack overflow: more than {} nested calls", self.config.max_depth),
             ));
         }
         let base = callee_at + 1;
@@ -1190,11 +990,7 @@ impl Vm {
         for &slot in &callee.cell_slots {
             let at = base + slot as usize;
             let inner = std::mem::take(&mut self.stack[at]);
-            let inner = if (slot as usize) < argc as usize {
-                inner
-            } else {
-                Value::Undef
-            };
+            let inner = if (slot as usize) < argc as usize { inner } else { Value::Undef };
             self.stack[at] = Value::Cell(Rc::new(RefCell::new(inner)));
         }
         self.counters.calls += 1;
@@ -1206,20 +1002,9 @@ impl Vm {
         }
         if let Some(obs) = self.observer.as_mut() {
             let args = &self.stack[base..base + argc as usize];
-            obs.event(
-                self.counters.gas,
-                &VmEvent::Call {
-                    proto: &callee,
-                    depth,
-                    args,
-                },
-            );
+            obs.event(self.counters.gas, &VmEvent::Call { proto: &callee, depth, args });
         }
-        self.frames.push(Frame {
-            proto: callee,
-            ip: 0,
-            base,
-        });
+        self.frames.push(Frame { proto: callee, ip: 0, base });
         Ok(())
     }
 
@@ -1234,11 +1019,7 @@ impl Vm {
             if let Some(obs) = self.observer.as_mut() {
                 obs.event(
                     self.counters.gas,
-                    &VmEvent::LoopHot {
-                        proto,
-                        loop_id,
-                        iterations: counter.iterations.get(),
-                    },
+                    &VmEvent::LoopHot { proto, loop_id, iterations: counter.iterations.get() },
                 );
             }
             let compiled = match self.jit.as_mut() {
@@ -1270,11 +1051,7 @@ impl Vm {
 }
 
 fn slot_name(proto: &Proto, slot: u16) -> &str {
-    proto
-        .slot_names
-        .get(slot as usize)
-        .map(String::as_str)
-        .unwrap_or("?")
+    proto.slot_names.get(slot as usize).map(String::as_str).unwrap_or("?")
 }
 
 fn fused_compare(op: Op) -> Op {
@@ -1317,36 +1094,20 @@ fn type_err(msg: String) -> VmError {
 }
 
 fn out_of_range(i: i64, len: usize) -> VmError {
-    VmError::new(
-        ErrorKind::IndexOutOfRange,
-        format!("index out of range: index {i} for length {len}"),
-    )
+    VmError::new(ErrorKind::IndexOutOfRange, format!("index out of range: index {i} for length {len}"))
 }
 
 fn resolve_index(i: i64, len: usize) -> Option<usize> {
     let idx = if i < 0 { i.checked_add(len as i64)? } else { i };
-    if idx >= 0 && (idx as usize) < len {
-        Some(idx as usize)
-    } else {
-        None
-    }
+    if idx >= 0 && (idx as usize) < len { Some(idx as usize) } else { None }
 }
 
 fn iteration_list(v: Value) -> OpResult<Value> {
     match v {
         Value::List(_) => Ok(v),
-        Value::Str(s) => Ok(Value::list(
-            s.chars()
-                .map(|c| Value::Str(Rc::new(c.to_string())))
-                .collect(),
-        )),
-        Value::Map(m) => Ok(Value::list(
-            m.borrow().keys().map(|k| Value::Str(k.clone())).collect(),
-        )),
-        other => Err(type_err(format!(
-            "cannot iterate over {}",
-            other.type_name()
-        ))),
+        Value::Str(s) => Ok(Value::list(s.chars().map(|c| Value::Str(Rc::new(c.to_string()))).collect())),
+        Value::Map(m) => Ok(Value::list(m.borrow().keys().map(|k| Value::Str(k.clone())).collect())),
+        other => Err(type_err(format!("cannot iterate over {}", other.type_name()))),
     }
 }
 
@@ -1362,22 +1123,15 @@ fn index_get(obj: &Value, idx: &Value) -> OpResult<Value> {
         (Value::Str(s), Value::Int(i)) => {
             let len = s.chars().count();
             match resolve_index(*i, len) {
-                Some(at) => Ok(Value::Str(Rc::new(
-                    s.chars().nth(at).map(String::from).unwrap_or_default(),
-                ))),
+                Some(at) => Ok(Value::Str(Rc::new(s.chars().nth(at).map(String::from).unwrap_or_default()))),
                 None => Err(out_of_range(*i, len)),
             }
         }
         (Value::Map(m), Value::Str(k)) => Ok(m.borrow().get(&**k).cloned().unwrap_or(Value::Null)),
-        (Value::List(_) | Value::Str(_), other) => Err(type_err(format!(
-            "{} index must be an integer, got {}",
-            obj.type_name(),
-            other.type_name()
-        ))),
-        (Value::Map(_), other) => Err(type_err(format!(
-            "map key must be a string, got {}",
-            other.type_name()
-        ))),
+        (Value::List(_) | Value::Str(_), other) => {
+            Err(type_err(format!("{} index must be an integer, got {}", obj.type_name(), other.type_name())))
+        }
+        (Value::Map(_), other) => Err(type_err(format!("map key must be a string, got {}", other.type_name()))),
         (other, _) => Err(type_err(format!("cannot index {}", other.type_name()))),
     }
 }
@@ -1399,31 +1153,17 @@ fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
             m.borrow_mut().insert(k.clone(), v);
             Ok(())
         }
-        (Value::List(_), other) => Err(type_err(format!(
-            "list index must be an integer, got {}",
-            other.type_name()
-        ))),
-        (Value::Map(_), other) => Err(type_err(format!(
-            "map key must be a string, got {}",
-            other.type_name()
-        ))),
-        (Value::Str(_), _) => Err(type_err(
-            "strings are immutable: cannot assign into a string".to_string(),
-        )),
-        (other, _) => Err(type_err(format!(
-            "cannot index-assign into {}",
-            other.type_name()
-        ))),
+        (Value::List(_), other) => Err(type_err(format!("list index must be an integer, got {}", other.type_name()))),
+        (Value::Map(_), other) => Err(type_err(format!("map key must be a string, got {}", other.type_name()))),
+        (Value::Str(_), _) => Err(type_err("strings are immutable: cannot assign into a string".to_string())),
+        (other, _) => Err(type_err(format!("cannot index-assign into {}", other.type_name()))),
     }
 }
 
 fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
     match (obj, key) {
         (Value::Map(m), Value::Str(k)) => Ok(m.borrow().get(&**k).cloned().unwrap_or(Value::Null)),
-        (other, Value::Str(k)) => Err(type_err(format!(
-            "{} has no member '{k}'",
-            other.type_name()
-        ))),
+        (other, Value::Str(k)) => Err(type_err(format!("{} has no member '{k}'", other.type_name()))),
         _ => Err(internal("member name is not a string")),
     }
 }
@@ -1434,10 +1174,7 @@ fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
             m.borrow_mut().insert(k.clone(), v);
             Ok(())
         }
-        (other, Value::Str(k)) => Err(type_err(format!(
-            "cannot set member '{k}' on {}",
-            other.type_name()
-        ))),
+        (other, Value::Str(k)) => Err(type_err(format!("cannot set member '{k}' on {}", other.type_name()))),
         _ => Err(internal("member name is not a string")),
     }
 }
@@ -1445,9 +1182,6 @@ fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
 fn state_key(key: &Value) -> OpResult<String> {
     match key {
         Value::Str(s) => Ok(s.to_string()),
-        other => Err(VmError::new(
-            ErrorKind::State,
-            format!("STATE key must be a string, got {}", other.type_name()),
-        )),
+        other => Err(VmError::new(ErrorKind::State, format!("STATE key must be a string, got {}", other.type_name()))),
     }
 }

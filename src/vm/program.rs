@@ -116,32 +116,20 @@ pub fn link(top: &Chunk) -> Program {
     let global_names: Vec<String> = globals.into_keys().collect();
     let global_init = global_names
         .iter()
-        .map(|n| {
-            builtins::builtin_id(n)
-                .map(Value::Builtin)
-                .unwrap_or(Value::Undef)
+        .map(|n| match builtins::builtin_id(n) {
+            Some(id) => Value::Builtin(id),
+            // Const flags start cleared: the name is not (yet) a constant.
+            None if n.starts_with("%const:") => Value::Bool(false),
+            None => Value::Undef,
         })
         .collect();
-    Program {
-        protos,
-        global_names,
-        global_init,
-    }
+    Program { protos, global_names, global_init }
 }
 
-fn link_chunk(
-    chunk: &Chunk,
-    globals: &mut IndexMap<String, ()>,
-    out: &mut Vec<Rc<Proto>>,
-    next_id: &mut u32,
-) -> u32 {
+fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<Rc<Proto>>, next_id: &mut u32) -> u32 {
     let id = *next_id;
     *next_id += 1;
-    let child_ids: Vec<u32> = chunk
-        .children
-        .iter()
-        .map(|c| link_chunk(c, globals, out, next_id))
-        .collect();
+    let child_ids: Vec<u32> = chunk.children.iter().map(|c| link_chunk(c, globals, out, next_id)).collect();
     let global_ids: Vec<u32> = chunk
         .globals
         .iter()
@@ -154,15 +142,11 @@ fn link_chunk(
         .code
         .iter()
         .map(|op| match *op {
-            Op::LoadGlobal { idx } => Op::LoadGlobal {
-                idx: global_ids.get(idx as usize).copied().unwrap_or(idx),
-            },
-            Op::StoreGlobal { idx } => Op::StoreGlobal {
-                idx: global_ids.get(idx as usize).copied().unwrap_or(idx),
-            },
-            Op::MakeClosure { proto } => Op::MakeClosure {
-                proto: child_ids.get(proto as usize).copied().unwrap_or(proto),
-            },
+            Op::LoadGlobal { idx } => Op::LoadGlobal { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
+            Op::StoreGlobal { idx } => Op::StoreGlobal { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
+            Op::MakeClosure { proto } => {
+                Op::MakeClosure { proto: child_ids.get(proto as usize).copied().unwrap_or(proto) }
+            }
             other => other,
         })
         .collect();

@@ -158,10 +158,7 @@ fn div_zero() -> VmError {
 
 /// Error for a string or list that would exceed the memory cap.
 pub fn out_of_memory(bytes: usize) -> VmError {
-    VmError::new(
-        ErrorKind::OutOfMemory,
-        format!("out of memory: a value of {bytes} bytes exceeds the memory cap"),
-    )
+    VmError::new(ErrorKind::OutOfMemory, format!("out of memory: a value of {bytes} bytes exceeds the memory cap"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,16 +179,10 @@ impl Walker {
 
     fn enter(&mut self, ptr: *const ()) -> VResult<()> {
         if self.open.contains(&ptr) {
-            return Err(VmError::new(
-                ErrorKind::CyclicValue,
-                "cyclic value: a list or map contains itself",
-            ));
+            return Err(VmError::new(ErrorKind::CyclicValue, "cyclic value: a list or map contains itself"));
         }
         if self.open.len() >= MAX_VALUE_DEPTH {
-            return Err(VmError::new(
-                ErrorKind::CyclicValue,
-                "cyclic value: containers nested too deeply",
-            ));
+            return Err(VmError::new(ErrorKind::CyclicValue, "cyclic value: containers nested too deeply"));
         }
         self.open.push(ptr);
         Ok(())
@@ -378,11 +369,7 @@ pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Order
         (Value::Float(x), Value::Int(y)) => cmp_int_float(*y, *x).map(Ordering::reverse),
         (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
         _ => {
-            return Err(type_error(format!(
-                "cannot compare {} {op} {}",
-                a.type_name(),
-                b.type_name()
-            )));
+            return Err(type_error(format!("cannot compare {} {op} {}", a.type_name(), b.type_name())));
         }
     })
 }
@@ -406,11 +393,7 @@ fn num_pair(a: &Value, b: &Value) -> Option<(f64, f64)> {
 }
 
 fn arith_type_error(op: &str, a: &Value, b: &Value) -> VmError {
-    type_error(format!(
-        "unsupported operand types for {op}: {} and {}",
-        a.type_name(),
-        b.type_name()
-    ))
+    type_error(format!("unsupported operand types for {op}: {} and {}", a.type_name(), b.type_name()))
 }
 
 /// `a + b`: numbers add; with a string on either side, concatenation of display forms.
@@ -490,11 +473,7 @@ pub fn div(a: &Value, b: &Value) -> VResult<Value> {
 #[inline]
 pub fn int_mod(x: i64, y: i64) -> i64 {
     let r = x.wrapping_rem(y);
-    if r != 0 && ((r < 0) != (y < 0)) {
-        r + y
-    } else {
-        r
-    }
+    if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r }
 }
 
 /// `a % b`: floored modulo.
@@ -506,11 +485,7 @@ pub fn modulo(a: &Value, b: &Value) -> VResult<Value> {
             Some((_, y)) if y == 0.0 => Err(div_zero()),
             Some((x, y)) => {
                 let r = x % y;
-                Ok(Value::Float(if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
-                    r + y
-                } else {
-                    r
-                }))
+                Ok(Value::Float(if r != 0.0 && ((r < 0.0) != (y < 0.0)) { r + y } else { r }))
             }
             None => Err(arith_type_error("%", a, b)),
         },
@@ -541,10 +516,7 @@ pub fn neg(a: &Value) -> VResult<Value> {
     match a {
         Value::Int(x) => x.checked_neg().map(Value::Int).ok_or_else(overflow),
         Value::Float(f) => Ok(Value::Float(-f)),
-        _ => Err(type_error(format!(
-            "bad operand type for unary -: {}",
-            a.type_name()
-        ))),
+        _ => Err(type_error(format!("bad operand type for unary -: {}", a.type_name()))),
     }
 }
 
@@ -583,10 +555,7 @@ mod tests {
     #[test]
     fn int_float_comparison_is_exact() {
         use std::cmp::Ordering::*;
-        assert_eq!(
-            cmp_int_float(9007199254740993, 9007199254740992.0),
-            Some(Greater)
-        );
+        assert_eq!(cmp_int_float(9007199254740993, 9007199254740992.0), Some(Greater));
         assert_eq!(cmp_int_float(1, 1.0), Some(Equal));
         assert_eq!(cmp_int_float(1, 1.5), Some(Less));
         assert_eq!(cmp_int_float(i64::MAX, 9.3e18), Some(Less));

@@ -65,10 +65,5 @@ pub fn run_bin(args: &[&str], cwd: &Path, timeout: Duration) -> Outcome {
     };
     let stdout = String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    Outcome {
-        stdout,
-        stderr,
-        code,
-        timed_out,
-    }
+    Outcome { stdout, stderr, code, timed_out }
 }

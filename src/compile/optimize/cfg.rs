@@ -32,11 +32,7 @@ pub fn straight(targets: &[bool], pc: usize, len: usize) -> bool {
 
 /// Successors of the instruction at `pc`.
 pub fn successors(op: &Op, pc: usize) -> impl Iterator<Item = usize> {
-    let next = if op.is_terminator() {
-        None
-    } else {
-        Some(pc + 1)
-    };
+    let next = if op.is_terminator() { None } else { Some(pc + 1) };
     let jump = op.jump_target().map(|t| t as usize);
     next.into_iter().chain(jump)
 }
@@ -80,12 +76,7 @@ pub fn compact(chunk: &mut Chunk) -> usize {
     }
     chunk.part_spans = std::mem::take(&mut chunk.part_spans)
         .into_iter()
-        .filter(|(pc, _)| {
-            chunk
-                .code
-                .get(*pc as usize)
-                .is_some_and(|op| *op != Op::Nop)
-        })
+        .filter(|(pc, _)| chunk.code.get(*pc as usize).is_some_and(|op| *op != Op::Nop))
         .map(|(pc, s)| (remap(pc), s))
         .collect();
     chunk.code = code;

@@ -7,16 +7,7 @@ use crate::bytecode::chunk::Chunk;
 use crate::bytecode::op::Op;
 
 fn is_pure_push(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Const { .. }
-            | Op::Int { .. }
-            | Op::Null
-            | Op::True
-            | Op::False
-            | Op::Dup
-            | Op::MakeClosure { .. }
-    )
+    matches!(op, Op::Const { .. } | Op::Int { .. } | Op::Null | Op::True | Op::False | Op::Dup | Op::MakeClosure { .. })
 }
 
 /// Runs one sweep of dead-code elimination.
@@ -39,10 +30,7 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     }
     let targets = jump_targets(chunk);
     for pc in 0..n.saturating_sub(1) {
-        if is_pure_push(&chunk.code[pc])
-            && chunk.code[pc + 1] == Op::Pop
-            && straight(&targets, pc, 2)
-        {
+        if is_pure_push(&chunk.code[pc]) && chunk.code[pc + 1] == Op::Pop && straight(&targets, pc, 2) {
             chunk.code[pc] = Op::Nop;
             chunk.code[pc + 1] = Op::Nop;
         }

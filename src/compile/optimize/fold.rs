@@ -49,9 +49,7 @@ fn push_op(chunk: &mut Chunk, v: &Value) -> Option<Op> {
             chunk.consts.len() - 1
         }
     };
-    Some(Op::Const {
-        idx: u32::try_from(idx).ok()?,
-    })
+    Some(Op::Const { idx: u32::try_from(idx).ok()? })
 }
 
 fn same_const(a: &Const, b: &Const) -> bool {
@@ -98,10 +96,7 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     while pc < chunk.code.len() {
         // K1 K2 binop  ->  K
         if pc + 2 < chunk.code.len() && straight(&targets, pc, 3) {
-            if let (Some(a), Some(b)) = (
-                const_value(chunk, &chunk.code[pc]),
-                const_value(chunk, &chunk.code[pc + 1]),
-            ) {
+            if let (Some(a), Some(b)) = (const_value(chunk, &chunk.code[pc]), const_value(chunk, &chunk.code[pc + 1])) {
                 let op = chunk.code[pc + 2];
                 if let Some(v) = binary(op, &a, &b) {
                     if let Some(push) = push_op(chunk, &v) {

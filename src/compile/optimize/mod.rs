@@ -30,10 +30,7 @@ pub struct PassStats {
 
 impl PassStats {
     fn new(pass: &'static str) -> PassStats {
-        PassStats {
-            pass,
-            ..PassStats::default()
-        }
+        PassStats { pass, ..PassStats::default() }
     }
 
     fn add(&mut self, other: &PassStats) {

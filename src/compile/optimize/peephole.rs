@@ -44,9 +44,7 @@ fn thread_jumps(chunk: &mut Chunk, stats: &mut PassStats) {
     // A jump to the very next instruction does nothing.
     for pc in 0..chunk.code.len() {
         if let Op::Jump { target } = chunk.code[pc] {
-            let next_live = (pc + 1..chunk.code.len())
-                .find(|&i| chunk.code[i] != Op::Nop)
-                .unwrap_or(chunk.code.len());
+            let next_live = (pc + 1..chunk.code.len()).find(|&i| chunk.code[i] != Op::Nop).unwrap_or(chunk.code.len());
             if target as usize == next_live || target as usize == pc + 1 {
                 chunk.code[pc] = Op::Nop;
                 stats.jumps_threaded += 1;
@@ -56,14 +54,7 @@ fn thread_jumps(chunk: &mut Chunk, stats: &mut PassStats) {
 }
 
 /// Replaces `len` instructions at `pc` with `fused`, keeping their spans as part spans.
-fn fuse(
-    chunk: &mut Chunk,
-    pc: usize,
-    len: usize,
-    fused: Op,
-    main_part: usize,
-    stats: &mut PassStats,
-) {
+fn fuse(chunk: &mut Chunk, pc: usize, len: usize, fused: Op, main_part: usize, stats: &mut PassStats) {
     let parts: Vec<_> = chunk.spans[pc..pc + len].to_vec();
     chunk.code[pc] = fused;
     chunk.spans[pc] = parts[main_part];
@@ -83,19 +74,12 @@ fn superinstructions(chunk: &mut Chunk, stats: &mut PassStats) {
         let fits = |len: usize| pc + len <= chunk.code.len() && straight(&targets, pc, len);
         // x = x + imm ; x = x + y
         if fits(4) {
-            if let (
-                Some(Op::LoadLocal { slot: a }),
-                Some(second),
-                Some(Op::Add),
-                Some(Op::StoreLocal { slot: d }),
-            ) = (window(0), window(1), window(2), window(3))
+            if let (Some(Op::LoadLocal { slot: a }), Some(second), Some(Op::Add), Some(Op::StoreLocal { slot: d })) =
+                (window(0), window(1), window(2), window(3))
             {
                 if a == d {
                     let fused = match second {
-                        Op::Int { value } => Some(Op::AddLocalImm {
-                            slot: a,
-                            imm: value,
-                        }),
+                        Op::Int { value } => Some(Op::AddLocalImm { slot: a, imm: value }),
                         Op::LoadLocal { slot: src } => Some(Op::AddLocalLocal { dst: a, src }),
                         _ => None,
                     };

@@ -24,11 +24,7 @@ pub fn pass_report(before: &Chunk, after: &Chunk, stats: &[PassStats]) -> String
         );
     }
     let (b, a) = (before.total_len(), after.total_len());
-    let pct = if b == 0 {
-        0.0
-    } else {
-        100.0 * (b as f64 - a as f64) / b as f64
-    };
+    let pct = if b == 0 { 0.0 } else { 100.0 * (b as f64 - a as f64) / b as f64 };
     let _ = writeln!(out, "  total: {b} -> {a} instructions ({pct:.1}% fewer)");
     out
 }
@@ -59,13 +55,7 @@ fn walk_pairs<'a>(before: &'a Chunk, after: &'a Chunk, out: &mut Vec<(&'a Chunk,
 
 /// The `dis` output in one of its modes (`before`, `after`, `diff`, `side-by-side`), followed by
 /// the optimizer figures.
-pub fn render_dis(
-    before: &Chunk,
-    after: &Chunk,
-    stats: &[PassStats],
-    src: &str,
-    mode: &str,
-) -> String {
+pub fn render_dis(before: &Chunk, after: &Chunk, stats: &[PassStats], src: &str, mode: &str) -> String {
     let map = SourceMap::new(src);
     let mut out = String::new();
     match mode {
@@ -75,13 +65,7 @@ pub fn render_dis(
             let mut pairs = Vec::new();
             walk_pairs(before, after, &mut pairs);
             for (b, a) in pairs {
-                let _ = writeln!(
-                    out,
-                    "== {} ({} -> {} instructions) ==",
-                    a.display_name(),
-                    b.code.len(),
-                    a.code.len()
-                );
+                let _ = writeln!(out, "== {} ({} -> {} instructions) ==", a.display_name(), b.code.len(), a.code.len());
                 if mode == "diff" {
                     let old = chunk_rows_text(b, src, &map, false).join("\n") + "\n";
                     let new = chunk_rows_text(a, src, &map, false).join("\n") + "\n";
@@ -97,12 +81,7 @@ pub fn render_dis(
                 } else {
                     let left = chunk_rows_text(b, src, &map, true);
                     let right = chunk_rows_text(a, src, &map, true);
-                    let width = left
-                        .iter()
-                        .map(|l| l.chars().count())
-                        .max()
-                        .unwrap_or(0)
-                        .max(20);
+                    let width = left.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(20);
                     let _ = writeln!(out, "{:<width$} | {}", "before", "after");
                     for i in 0..left.len().max(right.len()) {
                         let l = left.get(i).map(String::as_str).unwrap_or("");
