@@ -87,6 +87,31 @@ pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
     Ok(Build { ast, unoptimized, chunk, pass_stats, program, timings: PhaseTimings { parse, compile, optimize, link } })
 }
 
+/// What the JIT did in a session (all zero while the JIT is off or unavailable).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct JitSummary {
+    /// True when this build contains the x86-64 JIT.
+    pub available: bool,
+    /// True when the JIT is switched on for this session.
+    pub enabled: bool,
+    /// Back-edges after which a loop is compiled.
+    pub threshold: u64,
+    /// Loops compiled to native code.
+    pub loops_compiled: u64,
+    /// Compilations attempted (including refused ones).
+    pub compilations: u64,
+    /// Entries into native code.
+    pub entries: u64,
+    /// Exits from native code through a guard (type, overflow, unsupported instruction).
+    pub bailouts: u64,
+    /// Loops that kept bailing out and stay interpreted.
+    pub blacklisted: u64,
+    /// Bytes of native code generated.
+    pub native_bytes: u64,
+    /// Time spent compiling, in microseconds.
+    pub compile_time_us: u64,
+}
+
 /// One program being run.
 pub struct Session {
     /// The build the VM runs.
@@ -101,6 +126,11 @@ impl Session {
         let build = build(src, options)?;
         let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
         Ok(Session { build, vm })
+    }
+
+    /// What the JIT did so far.
+    pub fn jit_summary(&self) -> JitSummary {
+        JitSummary { threshold: self.vm.config.hot_threshold, ..JitSummary::default() }
     }
 
     /// Runs to the end (or the first error).
