@@ -91,6 +91,19 @@ pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
             format!("{} += {}", name(dst as usize, &chunk.slot_names), name(src as usize, &chunk.slot_names)),
         ),
         Op::AddImm { imm } | Op::SubImm { imm } => (imm.to_string(), String::new()),
+        Op::BranchLocals { cmp, a, b, target } => (
+            format!("{a} {b} {target}"),
+            format!(
+                "unless {} {} {} to {target}",
+                name(a as usize, &chunk.slot_names),
+                cmp.symbol(),
+                name(b as usize, &chunk.slot_names)
+            ),
+        ),
+        Op::BranchLocalImm { cmp, a, imm, target } => (
+            format!("{a} {imm} {target}"),
+            format!("unless {} {} {imm} to {target}", name(a as usize, &chunk.slot_names), cmp.symbol()),
+        ),
         _ => (String::new(), String::new()),
     }
 }

@@ -5,6 +5,63 @@
 //! chunk the frame slots are the globals. A *global* index is absolute (`stack[idx]`), used by
 //! functions to reach globals. Jump *targets* are absolute instruction indices in the same chunk.
 
+/// The comparison of a fused compare-and-branch instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Cmp {
+    /// The operator as written in source.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+
+    /// The plain comparison instruction.
+    pub fn op(self) -> Op {
+        match self {
+            Cmp::Lt => Op::Lt,
+            Cmp::Le => Op::Le,
+            Cmp::Gt => Op::Gt,
+            Cmp::Ge => Op::Ge,
+        }
+    }
+
+    /// The comparison performed by a plain comparison instruction, if it is one.
+    pub fn of(op: Op) -> Option<Cmp> {
+        match op {
+            Op::Lt => Some(Cmp::Lt),
+            Op::Le => Some(Cmp::Le),
+            Op::Gt => Some(Cmp::Gt),
+            Op::Ge => Some(Cmp::Ge),
+            _ => None,
+        }
+    }
+
+    /// Evaluates the comparison on two integers.
+    #[inline(always)]
+    pub fn ints(self, a: i64, b: i64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+}
+
 /// One instruction. Variants carry compact operands; `size_of::<Op>() == 8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Op {
@@ -167,6 +224,10 @@ pub enum Op {
     JumpIfNotEq { target: u32 },
     /// `Ne; JumpIfFalse target`. `a b ->`
     JumpIfNotNe { target: u32 },
+    /// `LoadLocal a; LoadLocal b; <cmp>; JumpIfFalse target`: jump unless `a cmp b`. `->`
+    BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 },
+    /// `LoadLocal a; Int imm; <cmp>; JumpIfFalse target`: jump unless `a cmp imm`. `->`
+    BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 },
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);
@@ -249,9 +310,12 @@ impl Op {
             JumpIfNotGe { .. } => "JUMP_IF_NOT_GE",
             JumpIfNotEq { .. } => "JUMP_IF_NOT_EQ",
             JumpIfNotNe { .. } => "JUMP_IF_NOT_NE",
+            BranchLocals { .. } => "BRANCH_LOCALS",
+            BranchLocalImm { .. } => "BRANCH_LOCAL_IMM",
         }
     }
 
+    #[inline(always)]
     /// Gas charged before the instruction runs (BLOCKCHAIN.md §7 and §7a). A superinstruction
     /// costs the sum of the instructions it replaces, so gas is independent of fusion.
     pub fn gas(&self) -> u64 {
@@ -284,6 +348,8 @@ impl Op {
             AddImm { .. } | SubImm { .. } => 1 + 3,
             JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => 2 + 3,
             JumpIfNotEq { .. } | JumpIfNotNe { .. } => 2 + 3,
+            BranchLocals { .. } => 2 + 2 + 2 + 3,
+            BranchLocalImm { .. } => 2 + 1 + 2 + 3,
         }
     }
 
@@ -325,6 +391,7 @@ impl Op {
             AddImm { .. } | SubImm { .. } => (1, 1),
             JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => (2, 0),
             JumpIfNotEq { .. } | JumpIfNotNe { .. } => (2, 0),
+            BranchLocals { .. } | BranchLocalImm { .. } => (0, 0),
         }
     }
 
@@ -343,12 +410,15 @@ impl Op {
             | JumpIfNotEq { target }
             | JumpIfNotNe { target } => Some(target),
             ForNext { exit, .. } => Some(exit),
+            BranchLocals { target, .. } | BranchLocalImm { target, .. } => Some(target as u32),
             _ => None,
         }
     }
 
-    /// Mutable access to the jump target (for passes that renumber instructions).
-    pub fn jump_target_mut(&mut self) -> Option<&mut u32> {
+    /// Replaces the jump target with `new` (for passes that renumber instructions). Returns
+    /// false, leaving the instruction unchanged, if it has no target or `new` does not fit its
+    /// operand.
+    pub fn set_jump_target(&mut self, new: u32) -> bool {
         use Op::*;
         match self {
             Jump { target }
@@ -360,10 +430,15 @@ impl Op {
             | JumpIfNotGt { target }
             | JumpIfNotGe { target }
             | JumpIfNotEq { target }
-            | JumpIfNotNe { target } => Some(target),
-            ForNext { exit, .. } => Some(exit),
-            _ => None,
+            | JumpIfNotNe { target } => *target = new,
+            ForNext { exit, .. } => *exit = new,
+            BranchLocals { target, .. } | BranchLocalImm { target, .. } => match u16::try_from(new) {
+                Ok(t) => *target = t,
+                Err(_) => return false,
+            },
+            _ => return false,
         }
+        true
     }
 
     /// True if control never falls through to the next instruction.

@@ -110,9 +110,7 @@ impl Lowerer {
     }
 
     fn patch(&mut self, at: usize, target: u32) {
-        if let Some(t) = self.top().chunk.code[at].jump_target_mut() {
-            *t = target;
-        }
+        self.top().chunk.code[at].set_jump_target(target);
     }
 
     fn constant(&mut self, key: ConstKey, span: Span) -> Result<u32> {

@@ -115,6 +115,9 @@ pub struct Vm {
     output_closed: bool,
 }
 
+/// Below this much fuel, `run` steps instruction by instruction.
+const FAST_MIN_FUEL: u64 = 1 << 16;
+
 /// Result type of operations inside the dispatch loop.
 type OpResult<T> = Result<T, VmError>;
 
@@ -230,7 +233,14 @@ impl Vm {
                 fuel = 1;
             }
             let before = fuel;
-            let exit = self.execute(&mut fuel);
+            let mut exit = if fuel > FAST_MIN_FUEL { self.execute::<false>(&mut fuel) } else { self.execute::<true>(&mut fuel) };
+            if matches!(exit, Exit::Fuel) && fuel == before {
+                // The fast path could not start a block within this budget: step exactly.
+                fuel = fuel.min(FAST_MIN_FUEL);
+                let exact_before = fuel;
+                exit = self.execute::<true>(&mut fuel);
+                fuel = before - (exact_before - fuel);
+            }
             let used = before - fuel;
             self.counters.instructions += used;
             remaining = remaining.saturating_sub(used);
@@ -333,18 +343,58 @@ impl Vm {
     }
 
     fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or(Value::Undef)
+        self.stack.pop().unwrap_or_default()
     }
 
     /// The dispatch loop. Runs at most `*fuel` instructions.
-    fn execute(&mut self, fuel: &mut u64) -> Exit {
+    ///
+    /// With `EXACT`, fuel is checked before every instruction (single-stepping, tracing, the
+    /// last instructions before a limit). Otherwise instructions are counted per straight-line
+    /// block, at taken jumps, calls and returns, and the loop stops at a block boundary once
+    /// the remaining fuel could not cover the longest block of the running function.
+    fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
+        let max_alloc = self.config.max_alloc;
+        let mut gas = self.counters.gas;
+        // Kept in registers; written back on every exit.
+        let mut fuel_left = *fuel;
+        // Position state of the running frame, shared with the macros below.
+        let mut ip: usize;
+        let mut block_start: usize;
+        let mut code_len: u64;
         macro_rules! fail {
             ($ip:expr, $err:expr) => {{
                 let err = $err;
                 if let Some(f) = self.frames.last_mut() {
                     f.ip = $ip;
                 }
+                if !EXACT {
+                    fuel_left = fuel_left.saturating_sub(($ip).saturating_sub(block_start) as u64);
+                }
+                *fuel = fuel_left;
+                self.counters.gas = gas;
                 return Exit::Error(self.locate(err, $ip));
+            }};
+        }
+        macro_rules! account {
+            () => {
+                if !EXACT {
+                    fuel_left = fuel_left.saturating_sub((ip - block_start) as u64);
+                }
+            };
+        }
+        macro_rules! jump {
+            ($target:expr) => {{
+                account!();
+                ip = $target;
+                block_start = ip;
+                if !EXACT && fuel_left < code_len {
+                    if let Some(f) = self.frames.last_mut() {
+                        f.ip = ip;
+                    }
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    return Exit::Fuel;
+                }
             }};
         }
         macro_rules! tri {
@@ -355,48 +405,72 @@ impl Vm {
                 }
             };
         }
-        let max_alloc = self.config.max_alloc;
-        let mut gas = self.counters.gas;
         'frame: loop {
             let Some(frame) = self.frames.last() else {
                 self.counters.gas = gas;
+                *fuel = fuel_left;
                 return Exit::Finished;
             };
             let proto = frame.proto.clone();
             let base = frame.base;
-            let mut ip = frame.ip;
+            ip = frame.ip;
             let code: &[Op] = &proto.code;
+            code_len = code.len() as u64 + 1;
+            block_start = ip;
+            if !EXACT && fuel_left < code_len {
+                self.counters.gas = gas;
+                *fuel = fuel_left;
+                return Exit::Fuel;
+            }
             loop {
-                if *fuel == 0 {
+                if EXACT && fuel_left == 0 {
                     if let Some(f) = self.frames.last_mut() {
                         f.ip = ip;
                     }
                     self.counters.gas = gas;
+                    *fuel = 0;
                     return Exit::Fuel;
                 }
-                *fuel -= 1;
+                if EXACT {
+                    fuel_left -= 1;
+                }
                 let Some(&op) = code.get(ip) else {
                     fail!(ip + 1, internal("instruction pointer out of range"));
                 };
                 ip += 1;
-                gas += op.gas();
                 match op {
                     Op::Const { idx } => {
+                        gas += op.gas();
                         let v = proto.consts.get(idx as usize).cloned().unwrap_or(Value::Null);
                         self.stack.push(v);
                     }
-                    Op::Int { value } => self.stack.push(Value::Int(value as i64)),
-                    Op::Null => self.stack.push(Value::Null),
-                    Op::True => self.stack.push(Value::Bool(true)),
-                    Op::False => self.stack.push(Value::Bool(false)),
+                    Op::Int { value } => {
+                        gas += op.gas();
+                        self.stack.push(Value::Int(value as i64));
+                    }
+                    Op::Null => {
+                        gas += op.gas();
+                        self.stack.push(Value::Null);
+                    }
+                    Op::True => {
+                        gas += op.gas();
+                        self.stack.push(Value::Bool(true));
+                    }
+                    Op::False => {
+                        gas += op.gas();
+                        self.stack.push(Value::Bool(false));
+                    }
                     Op::Pop => {
-                        self.stack.pop();
+                        gas += op.gas();
+                        discard(self.pop());
                     }
                     Op::Dup => {
+                        gas += op.gas();
                         let v = self.stack.last().cloned().unwrap_or(Value::Undef);
                         self.stack.push(v);
                     }
                     Op::Dup2 => {
+                        gas += op.gas();
                         let n = self.stack.len();
                         if n < 2 {
                             fail!(ip, internal("stack underflow"));
@@ -406,9 +480,13 @@ impl Vm {
                         self.stack.push(a);
                         self.stack.push(b);
                     }
-                    Op::Nop => {}
+                    Op::Nop => {
+                        gas += op.gas();
+                    }
                     Op::LoadLocal { slot } => {
+                        gas += op.gas();
                         let v = match self.stack.get(base + slot as usize) {
+                            Some(Value::Int(x)) => Value::Int(*x),
                             Some(Value::Undef) | None => {
                                 fail!(ip, self.undefined(slot_name(&proto, slot)))
                             }
@@ -417,13 +495,15 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::StoreLocal { slot } => {
+                        gas += op.gas();
                         let v = self.pop();
                         match self.stack.get_mut(base + slot as usize) {
-                            Some(dst) => *dst = v,
+                            Some(dst) => overwrite(dst, v),
                             None => fail!(ip, internal("slot out of range")),
                         }
                     }
                     Op::LoadGlobal { idx } => {
+                        gas += op.gas();
                         let v = match self.stack.get(idx as usize) {
                             Some(Value::Undef) | None => {
                                 let name =
@@ -435,13 +515,15 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::StoreGlobal { idx } => {
+                        gas += op.gas();
                         let v = self.pop();
                         match self.stack.get_mut(idx as usize) {
-                            Some(dst) => *dst = v,
+                            Some(dst) => overwrite(dst, v),
                             None => fail!(ip, internal("global out of range")),
                         }
                     }
                     Op::LoadCell { slot } => {
+                        gas += op.gas();
                         let v = match self.stack.get(base + slot as usize) {
                             Some(Value::Cell(c)) => c.borrow().clone(),
                             _ => Value::Undef,
@@ -452,6 +534,7 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::StoreCell { slot } => {
+                        gas += op.gas();
                         let v = self.pop();
                         match self.stack.get(base + slot as usize) {
                             Some(Value::Cell(c)) => *c.borrow_mut() = v,
@@ -459,6 +542,7 @@ impl Vm {
                         }
                     }
                     Op::LoadFree { idx } => {
+                        gas += op.gas();
                         let v = match self.upvalue(base, idx) {
                             Some(c) => c.borrow().clone(),
                             None => Value::Undef,
@@ -470,6 +554,7 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::StoreFree { idx } => {
+                        gas += op.gas();
                         let v = self.pop();
                         match self.upvalue(base, idx) {
                             Some(c) => *c.borrow_mut() = v,
@@ -477,6 +562,7 @@ impl Vm {
                         }
                     }
                     Op::CheckConst { name } => {
+                        gas += op.gas();
                         let flag = self.pop();
                         if let Value::Bool(true) = flag {
                             let name = match proto.consts.get(name as usize) {
@@ -490,11 +576,15 @@ impl Vm {
                         }
                     }
                     Op::Add => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
+                        if let (Value::Int(x), Value::Int(y)) = (&mut *a, &b) {
                             match x.checked_add(*y) {
-                                Some(r) => *a = Value::Int(r),
+                                Some(r) => {
+                                    *x = r;
+                                    std::mem::forget(b);
+                                }
                                 None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
                             }
                         } else {
@@ -502,11 +592,15 @@ impl Vm {
                         }
                     }
                     Op::Sub => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
+                        if let (Value::Int(x), Value::Int(y)) = (&mut *a, &b) {
                             match x.checked_sub(*y) {
-                                Some(r) => *a = Value::Int(r),
+                                Some(r) => {
+                                    *x = r;
+                                    std::mem::forget(b);
+                                }
                                 None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
                             }
                         } else {
@@ -514,16 +608,19 @@ impl Vm {
                         }
                     }
                     Op::Mul => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::mul(a, &b, max_alloc));
                     }
                     Op::Div => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::div(a, &b));
                     }
                     Op::Mod => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
@@ -535,50 +632,70 @@ impl Vm {
                         *a = tri!(ip, value::modulo(a, &b));
                     }
                     Op::Pow => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::pow(a, &b));
                     }
                     Op::Neg => {
+                        gas += op.gas();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = tri!(ip, value::neg(a));
                     }
                     Op::Not => {
+                        gas += op.gas();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = Value::Bool(!a.truthy());
                     }
                     Op::ToBool => {
+                        gas += op.gas();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *a = Value::Bool(a.truthy());
                     }
                     Op::Eq | Op::Ne => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let eq = match (&*a, &b) {
                             (Value::Int(x), Value::Int(y)) => x == y,
                             _ => tri!(ip, value::values_equal(a, &b)),
                         };
-                        *a = Value::Bool(eq == matches!(op, Op::Eq));
+                        overwrite(a, Value::Bool(eq == matches!(op, Op::Eq)));
+                        discard(b);
                     }
                     Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                        gas += op.gas();
                         let b = self.pop();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let res = tri!(ip, ordered(op, a, &b));
-                        *a = Value::Bool(res);
+                        overwrite(a, Value::Bool(res));
+                        discard(b);
                     }
-                    Op::Jump { target } => ip = target as usize,
+                    Op::Jump { target } => {
+                        gas += op.gas();
+                        jump!(target as usize);
+                    }
                     Op::JumpIfFalse { target } => {
-                        if !self.pop().truthy() {
-                            ip = target as usize;
+                        gas += op.gas();
+                        let c = self.pop();
+                        let truthy = c.truthy();
+                        discard(c);
+                        if !truthy {
+                            jump!(target as usize);
                         }
                     }
                     Op::JumpIfTrue { target } => {
-                        if self.pop().truthy() {
-                            ip = target as usize;
+                        gas += op.gas();
+                        let c = self.pop();
+                        let truthy = c.truthy();
+                        discard(c);
+                        if truthy {
+                            jump!(target as usize);
                         }
                     }
                     Op::LoopBack { target, loop_id } => {
-                        ip = target as usize;
+                        gas += op.gas();
+                        jump!(target as usize);
                         if let Some(counter) = proto.loop_counters.get(loop_id as usize) {
                             let n = counter.iterations.get() + 1;
                             counter.iterations.set(n);
@@ -587,13 +704,14 @@ impl Vm {
                                 if let Some(f) = self.frames.last_mut() {
                                     f.ip = ip;
                                 }
-                                self.hot_loop(&proto, loop_id, base, fuel);
+                                self.hot_loop(&proto, loop_id, base, &mut fuel_left);
                                 gas = self.counters.gas;
                                 continue 'frame;
                             }
                         }
                     }
                     Op::ForPrep { slot } => {
+                        gas += op.gas();
                         let iterable = self.pop();
                         let seq = tri!(ip, iteration_list(iterable));
                         let at = base + slot as usize;
@@ -604,6 +722,7 @@ impl Vm {
                         self.stack[at + 1] = Value::Int(0);
                     }
                     Op::ForNext { slot, exit } => {
+                        gas += op.gas();
                         let at = base + slot as usize;
                         let pos = match self.stack.get(at + 1) {
                             Some(Value::Int(p)) => *p as usize,
@@ -618,10 +737,11 @@ impl Vm {
                                 self.stack[at + 1] = Value::Int(pos as i64 + 1);
                                 self.stack.push(v);
                             }
-                            None => ip = exit as usize,
+                            None => jump!(exit as usize),
                         }
                     }
                     Op::Call { argc } => {
+                        gas += op.gas();
                         let callee_at = match self.stack.len().checked_sub(argc as usize + 1) {
                             Some(i) => i,
                             None => fail!(ip, internal("stack underflow")),
@@ -634,6 +754,7 @@ impl Vm {
                                 }
                                 self.counters.gas = gas;
                                 tri!(ip, self.push_frame(callee, callee_at, argc));
+                                account!();
                                 continue 'frame;
                             }
                             Value::Builtin(id) => {
@@ -651,6 +772,7 @@ impl Vm {
                         }
                     }
                     Op::CallMethod { name, argc } => {
+                        gas += op.gas();
                         let recv_at = match self.stack.len().checked_sub(argc as usize + 1) {
                             Some(i) => i,
                             None => fail!(ip, internal("stack underflow")),
@@ -675,6 +797,7 @@ impl Vm {
                                 }
                                 self.counters.gas = gas;
                                 tri!(ip, self.push_frame(c.proto.clone(), recv_at, argc));
+                                account!();
                                 continue 'frame;
                             }
                             MethodOutcome::CallValue(Value::Builtin(id)) => {
@@ -688,6 +811,7 @@ impl Vm {
                         }
                     }
                     Op::Return | Op::ReturnNull => {
+                        gas += op.gas();
                         let result = if matches!(op, Op::Return) { self.pop() } else { Value::Null };
                         if self.frames.len() <= 1 {
                             fail!(ip, internal("return from the top level"));
@@ -696,11 +820,16 @@ impl Vm {
                             obs.event(gas, &VmEvent::Return { proto: &proto, depth: self.frames.len() - 1 });
                         }
                         self.frames.pop();
-                        self.stack.truncate(base.saturating_sub(1));
+                        let keep = base.saturating_sub(1);
+                        while self.stack.len() > keep {
+                            discard(self.pop());
+                        }
                         self.stack.push(result);
+                        account!();
                         continue 'frame;
                     }
                     Op::MakeClosure { proto: idx } => {
+                        gas += op.gas();
                         let Some(child) = self.program.protos.get(idx as usize).cloned() else {
                             fail!(ip, internal("function index out of range"));
                         };
@@ -722,13 +851,17 @@ impl Vm {
                         self.stack.push(Value::Func(Rc::new(closure)));
                     }
                     Op::Halt => {
+                        gas += op.gas();
                         if let Some(f) = self.frames.last_mut() {
                             f.ip = ip - 1;
                         }
+                        account!();
                         self.counters.gas = gas;
+                        *fuel = fuel_left;
                         return Exit::Finished;
                     }
                     Op::MakeList { n } => {
+                        gas += op.gas();
                         let start = match self.stack.len().checked_sub(n as usize) {
                             Some(s) => s,
                             None => fail!(ip, internal("stack underflow")),
@@ -737,6 +870,7 @@ impl Vm {
                         self.stack.push(Value::list(items));
                     }
                     Op::MakeMap { n } => {
+                        gas += op.gas();
                         let start = match self.stack.len().checked_sub(2 * n as usize) {
                             Some(s) => s,
                             None => fail!(ip, internal("stack underflow")),
@@ -752,28 +886,33 @@ impl Vm {
                         self.stack.push(Value::map(map));
                     }
                     Op::Index => {
+                        gas += op.gas();
                         let idx = self.pop();
                         let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *obj = tri!(ip, index_get(obj, &idx));
                     }
                     Op::SetIndex => {
+                        gas += op.gas();
                         let v = self.pop();
                         let idx = self.pop();
                         let obj = self.pop();
                         tri!(ip, index_set(&obj, &idx, v));
                     }
                     Op::GetMember { name } => {
+                        gas += op.gas();
                         let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
                         let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         *obj = tri!(ip, member_get(obj, &key));
                     }
                     Op::SetMember { name } => {
+                        gas += op.gas();
                         let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
                         let v = self.pop();
                         let obj = self.pop();
                         tri!(ip, member_set(&obj, &key, v));
                     }
                     Op::Print { n } => {
+                        gas += op.gas();
                         let start = self.stack.len().saturating_sub(n as usize);
                         let mut line = String::new();
                         for (i, v) in self.stack[start..].iter().enumerate() {
@@ -786,6 +925,7 @@ impl Vm {
                         tri!(ip, self.write_line(&line));
                     }
                     Op::StateGet => {
+                        gas += op.gas();
                         let key = self.pop();
                         let key = tri!(ip, state_key(&key));
                         let v = self.ledger.get(&key).map(chain::from_data).unwrap_or(Value::Null);
@@ -798,6 +938,7 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::StateSet => {
+                        gas += op.gas();
                         let v = self.pop();
                         let key = self.pop();
                         let key = tri!(ip, state_key(&key));
@@ -811,29 +952,34 @@ impl Vm {
                         self.ledger.set(key, data);
                     }
                     Op::TxBegin => {
+                        gas += op.gas();
                         tri!(ip, self.ledger.begin());
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
                         }
                     }
                     Op::TxCommit => {
+                        gas += op.gas();
                         let keys = tri!(ip, self.ledger.commit());
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
                         }
                     }
                     Op::TxRevert => {
+                        gas += op.gas();
                         let keys = tri!(ip, self.ledger.revert());
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
                         }
                     }
                     Op::Hash => {
+                        gas += op.gas();
                         let v = self.pop();
                         let hex = tri!(ip, chain::hash_value(&v));
                         self.stack.push(Value::Str(Rc::new(hex)));
                     }
                     Op::Verify => {
+                        gas += op.gas();
                         let msg = self.pop();
                         let cond = self.pop();
                         if !cond.truthy() {
@@ -845,8 +991,10 @@ impl Vm {
                         }
                     }
                     Op::LoadLocal2 { a, b } => {
+                        gas += op.gas();
                         for (part, slot) in [(0u8, a), (1, b)] {
                             let v = match self.stack.get(base + slot as usize) {
+                                Some(Value::Int(x)) => Value::Int(*x),
                                 Some(Value::Undef) | None => {
                                     fail!(ip, self.undefined(slot_name(&proto, slot)).in_part(part))
                                 }
@@ -856,6 +1004,7 @@ impl Vm {
                         }
                     }
                     Op::AddLocalImm { slot, imm } => {
+                        gas += op.gas();
                         let at = base + slot as usize;
                         match self.stack.get_mut(at) {
                             Some(Value::Int(x)) => match x.checked_add(imm as i64) {
@@ -877,6 +1026,20 @@ impl Vm {
                         }
                     }
                     Op::AddLocalLocal { dst, src } => {
+                        gas += op.gas();
+                        if let (Some(Value::Int(y)), true) = (self.stack.get(base + src as usize), src != dst) {
+                            let y = *y;
+                            if let Some(Value::Int(x)) = self.stack.get_mut(base + dst as usize) {
+                                match x.checked_add(y) {
+                                    Some(r) => *x = r,
+                                    None => fail!(
+                                        ip,
+                                        VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
+                                    ),
+                                }
+                                continue;
+                            }
+                        }
                         let rhs = match self.stack.get(base + src as usize) {
                             Some(Value::Undef) | None => {
                                 fail!(ip, self.undefined(slot_name(&proto, src)).in_part(1))
@@ -904,6 +1067,7 @@ impl Vm {
                         }
                     }
                     Op::AddImm { imm } | Op::SubImm { imm } => {
+                        gas += op.gas();
                         let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
                         let add = matches!(op, Op::AddImm { .. });
                         if let Value::Int(x) = a {
@@ -924,22 +1088,57 @@ impl Vm {
                     | Op::JumpIfNotLe { target }
                     | Op::JumpIfNotGt { target }
                     | Op::JumpIfNotGe { target } => {
+                        gas += op.gas();
                         let b = self.pop();
                         let a = self.pop();
                         let holds = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y)) => match op {
-                                Op::JumpIfNotLt { .. } => x < y,
-                                Op::JumpIfNotLe { .. } => x <= y,
-                                Op::JumpIfNotGt { .. } => x > y,
-                                _ => x >= y,
-                            },
-                            _ => tri!(ip, ordered(fused_compare(op), &a, &b)),
+                            (Value::Int(x), Value::Int(y)) => {
+                                let r = match op {
+                                    Op::JumpIfNotLt { .. } => x < y,
+                                    Op::JumpIfNotLe { .. } => x <= y,
+                                    Op::JumpIfNotGt { .. } => x > y,
+                                    _ => x >= y,
+                                };
+                                std::mem::forget(a);
+                                std::mem::forget(b);
+                                r
+                            }
+                            _ => {
+                                let r = tri!(ip, ordered(fused_compare(op), &a, &b));
+                                discard(a);
+                                discard(b);
+                                r
+                            }
                         };
                         if !holds {
-                            ip = target as usize;
+                            jump!(target as usize);
+                        }
+                    }
+                    Op::BranchLocals { cmp, a, b, target } => {
+                        gas += op.gas();
+                        let holds = match (self.stack.get(base + a as usize), self.stack.get(base + b as usize)) {
+                            (Some(Value::Int(x)), Some(Value::Int(y))) => cmp.ints(*x, *y),
+                            (Some(Value::Undef) | None, _) => fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0)),
+                            (_, Some(Value::Undef) | None) => fail!(ip, self.undefined(slot_name(&proto, b)).in_part(1)),
+                            (Some(x), Some(y)) => tri!(ip, ordered(cmp.op(), x, y).map_err(|e| e.in_part(2))),
+                        };
+                        if !holds {
+                            jump!(target as usize);
+                        }
+                    }
+                    Op::BranchLocalImm { cmp, a, imm, target } => {
+                        gas += op.gas();
+                        let holds = match self.stack.get(base + a as usize) {
+                            Some(Value::Int(x)) => cmp.ints(*x, imm as i64),
+                            Some(Value::Undef) | None => fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0)),
+                            Some(x) => tri!(ip, ordered(cmp.op(), x, &Value::Int(imm as i64)).map_err(|e| e.in_part(2))),
+                        };
+                        if !holds {
+                            jump!(target as usize);
                         }
                     }
                     Op::JumpIfNotEq { target } | Op::JumpIfNotNe { target } => {
+                        gas += op.gas();
                         let b = self.pop();
                         let a = self.pop();
                         let eq = match (&a, &b) {
@@ -947,7 +1146,7 @@ impl Vm {
                             _ => tri!(ip, value::values_equal(&a, &b)),
                         };
                         if eq != matches!(op, Op::JumpIfNotEq { .. }) {
-                            ip = target as usize;
+                            jump!(target as usize);
                         }
                     }
                 }
@@ -963,6 +1162,7 @@ impl Vm {
     }
 
     /// Enters `callee` whose arguments are the `argc` values above `callee_at`.
+    #[inline(always)]
     fn push_frame(&mut self, callee: Rc<Proto>, callee_at: usize, argc: u16) -> OpResult<()> {
         if callee.arity != argc {
             return Err(VmError::new(
@@ -1048,6 +1248,23 @@ impl Vm {
             f.ip = pc as usize;
         }
     }
+}
+
+/// Drops a value, skipping the out-of-line destructor for values that own no heap memory.
+#[inline(always)]
+fn discard(v: Value) {
+    if v.tag() < Value::FIRST_HEAP_TAG {
+        // Nothing to free: scalars own no memory, so forgetting them leaks nothing.
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
+}
+
+/// Stores `v` into `dst`, running the old value's destructor only when it owns memory.
+#[inline(always)]
+fn overwrite(dst: &mut Value, v: Value) {
+    discard(std::mem::replace(dst, v));
 }
 
 fn slot_name(proto: &Proto, slot: u16) -> &str {

@@ -63,8 +63,9 @@ pub fn compact(chunk: &mut Chunk) -> usize {
             continue;
         }
         let mut op = *op;
-        if let Some(t) = op.jump_target_mut() {
-            *t = remap(*t);
+        if let Some(t) = op.jump_target() {
+            // Compaction only moves targets down, so a narrow operand still fits.
+            op.set_jump_target(remap(t));
         }
         code.push(op);
         spans.push(chunk.spans.get(pc).copied().unwrap_or_default());

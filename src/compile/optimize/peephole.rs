@@ -4,7 +4,7 @@
 use super::PassStats;
 use super::cfg::{jump_targets, straight};
 use crate::bytecode::chunk::Chunk;
-use crate::bytecode::op::Op;
+use crate::bytecode::op::{Cmp, Op};
 
 /// Follows a chain of unconditional `Jump`s from `target` (bounded, so cycles terminate).
 fn final_target(code: &[Op], mut target: u32) -> u32 {
@@ -23,10 +23,9 @@ fn thread_jumps(chunk: &mut Chunk, stats: &mut PassStats) {
         if matches!(op, Op::LoopBack { .. }) {
             continue;
         }
-        if let Some(t) = op.jump_target_mut() {
-            let new = final_target(&snapshot, *t);
-            if new != *t {
-                *t = new;
+        if let Some(t) = op.jump_target() {
+            let new = final_target(&snapshot, t);
+            if new != t && op.set_jump_target(new) {
                 stats.jumps_threaded += 1;
             }
         }
@@ -72,6 +71,25 @@ fn superinstructions(chunk: &mut Chunk, stats: &mut PassStats) {
     while pc < chunk.code.len() {
         let window = |i: usize| chunk.code.get(pc + i).copied();
         let fits = |len: usize| pc + len <= chunk.code.len() && straight(&targets, pc, len);
+        // if/while on a comparison of locals, or of a local and a small constant
+        if fits(4) {
+            if let (Some(Op::LoadLocal { slot: a }), Some(second), Some(cmp_op), Some(Op::JumpIfFalse { target })) =
+                (window(0), window(1), window(2), window(3))
+            {
+                let fused = match (Cmp::of(cmp_op), second, u16::try_from(target)) {
+                    (Some(cmp), Op::LoadLocal { slot: b }, Ok(target)) => Some(Op::BranchLocals { cmp, a, b, target }),
+                    (Some(cmp), Op::Int { value }, Ok(target)) => {
+                        i16::try_from(value).ok().map(|imm| Op::BranchLocalImm { cmp, a, imm, target })
+                    }
+                    _ => None,
+                };
+                if let Some(fused) = fused {
+                    fuse(chunk, pc, 4, fused, 2, stats);
+                    pc += 4;
+                    continue;
+                }
+            }
+        }
         // x = x + imm ; x = x + y
         if fits(4) {
             if let (Some(Op::LoadLocal { slot: a }), Some(second), Some(Op::Add), Some(Op::StoreLocal { slot: d })) =
