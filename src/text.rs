@@ -50,3 +50,10 @@ pub fn repr_str(s: &str, out: &mut String) {
     }
     out.push('"');
 }
+
+/// A float in display form, as a new string.
+pub fn float_text(x: f64) -> String {
+    let mut s = String::new();
+    format_float(x, &mut s);
+    s
+}

@@ -17,6 +17,8 @@ const TIERS: &[(&str, &[&str])] = &[("default", &[])];
 struct Case {
     name: String,
     path: PathBuf,
+    /// Extra command-line arguments from a first line `// args: ...`.
+    args: Vec<String>,
     expected_out: String,
     expected_err: Option<String>,
 }
@@ -44,7 +46,14 @@ fn collect(dir: &Path, prefix: &str, cases: &mut Vec<Case>) {
             .ok()
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string());
         let name = format!("{prefix}{}", path.file_stem().unwrap_or_default().to_string_lossy());
-        cases.push(Case { name, path, expected_out, expected_err });
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        let args = source
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// args:"))
+            .map(|a| a.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        cases.push(Case { name, path, args, expected_out, expected_err });
     }
 }
 
@@ -107,6 +116,7 @@ fn run_suite(cases: &[Case], label: &str) {
         for (tier, flags) in TIERS {
             let mut args = vec!["run"];
             args.extend_from_slice(flags);
+            args.extend(case.args.iter().map(String::as_str));
             args.push(&file);
             let out = run_bin(&args, dir, Duration::from_secs(20));
             if let Err(why) = judge(case, &out) {

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod state_file;
+
 use crate::compile::optimize::{self, Pass};
 use crate::diag::render;
 use crate::engine::{self, Options, Session};
@@ -64,6 +66,10 @@ pub struct RunOpts {
     /// Stop with `out of gas` when gas use would exceed N.
     #[arg(long, value_name = "N")]
     pub gas_limit: Option<u64>,
+    /// Load committed STATE from this JSON file at start and save it back (atomically) when
+    /// the program ends without error.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Optimization level: 0 (none), 1 (fold, dce), 2 (all passes; the default).
     #[arg(short = 'O', value_name = "LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub opt_level: u8,
@@ -167,6 +173,15 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
+    if let Some(state_path) = &opts.state {
+        match state_file::load(state_path) {
+            Ok(committed) => session.vm.ledger = crate::vm::chain::Ledger::with_committed(committed),
+            Err(msg) => {
+                eprintln!("{msg}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     let halt = session.run_to_end();
     session.vm.flush();
     for w in &session.vm.warnings {
@@ -174,7 +189,15 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     }
     match halt {
         Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
-        _ => ExitCode::SUCCESS,
+        _ => {
+            if let Some(state_path) = &opts.state {
+                if let Err(msg) = state_file::save(state_path, session.vm.ledger.committed()) {
+                    eprintln!("{msg}");
+                    return ExitCode::from(1);
+                }
+            }
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -174,6 +174,90 @@ pub fn from_data(d: &Data) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// JSON form of STATE (for `--state FILE`)
+// ---------------------------------------------------------------------------------------------
+
+/// Converts a JSON value to STATE data: integers stay integers, numbers with a fraction or
+/// exponent become floats.
+pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
+    Ok(match v {
+        serde_json::Value::Null => Data::Null,
+        serde_json::Value::Bool(b) => Data::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Data::Int(i)
+            } else if n.is_u64() {
+                return Err(format!("integer {n} is out of the 64-bit range"));
+            } else {
+                Data::Float(n.as_f64().ok_or_else(|| format!("number {n} is not representable"))?)
+            }
+        }
+        serde_json::Value::String(s) => Data::Str(s.clone()),
+        serde_json::Value::Array(items) => Data::List(items.iter().map(data_from_json).collect::<Result<_, _>>()?),
+        serde_json::Value::Object(entries) => {
+            let mut out = IndexMap::with_capacity(entries.len());
+            for (k, v) in entries {
+                out.insert(k.clone(), data_from_json(v)?);
+            }
+            Data::Map(out)
+        }
+    })
+}
+
+/// Converts STATE data to JSON; floats always keep a fraction or exponent so they reload as
+/// floats. NaN and infinities have no JSON form: an error names the path to the value.
+pub fn data_to_json(d: &Data, path: &str) -> Result<serde_json::Value, String> {
+    Ok(match d {
+        Data::Null => serde_json::Value::Null,
+        Data::Bool(b) => serde_json::Value::Bool(*b),
+        Data::Int(i) => serde_json::Value::from(*i),
+        Data::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => serde_json::Value::Number(n),
+            None => return Err(format!("{path} holds {}, which JSON cannot represent", crate::text::float_text(*f))),
+        },
+        Data::Str(s) => serde_json::Value::String(s.clone()),
+        Data::List(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| data_to_json(x, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Data::Map(entries) => {
+            let mut out = serde_json::Map::with_capacity(entries.len());
+            for (k, v) in entries {
+                out.insert(k.clone(), data_to_json(v, &format!("{path}[{k:?}]"))?);
+            }
+            serde_json::Value::Object(out)
+        }
+    })
+}
+
+/// Parses a `--state` file: a JSON object of committed entries.
+pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let serde_json::Value::Object(entries) = value else {
+        return Err("the top level must be a JSON object of STATE entries".to_string());
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in &entries {
+        out.insert(k.clone(), data_from_json(v).map_err(|e| format!("entry {k:?}: {e}"))?);
+    }
+    Ok(out)
+}
+
+/// Renders committed STATE as the text of a `--state` file (pretty JSON, keys sorted).
+pub fn state_to_json_text(state: &BTreeMap<String, Data>) -> Result<String, String> {
+    let mut out = serde_json::Map::with_capacity(state.len());
+    for (k, v) in state {
+        out.insert(k.clone(), data_to_json(v, &format!("STATE[{k:?}]"))?);
+    }
+    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(out)).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+// ---------------------------------------------------------------------------------------------
 // HASH
 // ---------------------------------------------------------------------------------------------
 
