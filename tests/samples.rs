@@ -1,0 +1,30 @@
+//! Every sample in samples/ runs, so none can go stale. Samples whose name says `error` must
+//! fail with a located runtime error; all others must succeed and print something.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+#[test]
+fn every_sample_runs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("samples/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".zx"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "expected at least 6 samples, found {names:?}");
+    for name in names {
+        let out = common::run_bin(&["run", &name], &dir, Duration::from_secs(60));
+        if name.contains("error") {
+            assert_eq!(out.code, Some(1), "{name}: {}", out.stderr);
+            assert!(out.stderr.contains(&format!("--> {name}:")), "{name}: {}", out.stderr);
+        } else {
+            assert_eq!(out.code, Some(0), "{name}: {}", out.stderr);
+            assert!(!out.stdout.is_empty(), "{name} printed nothing");
+        }
+    }
+}
