@@ -354,6 +354,7 @@ impl Vm {
     /// block, at taken jumps, calls and returns, and the loop stops at a block boundary once
     /// the remaining fuel could not cover the longest block of the running function.
     fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
+        let program = self.program.clone();
         let max_alloc = self.config.max_alloc;
         let mut gas = self.counters.gas;
         // Kept in registers; written back on every exit.
@@ -412,7 +413,17 @@ impl Vm {
                 *fuel = fuel_left;
                 return Exit::Finished;
             };
-            let proto = frame.proto.clone();
+            // Borrow the function from the program (cloned once per `execute`) rather than
+            // cloning its `Rc` at every call and return.
+            let proto: &Rc<Proto> = match program.protos.get(frame.proto.id as usize) {
+                Some(p) if Rc::ptr_eq(p, &frame.proto) => p,
+                _ => {
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    let err = internal("frame function is not part of the program");
+                    return Exit::Error(self.locate(err, frame_ip_plus_one(&self.frames)));
+                }
+            };
             let base = frame.base;
             ip = frame.ip;
             let code: &[Op] = &proto.code;
@@ -1272,6 +1283,10 @@ fn discard(v: Value) {
 #[inline(always)]
 fn overwrite(dst: &mut Value, v: Value) {
     discard(std::mem::replace(dst, v));
+}
+
+fn frame_ip_plus_one(frames: &[Frame]) -> usize {
+    frames.last().map(|f| f.ip + 1).unwrap_or(0)
 }
 
 fn slot_name(proto: &Proto, slot: u16) -> &str {
