@@ -71,7 +71,8 @@ fn recursion_depth_limit_is_exactly_max_depth() {
     let prog = b"action down(n) { if (n == 0) { return 0 } return down(n - 1) }\nprint(down(9999))\n";
     let ok = run_src(prog, &[]);
     assert_eq!(ok.stdout, "0\n", "{}", ok.stderr);
-    let too_deep = run_src(b"action down(n) { if (n == 0) { return 0 } return down(n - 1) }\nprint(down(10000))\n", &[]);
+    let too_deep =
+        run_src(b"action down(n) { if (n == 0) { return 0 } return down(n - 1) }\nprint(down(10000))\n", &[]);
     assert!(too_deep.stderr.contains("stack overflow"), "{}", too_deep.stderr);
     let lowered = run_src(prog, &["--max-depth", "100"]);
     assert!(lowered.stderr.contains("stack overflow"), "{}", lowered.stderr);

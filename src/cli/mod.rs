@@ -66,6 +66,9 @@ pub struct RunOpts {
     /// Stop with `out of gas` when gas use would exceed N.
     #[arg(long, value_name = "N")]
     pub gas_limit: Option<u64>,
+    /// Largest string or list, in bytes, one operation may create (`out of memory` beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::vm::value::DEFAULT_MAX_ALLOC)]
+    pub memory_limit: usize,
     /// Load committed STATE from this JSON file at start and save it back (atomically) when
     /// the program ends without error.
     #[arg(long, value_name = "FILE")]
@@ -92,6 +95,7 @@ impl RunOpts {
                 max_depth: self.max_depth,
                 max_steps: self.max_steps,
                 gas_limit: self.gas_limit,
+                max_alloc: self.memory_limit,
                 ..VmConfig::default()
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),

@@ -182,7 +182,10 @@ impl Walker {
             return Err(VmError::new(ErrorKind::CyclicValue, "cyclic value: a list or map contains itself"));
         }
         if self.open.len() >= MAX_VALUE_DEPTH {
-            return Err(VmError::new(ErrorKind::CyclicValue, "cyclic value: containers nested too deeply"));
+            return Err(VmError::new(
+                ErrorKind::CyclicValue,
+                "value nested too deeply: lists and maps may nest at most 2000 levels here",
+            ));
         }
         self.open.push(ptr);
         Ok(())

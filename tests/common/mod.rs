@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use wait_timeout::ChildExt;
 
+pub mod inproc;
+pub mod programs;
+
 /// What one run of the binary produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

@@ -2,6 +2,7 @@
 //! Folding uses the VM's own operator functions, so a folded result is exactly what the
 //! running program would have computed; an operation that would fail is left for run time.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::PassStats;
@@ -29,7 +30,7 @@ fn const_value(chunk: &Chunk, op: &Op) -> Option<Value> {
 }
 
 /// The instruction that pushes `v`, adding a pool entry if needed.
-fn push_op(chunk: &mut Chunk, v: &Value) -> Option<Op> {
+fn push_op(chunk: &mut Chunk, pool: &mut HashMap<ConstKey, u32>, v: &Value) -> Option<Op> {
     let konst = match v {
         Value::Null => return Some(Op::Null),
         Value::Bool(true) => return Some(Op::True),
@@ -42,20 +43,32 @@ fn push_op(chunk: &mut Chunk, v: &Value) -> Option<Op> {
         Value::Str(s) if s.len() <= MAX_FOLDED_STRING => Const::Str(s.to_string()),
         _ => return None,
     };
-    let idx = match chunk.consts.iter().position(|c| same_const(c, &konst)) {
-        Some(i) => i,
+    let key = const_key(&konst);
+    let idx = match pool.get(&key) {
+        Some(&i) => i,
         None => {
             chunk.consts.push(konst);
-            chunk.consts.len() - 1
+            let i = u32::try_from(chunk.consts.len() - 1).ok()?;
+            pool.insert(key, i);
+            i
         }
     };
-    Some(Op::Const { idx: u32::try_from(idx).ok()? })
+    Some(Op::Const { idx })
 }
 
-fn same_const(a: &Const, b: &Const) -> bool {
-    match (a, b) {
-        (Const::Float(x), Const::Float(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
+/// Identity of a constant for deduplication (floats by bit pattern).
+#[derive(Hash, PartialEq, Eq)]
+enum ConstKey {
+    Int(i64),
+    Float(u64),
+    Str(String),
+}
+
+fn const_key(c: &Const) -> ConstKey {
+    match c {
+        Const::Int(i) => ConstKey::Int(*i),
+        Const::Float(f) => ConstKey::Float(f.to_bits()),
+        Const::Str(s) => ConstKey::Str(s.clone()),
     }
 }
 
@@ -92,6 +105,10 @@ fn binary(op: Op, a: &Value, b: &Value) -> Option<Value> {
 pub fn run(chunk: &mut Chunk) -> PassStats {
     let mut stats = PassStats::new("fold");
     let targets = jump_targets(chunk);
+    let mut pool: HashMap<ConstKey, u32> = HashMap::new();
+    for (i, c) in chunk.consts.iter().enumerate() {
+        pool.entry(const_key(c)).or_insert(i as u32);
+    }
     let mut pc = 0;
     while pc < chunk.code.len() {
         // K1 K2 binop  ->  K
@@ -99,7 +116,7 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
             if let (Some(a), Some(b)) = (const_value(chunk, &chunk.code[pc]), const_value(chunk, &chunk.code[pc + 1])) {
                 let op = chunk.code[pc + 2];
                 if let Some(v) = binary(op, &a, &b) {
-                    if let Some(push) = push_op(chunk, &v) {
+                    if let Some(push) = push_op(chunk, &mut pool, &v) {
                         chunk.code[pc] = push;
                         chunk.spans[pc] = chunk.spans[pc + 2];
                         chunk.code[pc + 1] = Op::Nop;
@@ -122,7 +139,7 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
                     _ => None,
                 };
                 if let Some(v) = folded {
-                    if let Some(push) = push_op(chunk, &v) {
+                    if let Some(push) = push_op(chunk, &mut pool, &v) {
                         chunk.code[pc] = push;
                         chunk.spans[pc] = chunk.spans[pc + 1];
                         chunk.code[pc + 1] = Op::Nop;

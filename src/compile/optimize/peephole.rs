@@ -60,7 +60,6 @@ fn fuse(chunk: &mut Chunk, pc: usize, len: usize, fused: Op, main_part: usize, s
     for i in 1..len {
         chunk.code[pc + i] = Op::Nop;
     }
-    chunk.part_spans.retain(|(p, _)| *p as usize != pc);
     chunk.part_spans.push((pc as u32, parts));
     stats.fused += 1;
 }
