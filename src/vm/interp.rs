@@ -1023,7 +1023,7 @@ impl Vm {
                 );
             }
             let compiled = match self.jit.as_mut() {
-                Some(jit) => jit.compile(proto, loop_id),
+                Some(jit) => jit.compile(proto, loop_id, &self.stack, base),
                 None => false,
             };
             counter.compiled.set(compiled);
@@ -1032,9 +1032,7 @@ impl Vm {
             return;
         }
         let Some(jit) = self.jit.as_mut() else { return };
-        let end = (base + proto.n_slots as usize).min(self.stack.len());
-        let slots = &mut self.stack[base..end];
-        let (exit, run) = jit.run(proto, loop_id, slots, *fuel);
+        let (exit, run) = jit.run(proto, loop_id, &mut self.stack, base, *fuel);
         self.counters.jit_entries += 1;
         self.counters.jit_instructions += run.instructions;
         self.counters.gas += run.gas;
