@@ -338,9 +338,12 @@ impl Vm {
 
     /// The dispatch loop. Runs at most `*fuel` instructions.
     fn execute(&mut self, fuel: &mut u64) -> Exit {
+        let max_alloc = self.config.max_alloc;
+        let mut gas = self.counters.gas;
         macro_rules! fail {
             ($ip:expr, $err:expr) => {{
                 let err = $err;
+                self.counters.gas = gas;
                 if let Some(f) = self.frames.last_mut() {
                     f.ip = $ip;
                 }
@@ -355,8 +358,6 @@ impl Vm {
                 }
             };
         }
-        let max_alloc = self.config.max_alloc;
-        let mut gas = self.counters.gas;
         'frame: loop {
             let Some(frame) = self.frames.last() else {
                 self.counters.gas = gas;
