@@ -3,7 +3,6 @@
 //!
 //! Code memory is never writable and executable at once: dynasmrt's `Assembler::finalize`
 //! maps the buffer read+execute after the code has been written.
-#![allow(unsafe_code)]
 
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 

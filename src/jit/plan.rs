@@ -425,6 +425,55 @@ pub fn transfer(
     }
 }
 
+/// True for instructions that never have native code, whatever the operand types.
+pub fn never_native(op: &Op) -> bool {
+    !matches!(
+        op,
+        Op::Const { .. }
+            | Op::Int { .. }
+            | Op::True
+            | Op::False
+            | Op::Pop
+            | Op::Dup
+            | Op::Dup2
+            | Op::Nop
+            | Op::LoadLocal { .. }
+            | Op::StoreLocal { .. }
+            | Op::LoadGlobal { .. }
+            | Op::StoreGlobal { .. }
+            | Op::CheckConst { .. }
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Mod
+            | Op::Neg
+            | Op::Not
+            | Op::ToBool
+            | Op::Eq
+            | Op::Ne
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Jump { .. }
+            | Op::JumpIfFalse { .. }
+            | Op::JumpIfTrue { .. }
+            | Op::LoopBack { .. }
+            | Op::LoadLocal2 { .. }
+            | Op::AddLocalImm { .. }
+            | Op::AddLocalLocal { .. }
+            | Op::AddImm { .. }
+            | Op::SubImm { .. }
+            | Op::JumpIfNotLt { .. }
+            | Op::JumpIfNotLe { .. }
+            | Op::JumpIfNotGt { .. }
+            | Op::JumpIfNotGe { .. }
+            | Op::JumpIfNotEq { .. }
+            | Op::JumpIfNotNe { .. }
+    )
+}
+
 /// Why a loop is not compiled.
 pub type Refusal = String;
 
@@ -501,7 +550,11 @@ pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: u
 
     let back_state = states.get(len - 1).and_then(|s| s.as_ref());
     if back_state.is_none() {
-        // Every path leaves native code before the back-edge: name the first reason.
+        // Every path leaves native code before the back-edge. Name the first instruction that
+        // never has native code, else the first reason native code stops.
+        if let Some((i, op)) = region.iter().enumerate().find(|(_, op)| never_native(op)) {
+            return Err(format!("unsupported instruction {} at pc {}", op.name(), header + i as u32));
+        }
         let kinds: Vec<VarKind> = vars.iter().map(|v| v.kind).collect();
         let lookup = |at: VarRef| var_index.get(&at).map(|&i| (i, kinds[i]));
         for (i, op) in region.iter().enumerate() {

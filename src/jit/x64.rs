@@ -13,6 +13,9 @@
 //! pending operands into the context, corrects the instruction and gas counts, and jumps to
 //! the shared epilogue, which writes register-held variables back to their slots.
 
+// `dynasm!` converts dynamic register numbers with `From`, which clippy flags for `u8`.
+#![allow(clippy::useless_conversion)]
+
 use std::collections::HashMap;
 
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm, x64::Assembler};
