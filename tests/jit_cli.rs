@@ -24,6 +24,7 @@ fn jit_flags_do_not_change_output() {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn dis_jit_shows_bytecode_and_machine_code() {
     let out = run_bin(&["dis", "--jit", "samples/sum150.zx"], root(), Duration::from_secs(20));

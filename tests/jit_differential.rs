@@ -284,6 +284,10 @@ fn edge_cases_match_the_interpreter() {
         "const K = 5;\nlet i = 0;\nwhile (i < 200) { i = i + 1; if (i == 150) { K = 6; } }\nprint(i);\n",
         // Booleans: ==, !=, not, &&, ||.
         "let t = true;\nlet n = 0;\nlet i = 0;\nwhile (i < 200) { t = !t; if (t == (i % 2 == 1) && t != false || i == 3) { n = n + 1; } i = i + 1; }\nprint(n, t);\n",
+        // Deep expressions: operands spill out of registers.
+        "let a = 3;\nlet b = 5;\nlet c = 7;\nlet x = 0;\nlet i = 0;\nwhile (i < 200) { x = (a + (b * (c - (a + (b * (c + (i - (a * (b + (c - i)))))))))) % 100003; i = i + 1; }\nprint(x);\n",
+        // Many variables (some stay in their slots), floats and booleans among them.
+        "let a = 1;\nlet b = 2;\nlet c = 3;\nlet d = 4;\nlet e = 5;\nlet f = 0.5;\nlet g = 1.5;\nlet t = false;\nlet i = 0;\nwhile (i < 300) { a = a + b; b = b + c; c = c + d; d = d + e; e = (e + a) % 1009; f = f * 0.5 + g; g = g + f / 3.0; t = !t && f < g || i % 3 == 0; a = a % 10007; b = b % 10009; c = c % 10037; d = d % 10039; i = i + 1; }\nprint(a, b, c, d, e, f, g, t);\n",
         // Undefined variable read inside the loop.
         "let i = 0;\nwhile (i < 200) { i = i + 1; if (i == 120) { print(zz); } }\n",
     ];

@@ -1,5 +1,7 @@
 //! The JIT through the engine API: what gets compiled, refused and blacklisted, what the
-//! per-loop and per-instruction figures say, and that `--no-jit` really interprets.
+//! per-loop and per-instruction figures say, and that `--no-jit` really interprets (x86-64
+//! only, where the JIT is built).
+#![cfg(target_arch = "x86_64")]
 
 use std::path::Path;
 
