@@ -3,6 +3,7 @@
 //!
 //! Code memory is never writable and executable at once: dynasmrt's `Assembler::finalize`
 //! maps the buffer read+execute after the code has been written.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 
@@ -57,9 +58,8 @@ impl JitCode {
     }
 }
 
-/// The 16 raw bytes of a value, as generated code sees them (padding bytes read as zero
-/// where the value leaves them uninitialised is not guaranteed, so only the tag byte and
-/// the payload bytes a variant defines are meaningful).
+/// The bytes of a value as generated code sees them: the tag at offset 0 and the payload the
+/// variant defines from offset 8. Padding is never read; it shows as zero.
 pub fn value_bytes(v: &Value) -> [u8; 16] {
     let mut out = [0u8; 16];
     let src = v as *const Value as *const u8;
