@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{Outcome, conformance_dir, run_bin};
 
 /// The execution tiers every program is run in; the first is the reference.
-const TIERS: &[(&str, &[&str])] = &[("default", &[])];
+const TIERS: &[(&str, &[&str])] =
+    &[("default", &[]), ("no-jit", &["--no-jit"]), ("jit-threshold-1", &["--jit-threshold", "1"])];
 
 struct Case {
     name: String,

@@ -19,6 +19,7 @@ fn options(level: u8) -> Options {
     Options {
         vm: VmConfig { max_steps: Some(200_000), max_alloc: 1 << 20, ..VmConfig::default() },
         passes: passes_for_level(level),
+        ..Options::default()
     }
 }
 

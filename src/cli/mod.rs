@@ -14,6 +14,8 @@ use crate::diag::render;
 use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
+mod dis_jit;
+
 /// zexus-tui: run, inspect and profile Zexus programs.
 #[derive(Debug, Parser)]
 #[command(name = "zexus-tui", version, about, args_conflicts_with_subcommands = true)]
@@ -49,6 +51,10 @@ pub enum Command {
         /// Show a unified diff from the unoptimized to the optimized listing.
         #[arg(long)]
         diff: bool,
+        /// Run the program (output discarded) and show each loop the JIT compiled: its
+        /// bytecode and the machine code it became.
+        #[arg(long, conflicts_with_all = ["before", "after", "diff"])]
+        jit: bool,
         #[command(flatten)]
         opts: RunOpts,
     },
@@ -79,6 +85,12 @@ pub struct RunOpts {
     /// Run exactly these optimizer passes, comma-separated (fold, dce, peephole); overrides -O.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_pass)]
     pub passes: Option<Vec<Pass>>,
+    /// Interpret everything: never compile hot loops to native code.
+    #[arg(long)]
+    pub no_jit: bool,
+    /// Loop back-edges after which a loop is hot and gets compiled (default 100).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub jit_threshold: u64,
 }
 
 fn parse_pass(name: &str) -> Result<Pass, String> {
@@ -89,16 +101,19 @@ fn parse_pass(name: &str) -> Result<Pass, String> {
 }
 
 impl RunOpts {
-    fn options(&self) -> Options {
+    /// The engine options these flags select.
+    pub fn options(&self) -> Options {
         Options {
             vm: VmConfig {
                 max_depth: self.max_depth,
                 max_steps: self.max_steps,
                 gas_limit: self.gas_limit,
                 max_alloc: self.memory_limit,
+                hot_threshold: self.jit_threshold,
                 ..VmConfig::default()
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
+            jit: engine::jit_policy::JitPolicy { enabled: !self.no_jit },
         }
     }
 }
@@ -128,7 +143,8 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
-        Some(Command::Dis { file, before, after, diff, opts }) => {
+        Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
+        Some(Command::Dis { file, before, after, diff, opts, .. }) => {
             let mode = if before {
                 DisMode::Before
             } else if after {
@@ -150,7 +166,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
+pub(crate) fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
     let path = file.display().to_string();
     match read_source(file) {
         Ok(src) => Ok((path, src)),
@@ -161,7 +177,7 @@ fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
     }
 }
 
-fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
+pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
     ExitCode::from(1)

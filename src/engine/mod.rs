@@ -5,6 +5,9 @@
 //! Architecture invariant: the engine knows nothing about terminals; it reads the clock but
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
+pub mod jit_policy;
+
+use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use crate::bytecode::chunk::Chunk;
 use crate::compile;
 use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
+use crate::jit::{Jit, JitInfo};
 use crate::syntax::{self, ast::AstProgram};
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::{self, Program};
@@ -24,11 +28,17 @@ pub struct Options {
     pub vm: VmConfig,
     /// Optimizer passes to run, in order.
     pub passes: Vec<Pass>,
+    /// Whether hot loops are compiled to native code.
+    pub jit: jit_policy::JitPolicy,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { vm: VmConfig::default(), passes: optimize::passes_for_level(2) }
+        Options {
+            vm: VmConfig::default(),
+            passes: optimize::passes_for_level(2),
+            jit: jit_policy::JitPolicy::default(),
+        }
     }
 }
 
@@ -96,7 +106,7 @@ pub struct JitSummary {
     pub enabled: bool,
     /// Back-edges after which a loop is compiled.
     pub threshold: u64,
-    /// Loops compiled to native code.
+    /// Loops compiled to native code (including those later blacklisted).
     pub loops_compiled: u64,
     /// Compilations attempted (including refused ones).
     pub compilations: u64,
@@ -118,19 +128,33 @@ pub struct Session {
     pub build: Build,
     /// The VM.
     pub vm: Vm,
+    /// The JIT, when this session uses it.
+    jit: Option<jit_policy::SharedJit>,
 }
 
 impl Session {
     /// Builds `src` and prepares a VM that prints to `out`.
     pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
         let build = build(src, options)?;
-        let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
-        Ok(Session { build, vm })
+        let mut vm = Vm::new(build.program.clone(), options.vm.clone(), out);
+        let jit = (options.jit.enabled && crate::jit::AVAILABLE).then(|| Rc::new(RefCell::new(Jit::new())));
+        if let Some(jit) = &jit {
+            vm.set_jit(Some(Box::new(jit_policy::JitHook::new(jit.clone()))));
+        }
+        Ok(Session { build, vm, jit })
     }
 
     /// What the JIT did so far.
     pub fn jit_summary(&self) -> JitSummary {
-        JitSummary { threshold: self.vm.config.hot_threshold, ..JitSummary::default() }
+        jit_policy::summarize(&self.jit_info(), self.jit.is_some(), self.vm.config.hot_threshold)
+    }
+
+    /// Everything the JIT did so far, per loop (empty when the JIT is off).
+    pub fn jit_info(&self) -> JitInfo {
+        match &self.jit {
+            Some(jit) => jit.borrow().info(),
+            None => JitInfo { available: crate::jit::AVAILABLE, loops: Vec::new() },
+        }
     }
 
     /// Runs to the end (or the first error).

@@ -61,10 +61,20 @@ pub struct LoopRun {
 
 /// The JIT as the VM sees it (installed by the engine).
 pub trait LoopCompiler {
-    /// Loop `loop_id` of `proto` became hot: try to compile it. Returns true if native code now
-    /// exists for it.
-    fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16) -> bool;
-    /// Runs the compiled loop on the frame `slots` (the frame's slots, starting at its base)
-    /// with at most `fuel` instructions. Never called for a loop `compile` refused.
-    fn run(&mut self, proto: &Rc<Proto>, loop_id: u16, slots: &mut [Value], fuel: u64) -> (LoopExit, LoopRun);
+    /// Loop `loop_id` of `proto` became hot: try to compile it, speculating on the values the
+    /// frame (slot 0 at `base` of the value `stack`) holds now. Returns true if native code
+    /// now exists for it.
+    fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16, stack: &[Value], base: usize) -> bool;
+    /// Runs the compiled loop from its header on the frame at `base` of the value `stack`
+    /// (globals at its bottom) with at most `fuel` instructions. On return, any operands the
+    /// interpreter expects at the returned pc have been pushed onto `stack`. Never called for a
+    /// loop `compile` refused; may clear the loop's `compiled` flag to blacklist it.
+    fn run(
+        &mut self,
+        proto: &Rc<Proto>,
+        loop_id: u16,
+        stack: &mut Vec<Value>,
+        base: usize,
+        fuel: u64,
+    ) -> (LoopExit, LoopRun);
 }

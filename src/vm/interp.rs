@@ -366,6 +366,7 @@ impl Vm {
         macro_rules! fail {
             ($ip:expr, $err:expr) => {{
                 let err = $err;
+                self.counters.gas = gas;
                 if let Some(f) = self.frames.last_mut() {
                     f.ip = $ip;
                 }
@@ -373,7 +374,6 @@ impl Vm {
                     fuel_left = fuel_left.saturating_sub(($ip).saturating_sub(block_start) as u64);
                 }
                 *fuel = fuel_left;
-                self.counters.gas = gas;
                 return Exit::Error(self.locate(err, $ip));
             }};
         }
@@ -707,19 +707,24 @@ impl Vm {
                     }
                     Op::LoopBack { target, loop_id } => {
                         gas += op.gas();
-                        jump!(target as usize);
-                        if let Some(counter) = proto.loop_counters.get(loop_id as usize) {
-                            let n = counter.iterations.get() + 1;
-                            counter.iterations.set(n);
-                            if n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get()) {
-                                self.counters.gas = gas;
-                                if let Some(f) = self.frames.last_mut() {
-                                    f.ip = ip;
-                                }
-                                self.hot_loop(&proto, loop_id, base, &mut fuel_left);
-                                gas = self.counters.gas;
-                                continue 'frame;
+                        // Count the iteration before the jump, which may end this slice.
+                        let hot = match proto.loop_counters.get(loop_id as usize) {
+                            Some(counter) => {
+                                let n = counter.iterations.get() + 1;
+                                counter.iterations.set(n);
+                                n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get())
                             }
+                            None => false,
+                        };
+                        jump!(target as usize);
+                        if hot {
+                            self.counters.gas = gas;
+                            if let Some(f) = self.frames.last_mut() {
+                                f.ip = ip;
+                            }
+                            self.hot_loop(proto, loop_id, base, &mut fuel_left);
+                            gas = self.counters.gas;
+                            continue 'frame;
                         }
                     }
                     Op::ForPrep { slot } => {
@@ -1241,7 +1246,7 @@ impl Vm {
                 );
             }
             let compiled = match self.jit.as_mut() {
-                Some(jit) => jit.compile(proto, loop_id),
+                Some(jit) => jit.compile(proto, loop_id, &self.stack, base),
                 None => false,
             };
             counter.compiled.set(compiled);
@@ -1250,15 +1255,12 @@ impl Vm {
             return;
         }
         let Some(jit) = self.jit.as_mut() else { return };
-        let end = (base + proto.n_slots as usize).min(self.stack.len());
-        let slots = &mut self.stack[base..end];
-        let (exit, run) = jit.run(proto, loop_id, slots, *fuel);
+        let (exit, run) = jit.run(proto, loop_id, &mut self.stack, base, *fuel);
         self.counters.jit_entries += 1;
         self.counters.jit_instructions += run.instructions;
         self.counters.gas += run.gas;
         // The native code's instructions are counted by `run` through the fuel it consumed.
         *fuel = fuel.saturating_sub(run.instructions);
-        self.counters.instructions += 0;
         let pc = match exit {
             LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
         };

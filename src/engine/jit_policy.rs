@@ -1,0 +1,85 @@
+//! JIT policy: whether a session compiles hot loops, and the hook through which the VM reaches
+//! the JIT (the VM never imports `jit`). The hook times each compilation, since the engine is
+//! the layer that owns the clock.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::jit::{self, Jit, JitInfo, JitLoopStatus};
+use crate::vm::hooks::{LoopCompiler, LoopExit, LoopRun};
+use crate::vm::program::Proto;
+use crate::vm::value::Value;
+
+use super::JitSummary;
+
+/// How a session uses the JIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitPolicy {
+    /// Compile hot loops (`--no-jit` clears it). Ignored where the JIT is not built.
+    pub enabled: bool,
+}
+
+impl Default for JitPolicy {
+    fn default() -> Self {
+        JitPolicy { enabled: true }
+    }
+}
+
+/// The JIT shared between the VM (through [`JitHook`]) and the session (for statistics).
+pub type SharedJit = Rc<RefCell<Jit>>;
+
+/// The [`LoopCompiler`] the engine installs in the VM.
+pub struct JitHook {
+    jit: SharedJit,
+}
+
+impl JitHook {
+    /// A hook over `jit`.
+    pub fn new(jit: SharedJit) -> JitHook {
+        JitHook { jit }
+    }
+}
+
+impl LoopCompiler for JitHook {
+    fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16, stack: &[Value], base: usize) -> bool {
+        let started = Instant::now();
+        let mut jit = self.jit.borrow_mut();
+        let ok = jit.compile(proto, loop_id, stack, base).is_ok();
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        jit.note_compile_time(proto, loop_id, micros);
+        ok
+    }
+
+    fn run(
+        &mut self,
+        proto: &Rc<Proto>,
+        loop_id: u16,
+        stack: &mut Vec<Value>,
+        base: usize,
+        fuel: u64,
+    ) -> (LoopExit, LoopRun) {
+        self.jit.borrow_mut().run(proto, loop_id, stack, base, fuel)
+    }
+}
+
+/// Folds the JIT's per-loop figures into the session summary.
+pub fn summarize(info: &JitInfo, enabled: bool, threshold: u64) -> JitSummary {
+    let mut s = JitSummary { available: jit::AVAILABLE, enabled, threshold, ..JitSummary::default() };
+    for l in &info.loops {
+        s.compilations += l.compilations;
+        s.entries += l.entries;
+        s.bailouts += l.bailouts;
+        s.native_bytes += l.native_bytes;
+        s.compile_time_us += l.compile_time_us;
+        match l.status {
+            JitLoopStatus::Compiled => s.loops_compiled += 1,
+            JitLoopStatus::Blacklisted(_) => {
+                s.loops_compiled += 1;
+                s.blacklisted += 1;
+            }
+            JitLoopStatus::Refused(_) => {}
+        }
+    }
+    s
+}
