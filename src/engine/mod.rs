@@ -5,17 +5,21 @@
 //! Architecture invariant: the engine knows nothing about terminals; it reads the clock but
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
+pub mod cache;
+pub mod pipeline;
+pub mod session_cache;
+pub mod stats;
+
 use std::io::Write;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::bytecode::chunk::Chunk;
-use crate::compile;
 use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
-use crate::syntax::{self, ast::AstProgram};
+use crate::syntax::ast::AstProgram;
 use crate::vm::interp::{Halt, Vm, VmConfig};
-use crate::vm::program::{self, Program};
+use crate::vm::program::Program;
 
 /// Everything that shapes a session.
 #[derive(Debug, Clone)]
@@ -62,29 +66,9 @@ pub struct Build {
     pub timings: PhaseTimings,
 }
 
-/// Parses and compiles `src`; on failure returns every diagnostic found.
+/// Parses and compiles `src` without a cache; on failure returns every diagnostic found.
 pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
-    let t0 = Instant::now();
-    let (ast, diags) = syntax::parse(src);
-    let parse = t0.elapsed();
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let t1 = Instant::now();
-    let (chunk, diags) = compile::compile_program(&ast, src.len());
-    let compile = t1.elapsed();
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let t2 = Instant::now();
-    let unoptimized = chunk.clone();
-    let mut chunk = chunk;
-    let pass_stats = optimize::optimize(&mut chunk, &options.passes);
-    let optimize = t2.elapsed();
-    let t3 = Instant::now();
-    let program = Rc::new(program::link(&chunk));
-    let link = t3.elapsed();
-    Ok(Build { ast, unoptimized, chunk, pass_stats, program, timings: PhaseTimings { parse, compile, optimize, link } })
+    pipeline::build_with_cache(src, options, &mut cache::CompileCache::disabled()).map(|(build, _)| build)
 }
 
 /// What the JIT did in a session (all zero while the JIT is off or unavailable).
@@ -118,14 +102,14 @@ pub struct Session {
     pub build: Build,
     /// The VM.
     pub vm: Vm,
+    /// The bytecode cache, the options and the output sink, kept for reloads.
+    pub(crate) reload: session_cache::ReloadState,
 }
 
 impl Session {
-    /// Builds `src` and prepares a VM that prints to `out`.
+    /// Builds `src` (with a fresh in-memory cache) and prepares a VM that prints to `out`.
     pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
-        let build = build(src, options)?;
-        let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
-        Ok(Session { build, vm })
+        Session::with_cache(src, options, out, cache::CompileCache::default())
     }
 
     /// What the JIT did so far.
