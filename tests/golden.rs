@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{Outcome, conformance_dir, run_bin};
 
 /// The execution tiers every program is run in; the first is the reference.
-const TIERS: &[(&str, &[&str])] = &[("default", &[])];
+/// `-O0` and `-O1` check that the optimizer never changes what a program prints.
+const TIERS: &[(&str, &[&str])] = &[("default", &[]), ("O0", &["-O0"]), ("O1", &["-O1"])];
 
 struct Case {
     name: String,
