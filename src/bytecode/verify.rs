@@ -167,10 +167,10 @@ impl Verifier<'_> {
 
     fn check_operands(&self, pc: usize, op: &Op, n_children: usize) -> Result<(), VerifyError> {
         let chunk = self.chunk;
-        if let Some(target) = op.jump_target() {
-            if target as usize >= chunk.code.len() {
-                return Err(self.error(Some(pc), format!("jump target {target} outside the code")));
-            }
+        if let Some(target) = op.jump_target()
+            && target as usize >= chunk.code.len()
+        {
+            return Err(self.error(Some(pc), format!("jump target {target} outside the code")));
         }
         match *op {
             Op::Const { idx } => self.konst(pc, idx).map(|_| ()),

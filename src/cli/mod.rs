@@ -219,10 +219,10 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     for w in &session.vm.warnings {
         eprintln!("{w}");
     }
-    if session.cache_stats().disk_write_errors > 0 {
-        if let Some(why) = session.cache_warning() {
-            eprintln!("warning: bytecode cache: {why}");
-        }
+    if session.cache_stats().disk_write_errors > 0
+        && let Some(why) = session.cache_warning()
+    {
+        eprintln!("warning: bytecode cache: {why}");
     }
     match halt {
         Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),

@@ -696,15 +696,15 @@ impl Lowerer {
 
     /// Compiles `func` as a child of the current chunk and emits `MakeClosure`.
     fn closure(&mut self, func: &Rc<AstFunc>) -> Result<()> {
-        if self.stack.len() == 1 {
-            if let Some(index) = &self.deferred {
-                let proto = index
-                    .get(&func_address(func))
-                    .copied()
-                    .ok_or_else(|| limit_error("functions (internal: unit not planned)", func.span))?;
-                self.emit(Op::MakeClosure { proto }, func.span);
-                return Ok(());
-            }
+        if self.stack.len() == 1
+            && let Some(index) = &self.deferred
+        {
+            let proto = index
+                .get(&func_address(func))
+                .copied()
+                .ok_or_else(|| limit_error("functions (internal: unit not planned)", func.span))?;
+            self.emit(Op::MakeClosure { proto }, func.span);
+            return Ok(());
         }
         let chunk = self.function(func)?;
         let state = self.top();

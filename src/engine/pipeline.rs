@@ -13,7 +13,7 @@ use crate::compile::cache::{CachedUnit, UnitKey, UnitKind, UnitPassFigures, key_
 use crate::compile::lower::{Lowerer, top_level_units};
 use crate::compile::optimize::{self, PassStats};
 use crate::diag::Diagnostic;
-use crate::syntax::ast::AstFunc;
+use crate::syntax::ast::{AstFunc, AstProgram};
 use crate::syntax::ast_hash::{self, UnitEncoding};
 use crate::syntax::span::Span;
 use crate::syntax::{self};
@@ -101,9 +101,21 @@ pub fn build_with_cache(
     if !diags.is_empty() {
         return Err(diags);
     }
+    let (mut build, report) = build_parsed(ast, src.len(), options, cache)?;
+    build.timings.parse = parse;
+    Ok((build, report))
+}
+
+/// Builds an already parsed program (whose source is `source_len` bytes long) through `cache`.
+pub fn build_parsed(
+    ast: AstProgram,
+    source_len: usize,
+    options: &Options,
+    cache: &mut CompileCache,
+) -> Result<(Build, BuildReport), Vec<Diagnostic>> {
     let salt = key_salt(&options.passes);
     let funcs = top_level_units(&ast);
-    let mut timings = PhaseTimings { parse, ..PhaseTimings::default() };
+    let mut timings = PhaseTimings::default();
     let mut report = BuildReport::default();
     let mut diags = Vec::new();
     let mut codes: Vec<Option<UnitCode>> = Vec::with_capacity(funcs.len() + 1);
@@ -111,7 +123,7 @@ pub fn build_with_cache(
     for unit in units {
         let t_hash = Instant::now();
         let (kind, encoding) = match unit {
-            UnitAst::Top => (UnitKind::Top, ast_hash::encode_top(&ast, src.len(), &salt)),
+            UnitAst::Top => (UnitKind::Top, ast_hash::encode_top(&ast, source_len, &salt)),
             UnitAst::Function(func) => (UnitKind::Function, ast_hash::encode_func(func, &salt)),
         };
         let key = UnitKey(encoding.hash);
@@ -128,7 +140,7 @@ pub fn build_with_cache(
                 (Some(UnitCode { optimized, unoptimized, figures }), source, entry.compile_micros)
             }
             None => {
-                let compiled = compile_unit(&unit, &ast, src.len(), &funcs, options, &mut timings, &mut diags);
+                let compiled = compile_unit(&unit, &ast, source_len, &funcs, options, &mut timings, &mut diags);
                 let micros = compiled.as_ref().map_or(0, |(_, us)| *us);
                 if let Some((code, micros)) = &compiled {
                     let t_store = Instant::now();
@@ -175,7 +187,7 @@ fn add_figures(totals: &mut [PassStats], figures: &[UnitPassFigures]) {
 /// Compiles and optimizes one unit; returns its code and its compile time in microseconds.
 fn compile_unit(
     unit: &UnitAst<'_>,
-    ast: &crate::syntax::ast::AstProgram,
+    ast: &AstProgram,
     source_len: usize,
     funcs: &[&AstFunc],
     options: &Options,
