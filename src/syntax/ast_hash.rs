@@ -111,7 +111,9 @@ enum Tag {
 }
 
 struct Walk {
-    hasher: SipHasher13,
+    /// The encoding, hashed in one go at the end (one large write is much cheaper for SipHash
+    /// than thousands of small ones).
+    buf: Vec<u8>,
     spans: Vec<Span>,
     /// True when encoding the top level: every function met is opaque.
     opaque_funcs: bool,
@@ -119,18 +121,28 @@ struct Walk {
 
 impl Walk {
     fn new(salt: &[u8], opaque_funcs: bool) -> Walk {
-        let mut hasher = SipHasher13::new_with_keys(0x7a65_7875_735f_6263, 0x6361_6368_655f_7631);
-        hasher.write_u64(salt.len() as u64);
-        hasher.write(salt);
-        Walk { hasher, spans: Vec::new(), opaque_funcs }
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(&(salt.len() as u64).to_le_bytes());
+        buf.extend_from_slice(salt);
+        Walk { buf, spans: Vec::with_capacity(1024), opaque_funcs }
     }
 
     fn finish(self) -> UnitEncoding {
-        UnitEncoding { hash: self.hasher.finish128().as_u128(), spans: self.spans }
+        let mut hasher = SipHasher13::new_with_keys(0x7a65_7875_735f_6263, 0x6361_6368_655f_7631);
+        hasher.write(&self.buf);
+        UnitEncoding { hash: hasher.finish128().as_u128(), spans: self.spans }
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+
+    fn word(&mut self, w: u64) {
+        self.buf.extend_from_slice(&w.to_le_bytes());
     }
 
     fn tag(&mut self, tag: Tag) {
-        self.hasher.write_u8(tag as u8);
+        self.byte(tag as u8);
     }
 
     fn span(&mut self, span: Span) {
@@ -138,12 +150,12 @@ impl Walk {
     }
 
     fn len(&mut self, n: usize) {
-        self.hasher.write_u64(n as u64);
+        self.word(n as u64);
     }
 
     fn text(&mut self, s: &str) {
         self.len(s.len());
-        self.hasher.write(s.as_bytes());
+        self.buf.extend_from_slice(s.as_bytes());
     }
 
     fn ident(&mut self, id: &AstIdent) {
@@ -195,7 +207,7 @@ impl Walk {
         match &stmt.kind {
             AstStmtKind::Let { name, is_const, value } => {
                 self.tag(Tag::Let);
-                self.hasher.write_u8(u8::from(*is_const));
+                self.byte(u8::from(*is_const));
                 self.ident(name);
                 self.expr(value);
             }
@@ -241,7 +253,7 @@ impl Walk {
             }
             AstStmtKind::Assign { target, op, op_span, value } => {
                 self.tag(Tag::Assign);
-                self.hasher.write_u8(assign_code(*op));
+                self.byte(assign_code(*op));
                 self.span(*op_span);
                 self.target(target);
                 self.expr(value);
@@ -256,7 +268,7 @@ impl Walk {
             }
             AstStmtKind::StateSet { key, op, op_span, value } => {
                 self.tag(Tag::StateSet);
-                self.hasher.write_u8(assign_code(*op));
+                self.byte(assign_code(*op));
                 self.span(*op_span);
                 self.expr(key);
                 self.expr(value);
@@ -307,11 +319,11 @@ impl Walk {
         match &e.kind {
             AstExprKind::Int(i) => {
                 self.tag(Tag::Int);
-                self.hasher.write_i64(*i);
+                self.word(*i as u64);
             }
             AstExprKind::Float(f) => {
                 self.tag(Tag::Float);
-                self.hasher.write_u64(f.to_bits());
+                self.word(f.to_bits());
             }
             AstExprKind::Str(s) => {
                 self.tag(Tag::Str);
@@ -319,7 +331,7 @@ impl Walk {
             }
             AstExprKind::Bool(b) => {
                 self.tag(Tag::Bool);
-                self.hasher.write_u8(u8::from(*b));
+                self.byte(u8::from(*b));
             }
             AstExprKind::Null => self.tag(Tag::Null),
             AstExprKind::Name(name) => {
@@ -345,7 +357,7 @@ impl Walk {
             }
             AstExprKind::Unary { op, op_span, operand } => {
                 self.tag(Tag::Unary);
-                self.hasher.write_u8(match op {
+                self.byte(match op {
                     UnOp::Neg => 0,
                     UnOp::Not => 1,
                 });
@@ -354,14 +366,14 @@ impl Walk {
             }
             AstExprKind::Binary { op, op_span, lhs, rhs } => {
                 self.tag(Tag::Binary);
-                self.hasher.write_u8(binary_code(*op));
+                self.byte(binary_code(*op));
                 self.span(*op_span);
                 self.expr(lhs);
                 self.expr(rhs);
             }
             AstExprKind::Logic { op, lhs, rhs } => {
                 self.tag(Tag::Logic);
-                self.hasher.write_u8(match op {
+                self.byte(match op {
                     LogicOp::And => 0,
                     LogicOp::Or => 1,
                 });
