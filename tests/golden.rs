@@ -12,8 +12,15 @@ use std::time::Duration;
 use common::{Outcome, conformance_dir, run_bin};
 
 /// The execution tiers every program is run in; the first is the reference.
-const TIERS: &[(&str, &[&str])] =
-    &[("default", &[]), ("no-jit", &["--no-jit"]), ("jit-threshold-1", &["--jit-threshold", "1"])];
+/// `-O0` and `-O1` check that the optimizer never changes what a program prints; `no-jit` and
+/// `jit-threshold-1` that the JIT never does.
+const TIERS: &[(&str, &[&str])] = &[
+    ("default", &[]),
+    ("O0", &["-O0"]),
+    ("O1", &["-O1"]),
+    ("no-jit", &["--no-jit"]),
+    ("jit-threshold-1", &["--jit-threshold", "1"]),
+];
 
 struct Case {
     name: String,

@@ -11,10 +11,23 @@ use crate::syntax::span::Span;
 pub enum Const {
     /// An integer.
     Int(i64),
-    /// A float.
-    Float(f64),
+    /// A float (serialized as its bit pattern, so infinities and NaN round-trip).
+    Float(#[serde(with = "float_bits")] f64),
     /// A string.
     Str(String),
+}
+
+/// Serde helpers storing an `f64` as its IEEE-754 bits.
+mod float_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(x.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
 }
 
 /// Where a closure's captured variable comes from, in the frame that creates the closure.

@@ -6,3 +6,4 @@
 pub mod chunk;
 pub mod disasm;
 pub mod op;
+pub mod verify;

@@ -7,10 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod cache_dir;
 pub mod state_file;
+pub mod stats;
 
 use crate::compile::optimize::{self, Pass};
 use crate::diag::render;
+use crate::engine::cache::CompileCache;
 use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
@@ -58,6 +61,18 @@ pub enum Command {
         #[command(flatten)]
         opts: RunOpts,
     },
+    /// Run a program and report the statistics of the run (session, cache, optimizer, VM,
+    /// blockchain, JIT): the program's output on stdout and the table on stderr, or with
+    /// `--json` the statistics as JSON on stdout and the program's output on stderr.
+    Stats {
+        /// The program.
+        file: PathBuf,
+        /// Print the statistics as one JSON object on stdout (program output goes to stderr).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        opts: RunOpts,
+    },
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -91,6 +106,12 @@ pub struct RunOpts {
     /// Loop back-edges after which a loop is hot and gets compiled (default 100).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub jit_threshold: u64,
+    /// Keep compiled units in DIR across runs (the disk tier of the bytecode cache).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Turn the bytecode cache off (every unit is compiled).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 fn parse_pass(name: &str) -> Result<Pass, String> {
@@ -143,6 +164,7 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
         Some(Command::Dis { file, before, after, diff, opts, .. }) => {
             let mode = if before {
@@ -177,6 +199,30 @@ pub(crate) fn load(file: &std::path::Path) -> Result<(String, String), ExitCode>
     }
 }
 
+/// The bytecode cache `opts` ask for. An unusable cache directory is a one-line warning; the
+/// program then runs with the in-memory cache only.
+fn make_cache(opts: &RunOpts) -> CompileCache {
+    if opts.no_cache {
+        return CompileCache::disabled();
+    }
+    let cache = CompileCache::default();
+    match &opts.cache_dir {
+        None => cache,
+        Some(dir) => match cache_dir::DirStore::open(dir) {
+            Ok(store) => cache.with_store(Box::new(store)),
+            Err(why) => {
+                eprintln!("warning: bytecode cache directory unusable ({why}); running without the disk cache");
+                cache
+            }
+        },
+    }
+}
+
+/// Builds a session for `src` with the cache `opts` ask for.
+fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Session, Vec<crate::diag::Diagnostic>> {
+    Session::with_cache(src, &opts.options(), out, make_cache(opts))
+}
+
 pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
@@ -189,7 +235,7 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Err(code) => return code,
     };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let mut session = match Session::new(&src, &opts.options(), out) {
+    let mut session = match make_session(&src, opts, out) {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
@@ -206,6 +252,11 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     session.vm.flush();
     for w in &session.vm.warnings {
         eprintln!("{w}");
+    }
+    if session.cache_stats().disk_write_errors > 0
+        && let Some(why) = session.cache_warning()
+    {
+        eprintln!("warning: bytecode cache: {why}");
     }
     match halt {
         Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),

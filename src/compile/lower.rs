@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use indexmap::{IndexMap, IndexSet};
 
-use super::scope::{captured_by_children, const_flag_name, declared_names};
+use super::scope::{captured_by_children, children_of_stmts, const_flag_name, declared_names};
 use crate::bytecode::chunk::{Capture, Chunk, Const, LoopInfo};
 use crate::bytecode::op::Op;
 use crate::diag::Diagnostic;
@@ -58,6 +58,9 @@ struct FuncState {
 pub struct Lowerer {
     stack: Vec<FuncState>,
     diags: Vec<Diagnostic>,
+    /// When compiling the top level as a unit on its own: the index of every function it
+    /// creates (by address), which `MakeClosure` names instead of compiling the body.
+    deferred: Option<HashMap<usize, u32>>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -70,8 +73,44 @@ fn limit_error(what: &str, span: Span) -> Diagnostic {
 impl Lowerer {
     /// Compiles the top-level statements of a program into the top-level chunk. Top-level
     /// functions are compiled into `children` as well.
+    ///
+    /// This is the whole-program path; the unit-wise path ([`Lowerer::compile_top_unit`] and
+    /// [`Lowerer::compile_function_unit`], reassembled by `compile::compile_program`) must
+    /// produce exactly the same chunk tree.
     pub fn compile_top(program: &AstProgram, span: Span) -> (Chunk, Vec<Diagnostic>) {
-        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new() };
+        Lowerer::compile_top_with(program, span, None)
+    }
+
+    /// Compiles the top level as a unit of its own: the function `units[i]` (see
+    /// [`top_level_units`]) is created by `MakeClosure { proto: i }` and not compiled, and the
+    /// chunk's `children` stay empty until the units are reassembled.
+    pub fn compile_top_unit(program: &AstProgram, span: Span, units: &[&AstFunc]) -> (Chunk, Vec<Diagnostic>) {
+        let index = units.iter().enumerate().map(|(i, f)| (func_address(f), i as u32)).collect();
+        Lowerer::compile_top_with(program, span, Some(index))
+    }
+
+    /// Compiles one top-level function, with the functions nested inside it, as a unit of its
+    /// own. Its code does not depend on the top level: its free names are globals.
+    pub fn compile_function_unit(func: &AstFunc) -> (Option<Chunk>, Vec<Diagnostic>) {
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: None };
+        // The same stack shape as in the whole-program path: an (empty) top level below.
+        let top = Chunk::new(None, true, func.span);
+        lw.stack.push(FuncState::new(top, IndexSet::new(), BTreeSet::new()));
+        match lw.function(func) {
+            Ok(chunk) => (Some(chunk), lw.diags),
+            Err(d) => {
+                lw.diags.push(d);
+                (None, lw.diags)
+            }
+        }
+    }
+
+    fn compile_top_with(
+        program: &AstProgram,
+        span: Span,
+        deferred: Option<HashMap<usize, u32>>,
+    ) -> (Chunk, Vec<Diagnostic>) {
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred };
         let declared = declared_names(&[], &program.stmts);
         lw.stack.push(FuncState::new(Chunk::new(None, true, span), declared, BTreeSet::new()));
         // The top level's declared names become its first slots, in order of appearance, so
@@ -655,6 +694,16 @@ impl Lowerer {
 
     /// Compiles `func` as a child of the current chunk and emits `MakeClosure`.
     fn closure(&mut self, func: &Rc<AstFunc>) -> Result<()> {
+        if self.stack.len() == 1
+            && let Some(index) = &self.deferred
+        {
+            let proto = index
+                .get(&func_address(func))
+                .copied()
+                .ok_or_else(|| limit_error("functions (internal: unit not planned)", func.span))?;
+            self.emit(Op::MakeClosure { proto }, func.span);
+            return Ok(());
+        }
         let chunk = self.function(func)?;
         let state = self.top();
         let proto = u32::try_from(state.chunk.children.len()).map_err(|_| limit_error("functions", func.span))?;
@@ -693,6 +742,29 @@ impl Lowerer {
         res?;
         state.map(FuncState::finish).ok_or_else(|| limit_error("functions", func.span))
     }
+}
+
+/// The functions the top level of `program` creates, in the order the whole-program path
+/// numbers them: hoisted declarations first, then the others in order of appearance. Each is
+/// one compilation unit (with the functions nested inside it).
+pub fn top_level_units(program: &AstProgram) -> Vec<&AstFunc> {
+    let mut units = Vec::new();
+    for stmt in &program.stmts {
+        if let AstStmtKind::Func(func) = &stmt.kind {
+            units.push(&**func);
+        }
+    }
+    for stmt in &program.stmts {
+        if !matches!(stmt.kind, AstStmtKind::Func(_)) {
+            children_of_stmts(std::slice::from_ref(stmt), &mut units);
+        }
+    }
+    units
+}
+
+/// Identity of a function node (its address), for matching planned units.
+fn func_address(func: &AstFunc) -> usize {
+    func as *const AstFunc as usize
 }
 
 impl FuncState {

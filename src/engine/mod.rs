@@ -5,21 +5,24 @@
 //! Architecture invariant: the engine knows nothing about terminals; it reads the clock but
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
+pub mod cache;
 pub mod jit_policy;
+pub mod pipeline;
+pub mod session_cache;
+pub mod stats;
 
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::bytecode::chunk::Chunk;
-use crate::compile;
 use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
 use crate::jit::{Jit, JitInfo};
-use crate::syntax::{self, ast::AstProgram};
+use crate::syntax::ast::AstProgram;
 use crate::vm::interp::{Halt, Vm, VmConfig};
-use crate::vm::program::{self, Program};
+use crate::vm::program::Program;
 
 /// Everything that shapes a session.
 #[derive(Debug, Clone)]
@@ -72,29 +75,9 @@ pub struct Build {
     pub timings: PhaseTimings,
 }
 
-/// Parses and compiles `src`; on failure returns every diagnostic found.
+/// Parses and compiles `src` without a cache; on failure returns every diagnostic found.
 pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
-    let t0 = Instant::now();
-    let (ast, diags) = syntax::parse(src);
-    let parse = t0.elapsed();
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let t1 = Instant::now();
-    let (chunk, diags) = compile::compile_program(&ast, src.len());
-    let compile = t1.elapsed();
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let t2 = Instant::now();
-    let unoptimized = chunk.clone();
-    let mut chunk = chunk;
-    let pass_stats = optimize::optimize(&mut chunk, &options.passes);
-    let optimize = t2.elapsed();
-    let t3 = Instant::now();
-    let program = Rc::new(program::link(&chunk));
-    let link = t3.elapsed();
-    Ok(Build { ast, unoptimized, chunk, pass_stats, program, timings: PhaseTimings { parse, compile, optimize, link } })
+    pipeline::build_with_cache(src, options, &mut cache::CompileCache::disabled()).map(|(build, _)| build)
 }
 
 /// What the JIT did in a session (all zero while the JIT is off or unavailable).
@@ -130,18 +113,24 @@ pub struct Session {
     pub vm: Vm,
     /// The JIT, when this session uses it.
     jit: Option<jit_policy::SharedJit>,
+    /// The bytecode cache, the options and the output sink, kept for reloads.
+    pub(crate) reload: session_cache::ReloadState,
 }
 
 impl Session {
-    /// Builds `src` and prepares a VM that prints to `out`.
+    /// Builds `src` (with a fresh in-memory cache) and prepares a VM that prints to `out`.
     pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
-        let build = build(src, options)?;
+        Session::with_cache(src, options, out, cache::CompileCache::default())
+    }
+
+    /// A VM for `build` printing to `out`, with the JIT installed when `options` ask for it.
+    pub(crate) fn new_vm(build: &Build, options: &Options, out: Box<dyn Write>) -> (Vm, Option<jit_policy::SharedJit>) {
         let mut vm = Vm::new(build.program.clone(), options.vm.clone(), out);
         let jit = (options.jit.enabled && crate::jit::AVAILABLE).then(|| Rc::new(RefCell::new(Jit::new())));
         if let Some(jit) = &jit {
             vm.set_jit(Some(Box::new(jit_policy::JitHook::new(jit.clone()))));
         }
-        Ok(Session { build, vm, jit })
+        (vm, jit)
     }
 
     /// What the JIT did so far.

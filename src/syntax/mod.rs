@@ -3,6 +3,7 @@
 //! Architecture invariant: `syntax` knows nothing about bytecode, the VM or the terminal.
 
 pub mod ast;
+pub mod ast_hash;
 pub mod lexer;
 pub mod parser;
 pub mod span;

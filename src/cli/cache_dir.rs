@@ -1,0 +1,65 @@
+//! The disk tier of the bytecode cache: one file per unit in a directory, written atomically
+//! (a temporary file in the same directory, then a rename).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::compile::cache::UnitKey;
+use crate::engine::cache::CacheStore;
+
+/// File extension of cache entries.
+pub const ENTRY_EXTENSION: &str = "zxc";
+
+/// A cache directory.
+pub struct DirStore {
+    dir: PathBuf,
+}
+
+impl DirStore {
+    /// Opens (creating if needed) the cache directory `dir`, checking that entries can be
+    /// written there. The error is a one-line reason.
+    pub fn open(dir: &Path) -> Result<DirStore, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), reason(&e)))?;
+        if !dir.is_dir() {
+            return Err(format!("{} is not a directory", dir.display()));
+        }
+        tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| format!("cannot write in {}: {}", dir.display(), reason(&e)))?;
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {}", dir.display(), reason(&e)))?;
+        Ok(DirStore { dir: dir.to_path_buf() })
+    }
+
+    /// Path of the entry for `key`.
+    pub fn entry_path(&self, key: UnitKey) -> PathBuf {
+        self.dir.join(format!("{key}.{ENTRY_EXTENSION}"))
+    }
+}
+
+fn reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+impl CacheStore for DirStore {
+    fn load(&mut self, key: UnitKey) -> Result<Option<Vec<u8>>, String> {
+        match std::fs::read(self.entry_path(key)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(reason(&e)),
+        }
+    }
+
+    fn save(&mut self, key: UnitKey, bytes: &[u8]) -> Result<(), String> {
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| reason(&e))?;
+        tmp.write_all(bytes).and_then(|_| tmp.flush()).map_err(|e| reason(&e))?;
+        tmp.persist(self.entry_path(key)).map_err(|e| reason(&e.error))?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+}

@@ -1,0 +1,103 @@
+//! The session's side of the bytecode cache: building through it, and reloading a changed
+//! program in the same session so that only the units whose AST changed are recompiled (the
+//! cache lives as long as the session, across reloads).
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use super::cache::{CacheStats, CompileCache};
+use super::pipeline::{BuildReport, build_with_cache};
+use super::{Options, Session};
+use crate::diag::Diagnostic;
+
+/// One output sink shared by the VMs of successive reloads.
+#[derive(Clone)]
+pub struct SharedOut(Rc<RefCell<Box<dyn Write>>>);
+
+impl SharedOut {
+    /// Wraps `out`.
+    pub fn new(out: Box<dyn Write>) -> SharedOut {
+        SharedOut(Rc::new(RefCell::new(out)))
+    }
+}
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.borrow_mut().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// What a session keeps to rebuild its program.
+pub struct ReloadState {
+    /// The bytecode cache (memory, and disk if configured).
+    pub cache: CompileCache,
+    /// The options the session was created with.
+    pub options: Options,
+    /// The output sink every VM of the session prints to.
+    pub out: SharedOut,
+    /// What the latest build did, unit by unit.
+    pub last_build: BuildReport,
+    /// Builds so far (1 after creation; each successful reload adds one).
+    pub builds: u64,
+}
+
+impl Session {
+    /// Builds `src` through `cache` and prepares a VM that prints to `out`.
+    pub fn with_cache(
+        src: &str,
+        options: &Options,
+        out: Box<dyn Write>,
+        mut cache: CompileCache,
+    ) -> Result<Session, Vec<Diagnostic>> {
+        let (build, report) = build_with_cache(src, options, &mut cache)?;
+        let out = SharedOut::new(out);
+        let (vm, jit) = Session::new_vm(&build, options, Box::new(out.clone()));
+        let reload = ReloadState { cache, options: options.clone(), out, last_build: report, builds: 1 };
+        Ok(Session { build, vm, jit, reload })
+    }
+
+    /// Replaces the program with `new_src`, recompiling only the units whose AST changed, and
+    /// prepares a fresh VM (printing to the same output) to run it from the start. On failure
+    /// the session keeps its current program and returns the diagnostics.
+    pub fn reload(&mut self, new_src: &str) -> Result<&BuildReport, Vec<Diagnostic>> {
+        let state = &mut self.reload;
+        let (build, report) = build_with_cache(new_src, &state.options, &mut state.cache)?;
+        self.vm.flush();
+        let (vm, jit) = Session::new_vm(&build, &state.options, Box::new(state.out.clone()));
+        self.vm = vm;
+        self.jit = jit;
+        self.build = build;
+        state.last_build = report;
+        state.builds += 1;
+        Ok(&state.last_build)
+    }
+
+    /// What the latest build (creation or reload) did, unit by unit.
+    pub fn last_build(&self) -> &BuildReport {
+        &self.reload.last_build
+    }
+
+    /// The cache's figures, cumulative over the session.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.reload.cache.stats()
+    }
+
+    /// The most recent disk-cache problem, if any (for a warning).
+    pub fn cache_warning(&self) -> Option<&str> {
+        self.reload.cache.last_disk_error()
+    }
+
+    /// Builds so far (creation and successful reloads).
+    pub fn builds(&self) -> u64 {
+        self.reload.builds
+    }
+}
