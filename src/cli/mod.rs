@@ -1,6 +1,9 @@
 //! Command-line interface: clap arguments ("low"), validated into a configuration ("high"),
 //! and one function per subcommand. The only layer besides the TUI that touches files.
 
+pub mod profile;
+pub mod trace;
+
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,10 @@ pub enum Command {
         #[command(flatten)]
         opts: RunOpts,
     },
+    /// Run a program and report where the time went: functions, lines, instructions, loops.
+    Profile(profile::ProfileArgs),
+    /// Run a program and write its trace (Chrome/Perfetto JSON, speedscope, or raw events).
+    Trace(trace::TraceArgs),
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -89,6 +96,7 @@ impl RunOpts {
                 ..VmConfig::default()
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
+            ..Options::default()
         }
     }
 }
@@ -118,6 +126,8 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Profile(args)) => profile::run(&args),
+        Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Dis { file, before, after, diff, opts }) => {
             let mode = if before {
                 DisMode::Before

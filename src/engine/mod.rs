@@ -5,6 +5,8 @@
 //! Architecture invariant: the engine knows nothing about terminals; it reads the clock but
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
+pub mod observe;
+
 use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use crate::compile;
 use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
 use crate::syntax::{self, ast::AstProgram};
+use crate::trace::{EventSink, Phase};
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::{self, Program};
 
@@ -24,11 +27,13 @@ pub struct Options {
     pub vm: VmConfig,
     /// Optimizer passes to run, in order.
     pub passes: Vec<Pass>,
+    /// Where the pipeline, the VM, the JIT and the cache report events (disabled by default).
+    pub sink: EventSink,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { vm: VmConfig::default(), passes: optimize::passes_for_level(2) }
+        Options { vm: VmConfig::default(), passes: optimize::passes_for_level(2), sink: EventSink::default() }
     }
 }
 
@@ -64,14 +69,16 @@ pub struct Build {
 
 /// Parses and compiles `src`; on failure returns every diagnostic found.
 pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
+    let sink = &options.sink;
+    observe::lex_phase(sink, src);
     let t0 = Instant::now();
-    let (ast, diags) = syntax::parse(src);
+    let (ast, diags) = observe::phase(sink, Phase::Parse, || syntax::parse(src));
     let parse = t0.elapsed();
     if !diags.is_empty() {
         return Err(diags);
     }
     let t1 = Instant::now();
-    let (chunk, diags) = compile::compile_program(&ast, src.len());
+    let (chunk, diags) = observe::phase(sink, Phase::Compile, || compile::compile_program(&ast, src.len()));
     let compile = t1.elapsed();
     if !diags.is_empty() {
         return Err(diags);
@@ -79,10 +86,14 @@ pub fn build(src: &str, options: &Options) -> Result<Build, Vec<Diagnostic>> {
     let t2 = Instant::now();
     let unoptimized = chunk.clone();
     let mut chunk = chunk;
-    let pass_stats = optimize::optimize(&mut chunk, &options.passes);
+    let pass_stats = observe::phase(sink, Phase::Optimize, || {
+        let stats = optimize::optimize(&mut chunk, &options.passes);
+        observe::opt_passes(sink, &stats);
+        stats
+    });
     let optimize = t2.elapsed();
     let t3 = Instant::now();
-    let program = Rc::new(program::link(&chunk));
+    let program = observe::phase(sink, Phase::Link, || Rc::new(program::link(&chunk)));
     let link = t3.elapsed();
     Ok(Build { ast, unoptimized, chunk, pass_stats, program, timings: PhaseTimings { parse, compile, optimize, link } })
 }
@@ -118,14 +129,18 @@ pub struct Session {
     pub build: Build,
     /// The VM.
     pub vm: Vm,
+    /// The event stream this session reports to (from [`Options::sink`]).
+    pub sink: EventSink,
+    run_started: bool,
 }
 
 impl Session {
     /// Builds `src` and prepares a VM that prints to `out`.
     pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
         let build = build(src, options)?;
-        let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
-        Ok(Session { build, vm })
+        let mut vm = Vm::new(build.program.clone(), options.vm.clone(), out);
+        observe::attach(&mut vm, &options.sink);
+        Ok(Session { build, vm, sink: options.sink.clone(), run_started: false })
     }
 
     /// What the JIT did so far.
@@ -135,6 +150,9 @@ impl Session {
 
     /// Runs to the end (or the first error).
     pub fn run_to_end(&mut self) -> Halt {
+        if self.sink.is_enabled() {
+            return self.run_observed();
+        }
         loop {
             match self.vm.run(u64::MAX) {
                 Halt::Budget => continue,
