@@ -141,3 +141,107 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::engine::Options;
+    use crate::trace::chrome::ChromeTraceWriter;
+    use crate::trace::{FakeClock, Profiler};
+
+    const STEP_NS: u64 = 1000;
+
+    /// A session on a stepping fake clock with `listener` attached before the build.
+    fn session_with(src: &str, listener: crate::trace::SharedListener) -> Session {
+        let sink = EventSink::new(Rc::new(FakeClock::stepping(STEP_NS)));
+        sink.attach(listener);
+        let options = Options { sink, ..Options::default() };
+        match Session::new(src, &options, Box::new(std::io::sink())) {
+            Ok(session) => session,
+            Err(diags) => panic!("does not compile: {diags:?}"),
+        }
+    }
+
+    #[test]
+    fn recursive_calls_are_timed_on_the_fake_clock() {
+        let src = "action f(n) { if (n == 0) { return 0; } return f(n - 1); }\nf(3);\n";
+        let profiler = Rc::new(RefCell::new(Profiler::new()));
+        let mut session = session_with(src, profiler.clone());
+        assert!(matches!(session.run_to_end(), Halt::Finished));
+        let profile = profiler.borrow().profile();
+        let f = &profile.functions[1];
+        // Four calls; the clock ticks once per timed event: call f(3), f(2), f(1), f(0), then
+        // four returns, so the outermost activation spans 7 ticks.
+        assert_eq!(f.calls, 4);
+        assert_eq!(f.inclusive.ns, 7 * STEP_NS);
+        assert_eq!(f.exclusive.ns, f.inclusive.ns, "f calls only itself");
+        let main = &profile.functions[0];
+        assert_eq!(main.inclusive.ns, main.exclusive.ns + f.inclusive.ns);
+        assert_eq!(main.inclusive.instructions, session.vm.counters.instructions);
+        assert_eq!(f.inclusive.instructions, f.exclusive.instructions);
+        assert_eq!(profile.instructions, session.vm.counters.instructions);
+        assert_eq!(profile.gas, session.vm.counters.gas);
+        assert_eq!(profile.outcome, Some(RunOutcome::Finished));
+        // Parse, compile, optimize, link and the separate lexing pass were each timed.
+        let phases: Vec<Phase> = profile.phases.iter().map(|(p, _)| *p).collect();
+        assert_eq!(phases, [Phase::Lex, Phase::Parse, Phase::Compile, Phase::Optimize, Phase::Link]);
+    }
+
+    #[test]
+    fn a_disabled_sink_installs_no_observer() {
+        let options = Options::default();
+        let mut session = match Session::new("print(1);", &options, Box::new(std::io::sink())) {
+            Ok(s) => s,
+            Err(diags) => panic!("{diags:?}"),
+        };
+        assert!(session.vm.take_observer().is_none());
+        assert!(matches!(session.run_to_end(), Halt::Finished));
+    }
+
+    #[test]
+    fn slices_report_counters_and_a_single_run_end() {
+        let src = "let i = 0;\nwhile (i < 30000) { i = i + 1; }\nprint(i);\n";
+        let out = Rc::new(RefCell::new(crate::trace::jsonl::JsonLinesWriter::new(Vec::new(), 10_000, false)));
+        let mut session = session_with(src, out.clone());
+        assert!(matches!(session.run_to_end(), Halt::Finished));
+        // Running a finished session again reports nothing new.
+        assert!(matches!(session.run_slice(10), Halt::Finished));
+        let mut writer = out.borrow_mut();
+        assert!(writer.finish().is_ok());
+        let text = String::from_utf8(std::mem::take(writer.get_mut())).unwrap_or_default();
+        let count = |kind: &str| text.lines().filter(|l| l.contains(&format!("\"type\":\"{kind}\""))).count();
+        assert_eq!(count("run_start"), 1);
+        assert_eq!(count("run_end"), 1);
+        assert!(count("counters") >= 10, "a sample every {SAMPLE_EVERY} instructions:\n{text}");
+        assert_eq!(count("loop_hot"), 1);
+    }
+
+    #[test]
+    fn chrome_trace_of_an_error_closes_its_slices() {
+        let src = "action g(x) { return 1 / x; }\naction f(x) { return g(x); }\nf(0);\n";
+        let writer = Rc::new(RefCell::new(ChromeTraceWriter::new(Vec::new(), 1000)));
+        let mut session = session_with(src, writer.clone());
+        assert!(matches!(session.run_to_end(), Halt::Error(_)));
+        let mut writer = writer.borrow_mut();
+        assert!(writer.finish().is_ok_and(|s| !s.truncated));
+        let text = String::from_utf8(std::mem::take(writer.get_mut())).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let vm: Vec<(String, String)> = doc["traceEvents"]
+            .as_array()
+            .map(|evs| {
+                evs.iter()
+                    .filter(|e| e["tid"] == 1 && (e["ph"] == "B" || e["ph"] == "E"))
+                    .map(|e| (e["ph"].as_str().unwrap_or("").to_string(), e["name"].as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: Vec<(String, String)> =
+            [("B", "<main>"), ("B", "f"), ("B", "g"), ("E", "g"), ("E", "f"), ("E", "<main>")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+        assert_eq!(vm, expected);
+    }
+}

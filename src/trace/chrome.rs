@@ -110,6 +110,11 @@ impl<W: Write> ChromeTraceWriter<W> {
         self.names = names.into_iter().map(Some).collect();
     }
 
+    /// The underlying writer (for tests and in-memory traces).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Figures so far.
     pub fn summary(&self) -> ChromeSummary {
         self.summary
@@ -425,5 +430,78 @@ impl<W: Write> ChromeTraceWriter<W> {
             self.end(at_ns, TID_VM, None);
         }
         self.end(at_ns, TID_VM, Some(args));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::event::ArgList;
+
+    fn events_of(writer: &mut ChromeTraceWriter<Vec<u8>>) -> Vec<Json> {
+        assert!(writer.finish().is_ok());
+        let doc: Json = serde_json::from_slice(writer.get_mut()).unwrap_or_default();
+        doc["traceEvents"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn call(name: &str) -> TraceEvent<'_> {
+        TraceEvent::Call { func: 1, name, depth: 1, gas: 0, args: ArgList::EMPTY }
+    }
+
+    #[test]
+    fn jit_and_cache_events_go_to_their_tracks() {
+        let mut w = ChromeTraceWriter::new(Vec::new(), 100);
+        w.set_function_names(vec!["<main>".to_string(), "loop_fn".to_string()]);
+        w.on_event(0, &TraceEvent::CacheMiss { key: 0xab });
+        w.on_event(1000, &TraceEvent::RunStart);
+        w.on_event(2000, &TraceEvent::JitCompileStart { func: 1, loop_id: 0 });
+        let end = TraceEvent::JitCompileEnd { func: 1, loop_id: 0, compiled: true, native_bytes: 64, reason: None };
+        w.on_event(3500, &end);
+        w.on_event(4000, &TraceEvent::JitBailout { func: 1, loop_id: 0, pc: 7, reason: "type guard" });
+        let events = events_of(&mut w);
+        let find = |name: &str, ph: &str| events.iter().find(|e| e["name"] == name && e["ph"] == ph).cloned();
+        let miss = find("cache miss", "i").unwrap_or_default();
+        assert_eq!((miss["tid"].as_u64(), miss["args"]["key"].as_str()), (Some(2), Some("00000000000000ab")));
+        let compile = find("jit compile loop_fn loop 0", "B").unwrap_or_default();
+        assert_eq!((compile["tid"].as_u64(), compile["ts"].as_f64()), (Some(3), Some(2.0)));
+        let compiled = find("jit compile loop_fn loop 0", "E").unwrap_or_default();
+        assert_eq!((compiled["ts"].as_f64(), compiled["args"]["native_bytes"].as_u64()), (Some(3.5), Some(64)));
+        let bail = find("bail-out", "i").unwrap_or_default();
+        assert_eq!((bail["tid"].as_u64(), bail["args"]["reason"].as_str()), (Some(3), Some("type guard")));
+        // The run slice left open is closed at the last event.
+        let main_end = find("<main>", "E").unwrap_or_default();
+        assert_eq!(main_end["ts"].as_f64(), Some(4.0));
+    }
+
+    #[test]
+    fn past_the_limit_only_open_slices_are_closed() {
+        let mut w = ChromeTraceWriter::new(Vec::new(), 3);
+        w.on_event(0, &TraceEvent::RunStart);
+        w.on_event(10, &call("a"));
+        w.on_event(20, &call("b"));
+        w.on_event(30, &call("c"));
+        w.on_event(40, &TraceEvent::Return { func: 1, name: "c", depth: 3, gas: 0 });
+        w.on_event(50, &TraceEvent::Return { func: 1, name: "b", depth: 2, gas: 0 });
+        w.on_event(60, &TraceEvent::Print { text: "dropped" });
+        let summary = w.summary();
+        assert!(summary.truncated);
+        assert_eq!(summary.events_dropped, 2);
+        let events = events_of(&mut w);
+        let timed: Vec<(String, String)> = events
+            .iter()
+            .filter(|e| e["ph"] != "M")
+            .map(|e| (e["ph"].as_str().unwrap_or("").to_string(), e["name"].as_str().unwrap_or("").to_string()))
+            .collect();
+        let expected = [
+            ("B", "<main>"),
+            ("B", "a"),
+            ("B", "b"),
+            ("i", "trace truncated"),
+            ("E", "b"),
+            ("E", "a"),
+            ("E", "<main>"),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(timed, expected);
     }
 }

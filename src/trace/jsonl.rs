@@ -77,6 +77,11 @@ impl<W: Write> JsonLinesWriter<W> {
         }
     }
 
+    /// The underlying writer (for tests and in-memory streams).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Writes the `summary` record and flushes; returns the first write error, if any.
     pub fn finish(&mut self) -> io::Result<()> {
         if !self.finished {
