@@ -65,7 +65,7 @@ fn check_chrome(doc: &Json) -> ChromeFacts {
         let ph = ev["ph"].as_str().unwrap_or_else(|| panic!("event {i} has no ph: {ev}"));
         let pid = ev["pid"].as_u64().unwrap_or_else(|| panic!("event {i} has no integer pid: {ev}"));
         let tid = ev["tid"].as_u64().unwrap_or_else(|| panic!("event {i} has no integer tid: {ev}"));
-        assert!(pid >= 1 && pid < 100 && tid >= 1 && tid < 100, "small pid/tid from 1: {ev}");
+        assert!((1..100).contains(&pid) && (1..100).contains(&tid), "small pid/tid from 1: {ev}");
         let ts = ev["ts"].as_f64().unwrap_or_else(|| panic!("event {i} has no numeric ts: {ev}"));
         if ph == "M" {
             let label = ev["args"]["name"].as_str().map(str::to_string);
@@ -185,7 +185,7 @@ fn a_runtime_error_in_nested_calls_still_closes_every_slice() {
     assert_eq!(err["args"]["depth"], 3);
     // The slices cut by the error end where the error happened.
     let err_ts = err["ts"].as_f64().unwrap_or(-1.0);
-    let last_leaf_end = events.iter().filter(|e| e["name"] == "leaf" && e["ph"] == "E").last().expect("leaf end");
+    let last_leaf_end = events.iter().rfind(|e| e["name"] == "leaf" && e["ph"] == "E").expect("leaf end");
     assert_eq!(last_leaf_end["ts"].as_f64(), Some(err_ts));
 }
 

@@ -140,7 +140,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     };
     let shown = args.output.display().to_string();
     let file = match File::create(&args.output) {
-        Ok(f) => BufWriter::new(f),
+        Ok(f) => BufWriter::with_capacity(1 << 20, f),
         Err(e) => {
             eprintln!("error: cannot create {shown}: {e}");
             return ExitCode::from(1);

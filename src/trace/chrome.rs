@@ -17,11 +17,12 @@
 //! reports `truncated`, `events_kept` and `events_dropped`.
 
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::event::TraceEvent;
+use super::event::{ARG_TEXT_LIMIT, ArgList, TraceEvent, summarize_value};
 use super::sink::Listener;
 
 /// The process id used for every event.
@@ -39,7 +40,7 @@ const TRACKS: [(u32, &str); 3] = [(TID_VM, "VM"), (TID_PIPELINE, "pipeline"), (T
 const PRINT_TEXT_LIMIT: usize = 200;
 
 #[derive(Serialize)]
-struct ChromeEvent<'a> {
+struct ChromeEvent<'a, A: Serialize = Json> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     cat: Option<&'a str>,
@@ -50,12 +51,34 @@ struct ChromeEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     s: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    args: Option<Json>,
+    args: Option<A>,
+}
+
+/// A call's `args`: each parameter's summarized value, plus the call depth.
+struct CallArgs<'a> {
+    args: ArgList<'a>,
+    depth: u32,
+}
+
+impl Serialize for CallArgs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.args.values.len() + 1))?;
+        for (i, value) in self.args.values.iter().enumerate() {
+            let summary = summarize_value(value, ARG_TEXT_LIMIT);
+            match self.args.names.get(i) {
+                Some(name) => map.serialize_entry(name, &summary)?,
+                None => map.serialize_entry(&format!("arg{i}"), &summary)?,
+            }
+        }
+        map.serialize_entry("depth", &self.depth)?;
+        map.end()
+    }
 }
 
 #[derive(Debug, Default)]
 struct Track {
-    open: Vec<String>,
+    open: Vec<Rc<str>>,
     /// Slices begun after the limit was reached (neither begun nor ended in the file).
     suppressed: u64,
 }
@@ -85,7 +108,7 @@ pub struct ChromeTraceWriter<W: Write> {
     origin_ns: Option<u64>,
     last_ns: u64,
     tracks: [Track; 3],
-    names: Vec<Option<String>>,
+    names: Vec<Option<Rc<str>>>,
 }
 
 impl<W: Write> ChromeTraceWriter<W> {
@@ -107,7 +130,7 @@ impl<W: Write> ChromeTraceWriter<W> {
 
     /// Names functions up front (by `FuncId`), for events that carry only an id.
     pub fn set_function_names(&mut self, names: Vec<String>) {
-        self.names = names.into_iter().map(Some).collect();
+        self.names = names.into_iter().map(|n| Some(Rc::from(n))).collect();
     }
 
     /// The underlying writer (for tests and in-memory traces).
@@ -122,18 +145,24 @@ impl<W: Write> ChromeTraceWriter<W> {
 
     fn func_name(&self, func: u32) -> String {
         match self.names.get(func as usize) {
-            Some(Some(name)) => name.clone(),
+            Some(Some(name)) => name.to_string(),
             _ => format!("fn#{func}"),
         }
     }
 
-    fn remember_name(&mut self, func: u32, name: &str) {
+    /// The shared name of `func`, learning `name` the first time.
+    fn remember_name(&mut self, func: u32, name: &str) -> Rc<str> {
         let idx = func as usize;
         if self.names.len() <= idx {
             self.names.resize(idx + 1, None);
         }
-        if self.names[idx].is_none() {
-            self.names[idx] = Some(name.to_string());
+        match &self.names[idx] {
+            Some(known) => known.clone(),
+            None => {
+                let shared: Rc<str> = Rc::from(name);
+                self.names[idx] = Some(shared.clone());
+                shared
+            }
         }
     }
 
@@ -147,10 +176,10 @@ impl<W: Write> ChromeTraceWriter<W> {
     }
 
     fn raw(&mut self, bytes: &[u8]) {
-        if self.error.is_none() {
-            if let Err(e) = self.out.write_all(bytes) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(bytes)
+        {
+            self.error = Some(e);
         }
     }
 
@@ -186,7 +215,7 @@ impl<W: Write> ChromeTraceWriter<W> {
         }
     }
 
-    fn write_event(&mut self, event: &ChromeEvent<'_>, first: bool) {
+    fn write_event<A: Serialize>(&mut self, event: &ChromeEvent<'_, A>, first: bool) {
         if self.error.is_some() {
             return;
         }
@@ -199,12 +228,12 @@ impl<W: Write> ChromeTraceWriter<W> {
     }
 
     /// Writes a counted event if the limit allows; returns false if it was dropped.
-    fn counted(&mut self, event: &ChromeEvent<'_>) -> bool {
+    fn counted<A: Serialize>(&mut self, event: &ChromeEvent<'_, A>) -> bool {
         if self.summary.events_kept >= self.limit {
             self.summary.events_dropped += 1;
             if !self.summary.truncated {
                 self.summary.truncated = true;
-                let note = ChromeEvent {
+                let note: ChromeEvent<'_> = ChromeEvent {
                     name: "trace truncated",
                     cat: Some("trace"),
                     ph: "i",
@@ -223,10 +252,10 @@ impl<W: Write> ChromeTraceWriter<W> {
         true
     }
 
-    fn begin(&mut self, at_ns: u64, tid: u32, name: &str, cat: &str, args: Option<Json>) {
-        let ev = ChromeEvent { name, cat: Some(cat), ph: "B", ts: self.ts(at_ns), pid: PID, tid, s: None, args };
+    fn begin<A: Serialize>(&mut self, at_ns: u64, tid: u32, name: Rc<str>, cat: &str, args: Option<A>) {
+        let ev = ChromeEvent { name: &name, cat: Some(cat), ph: "B", ts: self.ts(at_ns), pid: PID, tid, s: None, args };
         if self.counted(&ev) {
-            self.track(tid).open.push(name.to_string());
+            self.track(tid).open.push(name);
         } else {
             self.track(tid).suppressed += 1;
         }
@@ -240,7 +269,7 @@ impl<W: Write> ChromeTraceWriter<W> {
             return;
         }
         let Some(name) = track.open.pop() else { return };
-        let ev = ChromeEvent { name: &name, cat: None, ph: "E", ts, pid: PID, tid, s: None, args };
+        let ev: ChromeEvent<'_> = ChromeEvent { name: &name, cat: None, ph: "E", ts, pid: PID, tid, s: None, args };
         // Ends of open slices are written even past the limit (at most one per open slice).
         self.summary.events_kept += 1;
         self.write_event(&ev, false);
@@ -254,7 +283,7 @@ impl<W: Write> ChromeTraceWriter<W> {
     }
 
     fn instant(&mut self, at_ns: u64, tid: u32, name: &str, cat: &str, args: Json) {
-        let ev = ChromeEvent {
+        let ev: ChromeEvent<'_> = ChromeEvent {
             name,
             cat: Some(cat),
             ph: "i",
@@ -268,7 +297,7 @@ impl<W: Write> ChromeTraceWriter<W> {
     }
 
     fn counter(&mut self, at_ns: u64, name: &str, args: Json) {
-        let ev = ChromeEvent {
+        let ev: ChromeEvent<'_> = ChromeEvent {
             name,
             cat: Some("counter"),
             ph: "C",
@@ -303,10 +332,10 @@ impl<W: Write> ChromeTraceWriter<W> {
             let text = other.to_string();
             self.raw(text.as_bytes());
             self.raw(b"}\n");
-            if self.error.is_none() {
-                if let Err(e) = self.out.flush() {
-                    self.error = Some(e);
-                }
+            if self.error.is_none()
+                && let Err(e) = self.out.flush()
+            {
+                self.error = Some(e);
             }
         }
         match self.error.take() {
@@ -340,15 +369,17 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
         let at_ns = at_ns.max(self.last_ns);
         self.last_ns = at_ns;
         match *event {
-            TraceEvent::PhaseBegin { phase } => self.begin(at_ns, TID_PIPELINE, phase.name(), "phase", None),
+            TraceEvent::PhaseBegin { phase } => {
+                self.begin::<Json>(at_ns, TID_PIPELINE, Rc::from(phase.name()), "phase", None);
+            }
             TraceEvent::PhaseEnd { .. } => self.end(at_ns, TID_PIPELINE, None),
             TraceEvent::OptPass { pass, removed, folded, jumps_threaded, fused, branches_resolved } => {
                 let args = json!({"pass": pass, "removed": removed, "folded": folded, "jumps_threaded": jumps_threaded, "fused": fused, "branches_resolved": branches_resolved});
                 self.instant(at_ns, TID_PIPELINE, &format!("pass {pass}"), "optimizer", args);
             }
             TraceEvent::RunStart => {
-                self.remember_name(0, "<main>");
-                self.begin(at_ns, TID_VM, "<main>", "run", None);
+                let name = self.remember_name(0, "<main>");
+                self.begin::<Json>(at_ns, TID_VM, name, "run", None);
             }
             TraceEvent::RunEnd { outcome, instructions, gas } => {
                 let args = json!({"outcome": outcome, "instructions": instructions, "gas": gas});
@@ -356,13 +387,8 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
             }
             TraceEvent::Instr { .. } => {}
             TraceEvent::Call { func, name, depth, args, .. } => {
-                self.remember_name(func, name);
-                let mut map = serde_json::Map::new();
-                for (k, v) in args.pairs() {
-                    map.insert(k, Json::String(v));
-                }
-                map.insert("depth".to_string(), json!(depth));
-                self.begin(at_ns, TID_VM, name, "call", Some(Json::Object(map)));
+                let name = self.remember_name(func, name);
+                self.begin(at_ns, TID_VM, name, "call", Some(CallArgs { args, depth }));
             }
             TraceEvent::Return { .. } => {
                 // The top-level slice ends with the run, not with a stray return.
@@ -384,7 +410,7 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
             }
             TraceEvent::JitCompileStart { func, loop_id } => {
                 let name = format!("jit compile {} loop {loop_id}", self.func_name(func));
-                self.begin(at_ns, TID_JIT, &name, "jit", Some(json!({"function": func, "loop_id": loop_id})));
+                self.begin(at_ns, TID_JIT, Rc::from(name), "jit", Some(json!({"function": func, "loop_id": loop_id})));
             }
             TraceEvent::JitCompileEnd { compiled, native_bytes, reason, .. } => {
                 let args = json!({"compiled": compiled, "native_bytes": native_bytes, "reason": reason});
@@ -444,8 +470,8 @@ mod tests {
         doc["traceEvents"].as_array().cloned().unwrap_or_default()
     }
 
-    fn call(name: &str) -> TraceEvent<'_> {
-        TraceEvent::Call { func: 1, name, depth: 1, gas: 0, args: ArgList::EMPTY }
+    fn call(func: u32, name: &str) -> TraceEvent<'_> {
+        TraceEvent::Call { func, name, depth: func, gas: 0, args: ArgList::EMPTY }
     }
 
     #[test]
@@ -477,11 +503,11 @@ mod tests {
     fn past_the_limit_only_open_slices_are_closed() {
         let mut w = ChromeTraceWriter::new(Vec::new(), 3);
         w.on_event(0, &TraceEvent::RunStart);
-        w.on_event(10, &call("a"));
-        w.on_event(20, &call("b"));
-        w.on_event(30, &call("c"));
-        w.on_event(40, &TraceEvent::Return { func: 1, name: "c", depth: 3, gas: 0 });
-        w.on_event(50, &TraceEvent::Return { func: 1, name: "b", depth: 2, gas: 0 });
+        w.on_event(10, &call(1, "a"));
+        w.on_event(20, &call(2, "b"));
+        w.on_event(30, &call(3, "c"));
+        w.on_event(40, &TraceEvent::Return { func: 3, name: "c", depth: 3, gas: 0 });
+        w.on_event(50, &TraceEvent::Return { func: 2, name: "b", depth: 2, gas: 0 });
         w.on_event(60, &TraceEvent::Print { text: "dropped" });
         let summary = w.summary();
         assert!(summary.truncated);

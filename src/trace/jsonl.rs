@@ -90,10 +90,10 @@ impl<W: Write> JsonLinesWriter<W> {
             let data = json!({"events_kept": self.kept, "events_dropped": self.dropped, "truncated": self.dropped > 0});
             let summary = Envelope { kind: "summary", data };
             self.line(&summary);
-            if self.error.is_none() {
-                if let Err(e) = self.out.flush() {
-                    self.error = Some(e);
-                }
+            if self.error.is_none()
+                && let Err(e) = self.out.flush()
+            {
+                self.error = Some(e);
             }
         }
         match self.error.take() {

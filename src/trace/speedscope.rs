@@ -177,11 +177,7 @@ impl Listener for SpeedscopeWriter {
         match *event {
             TraceEvent::RunStart => self.open(at_ns, 0, "<main>"),
             TraceEvent::Call { func, name, .. } => self.open(at_ns, func, name),
-            TraceEvent::Return { .. } => {
-                if self.stack.len() > 1 || self.suppressed > 0 {
-                    self.close(at_ns);
-                }
-            }
+            TraceEvent::Return { .. } if self.stack.len() > 1 || self.suppressed > 0 => self.close(at_ns),
             TraceEvent::Error { .. } | TraceEvent::RunEnd { .. } => self.close_all(at_ns),
             _ => {}
         }
