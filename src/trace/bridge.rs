@@ -1,6 +1,7 @@
 //! The VM's observer that feeds the event stream: it turns each borrowed [`VmEvent`] into a
 //! [`TraceEvent`] and emits it through an [`EventSink`].
 
+use crate::bytecode::op::Op;
 use crate::vm::hooks::{Observer, VmEvent};
 
 use super::event::{ArgList, KeyList, TraceEvent};
@@ -30,7 +31,7 @@ impl Observer for VmBridge {
                 func: proto.id,
                 pc,
                 depth: depth32(depth),
-                op: proto.code.get(pc as usize).map_or("?", |op| op.name()),
+                op: proto.code.get(pc as usize).copied().unwrap_or(Op::Nop),
             },
             VmEvent::Call { proto, depth, args } => {
                 let n_params = (proto.arity as usize).min(proto.slot_names.len());

@@ -5,6 +5,7 @@
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use crate::bytecode::op::Op;
 use crate::text;
 use crate::vm::error::ErrorKind;
 use crate::vm::value::Value;
@@ -112,6 +113,10 @@ impl Serialize for KeyList<'_> {
     }
 }
 
+fn serialize_op_name<S: Serializer>(op: &Op, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(op.name())
+}
+
 /// Longest rendering of one argument value, in characters.
 pub const ARG_TEXT_LIMIT: usize = 40;
 
@@ -203,8 +208,9 @@ pub enum TraceEvent<'a> {
         pc: u32,
         /// Call depth (0 is the top level).
         depth: u32,
-        /// Opcode name as in listings.
-        op: &'static str,
+        /// The instruction (serialized as its opcode name, as in listings).
+        #[serde(serialize_with = "serialize_op_name")]
+        op: Op,
     },
     /// A user function was entered.
     Call {

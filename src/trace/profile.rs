@@ -291,7 +291,7 @@ mod tests {
     }
 
     fn instr(p: &mut Profiler, func: FuncId, pc: u32) {
-        p.on_event(0, &TraceEvent::Instr { func, pc, depth: 0, op: "NOP" });
+        p.on_event(0, &TraceEvent::Instr { func, pc, depth: 0, op: crate::bytecode::op::Op::Nop });
     }
 
     #[test]

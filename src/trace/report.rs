@@ -307,6 +307,8 @@ impl ProfileReport {
         );
         let run = self.totals.run_ns.max(1) as f64;
         for f in self.functions.iter().take(top) {
+            let instrs =
+                if self.totals.counted_instructions { f.exclusive_instructions.to_string() } else { "-".to_string() };
             let _ = writeln!(
                 out,
                 "  {:<name_w$} {:>10} {:>12.3} {:>12.3} {:>6.1}% {:>14} {:>6}",
@@ -315,7 +317,7 @@ impl ProfileReport {
                 f.inclusive_ns as f64 / 1e6,
                 f.exclusive_ns as f64 / 1e6,
                 100.0 * f.exclusive_ns as f64 / run,
-                f.exclusive_instructions,
+                instrs,
                 f.line
             );
         }

@@ -1,7 +1,7 @@
 //! The fan-out: listeners subscribe to an [`EventSink`], and any engine code (the VM bridge,
 //! the pipeline, the JIT, the cache) emits through a clone of it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -25,9 +25,10 @@ pub type SharedListener = Rc<RefCell<dyn Listener>>;
 
 struct Hub {
     clock: Rc<dyn Clock>,
-    listeners: Vec<SharedListener>,
-    wants_instructions: bool,
-    last_ns: u64,
+    /// Borrowed while events are delivered (which is what makes emission non-re-entrant).
+    listeners: RefCell<Vec<SharedListener>>,
+    wants_instructions: Cell<bool>,
+    last_ns: Cell<u64>,
 }
 
 /// A cheap, cloneable handle on one event stream. The default sink is disabled: emitting
@@ -39,12 +40,12 @@ struct Hub {
 /// reading the clock.
 #[derive(Clone, Default)]
 pub struct EventSink {
-    hub: Option<Rc<RefCell<Hub>>>,
+    hub: Option<Rc<Hub>>,
 }
 
 impl fmt::Debug for EventSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let listeners = self.hub.as_ref().and_then(|h| h.try_borrow().ok()).map(|h| h.listeners.len());
+        let listeners = self.hub.as_ref().and_then(|h| h.listeners.try_borrow().ok()).map(|l| l.len());
         f.debug_struct("EventSink").field("enabled", &self.hub.is_some()).field("listeners", &listeners).finish()
     }
 }
@@ -52,8 +53,13 @@ impl fmt::Debug for EventSink {
 impl EventSink {
     /// An enabled sink, stamping events with `clock`, with no listener yet.
     pub fn new(clock: Rc<dyn Clock>) -> EventSink {
-        let hub = Hub { clock, listeners: Vec::new(), wants_instructions: false, last_ns: 0 };
-        EventSink { hub: Some(Rc::new(RefCell::new(hub))) }
+        let hub = Hub {
+            clock,
+            listeners: RefCell::new(Vec::new()),
+            wants_instructions: Cell::new(false),
+            last_ns: Cell::new(0),
+        };
+        EventSink { hub: Some(Rc::new(hub)) }
     }
 
     /// A disabled sink (the same as `EventSink::default()`).
@@ -68,35 +74,39 @@ impl EventSink {
 
     /// True if at least one listener is attached.
     pub fn has_listeners(&self) -> bool {
-        self.hub.as_ref().and_then(|h| h.try_borrow().ok()).is_some_and(|h| !h.listeners.is_empty())
+        self.hub.as_ref().and_then(|h| h.listeners.try_borrow().ok()).is_some_and(|l| !l.is_empty())
     }
 
-    /// Subscribes `listener`; returns false (and does nothing) on a disabled sink.
+    /// Subscribes `listener`; returns false (and does nothing) on a disabled sink or from
+    /// inside a listener.
     pub fn attach(&self, listener: SharedListener) -> bool {
         let Some(hub) = &self.hub else { return false };
-        let Ok(mut hub) = hub.try_borrow_mut() else { return false };
+        let Ok(mut listeners) = hub.listeners.try_borrow_mut() else { return false };
         let wants = listener.try_borrow().is_ok_and(|l| l.wants_instructions());
-        hub.wants_instructions |= wants;
-        hub.listeners.push(listener);
+        hub.wants_instructions.set(hub.wants_instructions.get() || wants);
+        listeners.push(listener);
         true
     }
 
     /// Unsubscribes every listener.
     pub fn detach_all(&self) {
-        if let Some(mut hub) = self.hub.as_ref().and_then(|h| h.try_borrow_mut().ok()) {
-            hub.listeners.clear();
-            hub.wants_instructions = false;
+        if let Some(hub) = &self.hub
+            && let Ok(mut listeners) = hub.listeners.try_borrow_mut()
+        {
+            listeners.clear();
+            hub.wants_instructions.set(false);
         }
     }
 
     /// True if some attached listener wants instruction events.
+    #[inline]
     pub fn wants_instructions(&self) -> bool {
-        self.hub.as_ref().and_then(|h| h.try_borrow().ok()).is_some_and(|h| h.wants_instructions)
+        self.hub.as_ref().is_some_and(|h| h.wants_instructions.get())
     }
 
     /// The current time on the sink's clock (0 for a disabled sink).
     pub fn now_ns(&self) -> u64 {
-        self.hub.as_ref().and_then(|h| h.try_borrow().ok()).map_or(0, |h| h.clock.now_ns().max(h.last_ns))
+        self.hub.as_ref().map_or(0, |h| h.clock.now_ns().max(h.last_ns.get()))
     }
 
     /// Delivers `event` to every listener.
@@ -107,19 +117,19 @@ impl EventSink {
         }
     }
 
-    fn deliver(hub: &RefCell<Hub>, event: &TraceEvent<'_>) {
-        let Ok(mut hub) = hub.try_borrow_mut() else { return };
-        if hub.listeners.is_empty() {
+    fn deliver(hub: &Hub, event: &TraceEvent<'_>) {
+        let Ok(listeners) = hub.listeners.try_borrow_mut() else { return };
+        if listeners.is_empty() {
             return;
         }
         let at_ns = if matches!(event, TraceEvent::Instr { .. }) {
-            hub.last_ns
+            hub.last_ns.get()
         } else {
-            let now = hub.clock.now_ns().max(hub.last_ns);
-            hub.last_ns = now;
+            let now = hub.clock.now_ns().max(hub.last_ns.get());
+            hub.last_ns.set(now);
             now
         };
-        for listener in &hub.listeners {
+        for listener in listeners.iter() {
             if let Ok(mut listener) = listener.try_borrow_mut() {
                 listener.on_event(at_ns, event);
             }
@@ -159,7 +169,7 @@ mod tests {
         assert!(sink.attach(b.clone()));
         assert!(sink.wants_instructions());
         sink.emit(&TraceEvent::RunStart);
-        sink.emit(&TraceEvent::Instr { func: 0, pc: 0, depth: 0, op: "NOP" });
+        sink.emit(&TraceEvent::Instr { func: 0, pc: 0, depth: 0, op: crate::bytecode::op::Op::Nop });
         sink.emit(&TraceEvent::Print { text: "x" });
         let expected = vec![(0, "run_start"), (0, "instr"), (10, "print")];
         assert_eq!(a.borrow().seen, expected);
