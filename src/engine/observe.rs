@@ -189,6 +189,46 @@ mod tests {
         assert_eq!(phases, [Phase::Lex, Phase::Parse, Phase::Compile, Phase::Optimize, Phase::Link]);
     }
 
+    /// The text report, on the fake clock (one microsecond per timed event). Instruction
+    /// counts follow the compiler and optimizer: update the literal when they change.
+    #[test]
+    fn profile_report_reads_well() {
+        let src = "action sq(x) {\n  return x * x;\n}\nlet t = 0;\nlet i = 0;\nwhile (i < 150) {\n  t = t + sq(i);\n  i = i + 1;\n}\nprint(t);\n";
+        let profiler = Rc::new(RefCell::new(Profiler::new()));
+        let mut session = session_with(src, profiler.clone());
+        assert!(matches!(session.run_to_end(), Halt::Finished));
+        let profile = profiler.borrow().profile();
+        let report = crate::trace::report::ProfileReport::new(&profile, &session.build.program, src, "sq.zx");
+        let text = report.render_text(3);
+        let expected = "\
+== profile: sq.zx ==
+run: finished, 1962 instructions, 150 calls, gas 7682, 0.305 ms
+phases: lex 0.001 ms, parse 0.001 ms, compile 0.001 ms, optimize 0.004 ms, link 0.001 ms
+
+Top functions (by self time)
+  function      calls      incl ms      self ms  self %    self instrs   line
+  <main>            1        0.305        0.155   50.8%           1512      1
+  sq              150        0.150        0.150   49.2%            450      1
+
+Hottest lines
+    line       instrs      %  source
+       7          750  38.2%  t = t + sq(i);
+       6          603  30.7%  while (i < 150) {
+       2          450  22.9%  return x * x;
+
+Hottest instructions
+         count  function    pc  op                 line
+           151  <main>       6  LOAD_LOCAL            6
+           151  <main>       7  LOAD_INT              6
+           151  <main>       8  JUMP_IF_NOT_LT        6
+
+Hot loops
+  function     loop   line   iterations  status      bail-outs  source
+  <main>          0      6          150  interpreted         0  while (i < 150) {
+";
+        assert_eq!(text, expected, "actual:\n{text}");
+    }
+
     #[test]
     fn a_disabled_sink_installs_no_observer() {
         let options = Options::default();

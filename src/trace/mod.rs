@@ -19,6 +19,22 @@
 //! `cache_miss` {key}; `tx_begin` {depth}; `tx_commit` / `tx_rollback` {depth, keys};
 //! `state_access` {write, key, depth}; `counters` {instructions, gas, gas_limit, depth}.
 //!
+//! Emitting from engine code (the JIT's `LoopCompiler`, the bytecode cache): keep a clone of
+//! `options.sink` and emit; on a disabled sink this is one branch.
+//!
+//! ```text
+//! let sink = options.sink.clone();
+//! sink.emit(&TraceEvent::JitCompileStart { func: proto.id, loop_id });
+//! // ... compile ...
+//! sink.emit(&TraceEvent::JitCompileEnd { func: proto.id, loop_id, compiled, native_bytes, reason: None });
+//! sink.emit(&TraceEvent::CacheHit { key: ast_hash });
+//! ```
+//!
+//! Listening (the TUI, a test): create `EventSink::new(clock)`, attach an
+//! `Rc<RefCell<impl Listener>>` before `Session::new` (to see the pipeline phases), pass the
+//! sink in `Options::sink`, and drive the run with `Session::run_slice`; a [`Profiler`] gives
+//! a consistent snapshot at any time through [`Profiler::profile`].
+//!
 //! Architecture invariant: nothing here reads the clock or opens files; time comes from the
 //! [`Clock`] the engine passes in, and exporters write to any `io::Write` they are given.
 
