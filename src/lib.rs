@@ -10,4 +10,5 @@ pub mod engine;
 pub mod jit;
 pub mod syntax;
 pub mod text;
+pub mod trace;
 pub mod vm;

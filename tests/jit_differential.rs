@@ -56,6 +56,7 @@ fn run(src: &str, jit: bool, limits: Limits) -> (Observed, u64) {
         },
         passes: optimize::passes_for_level(limits.level),
         jit: JitPolicy { enabled: jit },
+        ..Options::default()
     };
     let out = Shared::default();
     let mut session = match Session::new(src, &options, Box::new(out.clone())) {

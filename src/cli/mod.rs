@@ -1,6 +1,9 @@
 //! Command-line interface: clap arguments ("low"), validated into a configuration ("high"),
 //! and one function per subcommand. The only layer besides the TUI that touches files.
 
+pub mod profile;
+pub mod trace;
+
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +76,10 @@ pub enum Command {
         #[command(flatten)]
         opts: RunOpts,
     },
+    /// Run a program and report where the time went: functions, lines, instructions, loops.
+    Profile(profile::ProfileArgs),
+    /// Run a program and write its trace (Chrome/Perfetto JSON, speedscope, or raw events).
+    Trace(trace::TraceArgs),
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -135,6 +142,7 @@ impl RunOpts {
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
             jit: engine::jit_policy::JitPolicy { enabled: !self.no_jit },
+            ..Options::default()
         }
     }
 }
@@ -164,6 +172,8 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Profile(args)) => profile::run(&args),
+        Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
         Some(Command::Dis { file, before, after, diff, opts, .. }) => {

@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::trace::{EventSink, TraceEvent};
+
 use crate::jit::{self, Jit, JitInfo, JitLoopStatus};
 use crate::vm::hooks::{LoopCompiler, LoopExit, LoopRun};
 use crate::vm::program::Proto;
@@ -32,23 +34,36 @@ pub type SharedJit = Rc<RefCell<Jit>>;
 /// The [`LoopCompiler`] the engine installs in the VM.
 pub struct JitHook {
     jit: SharedJit,
+    sink: EventSink,
 }
 
 impl JitHook {
-    /// A hook over `jit`.
-    pub fn new(jit: SharedJit) -> JitHook {
-        JitHook { jit }
+    /// A hook over `jit` that reports compilations and bail-outs to `sink`.
+    pub fn new(jit: SharedJit, sink: EventSink) -> JitHook {
+        JitHook { jit, sink }
     }
 }
 
 impl LoopCompiler for JitHook {
     fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16, stack: &[Value], base: usize) -> bool {
+        self.sink.emit(&TraceEvent::JitCompileStart { func: proto.id, loop_id });
         let started = Instant::now();
         let mut jit = self.jit.borrow_mut();
-        let ok = jit.compile(proto, loop_id, stack, base).is_ok();
+        let res = jit.compile(proto, loop_id, stack, base);
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         jit.note_compile_time(proto, loop_id, micros);
-        ok
+        if self.sink.has_listeners() {
+            let native_bytes = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.native_bytes);
+            let reason = res.as_ref().err().map(String::as_str);
+            self.sink.emit(&TraceEvent::JitCompileEnd {
+                func: proto.id,
+                loop_id,
+                compiled: res.is_ok(),
+                native_bytes,
+                reason,
+            });
+        }
+        res.is_ok()
     }
 
     fn run(
@@ -59,7 +74,26 @@ impl LoopCompiler for JitHook {
         base: usize,
         fuel: u64,
     ) -> (LoopExit, LoopRun) {
-        self.jit.borrow_mut().run(proto, loop_id, stack, base, fuel)
+        let mut jit = self.jit.borrow_mut();
+        if !self.sink.has_listeners() {
+            return jit.run(proto, loop_id, stack, base, fuel);
+        }
+        let before = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.bailouts);
+        let res = jit.run(proto, loop_id, stack, base, fuel);
+        if let Some(info) = jit.loop_info(proto.id, loop_id) {
+            if info.bailouts > before {
+                let pc = match res.0 {
+                    LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
+                };
+                let reason = info
+                    .exits
+                    .iter()
+                    .find(|e| e.pc == pc && e.kind == "bailout")
+                    .map_or("bail-out", |e| e.reason.as_str());
+                self.sink.emit(&TraceEvent::JitBailout { func: proto.id, loop_id, pc, reason });
+            }
+        }
+        res
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod jit_policy;
+pub mod observe;
 pub mod pipeline;
 pub mod session_cache;
 pub mod stats;
@@ -21,6 +22,7 @@ use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
 use crate::jit::{Jit, JitInfo};
 use crate::syntax::ast::AstProgram;
+use crate::trace::EventSink;
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::Program;
 
@@ -33,6 +35,8 @@ pub struct Options {
     pub passes: Vec<Pass>,
     /// Whether hot loops are compiled to native code.
     pub jit: jit_policy::JitPolicy,
+    /// Where the pipeline, the VM, the JIT and the cache report events (disabled by default).
+    pub sink: EventSink,
 }
 
 impl Default for Options {
@@ -41,6 +45,7 @@ impl Default for Options {
             vm: VmConfig::default(),
             passes: optimize::passes_for_level(2),
             jit: jit_policy::JitPolicy::default(),
+            sink: EventSink::default(),
         }
     }
 }
@@ -115,6 +120,9 @@ pub struct Session {
     jit: Option<jit_policy::SharedJit>,
     /// The bytecode cache, the options and the output sink, kept for reloads.
     pub(crate) reload: session_cache::ReloadState,
+    /// The event stream this session reports to (from [`Options::sink`]).
+    pub sink: EventSink,
+    run_started: bool,
 }
 
 impl Session {
@@ -126,9 +134,10 @@ impl Session {
     /// A VM for `build` printing to `out`, with the JIT installed when `options` ask for it.
     pub(crate) fn new_vm(build: &Build, options: &Options, out: Box<dyn Write>) -> (Vm, Option<jit_policy::SharedJit>) {
         let mut vm = Vm::new(build.program.clone(), options.vm.clone(), out);
+        observe::attach(&mut vm, &options.sink);
         let jit = (options.jit.enabled && crate::jit::AVAILABLE).then(|| Rc::new(RefCell::new(Jit::new())));
         if let Some(jit) = &jit {
-            vm.set_jit(Some(Box::new(jit_policy::JitHook::new(jit.clone()))));
+            vm.set_jit(Some(Box::new(jit_policy::JitHook::new(jit.clone(), options.sink.clone()))));
         }
         (vm, jit)
     }
@@ -148,6 +157,9 @@ impl Session {
 
     /// Runs to the end (or the first error).
     pub fn run_to_end(&mut self) -> Halt {
+        if self.sink.is_enabled() {
+            return self.run_observed();
+        }
         loop {
             match self.vm.run(u64::MAX) {
                 Halt::Budget => continue,

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::cache::{CompileCache, Tier};
-use super::{Build, Options, PhaseTimings};
+use super::{Build, Options, PhaseTimings, observe};
 use crate::bytecode::chunk::Chunk;
 use crate::compile::cache::{CachedUnit, UnitKey, UnitKind, UnitPassFigures, key_salt};
 use crate::compile::lower::{Lowerer, top_level_units};
@@ -17,6 +17,7 @@ use crate::syntax::ast::{AstFunc, AstProgram};
 use crate::syntax::ast_hash::{self, UnitEncoding};
 use crate::syntax::span::Span;
 use crate::syntax::{self};
+use crate::trace::{Phase, TraceEvent};
 use crate::vm::program;
 
 /// Where a unit's code came from in one build.
@@ -95,8 +96,10 @@ pub fn build_with_cache(
     options: &Options,
     cache: &mut CompileCache,
 ) -> Result<(Build, BuildReport), Vec<Diagnostic>> {
+    let sink = &options.sink;
+    observe::lex_phase(sink, src);
     let t0 = Instant::now();
-    let (ast, diags) = syntax::parse(src);
+    let (ast, diags) = observe::phase(sink, Phase::Parse, || syntax::parse(src));
     let parse = t0.elapsed();
     if !diags.is_empty() {
         return Err(diags);
@@ -129,6 +132,14 @@ pub fn build_parsed(
         let key = UnitKey(encoding.hash);
         let cached = cache.lookup(key, kind, &encoding.spans, funcs.len());
         let resolved = cached.and_then(|(entry, tier)| Some((entry.resolve(&encoding.spans)?, entry, tier)));
+        if cache.is_enabled() {
+            // Trace events carry the low 64 bits of the 128-bit key.
+            let short = encoding.hash as u64;
+            options.sink.emit(&match resolved {
+                Some(_) => TraceEvent::CacheHit { key: short },
+                None => TraceEvent::CacheMiss { key: short },
+            });
+        }
         report.cache_time += t_hash.elapsed();
         let (code, source, compile_us) = match resolved {
             Some(((optimized, unoptimized), entry, tier)) => {
@@ -172,8 +183,9 @@ pub fn build_parsed(
         chunk.children.push(code.optimized);
         unoptimized.children.push(code.unoptimized);
     }
+    observe::opt_passes(&options.sink, &pass_stats);
     let t_link = Instant::now();
-    let program = Rc::new(program::link(&chunk));
+    let program = observe::phase(&options.sink, Phase::Link, || Rc::new(program::link(&chunk)));
     timings.link = t_link.elapsed();
     Ok((Build { ast, unoptimized, chunk, pass_stats, program, timings }, report))
 }
@@ -195,13 +207,13 @@ fn compile_unit(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(UnitCode, u64)> {
     let t_compile = Instant::now();
-    let (chunk, unit_diags) = match unit {
+    let (chunk, unit_diags) = observe::phase(&options.sink, Phase::Compile, || match unit {
         UnitAst::Top => {
             let (chunk, d) = Lowerer::compile_top_unit(ast, Span::new(0, source_len), funcs);
             (Some(chunk), d)
         }
         UnitAst::Function(func) => Lowerer::compile_function_unit(func),
-    };
+    });
     let compile = t_compile.elapsed();
     timings.compile += compile;
     if !unit_diags.is_empty() {
@@ -211,7 +223,7 @@ fn compile_unit(
     let unoptimized = chunk?;
     let t_opt = Instant::now();
     let mut optimized = unoptimized.clone();
-    let stats = optimize::optimize(&mut optimized, &options.passes);
+    let stats = observe::phase(&options.sink, Phase::Optimize, || optimize::optimize(&mut optimized, &options.passes));
     let optimize = t_opt.elapsed();
     timings.optimize += optimize;
     let figures = stats.iter().map(UnitPassFigures::from_stats).collect();

@@ -62,23 +62,27 @@ impl Session {
         let out = SharedOut::new(out);
         let (vm, jit) = Session::new_vm(&build, options, Box::new(out.clone()));
         let reload = ReloadState { cache, options: options.clone(), out, last_build: report, builds: 1 };
-        Ok(Session { build, vm, jit, reload })
+        Ok(Session { build, vm, jit, reload, sink: options.sink.clone(), run_started: false })
     }
 
     /// Replaces the program with `new_src`, recompiling only the units whose AST changed, and
     /// prepares a fresh VM (printing to the same output) to run it from the start. On failure
     /// the session keeps its current program and returns the diagnostics.
     pub fn reload(&mut self, new_src: &str) -> Result<&BuildReport, Vec<Diagnostic>> {
-        let state = &mut self.reload;
-        let (build, report) = build_with_cache(new_src, &state.options, &mut state.cache)?;
+        let (build, report) = {
+            let state = &mut self.reload;
+            build_with_cache(new_src, &state.options, &mut state.cache)?
+        };
         self.vm.flush();
-        let (vm, jit) = Session::new_vm(&build, &state.options, Box::new(state.out.clone()));
+        self.report_stopped();
+        let (vm, jit) = Session::new_vm(&build, &self.reload.options, Box::new(self.reload.out.clone()));
         self.vm = vm;
         self.jit = jit;
+        self.run_started = false;
         self.build = build;
-        state.last_build = report;
-        state.builds += 1;
-        Ok(&state.last_build)
+        self.reload.last_build = report;
+        self.reload.builds += 1;
+        Ok(&self.reload.last_build)
     }
 
     /// What the latest build (creation or reload) did, unit by unit.

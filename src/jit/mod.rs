@@ -112,6 +112,11 @@ impl Jit {
         })
     }
 
+    /// The figures of one loop, if the JIT has seen it.
+    pub fn loop_info(&self, proto_id: u32, loop_id: u16) -> Option<&JitLoopInfo> {
+        self.loops.get(&(proto_id, loop_id)).map(|e| &e.info)
+    }
+
     /// Compiles loop `loop_id` of `proto`, speculating on the values the frame (at `base` in
     /// `stack`) holds now. Returns the refusal reason if the loop is not compiled.
     pub fn compile(&mut self, proto: &Proto, loop_id: u16, stack: &[Value], base: usize) -> Result<(), String> {

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use super::error::RuntimeError;
 use super::program::Proto;
 use super::value::Value;
 
@@ -28,6 +29,9 @@ pub enum VmEvent<'a> {
     TxRevert { depth: usize, keys: &'a [String] },
     /// STATE was read or written.
     StateAccess { write: bool, key: &'a str, depth: usize },
+    /// The program failed; `depth` is the call depth of the failing frame. Frames are not
+    /// popped afterwards, so observers close every open activation here.
+    Error { error: &'a RuntimeError, depth: usize },
 }
 
 /// A listener for [`VmEvent`]s.

@@ -252,6 +252,7 @@ impl Vm {
                     return Halt::Finished;
                 }
                 Exit::Error(e) => {
+                    self.emit_error_event(&e);
                     self.failed = Some(e.clone());
                     self.flush();
                     return Halt::Error(e);
@@ -281,9 +282,18 @@ impl Vm {
         }
     }
 
+    #[cold]
+    fn emit_error_event(&mut self, error: &RuntimeError) {
+        if let Some(obs) = self.observer.as_mut() {
+            let depth = self.frames.len().saturating_sub(1);
+            obs.event(self.counters.gas, &VmEvent::Error { error, depth });
+        }
+    }
+
     fn halt_error(&mut self, err: VmError) -> Halt {
         let ip = self.frames.last().map(|f| f.ip + 1).unwrap_or(0);
         let e = self.locate(err, ip);
+        self.emit_error_event(&e);
         self.failed = Some(e.clone());
         self.flush();
         Halt::Error(e)

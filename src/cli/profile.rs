@@ -1,0 +1,94 @@
+//! `zexus-tui profile FILE`: runs a program with the profiler attached, then reports top
+//! functions, hottest lines and instructions, and hot loops. The program's output goes to
+//! stdout as usual; the report goes to stderr after it (or to `-o FILE`), as text or, with
+//! `--json`, as the JSON documented in `trace::report`.
+
+use std::cell::RefCell;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use clap::Args;
+
+use super::{RunOpts, load, report};
+use crate::engine::{Options, Session, observe};
+use crate::trace::Profiler;
+use crate::trace::report::ProfileReport;
+use crate::vm::interp::Halt;
+
+/// Arguments of `profile`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The program.
+    pub file: PathBuf,
+    /// Print the report as JSON (stable field names, `format_version` 1).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the report to FILE instead of stderr.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows per section in the text report.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Do not count each instruction (several times faster; no line or instruction figures).
+    #[arg(long)]
+    pub no_instructions: bool,
+    #[command(flatten)]
+    pub opts: RunOpts,
+}
+
+/// Runs `profile`.
+pub fn run(args: &ProfileArgs) -> ExitCode {
+    let (path, src) = match load(&args.file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let sink = observe::live_sink();
+    let profiler = if args.no_instructions { Profiler::calls_only() } else { Profiler::new() };
+    let profiler = Rc::new(RefCell::new(profiler));
+    sink.attach(profiler.clone());
+    let options = Options { sink, ..args.opts.options() };
+    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let mut session = match Session::new(&src, &options, out) {
+        Ok(s) => s,
+        Err(diags) => return report(&diags, &path, &src),
+    };
+    let halt = session.run_to_end();
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    let code = match &halt {
+        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
+        _ => ExitCode::SUCCESS,
+    };
+    session.sink.detach_all();
+    let profile = profiler.borrow().profile();
+    let data = ProfileReport::new(&profile, &session.build.program, &src, &path);
+    let text = if args.json {
+        match serde_json::to_string_pretty(&data) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("error: cannot encode the profile: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        data.render_text(args.top)
+    };
+    let written = match &args.output {
+        Some(file) => std::fs::write(file, text.as_bytes()).map_err(|e| (file.display().to_string(), e)),
+        None => {
+            let mut err = std::io::stderr().lock();
+            // Separate the report from the program's own diagnostics.
+            let _ = writeln!(err);
+            err.write_all(text.as_bytes()).map_err(|e| ("stderr".to_string(), e))
+        }
+    };
+    if let Err((name, e)) = written {
+        eprintln!("error: cannot write the profile to {name}: {e}");
+        return ExitCode::from(1);
+    }
+    code
+}

@@ -1,0 +1,67 @@
+//! The VM's observer that feeds the event stream: it turns each borrowed [`VmEvent`] into a
+//! [`TraceEvent`] and emits it through an [`EventSink`].
+
+use crate::bytecode::op::Op;
+use crate::vm::hooks::{Observer, VmEvent};
+
+use super::event::{ArgList, KeyList, TraceEvent};
+use super::sink::EventSink;
+
+/// Installed by the engine as the VM's observer whenever an enabled sink is in use.
+#[derive(Debug, Clone)]
+pub struct VmBridge {
+    sink: EventSink,
+}
+
+impl VmBridge {
+    /// A bridge emitting into `sink`.
+    pub fn new(sink: EventSink) -> VmBridge {
+        VmBridge { sink }
+    }
+}
+
+fn depth32(depth: usize) -> u32 {
+    u32::try_from(depth).unwrap_or(u32::MAX)
+}
+
+impl Observer for VmBridge {
+    fn event(&mut self, vm_gas: u64, event: &VmEvent<'_>) {
+        let ev = match *event {
+            VmEvent::Instr { proto, pc, depth } => TraceEvent::Instr {
+                func: proto.id,
+                pc,
+                depth: depth32(depth),
+                op: proto.code.get(pc as usize).copied().unwrap_or(Op::Nop),
+            },
+            VmEvent::Call { proto, depth, args } => {
+                let n_params = (proto.arity as usize).min(proto.slot_names.len());
+                TraceEvent::Call {
+                    func: proto.id,
+                    name: proto.display_name(),
+                    depth: depth32(depth),
+                    gas: vm_gas,
+                    args: ArgList { names: proto.slot_names.get(..n_params).unwrap_or(&[]), values: args },
+                }
+            }
+            VmEvent::Return { proto, depth } => {
+                TraceEvent::Return { func: proto.id, name: proto.display_name(), depth: depth32(depth), gas: vm_gas }
+            }
+            VmEvent::Print { text } => TraceEvent::Print { text },
+            VmEvent::LoopHot { proto, loop_id, iterations } => {
+                TraceEvent::LoopHot { func: proto.id, loop_id, iterations }
+            }
+            VmEvent::TxBegin { depth } => TraceEvent::TxBegin { depth: depth32(depth) },
+            VmEvent::TxCommit { depth, keys } => TraceEvent::TxCommit { depth: depth32(depth), keys: KeyList(keys) },
+            VmEvent::TxRevert { depth, keys } => TraceEvent::TxRollback { depth: depth32(depth), keys: KeyList(keys) },
+            VmEvent::StateAccess { write, key, depth } => TraceEvent::StateAccess { write, key, depth: depth32(depth) },
+            VmEvent::Error { error, depth } => {
+                TraceEvent::Error { kind: error.kind, message: &error.message, depth: depth32(depth), gas: vm_gas }
+            }
+        };
+        self.sink.emit(&ev);
+    }
+
+    fn wants_instructions(&self) -> bool {
+        self.sink.wants_instructions()
+    }
+}

@@ -1,0 +1,367 @@
+//! The profile report: a [`Profile`] resolved against the program and its source (names,
+//! lines, opcodes), as stable JSON (`zexus-tui profile --json`) and as a text table.
+//!
+//! JSON contract (`format_version` 1). Times are integer nanoseconds; every list is sorted
+//! hottest first.
+//!
+//! - `format_version`, `file`, `outcome` (`finished`, `error`, `stopped` or `running`),
+//!   `error` (message or null).
+//! - `totals`: `instructions`, `calls` (user function calls), `gas`, `run_ns` (wall time of
+//!   the run), `counted_instructions` (false if per-instruction counts were off).
+//! - `phases`: `[{phase, ns}]` for `lex`, `parse`, `compile`, `optimize`, `link`.
+//! - `functions`: `[{id, name, line, calls, inclusive_ns, exclusive_ns,
+//!   inclusive_instructions, exclusive_instructions, inclusive_gas, exclusive_gas}]`, by
+//!   `exclusive_ns`. Inclusive figures count only the outermost activation of a recursive
+//!   function; `<main>` is the top level (one call).
+//! - `lines`: `[{line, count, text}]`: instructions executed per source line (1-based).
+//! - `instructions`: `[{function_id, function, pc, op, line, count}]`.
+//! - `loops`: `[{function_id, function, loop_id, header_pc, header_line, text, iterations,
+//!   hot, compiled, status, native_bytes, bailouts}]`, by `iterations` (back-edges taken);
+//!   `status` is `compiled`, `interpreted` (hot but not compiled) or `cold`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::event::RunOutcome;
+use super::profile::Profile;
+use crate::syntax::span::SourceMap;
+use crate::vm::program::Program;
+
+/// Version of the JSON layout; bumped when a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Run-wide figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Instructions executed.
+    pub instructions: u64,
+    /// User function calls.
+    pub calls: u64,
+    /// Gas used.
+    pub gas: u64,
+    /// Wall time of the run in nanoseconds.
+    pub run_ns: u64,
+    /// False when instructions were not counted one by one (lines and instructions empty).
+    pub counted_instructions: bool,
+}
+
+/// One pipeline phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhaseRow {
+    /// Phase name.
+    pub phase: &'static str,
+    /// Duration in nanoseconds.
+    pub ns: u64,
+}
+
+/// One function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionRow {
+    /// Function index in the program (0 is `<main>`).
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// Line where the function is defined.
+    pub line: u32,
+    /// Times entered.
+    pub calls: u64,
+    /// Time in the function and its callees (outermost activations only).
+    pub inclusive_ns: u64,
+    /// Time in the function's own code.
+    pub exclusive_ns: u64,
+    /// Instructions in the function and its callees.
+    pub inclusive_instructions: u64,
+    /// The function's own instructions.
+    pub exclusive_instructions: u64,
+    /// Gas in the function and its callees.
+    pub inclusive_gas: u64,
+    /// The function's own gas.
+    pub exclusive_gas: u64,
+}
+
+/// One source line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineRow {
+    /// 1-based line number.
+    pub line: u32,
+    /// Instructions executed on it.
+    pub count: u64,
+    /// The line's text (trimmed).
+    pub text: String,
+}
+
+/// One instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstrRow {
+    /// Function index.
+    pub function_id: u32,
+    /// Function name.
+    pub function: String,
+    /// Instruction index in the function.
+    pub pc: u32,
+    /// Opcode name.
+    pub op: &'static str,
+    /// Source line.
+    pub line: u32,
+    /// Executions.
+    pub count: u64,
+}
+
+/// One loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoopRow {
+    /// Function index.
+    pub function_id: u32,
+    /// Function name.
+    pub function: String,
+    /// Index in the function's loop table.
+    pub loop_id: u16,
+    /// Pc of the loop header.
+    pub header_pc: u32,
+    /// Source line of the loop header.
+    pub header_line: u32,
+    /// Text of that line (trimmed).
+    pub text: String,
+    /// Back-edges taken.
+    pub iterations: u64,
+    /// True once the loop crossed the hot threshold.
+    pub hot: bool,
+    /// True if native code exists for it.
+    pub compiled: bool,
+    /// `compiled`, `interpreted` or `cold`.
+    pub status: &'static str,
+    /// Native code bytes (as reported by the JIT).
+    pub native_bytes: u64,
+    /// Exits from native code through a guard.
+    pub bailouts: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileReport {
+    /// Layout version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The program's path as given.
+    pub file: String,
+    /// `finished`, `error`, `stopped` or `running`.
+    pub outcome: &'static str,
+    /// The runtime error's message, if any.
+    pub error: Option<String>,
+    /// Run-wide figures.
+    pub totals: Totals,
+    /// Pipeline phases.
+    pub phases: Vec<PhaseRow>,
+    /// Functions, by exclusive time.
+    pub functions: Vec<FunctionRow>,
+    /// Source lines, by instructions executed.
+    pub lines: Vec<LineRow>,
+    /// Instructions, by executions.
+    pub instructions: Vec<InstrRow>,
+    /// Loops, by iterations.
+    pub loops: Vec<LoopRow>,
+}
+
+impl ProfileReport {
+    /// Resolves `profile` against the program it was taken from and its source text.
+    pub fn new(profile: &Profile, program: &Program, src: &str, file: &str) -> ProfileReport {
+        let map = SourceMap::new(src);
+        let line_of = |offset: u32| map.line_index(offset) as u32 + 1;
+        let text_of = |line: u32| map.line_text(src, line.saturating_sub(1) as usize).trim().to_string();
+        let name_of = |id: u32| program.protos.get(id as usize).map_or("?", |p| p.display_name()).to_string();
+
+        let mut functions = Vec::new();
+        let mut instructions = Vec::new();
+        let mut line_counts: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+        for (id, f) in profile.functions.iter().enumerate() {
+            let id = id as u32;
+            let proto = program.protos.get(id as usize);
+            if f.calls > 0 {
+                functions.push(FunctionRow {
+                    id,
+                    name: name_of(id),
+                    line: proto.map_or(0, |p| line_of(p.span.start)),
+                    calls: f.calls,
+                    inclusive_ns: f.inclusive.ns,
+                    exclusive_ns: f.exclusive.ns,
+                    inclusive_instructions: f.inclusive.instructions,
+                    exclusive_instructions: f.exclusive.instructions,
+                    inclusive_gas: f.inclusive.gas,
+                    exclusive_gas: f.exclusive.gas,
+                });
+            }
+            for (pc, &count) in f.pc_counts.iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                let line = proto.and_then(|p| p.spans.get(pc)).map_or(0, |s| line_of(s.start));
+                *line_counts.entry(line).or_default() += count;
+                let op = proto.and_then(|p| p.code.get(pc)).map_or("?", |op| op.name());
+                instructions.push(InstrRow { function_id: id, function: name_of(id), pc: pc as u32, op, line, count });
+            }
+        }
+        functions.sort_by(|a, b| {
+            (b.exclusive_ns, b.exclusive_instructions, b.calls).cmp(&(
+                a.exclusive_ns,
+                a.exclusive_instructions,
+                a.calls,
+            ))
+        });
+        instructions.sort_by(|a, b| b.count.cmp(&a.count).then((a.function_id, a.pc).cmp(&(b.function_id, b.pc))));
+        let mut lines: Vec<LineRow> =
+            line_counts.into_iter().map(|(line, count)| LineRow { line, count, text: text_of(line) }).collect();
+        lines.sort_by(|a, b| b.count.cmp(&a.count).then(a.line.cmp(&b.line)));
+
+        let mut loops = Vec::new();
+        for proto in &program.protos {
+            for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
+                let loop_id = i as u16;
+                let seen = profile.loops.get(&(proto.id, loop_id)).cloned().unwrap_or_default();
+                let iterations = counter.iterations.get();
+                let hot = counter.decided.get() || seen.hot_at.is_some();
+                let compiled = counter.compiled.get() || seen.compiled == Some(true);
+                if iterations == 0 && !hot {
+                    continue;
+                }
+                let header_line = proto.spans.get(info.header as usize).map_or(0, |s| line_of(s.start));
+                loops.push(LoopRow {
+                    function_id: proto.id,
+                    function: proto.display_name().to_string(),
+                    loop_id,
+                    header_pc: info.header,
+                    header_line,
+                    text: text_of(header_line),
+                    iterations,
+                    hot,
+                    compiled,
+                    status: if compiled {
+                        "compiled"
+                    } else if hot {
+                        "interpreted"
+                    } else {
+                        "cold"
+                    },
+                    native_bytes: seen.native_bytes,
+                    bailouts: seen.bailouts,
+                });
+            }
+        }
+        loops.sort_by(|a, b| {
+            b.iterations.cmp(&a.iterations).then((a.function_id, a.loop_id).cmp(&(b.function_id, b.loop_id)))
+        });
+
+        let outcome = match profile.outcome {
+            Some(RunOutcome::Finished) => "finished",
+            Some(RunOutcome::Error) => "error",
+            Some(RunOutcome::Stopped) => "stopped",
+            None => "running",
+        };
+        let calls = profile.functions.iter().skip(1).map(|f| f.calls).sum();
+        ProfileReport {
+            format_version: FORMAT_VERSION,
+            file: file.to_string(),
+            outcome,
+            error: profile.error.clone(),
+            totals: Totals {
+                instructions: profile.instructions,
+                calls,
+                gas: profile.gas,
+                run_ns: profile.run_ns,
+                counted_instructions: profile.counted_instructions,
+            },
+            phases: profile.phases.iter().map(|&(phase, ns)| PhaseRow { phase: phase.name(), ns }).collect(),
+            functions,
+            lines,
+            instructions,
+            loops,
+        }
+    }
+
+    /// The report as a text table, showing at most `top` rows per section.
+    pub fn render_text(&self, top: usize) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "== profile: {} ==", self.file);
+        let _ = writeln!(
+            out,
+            "run: {}, {} instructions, {} calls, gas {}, {}",
+            self.outcome,
+            self.totals.instructions,
+            self.totals.calls,
+            self.totals.gas,
+            fmt_ms(self.totals.run_ns)
+        );
+        if let Some(err) = &self.error {
+            let _ = writeln!(out, "error: {err}");
+        }
+        if !self.phases.is_empty() {
+            let parts: Vec<String> = self.phases.iter().map(|p| format!("{} {}", p.phase, fmt_ms(p.ns))).collect();
+            let _ = writeln!(out, "phases: {}", parts.join(", "));
+        }
+
+        let _ = writeln!(out, "\nTop functions (by self time)");
+        let name_w = self.functions.iter().take(top).map(|f| f.name.chars().count()).max().unwrap_or(0).max(8);
+        let _ = writeln!(
+            out,
+            "  {:<name_w$} {:>10} {:>12} {:>12} {:>7} {:>14} {:>6}",
+            "function", "calls", "incl ms", "self ms", "self %", "self instrs", "line"
+        );
+        let run = self.totals.run_ns.max(1) as f64;
+        for f in self.functions.iter().take(top) {
+            let instrs =
+                if self.totals.counted_instructions { f.exclusive_instructions.to_string() } else { "-".to_string() };
+            let _ = writeln!(
+                out,
+                "  {:<name_w$} {:>10} {:>12.3} {:>12.3} {:>6.1}% {:>14} {:>6}",
+                f.name,
+                f.calls,
+                f.inclusive_ns as f64 / 1e6,
+                f.exclusive_ns as f64 / 1e6,
+                100.0 * f.exclusive_ns as f64 / run,
+                instrs,
+                f.line
+            );
+        }
+
+        if self.totals.counted_instructions {
+            let total = self.totals.instructions.max(1) as f64;
+            let _ = writeln!(out, "\nHottest lines");
+            let _ = writeln!(out, "  {:>6} {:>12} {:>6}  source", "line", "instrs", "%");
+            for l in self.lines.iter().take(top) {
+                let pct = 100.0 * l.count as f64 / total;
+                let _ = writeln!(out, "  {:>6} {:>12} {:>5.1}%  {}", l.line, l.count, pct, l.text);
+            }
+            let _ = writeln!(out, "\nHottest instructions");
+            let fn_w = self.instructions.iter().take(top).map(|i| i.function.chars().count()).max().unwrap_or(0).max(8);
+            let _ = writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", "count", "function", "pc", "op", "line");
+            for i in self.instructions.iter().take(top) {
+                let _ =
+                    writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", i.count, i.function, i.pc, i.op, i.line);
+            }
+        } else {
+            let _ = writeln!(out, "\n(instruction counts off: no per-line or per-instruction figures)");
+        }
+
+        let _ = writeln!(out, "\nHot loops");
+        if self.loops.is_empty() {
+            let _ = writeln!(out, "  (no loop iterated)");
+        } else {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  source",
+                "function", "loop", "line", "iterations", "status", "bail-outs"
+            );
+            for l in self.loops.iter().take(top) {
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  {}",
+                    l.function, l.loop_id, l.header_line, l.iterations, l.status, l.bailouts, l.text
+                );
+            }
+        }
+        out
+    }
+}
+
+fn fmt_ms(ns: u64) -> String {
+    format!("{:.3} ms", ns as f64 / 1e6)
+}
