@@ -17,6 +17,9 @@ use crate::syntax::{self, ast::AstProgram};
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::{self, Program};
 
+pub mod debug;
+pub mod snapshot;
+
 /// Everything that shapes a session.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -118,6 +121,8 @@ pub struct Session {
     pub build: Build,
     /// The VM.
     pub vm: Vm,
+    /// Source, name and captured output, for snapshots.
+    pub capture: snapshot::Capture,
 }
 
 impl Session {
@@ -125,7 +130,7 @@ impl Session {
     pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
         let build = build(src, options)?;
         let vm = Vm::new(build.program.clone(), options.vm.clone(), out);
-        Ok(Session { build, vm })
+        Ok(Session { build, vm, capture: snapshot::Capture::new(src) })
     }
 
     /// What the JIT did so far.

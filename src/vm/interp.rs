@@ -233,7 +233,8 @@ impl Vm {
                 fuel = 1;
             }
             let before = fuel;
-            let mut exit = if fuel > FAST_MIN_FUEL { self.execute::<false>(&mut fuel) } else { self.execute::<true>(&mut fuel) };
+            let mut exit =
+                if fuel > FAST_MIN_FUEL { self.execute::<false>(&mut fuel) } else { self.execute::<true>(&mut fuel) };
             if matches!(exit, Exit::Fuel) && fuel == before {
                 // The fast path could not start a block within this budget: step exactly.
                 fuel = fuel.min(FAST_MIN_FUEL);
@@ -1118,8 +1119,12 @@ impl Vm {
                         gas += op.gas();
                         let holds = match (self.stack.get(base + a as usize), self.stack.get(base + b as usize)) {
                             (Some(Value::Int(x)), Some(Value::Int(y))) => cmp.ints(*x, *y),
-                            (Some(Value::Undef) | None, _) => fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0)),
-                            (_, Some(Value::Undef) | None) => fail!(ip, self.undefined(slot_name(&proto, b)).in_part(1)),
+                            (Some(Value::Undef) | None, _) => {
+                                fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0))
+                            }
+                            (_, Some(Value::Undef) | None) => {
+                                fail!(ip, self.undefined(slot_name(&proto, b)).in_part(1))
+                            }
                             (Some(x), Some(y)) => tri!(ip, ordered(cmp.op(), x, y).map_err(|e| e.in_part(2))),
                         };
                         if !holds {
@@ -1131,7 +1136,9 @@ impl Vm {
                         let holds = match self.stack.get(base + a as usize) {
                             Some(Value::Int(x)) => cmp.ints(*x, imm as i64),
                             Some(Value::Undef) | None => fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0)),
-                            Some(x) => tri!(ip, ordered(cmp.op(), x, &Value::Int(imm as i64)).map_err(|e| e.in_part(2))),
+                            Some(x) => {
+                                tri!(ip, ordered(cmp.op(), x, &Value::Int(imm as i64)).map_err(|e| e.in_part(2)))
+                            }
                         };
                         if !holds {
                             jump!(target as usize);
