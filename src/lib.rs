@@ -9,4 +9,5 @@ pub mod diag;
 pub mod engine;
 pub mod syntax;
 pub mod text;
+pub mod tui;
 pub mod vm;

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod snapshot;
+pub mod tui;
+
 use crate::compile::optimize::{self, Pass};
 use crate::diag::render;
 use crate::engine::{self, Options, Session};
@@ -16,10 +19,12 @@ use crate::vm::interp::{Halt, VmConfig};
 #[derive(Debug, Parser)]
 #[command(name = "zexus-tui", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// Program to open in the visual debugger (headless until the TUI lands).
+    /// Program to open in the visual debugger (the built-in demo if omitted).
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub run_opts: RunOpts,
+    #[command(flatten)]
+    pub tui_opts: tui::TuiOpts,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -50,6 +55,8 @@ pub enum Command {
         #[command(flatten)]
         opts: RunOpts,
     },
+    /// Run a program under the debugger headless and print what the TUI would show.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -130,13 +137,8 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             cmd_dis(&file, &opts, mode)
         }
-        None => match cli.file {
-            Some(file) => cmd_run(&file, &cli.run_opts),
-            None => {
-                eprintln!("error: no program given (try `zexus-tui run FILE` or `zexus-tui --help`)");
-                ExitCode::from(2)
-            }
-        },
+        Some(Command::Snapshot(args)) => snapshot::cmd_snapshot(&args),
+        None => tui::cmd_tui(cli.file.as_deref(), &cli.run_opts, &cli.tui_opts),
     }
 }
 
