@@ -414,18 +414,32 @@ impl App {
             Layout::vertical(left.iter().map(|_| Constraint::Fill(1)).collect::<Vec<_>>()).split(left_area);
         out.extend(left.iter().copied().zip(left_rects.iter().copied()));
         let tall = body.height >= 40;
-        let constraints: Vec<Constraint> = right
+        // Tall screens put the cache and speed panes side by side under the output.
+        let bottom: Vec<PaneId> = if tall {
+            [PaneId::Cache, PaneId::Sparkline].into_iter().filter(|p| right.contains(p)).collect()
+        } else {
+            Vec::new()
+        };
+        let stacked: Vec<PaneId> = right.iter().copied().filter(|p| !bottom.contains(p)).collect();
+        let mut constraints: Vec<Constraint> = stacked
             .iter()
             .map(|p| match p {
                 PaneId::Vm => Constraint::Fill(3),
                 PaneId::Output => Constraint::Fill(2),
-                PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 5 }),
-                PaneId::Cache => Constraint::Length(if tall { 8 } else { 4 }),
-                _ => Constraint::Length(if tall { 6 } else { 4 }),
+                PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 4 }),
+                PaneId::Cache => Constraint::Length(4),
+                _ => Constraint::Length(3),
             })
             .collect();
+        if !bottom.is_empty() {
+            constraints.push(Constraint::Length(8));
+        }
         let right_rects = Layout::vertical(constraints).split(right_area);
-        out.extend(right.iter().copied().zip(right_rects.iter().copied()));
+        out.extend(stacked.iter().copied().zip(right_rects.iter().copied()));
+        if let Some(&row) = right_rects.get(stacked.len()) {
+            let cells = Layout::horizontal(bottom.iter().map(|_| Constraint::Fill(1)).collect::<Vec<_>>()).split(row);
+            out.extend(bottom.iter().copied().zip(cells.iter().copied()));
+        }
         out
     }
 
@@ -449,16 +463,17 @@ impl App {
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
         x = panes::put(buf, x, area.y, &label, right.saturating_sub(x), label_style);
-        let mut parts = vec![snap.program.name.clone()];
+        let mut parts = Vec::new();
         if let Some(loc) = snap.location {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
-            parts.push(format!("{name} line {} pc {} depth {}", loc.line, loc.pc, loc.depth));
+            parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
         }
         parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
         if let Some(ips) = snap.ips_history.last() {
             parts.push(format!("{}/s", panes::compact(*ips)));
         }
+        parts.push(snap.program.name.clone());
         let text = format!(" {} ", parts.join(" │ "));
         x = panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
         if let Some(message) = &self.message {

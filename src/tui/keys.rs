@@ -123,8 +123,17 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// The global keys shown in the help bar.
-pub const BAR: &[(&str, &str)] =
-    &[("space", "run/pause"), ("s", "step"), ("n", "line"), ("o", "out"), ("b", "break"), ("?", "help"), ("q", "quit")];
+pub const BAR: &[(&str, &str)] = &[
+    ("space", "run/pause"),
+    ("s", "step"),
+    ("n", "line"),
+    ("o", "out"),
+    ("b", "break"),
+    ("u", "run to"),
+    ("Tab", "pane"),
+    ("?", "help"),
+    ("q", "quit"),
+];
 
 #[cfg(test)]
 mod tests {

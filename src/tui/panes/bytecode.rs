@@ -129,7 +129,7 @@ impl BytecodePane {
             self.first_row_with_line(&self.unoptimized, false, loc.function, loc.line)
         };
         if let Some(row) = row {
-            self.scroll.cursor = row;
+            self.scroll.jump(row);
         }
     }
 
@@ -146,7 +146,7 @@ impl BytecodePane {
                 .first_row_with_line(flat, self.primary_is_optimized(), function, line)
                 .or_else(|| flat.starts.get(function as usize).copied());
             if let Some(row) = row {
-                self.scroll.cursor = row;
+                self.scroll.jump(row);
             }
         }
     }
@@ -293,19 +293,23 @@ impl Pane for BytecodePane {
             return;
         };
         let program = &snap.program;
-        let mut detail = format!(
+        let detail = format!(
             "· {} · {} instr (unoptimized {})",
             self.view.name(),
             thousands(program.optimized_len as u64),
             thousands(program.unoptimized_len as u64)
         );
-        if !snap.jit.available {
-            detail.push_str(" · JIT: not available in this build yet");
+        let mut inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
+        let missing: Vec<&str> = [(!snap.jit.available, "JIT"), (snap.profile.is_none(), "execution counts")]
+            .into_iter()
+            .filter_map(|(missing, what)| missing.then_some(what))
+            .collect();
+        if !missing.is_empty() && inner.height > 2 {
+            // The last row says plainly which markers this build cannot show yet.
+            inner.height -= 1;
+            let text = format!("{}: not available in this build yet", missing.join(" & "));
+            put_raw(buf, inner.x + 1, inner.bottom(), &text, inner.width.saturating_sub(1), theme.placeholder());
         }
-        if snap.profile.is_none() {
-            detail.push_str(" · counts: not available yet");
-        }
-        let inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
         let flat = self.primary();
         let window = self.scroll.window(flat.rows.len(), inner.height as usize);
         let cursor = Some(self.scroll.cursor);
@@ -379,7 +383,7 @@ impl Pane for BytecodePane {
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[("v", "view"), ("b", "break"), ("u", "run to"), ("/", "search")]
+        &[("v", "view"), ("f", "follow"), ("/", "search")]
     }
 
     fn scroll(&mut self, lines: i32) {
@@ -412,7 +416,7 @@ impl Pane for BytecodePane {
             (1..=n).map(|k| (self.scroll.cursor + k) % n.max(1)).find(|&i| flat.rows.get(i).is_some_and(matches));
         match found {
             Some(i) => {
-                self.scroll.cursor = i;
+                self.scroll.jump(i);
                 Some(format!("found {query:?} at row {}", i + 1))
             }
             None => Some(format!("no match for {query:?}")),

@@ -65,7 +65,7 @@ impl Pane for CachePane {
                         buf,
                         inner.x + 1,
                         y,
-                        "cache statistics: not available in this build yet",
+                        "cache stats: not available yet",
                         width.saturating_sub(1),
                         theme.placeholder(),
                     );
@@ -87,7 +87,10 @@ impl Pane for CachePane {
             if y >= inner.bottom() {
                 break;
             }
-            let mut parts = vec![format!("-{}", stats.removed)];
+            let mut parts = Vec::new();
+            if stats.removed > 0 {
+                parts.push(format!("-{} instr", stats.removed));
+            }
             for (n, what) in [
                 (stats.folded, "folded"),
                 (stats.branches_resolved, "branches"),
@@ -98,7 +101,8 @@ impl Pane for CachePane {
                     parts.push(format!("{n} {what}"));
                 }
             }
-            let line = format!("  {:<9}{}", stats.pass, parts.join(", "));
+            let what = if parts.is_empty() { "no change".to_string() } else { parts.join(", ") };
+            let line = format!("  {:<10}{what}", format!("{}:", stats.pass));
             put_raw(buf, inner.x + 1, y, &line, width.saturating_sub(1), theme.dimmed());
             y += 1;
         }

@@ -69,19 +69,27 @@ impl Pane for HotLoopsPane {
             let style = if focused && idx == self.scroll.cursor { theme.cursor() } else { theme.text() };
             fill_row(buf, inner, y, style);
             let right = inner.right();
-            let place = format!(" {}:{} ", lv.function_name, lv.header_line);
-            let mut x = put(buf, inner.x, y, &format!("{place:<16}"), right - inner.x, style);
-            let counter = format!("{:>12} / {:<5} ", thousands(lv.iterations), lv.threshold);
+            let narrow = inner.width < 56;
+            let place = format!("{}:{}", lv.function_name, lv.header_line);
+            let place = if narrow { format!(" {place} ") } else { format!(" {place:<16} ") };
+            let mut x = put(buf, inner.x, y, &place, right - inner.x, style);
+            let iterations =
+                if lv.iterations < 10_000_000 { thousands(lv.iterations) } else { super::compact(lv.iterations) };
+            let counter = if narrow {
+                format!("{iterations}/{} ", lv.threshold)
+            } else {
+                format!("{iterations:>10} / {:<6} ", lv.threshold)
+            };
             x = put_raw(buf, x, y, &counter, right.saturating_sub(x), style.fg(theme.line_number));
             let (text, state_style) = match lv.state {
-                LoopState::Cold => (format!("cold · compiles in {}", thousands(lv.remaining())), style.fg(theme.dim)),
+                LoopState::Cold => (format!("compiles in {}", thousands(lv.remaining())), style.fg(theme.dim)),
                 LoopState::Hot if jit.available => {
                     ("hot · interpreted".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD))
                 }
-                LoopState::Hot => {
-                    ("hot · interpreted (no JIT yet)".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD))
+                LoopState::Hot => ("hot (no JIT yet)".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
+                LoopState::Compiled => {
+                    ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD))
                 }
-                LoopState::Compiled => ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
             };
             put_raw(buf, x, y, &text, right.saturating_sub(x), state_style);
         }

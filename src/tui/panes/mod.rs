@@ -169,6 +169,8 @@ pub struct Scroll {
     pub cursor: usize,
     offset: Cell<usize>,
     height: Cell<usize>,
+    /// Set by [`Scroll::jump`]: bring the cursor into view with context below it.
+    recenter: Cell<bool>,
 }
 
 impl Scroll {
@@ -182,6 +184,9 @@ impl Scroll {
         let cursor = self.cursor.min(len - 1);
         let margin = if height > 8 { 2 } else { 0 };
         let mut offset = self.offset.get().min(len.saturating_sub(1));
+        if self.recenter.replace(false) && (cursor < offset + margin || cursor + margin >= offset + height) {
+            offset = cursor.saturating_sub(height / 3);
+        }
         if cursor < offset + margin {
             offset = cursor.saturating_sub(margin);
         } else if cursor + margin >= offset + height {
@@ -190,6 +195,13 @@ impl Scroll {
         offset = offset.min(len.saturating_sub(height));
         self.offset.set(offset);
         offset..(offset + height).min(len)
+    }
+
+    /// Moves the cursor to `idx` (a stop, a search hit); if that is off screen, the next
+    /// window shows it a third of the way down rather than at the edge.
+    pub fn jump(&mut self, idx: usize) {
+        self.cursor = idx;
+        self.recenter.set(true);
     }
 
     /// The first row drawn last time.

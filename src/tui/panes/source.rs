@@ -34,7 +34,7 @@ impl SourcePane {
     fn jump_to_current(&mut self, snap: &SessionSnapshot) {
         let line = snap.error.as_ref().map(|e| e.line).or(snap.location.map(|l| l.line));
         if let Some(line) = line {
-            self.scroll.cursor = (line.max(1) - 1) as usize;
+            self.scroll.jump((line.max(1) - 1) as usize);
         }
     }
 }
@@ -63,8 +63,8 @@ impl Pane for SourcePane {
         let detail = match (&snap.profile, self.follow) {
             (Some(_), true) => "· line counts · follow".to_string(),
             (Some(_), false) => "· line counts".to_string(),
-            (None, true) => "· follow · line counts: not available in this build yet".to_string(),
-            (None, false) => "· line counts: not available in this build yet".to_string(),
+            (None, true) => "· follow · line counts: not available yet".to_string(),
+            (None, false) => "· line counts: not available yet".to_string(),
         };
         let inner = frame(area, buf, title("Source", detail, theme, focused), theme, focused);
         let error_line = snap.error.as_ref().map(|e| e.line);
@@ -146,7 +146,7 @@ impl Pane for SourcePane {
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[("b", "break"), ("u", "run to"), ("f", "follow")]
+        &[("f", "follow"), ("/", "search")]
     }
 
     fn scroll(&mut self, lines: i32) {
@@ -165,7 +165,7 @@ impl Pane for SourcePane {
             .find(|&i| self.lines.get(i).is_some_and(|l| l.to_lowercase().contains(&needle)));
         match found {
             Some(i) => {
-                self.scroll.cursor = i;
+                self.scroll.jump(i);
                 Some(format!("found {query:?} at line {}", i + 1))
             }
             None => Some(format!("no match for {query:?}")),
