@@ -87,7 +87,12 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
-        compiled: snap.program.functions.iter().map(|f| (0..f.optimized.len()).map(|pc| pc % 3 == 0).collect()).collect(),
+        compiled: snap
+            .program
+            .functions
+            .iter()
+            .map(|f| (0..f.optimized.len()).map(|pc| pc % 3 == 0).collect())
+            .collect(),
     });
     Arc::new(snap)
 }
@@ -213,7 +218,10 @@ fn keys_become_requests() {
     app.on_key(key('b'));
     app.on_key(key('j'));
     app.on_key(key('u'));
-    assert_eq!(app.outbox, vec![Request::ToggleBreakpoint(Breakpoint::Line { line: 17 }), Request::Start(Goal::RunToLine(18))]);
+    assert_eq!(
+        app.outbox,
+        vec![Request::ToggleBreakpoint(Breakpoint::Line { line: 17 }), Request::Start(Goal::RunToLine(18))]
+    );
     app.outbox.clear();
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(app.quit);

@@ -156,12 +156,12 @@ impl Debugger {
         let mut steps = active.steps;
         for _ in 0..budget.max(1) {
             let Some(cur) = self.pos() else { break };
-            if steps > 0 {
-                if let Some(reason) = self.stop_check(&active, prev, cur, steps) {
-                    self.active = None;
-                    self.stop_reason = Some(reason);
-                    return true;
-                }
+            if steps > 0
+                && let Some(reason) = self.stop_check(&active, prev, cur, steps)
+            {
+                self.active = None;
+                self.stop_reason = Some(reason);
+                return true;
             }
             let halt = self.session.vm.run(1);
             steps += 1;

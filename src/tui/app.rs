@@ -235,10 +235,11 @@ impl App {
                 }
                 // Breakpoint and run-to-cursor keys work from any pane, on the source cursor.
                 let source_key = matches!(key.code, KeyCode::Char('b' | 'u') | KeyCode::F(4) | KeyCode::F(9));
-                if source_key && focus != PaneId::Source {
-                    if let Some(action) = self.pane_mut(PaneId::Source).handle(key) {
-                        self.apply(action);
-                    }
+                if source_key
+                    && focus != PaneId::Source
+                    && let Some(action) = self.pane_mut(PaneId::Source).handle(key)
+                {
+                    self.apply(action);
                 }
             }
         }

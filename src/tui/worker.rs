@@ -245,10 +245,10 @@ mod tests {
     fn wait_for(worker: &Worker, mut pred: impl FnMut(&SessionSnapshot) -> bool) -> Arc<SessionSnapshot> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(s) = worker.take_snapshot() {
-                if pred(&s) {
-                    return s;
-                }
+            if let Some(s) = worker.take_snapshot()
+                && pred(&s)
+            {
+                return s;
             }
             assert!(Instant::now() < deadline, "timed out waiting for a snapshot");
             std::thread::sleep(Duration::from_millis(5));

@@ -87,9 +87,7 @@ impl Pane for HotLoopsPane {
                     ("hot · interpreted".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD))
                 }
                 LoopState::Hot => ("hot (no JIT yet)".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
-                LoopState::Compiled => {
-                    ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD))
-                }
+                LoopState::Compiled => ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
             };
             put_raw(buf, x, y, &text, right.saturating_sub(x), state_style);
         }

@@ -1,6 +1,7 @@
 //! The output pane: what the program printed (sanitized: no escape sequences reach the
 //! terminal), following the end unless scrolled back, with the runtime error and warnings last.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
@@ -23,12 +24,16 @@ pub struct OutputPane {
     height: std::cell::Cell<usize>,
 }
 
-/// A row of the pane: text and whether it is an error.
-fn rows(snap: &SessionSnapshot) -> Vec<(&str, bool)> {
-    let mut rows: Vec<(&str, bool)> = snap.output.iter().map(|l| (l.as_str(), false)).collect();
-    rows.extend(snap.warnings.iter().map(|w| (w.as_str(), true)));
+/// The rows of the pane: text and whether it is an error. The error is summarised (message,
+/// position, traceback); the source pane shows the failing line itself.
+fn rows(snap: &SessionSnapshot) -> Vec<(Cow<'_, str>, bool)> {
+    let mut rows: Vec<(Cow<'_, str>, bool)> = snap.output.iter().map(|l| (Cow::from(l.as_str()), false)).collect();
+    rows.extend(snap.warnings.iter().map(|w| (Cow::from(w.as_str()), true)));
     if let Some(err) = &snap.error {
-        rows.extend(err.rendered.lines().map(|l| (l, true)));
+        rows.push((Cow::from(format!("error: {} (line {}:{})", err.message, err.line, err.col)), true));
+        for (function, line) in err.traceback.iter().rev() {
+            rows.push((Cow::from(format!("  in {function}, called at line {line}")), true));
+        }
     }
     rows
 }

@@ -56,26 +56,26 @@ impl VmPane {
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
             out.push((kind, format!("{mark} #{i} {:<14} line {:<4} pc {}", f.name, f.line, f.pc)));
         }
-        if let Some(i) = selected {
-            if let Some(f) = snap.frames.get(i) {
-                out.push((Kind::Heading, format!("Locals · {}", f.name)));
-                if f.locals.is_empty() {
-                    out.push((Kind::Dim, "  (none)".to_string()));
+        if let Some(i) = selected
+            && let Some(f) = snap.frames.get(i)
+        {
+            out.push((Kind::Heading, format!("Locals · {}", f.name)));
+            if f.locals.is_empty() {
+                out.push((Kind::Dim, "  (none)".to_string()));
+            }
+            for b in &f.locals {
+                out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+            }
+            if i + 1 == snap.frames.len() {
+                out.push((Kind::Heading, format!("Operands ({}, top first)", snap.operand_count)));
+                if snap.operands.is_empty() {
+                    out.push((Kind::Dim, "  (empty)".to_string()));
                 }
-                for b in &f.locals {
-                    out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+                for v in &snap.operands {
+                    out.push((Kind::Binding, format!("  {v}")));
                 }
-                if i + 1 == snap.frames.len() {
-                    out.push((Kind::Heading, format!("Operands ({}, top first)", snap.operand_count)));
-                    if snap.operands.is_empty() {
-                        out.push((Kind::Dim, "  (empty)".to_string()));
-                    }
-                    for v in &snap.operands {
-                        out.push((Kind::Binding, format!("  {v}")));
-                    }
-                } else {
-                    out.push((Kind::Heading, format!("Operands ({})", f.operand_count)));
-                }
+            } else {
+                out.push((Kind::Heading, format!("Operands ({})", f.operand_count)));
             }
         }
         out.push((Kind::Heading, format!("Globals ({})", snap.globals.len())));
