@@ -60,10 +60,13 @@ impl VmPane {
             && let Some(f) = snap.frames.get(i)
         {
             out.push((Kind::Heading, format!("Locals · {}", f.name)));
-            if f.locals.is_empty() {
+            if i == 0 {
+                // The top level's slots are the globals, listed below.
+                out.push((Kind::Dim, "  (top level: see Globals)".to_string()));
+            } else if f.locals.is_empty() {
                 out.push((Kind::Dim, "  (none)".to_string()));
             }
-            for b in &f.locals {
+            for b in f.locals.iter().filter(|_| i > 0) {
                 out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
             }
             if i + 1 == snap.frames.len() {
