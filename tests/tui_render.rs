@@ -280,3 +280,28 @@ fn output_is_sanitized() {
     assert!(screen.contains("hello"), "{screen}");
     assert!(!screen.contains("pwned"), "{screen}");
 }
+
+#[test]
+fn mouse_focuses_selects_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app(paused_in_transaction());
+    draw(&app, (160, 48));
+    let at = |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+    // The bytecode pane is in the lower left at 160x48.
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 30));
+    assert_eq!(app.focus(), PaneId::Bytecode);
+    // A click on the source pane's third row selects line offset + 3; `b` then sets it.
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 4));
+    assert_eq!(app.focus(), PaneId::Source);
+    app.on_key(key('b'));
+    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line })) = app.outbox.pop() else {
+        panic!("b after a click sets a line breakpoint")
+    };
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    let row = screen.lines().nth(4).unwrap_or_default().to_string();
+    assert!(row.contains(&format!(" {line} │")), "clicked row {row:?} is line {line}");
+    // The wheel moves the cursor three rows.
+    app.on_mouse(at(MouseEventKind::ScrollDown, 10, 4));
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
+}

@@ -72,20 +72,53 @@ fn wait_file(path: &Path) -> String {
     }
 }
 
-#[test]
-fn debugger_session_in_tmux() {
-    if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI (.ci/run installs it)");
-        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
-        return;
+fn tmux_missing() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        return false;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tmux = Tmux { socket: dir.path().join("tmux.sock") };
+    assert!(std::env::var_os("CI").is_none(), "tmux is required in CI (.ci/run installs it)");
+    eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+    true
+}
+
+/// A 120x40 tmux session running a bare shell with the prompt `READY$ `, in `dir`.
+fn start_shell(dir: &Path) -> Tmux {
+    let tmux = Tmux { socket: dir.join("tmux.sock") };
     let shell = "env PS1='READY$ ' bash --norc --noprofile";
-    let cwd = dir.path().to_string_lossy().into_owned();
+    let cwd = dir.to_string_lossy().into_owned();
     let out = tmux.run(&["new-session", "-d", "-s", "zx", "-x", "120", "-y", "40", "-c", &cwd, shell]);
     assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
     tmux.wait_for("the shell prompt", |s| s.contains("READY$"));
+    tmux
+}
+
+/// Waits until the TUI is gone and the prompt is the last line again.
+fn wait_prompt(tmux: &Tmux) {
+    tmux.wait_for("the prompt after quitting", |s| {
+        !s.contains("Hot loops") && s.lines().rfind(|l| !l.trim().is_empty()).is_some_and(|l| l.starts_with("READY$"))
+    });
+}
+
+/// Runs `stty -a` in the shell and checks the terminal is back in cooked mode with echo.
+fn assert_terminal_sane(tmux: &Tmux, dir: &Path, tag: &str) {
+    let stty = dir.join(format!("stty-{tag}.txt"));
+    tmux.keys(&["-l", &format!("stty -a > {} && echo done >> {}", stty.display(), stty.display())]);
+    tmux.keys(&["Enter"]);
+    let modes = wait_file(&stty);
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig", "icrnl", "opost"] {
+        assert!(words.contains(&mode), "{tag}: stty lacks {mode}:\n{modes}");
+        assert!(!words.contains(&format!("-{mode}").as_str()), "{tag}: stty has -{mode}:\n{modes}");
+    }
+}
+
+#[test]
+fn debugger_session_in_tmux() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
 
     let bin = env!("CARGO_BIN_EXE_zexus-tui");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
@@ -142,16 +175,56 @@ fn debugger_session_in_tmux() {
 
     // `q`: the shell prompt comes back and the terminal is sane.
     tmux.keys(&["q"]);
-    tmux.wait_for("the prompt after quitting", |s| {
-        !s.contains("Hot loops") && s.lines().rfind(|l| !l.trim().is_empty()).is_some_and(|l| l.starts_with("READY$"))
-    });
-    let stty = dir.path().join("stty.txt");
-    tmux.keys(&["-l", &format!("stty -a > {} && echo done >> {}", stty.display(), stty.display())]);
-    tmux.keys(&["Enter"]);
-    let modes = wait_file(&stty);
-    let words: Vec<&str> = modes.split_whitespace().collect();
-    for mode in ["icanon", "echo", "isig", "icrnl", "opost"] {
-        assert!(words.contains(&mode), "stty lacks {mode}:\n{modes}");
-        assert!(!words.contains(&format!("-{mode}").as_str()), "stty has -{mode}:\n{modes}");
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "quit");
+}
+
+#[test]
+fn ctrl_c_sigterm_and_sighup_restore_the_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
+    let bin = env!("CARGO_BIN_EXE_zexus-tui");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    for (how, code) in [("ctrl-c", 0), ("TERM", 143), ("HUP", 129)] {
+        let pid_file = dir.path().join(format!("pid-{how}"));
+        // `exec` keeps the shell's pid, so the pid file names the TUI itself.
+        let command = format!(
+            "sh -c 'echo $$ > {}; exec {bin} --autorun {}'; echo \"rc-{how}=$?\"",
+            pid_file.display(),
+            sample.display()
+        );
+        tmux.keys(&["-l", &command]);
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("the running debugger", |s| s.starts_with(" RUNNING"));
+        if how == "ctrl-c" {
+            tmux.keys(&["C-c"]);
+        } else {
+            let pid = wait_file_line(&pid_file);
+            let status = Command::new("kill").arg(format!("-{how}")).arg(&pid).status().expect("kill runs");
+            assert!(status.success(), "kill -{how} {pid}");
+        }
+        let tag = format!("rc-{how}=");
+        let screen = tmux.wait_for("the exit status", |s| s.lines().any(|l| l.starts_with(&tag)));
+        assert!(screen.lines().any(|l| l.trim_end() == format!("{tag}{code}")), "{how}: {screen}");
+        tmux.keys(&["-l", "clear"]);
+        tmux.keys(&["Enter"]);
+        wait_prompt(&tmux);
+        assert_terminal_sane(&tmux, dir.path(), how);
+    }
+}
+
+fn wait_file_line(path: &Path) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {}", path.display());
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -333,6 +333,12 @@ pub struct SessionSnapshot {
     pub ips_history: Vec<u64>,
 }
 
+// Snapshots cross from the VM thread to the UI thread: they must stay plain, sendable data.
+const _: fn() = || {
+    fn plain<T: Send + Sync + Clone + 'static>() {}
+    plain::<SessionSnapshot>();
+};
+
 fn serialize_arc<S: serde::Serializer, T: Serialize>(value: &Arc<T>, serializer: S) -> Result<S::Ok, S::Error> {
     T::serialize(value, serializer)
 }
