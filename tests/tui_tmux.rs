@@ -161,7 +161,9 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Space"]);
     tmux.wait_for("running", |s| s.starts_with(" RUNNING"));
     // The loop crosses the hot threshold while running.
-    tmux.wait_for("the hot loop", |s| s.contains("hot (no JIT yet)") || s.contains("compiled"));
+    tmux.wait_for("the hot loop", |s| {
+        s.lines().any(|l| l.contains("<main>:8 ") && (l.contains(" hot") || l.contains("compiled")))
+    });
     tmux.keys(&["Space"]);
     tmux.wait_for("paused again", |s| s.starts_with(" PAUSED (paused)"));
 

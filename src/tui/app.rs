@@ -427,7 +427,7 @@ impl App {
             .map(|p| match p {
                 PaneId::Vm => Constraint::Fill(3),
                 PaneId::Output => Constraint::Fill(2),
-                PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 4 }),
+                PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 5 }),
                 PaneId::Cache => Constraint::Length(4),
                 _ => Constraint::Length(3),
             })

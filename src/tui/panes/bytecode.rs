@@ -307,7 +307,12 @@ impl Pane for BytecodePane {
         if !missing.is_empty() && inner.height > 2 {
             // The last row says plainly which markers this build cannot show yet.
             inner.height -= 1;
-            let text = format!("{}: not available in this build yet", missing.join(" & "));
+            let long = format!("{}: not available in this build yet", missing.join(" & "));
+            let text = if long.chars().count() < inner.width as usize {
+                long
+            } else {
+                format!("{}: not in this build yet", missing.join(", ").replace("execution counts", "counts"))
+            };
             put_raw(buf, inner.x + 1, inner.bottom(), &text, inner.width.saturating_sub(1), theme.placeholder());
         }
         let flat = self.primary();

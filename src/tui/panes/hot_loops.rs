@@ -43,15 +43,31 @@ impl Pane for HotLoopsPane {
             return;
         };
         let jit = &snap.jit;
+        let wide = area.width >= 62;
         let detail = if jit.available {
             format!(
                 "· threshold {} · {} compiled, {} entries, {} bailouts",
                 jit.threshold, jit.loops_compiled, jit.entries, jit.bailouts
             )
-        } else {
+        } else if wide {
             format!("· threshold {} · JIT: not available in this build yet", jit.threshold)
+        } else {
+            format!("· threshold {}", jit.threshold)
         };
-        let inner = frame(area, buf, title("Hot loops", detail, theme, focused), theme, focused);
+        let mut inner = frame(area, buf, title("Hot loops", detail, theme, focused), theme, focused);
+        if !jit.available && !wide && inner.height > 0 {
+            // Too narrow for the note in the title: it takes the first row.
+            put_raw(
+                buf,
+                inner.x + 1,
+                inner.y,
+                "JIT: not in this build yet",
+                inner.width.saturating_sub(1),
+                theme.placeholder(),
+            );
+            inner.y += 1;
+            inner.height -= 1;
+        }
         if self.loops.is_empty() {
             put_raw(
                 buf,
@@ -86,6 +102,7 @@ impl Pane for HotLoopsPane {
                 LoopState::Hot if jit.available => {
                     ("hot · interpreted".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD))
                 }
+                LoopState::Hot if narrow => ("hot".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
                 LoopState::Hot => ("hot (no JIT yet)".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
                 LoopState::Compiled => ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
             };

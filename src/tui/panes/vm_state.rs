@@ -54,7 +54,7 @@ impl VmPane {
         for (i, f) in snap.frames.iter().enumerate().rev() {
             let mark = if Some(i) == selected { "▶" } else { " " };
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
-            out.push((kind, format!("{mark} #{i} {:<14} line {:<4} pc {}", f.name, f.line, f.pc)));
+            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}", f.name, f.line, f.pc)));
         }
         if let Some(i) = selected
             && let Some(f) = snap.frames.get(i)
