@@ -11,4 +11,5 @@ pub mod jit;
 pub mod syntax;
 pub mod text;
 pub mod trace;
+pub mod tui;
 pub mod vm;

@@ -11,8 +11,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod cache_dir;
+pub mod snapshot;
 pub mod state_file;
 pub mod stats;
+pub mod tui;
 
 use crate::compile::optimize::{self, Pass};
 use crate::diag::render;
@@ -26,10 +28,12 @@ mod dis_jit;
 #[derive(Debug, Parser)]
 #[command(name = "zexus-tui", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// Program to open in the visual debugger (headless until the TUI lands).
+    /// Program to open in the visual debugger (the built-in demo if omitted).
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub run_opts: RunOpts,
+    #[command(flatten)]
+    pub tui_opts: tui::TuiOpts,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -80,6 +84,8 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// Run a program and write its trace (Chrome/Perfetto JSON, speedscope, or raw events).
     Trace(trace::TraceArgs),
+    /// Run a program under the debugger headless and print what the TUI would show.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -188,13 +194,8 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             cmd_dis(&file, &opts, mode)
         }
-        None => match cli.file {
-            Some(file) => cmd_run(&file, &cli.run_opts),
-            None => {
-                eprintln!("error: no program given (try `zexus-tui run FILE` or `zexus-tui --help`)");
-                ExitCode::from(2)
-            }
-        },
+        Some(Command::Snapshot(args)) => snapshot::cmd_snapshot(&args),
+        None => tui::cmd_tui(cli.file.as_deref(), &cli.run_opts, &cli.tui_opts),
     }
 }
 

@@ -26,6 +26,9 @@ use crate::trace::EventSink;
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::Program;
 
+pub mod debug;
+pub mod snapshot;
+
 /// Everything that shapes a session.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -123,6 +126,8 @@ pub struct Session {
     /// The event stream this session reports to (from [`Options::sink`]).
     pub sink: EventSink,
     run_started: bool,
+    /// Source, name and captured output, for snapshots.
+    pub capture: snapshot::Capture,
 }
 
 impl Session {

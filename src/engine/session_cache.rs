@@ -62,7 +62,8 @@ impl Session {
         let out = SharedOut::new(out);
         let (vm, jit) = Session::new_vm(&build, options, Box::new(out.clone()));
         let reload = ReloadState { cache, options: options.clone(), out, last_build: report, builds: 1 };
-        Ok(Session { build, vm, jit, reload, sink: options.sink.clone(), run_started: false })
+        let capture = super::snapshot::Capture::new(src);
+        Ok(Session { build, vm, jit, reload, sink: options.sink.clone(), run_started: false, capture })
     }
 
     /// Replaces the program with `new_src`, recompiling only the units whose AST changed, and
@@ -80,6 +81,7 @@ impl Session {
         self.jit = jit;
         self.run_started = false;
         self.build = build;
+        self.capture.reset(new_src);
         self.reload.last_build = report;
         self.reload.builds += 1;
         Ok(&self.reload.last_build)

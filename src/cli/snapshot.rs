@@ -1,0 +1,194 @@
+//! `zexus-tui snapshot FILE`: run a program under the debugger headless and print what the
+//! TUI would show, as text or as the JSON snapshot contract (`SessionSnapshot`).
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{RunOpts, load, report};
+use crate::engine::debug::{Debugger, Goal};
+use crate::engine::snapshot::{Breakpoint, LoopState, SessionSnapshot};
+
+/// Arguments of `snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The program.
+    pub file: PathBuf,
+    /// Print the snapshot as JSON (format_version 1) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after N instructions [default: run to the end or the first breakpoint].
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Stop when execution enters LINE (repeatable).
+    #[arg(long = "break", value_name = "LINE")]
+    pub breaks: Vec<u32>,
+    #[command(flatten)]
+    pub opts: RunOpts,
+}
+
+/// Runs the program as asked and prints its snapshot. Exit status 0 once a snapshot is
+/// printed (even of a failed program), 1 if the program does not compile.
+pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
+    let (path, src) = match load(&args.file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let mut debugger = match Debugger::new(&path, &src, &args.opts.options()) {
+        Ok(d) => d,
+        Err(diags) => return report(&diags, &path, &src),
+    };
+    for &line in &args.breaks {
+        debugger.toggle_breakpoint(Breakpoint::Line { line });
+    }
+    if args.steps != Some(0) {
+        debugger.run_to_stop(Goal::Continue, args.steps.unwrap_or(u64::MAX));
+        debugger.pause();
+    }
+    let snap = debugger.snapshot();
+    let text = if args.json {
+        match serde_json::to_string_pretty(&snap) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("error: cannot serialize the snapshot: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        render_text(&snap)
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+/// The snapshot as readable text.
+pub fn render_text(snap: &SessionSnapshot) -> String {
+    let mut s = String::new();
+    let program = &snap.program;
+    let _ = writeln!(
+        s,
+        "program      {} ({} functions, {} -> {} instructions)",
+        program.name,
+        program.functions.len(),
+        program.unoptimized_len,
+        program.optimized_len
+    );
+    let status = snap.status.label().to_lowercase();
+    match &snap.stop_reason {
+        Some(reason) => {
+            let _ = writeln!(s, "status       {status} ({reason})");
+        }
+        None => {
+            let _ = writeln!(s, "status       {status}");
+        }
+    }
+    if let Some(loc) = snap.location {
+        let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
+        let _ = writeln!(s, "location     {name} line {} col {} pc {} depth {}", loc.line, loc.col, loc.pc, loc.depth);
+    }
+    let c = &snap.counters;
+    let _ = writeln!(
+        s,
+        "counters     instructions {} gas {} calls {} builtin calls {} max depth {}",
+        c.instructions, c.gas, c.calls, c.builtin_calls, c.max_depth
+    );
+    if !snap.breakpoints.is_empty() {
+        let list: Vec<String> = snap
+            .breakpoints
+            .iter()
+            .map(|b| match b {
+                Breakpoint::Line { line } => format!("line {line}"),
+                Breakpoint::Instruction { function, pc } => format!("function {function} pc {pc}"),
+            })
+            .collect();
+        let _ = writeln!(s, "breakpoints  {}", list.join(", "));
+    }
+    let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
+    for (i, f) in snap.frames.iter().enumerate() {
+        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands)", f.name, f.line, f.pc, f.operand_count);
+        for b in &f.locals {
+            let _ = writeln!(s, "       {} = {}", b.name, b.value);
+        }
+    }
+    let _ = writeln!(s, "operands     {} (top first)", snap.operand_count);
+    for v in &snap.operands {
+        let _ = writeln!(s, "  {v}");
+    }
+    let _ = writeln!(s, "globals      {}", snap.globals.len());
+    for b in &snap.globals {
+        let _ = writeln!(s, "  {} = {}", b.name, b.value);
+    }
+    let _ = writeln!(s, "state        {} committed", snap.state_len);
+    for b in &snap.state {
+        let _ = writeln!(s, "  {:?} = {}", b.name, b.value);
+    }
+    let _ = writeln!(s, "transactions {} open", snap.transactions.len());
+    for tx in &snap.transactions {
+        let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
+    }
+    let _ = writeln!(s, "loops        {}", snap.loops.len());
+    for l in &snap.loops {
+        let state = match l.state {
+            LoopState::Cold => format!("cold, compiles in {}", l.remaining()),
+            LoopState::Hot => "hot, interpreted".to_string(),
+            LoopState::Compiled => "compiled".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  {}:{} loop {}: {} iterations, threshold {}: {state}",
+            l.function_name, l.header_line, l.loop_id, l.iterations, l.threshold
+        );
+    }
+    if snap.jit.available {
+        let j = &snap.jit;
+        let _ = writeln!(
+            s,
+            "jit          {} loops compiled, {} entries, {} bailouts",
+            j.loops_compiled, j.entries, j.bailouts
+        );
+    } else {
+        let _ = writeln!(s, "jit          not available in this build yet");
+    }
+    match &snap.cache {
+        Some(cache) => {
+            let _ = writeln!(
+                s,
+                "cache        {} hits, {} misses, {} entries, {} bytes, {} evictions",
+                cache.hits, cache.misses, cache.entries, cache.memory_bytes, cache.evictions
+            );
+        }
+        None => {
+            let _ = writeln!(s, "cache        not available in this build yet");
+        }
+    }
+    if snap.profile.is_none() {
+        let _ = writeln!(s, "profile      not available in this build yet");
+    }
+    let _ = writeln!(s, "optimizer    {} passes", program.pass_stats.len());
+    for p in &program.pass_stats {
+        let _ = writeln!(
+            s,
+            "  {}: removed {}, folded {}, branches {}, jumps {}, fused {}",
+            p.pass, p.removed, p.folded, p.branches_resolved, p.jumps_threaded, p.fused
+        );
+    }
+    let _ = writeln!(s, "output       {} lines", snap.output_total);
+    for line in &snap.output {
+        let _ = writeln!(s, "  | {line}");
+    }
+    for w in &snap.warnings {
+        let _ = writeln!(s, "warning      {w}");
+    }
+    if let Some(err) = &snap.error {
+        let _ = writeln!(s, "error        line {} col {}: {}", err.line, err.col, err.message);
+        for line in err.rendered.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    s
+}

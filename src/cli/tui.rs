@@ -1,0 +1,78 @@
+//! `zexus-tui [FILE]`: open the visual debugger on a program, or on the built-in demo.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{RunOpts, read_source};
+use crate::tui::{self, TuiConfig, theme::Theme};
+
+/// The demo program opened when no file is given.
+pub const DEMO: &str = include_str!("../../samples/demo.zx");
+
+/// Options of the visual debugger.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TuiOpts {
+    /// Colour theme: dark, light, high-contrast, or a JSON theme file (`t` switches).
+    #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
+    pub theme: String,
+    /// Do not capture the mouse (it is captured by default; `m` toggles it).
+    #[arg(long, overrides_with = "mouse")]
+    pub no_mouse: bool,
+    /// Capture the mouse: click to focus and select, wheel to scroll (the default).
+    #[arg(long, overrides_with = "no_mouse")]
+    pub mouse: bool,
+    /// Where `e` writes the JSON export [default: zexus-trace-<program>.json].
+    #[arg(long, value_name = "PATH")]
+    pub export: Option<PathBuf>,
+    /// Start running at once instead of paused before the first instruction.
+    #[arg(long)]
+    pub autorun: bool,
+}
+
+/// Loads the chosen theme, followed by the other built-in themes for `t` to cycle through.
+pub fn themes(spec: &str) -> Result<Vec<Theme>, String> {
+    let first = Theme::load(spec).map_err(|e| format!("error: {e}"))?;
+    let mut all = vec![first];
+    for (name, _) in tui::theme::BUILTIN {
+        if all[0].name != name {
+            all.push(Theme::builtin(name).map_err(|e| format!("error: {e}"))?);
+        }
+    }
+    Ok(all)
+}
+
+/// Opens the TUI on `file` (or the demo).
+pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitCode {
+    let themes = match themes(&opts.theme) {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
+    let (name, source, stem) = match file {
+        Some(path) => match read_source(path) {
+            Ok(src) => {
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                (path.display().to_string(), src, stem)
+            }
+            Err(msg) => {
+                eprintln!("{msg}");
+                return ExitCode::from(1);
+            }
+        },
+        None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
+    };
+    let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    tui::run(TuiConfig {
+        name,
+        source,
+        options: run_opts.options(),
+        themes,
+        mouse: !opts.no_mouse,
+        export_path,
+        run: opts.autorun,
+    })
+}

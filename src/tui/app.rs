@@ -1,0 +1,571 @@
+//! The application state: the panes, focus/zoom/hidden layout, the current mode (normal, help
+//! overlay, search input), the theme, and the requests queued for the VM thread. `App` never
+//! talks to the VM or the terminal itself: keys become [`Action`]s, actions become
+//! [`Request`]s in an outbox that the run loop drains, so the whole UI is testable with
+//! `TestBackend`.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+use super::keys;
+use super::panes::{self, Pane, PaneId};
+use super::theme::Theme;
+use super::worker::Request;
+use crate::engine::debug::Goal;
+use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
+
+/// The smallest terminal the layout supports.
+pub const MIN_WIDTH: u16 = 80;
+/// The smallest terminal the layout supports.
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Something the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Run toward a debugger goal (step, continue, run to cursor).
+    Run(Goal),
+    /// Continue if paused, pause if running.
+    TogglePause,
+    /// Rebuild the session from the same source.
+    Restart,
+    /// Set or clear a breakpoint.
+    ToggleBreakpoint(Breakpoint),
+    /// Focus the next pane.
+    FocusNext,
+    /// Focus the previous pane.
+    FocusPrev,
+    /// Focus pane number `n` (0-based, in [`PaneId::ALL`] order).
+    FocusIndex(usize),
+    /// Zoom the focused pane to the whole screen, or back.
+    ToggleZoom,
+    /// Hide the focused pane.
+    HideFocused,
+    /// Show every pane.
+    ShowAll,
+    /// Open the help overlay.
+    Help,
+    /// Start typing a search.
+    StartSearch,
+    /// Write the run so far as JSON.
+    Export,
+    /// Switch to the next theme.
+    NextTheme,
+    /// Turn mouse capture on or off.
+    ToggleMouse,
+    /// Close an overlay, leave zoom.
+    Escape,
+    /// Show a message in the status line.
+    Status(String),
+    /// Leave the program.
+    Quit,
+}
+
+/// What the keyboard is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Keys control the debugger and the panes.
+    Normal,
+    /// The help overlay is open.
+    Help,
+    /// Typing a search query.
+    Search(String),
+}
+
+/// A change the run loop must make to the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalRequest {
+    /// Enable or disable mouse capture.
+    Mouse(bool),
+}
+
+/// Settings the app starts with.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Themes to cycle through with `t` (the first is used).
+    pub themes: Vec<Theme>,
+    /// Start with mouse capture on.
+    pub mouse: bool,
+    /// Where `e` writes the export.
+    pub export_path: PathBuf,
+}
+
+/// The application.
+pub struct App {
+    panes: Vec<Box<dyn Pane>>,
+    focus: PaneId,
+    zoom: bool,
+    hidden: Vec<PaneId>,
+    /// What the keyboard is doing.
+    pub mode: Mode,
+    themes: Vec<Theme>,
+    theme_index: usize,
+    mouse: bool,
+    export_path: PathBuf,
+    snapshot: Option<Arc<SessionSnapshot>>,
+    message: Option<String>,
+    last_search: String,
+    /// Requests for the VM thread, drained by the run loop.
+    pub outbox: Vec<Request>,
+    /// Requests for the terminal, drained by the run loop.
+    pub terminal_requests: Vec<TerminalRequest>,
+    /// True once the user asked to quit.
+    pub quit: bool,
+    rects: RefCell<Vec<(PaneId, Rect)>>,
+}
+
+impl App {
+    /// A new app with every pane, focused on the source.
+    pub fn new(config: AppConfig) -> App {
+        let themes = if config.themes.is_empty() { vec![Theme::default()] } else { config.themes };
+        App {
+            panes: vec![
+                Box::new(panes::source::SourcePane::default()),
+                Box::new(panes::bytecode::BytecodePane::default()),
+                Box::new(panes::vm_state::VmPane::default()),
+                Box::new(panes::hot_loops::HotLoopsPane::default()),
+                Box::new(panes::output::OutputPane::default()),
+                Box::new(panes::cache::CachePane::default()),
+                Box::new(panes::sparkline::SparklinePane::default()),
+            ],
+            focus: PaneId::Source,
+            zoom: false,
+            hidden: Vec::new(),
+            mode: Mode::Normal,
+            themes,
+            theme_index: 0,
+            mouse: config.mouse,
+            export_path: config.export_path,
+            snapshot: None,
+            message: None,
+            last_search: String::new(),
+            outbox: Vec::new(),
+            terminal_requests: Vec::new(),
+            quit: false,
+            rects: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The theme in use.
+    pub fn theme(&self) -> &Theme {
+        self.themes.get(self.theme_index).unwrap_or(&self.themes[0])
+    }
+
+    /// The focused pane.
+    pub fn focus(&self) -> PaneId {
+        self.focus
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Option<&Arc<SessionSnapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    /// The status-line message, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Takes a new snapshot from the VM thread.
+    pub fn update(&mut self, snap: Arc<SessionSnapshot>) {
+        for pane in &mut self.panes {
+            pane.update(&snap);
+        }
+        self.snapshot = Some(snap);
+    }
+
+    fn pane_mut(&mut self, id: PaneId) -> &mut dyn Pane {
+        let i = id.index().min(self.panes.len() - 1);
+        self.panes[i].as_mut()
+    }
+
+    fn pane(&self, id: PaneId) -> &dyn Pane {
+        let i = id.index().min(self.panes.len() - 1);
+        self.panes[i].as_ref()
+    }
+
+    /// Handles one key.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.apply(Action::Quit);
+            return;
+        }
+        match self.mode.clone() {
+            Mode::Help => {
+                // Any key closes the help; `q` still quits.
+                self.mode = Mode::Normal;
+                if key.code == KeyCode::Char('q') {
+                    self.apply(Action::Quit);
+                }
+            }
+            Mode::Search(mut query) => match key.code {
+                KeyCode::Esc => self.mode = Mode::Normal,
+                KeyCode::Enter => {
+                    if query.is_empty() {
+                        query = self.last_search.clone();
+                    }
+                    self.mode = Mode::Normal;
+                    self.run_search(&query);
+                }
+                KeyCode::Backspace => {
+                    query.pop();
+                    self.mode = Mode::Search(query);
+                }
+                KeyCode::Char(c) => {
+                    query.push(c);
+                    self.mode = Mode::Search(query);
+                }
+                _ => {}
+            },
+            Mode::Normal => {
+                if let Some(action) = keys::global(&key) {
+                    self.apply(action);
+                    return;
+                }
+                let focus = self.focus;
+                if let Some(action) = self.pane_mut(focus).handle(key) {
+                    self.apply(action);
+                    return;
+                }
+                // Breakpoint and run-to-cursor keys work from any pane, on the source cursor.
+                let source_key = matches!(key.code, KeyCode::Char('b' | 'u') | KeyCode::F(4) | KeyCode::F(9));
+                if source_key
+                    && focus != PaneId::Source
+                    && let Some(action) = self.pane_mut(PaneId::Source).handle(key)
+                {
+                    self.apply(action);
+                }
+            }
+        }
+    }
+
+    fn run_search(&mut self, query: &str) {
+        if query.is_empty() {
+            return;
+        }
+        self.last_search = query.to_string();
+        let target = if self.focus == PaneId::Source { PaneId::Source } else { PaneId::Bytecode };
+        if self.hidden.contains(&target) {
+            self.hidden.retain(|&p| p != target);
+        }
+        self.focus = target;
+        let message = self.pane_mut(target).search(query);
+        self.message = message;
+    }
+
+    /// Applies an action.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Run(goal) => {
+                self.message = None;
+                self.outbox.push(Request::Start(goal));
+            }
+            Action::TogglePause => {
+                self.message = None;
+                self.outbox.push(Request::TogglePause);
+            }
+            Action::Restart => {
+                self.message = Some("restarted".to_string());
+                self.outbox.push(Request::Restart);
+            }
+            Action::ToggleBreakpoint(bp) => self.outbox.push(Request::ToggleBreakpoint(bp)),
+            Action::FocusNext => self.cycle_focus(1),
+            Action::FocusPrev => self.cycle_focus(-1),
+            Action::FocusIndex(i) => {
+                if let Some(&id) = PaneId::ALL.get(i) {
+                    self.hidden.retain(|&p| p != id);
+                    self.focus = id;
+                }
+            }
+            Action::ToggleZoom => self.zoom = !self.zoom,
+            Action::HideFocused => {
+                if self.visible().len() > 1 {
+                    self.hidden.push(self.focus);
+                    self.zoom = false;
+                    self.cycle_focus(1);
+                    self.message = Some("pane hidden (X shows all)".to_string());
+                }
+            }
+            Action::ShowAll => self.hidden.clear(),
+            Action::Help => self.mode = Mode::Help,
+            Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::Export => self.export(),
+            Action::NextTheme => {
+                self.theme_index = (self.theme_index + 1) % self.themes.len();
+                self.message = Some(format!("theme: {}", self.theme().name));
+            }
+            Action::ToggleMouse => {
+                self.mouse = !self.mouse;
+                self.terminal_requests.push(TerminalRequest::Mouse(self.mouse));
+                self.message = Some(format!("mouse capture {}", if self.mouse { "on" } else { "off" }));
+            }
+            Action::Escape => {
+                self.mode = Mode::Normal;
+                self.zoom = false;
+                self.message = None;
+            }
+            Action::Status(message) => self.message = Some(message),
+            Action::Quit => {
+                self.quit = true;
+                self.outbox.push(Request::Quit);
+            }
+        }
+    }
+
+    fn visible(&self) -> Vec<PaneId> {
+        PaneId::ALL.iter().copied().filter(|p| !self.hidden.contains(p)).collect()
+    }
+
+    fn cycle_focus(&mut self, step: i32) {
+        let visible = self.visible();
+        if visible.is_empty() {
+            return;
+        }
+        let at = visible.iter().position(|&p| p == self.focus).unwrap_or(0) as i32;
+        let n = visible.len() as i32;
+        self.focus = visible[((at + step).rem_euclid(n)) as usize];
+    }
+
+    /// Writes the latest snapshot as JSON (the trace export once the trace module lands).
+    fn export(&mut self) {
+        let Some(snap) = &self.snapshot else {
+            self.message = Some("nothing to export yet".to_string());
+            return;
+        };
+        let path = &self.export_path;
+        let res = serde_json::to_string_pretty(&**snap)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
+        self.message = Some(match res {
+            Ok(()) => format!("exported snapshot JSON to {} (trace export not in this build yet)", path.display()),
+            Err(e) => format!("export failed: {}: {e}", path.display()),
+        });
+    }
+
+    /// Handles a mouse event.
+    pub fn on_mouse(&mut self, event: MouseEvent) {
+        let at = Position { x: event.column, y: event.row };
+        let hit = self.rects.borrow().iter().find(|(_, r)| r.contains(at)).copied();
+        let Some((id, rect)) = hit else { return };
+        match event.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = id;
+                // Rows inside the border start one below the pane's top.
+                if event.row > rect.y && event.row + 1 < rect.bottom() {
+                    self.pane_mut(id).click(event.row - rect.y - 1);
+                }
+            }
+            MouseEventKind::ScrollDown => self.pane_mut(id).scroll(3),
+            MouseEventKind::ScrollUp => self.pane_mut(id).scroll(-3),
+            _ => {}
+        }
+    }
+
+    /// Draws everything into `buf`.
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme();
+        buf.set_style(area, theme.text());
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            self.rects.borrow_mut().clear();
+            render_too_small(area, buf, theme);
+            return;
+        }
+        let [status, body, bar] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        self.render_status(status, buf, theme);
+        let rects = self.layout(body);
+        for &(id, rect) in &rects {
+            self.pane(id).render(rect, buf, theme, id == self.focus);
+        }
+        *self.rects.borrow_mut() = rects;
+        self.render_bar(bar, buf, theme);
+        if self.mode == Mode::Help {
+            render_help(area, buf, theme);
+        }
+    }
+
+    /// Where each visible pane goes.
+    fn layout(&self, body: Rect) -> Vec<(PaneId, Rect)> {
+        let visible = self.visible();
+        if self.zoom && visible.contains(&self.focus) {
+            return vec![(self.focus, body)];
+        }
+        let left: Vec<PaneId> =
+            [PaneId::Source, PaneId::Bytecode].into_iter().filter(|p| visible.contains(p)).collect();
+        let right: Vec<PaneId> = [PaneId::Vm, PaneId::HotLoops, PaneId::Output, PaneId::Cache, PaneId::Sparkline]
+            .into_iter()
+            .filter(|p| visible.contains(p))
+            .collect();
+        let (left_area, right_area) = match (left.is_empty(), right.is_empty()) {
+            (true, _) => (Rect::default(), body),
+            (_, true) => (body, Rect::default()),
+            _ => {
+                let [l, r] = Layout::horizontal([Constraint::Percentage(57), Constraint::Percentage(43)]).areas(body);
+                (l, r)
+            }
+        };
+        let mut out = Vec::new();
+        let left_rects =
+            Layout::vertical(left.iter().map(|_| Constraint::Fill(1)).collect::<Vec<_>>()).split(left_area);
+        out.extend(left.iter().copied().zip(left_rects.iter().copied()));
+        let tall = body.height >= 40;
+        // Tall screens put the cache and speed panes side by side under the output.
+        let bottom: Vec<PaneId> = if tall {
+            [PaneId::Cache, PaneId::Sparkline].into_iter().filter(|p| right.contains(p)).collect()
+        } else {
+            Vec::new()
+        };
+        let stacked: Vec<PaneId> = right.iter().copied().filter(|p| !bottom.contains(p)).collect();
+        let mut constraints: Vec<Constraint> = stacked
+            .iter()
+            .map(|p| match p {
+                PaneId::Vm => Constraint::Fill(3),
+                PaneId::Output => Constraint::Fill(2),
+                PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 5 }),
+                PaneId::Cache => Constraint::Length(4),
+                _ => Constraint::Length(3),
+            })
+            .collect();
+        if !bottom.is_empty() {
+            constraints.push(Constraint::Length(8));
+        }
+        let right_rects = Layout::vertical(constraints).split(right_area);
+        out.extend(stacked.iter().copied().zip(right_rects.iter().copied()));
+        if let Some(&row) = right_rects.get(stacked.len()) {
+            let cells = Layout::horizontal(bottom.iter().map(|_| Constraint::Fill(1)).collect::<Vec<_>>()).split(row);
+            out.extend(bottom.iter().copied().zip(cells.iter().copied()));
+        }
+        out
+    }
+
+    fn render_status(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        buf.set_style(area, theme.bar());
+        let mut x = area.x;
+        let right = area.right();
+        let Some(snap) = &self.snapshot else {
+            panes::put_raw(buf, x, area.y, " zexus-tui · starting…", area.width, theme.bar());
+            return;
+        };
+        let color = match snap.status {
+            RunStatus::Running => theme.running,
+            RunStatus::Paused => theme.paused,
+            RunStatus::Finished => theme.finished,
+            RunStatus::Failed => theme.failed,
+        };
+        let label = match (&snap.stop_reason, snap.status) {
+            (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            _ => format!(" {} ", snap.status.label()),
+        };
+        let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
+        x = panes::put(buf, x, area.y, &label, right.saturating_sub(x), label_style);
+        let mut parts = Vec::new();
+        if let Some(loc) = snap.location {
+            let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
+            parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
+        }
+        parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
+        parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
+        if let Some(ips) = snap.ips_history.last() {
+            parts.push(format!("{}/s", panes::compact(*ips)));
+        }
+        parts.push(snap.program.name.clone());
+        let text = format!(" {} ", parts.join(" │ "));
+        x = panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
+        if let Some(message) = &self.message {
+            let text = format!("│ {message} ");
+            let width = text.chars().count() as u16;
+            let start = right.saturating_sub(width).max(x);
+            panes::put(buf, start, area.y, &text, right.saturating_sub(start), theme.bar());
+        }
+    }
+
+    fn render_bar(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        buf.set_style(area, theme.bar());
+        let key_style = theme.bar().fg(theme.key).add_modifier(Modifier::BOLD);
+        let mut x = area.x + 1;
+        let right = area.right();
+        if let Mode::Search(query) = &self.mode {
+            let text = format!("/{query}▏  (Enter: find next, Esc: cancel)");
+            panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
+            return;
+        }
+        let focused = self.pane(self.focus);
+        let pane_label = format!("[{}] ", self.focus.name());
+        x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
+        for (key, what) in focused.commands().iter().chain(keys::BAR.iter()) {
+            if x >= right {
+                break;
+            }
+            x = panes::put_raw(buf, x, area.y, key, right.saturating_sub(x), key_style);
+            x = panes::put_raw(buf, x, area.y, &format!(" {what}  "), right.saturating_sub(x), theme.bar());
+        }
+    }
+}
+
+fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let lines = [
+        "terminal too small".to_string(),
+        format!("{}x{}, needs at least {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height),
+        "enlarge the window, or press q to quit".to_string(),
+    ];
+    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let y = top + i as u16;
+        if y >= area.bottom() {
+            break;
+        }
+        let width = line.chars().count() as u16;
+        let x = area.x + area.width.saturating_sub(width) / 2;
+        let style = if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() };
+        panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
+    }
+}
+
+fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let half = keys::HELP.len().div_ceil(2);
+    let column_rows = |sections: &[(&str, &[(&str, &str)])]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
+    let rows = column_rows(&keys::HELP[..half]).max(column_rows(&keys::HELP[half..]));
+    let width = area.width.saturating_sub(4).min(84);
+    let height = (rows as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.border_style(true))
+        .style(theme.text())
+        .title(" Keys — any key closes ");
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let column_width = inner.width / 2;
+    for (column, sections) in keys::HELP.chunks(half.max(1)).enumerate() {
+        let x0 = inner.x + column as u16 * column_width;
+        let mut y = inner.y;
+        for (heading, entries) in sections.iter() {
+            if y >= inner.bottom() {
+                break;
+            }
+            panes::put_raw(buf, x0 + 1, y, heading, column_width.saturating_sub(1), theme.heading());
+            y += 1;
+            for (key, what) in entries.iter() {
+                if y >= inner.bottom() {
+                    break;
+                }
+                panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
+                panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text());
+                y += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Input for the run loop: terminal events read with a deadline (so frames stay on time), and
+//! termination signals (SIGTERM, SIGHUP, SIGINT) turned into a flag the loop checks, so the
+//! terminal is restored on every way out.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind, MouseEvent};
+
+/// Something the run loop reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// The mouse did something.
+    Mouse(MouseEvent),
+    /// The terminal changed size (the next frame adapts).
+    Resize,
+}
+
+/// Waits for the next event until `deadline`; `None` when the deadline passed first.
+pub fn next(deadline: Instant) -> io::Result<Option<Event>> {
+    loop {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        if !event::poll(timeout)? {
+            return Ok(None);
+        }
+        match event::read()? {
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => return Ok(Some(Event::Key(key))),
+            TermEvent::Mouse(mouse) => return Ok(Some(Event::Mouse(mouse))),
+            TermEvent::Resize(_, _) => return Ok(Some(Event::Resize)),
+            _ => {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// Termination signals caught since installation.
+pub struct Signals {
+    caught: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    /// Installs flag-setting handlers for SIGTERM, SIGHUP and SIGINT (the handlers only store
+    /// the signal number; the run loop does the restoring).
+    pub fn install() -> io::Result<Signals> {
+        let caught = Arc::new(AtomicUsize::new(0));
+        #[cfg(unix)]
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register_usize(sig, caught.clone(), sig as usize)?;
+        }
+        Ok(Signals { caught })
+    }
+
+    /// The signal caught, if any.
+    pub fn caught(&self) -> Option<i32> {
+        match self.caught.load(Ordering::Relaxed) {
+            0 => None,
+            sig => Some(sig as i32),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The terminal UI: a live visual debugger and profiler over one session. This module owns the
+//! terminal (raw mode, alternate screen, mouse capture) and the run loop; `app` holds the state
+//! and drawing, `worker` the VM thread, `panes` the views.
+//!
+//! Architecture invariant: the TUI reads the session only through `SessionSnapshot`s published
+//! by the VM thread, and changes it only through `worker::Request`s; the terminal is restored
+//! on every exit path (normal, error, panic, Ctrl-C, SIGTERM, SIGHUP).
+
+pub mod app;
+pub mod event;
+pub mod keys;
+pub mod panes;
+pub mod sanitize;
+pub mod theme;
+pub mod worker;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::diag::render;
+use crate::engine::Options;
+use app::{App, AppConfig, TerminalRequest};
+use theme::Theme;
+use worker::Worker;
+
+/// Time between frames (~30 fps).
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Everything the TUI starts with.
+#[derive(Debug, Clone)]
+pub struct TuiConfig {
+    /// Display name of the program (its path, or `<demo>`).
+    pub name: String,
+    /// Its source text.
+    pub source: String,
+    /// Session options.
+    pub options: Options,
+    /// Themes to cycle through (the first is used).
+    pub themes: Vec<Theme>,
+    /// Start with mouse capture.
+    pub mouse: bool,
+    /// Where `e` writes the export.
+    pub export_path: PathBuf,
+    /// Start running at once instead of paused at the first line.
+    pub run: bool,
+}
+
+static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+static VM_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Puts the terminal back: raw mode off, main screen, mouse released, cursor shown. Safe to
+/// call any number of times from anywhere.
+pub fn restore_terminal() {
+    if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+/// Restores the terminal when dropped.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter(mouse: bool) -> io::Result<TerminalGuard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+        let guard = TerminalGuard;
+        let mut out = io::stdout();
+        execute!(out, EnterAlternateScreen, cursor::Hide)?;
+        if mouse {
+            execute!(out, EnableMouseCapture)?;
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic on the UI thread restores the terminal before the message is printed; a panic on
+/// the VM thread is recorded (the UI shows it) instead of printed over the screen.
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some(worker::VM_THREAD) && TERMINAL_ACTIVE.load(Ordering::SeqCst) {
+                if let Ok(mut slot) = VM_PANIC.lock() {
+                    *slot = Some(info.to_string());
+                }
+                return;
+            }
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+/// Runs the TUI until the user quits. Exit codes: 0 after `q`, 1 if the program does not
+/// compile or the terminal fails, 2 if stdout is not a terminal, 128+N after signal N.
+pub fn run(config: TuiConfig) -> ExitCode {
+    if !io::stdout().is_terminal() {
+        eprintln!(
+            "error: the visual debugger needs a terminal on stdout; use `zexus-tui run FILE` to run headless \
+             or `zexus-tui snapshot FILE` to print the debugger's view"
+        );
+        return ExitCode::from(2);
+    }
+    let worker = match Worker::spawn(&config.name, &config.source, &config.options, config.run) {
+        Ok(w) => w,
+        Err(diags) => {
+            eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
+            return ExitCode::from(1);
+        }
+    };
+    let signals = match event::Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = match TerminalGuard::enter(config.mouse) {
+        Ok(guard) => {
+            let code = run_loop(&config, &worker, &signals);
+            drop(guard);
+            code
+        }
+        Err(e) => {
+            restore_terminal();
+            Err(e)
+        }
+    };
+    worker.shutdown(Duration::from_millis(500));
+    match code {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("error: terminal: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The frame loop; returns the signal that ended it, if one did.
+fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io::Result<Option<i32>> {
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let mut app = App::new(AppConfig {
+        themes: config.themes.clone(),
+        mouse: config.mouse,
+        export_path: config.export_path.clone(),
+    });
+    let mut reported_death = false;
+    loop {
+        if let Some(sig) = signals.caught() {
+            return Ok(Some(sig));
+        }
+        if let Some(snap) = worker.take_snapshot() {
+            app.update(snap);
+        }
+        if !reported_death && !worker.is_alive() {
+            reported_death = true;
+            let why = VM_PANIC.lock().ok().and_then(|s| s.clone()).unwrap_or_else(|| "no reason given".to_string());
+            app.apply(app::Action::Status(format!("internal error: the VM thread stopped: {why}")));
+        }
+        terminal.draw(|frame| app.render(frame.area(), frame.buffer_mut()))?;
+        let deadline = Instant::now() + FRAME;
+        while let Some(ev) = event::next(deadline)? {
+            match ev {
+                event::Event::Key(key) => app.on_key(key),
+                event::Event::Mouse(mouse) => app.on_mouse(mouse),
+                event::Event::Resize => {}
+            }
+            for request in app.outbox.drain(..) {
+                worker.send(request);
+            }
+            for request in app.terminal_requests.drain(..) {
+                let TerminalRequest::Mouse(on) = request;
+                if on {
+                    execute!(io::stdout(), EnableMouseCapture)?;
+                } else {
+                    execute!(io::stdout(), DisableMouseCapture)?;
+                }
+            }
+            if app.quit {
+                return Ok(None);
+            }
+            if signals.caught().is_some() {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The bytecode pane: the listing of every function, optimized, unoptimized, or both side by
+//! side with the rows of the cursor's source line highlighted on both sides. Shows the current
+//! pc, breakpoints, hot loops, and (once those land) execution counts and JIT-compiled code.
+//! Only visible rows are formatted, so listings of any length scroll at the same cost.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+
+use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
+use crate::bytecode::disasm::ListingRow;
+use crate::engine::debug::Goal;
+use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
+use crate::tui::app::Action;
+use crate::tui::keys;
+use crate::tui::theme::Theme;
+
+/// Which listing the pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// The code that runs.
+    #[default]
+    Optimized,
+    /// The code as compiled.
+    Unoptimized,
+    /// Both, unoptimized on the left.
+    SideBySide,
+}
+
+impl View {
+    fn name(self) -> &'static str {
+        match self {
+            View::Optimized => "optimized",
+            View::Unoptimized => "unoptimized",
+            View::SideBySide => "unoptimized │ optimized",
+        }
+    }
+}
+
+/// One row of a flattened listing: a function header or an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Header(u32),
+    Instr(u32, u32),
+}
+
+/// A listing of every function, flattened into rows, with each function's first row.
+#[derive(Debug, Default)]
+struct Flat {
+    rows: Vec<Row>,
+    starts: Vec<usize>,
+}
+
+impl Flat {
+    fn build(program: &ProgramInfo, optimized: bool) -> Flat {
+        let mut flat = Flat::default();
+        for f in &program.functions {
+            flat.starts.push(flat.rows.len());
+            flat.rows.push(Row::Header(f.id));
+            let n = if optimized { f.optimized.len() } else { f.unoptimized.len() };
+            flat.rows.extend((0..n as u32).map(|pc| Row::Instr(f.id, pc)));
+        }
+        flat
+    }
+
+    fn row_of(&self, function: u32, pc: u32) -> Option<usize> {
+        let start = *self.starts.get(function as usize)?;
+        let at = start + 1 + pc as usize;
+        (at < self.rows.len()).then_some(at)
+    }
+}
+
+/// The bytecode pane.
+#[derive(Default)]
+pub struct BytecodePane {
+    snap: Option<Arc<SessionSnapshot>>,
+    view: View,
+    optimized: Flat,
+    unoptimized: Flat,
+    scroll: Scroll,
+    follow: bool,
+    stops: StopTracker,
+}
+
+fn listing_row(program: &ProgramInfo, optimized: bool, function: u32, pc: u32) -> Option<&ListingRow> {
+    let f = program.functions.get(function as usize)?;
+    if optimized { f.optimized.get(pc as usize) } else { f.unoptimized.get(pc as usize) }
+}
+
+impl BytecodePane {
+    fn primary(&self) -> &Flat {
+        if self.view == View::Unoptimized { &self.unoptimized } else { &self.optimized }
+    }
+
+    fn primary_is_optimized(&self) -> bool {
+        self.view != View::Unoptimized
+    }
+
+    /// The function, pc and line under the cursor (pc `None` on a header).
+    fn cursor_target(&self) -> Option<(u32, Option<u32>, u32)> {
+        let snap = self.snap.as_ref()?;
+        match self.primary().rows.get(self.scroll.cursor)? {
+            Row::Header(f) => Some((*f, None, 0)),
+            Row::Instr(f, pc) => {
+                let row = listing_row(&snap.program, self.primary_is_optimized(), *f, *pc)?;
+                Some((*f, Some(*pc), row.line))
+            }
+        }
+    }
+
+    /// The first row of `function` in `flat` whose line is `line`.
+    fn first_row_with_line(&self, flat: &Flat, optimized: bool, function: u32, line: u32) -> Option<usize> {
+        let snap = self.snap.as_ref()?;
+        let f = snap.program.functions.get(function as usize)?;
+        let rows = if optimized { &f.optimized } else { &f.unoptimized };
+        let pc = rows.iter().position(|r| r.line == line)?;
+        flat.row_of(function, pc as u32)
+    }
+
+    fn jump_to_current(&mut self) {
+        let Some(snap) = self.snap.clone() else { return };
+        let Some(loc) = snap.location else { return };
+        let row = if self.primary_is_optimized() {
+            self.optimized.row_of(loc.function, loc.pc)
+        } else {
+            self.first_row_with_line(&self.unoptimized, false, loc.function, loc.line)
+        };
+        if let Some(row) = row {
+            self.scroll.jump(row);
+        }
+    }
+
+    fn set_view(&mut self, view: View) {
+        let target = self.cursor_target();
+        let was_optimized = self.primary_is_optimized();
+        self.view = view;
+        if was_optimized == self.primary_is_optimized() {
+            return;
+        }
+        if let Some((function, _, line)) = target {
+            let flat = if self.primary_is_optimized() { &self.optimized } else { &self.unoptimized };
+            let row = self
+                .first_row_with_line(flat, self.primary_is_optimized(), function, line)
+                .or_else(|| flat.starts.get(function as usize).copied());
+            if let Some(row) = row {
+                self.scroll.jump(row);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render_listing(
+        &self,
+        snap: &SessionSnapshot,
+        flat: &Flat,
+        optimized: bool,
+        window: std::ops::Range<usize>,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &Theme,
+        cursor: Option<usize>,
+        mapped_line: Option<(u32, u32)>,
+    ) {
+        let current = if snap.status == RunStatus::Finished { None } else { snap.location };
+        let counts = snap.profile.as_ref().map(|p| &p.instructions);
+        let jit = snap.jit_code.as_ref().map(|j| &j.compiled);
+        for (row_index, idx) in window.enumerate() {
+            let y = area.y + row_index as u16;
+            if y >= area.bottom() {
+                break;
+            }
+            let Some(row) = flat.rows.get(idx) else { break };
+            let right = area.right();
+            match *row {
+                Row::Header(f) => {
+                    let info = snap.program.functions.get(f as usize);
+                    let text = match info {
+                        Some(info) => {
+                            let n = if optimized { info.optimized.len() } else { info.unoptimized.len() };
+                            format!("── {} (params {}, slots {}, {} instr) ", info.name, info.arity, info.slots, n)
+                        }
+                        None => "──".to_string(),
+                    };
+                    let style = if cursor == Some(idx) { theme.cursor() } else { theme.text() };
+                    fill_row(buf, area, y, style);
+                    let x = put(buf, area.x, y, &text, area.width, style.patch(theme.heading()));
+                    let rest = "─".repeat(right.saturating_sub(x) as usize);
+                    put_raw(buf, x, y, &rest, right.saturating_sub(x), style.fg(theme.border));
+                }
+                Row::Instr(f, pc) => {
+                    let Some(lr) = listing_row(&snap.program, optimized, f, pc) else { continue };
+                    let is_current = optimized && current.is_some_and(|l| l.function == f && l.pc == pc);
+                    let failed_here = is_current && snap.status == RunStatus::Failed;
+                    let is_cursor = cursor == Some(idx);
+                    let is_mapped = mapped_line.is_some_and(|(mf, ml)| mf == f && ml == lr.line);
+                    let style = if failed_here {
+                        theme.error()
+                    } else if is_current {
+                        theme.current()
+                    } else if is_cursor {
+                        theme.cursor()
+                    } else if is_mapped {
+                        theme.mapping()
+                    } else {
+                        theme.text()
+                    };
+                    fill_row(buf, area, y, style);
+                    let mut x = area.x;
+                    let marker = if failed_here {
+                        "✗"
+                    } else if is_current {
+                        "▶"
+                    } else {
+                        " "
+                    };
+                    x = put_raw(buf, x, y, marker, right.saturating_sub(x), style);
+                    let bp = if optimized && snap.breakpoints.contains(&Breakpoint::Instruction { function: f, pc }) {
+                        "●"
+                    } else if snap.breakpoints.contains(&Breakpoint::Line { line: lr.line }) {
+                        "○"
+                    } else {
+                        " "
+                    };
+                    x = put_raw(buf, x, y, bp, right.saturating_sub(x), style.fg(theme.breakpoint));
+                    let loop_state = if optimized { loop_state(snap, f, pc) } else { None };
+                    let (hot, hot_style) = match loop_state {
+                        Some(LoopState::Compiled) => ("J", style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
+                        Some(LoopState::Hot) => ("*", style.fg(theme.hot).add_modifier(Modifier::BOLD)),
+                        _ => (" ", style),
+                    };
+                    let jitted = jit.and_then(|j| j.get(f as usize)?.get(pc as usize).copied()).unwrap_or(false);
+                    let (hot, hot_style) = if jitted {
+                        ("J", style.fg(theme.compiled).add_modifier(Modifier::BOLD))
+                    } else {
+                        (hot, hot_style)
+                    };
+                    x = put_raw(buf, x, y, hot, right.saturating_sub(x), hot_style);
+                    if let Some(counts) = counts.filter(|_| optimized) {
+                        let n = counts.get(f as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0);
+                        let text = if n == 0 { format!("{:>7} ", "") } else { format!("{:>7} ", super::compact(n)) };
+                        x = put_raw(buf, x, y, &text, right.saturating_sub(x), style.fg(theme.hot));
+                    }
+                    let number_style = if is_current || failed_here { style } else { style.fg(theme.line_number) };
+                    let head = format!("{}{:>4} {:>4}  ", if lr.is_target { ">" } else { " " }, lr.pc, lr.line);
+                    x = put_raw(buf, x, y, &head, right.saturating_sub(x), number_style);
+                    let opcode_style = if is_current || failed_here { style } else { style.fg(theme.opcode) };
+                    x = put_raw(buf, x, y, &format!("{:<16} ", lr.opcode), right.saturating_sub(x), opcode_style);
+                    let mut tail = format!("{:<8}", lr.operand);
+                    if !lr.comment.is_empty() {
+                        tail.push_str(" ; ");
+                        tail.push_str(&lr.comment);
+                    }
+                    put(buf, x, y, tail.trim_end(), right.saturating_sub(x), style);
+                }
+            }
+        }
+    }
+}
+
+/// The state of the innermost hot loop containing `pc`, if any.
+fn loop_state(snap: &SessionSnapshot, function: u32, pc: u32) -> Option<LoopState> {
+    snap.loops
+        .iter()
+        .filter(|l| l.function == function && l.state != LoopState::Cold)
+        .filter(|l| l.header_pc <= pc && pc <= l.back_edge_pc)
+        .map(|l| l.state)
+        .max_by_key(|s| matches!(s, LoopState::Compiled))
+}
+
+impl Pane for BytecodePane {
+    fn id(&self) -> PaneId {
+        PaneId::Bytecode
+    }
+
+    fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+        let same_program = self.snap.as_ref().is_some_and(|old| Arc::ptr_eq(&old.program, &snap.program));
+        if !same_program {
+            self.optimized = Flat::build(&snap.program, true);
+            self.unoptimized = Flat::build(&snap.program, false);
+        }
+        self.snap = Some(snap.clone());
+        if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
+            self.jump_to_current();
+        }
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
+        let Some(snap) = &self.snap else {
+            frame(area, buf, title("Bytecode", String::new(), theme, focused), theme, focused);
+            return;
+        };
+        let program = &snap.program;
+        let detail = format!(
+            "· {} · {} instr (unoptimized {})",
+            self.view.name(),
+            thousands(program.optimized_len as u64),
+            thousands(program.unoptimized_len as u64)
+        );
+        let mut inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
+        let missing: Vec<&str> = [(!snap.jit.available, "JIT"), (snap.profile.is_none(), "execution counts")]
+            .into_iter()
+            .filter_map(|(missing, what)| missing.then_some(what))
+            .collect();
+        if !missing.is_empty() && inner.height > 2 {
+            // The last row says plainly which markers this build cannot show yet.
+            inner.height -= 1;
+            let long = format!("{}: not available in this build yet", missing.join(" & "));
+            let text = if long.chars().count() < inner.width as usize {
+                long
+            } else {
+                format!("{}: not in this build yet", missing.join(", ").replace("execution counts", "counts"))
+            };
+            put_raw(buf, inner.x + 1, inner.bottom(), &text, inner.width.saturating_sub(1), theme.placeholder());
+        }
+        let flat = self.primary();
+        let window = self.scroll.window(flat.rows.len(), inner.height as usize);
+        let cursor = Some(self.scroll.cursor);
+        match self.view {
+            View::Optimized | View::Unoptimized => {
+                let optimized = self.view == View::Optimized;
+                let mapped = self.cursor_target().map(|(f, _, line)| (f, line));
+                self.render_listing(snap, flat, optimized, window, inner, buf, theme, cursor, mapped);
+            }
+            View::SideBySide => {
+                let half = inner.width / 2;
+                let left = Rect { width: half.saturating_sub(1), ..inner };
+                let right = Rect { x: inner.x + half, width: inner.width - half, ..inner };
+                for y in inner.top()..inner.bottom() {
+                    put_raw(buf, inner.x + half - 1, y, "│", 1, Style::new().fg(theme.border).bg(theme.bg));
+                }
+                let target = self.cursor_target();
+                let mapped = target.map(|(f, _, line)| (f, line));
+                // Align the left side so its first row of the cursor's line sits beside the cursor.
+                let screen_row = self.scroll.cursor.saturating_sub(window.start);
+                let anchor = target
+                    .and_then(|(f, pc, line)| match pc {
+                        Some(_) => self.first_row_with_line(&self.unoptimized, false, f, line),
+                        None => self.unoptimized.starts.get(f as usize).copied(),
+                    })
+                    .unwrap_or(0);
+                let left_start = anchor.saturating_sub(screen_row);
+                let left_window = left_start..(left_start + inner.height as usize).min(self.unoptimized.rows.len());
+                self.render_listing(snap, &self.unoptimized, false, left_window, left, buf, theme, None, mapped);
+                self.render_listing(snap, &self.optimized, true, window, right, buf, theme, cursor, mapped);
+            }
+        }
+    }
+
+    fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if let Some(nav) = keys::nav(&key) {
+            let len = self.primary().rows.len();
+            self.scroll.nav(nav, len);
+            return None;
+        }
+        match key.code {
+            KeyCode::Char('v') => {
+                let next = match self.view {
+                    View::Optimized => View::Unoptimized,
+                    View::Unoptimized => View::SideBySide,
+                    View::SideBySide => View::Optimized,
+                };
+                self.set_view(next);
+                Some(Action::Status(format!("bytecode: {}", self.view.name())))
+            }
+            KeyCode::Char('f') => {
+                self.follow = !self.follow;
+                Some(Action::Status(format!("follow {}", if self.follow { "on" } else { "off" })))
+            }
+            KeyCode::Char('b') | KeyCode::F(9) => match self.cursor_target()? {
+                (function, Some(pc), _) if self.primary_is_optimized() => {
+                    Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc }))
+                }
+                (_, Some(_), line) => Some(Action::ToggleBreakpoint(Breakpoint::Line { line })),
+                _ => None,
+            },
+            KeyCode::Char('u') | KeyCode::F(4) => match self.cursor_target()? {
+                (function, Some(pc), _) if self.primary_is_optimized() => {
+                    Some(Action::Run(Goal::RunToInstruction { function, pc }))
+                }
+                (_, Some(_), line) => Some(Action::Run(Goal::RunToLine(line))),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[("v", "view"), ("f", "follow"), ("/", "search")]
+    }
+
+    fn scroll(&mut self, lines: i32) {
+        let len = self.primary().rows.len();
+        self.scroll.move_by(lines, len);
+    }
+
+    fn click(&mut self, row: u16) {
+        let len = self.primary().rows.len();
+        self.scroll.click(row, len);
+    }
+
+    fn search(&mut self, query: &str) -> Option<String> {
+        let snap = self.snap.clone()?;
+        let needle = query.to_lowercase();
+        let optimized = self.primary_is_optimized();
+        let flat = self.primary();
+        let n = flat.rows.len();
+        let matches = |row: &Row| match *row {
+            Row::Header(f) => {
+                snap.program.functions.get(f as usize).is_some_and(|i| i.name.to_lowercase().contains(&needle))
+            }
+            Row::Instr(f, pc) => listing_row(&snap.program, optimized, f, pc).is_some_and(|r| {
+                r.opcode.to_lowercase().contains(&needle)
+                    || r.operand.to_lowercase().contains(&needle)
+                    || r.comment.to_lowercase().contains(&needle)
+            }),
+        };
+        let found =
+            (1..=n).map(|k| (self.scroll.cursor + k) % n.max(1)).find(|&i| flat.rows.get(i).is_some_and(matches));
+        match found {
+            Some(i) => {
+                self.scroll.jump(i);
+                Some(format!("found {query:?} at row {}", i + 1))
+            }
+            None => Some(format!("no match for {query:?}")),
+        }
+    }
+}

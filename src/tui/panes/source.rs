@@ -1,0 +1,174 @@
+//! The source pane: the program text with line numbers, breakpoints, the current line, the
+//! failing line, and per-line execution counts in the gutter once the profiler provides them.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, title};
+use crate::engine::debug::Goal;
+use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
+use crate::tui::app::Action;
+use crate::tui::keys;
+use crate::tui::sanitize;
+use crate::tui::theme::Theme;
+
+/// The source pane.
+#[derive(Default)]
+pub struct SourcePane {
+    snap: Option<Arc<SessionSnapshot>>,
+    lines: Vec<String>,
+    scroll: Scroll,
+    follow: bool,
+    stops: StopTracker,
+}
+
+impl SourcePane {
+    /// The 1-based line under the cursor.
+    pub fn cursor_line(&self) -> u32 {
+        self.scroll.cursor as u32 + 1
+    }
+
+    fn jump_to_current(&mut self, snap: &SessionSnapshot) {
+        let line = snap.error.as_ref().map(|e| e.line).or(snap.location.map(|l| l.line));
+        if let Some(line) = line {
+            self.scroll.jump((line.max(1) - 1) as usize);
+        }
+    }
+}
+
+impl Pane for SourcePane {
+    fn id(&self) -> PaneId {
+        PaneId::Source
+    }
+
+    fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+        let same_program = self.snap.as_ref().is_some_and(|old| Arc::ptr_eq(&old.program, &snap.program));
+        if !same_program {
+            self.lines = snap.program.source.lines().map(sanitize::clean).collect();
+        }
+        if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
+            self.jump_to_current(snap);
+        }
+        self.snap = Some(snap.clone());
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
+        let Some(snap) = &self.snap else {
+            frame(area, buf, title("Source", String::new(), theme, focused), theme, focused);
+            return;
+        };
+        let detail = match (&snap.profile, self.follow) {
+            (Some(_), true) => "· line counts · follow".to_string(),
+            (Some(_), false) => "· line counts".to_string(),
+            (None, true) => "· follow · line counts: not available yet".to_string(),
+            (None, false) => "· line counts: not available yet".to_string(),
+        };
+        let inner = frame(area, buf, title("Source", detail, theme, focused), theme, focused);
+        let error_line = snap.error.as_ref().map(|e| e.line);
+        let mut height = inner.height as usize;
+        if let Some(err) = &snap.error {
+            // The last row carries the error message.
+            if height > 1 {
+                height -= 1;
+                let y = inner.bottom() - 1;
+                fill_row(buf, inner, y, theme.error());
+                let text = format!(" ✗ line {}:{}: {}", err.line, err.col, err.message);
+                put(buf, inner.x, y, &text, inner.width, theme.error());
+            }
+        }
+        let current = if snap.status == RunStatus::Failed { None } else { snap.location.map(|l| l.line) };
+        let digits = (self.lines.len().max(1).ilog10() + 1).max(3) as u16;
+        let counts = snap.profile.as_ref().map(|p| &p.lines);
+        for (row, idx) in self.scroll.window(self.lines.len(), height).enumerate() {
+            let y = inner.y + row as u16;
+            let line_no = idx as u32 + 1;
+            let is_current = current == Some(line_no);
+            let is_error = error_line == Some(line_no);
+            let is_cursor = focused && idx == self.scroll.cursor;
+            let row_style = if is_error {
+                theme.error()
+            } else if is_current {
+                theme.current()
+            } else if is_cursor {
+                theme.cursor()
+            } else {
+                theme.text()
+            };
+            fill_row(buf, inner, y, row_style);
+            let bp = snap.breakpoints.contains(&Breakpoint::Line { line: line_no });
+            let mut x = inner.x;
+            let right = inner.right();
+            x = put_raw(buf, x, y, if bp { "●" } else { " " }, right - x, row_style.fg(theme.breakpoint));
+            let marker = if is_error {
+                "✗"
+            } else if is_current {
+                "▶"
+            } else if is_cursor {
+                "›"
+            } else {
+                " "
+            };
+            x = put_raw(buf, x, y, marker, right.saturating_sub(x), row_style);
+            let number = format!("{line_no:>width$} ", width = digits as usize);
+            let number_style = if is_current || is_error { row_style } else { row_style.fg(theme.line_number) };
+            x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
+            if let Some(counts) = counts {
+                let n = counts.get(line_no as usize).copied().unwrap_or(0);
+                let text = if n == 0 { format!("{:>7} ", "") } else { format!("{:>7} ", super::compact(n)) };
+                x = put_raw(buf, x, y, &text, right.saturating_sub(x), row_style.fg(theme.hot));
+            }
+            x = put_raw(buf, x, y, "│ ", right.saturating_sub(x), number_style);
+            if let Some(text) = self.lines.get(idx) {
+                put_raw(buf, x, y, text, right.saturating_sub(x), row_style);
+            }
+        }
+    }
+
+    fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if let Some(nav) = keys::nav(&key) {
+            self.scroll.nav(nav, self.lines.len());
+            return None;
+        }
+        match key.code {
+            KeyCode::Char('b') | KeyCode::F(9) => {
+                Some(Action::ToggleBreakpoint(Breakpoint::Line { line: self.cursor_line() }))
+            }
+            KeyCode::Char('u') | KeyCode::F(4) => Some(Action::Run(Goal::RunToLine(self.cursor_line()))),
+            KeyCode::Char('f') => {
+                self.follow = !self.follow;
+                Some(Action::Status(format!("follow {}", if self.follow { "on" } else { "off" })))
+            }
+            _ => None,
+        }
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[("f", "follow"), ("/", "search")]
+    }
+
+    fn scroll(&mut self, lines: i32) {
+        self.scroll.move_by(lines, self.lines.len());
+    }
+
+    fn click(&mut self, row: u16) {
+        self.scroll.click(row, self.lines.len());
+    }
+
+    fn search(&mut self, query: &str) -> Option<String> {
+        let needle = query.to_lowercase();
+        let n = self.lines.len();
+        let found = (1..=n)
+            .map(|k| (self.scroll.cursor + k) % n.max(1))
+            .find(|&i| self.lines.get(i).is_some_and(|l| l.to_lowercase().contains(&needle)));
+        match found {
+            Some(i) => {
+                self.scroll.jump(i);
+                Some(format!("found {query:?} at line {}", i + 1))
+            }
+            None => Some(format!("no match for {query:?}")),
+        }
+    }
+}

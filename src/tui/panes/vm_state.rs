@@ -1,0 +1,196 @@
+//! The VM pane: the call stack (a frame can be selected), the selected frame's locals, the
+//! operand stack, globals, committed STATE with the open transactions, and gas.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::{Command, Pane, PaneId, StopTracker, frame, put, thousands, title};
+use crate::engine::snapshot::SessionSnapshot;
+use crate::tui::app::Action;
+use crate::tui::keys::{self, Nav};
+use crate::tui::theme::Theme;
+
+/// The VM pane.
+#[derive(Default)]
+pub struct VmPane {
+    snap: Option<Arc<SessionSnapshot>>,
+    /// Selected frame (index into `frames`); `None` follows the innermost.
+    selected: Option<usize>,
+    top: usize,
+    height: Cell<usize>,
+    stops: StopTracker,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Heading,
+    Text,
+    Selected,
+    Binding,
+    Dim,
+}
+
+impl VmPane {
+    fn selected_frame(&self, snap: &SessionSnapshot) -> Option<usize> {
+        let n = snap.frames.len();
+        if n == 0 {
+            return None;
+        }
+        Some(self.selected.unwrap_or(n - 1).min(n - 1))
+    }
+
+    fn lines(&self, snap: &SessionSnapshot) -> Vec<(Kind, String)> {
+        let mut out = Vec::new();
+        let selected = self.selected_frame(snap);
+        out.push((Kind::Heading, format!("Call stack ({})", snap.frames.len())));
+        if snap.frames.is_empty() {
+            out.push((Kind::Dim, "  (no frames: the program has ended)".to_string()));
+        }
+        for (i, f) in snap.frames.iter().enumerate().rev() {
+            let mark = if Some(i) == selected { "▶" } else { " " };
+            let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
+            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}", f.name, f.line, f.pc)));
+        }
+        if let Some(i) = selected
+            && let Some(f) = snap.frames.get(i)
+        {
+            out.push((Kind::Heading, format!("Locals · {}", f.name)));
+            if i == 0 {
+                // The top level's slots are the globals, listed below.
+                out.push((Kind::Dim, "  (top level: see Globals)".to_string()));
+            } else if f.locals.is_empty() {
+                out.push((Kind::Dim, "  (none)".to_string()));
+            }
+            for b in f.locals.iter().filter(|_| i > 0) {
+                out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+            }
+            if i + 1 == snap.frames.len() {
+                out.push((Kind::Heading, format!("Operands ({}, top first)", snap.operand_count)));
+                if snap.operands.is_empty() {
+                    out.push((Kind::Dim, "  (empty)".to_string()));
+                }
+                for v in &snap.operands {
+                    out.push((Kind::Binding, format!("  {v}")));
+                }
+            } else {
+                out.push((Kind::Heading, format!("Operands ({})", f.operand_count)));
+            }
+        }
+        out.push((Kind::Heading, format!("Globals ({})", snap.globals.len())));
+        for b in &snap.globals {
+            out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+        }
+        out.push((Kind::Heading, format!("STATE ({} committed)", thousands(snap.state_len as u64))));
+        for b in &snap.state {
+            out.push((Kind::Binding, format!("  {:?} = {}", b.name, b.value)));
+        }
+        if snap.state_len > snap.state.len() {
+            out.push((Kind::Dim, format!("  … {} more", snap.state_len - snap.state.len())));
+        }
+        out.push((Kind::Heading, format!("Transactions ({} open)", snap.transactions.len())));
+        for tx in &snap.transactions {
+            let keys = if tx.keys.is_empty() { "(no writes yet)".to_string() } else { tx.keys.join(", ") };
+            out.push((Kind::Binding, format!("  #{} {keys}", tx.depth)));
+        }
+        let limit = snap.gas_limit.map(thousands).unwrap_or_else(|| "no limit".to_string());
+        out.push((Kind::Heading, "Gas and counters".to_string()));
+        out.push((Kind::Text, format!("  gas {} / {limit}", thousands(snap.counters.gas))));
+        out.push((
+            Kind::Text,
+            format!(
+                "  instr {} · calls {} · max depth {}",
+                thousands(snap.counters.instructions),
+                thousands(snap.counters.calls),
+                snap.counters.max_depth + 1
+            ),
+        ));
+        out
+    }
+}
+
+impl Pane for VmPane {
+    fn id(&self) -> PaneId {
+        PaneId::Vm
+    }
+
+    fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+        if self.stops.new_stop(snap) {
+            self.selected = None;
+        }
+        self.snap = Some(snap.clone());
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
+        let Some(snap) = &self.snap else {
+            frame(area, buf, title("VM", String::new(), theme, focused), theme, focused);
+            return;
+        };
+        let depth = snap.location.map(|l| l.depth).unwrap_or(0);
+        let detail = format!("· depth {depth} · gas {}", thousands(snap.counters.gas));
+        let inner = frame(area, buf, title("VM", detail, theme, focused), theme, focused);
+        let lines = self.lines(snap);
+        let height = inner.height as usize;
+        self.height.set(height);
+        let top = self.top.min(lines.len().saturating_sub(height));
+        for (row, (kind, text)) in lines.iter().skip(top).take(height).enumerate() {
+            let style: Style = match kind {
+                Kind::Heading => theme.heading(),
+                Kind::Text => theme.text(),
+                Kind::Selected => theme.current(),
+                Kind::Binding => theme.fg(theme.value),
+                Kind::Dim => theme.dimmed(),
+            };
+            put(buf, inner.x + 1, inner.y + row as u16, text, inner.width.saturating_sub(1), style);
+        }
+    }
+
+    fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        let n = self.snap.as_ref().map(|s| s.frames.len()).unwrap_or(0);
+        match key.code {
+            KeyCode::Char('[') => {
+                let cur = self.selected.unwrap_or(n.saturating_sub(1));
+                self.selected = Some(cur.saturating_sub(1));
+                return None;
+            }
+            KeyCode::Char(']') => {
+                let cur = self.selected.unwrap_or(n.saturating_sub(1));
+                self.selected = if cur + 1 >= n { None } else { Some(cur + 1) };
+                return None;
+            }
+            _ => {}
+        }
+        let nav = keys::nav(&key)?;
+        let page = self.height.get().max(2) - 1;
+        self.top = match nav {
+            Nav::Up => self.top.saturating_sub(1),
+            Nav::Down => self.top + 1,
+            Nav::PageUp => self.top.saturating_sub(page),
+            Nav::PageDown => self.top + page,
+            Nav::Top => 0,
+            Nav::Bottom => usize::MAX / 2,
+        };
+        self.clamp_top();
+        None
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[("[ ]", "frame"), ("j/k", "scroll")]
+    }
+
+    fn scroll(&mut self, lines: i32) {
+        self.top = (self.top as i64 + lines as i64).max(0) as usize;
+        self.clamp_top();
+    }
+}
+
+impl VmPane {
+    fn clamp_top(&mut self) {
+        let len = self.snap.as_ref().map(|s| self.lines(s).len()).unwrap_or(0);
+        self.top = self.top.min(len.saturating_sub(self.height.get()));
+    }
+}

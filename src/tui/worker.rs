@@ -1,0 +1,280 @@
+//! The VM thread. The session holds `Rc`s, so it is built on this thread from the source text
+//! and never leaves it; only plain data crosses: [`Request`]s in, [`SessionSnapshot`]s out.
+//!
+//! The thread runs the debugger in slices sized to take a few milliseconds, checks for
+//! requests between slices without blocking, and publishes a snapshot into a one-slot mailbox
+//! (newer replaces older) at most every ~30 ms while running and at once when it stops. It
+//! never waits for the UI, and a pause takes effect within one slice.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::diag::Diagnostic;
+use crate::engine::Options;
+use crate::engine::debug::{Debugger, Goal};
+use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
+
+/// Name of the VM thread (the panic hook recognises it).
+pub const VM_THREAD: &str = "zexus-vm";
+
+/// Publish at most this often while running.
+const PUBLISH_EVERY: Duration = Duration::from_millis(30);
+
+/// Sample instructions per second this often.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// How long one slice should take.
+const SLICE_MIN: Duration = Duration::from_millis(2);
+const SLICE_MAX: Duration = Duration::from_millis(8);
+
+/// Samples of instructions per second kept.
+const IPS_SAMPLES: usize = 240;
+
+/// What the UI asks of the VM thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Run toward a goal.
+    Start(Goal),
+    /// Continue if paused, pause if running.
+    TogglePause,
+    /// Set or clear a breakpoint.
+    ToggleBreakpoint(Breakpoint),
+    /// Start over from the same source.
+    Restart,
+    /// Stop the thread.
+    Quit,
+}
+
+/// The latest snapshot, replaced by each publish.
+type Mailbox = Arc<Mutex<Option<Arc<SessionSnapshot>>>>;
+
+/// The UI's handle on the VM thread.
+pub struct Worker {
+    tx: Sender<Request>,
+    mailbox: Mailbox,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the VM thread on `src`; returns the build's diagnostics if it does not compile.
+    /// With `run`, the program starts running at once instead of paused at its first line.
+    pub fn spawn(name: &str, src: &str, options: &Options, run: bool) -> Result<Worker, Vec<Diagnostic>> {
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let mailbox: Mailbox = Arc::new(Mutex::new(None));
+        // The event sink is thread-local (it holds `Rc`s): send the plain settings and build the
+        // options, with the VM thread's own sink, on the other side.
+        let (vm_config, passes, jit) = (options.vm.clone(), options.passes.clone(), options.jit.clone());
+        let (name, src, out) = (name.to_string(), src.to_string(), mailbox.clone());
+        let handle = std::thread::Builder::new()
+            .name(VM_THREAD.to_string())
+            // Deeply nested values are dropped recursively; a large stack keeps that safe.
+            .stack_size(1 << 30)
+            .spawn(move || {
+                let options = Options { vm: vm_config, passes, jit, ..Options::default() };
+                let debugger = match Debugger::new(&name, &src, &options) {
+                    Ok(d) => {
+                        let _ = ready_tx.send(Ok(()));
+                        d
+                    }
+                    Err(diags) => {
+                        let _ = ready_tx.send(Err(diags));
+                        return;
+                    }
+                };
+                vm_loop(debugger, rx, out, run);
+            })
+            .map_err(|e| {
+                vec![Diagnostic::error("E0001", format!("cannot start the VM thread: {e}"), Default::default())]
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Worker { tx, mailbox, handle: Some(handle) }),
+            Ok(Err(diags)) => Err(diags),
+            Err(_) => Err(vec![Diagnostic::error("E0001", "the VM thread failed to start", Default::default())]),
+        }
+    }
+
+    /// Sends a request (ignored once the thread has stopped).
+    pub fn send(&self, request: Request) {
+        let _ = self.tx.send(request);
+    }
+
+    /// The newest snapshot published since the last call, if any.
+    pub fn take_snapshot(&self) -> Option<Arc<SessionSnapshot>> {
+        self.mailbox.lock().ok()?.take()
+    }
+
+    /// True while the thread runs.
+    pub fn is_alive(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
+    /// Asks the thread to stop and waits up to `timeout` for it (a thread stuck in one long
+    /// operation is left behind; the process exit ends it).
+    pub fn shutdown(mut self, timeout: Duration) {
+        self.send(Request::Quit);
+        let deadline = Instant::now() + timeout;
+        if let Some(handle) = self.handle.take() {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Instructions-per-second samples.
+struct IpsMeter {
+    samples: Vec<u64>,
+    last_at: Duration,
+    last_instructions: u64,
+}
+
+impl IpsMeter {
+    /// Records a sample if one is due; returns true if it did.
+    fn sample(&mut self, now: Duration, instructions: u64) -> bool {
+        let dt = now.saturating_sub(self.last_at);
+        if dt < SAMPLE_EVERY {
+            return false;
+        }
+        let done = instructions.saturating_sub(self.last_instructions);
+        let ips = (done as u128 * 1_000_000 / dt.as_micros().max(1)) as u64;
+        if self.samples.len() >= IPS_SAMPLES {
+            self.samples.remove(0);
+        }
+        self.samples.push(ips);
+        self.last_at = now;
+        self.last_instructions = instructions;
+        true
+    }
+}
+
+fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, mailbox: Mailbox, run: bool) {
+    let clock = Instant::now();
+    let mut meter = IpsMeter { samples: Vec::new(), last_at: Duration::ZERO, last_instructions: 0 };
+    let mut budget: u64 = 20_000;
+    let mut last_publish = Instant::now();
+    if run {
+        debugger.start(Goal::Continue);
+    }
+    publish(&debugger, &mailbox, clock, &meter);
+    loop {
+        let mut dirty = false;
+        let first = if debugger.is_running() {
+            match rx.try_recv() {
+                Ok(r) => Some(r),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match rx.recv_timeout(SAMPLE_EVERY) {
+                Ok(r) => Some(r),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        if let Some(request) = first {
+            let mut next = Some(request);
+            while let Some(request) = next {
+                if !handle(&mut debugger, request) {
+                    return;
+                }
+                dirty = true;
+                next = rx.try_recv().ok();
+            }
+        }
+        if debugger.is_running() {
+            let started = Instant::now();
+            if debugger.advance(budget) {
+                dirty = true;
+            }
+            let took = started.elapsed();
+            if took < SLICE_MIN {
+                budget = (budget * 2).min(1 << 26);
+            } else if took > SLICE_MAX {
+                budget = (budget / 2).max(1_000);
+            }
+        }
+        let instructions = debugger.session().vm.counters.instructions;
+        let sampled = meter.sample(clock.elapsed(), instructions);
+        let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
+        if dirty || due || (sampled && !debugger.is_running()) {
+            publish(&debugger, &mailbox, clock, &meter);
+            last_publish = Instant::now();
+        }
+    }
+}
+
+/// Applies one request; false means stop the thread.
+fn handle(debugger: &mut Debugger, request: Request) -> bool {
+    match request {
+        Request::Start(goal) => debugger.start(goal),
+        Request::TogglePause => {
+            if debugger.is_running() {
+                debugger.pause();
+            } else {
+                debugger.start(Goal::Continue);
+            }
+        }
+        Request::ToggleBreakpoint(bp) => {
+            debugger.toggle_breakpoint(bp);
+        }
+        Request::Restart => {
+            // The same source built before, so a rebuild cannot fail; keep the old one if it does.
+            let _ = debugger.restart();
+        }
+        Request::Quit => return false,
+    }
+    true
+}
+
+fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMeter) {
+    let mut snap = debugger.snapshot();
+    snap.clock_us = clock.elapsed().as_micros() as u64;
+    snap.ips_history = meter.samples.clone();
+    if let Ok(mut slot) = mailbox.lock() {
+        *slot = Some(Arc::new(snap));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::snapshot::RunStatus;
+
+    fn wait_for(worker: &Worker, mut pred: impl FnMut(&SessionSnapshot) -> bool) -> Arc<SessionSnapshot> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(s) = worker.take_snapshot()
+                && pred(&s)
+            {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for a snapshot");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn an_endless_loop_runs_and_pauses() {
+        let src = "let i = 0\nwhile (true) {\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("spin.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::TogglePause);
+        wait_for(&worker, |s| s.status == RunStatus::Running && s.counters.instructions > 1_000);
+        worker.send(Request::TogglePause);
+        let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
+        assert_eq!(paused.stop_reason.as_deref(), Some("paused"));
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn build_errors_come_back_as_diagnostics() {
+        let err = Worker::spawn("bad.zx", "let = 1\n", &Options::default(), false).err().expect("fails");
+        assert!(!err.is_empty());
+    }
+}

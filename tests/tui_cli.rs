@@ -1,0 +1,103 @@
+//! The TUI's command-line contract without a terminal: the `snapshot` subcommand (text and
+//! JSON), the refusal to start without a terminal, theme errors before raw mode, and a smoke
+//! run of every sample under the debugger.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::run_bin;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+const LONG: Duration = Duration::from_secs(120);
+
+#[test]
+fn snapshot_json_at_a_breakpoint() {
+    let out = run_bin(&["snapshot", "samples/bank.zx", "--json", "--break", "4"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("snapshot JSON parses");
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["status"], "paused");
+    assert_eq!(json["stop_reason"], "breakpoint at line 4");
+    assert_eq!(json["location"]["line"], 4);
+    assert_eq!(json["frames"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["frames"][1]["name"], "transfer");
+    assert_eq!(json["frames"][1]["locals"][2]["value"], "30");
+    assert_eq!(json["transactions"][0]["depth"], 1);
+    assert_eq!(json["state"][0]["name"], "alice");
+    assert_eq!(json["breakpoints"][0], serde_json::json!({"kind": "line", "line": 4}));
+    assert!(json["program"]["functions"][1]["optimized"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(json["program"]["functions"][1]["unoptimized"].as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(json["program"]["pass_stats"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["cache"], serde_json::Value::Null);
+    assert_eq!(json["jit"]["available"], cfg!(target_arch = "x86_64"));
+}
+
+#[test]
+fn snapshot_text_of_a_failed_program() {
+    let out = run_bin(&["snapshot", "samples/runtime_error.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("status       failed (runtime error)"), "{}", out.stdout);
+    assert!(out.stdout.contains("error        line 4 col 12: division by zero"), "{}", out.stdout);
+    assert!(out.stdout.contains("  | 4.0"), "{}", out.stdout);
+}
+
+#[test]
+fn snapshot_steps_stop_exactly() {
+    let out = run_bin(&["snapshot", "samples/hot_loop.zx", "--json", "--steps", "1234"], repo(), LONG);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(json["counters"]["instructions"], 1234);
+    assert_eq!(json["status"], "paused");
+}
+
+#[test]
+fn the_demo_ends_in_its_runtime_error() {
+    let out = run_bin(&["snapshot", "samples/demo.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("division by zero"), "{}", out.stdout);
+    assert!(out.stdout.contains("hot, interpreted") || out.stdout.contains("compiled"), "{}", out.stdout);
+    assert!(out.stdout.contains("round 12 pipeline"), "{}", out.stdout);
+}
+
+#[test]
+fn every_sample_runs_under_the_debugger() {
+    let mut names: Vec<_> = std::fs::read_dir(repo().join("samples"))
+        .expect("samples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "zx"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for path in names {
+        let file = path.to_string_lossy().into_owned();
+        let out = run_bin(&["snapshot", &file, "--steps", "200000"], repo(), LONG);
+        assert_eq!(out.code, Some(0), "{file}: {}", out.stderr);
+        assert!(out.stdout.starts_with("program "), "{file}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn the_tui_needs_a_terminal() {
+    let out = run_bin(&["samples/fib.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("needs a terminal"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_broken_theme_names_the_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let theme = dir.path().join("bad.json");
+    std::fs::write(&theme, r#"{"base": "light", "cursor_bg": "blurple"}"#).expect("write");
+    let fib = repo().join("samples/fib.zx");
+    let out = run_bin(&["--theme", &theme.to_string_lossy(), &fib.to_string_lossy()], dir.path(), LONG);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("field `cursor_bg`"), "{}", out.stderr);
+    let out = run_bin(&["--theme", "solarized", &fib.to_string_lossy()], dir.path(), LONG);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("unknown theme \"solarized\""), "{}", out.stderr);
+}

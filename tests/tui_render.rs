@@ -1,0 +1,307 @@
+//! TestBackend snapshots of every pane, the full layout, the help overlay and the
+//! too-small message, at 80x24 and 160x48. The app is driven by real debugger snapshots with
+//! the clock and speed samples fixed, so every screen is deterministic.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use zexus_tui::engine::Options;
+use zexus_tui::engine::debug::{Debugger, Goal};
+use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, SessionSnapshot};
+use zexus_tui::tui::app::{App, AppConfig};
+use zexus_tui::tui::panes::PaneId;
+use zexus_tui::tui::theme::Theme;
+use zexus_tui::tui::worker::Request;
+
+/// A small version of the demo: a hot loop, a call chain, a transaction, a runtime error.
+const PROGRAM: &str = "\
+// A hot loop, a call chain, a transaction and an error.
+action checksum(n) {
+  let acc = 0;
+  let i = 0;
+  while (i < n) {
+    acc = (acc * 31 + i) % 1000003;
+    i = i + 1;
+  }
+  return acc;
+}
+action pipeline(x) {
+  return checksum(x) % 97;
+}
+action transfer(from, to, amount) {
+  TX_BEGIN();
+  STATE[from] = STATE[from] - amount;
+  STATE[to] = STATE[to] + amount;
+  TX_COMMIT();
+  return STATE[from];
+}
+STATE[\"alice\"] = 100;
+STATE[\"bob\"] = 0;
+let round = 1;
+while (round <= 3) {
+  print(\"round\", round, \"pipeline\", pipeline(round * 60));
+  print(\"alice has\", transfer(\"alice\", \"bob\", 5));
+  round = round + 1;
+}
+let per_round = STATE[\"bob\"] / (round - 4);
+print(\"never printed\", per_round);
+";
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn fixed(mut snap: SessionSnapshot) -> Arc<SessionSnapshot> {
+    snap.clock_us = 0;
+    snap.ips_history = (0..60).map(|i| 1_000_000 + (i % 7) * 250_000).collect();
+    Arc::new(snap)
+}
+
+/// Stopped inside `transfer` on round 2 (transaction open, loops hot, output so far).
+fn paused_in_transaction() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::Line { line: 17 });
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    fixed(d.snapshot())
+}
+
+/// Run to the runtime error.
+fn failed() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    fixed(d.snapshot())
+}
+
+/// The paused snapshot with the figures of features not yet landed filled in, as they will be.
+fn with_future_data() -> Arc<SessionSnapshot> {
+    let mut snap = (*paused_in_transaction()).clone();
+    snap.cache = Some(CacheView { hits: 42, misses: 8, entries: 8, memory_bytes: 64 * 1024, evictions: 1 });
+    let counts: Vec<Vec<u64>> =
+        snap.program.functions.iter().map(|f| (0..f.optimized.len() as u64).map(|pc| pc * 10).collect()).collect();
+    let mut lines = vec![0u64; snap.program.line_count + 2];
+    for (i, n) in lines.iter_mut().enumerate() {
+        *n = (i as u64 * 137) % 1000;
+    }
+    snap.profile = Some(ProfileView { instructions: counts, lines });
+    snap.jit.available = true;
+    snap.jit.loops_compiled = 1;
+    snap.jit_code = Some(JitView {
+        compiled: snap
+            .program
+            .functions
+            .iter()
+            .map(|f| (0..f.optimized.len()).map(|pc| pc % 3 == 0).collect())
+            .collect(),
+    });
+    Arc::new(snap)
+}
+
+fn app(snap: Arc<SessionSnapshot>) -> App {
+    let mut app = App::new(AppConfig {
+        themes: vec![Theme::default()],
+        mouse: true,
+        export_path: std::env::temp_dir().join("zexus-tui-render-test.json"),
+    });
+    app.update(snap);
+    app
+}
+
+fn draw(app: &App, (w, h): (u16, u16)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal.draw(|f| app.render(f.area(), f.buffer_mut())).expect("draws");
+    terminal
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+#[test]
+fn full_layout() {
+    for size in SIZES {
+        let app = app(paused_in_transaction());
+        insta::assert_snapshot!(format!("layout_{}x{}", size.0, size.1), draw(&app, size).backend());
+    }
+}
+
+#[test]
+fn every_pane_zoomed() {
+    for (i, pane) in PaneId::ALL.iter().enumerate() {
+        for size in SIZES {
+            let mut app = app(paused_in_transaction());
+            app.on_key(key(char::from(b'1' + i as u8)));
+            assert_eq!(app.focus(), *pane);
+            app.on_key(key('z'));
+            let name = format!("pane_{}_{}x{}", pane.name().replace(' ', "_"), size.0, size.1);
+            insta::assert_snapshot!(name, draw(&app, size).backend());
+        }
+    }
+}
+
+#[test]
+fn bytecode_views() {
+    for (presses, view) in [(1, "unoptimized"), (2, "side_by_side")] {
+        for size in SIZES {
+            let mut app = app(paused_in_transaction());
+            app.on_key(key('2'));
+            app.on_key(key('z'));
+            for _ in 0..presses {
+                app.on_key(key('v'));
+            }
+            insta::assert_snapshot!(format!("bytecode_{view}_{}x{}", size.0, size.1), draw(&app, size).backend());
+        }
+    }
+}
+
+#[test]
+fn failed_program_shows_the_error_in_place() {
+    for size in SIZES {
+        let app = app(failed());
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("FAILED"), "{screen}");
+        assert!(screen.contains("division by zero"), "{screen}");
+        insta::assert_snapshot!(format!("failed_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn future_data_is_shown_when_present() {
+    for size in SIZES {
+        let app = app(with_future_data());
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(!screen.contains("not available"), "{screen}");
+        insta::assert_snapshot!(format!("future_data_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn help_overlay() {
+    for size in SIZES {
+        let mut app = app(paused_in_transaction());
+        app.on_key(key('?'));
+        insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('x'));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(!screen.contains("any key closes"), "help closes on any key");
+    }
+}
+
+#[test]
+fn too_small_terminal() {
+    let app = app(paused_in_transaction());
+    let screen = format!("{}", draw(&app, (60, 20)).backend());
+    assert!(screen.contains("terminal too small"), "{screen}");
+    assert!(screen.contains("60x20"), "{screen}");
+}
+
+#[test]
+fn keys_become_requests() {
+    let mut app = app(paused_in_transaction());
+    for c in [' ', 's', 'n', 'o', 'r'] {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.outbox,
+        vec![
+            Request::TogglePause,
+            Request::Start(Goal::StepInstruction),
+            Request::Start(Goal::StepLine),
+            Request::Start(Goal::StepOut),
+            Request::Restart,
+        ]
+    );
+    app.outbox.clear();
+    // The source cursor follows the stop (line 17); `b` sets a breakpoint there, `u` runs to it.
+    app.on_key(key('b'));
+    app.on_key(key('j'));
+    app.on_key(key('u'));
+    assert_eq!(
+        app.outbox,
+        vec![Request::ToggleBreakpoint(Breakpoint::Line { line: 17 }), Request::Start(Goal::RunToLine(18))]
+    );
+    app.outbox.clear();
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+}
+
+#[test]
+fn search_finds_instructions() {
+    let mut app = app(paused_in_transaction());
+    app.on_key(key('2'));
+    app.on_key(key('/'));
+    for c in "tx_commit".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.focus(), PaneId::Bytecode);
+    let message = app.message().unwrap_or_default().to_string();
+    assert!(message.starts_with("found"), "{message}");
+    // With the source focused, `/` searches the source.
+    app.on_key(key('1'));
+    app.on_key(key('/'));
+    for c in "TX_BEGIN".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.message(), Some("found \"TX_BEGIN\" at line 15"));
+}
+
+#[test]
+fn export_writes_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("out.json");
+    let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: path.clone() });
+    app.update(paused_in_transaction());
+    app.on_key(key('e'));
+    let text = std::fs::read_to_string(&path).expect("export written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("export is JSON");
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["status"], "paused");
+    assert!(app.message().unwrap_or_default().contains("snapshot JSON"));
+}
+
+#[test]
+fn output_is_sanitized() {
+    let src = "print(\"\u{1b}[2J\u{1b}]0;pwned\u{7}hello\")\n";
+    let mut d = Debugger::new("esc.zx", src, &Options::default()).expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 1000));
+    let snap = d.snapshot();
+    assert!(snap.output.first().is_some_and(|l| l.contains('\u{1b}')), "the program really printed an escape");
+    let app = app(fixed(snap));
+    let terminal = draw(&app, (80, 24));
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(!cell.symbol().chars().any(|c| c.is_control()), "control character reached the screen");
+    }
+    let screen = format!("{}", terminal.backend());
+    assert!(screen.contains("hello"), "{screen}");
+    assert!(!screen.contains("pwned"), "{screen}");
+}
+
+#[test]
+fn mouse_focuses_selects_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app(paused_in_transaction());
+    draw(&app, (160, 48));
+    let at = |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+    // The bytecode pane is in the lower left at 160x48.
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 30));
+    assert_eq!(app.focus(), PaneId::Bytecode);
+    // A click on the source pane's third row selects line offset + 3; `b` then sets it.
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 4));
+    assert_eq!(app.focus(), PaneId::Source);
+    app.on_key(key('b'));
+    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line })) = app.outbox.pop() else {
+        panic!("b after a click sets a line breakpoint")
+    };
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    let row = screen.lines().nth(4).unwrap_or_default().to_string();
+    assert!(row.contains(&format!(" {line} │")), "clicked row {row:?} is line {line}");
+    // The wheel moves the cursor three rows.
+    app.on_mouse(at(MouseEventKind::ScrollDown, 10, 4));
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
+}

@@ -1,0 +1,232 @@
+//! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
+//! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
+//! line, stops at a breakpoint, runs and pauses, sees the hot loop, exports JSON, quits, and
+//! checks the terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a
+//! message only if tmux is missing outside CI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How long any one expectation may take on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "zx"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "zx"]).stdout).into_owned()
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after [`PATIENCE`].
+    fn wait_for(&self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The number after `word ` in the status line (the first line of the screen).
+fn status_number(screen: &str, word: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    let at = status.find(&format!(" {word} "))? + word.len() + 2;
+    let digits: String = status[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+fn wait_file(path: &Path) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tmux_missing() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        return false;
+    }
+    assert!(std::env::var_os("CI").is_none(), "tmux is required in CI (.ci/run installs it)");
+    eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+    true
+}
+
+/// A 120x40 tmux session running a bare shell with the prompt `READY$ `, in `dir`.
+fn start_shell(dir: &Path) -> Tmux {
+    let tmux = Tmux { socket: dir.join("tmux.sock") };
+    let shell = "env PS1='READY$ ' bash --norc --noprofile";
+    let cwd = dir.to_string_lossy().into_owned();
+    let out = tmux.run(&["new-session", "-d", "-s", "zx", "-x", "120", "-y", "40", "-c", &cwd, shell]);
+    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+    tmux.wait_for("the shell prompt", |s| s.contains("READY$"));
+    tmux
+}
+
+/// Waits until the TUI is gone and the prompt is the last line again.
+fn wait_prompt(tmux: &Tmux) {
+    tmux.wait_for("the prompt after quitting", |s| {
+        !s.contains("Hot loops") && s.lines().rfind(|l| !l.trim().is_empty()).is_some_and(|l| l.starts_with("READY$"))
+    });
+}
+
+/// Runs `stty -a` in the shell and checks the terminal is back in cooked mode with echo.
+fn assert_terminal_sane(tmux: &Tmux, dir: &Path, tag: &str) {
+    let stty = dir.join(format!("stty-{tag}.txt"));
+    tmux.keys(&["-l", &format!("stty -a > {} && echo done >> {}", stty.display(), stty.display())]);
+    tmux.keys(&["Enter"]);
+    let modes = wait_file(&stty);
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig", "icrnl", "opost"] {
+        assert!(words.contains(&mode), "{tag}: stty lacks {mode}:\n{modes}");
+        assert!(!words.contains(&format!("-{mode}").as_str()), "{tag}: stty has -{mode}:\n{modes}");
+    }
+}
+
+#[test]
+fn debugger_session_in_tmux() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
+
+    let bin = env!("CARGO_BIN_EXE_zexus-tui");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    let export = dir.path().join("trace.json");
+    let command = format!("{bin} {} --export {}", sample.display(), export.display());
+    tmux.keys(&["-l", &command]);
+    tmux.keys(&["Enter"]);
+
+    // Paused before the first instruction.
+    let screen = tmux.wait_for("the paused debugger", |s| s.starts_with(" PAUSED") && status_number(s, "pc").is_some());
+    let pc0 = status_number(&screen, "pc").expect("pc in the status line");
+    assert!(screen.contains("Hot loops") && screen.contains("Bytecode"), "{screen}");
+
+    // `s`: one instruction.
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("pc to advance by one", |s| status_number(s, "pc") == Some(pc0 + 1));
+    let line0 = status_number(&screen, "line").expect("line in the status line");
+
+    // `n`: one source line.
+    tmux.keys(&["n"]);
+    tmux.wait_for("the line to change", |s| {
+        s.contains("PAUSED (step)") && status_number(s, "line").is_some_and(|l| l != line0)
+    });
+
+    // A breakpoint on line 9 (`acc = mix(acc, i);`): cursor to the top, 8 down, `b`, then `c`.
+    tmux.keys(&["g"]);
+    for _ in 0..8 {
+        tmux.keys(&["j"]);
+    }
+    tmux.keys(&["b"]);
+    tmux.wait_for("the breakpoint marker", |s| s.lines().any(|l| l.contains("●") && l.contains("  9 │")));
+    tmux.keys(&["c"]);
+    tmux.wait_for("the breakpoint to hit", |s| {
+        s.contains("breakpoint at line 9") && status_number(s, "line") == Some(9)
+    });
+
+    // Clear it (the cursor followed the stop to line 9), then run and pause.
+    tmux.keys(&["b"]);
+    tmux.wait_for("the breakpoint to clear", |s| !s.lines().any(|l| l.contains("●") && l.contains("  9 │")));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("running", |s| s.starts_with(" RUNNING"));
+    // The loop crosses the hot threshold while running.
+    tmux.wait_for("the hot loop", |s| {
+        s.lines().any(|l| l.contains("<main>:8 ") && (l.contains(" hot") || l.contains("compiled")))
+    });
+    tmux.keys(&["Space"]);
+    tmux.wait_for("paused again", |s| s.starts_with(" PAUSED (paused)"));
+
+    // `e`: export, and the file is JSON.
+    tmux.keys(&["e"]);
+    tmux.wait_for("the export message", |s| s.contains("exported"));
+    let text = wait_file(&export);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
+    assert_eq!(json["status"], "paused");
+    assert!(json["counters"]["instructions"].as_u64().is_some_and(|n| n > 1000), "{}", json["counters"]);
+
+    // `q`: the shell prompt comes back and the terminal is sane.
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "quit");
+}
+
+#[test]
+fn ctrl_c_sigterm_and_sighup_restore_the_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
+    let bin = env!("CARGO_BIN_EXE_zexus-tui");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    for (how, code) in [("ctrl-c", 0), ("TERM", 143), ("HUP", 129)] {
+        let pid_file = dir.path().join(format!("pid-{how}"));
+        // `exec` keeps the shell's pid, so the pid file names the TUI itself.
+        let command = format!(
+            "sh -c 'echo $$ > {}; exec {bin} --autorun {}'; echo \"rc-{how}=$?\"",
+            pid_file.display(),
+            sample.display()
+        );
+        tmux.keys(&["-l", &command]);
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("the running debugger", |s| s.starts_with(" RUNNING"));
+        if how == "ctrl-c" {
+            tmux.keys(&["C-c"]);
+        } else {
+            let pid = wait_file_line(&pid_file);
+            let status = Command::new("kill").arg(format!("-{how}")).arg(&pid).status().expect("kill runs");
+            assert!(status.success(), "kill -{how} {pid}");
+        }
+        let tag = format!("rc-{how}=");
+        let screen = tmux.wait_for("the exit status", |s| s.lines().any(|l| l.starts_with(&tag)));
+        assert!(screen.lines().any(|l| l.trim_end() == format!("{tag}{code}")), "{how}: {screen}");
+        tmux.keys(&["-l", "clear"]);
+        tmux.keys(&["Enter"]);
+        wait_prompt(&tmux);
+        assert_terminal_sane(&tmux, dir.path(), how);
+    }
+}
+
+fn wait_file_line(path: &Path) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {}", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
