@@ -169,7 +169,7 @@ fn debugger_session_in_tmux() {
 
     // `e`: export, and the file is JSON.
     tmux.keys(&["e"]);
-    tmux.wait_for("the export message", |s| s.contains("exported"));
+    tmux.wait_for("the export message", |s| s.contains("export"));
     let text = wait_file(&export);
     let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
     assert_eq!(json["status"], "paused");

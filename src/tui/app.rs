@@ -343,7 +343,7 @@ impl App {
             .map_err(|e| e.to_string())
             .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
         self.message = Some(match res {
-            Ok(()) => format!("exported snapshot JSON to {} (trace export not in this build yet)", path.display()),
+            Ok(()) => format!("exported snapshot JSON to {}", path.display()),
             Err(e) => format!("export failed: {}: {e}", path.display()),
         });
     }
