@@ -474,15 +474,26 @@ impl App {
         if let Some(ips) = snap.ips_history.last() {
             parts.push(format!("{}/s", panes::compact(*ips)));
         }
-        parts.push(snap.program.name.clone());
-        let text = format!(" {} ", parts.join(" │ "));
-        x = panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
-        if let Some(message) = &self.message {
-            let text = format!("│ {message} ");
-            let width = text.chars().count() as u16;
-            let start = right.saturating_sub(width).max(x);
-            panes::put(buf, start, area.y, &text, right.saturating_sub(start), theme.bar());
-        }
+        // The message (export paths, errors, search results) wins over the program name and then
+        // over the counters: a long path must never push it off the right edge.
+        let room = right.saturating_sub(x) as usize;
+        let fits = |t: &String| t.chars().count() <= room;
+        let name = snap.program.name.clone();
+        let text = match &self.message {
+            Some(message) => {
+                let mut text = format!(" {} │ {message} │ {name} ", parts.join(" │ "));
+                while !fits(&text) && !parts.is_empty() {
+                    text = format!(" {} │ {message} ", parts.join(" │ "));
+                    if !fits(&text) {
+                        parts.pop();
+                        text = format!(" {} │ {message} ", parts.join(" │ "));
+                    }
+                }
+                text
+            }
+            None => format!(" {} │ {name} ", parts.join(" │ ")),
+        };
+        panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
     }
 
     fn render_bar(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
