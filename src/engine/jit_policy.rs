@@ -70,16 +70,17 @@ impl LoopCompiler for JitHook {
         &mut self,
         proto: &Rc<Proto>,
         loop_id: u16,
-        stack: &mut Vec<Value>,
+        stack: &mut [Value],
         base: usize,
         fuel: u64,
+        pending: &mut Vec<Value>,
     ) -> (LoopExit, LoopRun) {
         let mut jit = self.jit.borrow_mut();
         if !self.sink.has_listeners() {
-            return jit.run(proto, loop_id, stack, base, fuel);
+            return jit.run(proto, loop_id, stack, base, fuel, pending);
         }
         let before = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.bailouts);
-        let res = jit.run(proto, loop_id, stack, base, fuel);
+        let res = jit.run(proto, loop_id, stack, base, fuel, pending);
         if let Some(info) = jit.loop_info(proto.id, loop_id) {
             if info.bailouts > before {
                 let pc = match res.0 {

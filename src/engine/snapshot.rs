@@ -567,7 +567,7 @@ impl Session {
                     .enumerate()
                     .filter(|(_, name)| !name.starts_with('%'))
                     .filter_map(|(slot, name)| {
-                        let v = vm.stack.get(frame.base + slot)?;
+                        let v = vm.stack().get(frame.base + slot)?;
                         let v = match v {
                             Value::Cell(c) => c.try_borrow().ok()?.clone(),
                             other => other.clone(),
@@ -599,7 +599,7 @@ impl Session {
         let end = match vm.frames.get(i + 1) {
             // The callee itself sits just below the next frame's slots.
             Some(next) => next.base.saturating_sub(1),
-            None => vm.stack.len(),
+            None => vm.stack().len(),
         };
         (start.min(end), end)
     }
@@ -610,7 +610,7 @@ impl Session {
             return (Vec::new(), 0);
         }
         let (start, end) = self.operand_range(n - 1);
-        let items = self.vm.stack.get(start..end).unwrap_or(&[]);
+        let items = self.vm.stack().get(start..end).unwrap_or(&[]);
         (items.iter().rev().take(MAX_OPERANDS).map(preview).collect(), items.len())
     }
 
@@ -621,7 +621,7 @@ impl Session {
             .iter()
             .enumerate()
             .filter(|(_, name)| !name.starts_with('%'))
-            .filter_map(|(idx, name)| match vm.stack.get(idx)? {
+            .filter_map(|(idx, name)| match vm.stack().get(idx)? {
                 Value::Undef | Value::Builtin(_) => None,
                 v => Some(Binding { name: name.clone(), value: preview(v) }),
             })

@@ -161,24 +161,25 @@ impl Jit {
         entry.info.compile_time_us = entry.info.compile_time_us.saturating_add(micros);
     }
 
-    /// Runs the compiled loop on the frame at `base` of `stack`, for at most `fuel`
-    /// instructions. Pending operands are pushed onto `stack` before returning, so the
-    /// interpreter can resume at the returned pc. Blacklists the loop (clearing its
+    /// Runs the compiled loop on the frame at `base` of `stack` (the value stack up to its
+    /// top), for at most `fuel` instructions. Pending operands are appended to `pending`, for
+    /// the interpreter to push before it resumes at the returned pc. Blacklists the loop (clearing its
     /// `compiled` flag) when it keeps bailing out.
     pub fn run(
         &mut self,
         proto: &Proto,
         loop_id: u16,
-        stack: &mut Vec<Value>,
+        stack: &mut [Value],
         base: usize,
         fuel: u64,
+        pending: &mut Vec<Value>,
     ) -> (LoopExit, LoopRun) {
         let header = proto.loops.get(loop_id as usize).map(|l| l.header).unwrap_or(0);
         let Some(entry) = self.loops.get_mut(&(proto.id, loop_id)) else {
             return (LoopExit::Resume { pc: header }, LoopRun::default());
         };
         entry.info.entries += 1;
-        run_native(entry, proto, loop_id, stack, base, fuel)
+        run_native(entry, proto, loop_id, stack, base, fuel, pending)
     }
 
     /// A snapshot of everything the JIT did.
@@ -219,9 +220,10 @@ fn run_native(
     entry: &mut LoopEntry,
     proto: &Proto,
     loop_id: u16,
-    stack: &mut Vec<Value>,
+    stack: &mut [Value],
     base: usize,
     fuel: u64,
+    pending: &mut Vec<Value>,
 ) -> (LoopExit, LoopRun) {
     let header = entry.info.header;
     let Some(native) = entry.native.as_mut() else {
@@ -235,7 +237,7 @@ fn run_native(
     let mut ctx = abi::JitContext::new(stack_ptr.wrapping_add(base), stack_ptr, fuel.min(SLICE));
     let id = native.compiled.code.call(&mut ctx);
     let run = LoopRun { instructions: ctx.instructions, gas: ctx.gas };
-    stack.extend(ctx.pending_values());
+    pending.extend(ctx.pending_values());
     entry.info.native_instructions += run.instructions;
     let Some(site) = native.compiled.exits.get(id as usize) else {
         // Generated code only returns indices of its exit table.
@@ -272,7 +274,15 @@ fn run_native(
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn run_native(entry: &mut LoopEntry, _: &Proto, _: u16, _: &mut Vec<Value>, _: usize, _: u64) -> (LoopExit, LoopRun) {
+fn run_native(
+    entry: &mut LoopEntry,
+    _: &Proto,
+    _: u16,
+    _: &mut [Value],
+    _: usize,
+    _: u64,
+    _: &mut Vec<Value>,
+) -> (LoopExit, LoopRun) {
     (LoopExit::Resume { pc: entry.info.header }, LoopRun::default())
 }
 

@@ -70,15 +70,17 @@ pub trait LoopCompiler {
     /// now exists for it.
     fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16, stack: &[Value], base: usize) -> bool;
     /// Runs the compiled loop from its header on the frame at `base` of the value `stack`
-    /// (globals at its bottom) with at most `fuel` instructions. On return, any operands the
-    /// interpreter expects at the returned pc have been pushed onto `stack`. Never called for a
-    /// loop `compile` refused; may clear the loop's `compiled` flag to blacklist it.
+    /// (globals at its bottom, its last element the top) with at most `fuel` instructions.
+    /// Operands the interpreter expects at the returned pc are appended to `pending`, bottom
+    /// first, for the VM to push. Never called for a loop `compile` refused; may clear the
+    /// loop's `compiled` flag to blacklist it.
     fn run(
         &mut self,
         proto: &Rc<Proto>,
         loop_id: u16,
-        stack: &mut Vec<Value>,
+        stack: &mut [Value],
         base: usize,
         fuel: u64,
+        pending: &mut Vec<Value>,
     ) -> (LoopExit, LoopRun);
 }

@@ -10,6 +10,7 @@ use super::chain::{self, Ledger};
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
+use super::regcode::XOp;
 use super::value::{self, Closure, Value};
 use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{MAX_OP_GAS, Op};
@@ -95,8 +96,11 @@ enum Exit {
 pub struct Vm {
     /// The program being run.
     pub program: Rc<Program>,
-    /// Value stack: globals first, then each frame's slots and operands.
-    pub stack: Vec<Value>,
+    /// Storage of the value stack: globals first, then each frame's slots and operands, up to
+    /// `sp`; the slots from `sp` on are spare room that owns no heap memory.
+    stack: Vec<Value>,
+    /// The value stack's top (one past its last value).
+    sp: usize,
     /// Call frames; `frames[0]` is the top level.
     pub frames: Vec<Frame>,
     /// STATE and open transactions.
@@ -134,6 +138,7 @@ impl Vm {
         let mut vm = Vm {
             program,
             stack,
+            sp: 0,
             frames: Vec::with_capacity(64),
             ledger: Ledger::default(),
             config,
@@ -148,8 +153,14 @@ impl Vm {
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
+        vm.sp = n;
         vm.frames.push(Frame { proto: main, ip: 0, base: 0 });
         vm
+    }
+
+    /// The value stack up to its top: globals first, then each frame's slots and operands.
+    pub fn stack(&self) -> &[Value] {
+        self.stack.get(..self.sp).unwrap_or(&self.stack)
     }
 
     /// Attaches an observer (profiler, tracer, debugger).
@@ -353,900 +364,1067 @@ impl Vm {
         VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
     }
 
-    fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or_default()
+    /// Runs at most `*fuel` instructions. The value stack is moved out of `self` for the
+    /// duration, so that the dispatch loop can keep its address, length and top in registers.
+    fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
+        let program = self.program.clone();
+        let mut stack = std::mem::take(&mut self.stack);
+        let exit = self.dispatch::<EXACT>(&program, &mut stack, fuel);
+        self.stack = stack;
+        exit
     }
 
-    /// The dispatch loop. Runs at most `*fuel` instructions.
+    /// The dispatch loop over `vec`, the value stack taken out of `self`. Runs at most `*fuel`
+    /// instructions.
     ///
     /// With `EXACT`, fuel is checked before every instruction (single-stepping, tracing, the
     /// last instructions before a limit). Otherwise instructions are counted per straight-line
     /// block, at taken jumps, calls and returns, and the loop stops at a block boundary once
     /// the remaining fuel could not cover the longest block of the running function.
-    fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
-        let program = self.program.clone();
+    ///
+    /// The loop runs each function's [`RegCode`](super::regcode::RegCode), whose instructions
+    /// name the frame positions of their operands, so there is no stack pointer to maintain:
+    /// the running frame is its base, its code and the instruction index, kept in locals and
+    /// reloaded only when a call, a return or native code switches frames (`self.frames` is
+    /// written at calls and exits only). `vec` is storage that grows on demand. Positions at and
+    /// above a frame's current stack top never own heap memory (scalars may linger there), so
+    /// storing into them needs no destructor and reading a scalar out of them needs no write.
+    fn dispatch<const EXACT: bool>(&mut self, program: &Program, vec: &mut Vec<Value>, fuel: &mut u64) -> Exit {
         let max_alloc = self.config.max_alloc;
         let mut gas = self.counters.gas;
         // Kept in registers; written back on every exit.
         let mut fuel_left = *fuel;
-        // Position state of the running frame, shared with the macros below.
-        let mut ip: usize;
-        let mut block_start: usize;
-        let mut code_len: u64;
-        macro_rules! fail {
-            ($ip:expr, $err:expr) => {{
+        // The globals and the callers' frames (the running closure last), and the running
+        // frame from its base up.
+        let mut below: &mut [Value];
+        let mut fr: &mut [Value];
+        // The running frame, shared with the macros below.
+        let mut proto: &Rc<Proto>;
+        let mut code: &[XOp];
+        let mut base: usize;
+        // The code from the next instruction on, and its length when the block started.
+        let mut rest: &[XOp];
+        let mut block_rest: usize;
+        // Index of the next instruction.
+        macro_rules! ip {
+            () => {
+                code.len() - rest.len()
+            };
+        }
+        // The stack top before instruction `$pc` of the running frame (absolute).
+        macro_rules! top_at {
+            ($pc:expr) => {
+                base + proto.exec.top_at($pc) as usize
+            };
+        }
+        macro_rules! fail_with {
+            ($ip:expr, $top:expr, $err:expr) => {{
                 let err = $err;
-                self.counters.gas = gas;
+                let at: usize = $ip;
+                self.sp = $top;
                 if let Some(f) = self.frames.last_mut() {
-                    f.ip = $ip;
+                    f.ip = at;
                 }
                 if !EXACT {
-                    fuel_left = fuel_left.saturating_sub(($ip).saturating_sub(block_start) as u64);
+                    fuel_left = fuel_left.saturating_sub(at.saturating_sub(code.len() - block_rest) as u64);
                 }
+                self.counters.gas = gas;
                 *fuel = fuel_left;
-                return Exit::Error(self.locate(err, $ip));
+                return Exit::Error(self.locate(err, at));
+            }};
+        }
+        // Fails the current instruction with `$err`, the stack top (relative) then being `$top`
+        // (what the instruction had popped before failing is gone).
+        macro_rules! fail {
+            ($top:expr, $err:expr) => {{
+                let top = base + ($top) as usize;
+                fail_with!(ip!(), top, $err)
+            }};
+        }
+        macro_rules! tri {
+            ($top:expr, $e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(err) => fail!($top, err),
+                }
+            };
+        }
+        // Writes the state back and returns; the stack top is the static one at `ip`.
+        macro_rules! leave {
+            ($exit:expr) => {{
+                self.sp = top_at!(ip!());
+                self.counters.gas = gas;
+                *fuel = fuel_left;
+                return $exit;
             }};
         }
         macro_rules! account {
             () => {
                 if !EXACT {
-                    fuel_left = fuel_left.saturating_sub((ip - block_start) as u64);
+                    fuel_left = fuel_left.saturating_sub((block_rest - rest.len()) as u64);
                 }
             };
+        }
+        // Splits the stack at `base` for a frame of `$size` positions, growing the storage if
+        // it is too short.
+        macro_rules! rebase {
+            ($size:expr) => {{
+                let need = base + ($size) as usize;
+                if need > vec.len() {
+                    grow(vec, need);
+                }
+                let at = base.min(vec.len());
+                let (b, f) = vec.split_at_mut(at);
+                below = b;
+                fr = f;
+            }};
+        }
+        // Makes the innermost frame of `self.frames` the running one.
+        macro_rules! load_frame {
+            () => {{
+                let Some(f) = self.frames.last() else {
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    return Exit::Finished;
+                };
+                let p = match program.protos.get(f.proto.id as usize) {
+                    Some(p) if Rc::ptr_eq(p, &f.proto) => p,
+                    _ => {
+                        let at = f.ip + 1;
+                        self.counters.gas = gas;
+                        *fuel = fuel_left;
+                        return Exit::Error(self.locate(internal("frame function is not part of the program"), at));
+                    }
+                };
+                proto = p;
+                base = f.base;
+                code = &p.exec.ops;
+                rest = code.get(f.ip..).unwrap_or_default();
+                block_rest = rest.len();
+                rebase!(p.exec.frame_size);
+                if !EXACT && fuel_left <= code.len() as u64 {
+                    leave!(Exit::Fuel);
+                }
+            }};
         }
         macro_rules! jump {
             ($target:expr) => {{
                 account!();
-                ip = $target;
-                block_start = ip;
-                if !EXACT && fuel_left < code_len {
+                rest = code.get($target..).unwrap_or_default();
+                block_rest = rest.len();
+                if !EXACT && fuel_left <= code.len() as u64 {
+                    let at = ip!();
                     if let Some(f) = self.frames.last_mut() {
-                        f.ip = ip;
+                        f.ip = at;
                     }
-                    self.counters.gas = gas;
-                    *fuel = fuel_left;
-                    return Exit::Fuel;
+                    leave!(Exit::Fuel);
                 }
             }};
         }
-        macro_rules! tri {
-            ($ip:expr, $e:expr) => {
-                match $e {
-                    Ok(v) => v,
-                    Err(err) => fail!($ip, err),
+        // The value at frame position `$pos`.
+        macro_rules! get {
+            ($pos:expr) => {
+                fr.get(($pos) as usize)
+            };
+        }
+        macro_rules! get_mut {
+            ($pos:expr) => {
+                fr.get_mut(($pos) as usize)
+            };
+        }
+        // Stores into position `$pos`, at or above the stack top (so nothing to drop there).
+        macro_rules! put {
+            ($pos:expr, $v:expr) => {{
+                let v = $v;
+                if let Some(slot) = get_mut!($pos) {
+                    put(slot, v);
+                }
+            }};
+        }
+        // Stores the integer `$x` into position `$pos`, at or above the stack top.
+        macro_rules! put_int {
+            ($pos:expr, $x:expr) => {{
+                let x: i64 = $x;
+                if let Some(slot) = get_mut!($pos) {
+                    put_int(slot, x);
+                }
+            }};
+        }
+        // The slot `$slot` of the frame (below the stack top) and the position `$dst` (at the
+        // top), so that a value can be copied or moved between them in place.
+        macro_rules! slot_and_top {
+            ($slot:expr, $dst:expr) => {
+                match fr.split_at_mut_checked(($dst) as usize) {
+                    Some((lo, hi)) => (lo.get_mut(($slot) as usize), hi.first_mut()),
+                    None => (None, None),
                 }
             };
         }
-        'frame: loop {
-            let Some(frame) = self.frames.last() else {
-                self.counters.gas = gas;
-                *fuel = fuel_left;
-                return Exit::Finished;
+        // Moves the value out of position `$pos`, which falls above the stack top.
+        macro_rules! take {
+            ($pos:expr) => {
+                match get_mut!($pos) {
+                    Some(v) => std::mem::take(v),
+                    None => Value::Undef,
+                }
             };
-            // Borrow the function from the program (cloned once per `execute`) rather than
-            // cloning its `Rc` at every call and return.
-            let proto: &Rc<Proto> = match program.protos.get(frame.proto.id as usize) {
-                Some(p) if Rc::ptr_eq(p, &frame.proto) => p,
-                _ => {
+        }
+        // Drops the heap values in positions `$from..$to` (falling above the stack top).
+        macro_rules! release {
+            ($from:expr, $to:expr) => {{
+                if let Some(dead) = fr.get_mut(($from) as usize..($to) as usize) {
+                    release(dead);
+                }
+            }};
+        }
+        // The two operands at `$a`, `$a + 1`, in place.
+        macro_rules! pair {
+            ($a:expr) => {{
+                let a = ($a) as usize;
+                match fr.get_mut(a..a + 2) {
+                    Some([x, y]) => (x, y),
+                    _ => fail!($a, internal("stack underflow")),
+                }
+            }};
+        }
+        // Enters `callee`, whose arguments are the `argc` values above position `at`.
+        macro_rules! enter {
+            ($callee:expr, $at:expr, $argc:expr) => {{
+                let callee: &Rc<Proto> = $callee;
+                let callee_at: usize = $at as usize;
+                let n_args = $argc as usize;
+                let o = callee_at + n_args + 1;
+                if callee.arity as usize != n_args {
+                    fail!(o, wrong_argument_count(callee, n_args));
+                }
+                let depth = self.frames.len();
+                if depth > self.config.max_depth {
+                    fail!(o, stack_overflow(self.config.max_depth));
+                }
+                let at = ip!();
+                if let Some(f) = self.frames.last_mut() {
+                    f.ip = at;
+                }
+                account!();
+                base += callee_at + 1;
+                let n_slots = callee.n_slots as usize;
+                let top = base + n_slots;
+                rebase!((callee.exec.frame_size as usize).max(n_slots));
+                // Locals other than the parameters start unassigned.
+                if let Some(locals) = fr.get_mut(n_args..n_slots) {
+                    for v in locals {
+                        put(v, Value::Undef);
+                    }
+                }
+                if !callee.cell_slots.is_empty() {
+                    box_cells(fr, n_args, &callee.cell_slots);
+                }
+                self.counters.calls += 1;
+                if depth > self.counters.max_depth {
+                    self.counters.max_depth = depth;
+                }
+                if top > self.counters.max_stack {
+                    self.counters.max_stack = top;
+                }
+                if let Some(obs) = self.observer.as_mut() {
+                    let args = fr.get(..n_args).unwrap_or(&[]);
+                    obs.event(gas, &VmEvent::Call { proto: callee, depth, args });
+                }
+                self.frames.push(Frame { proto: callee.clone(), ip: 0, base });
+                proto = callee;
+                code = &callee.exec.ops;
+                rest = code;
+                block_rest = rest.len();
+                if !EXACT && fuel_left <= code.len() as u64 {
+                    leave!(Exit::Fuel);
+                }
+            }};
+        }
+        // Leaves the running function with `result`; `$top` is the stack top once the result
+        // is taken.
+        // `$result` is the result's position, or `None` for `null`; `$top` is the stack top
+        // without the result.
+        macro_rules! op_return {
+            ($result:expr, $top:expr) => {{
+                let result: Option<u32> = $result;
+                let top: u32 = $top;
+                if self.frames.len() <= 1 {
+                    if let Some(src) = result {
+                        discard(take!(src));
+                    }
+                    fail!(top, internal("return from the top level"));
+                }
+                account!();
+                if let Some(obs) = self.observer.as_mut() {
+                    obs.event(gas, &VmEvent::Return { proto, depth: self.frames.len() - 1 });
+                }
+                self.frames.pop();
+                // The result takes the callee's place below the frame (swapped in place, so no
+                // value travels through a temporary), and the frame's values go.
+                let Some(callee) = below.last_mut() else { fail!(top, internal("return without a callee")) };
+                let end = match result.and_then(|src| fr.get_mut(src as usize)) {
+                    Some(res) => {
+                        std::mem::swap(callee, res);
+                        top + 1
+                    }
+                    None => {
+                        overwrite(callee, Value::Null);
+                        top
+                    }
+                };
+                release!(0, end);
+                load_frame!();
+            }};
+        }
+        load_frame!();
+        loop {
+            if EXACT && fuel_left == 0 {
+                let at = ip!();
+                if let Some(f) = self.frames.last_mut() {
+                    f.ip = at;
+                }
+                leave!(Exit::Fuel);
+            }
+            if EXACT {
+                fuel_left -= 1;
+            }
+            let [xop, tail @ ..] = rest else {
+                let at = ip!();
+                let top = top_at!(at);
+                fail_with!(at + 1, top, internal("instruction pointer out of range"));
+            };
+            rest = tail;
+            match *xop {
+                XOp::Const { dst, idx } => {
+                    gas += xop.gas();
+                    let v = proto.consts.get(idx as usize).cloned().unwrap_or(Value::Null);
+                    put!(dst, v);
+                }
+                XOp::Int { dst, value } => {
+                    gas += xop.gas();
+                    put_int!(dst, value as i64);
+                }
+                XOp::Null { dst } => {
+                    gas += xop.gas();
+                    put!(dst, Value::Null);
+                }
+                XOp::True { dst } => {
+                    gas += xop.gas();
+                    put!(dst, Value::Bool(true));
+                }
+                XOp::False { dst } => {
+                    gas += xop.gas();
+                    put!(dst, Value::Bool(false));
+                }
+                XOp::Pop { src } => {
+                    gas += xop.gas();
+                    discard(take!(src));
+                }
+                XOp::Dup { dst } => {
+                    gas += xop.gas();
+                    if let (Some(v), Some(to)) = slot_and_top!(dst.wrapping_sub(1), dst) {
+                        put_clone(to, v);
+                    }
+                }
+                XOp::Dup2 { dst } => {
+                    gas += xop.gas();
+                    let (a, b) = match dst.checked_sub(2) {
+                        Some(src) => match fr.get(src as usize..dst as usize) {
+                            Some([a, b]) => (a.clone(), b.clone()),
+                            _ => fail!(dst, internal("stack underflow")),
+                        },
+                        None => fail!(dst, internal("stack underflow")),
+                    };
+                    put!(dst, a);
+                    put!(dst + 1, b);
+                }
+                XOp::Nop => {
+                    gas += xop.gas();
+                }
+                XOp::LoadLocal { dst, slot } => {
+                    gas += xop.gas();
+                    match slot_and_top!(slot, dst) {
+                        (Some(Value::Undef) | None, _) | (_, None) => {
+                            fail!(dst, self.undefined(slot_name(proto, slot)))
+                        }
+                        (Some(v), Some(to)) => put_clone(to, v),
+                    }
+                }
+                XOp::StoreLocal { slot, src } => {
+                    gas += xop.gas();
+                    match slot_and_top!(slot, src) {
+                        (Some(dst), Some(v)) => store(dst, v),
+                        _ => fail!(src, internal("slot out of range")),
+                    }
+                }
+                XOp::LoadGlobal { dst, idx } => {
+                    gas += xop.gas();
+                    let g = idx as usize;
+                    // Cloned straight into place: globals lie below the running frame, except in
+                    // the top level, where they are its slots.
+                    let (src, to) = if g < base {
+                        (below.get(g), fr.get_mut(dst as usize))
+                    } else {
+                        match fr.split_at_mut(dst as usize) {
+                            (lo, hi) => (lo.get(g - base), hi.first_mut()),
+                        }
+                    };
+                    match (src, to) {
+                        (Some(Value::Undef) | None, _) | (_, None) => {
+                            let name = program.global_names.get(idx as usize).map(String::as_str).unwrap_or("?");
+                            fail!(dst, self.undefined(name))
+                        }
+                        (Some(v), Some(to)) => put_clone(to, v),
+                    }
+                }
+                XOp::StoreGlobal { src, idx } => {
+                    gas += xop.gas();
+                    let g = idx as usize;
+                    let (dst, v) = if g < base {
+                        (below.get_mut(g), fr.get_mut(src as usize))
+                    } else {
+                        slot_and_top!(g - base, src)
+                    };
+                    match (dst, v) {
+                        (Some(dst), Some(v)) => store(dst, v),
+                        _ => fail!(src, internal("global out of range")),
+                    }
+                }
+                XOp::LoadCell { dst, slot } => {
+                    gas += xop.gas();
+                    let v = match get!(slot) {
+                        Some(Value::Cell(c)) => c.borrow().clone(),
+                        _ => Value::Undef,
+                    };
+                    if let Value::Undef = v {
+                        fail!(dst, self.undefined(slot_name(proto, slot)));
+                    }
+                    put!(dst, v);
+                }
+                XOp::StoreCell { slot, src } => {
+                    gas += xop.gas();
+                    let v = take!(src);
+                    match get!(slot) {
+                        Some(Value::Cell(c)) => *c.borrow_mut() = v,
+                        _ => fail!(src, internal("cell slot holds no cell")),
+                    }
+                }
+                XOp::LoadFree { dst, idx } => {
+                    gas += xop.gas();
+                    let v = match upvalue(below, idx) {
+                        Some(c) => c.borrow().clone(),
+                        None => Value::Undef,
+                    };
+                    if let Value::Undef = v {
+                        let name = proto.free_names.get(idx as usize).map(String::as_str).unwrap_or("?");
+                        fail!(dst, self.undefined(name));
+                    }
+                    put!(dst, v);
+                }
+                XOp::StoreFree { idx, src } => {
+                    gas += xop.gas();
+                    let v = take!(src);
+                    match upvalue(below, idx) {
+                        Some(c) => *c.borrow_mut() = v,
+                        None => fail!(src, internal("captured variable missing")),
+                    }
+                }
+                XOp::CheckConst { src, name } => {
+                    gas += xop.gas();
+                    let flag = take!(src);
+                    if let Value::Bool(true) = flag {
+                        let name = match proto.consts.get(name as usize) {
+                            Some(Value::Str(s)) => s.to_string(),
+                            _ => "?".to_string(),
+                        };
+                        fail!(src, VmError::new(ErrorKind::ConstAssign, format!("cannot assign to constant '{name}'")));
+                    }
+                    discard(flag);
+                }
+                XOp::Add { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
+                        match i.checked_add(*j) {
+                            Some(r) => *i = r,
+                            None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+                        }
+                    } else {
+                        let y = std::mem::take(y);
+                        *x = tri!(a + 1, value::add(x, &y, max_alloc));
+                    }
+                }
+                XOp::Sub { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
+                        match i.checked_sub(*j) {
+                            Some(r) => *i = r,
+                            None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+                        }
+                    } else {
+                        let y = std::mem::take(y);
+                        *x = tri!(a + 1, value::sub(x, &y));
+                    }
+                }
+                XOp::Mul { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::mul(x, &y, max_alloc));
+                }
+                XOp::Div { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::div(x, &y));
+                }
+                XOp::Mod { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    if let (Value::Int(i), Value::Int(j)) = (&*x, &*y) {
+                        if *j != 0 {
+                            *x = Value::Int(value::int_mod(*i, *j));
+                            continue;
+                        }
+                    }
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::modulo(x, &y));
+                }
+                XOp::Pow { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::pow(x, &y));
+                }
+                XOp::Neg { a } => {
+                    gas += xop.gas();
+                    let Some(x) = get_mut!(a) else { fail!(a, internal("stack underflow")) };
+                    *x = tri!(a + 1, value::neg(x));
+                }
+                XOp::Not { a } => {
+                    gas += xop.gas();
+                    if let Some(x) = get_mut!(a) {
+                        *x = Value::Bool(!x.truthy());
+                    }
+                }
+                XOp::ToBool { a } => {
+                    gas += xop.gas();
+                    if let Some(x) = get_mut!(a) {
+                        *x = Value::Bool(x.truthy());
+                    }
+                }
+                XOp::Eq { a } | XOp::Ne { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let eq = match (&*x, &y) {
+                        (Value::Int(i), Value::Int(j)) => i == j,
+                        _ => tri!(a + 1, value::values_equal(x, &y)),
+                    };
+                    overwrite(x, Value::Bool(eq == matches!(*xop, XOp::Eq { .. })));
+                    discard(y);
+                }
+                XOp::Compare { cmp, a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let res = tri!(a + 1, ordered(cmp.op(), x, &y));
+                    overwrite(x, Value::Bool(res));
+                    discard(y);
+                }
+                XOp::Jump { target } => {
+                    gas += xop.gas();
+                    jump!(target as usize);
+                }
+                XOp::JumpIfFalse { src, target } => {
+                    gas += xop.gas();
+                    let c = take!(src);
+                    let truthy = c.truthy();
+                    discard(c);
+                    if !truthy {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::JumpIfTrue { src, target } => {
+                    gas += xop.gas();
+                    let c = take!(src);
+                    let truthy = c.truthy();
+                    discard(c);
+                    if truthy {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::LoopBack { target, loop_id } => {
+                    gas += xop.gas();
+                    // Count the iteration before the jump, which may end this slice.
+                    let hot = match proto.loop_counters.get(loop_id as usize) {
+                        Some(counter) => {
+                            let n = counter.iterations.get() + 1;
+                            counter.iterations.set(n);
+                            n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get())
+                        }
+                        None => false,
+                    };
+                    jump!(target as usize);
+                    if hot {
+                        self.counters.gas = gas;
+                        let at = ip!();
+                        if let Some(f) = self.frames.last_mut() {
+                            f.ip = at;
+                        }
+                        let mut top = top_at!(ip!());
+                        self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
+                        gas = self.counters.gas;
+                        load_frame!();
+                    }
+                }
+                XOp::ForPrep { slot, src } => {
+                    gas += xop.gas();
+                    let iterable = take!(src);
+                    let seq = tri!(src, iteration_list(iterable));
+                    match fr.get_mut(slot as usize..src as usize) {
+                        Some([list, pos, ..]) => {
+                            *list = seq;
+                            *pos = Value::Int(0);
+                        }
+                        _ => fail!(src, internal("loop slot out of range")),
+                    }
+                }
+                XOp::ForNext { slot, dst, exit } => {
+                    gas += xop.gas();
+                    let at = slot as usize;
+                    let pos = match fr.get(at + 1) {
+                        Some(Value::Int(p)) => *p as usize,
+                        _ => usize::MAX,
+                    };
+                    let item = match fr.get(at) {
+                        Some(Value::List(l)) => l.borrow().get(pos).cloned(),
+                        _ => None,
+                    };
+                    match item {
+                        Some(v) => {
+                            if let Some(p) = fr.get_mut(at + 1) {
+                                *p = Value::Int(pos as i64 + 1);
+                            }
+                            put!(dst, v);
+                        }
+                        None => jump!(exit as usize),
+                    }
+                }
+                XOp::Call { at, argc } => {
+                    gas += xop.gas();
+                    let o = at + u32::from(argc) + 1;
+                    match get!(at) {
+                        Some(Value::Func(c)) => {
+                            let callee = match program.protos.get(c.proto.id as usize) {
+                                Some(p) if Rc::ptr_eq(p, &c.proto) => p,
+                                _ => fail!(o, internal("function is not part of the program")),
+                            };
+                            enter!(callee, at, argc);
+                        }
+                        Some(Value::Builtin(id)) => {
+                            let id = *id;
+                            self.counters.builtin_calls += 1;
+                            let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                            let v = tri!(o, builtins::call_builtin(id, args, max_alloc));
+                            release!(at, o);
+                            put!(at, v);
+                        }
+                        Some(other) => {
+                            let msg = format!("not callable: {} is not a function", other.type_name());
+                            fail!(o, VmError::new(ErrorKind::NotCallable, msg))
+                        }
+                        None => fail!(o, internal("stack underflow")),
+                    }
+                }
+                XOp::CallMethod { at, name, argc } => {
+                    gas += xop.gas();
+                    let o = at + u32::from(argc) + 1;
+                    let name = match proto.consts.get(name as usize) {
+                        Some(Value::Str(s)) => s.clone(),
+                        _ => fail!(o, internal("method name is not a string")),
+                    };
+                    self.counters.builtin_calls += 1;
+                    let recv = get!(at).cloned().unwrap_or_default();
+                    let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                    let outcome = tri!(o, builtins::call_method(&recv, &name, args, max_alloc));
+                    match outcome {
+                        MethodOutcome::Value(v) => {
+                            release!(at, o);
+                            put!(at, v);
+                        }
+                        MethodOutcome::CallValue(Value::Func(c)) => {
+                            let callee = match program.protos.get(c.proto.id as usize) {
+                                Some(p) if Rc::ptr_eq(p, &c.proto) => p,
+                                _ => fail!(o, internal("function is not part of the program")),
+                            };
+                            if let Some(slot) = get_mut!(at) {
+                                *slot = Value::Func(c.clone());
+                            }
+                            enter!(callee, at, argc);
+                        }
+                        MethodOutcome::CallValue(Value::Builtin(id)) => {
+                            let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                            let v = tri!(o, builtins::call_builtin(id, args, max_alloc));
+                            release!(at, o);
+                            put!(at, v);
+                        }
+                        MethodOutcome::CallValue(_) => {
+                            fail!(o, VmError::new(ErrorKind::NotCallable, "not callable"))
+                        }
+                    }
+                }
+                XOp::Return { src } => {
+                    gas += xop.gas();
+                    op_return!(Some(src), src);
+                }
+                XOp::ReturnNull { top } => {
+                    gas += xop.gas();
+                    op_return!(None, top);
+                }
+                XOp::MakeClosure { dst, proto: idx } => {
+                    gas += xop.gas();
+                    let Some(child) = program.protos.get(idx as usize).cloned() else {
+                        fail!(dst, internal("function index out of range"));
+                    };
+                    let mut upvalues = Vec::with_capacity(child.captures.len());
+                    for cap in &child.captures {
+                        let cell = match *cap {
+                            Capture::Cell(slot) => match get!(slot) {
+                                Some(Value::Cell(c)) => Some(c.clone()),
+                                _ => None,
+                            },
+                            Capture::Free(i) => upvalue(below, i),
+                        };
+                        match cell {
+                            Some(c) => upvalues.push(c),
+                            None => fail!(dst, internal("captured variable is not a cell")),
+                        }
+                    }
+                    let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice() };
+                    put!(dst, Value::Func(Rc::new(closure)));
+                }
+                XOp::Halt => {
+                    gas += xop.gas();
+                    account!();
+                    let at = ip!() - 1;
+                    if let Some(f) = self.frames.last_mut() {
+                        f.ip = at;
+                    }
+                    self.sp = top_at!(at);
                     self.counters.gas = gas;
                     *fuel = fuel_left;
-                    let err = internal("frame function is not part of the program");
-                    return Exit::Error(self.locate(err, frame_ip_plus_one(&self.frames)));
+                    return Exit::Finished;
                 }
-            };
-            let base = frame.base;
-            ip = frame.ip;
-            let code: &[Op] = &proto.code;
-            code_len = code.len() as u64 + 1;
-            block_start = ip;
-            if !EXACT && fuel_left < code_len {
-                self.counters.gas = gas;
-                *fuel = fuel_left;
-                return Exit::Fuel;
-            }
-            loop {
-                if EXACT && fuel_left == 0 {
-                    if let Some(f) = self.frames.last_mut() {
-                        f.ip = ip;
-                    }
-                    self.counters.gas = gas;
-                    *fuel = 0;
-                    return Exit::Fuel;
+                XOp::MakeList { at, n } => {
+                    gas += xop.gas();
+                    let from = at as usize;
+                    let items: Vec<Value> = fr
+                        .get_mut(from..from + n as usize)
+                        .unwrap_or_default()
+                        .iter_mut()
+                        .map(std::mem::take)
+                        .collect();
+                    put!(at, Value::list(items));
                 }
-                if EXACT {
-                    fuel_left -= 1;
+                XOp::MakeMap { at, n } => {
+                    gas += xop.gas();
+                    let from = at as usize;
+                    let mut map = indexmap::IndexMap::with_capacity(n as usize);
+                    let mut items =
+                        fr.get_mut(from..from + 2 * n as usize).unwrap_or_default().iter_mut().map(std::mem::take);
+                    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                        if let Value::Str(k) = k {
+                            map.insert(k, v);
+                        }
+                    }
+                    put!(at, Value::map(map));
                 }
-                let Some(&op) = code.get(ip) else {
-                    fail!(ip + 1, internal("instruction pointer out of range"));
-                };
-                ip += 1;
-                match op {
-                    Op::Const { idx } => {
-                        gas += op.gas();
-                        let v = proto.consts.get(idx as usize).cloned().unwrap_or(Value::Null);
-                        self.stack.push(v);
-                    }
-                    Op::Int { value } => {
-                        gas += op.gas();
-                        self.stack.push(Value::Int(value as i64));
-                    }
-                    Op::Null => {
-                        gas += op.gas();
-                        self.stack.push(Value::Null);
-                    }
-                    Op::True => {
-                        gas += op.gas();
-                        self.stack.push(Value::Bool(true));
-                    }
-                    Op::False => {
-                        gas += op.gas();
-                        self.stack.push(Value::Bool(false));
-                    }
-                    Op::Pop => {
-                        gas += op.gas();
-                        discard(self.pop());
-                    }
-                    Op::Dup => {
-                        gas += op.gas();
-                        let v = self.stack.last().cloned().unwrap_or(Value::Undef);
-                        self.stack.push(v);
-                    }
-                    Op::Dup2 => {
-                        gas += op.gas();
-                        let n = self.stack.len();
-                        if n < 2 {
-                            fail!(ip, internal("stack underflow"));
+                XOp::Index { at } => {
+                    gas += xop.gas();
+                    let idx = take!(at + 1);
+                    let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
+                    *obj = tri!(at + 1, index_get(obj, &idx));
+                }
+                XOp::SetIndex { at } => {
+                    gas += xop.gas();
+                    let v = take!(at + 2);
+                    let idx = take!(at + 1);
+                    let obj = take!(at);
+                    tri!(at, index_set(&obj, &idx, v));
+                }
+                XOp::GetMember { at, name } => {
+                    gas += xop.gas();
+                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
+                    let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
+                    *obj = tri!(at + 1, member_get(obj, &key));
+                }
+                XOp::SetMember { at, name } => {
+                    gas += xop.gas();
+                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
+                    let v = take!(at + 1);
+                    let obj = take!(at);
+                    tri!(at, member_set(&obj, &key, v));
+                }
+                XOp::Print { at, n } => {
+                    gas += xop.gas();
+                    let o = at + u32::from(n);
+                    let mut line = String::new();
+                    let items = fr.get(at as usize..o as usize).unwrap_or(&[]);
+                    for (i, v) in items.iter().enumerate() {
+                        if i > 0 {
+                            line.push(' ');
                         }
-                        let a = self.stack[n - 2].clone();
-                        let b = self.stack[n - 1].clone();
-                        self.stack.push(a);
-                        self.stack.push(b);
+                        tri!(o, value::display_into(v, &mut line));
                     }
-                    Op::Nop => {
-                        gas += op.gas();
+                    release!(at, o);
+                    tri!(at, self.write_line(&line));
+                }
+                XOp::StateGet { at } => {
+                    gas += xop.gas();
+                    let key = take!(at);
+                    let key = tri!(at, state_key(&key));
+                    let v = self.ledger.get(&key).map(chain::from_data).unwrap_or(Value::Null);
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::StateAccess { write: false, key: &key, depth: self.ledger.depth() });
                     }
-                    Op::LoadLocal { slot } => {
-                        gas += op.gas();
-                        let v = match self.stack.get(base + slot as usize) {
-                            Some(Value::Int(x)) => Value::Int(*x),
-                            Some(Value::Undef) | None => {
-                                fail!(ip, self.undefined(slot_name(&proto, slot)))
+                    put!(at, v);
+                }
+                XOp::StateSet { at } => {
+                    gas += xop.gas();
+                    let v = take!(at + 1);
+                    let key = take!(at);
+                    let key = tri!(at, state_key(&key));
+                    let data = tri!(at, chain::to_data(&v));
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
+                    }
+                    self.ledger.set(key, data);
+                }
+                XOp::TxBegin => {
+                    gas += xop.gas();
+                    tri!(proto.exec.top_at(ip!() - 1), self.ledger.begin());
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
+                    }
+                }
+                XOp::TxCommit => {
+                    gas += xop.gas();
+                    let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.commit());
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
+                    }
+                }
+                XOp::TxRevert => {
+                    gas += xop.gas();
+                    let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.revert());
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
+                    }
+                }
+                XOp::Hash { at } => {
+                    gas += xop.gas();
+                    let v = take!(at);
+                    let hex = tri!(at, chain::hash_value(&v));
+                    put!(at, Value::Str(Rc::new(hex)));
+                }
+                XOp::Verify { at } => {
+                    gas += xop.gas();
+                    let msg = take!(at + 1);
+                    let cond = take!(at);
+                    if !cond.truthy() {
+                        let text = match &msg {
+                            Value::Str(s) => s.to_string(),
+                            other => chain::canon_value(other),
+                        };
+                        fail!(at, VmError::new(ErrorKind::VerifyFailed, format!("VERIFY failed: {text}")));
+                    }
+                }
+                XOp::LoadLocal2 { dst, a, b } => {
+                    gas += xop.gas();
+                    for (part, slot) in [(0u8, a), (1, b)] {
+                        let to = dst + u32::from(part);
+                        match slot_and_top!(slot, to) {
+                            (Some(Value::Undef) | None, _) | (_, None) => {
+                                fail!(to, self.undefined(slot_name(proto, slot)).in_part(part))
                             }
-                            Some(v) => v.clone(),
-                        };
-                        self.stack.push(v);
-                    }
-                    Op::StoreLocal { slot } => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        match self.stack.get_mut(base + slot as usize) {
-                            Some(dst) => overwrite(dst, v),
-                            None => fail!(ip, internal("slot out of range")),
+                            (Some(v), Some(top)) => put_clone(top, v),
                         }
                     }
-                    Op::LoadGlobal { idx } => {
-                        gas += op.gas();
-                        let v = match self.stack.get(idx as usize) {
-                            Some(Value::Undef) | None => {
-                                let name =
-                                    self.program.global_names.get(idx as usize).map(String::as_str).unwrap_or("?");
-                                fail!(ip, self.undefined(name))
+                }
+                XOp::AddLocalImm { slot, imm } => {
+                    gas += xop.gas();
+                    let top = proto.exec.top_at(ip!() - 1);
+                    match get_mut!(slot) {
+                        Some(Value::Int(x)) => match x.checked_add(imm as i64) {
+                            Some(r) => *x = r,
+                            None => {
+                                fail!(top, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2))
                             }
-                            Some(v) => v.clone(),
-                        };
-                        self.stack.push(v);
-                    }
-                    Op::StoreGlobal { idx } => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        match self.stack.get_mut(idx as usize) {
-                            Some(dst) => overwrite(dst, v),
-                            None => fail!(ip, internal("global out of range")),
+                        },
+                        Some(Value::Undef) | None => {
+                            fail!(top, self.undefined(slot_name(proto, slot)).in_part(0))
                         }
-                    }
-                    Op::LoadCell { slot } => {
-                        gas += op.gas();
-                        let v = match self.stack.get(base + slot as usize) {
-                            Some(Value::Cell(c)) => c.borrow().clone(),
-                            _ => Value::Undef,
-                        };
-                        if let Value::Undef = v {
-                            fail!(ip, self.undefined(slot_name(&proto, slot)));
-                        }
-                        self.stack.push(v);
-                    }
-                    Op::StoreCell { slot } => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        match self.stack.get(base + slot as usize) {
-                            Some(Value::Cell(c)) => *c.borrow_mut() = v,
-                            _ => fail!(ip, internal("cell slot holds no cell")),
-                        }
-                    }
-                    Op::LoadFree { idx } => {
-                        gas += op.gas();
-                        let v = match self.upvalue(base, idx) {
-                            Some(c) => c.borrow().clone(),
-                            None => Value::Undef,
-                        };
-                        if let Value::Undef = v {
-                            let name = proto.free_names.get(idx as usize).map(String::as_str).unwrap_or("?");
-                            fail!(ip, self.undefined(name));
-                        }
-                        self.stack.push(v);
-                    }
-                    Op::StoreFree { idx } => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        match self.upvalue(base, idx) {
-                            Some(c) => *c.borrow_mut() = v,
-                            None => fail!(ip, internal("captured variable missing")),
-                        }
-                    }
-                    Op::CheckConst { name } => {
-                        gas += op.gas();
-                        let flag = self.pop();
-                        if let Value::Bool(true) = flag {
-                            let name = match proto.consts.get(name as usize) {
-                                Some(Value::Str(s)) => s.to_string(),
-                                _ => "?".to_string(),
-                            };
-                            fail!(
-                                ip,
-                                VmError::new(ErrorKind::ConstAssign, format!("cannot assign to constant '{name}'"))
+                        Some(other) => {
+                            let r = tri!(
+                                top,
+                                value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
                             );
+                            *other = r;
                         }
                     }
-                    Op::Add => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        if let (Value::Int(x), Value::Int(y)) = (&mut *a, &b) {
-                            match x.checked_add(*y) {
-                                Some(r) => {
-                                    *x = r;
-                                    std::mem::forget(b);
-                                }
-                                None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
-                            }
-                        } else {
-                            *a = tri!(ip, value::add(a, &b, max_alloc));
-                        }
-                    }
-                    Op::Sub => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        if let (Value::Int(x), Value::Int(y)) = (&mut *a, &b) {
-                            match x.checked_sub(*y) {
-                                Some(r) => {
-                                    *x = r;
-                                    std::mem::forget(b);
-                                }
-                                None => fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
-                            }
-                        } else {
-                            *a = tri!(ip, value::sub(a, &b));
-                        }
-                    }
-                    Op::Mul => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = tri!(ip, value::mul(a, &b, max_alloc));
-                    }
-                    Op::Div => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = tri!(ip, value::div(a, &b));
-                    }
-                    Op::Mod => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        if let (Value::Int(x), Value::Int(y)) = (&*a, &b) {
-                            if *y != 0 {
-                                *a = Value::Int(value::int_mod(*x, *y));
-                                continue;
-                            }
-                        }
-                        *a = tri!(ip, value::modulo(a, &b));
-                    }
-                    Op::Pow => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = tri!(ip, value::pow(a, &b));
-                    }
-                    Op::Neg => {
-                        gas += op.gas();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = tri!(ip, value::neg(a));
-                    }
-                    Op::Not => {
-                        gas += op.gas();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = Value::Bool(!a.truthy());
-                    }
-                    Op::ToBool => {
-                        gas += op.gas();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *a = Value::Bool(a.truthy());
-                    }
-                    Op::Eq | Op::Ne => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        let eq = match (&*a, &b) {
-                            (Value::Int(x), Value::Int(y)) => x == y,
-                            _ => tri!(ip, value::values_equal(a, &b)),
-                        };
-                        overwrite(a, Value::Bool(eq == matches!(op, Op::Eq)));
-                        discard(b);
-                    }
-                    Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        let res = tri!(ip, ordered(op, a, &b));
-                        overwrite(a, Value::Bool(res));
-                        discard(b);
-                    }
-                    Op::Jump { target } => {
-                        gas += op.gas();
-                        jump!(target as usize);
-                    }
-                    Op::JumpIfFalse { target } => {
-                        gas += op.gas();
-                        let c = self.pop();
-                        let truthy = c.truthy();
-                        discard(c);
-                        if !truthy {
-                            jump!(target as usize);
-                        }
-                    }
-                    Op::JumpIfTrue { target } => {
-                        gas += op.gas();
-                        let c = self.pop();
-                        let truthy = c.truthy();
-                        discard(c);
-                        if truthy {
-                            jump!(target as usize);
-                        }
-                    }
-                    Op::LoopBack { target, loop_id } => {
-                        gas += op.gas();
-                        // Count the iteration before the jump, which may end this slice.
-                        let hot = match proto.loop_counters.get(loop_id as usize) {
-                            Some(counter) => {
-                                let n = counter.iterations.get() + 1;
-                                counter.iterations.set(n);
-                                n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get())
-                            }
-                            None => false,
-                        };
-                        jump!(target as usize);
-                        if hot {
-                            self.counters.gas = gas;
-                            if let Some(f) = self.frames.last_mut() {
-                                f.ip = ip;
-                            }
-                            self.hot_loop(proto, loop_id, base, &mut fuel_left);
-                            gas = self.counters.gas;
-                            continue 'frame;
-                        }
-                    }
-                    Op::ForPrep { slot } => {
-                        gas += op.gas();
-                        let iterable = self.pop();
-                        let seq = tri!(ip, iteration_list(iterable));
-                        let at = base + slot as usize;
-                        if at + 1 >= self.stack.len() {
-                            fail!(ip, internal("loop slot out of range"));
-                        }
-                        self.stack[at] = seq;
-                        self.stack[at + 1] = Value::Int(0);
-                    }
-                    Op::ForNext { slot, exit } => {
-                        gas += op.gas();
-                        let at = base + slot as usize;
-                        let pos = match self.stack.get(at + 1) {
-                            Some(Value::Int(p)) => *p as usize,
-                            _ => usize::MAX,
-                        };
-                        let item = match self.stack.get(at) {
-                            Some(Value::List(l)) => l.borrow().get(pos).cloned(),
-                            _ => None,
-                        };
-                        match item {
-                            Some(v) => {
-                                self.stack[at + 1] = Value::Int(pos as i64 + 1);
-                                self.stack.push(v);
-                            }
-                            None => jump!(exit as usize),
-                        }
-                    }
-                    Op::Call { argc } => {
-                        gas += op.gas();
-                        let callee_at = match self.stack.len().checked_sub(argc as usize + 1) {
-                            Some(i) => i,
-                            None => fail!(ip, internal("stack underflow")),
-                        };
-                        match &self.stack[callee_at] {
-                            Value::Func(c) => {
-                                let callee = c.proto.clone();
-                                if let Some(f) = self.frames.last_mut() {
-                                    f.ip = ip;
-                                }
-                                self.counters.gas = gas;
-                                tri!(ip, self.push_frame(callee, callee_at, argc));
-                                account!();
-                                continue 'frame;
-                            }
-                            Value::Builtin(id) => {
-                                let id = *id;
-                                self.counters.builtin_calls += 1;
-                                let res = builtins::call_builtin(id, &self.stack[callee_at + 1..], max_alloc);
-                                let v = tri!(ip, res);
-                                self.stack.truncate(callee_at);
-                                self.stack.push(v);
-                            }
-                            other => {
-                                let msg = format!("not callable: {} is not a function", other.type_name());
-                                fail!(ip, VmError::new(ErrorKind::NotCallable, msg))
-                            }
-                        }
-                    }
-                    Op::CallMethod { name, argc } => {
-                        gas += op.gas();
-                        let recv_at = match self.stack.len().checked_sub(argc as usize + 1) {
-                            Some(i) => i,
-                            None => fail!(ip, internal("stack underflow")),
-                        };
-                        let name = match proto.consts.get(name as usize) {
-                            Some(Value::Str(s)) => s.clone(),
-                            _ => fail!(ip, internal("method name is not a string")),
-                        };
-                        self.counters.builtin_calls += 1;
-                        let recv = self.stack[recv_at].clone();
-                        let outcome =
-                            tri!(ip, builtins::call_method(&recv, &name, &self.stack[recv_at + 1..], max_alloc));
-                        match outcome {
-                            MethodOutcome::Value(v) => {
-                                self.stack.truncate(recv_at);
-                                self.stack.push(v);
-                            }
-                            MethodOutcome::CallValue(Value::Func(c)) => {
-                                self.stack[recv_at] = Value::Func(c.clone());
-                                if let Some(f) = self.frames.last_mut() {
-                                    f.ip = ip;
-                                }
-                                self.counters.gas = gas;
-                                tri!(ip, self.push_frame(c.proto.clone(), recv_at, argc));
-                                account!();
-                                continue 'frame;
-                            }
-                            MethodOutcome::CallValue(Value::Builtin(id)) => {
-                                let v = tri!(ip, builtins::call_builtin(id, &self.stack[recv_at + 1..], max_alloc));
-                                self.stack.truncate(recv_at);
-                                self.stack.push(v);
-                            }
-                            MethodOutcome::CallValue(_) => {
-                                fail!(ip, VmError::new(ErrorKind::NotCallable, "not callable"))
-                            }
-                        }
-                    }
-                    Op::Return | Op::ReturnNull => {
-                        gas += op.gas();
-                        let result = if matches!(op, Op::Return) { self.pop() } else { Value::Null };
-                        if self.frames.len() <= 1 {
-                            fail!(ip, internal("return from the top level"));
-                        }
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(gas, &VmEvent::Return { proto: &proto, depth: self.frames.len() - 1 });
-                        }
-                        self.frames.pop();
-                        let keep = base.saturating_sub(1);
-                        while self.stack.len() > keep {
-                            discard(self.pop());
-                        }
-                        self.stack.push(result);
-                        account!();
-                        continue 'frame;
-                    }
-                    Op::MakeClosure { proto: idx } => {
-                        gas += op.gas();
-                        let Some(child) = self.program.protos.get(idx as usize).cloned() else {
-                            fail!(ip, internal("function index out of range"));
-                        };
-                        let mut upvalues = Vec::with_capacity(child.captures.len());
-                        for cap in &child.captures {
-                            let cell = match *cap {
-                                Capture::Cell(slot) => match self.stack.get(base + slot as usize) {
-                                    Some(Value::Cell(c)) => Some(c.clone()),
-                                    _ => None,
-                                },
-                                Capture::Free(i) => self.upvalue(base, i),
-                            };
-                            match cell {
-                                Some(c) => upvalues.push(c),
-                                None => fail!(ip, internal("captured variable is not a cell")),
-                            }
-                        }
-                        let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice() };
-                        self.stack.push(Value::Func(Rc::new(closure)));
-                    }
-                    Op::Halt => {
-                        gas += op.gas();
-                        if let Some(f) = self.frames.last_mut() {
-                            f.ip = ip - 1;
-                        }
-                        account!();
-                        self.counters.gas = gas;
-                        *fuel = fuel_left;
-                        return Exit::Finished;
-                    }
-                    Op::MakeList { n } => {
-                        gas += op.gas();
-                        let start = match self.stack.len().checked_sub(n as usize) {
-                            Some(s) => s,
-                            None => fail!(ip, internal("stack underflow")),
-                        };
-                        let items: Vec<Value> = self.stack.drain(start..).collect();
-                        self.stack.push(Value::list(items));
-                    }
-                    Op::MakeMap { n } => {
-                        gas += op.gas();
-                        let start = match self.stack.len().checked_sub(2 * n as usize) {
-                            Some(s) => s,
-                            None => fail!(ip, internal("stack underflow")),
-                        };
-                        let mut map = indexmap::IndexMap::with_capacity(n as usize);
-                        let mut items = self.stack.drain(start..);
-                        while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                            if let Value::Str(k) = k {
-                                map.insert(k, v);
-                            }
-                        }
-                        drop(items);
-                        self.stack.push(Value::map(map));
-                    }
-                    Op::Index => {
-                        gas += op.gas();
-                        let idx = self.pop();
-                        let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *obj = tri!(ip, index_get(obj, &idx));
-                    }
-                    Op::SetIndex => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        let idx = self.pop();
-                        let obj = self.pop();
-                        tri!(ip, index_set(&obj, &idx, v));
-                    }
-                    Op::GetMember { name } => {
-                        gas += op.gas();
-                        let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                        let Some(obj) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        *obj = tri!(ip, member_get(obj, &key));
-                    }
-                    Op::SetMember { name } => {
-                        gas += op.gas();
-                        let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                        let v = self.pop();
-                        let obj = self.pop();
-                        tri!(ip, member_set(&obj, &key, v));
-                    }
-                    Op::Print { n } => {
-                        gas += op.gas();
-                        let start = self.stack.len().saturating_sub(n as usize);
-                        let mut line = String::new();
-                        for (i, v) in self.stack[start..].iter().enumerate() {
-                            if i > 0 {
-                                line.push(' ');
-                            }
-                            tri!(ip, value::display_into(v, &mut line));
-                        }
-                        self.stack.truncate(start);
-                        tri!(ip, self.write_line(&line));
-                    }
-                    Op::StateGet => {
-                        gas += op.gas();
-                        let key = self.pop();
-                        let key = tri!(ip, state_key(&key));
-                        let v = self.ledger.get(&key).map(chain::from_data).unwrap_or(Value::Null);
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::StateAccess { write: false, key: &key, depth: self.ledger.depth() },
-                            );
-                        }
-                        self.stack.push(v);
-                    }
-                    Op::StateSet => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        let key = self.pop();
-                        let key = tri!(ip, state_key(&key));
-                        let data = tri!(ip, chain::to_data(&v));
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(
-                                gas,
-                                &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() },
-                            );
-                        }
-                        self.ledger.set(key, data);
-                    }
-                    Op::TxBegin => {
-                        gas += op.gas();
-                        tri!(ip, self.ledger.begin());
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
-                        }
-                    }
-                    Op::TxCommit => {
-                        gas += op.gas();
-                        let keys = tri!(ip, self.ledger.commit());
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
-                        }
-                    }
-                    Op::TxRevert => {
-                        gas += op.gas();
-                        let keys = tri!(ip, self.ledger.revert());
-                        if let Some(obs) = self.observer.as_mut() {
-                            obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
-                        }
-                    }
-                    Op::Hash => {
-                        gas += op.gas();
-                        let v = self.pop();
-                        let hex = tri!(ip, chain::hash_value(&v));
-                        self.stack.push(Value::Str(Rc::new(hex)));
-                    }
-                    Op::Verify => {
-                        gas += op.gas();
-                        let msg = self.pop();
-                        let cond = self.pop();
-                        if !cond.truthy() {
-                            let text = match &msg {
-                                Value::Str(s) => s.to_string(),
-                                other => chain::canon_value(other),
-                            };
-                            fail!(ip, VmError::new(ErrorKind::VerifyFailed, format!("VERIFY failed: {text}")));
-                        }
-                    }
-                    Op::LoadLocal2 { a, b } => {
-                        gas += op.gas();
-                        for (part, slot) in [(0u8, a), (1, b)] {
-                            let v = match self.stack.get(base + slot as usize) {
-                                Some(Value::Int(x)) => Value::Int(*x),
-                                Some(Value::Undef) | None => {
-                                    fail!(ip, self.undefined(slot_name(&proto, slot)).in_part(part))
-                                }
-                                Some(v) => v.clone(),
-                            };
-                            self.stack.push(v);
-                        }
-                    }
-                    Op::AddLocalImm { slot, imm } => {
-                        gas += op.gas();
-                        let at = base + slot as usize;
-                        match self.stack.get_mut(at) {
-                            Some(Value::Int(x)) => match x.checked_add(imm as i64) {
+                }
+                XOp::AddLocalLocal { dst, src } => {
+                    gas += xop.gas();
+                    if let (Some(Value::Int(y)), true) = (get!(src), src != dst) {
+                        let y = *y;
+                        if let Some(Value::Int(x)) = get_mut!(dst) {
+                            match x.checked_add(y) {
                                 Some(r) => *x = r,
-                                None => {
-                                    fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2))
-                                }
-                            },
-                            Some(Value::Undef) | None => {
-                                fail!(ip, self.undefined(slot_name(&proto, slot)).in_part(0))
+                                None => fail!(
+                                    proto.exec.top_at(ip!() - 1),
+                                    VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
+                                ),
                             }
-                            Some(other) => {
-                                let r = tri!(
-                                    ip,
-                                    value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
-                                );
-                                *other = r;
-                            }
+                            continue;
                         }
                     }
-                    Op::AddLocalLocal { dst, src } => {
-                        gas += op.gas();
-                        if let (Some(Value::Int(y)), true) = (self.stack.get(base + src as usize), src != dst) {
-                            let y = *y;
-                            if let Some(Value::Int(x)) = self.stack.get_mut(base + dst as usize) {
-                                match x.checked_add(y) {
-                                    Some(r) => *x = r,
+                    let top = proto.exec.top_at(ip!() - 1);
+                    let rhs = match get!(src) {
+                        Some(Value::Undef) | None => {
+                            fail!(top, self.undefined(slot_name(proto, src)).in_part(1))
+                        }
+                        Some(v) => v.clone(),
+                    };
+                    match get_mut!(dst) {
+                        Some(Value::Undef) | None => {
+                            fail!(top, self.undefined(slot_name(proto, dst)).in_part(0))
+                        }
+                        Some(lhs) => {
+                            if let (Value::Int(x), Value::Int(y)) = (&*lhs, &rhs) {
+                                match x.checked_add(*y) {
+                                    Some(r) => *lhs = Value::Int(r),
                                     None => fail!(
-                                        ip,
+                                        top,
                                         VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
                                     ),
                                 }
-                                continue;
-                            }
-                        }
-                        let rhs = match self.stack.get(base + src as usize) {
-                            Some(Value::Undef) | None => {
-                                fail!(ip, self.undefined(slot_name(&proto, src)).in_part(1))
-                            }
-                            Some(v) => v.clone(),
-                        };
-                        match self.stack.get_mut(base + dst as usize) {
-                            Some(Value::Undef) | None => {
-                                fail!(ip, self.undefined(slot_name(&proto, dst)).in_part(0))
-                            }
-                            Some(lhs) => {
-                                if let (Value::Int(x), Value::Int(y)) = (&*lhs, &rhs) {
-                                    match x.checked_add(*y) {
-                                        Some(r) => *lhs = Value::Int(r),
-                                        None => fail!(
-                                            ip,
-                                            VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
-                                        ),
-                                    }
-                                } else {
-                                    let r = tri!(ip, value::add(lhs, &rhs, max_alloc).map_err(|e| e.in_part(2)));
-                                    *lhs = r;
-                                }
+                            } else {
+                                let r = tri!(top, value::add(lhs, &rhs, max_alloc).map_err(|e| e.in_part(2)));
+                                *lhs = r;
                             }
                         }
                     }
-                    Op::AddImm { imm } | Op::SubImm { imm } => {
-                        gas += op.gas();
-                        let Some(a) = self.stack.last_mut() else { fail!(ip, internal("stack underflow")) };
-                        let add = matches!(op, Op::AddImm { .. });
-                        if let Value::Int(x) = a {
-                            let r = if add { x.checked_add(imm as i64) } else { x.checked_sub(imm as i64) };
-                            match r {
-                                Some(r) => *x = r,
-                                None => {
-                                    fail!(ip, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(1))
-                                }
+                }
+                XOp::AddImm { a, imm } | XOp::SubImm { a, imm } => {
+                    gas += xop.gas();
+                    let add = matches!(*xop, XOp::AddImm { .. });
+                    let Some(x) = get_mut!(a) else { fail!(a, internal("stack underflow")) };
+                    if let Value::Int(i) = x {
+                        let r = if add { i.checked_add(imm as i64) } else { i.checked_sub(imm as i64) };
+                        match r {
+                            Some(r) => *i = r,
+                            None => {
+                                fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(1))
                             }
-                        } else {
-                            let b = Value::Int(imm as i64);
-                            let r = if add { value::add(a, &b, max_alloc) } else { value::sub(a, &b) };
-                            *a = tri!(ip, r.map_err(|e| e.in_part(1)));
                         }
+                    } else {
+                        let b = Value::Int(imm as i64);
+                        let r = if add { value::add(x, &b, max_alloc) } else { value::sub(x, &b) };
+                        *x = tri!(a + 1, r.map_err(|e| e.in_part(1)));
                     }
-                    Op::JumpIfNotLt { target }
-                    | Op::JumpIfNotLe { target }
-                    | Op::JumpIfNotGt { target }
-                    | Op::JumpIfNotGe { target } => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let a = self.pop();
-                        let holds = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y)) => {
-                                let r = match op {
-                                    Op::JumpIfNotLt { .. } => x < y,
-                                    Op::JumpIfNotLe { .. } => x <= y,
-                                    Op::JumpIfNotGt { .. } => x > y,
-                                    _ => x >= y,
-                                };
-                                std::mem::forget(a);
-                                std::mem::forget(b);
-                                r
-                            }
-                            _ => {
-                                let r = tri!(ip, ordered(fused_compare(op), &a, &b));
-                                discard(a);
-                                discard(b);
-                                r
-                            }
-                        };
-                        if !holds {
-                            jump!(target as usize);
+                }
+                XOp::JumpIfNot { cmp, a, target } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let holds = match (&*x, &*y) {
+                        (Value::Int(i), Value::Int(j)) => cmp.ints(*i, *j),
+                        _ => {
+                            let (x, y) = (std::mem::take(x), std::mem::take(y));
+                            let r = tri!(a, ordered(cmp.op(), &x, &y));
+                            discard(x);
+                            discard(y);
+                            r
                         }
+                    };
+                    if !holds {
+                        jump!(target as usize);
                     }
-                    Op::BranchLocals { cmp, a, b, target } => {
-                        gas += op.gas();
-                        let holds = match (self.stack.get(base + a as usize), self.stack.get(base + b as usize)) {
-                            (Some(Value::Int(x)), Some(Value::Int(y))) => cmp.ints(*x, *y),
-                            (Some(Value::Undef) | None, _) => {
-                                fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0))
-                            }
-                            (_, Some(Value::Undef) | None) => {
-                                fail!(ip, self.undefined(slot_name(&proto, b)).in_part(1))
-                            }
-                            (Some(x), Some(y)) => tri!(ip, ordered(cmp.op(), x, y).map_err(|e| e.in_part(2))),
-                        };
-                        if !holds {
-                            jump!(target as usize);
+                }
+                XOp::BranchLocals { cmp, a, b, target } => {
+                    gas += xop.gas();
+                    let holds = match (get!(a), get!(b)) {
+                        (Some(Value::Int(x)), Some(Value::Int(y))) => cmp.ints(*x, *y),
+                        (Some(Value::Undef) | None, _) => {
+                            fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, a)).in_part(0))
                         }
-                    }
-                    Op::BranchLocalImm { cmp, a, imm, target } => {
-                        gas += op.gas();
-                        let holds = match self.stack.get(base + a as usize) {
-                            Some(Value::Int(x)) => cmp.ints(*x, imm as i64),
-                            Some(Value::Undef) | None => fail!(ip, self.undefined(slot_name(&proto, a)).in_part(0)),
-                            Some(x) => {
-                                tri!(ip, ordered(cmp.op(), x, &Value::Int(imm as i64)).map_err(|e| e.in_part(2)))
-                            }
-                        };
-                        if !holds {
-                            jump!(target as usize);
+                        (_, Some(Value::Undef) | None) => {
+                            fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, b)).in_part(1))
                         }
-                    }
-                    Op::JumpIfNotEq { target } | Op::JumpIfNotNe { target } => {
-                        gas += op.gas();
-                        let b = self.pop();
-                        let a = self.pop();
-                        let eq = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y)) => x == y,
-                            _ => tri!(ip, value::values_equal(&a, &b)),
-                        };
-                        if eq != matches!(op, Op::JumpIfNotEq { .. }) {
-                            jump!(target as usize);
+                        (Some(x), Some(y)) => {
+                            tri!(proto.exec.top_at(ip!() - 1), ordered(cmp.op(), x, y).map_err(|e| e.in_part(2)))
                         }
+                    };
+                    if !holds {
+                        jump!(target as usize);
                     }
+                }
+                XOp::BranchLocalImm { cmp, a, imm, target } => {
+                    gas += xop.gas();
+                    let holds = match get!(a) {
+                        Some(Value::Int(x)) => cmp.ints(*x, imm as i64),
+                        Some(Value::Undef) | None => {
+                            fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, a)).in_part(0))
+                        }
+                        Some(x) => tri!(
+                            proto.exec.top_at(ip!() - 1),
+                            ordered(cmp.op(), x, &Value::Int(imm as i64)).map_err(|e| e.in_part(2))
+                        ),
+                    };
+                    if !holds {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::JumpIfNotEq { a, target } | XOp::JumpIfNotNe { a, target } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let eq = match (&*x, &*y) {
+                        (Value::Int(i), Value::Int(j)) => i == j,
+                        _ => {
+                            let (x, y) = (std::mem::take(x), std::mem::take(y));
+                            tri!(a, value::values_equal(&x, &y))
+                        }
+                    };
+                    if eq != matches!(*xop, XOp::JumpIfNotEq { .. }) {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::Trap => {
+                    gas += xop.gas();
+                    let top = proto.exec.top_at(ip!() - 1);
+                    fail!(top, internal("unreachable instruction"));
                 }
             }
         }
     }
 
-    fn upvalue(&self, base: usize, idx: u16) -> Option<value::CellRef> {
-        match self.stack.get(base.checked_sub(1)?) {
-            Some(Value::Func(c)) => c.upvalues.get(idx as usize).cloned(),
-            _ => None,
-        }
-    }
-
-    /// Enters `callee` whose arguments are the `argc` values above `callee_at`.
-    #[inline(always)]
-    fn push_frame(&mut self, callee: Rc<Proto>, callee_at: usize, argc: u16) -> OpResult<()> {
-        if callee.arity != argc {
-            return Err(VmError::new(
-                ErrorKind::WrongArgumentCount,
-                format!(
-                    "wrong number of arguments: {}() takes {} but {} were given",
-                    callee.display_name(),
-                    callee.arity,
-                    argc
-                ),
-            ));
-        }
-        let depth = self.frames.len();
-        if depth > self.config.max_depth {
-            return Err(VmError::new(
-                ErrorKind::StackOverflow,
-                format!("stack overflow: more than {} nested calls", self.config.max_depth),
-            ));
-        }
-        let base = callee_at + 1;
-        let top = base + callee.n_slots as usize;
-        if top > self.stack.len() {
-            self.stack.resize(top, Value::Undef);
-        }
-        for &slot in &callee.cell_slots {
-            let at = base + slot as usize;
-            let inner = std::mem::take(&mut self.stack[at]);
-            let inner = if (slot as usize) < argc as usize { inner } else { Value::Undef };
-            self.stack[at] = Value::Cell(Rc::new(RefCell::new(inner)));
-        }
-        self.counters.calls += 1;
-        if depth > self.counters.max_depth {
-            self.counters.max_depth = depth;
-        }
-        if self.stack.len() > self.counters.max_stack {
-            self.counters.max_stack = self.stack.len();
-        }
-        if let Some(obs) = self.observer.as_mut() {
-            let args = &self.stack[base..base + argc as usize];
-            obs.event(self.counters.gas, &VmEvent::Call { proto: &callee, depth, args });
-        }
-        self.frames.push(Frame { proto: callee, ip: 0, base });
-        Ok(())
-    }
-
-    /// A loop's back-edge crossed the hot threshold, or the loop has native code.
+    /// A loop's back-edge crossed the hot threshold, or the loop has native code. `stack` is
+    /// the value stack with its top at `*sp`; operands the native code leaves are pushed.
     #[cold]
-    fn hot_loop(&mut self, proto: &Rc<Proto>, loop_id: u16, base: usize, fuel: &mut u64) {
+    fn hot_loop(
+        &mut self,
+        proto: &Rc<Proto>,
+        loop_id: u16,
+        base: usize,
+        stack: &mut Vec<Value>,
+        sp: &mut usize,
+        fuel: &mut u64,
+    ) {
         let Some(counter) = proto.loop_counters.get(loop_id as usize) else {
             return;
         };
+        let top = (*sp).min(stack.len());
         if !counter.decided.get() {
             counter.decided.set(true);
             if let Some(obs) = self.observer.as_mut() {
@@ -1256,7 +1434,7 @@ impl Vm {
                 );
             }
             let compiled = match self.jit.as_mut() {
-                Some(jit) => jit.compile(proto, loop_id, &self.stack, base),
+                Some(jit) => jit.compile(proto, loop_id, &stack[..top], base),
                 None => false,
             };
             counter.compiled.set(compiled);
@@ -1265,7 +1443,19 @@ impl Vm {
             return;
         }
         let Some(jit) = self.jit.as_mut() else { return };
-        let (exit, run) = jit.run(proto, loop_id, &mut self.stack, base, *fuel);
+        let mut pending = Vec::new();
+        let (exit, run) = jit.run(proto, loop_id, &mut stack[..top], base, *fuel, &mut pending);
+        let mut at = top;
+        for v in pending {
+            if at >= stack.len() {
+                grow(stack, at + 1);
+            }
+            if let Some(slot) = stack.get_mut(at) {
+                put(slot, v);
+                at += 1;
+            }
+        }
+        *sp = at;
         self.counters.jit_entries += 1;
         self.counters.jit_instructions += run.instructions;
         self.counters.gas += run.gas;
@@ -1278,6 +1468,120 @@ impl Vm {
             f.ip = pc as usize;
         }
     }
+}
+
+/// Grows the value stack's storage to at least `need` slots (by doubling).
+#[cold]
+#[inline(never)]
+fn grow(stack: &mut Vec<Value>, need: usize) {
+    let n = need.max(stack.len().saturating_mul(2)).max(64);
+    stack.resize(n, Value::Undef);
+}
+
+/// Stores `v` into a slot at or above the stack top, which owns no heap memory by the stack
+/// discipline of [`Vm::dispatch`]. A plain assignment: its destructor check on the old value
+/// never fires, and unlike a swap through a temporary it lets the compiler store the tag and
+/// the payload straight into the slot.
+#[inline(always)]
+fn put(dst: &mut Value, v: Value) {
+    debug_assert!(dst.tag() < Value::FIRST_HEAP_TAG, "heap value above the stack top");
+    *dst = v;
+}
+
+/// Stores the integer `x` into a slot at or above the stack top: when the slot already holds an
+/// integer (the common case, as positions are reused by the same code over and over), only the
+/// payload is written.
+#[inline(always)]
+fn put_int(dst: &mut Value, x: i64) {
+    match dst {
+        Value::Int(p) => *p = x,
+        other => put(other, Value::Int(x)),
+    }
+}
+
+/// Drops the heap values among `slots` (which are about to fall above the stack top); scalars
+/// may stay.
+#[inline(always)]
+fn release(slots: &mut [Value]) {
+    for v in slots {
+        if v.tag() >= Value::FIRST_HEAP_TAG {
+            match std::mem::take(v) {
+                // Functions are the common case (every call leaves its callee here): drop the
+                // `Rc` inline rather than through the generic destructor.
+                Value::Func(f) => drop(f),
+                other => drop(other),
+            }
+        }
+    }
+}
+
+/// Clones `v` into a slot at or above the stack top (see [`put`]), integers and functions
+/// (the values calls move around) without going through a temporary.
+#[inline(always)]
+fn put_clone(dst: &mut Value, v: &Value) {
+    match v {
+        Value::Int(x) => put_int(dst, *x),
+        Value::Func(f) => {
+            let f = f.clone();
+            put(dst, Value::Func(f));
+        }
+        other => put(dst, other.clone()),
+    }
+}
+
+/// Moves the value at `src` (the stack top, about to be popped) into the variable `dst`,
+/// dropping the variable's old value: integers in place, anything else by swapping, so that
+/// no value travels through a temporary.
+#[inline(always)]
+fn store(dst: &mut Value, src: &mut Value) {
+    match (dst, src) {
+        (Value::Int(d), Value::Int(s)) => *d = *s,
+        (dst, src) => {
+            std::mem::swap(dst, src);
+            if src.tag() >= Value::FIRST_HEAP_TAG {
+                drop(std::mem::take(src));
+            }
+        }
+    }
+}
+
+/// Wraps a new frame's captured slots in cells: parameters keep their argument, other locals
+/// start unassigned.
+#[cold]
+fn box_cells(frame: &mut [Value], n_args: usize, cell_slots: &[u16]) {
+    for &slot in cell_slots {
+        if let Some(v) = frame.get_mut(slot as usize) {
+            let inner = std::mem::take(v);
+            let inner = if (slot as usize) < n_args { inner } else { Value::Undef };
+            *v = Value::Cell(Rc::new(RefCell::new(inner)));
+        }
+    }
+}
+
+/// The captured variable `idx` of the running closure, the last value `below` its frame.
+fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
+    match below.last() {
+        Some(Value::Func(c)) => c.upvalues.get(idx as usize).cloned(),
+        _ => None,
+    }
+}
+
+#[cold]
+fn wrong_argument_count(callee: &Proto, n_args: usize) -> VmError {
+    VmError::new(
+        ErrorKind::WrongArgumentCount,
+        format!(
+            "wrong number of arguments: {}() takes {} but {} were given",
+            callee.display_name(),
+            callee.arity,
+            n_args
+        ),
+    )
+}
+
+#[cold]
+fn stack_overflow(max_depth: usize) -> VmError {
+    VmError::new(ErrorKind::StackOverflow, format!("stack overflow: more than {max_depth} nested calls"))
 }
 
 /// Drops a value, skipping the out-of-line destructor for values that own no heap memory.
@@ -1297,21 +1601,8 @@ fn overwrite(dst: &mut Value, v: Value) {
     discard(std::mem::replace(dst, v));
 }
 
-fn frame_ip_plus_one(frames: &[Frame]) -> usize {
-    frames.last().map(|f| f.ip + 1).unwrap_or(0)
-}
-
 fn slot_name(proto: &Proto, slot: u16) -> &str {
     proto.slot_names.get(slot as usize).map(String::as_str).unwrap_or("?")
-}
-
-fn fused_compare(op: Op) -> Op {
-    match op {
-        Op::JumpIfNotLt { .. } => Op::Lt,
-        Op::JumpIfNotLe { .. } => Op::Le,
-        Op::JumpIfNotGt { .. } => Op::Gt,
-        _ => Op::Ge,
-    }
 }
 
 fn ordered(op: Op, a: &Value, b: &Value) -> OpResult<bool> {

@@ -10,4 +10,5 @@ pub mod error;
 pub mod hooks;
 pub mod interp;
 pub mod program;
+pub mod regcode;
 pub mod value;

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use super::builtins;
+use super::regcode::{self, RegCode};
 use super::value::Value;
 use crate::bytecode::chunk::{Capture, Chunk, Const, LoopInfo};
 use crate::bytecode::op::Op;
@@ -40,6 +41,9 @@ pub struct Proto {
     pub n_slots: u32,
     /// Instructions, with global and function indices resolved to program-wide ones.
     pub code: Vec<Op>,
+    /// The same instructions with their operands' frame positions, as the interpreter runs
+    /// them (see [`regcode`]).
+    pub exec: RegCode,
     /// Constant pool as values.
     pub consts: Vec<Value>,
     /// Absolute source span of every instruction.
@@ -114,6 +118,14 @@ pub fn link(top: &Chunk) -> Program {
     link_chunk(top, &mut globals, &mut protos, &mut next_id);
     protos.sort_by_key(|p: &Rc<Proto>| p.id);
     let global_names: Vec<String> = globals.into_keys().collect();
+    for p in &mut protos {
+        // Each `Rc` is still unique here. The top level's slots are the globals, so its
+        // operands start above every global the program names.
+        if let Some(p) = Rc::get_mut(p) {
+            let operand_base = if p.is_top { p.n_slots.max(global_names.len() as u32) } else { p.n_slots };
+            p.exec = regcode::translate(&p.code, operand_base);
+        }
+    }
     let global_init = global_names
         .iter()
         .map(|n| match builtins::builtin_id(n) {
@@ -166,6 +178,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         arity: chunk.arity,
         n_slots: chunk.n_slots,
         code,
+        exec: RegCode::default(),
         consts,
         spans: chunk.spans.clone(),
         slot_names: chunk.slot_names.clone(),

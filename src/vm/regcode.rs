@@ -1,0 +1,479 @@
+//! The interpreter's executable form of a function: every bytecode instruction re-encoded with
+//! the frame positions of the values it reads and writes.
+//!
+//! The bytecode is a stack machine, but the stack depth before every instruction is the same
+//! on every path (the verifier's rule), so where each operand lives is known before the program
+//! runs. The linker turns each [`Op`] into an [`XOp`] naming those positions (relative to the
+//! frame's base), and the dispatch loop addresses values directly instead of moving a stack
+//! pointer at run time. The translation is one to one: `XOp` number `pc` stands for `Op` number
+//! `pc`, so pcs, spans, breakpoints, gas and instruction counts are those of the bytecode.
+//!
+//! Frame layout (positions relative to the base): the slots `0..n_slots`, then the operands
+//! from `operand_base` up (`operand_base` is `n_slots`, except in the top-level frame, whose
+//! slots are the globals and which therefore starts its operands above every global).
+
+use crate::bytecode::op::{Cmp, Op};
+
+/// A value's position in a frame, relative to its base.
+pub type Pos = u32;
+
+/// One instruction with its operand positions. Each variant stands for the [`Op`] variant of
+/// the same name; where that op pops or pushes, the fields say where. `a`/`at` name the lowest
+/// stack position the instruction reads (its operands follow it upwards); `dst` is where a
+/// pushed value goes; `src` is where a popped value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XOp {
+    /// `Op::Const`.
+    Const { dst: Pos, idx: u32 },
+    /// `Op::Int`.
+    Int { dst: Pos, value: i32 },
+    /// `Op::Null`.
+    Null { dst: Pos },
+    /// `Op::True`.
+    True { dst: Pos },
+    /// `Op::False`.
+    False { dst: Pos },
+    /// `Op::Pop`.
+    Pop { src: Pos },
+    /// `Op::Dup`: copies `dst - 1` to `dst`.
+    Dup { dst: Pos },
+    /// `Op::Dup2`: copies `dst - 2, dst - 1` to `dst, dst + 1`.
+    Dup2 { dst: Pos },
+    /// `Op::Nop`.
+    Nop,
+    /// `Op::LoadLocal`.
+    LoadLocal { dst: Pos, slot: u16 },
+    /// `Op::StoreLocal`.
+    StoreLocal { slot: u16, src: Pos },
+    /// `Op::LoadGlobal` (the index is absolute in the value stack).
+    LoadGlobal { dst: Pos, idx: u32 },
+    /// `Op::StoreGlobal`.
+    StoreGlobal { src: Pos, idx: u32 },
+    /// `Op::LoadCell`.
+    LoadCell { dst: Pos, slot: u16 },
+    /// `Op::StoreCell`.
+    StoreCell { slot: u16, src: Pos },
+    /// `Op::LoadFree`.
+    LoadFree { dst: Pos, idx: u16 },
+    /// `Op::StoreFree`.
+    StoreFree { idx: u16, src: Pos },
+    /// `Op::CheckConst`.
+    CheckConst { src: Pos, name: u32 },
+    /// `Op::Add`: `a` and `a + 1` in, the result at `a`.
+    Add { a: Pos },
+    /// `Op::Sub`.
+    Sub { a: Pos },
+    /// `Op::Mul`.
+    Mul { a: Pos },
+    /// `Op::Div`.
+    Div { a: Pos },
+    /// `Op::Mod`.
+    Mod { a: Pos },
+    /// `Op::Pow`.
+    Pow { a: Pos },
+    /// `Op::Neg`.
+    Neg { a: Pos },
+    /// `Op::Not`.
+    Not { a: Pos },
+    /// `Op::ToBool`.
+    ToBool { a: Pos },
+    /// `Op::Eq`.
+    Eq { a: Pos },
+    /// `Op::Ne`.
+    Ne { a: Pos },
+    /// `Op::Lt`, `Op::Le`, `Op::Gt`, `Op::Ge`.
+    Compare { cmp: Cmp, a: Pos },
+    /// `Op::Jump`.
+    Jump { target: u32 },
+    /// `Op::JumpIfFalse`.
+    JumpIfFalse { src: Pos, target: u32 },
+    /// `Op::JumpIfTrue`.
+    JumpIfTrue { src: Pos, target: u32 },
+    /// `Op::LoopBack`.
+    LoopBack { target: u32, loop_id: u16 },
+    /// `Op::ForNext`.
+    ForNext { slot: u16, dst: Pos, exit: u32 },
+    /// `Op::ForPrep`.
+    ForPrep { slot: u16, src: Pos },
+    /// `Op::Call`: the callee at `at`, its arguments above it.
+    Call { at: Pos, argc: u16 },
+    /// `Op::CallMethod`: the receiver at `at`, the arguments above it.
+    CallMethod { at: Pos, name: u32, argc: u16 },
+    /// `Op::Return`.
+    Return { src: Pos },
+    /// `Op::ReturnNull`; `top` is the stack top before it.
+    ReturnNull { top: Pos },
+    /// `Op::MakeClosure`.
+    MakeClosure { dst: Pos, proto: u32 },
+    /// `Op::Halt`.
+    Halt,
+    /// `Op::MakeList`: the `n` items from `at` up, the list at `at`.
+    MakeList { at: Pos, n: u32 },
+    /// `Op::MakeMap`: the `n` pairs from `at` up, the map at `at`.
+    MakeMap { at: Pos, n: u32 },
+    /// `Op::Index`.
+    Index { at: Pos },
+    /// `Op::SetIndex`.
+    SetIndex { at: Pos },
+    /// `Op::GetMember`.
+    GetMember { at: Pos, name: u32 },
+    /// `Op::SetMember`.
+    SetMember { at: Pos, name: u32 },
+    /// `Op::Print`.
+    Print { at: Pos, n: u16 },
+    /// `Op::StateGet`.
+    StateGet { at: Pos },
+    /// `Op::StateSet`.
+    StateSet { at: Pos },
+    /// `Op::TxBegin`.
+    TxBegin,
+    /// `Op::TxCommit`.
+    TxCommit,
+    /// `Op::TxRevert`.
+    TxRevert,
+    /// `Op::Hash`.
+    Hash { at: Pos },
+    /// `Op::Verify`.
+    Verify { at: Pos },
+    /// `Op::LoadLocal2`: slots `a`, `b` to `dst`, `dst + 1`.
+    LoadLocal2 { dst: Pos, a: u16, b: u16 },
+    /// `Op::AddLocalImm`.
+    AddLocalImm { slot: u16, imm: i32 },
+    /// `Op::AddLocalLocal`.
+    AddLocalLocal { dst: u16, src: u16 },
+    /// `Op::AddImm`.
+    AddImm { a: Pos, imm: i32 },
+    /// `Op::SubImm`.
+    SubImm { a: Pos, imm: i32 },
+    /// `Op::JumpIfNotLt` .. `Op::JumpIfNotGe`: `a` and `a + 1` compared.
+    JumpIfNot { cmp: Cmp, a: Pos, target: u32 },
+    /// `Op::JumpIfNotEq`.
+    JumpIfNotEq { a: Pos, target: u32 },
+    /// `Op::JumpIfNotNe`.
+    JumpIfNotNe { a: Pos, target: u32 },
+    /// `Op::BranchLocals`.
+    BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 },
+    /// `Op::BranchLocalImm`.
+    BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 },
+    /// An instruction no path reaches (or whose stack depth is inconsistent, which verified
+    /// bytecode never has); executing it is an internal error.
+    Trap,
+}
+
+const _: () = assert!(std::mem::size_of::<XOp>() <= 12);
+
+impl XOp {
+    /// Gas of the instruction: that of the bytecode instruction it stands for (constant per
+    /// variant, so the dispatch loop's `gas += xop.gas()` folds to an immediate).
+    #[inline(always)]
+    pub fn gas(&self) -> u64 {
+        let op = match *self {
+            XOp::Const { .. } => Op::Const { idx: 0 },
+            XOp::Int { .. } => Op::Int { value: 0 },
+            XOp::Null { .. } => Op::Null,
+            XOp::True { .. } => Op::True,
+            XOp::False { .. } => Op::False,
+            XOp::Pop { .. } => Op::Pop,
+            XOp::Dup { .. } => Op::Dup,
+            XOp::Dup2 { .. } => Op::Dup2,
+            XOp::Nop | XOp::Trap => Op::Nop,
+            XOp::LoadLocal { .. } => Op::LoadLocal { slot: 0 },
+            XOp::StoreLocal { .. } => Op::StoreLocal { slot: 0 },
+            XOp::LoadGlobal { .. } => Op::LoadGlobal { idx: 0 },
+            XOp::StoreGlobal { .. } => Op::StoreGlobal { idx: 0 },
+            XOp::LoadCell { .. } => Op::LoadCell { slot: 0 },
+            XOp::StoreCell { .. } => Op::StoreCell { slot: 0 },
+            XOp::LoadFree { .. } => Op::LoadFree { idx: 0 },
+            XOp::StoreFree { .. } => Op::StoreFree { idx: 0 },
+            XOp::CheckConst { .. } => Op::CheckConst { name: 0 },
+            XOp::Add { .. } => Op::Add,
+            XOp::Sub { .. } => Op::Sub,
+            XOp::Mul { .. } => Op::Mul,
+            XOp::Div { .. } => Op::Div,
+            XOp::Mod { .. } => Op::Mod,
+            XOp::Pow { .. } => Op::Pow,
+            XOp::Neg { .. } => Op::Neg,
+            XOp::Not { .. } => Op::Not,
+            XOp::ToBool { .. } => Op::ToBool,
+            XOp::Eq { .. } => Op::Eq,
+            XOp::Ne { .. } => Op::Ne,
+            XOp::Compare { cmp, .. } => cmp.op(),
+            XOp::Jump { .. } => Op::Jump { target: 0 },
+            XOp::JumpIfFalse { .. } => Op::JumpIfFalse { target: 0 },
+            XOp::JumpIfTrue { .. } => Op::JumpIfTrue { target: 0 },
+            XOp::LoopBack { .. } => Op::LoopBack { target: 0, loop_id: 0 },
+            XOp::ForNext { .. } => Op::ForNext { slot: 0, exit: 0 },
+            XOp::ForPrep { .. } => Op::ForPrep { slot: 0 },
+            XOp::Call { .. } => Op::Call { argc: 0 },
+            XOp::CallMethod { .. } => Op::CallMethod { name: 0, argc: 0 },
+            XOp::Return { .. } => Op::Return,
+            XOp::ReturnNull { .. } => Op::ReturnNull,
+            XOp::MakeClosure { .. } => Op::MakeClosure { proto: 0 },
+            XOp::Halt => Op::Halt,
+            XOp::MakeList { .. } => Op::MakeList { n: 0 },
+            XOp::MakeMap { .. } => Op::MakeMap { n: 0 },
+            XOp::Index { .. } => Op::Index,
+            XOp::SetIndex { .. } => Op::SetIndex,
+            XOp::GetMember { .. } => Op::GetMember { name: 0 },
+            XOp::SetMember { .. } => Op::SetMember { name: 0 },
+            XOp::Print { .. } => Op::Print { n: 0 },
+            XOp::StateGet { .. } => Op::StateGet,
+            XOp::StateSet { .. } => Op::StateSet,
+            XOp::TxBegin => Op::TxBegin,
+            XOp::TxCommit => Op::TxCommit,
+            XOp::TxRevert => Op::TxRevert,
+            XOp::Hash { .. } => Op::Hash,
+            XOp::Verify { .. } => Op::Verify,
+            XOp::LoadLocal2 { .. } => Op::LoadLocal2 { a: 0, b: 0 },
+            XOp::AddLocalImm { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
+            XOp::AddLocalLocal { .. } => Op::AddLocalLocal { dst: 0, src: 0 },
+            XOp::AddImm { .. } => Op::AddImm { imm: 0 },
+            XOp::SubImm { .. } => Op::SubImm { imm: 0 },
+            XOp::JumpIfNot { .. } => Op::JumpIfNotLt { target: 0 },
+            XOp::JumpIfNotEq { .. } => Op::JumpIfNotEq { target: 0 },
+            XOp::JumpIfNotNe { .. } => Op::JumpIfNotNe { target: 0 },
+            XOp::BranchLocals { cmp, .. } => Op::BranchLocals { cmp, a: 0, b: 0, target: 0 },
+            XOp::BranchLocalImm { cmp, .. } => Op::BranchLocalImm { cmp, a: 0, imm: 0, target: 0 },
+        };
+        op.gas()
+    }
+}
+
+/// A function's executable form.
+#[derive(Debug, Clone, Default)]
+pub struct RegCode {
+    /// One instruction per bytecode instruction.
+    pub ops: Vec<XOp>,
+    /// The stack top (first free position) before each instruction, and after the last one.
+    pub top: Vec<Pos>,
+    /// Where the operands start.
+    pub operand_base: Pos,
+    /// Positions the frame may use: at least every `top` plus what any instruction pushes.
+    pub frame_size: Pos,
+}
+
+impl RegCode {
+    /// The stack top before instruction `pc` (the operand base for unreachable ones).
+    #[inline]
+    pub fn top_at(&self, pc: usize) -> Pos {
+        self.top.get(pc).copied().unwrap_or(self.operand_base)
+    }
+}
+
+/// Stack depth (operands above the operand base) before each instruction; `None` where no
+/// path from the entry arrives. A conflict between paths keeps the first depth seen and is
+/// reported in the second result.
+fn depths(code: &[Op]) -> (Vec<Option<u32>>, Vec<bool>) {
+    let mut depth: Vec<Option<u32>> = vec![None; code.len()];
+    let mut broken = vec![false; code.len()];
+    let mut work = vec![(0usize, 0u32)];
+    while let Some((pc, d)) = work.pop() {
+        let Some(op) = code.get(pc) else { continue };
+        match depth[pc] {
+            Some(seen) => {
+                if seen != d {
+                    broken[pc] = true;
+                }
+                continue;
+            }
+            None => depth[pc] = Some(d),
+        }
+        let (pops, pushes) = op.stack_effect();
+        let Some(after_pop) = d.checked_sub(pops) else {
+            broken[pc] = true;
+            continue;
+        };
+        let after = after_pop.saturating_add(pushes);
+        match *op {
+            Op::ForNext { exit, .. } => {
+                work.push((pc + 1, after));
+                work.push((exit as usize, after_pop));
+            }
+            _ => {
+                if !op.is_terminator() {
+                    work.push((pc + 1, after));
+                }
+                if let Some(target) = op.jump_target() {
+                    work.push((target as usize, after));
+                }
+            }
+        }
+    }
+    (depth, broken)
+}
+
+/// Translates a function's bytecode; its operands start at `operand_base`.
+pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
+    let (depth, broken) = depths(code);
+    let mut ops = Vec::with_capacity(code.len());
+    let mut top = Vec::with_capacity(code.len() + 1);
+    let mut frame_size = operand_base;
+    for (pc, op) in code.iter().enumerate() {
+        let (x, t) = match (depth[pc], broken[pc]) {
+            (Some(d), false) => match operand_base.checked_add(d) {
+                Some(o) => (lower(*op, o), o),
+                None => (XOp::Trap, operand_base),
+            },
+            _ => (XOp::Trap, operand_base),
+        };
+        let (pops, pushes) = op.stack_effect();
+        let high = t.saturating_sub(pops).saturating_add(pushes);
+        frame_size = frame_size.max(t).max(high);
+        ops.push(x);
+        top.push(t);
+    }
+    top.push(operand_base);
+    RegCode { ops, top, operand_base, frame_size }
+}
+
+/// The executable form of `op`, the stack top before it being `o`.
+fn lower(op: Op, o: Pos) -> XOp {
+    // Positions below the top; the depth analysis guarantees they exist.
+    let below = |n: u32| o.saturating_sub(n);
+    match op {
+        Op::Const { idx } => XOp::Const { dst: o, idx },
+        Op::Int { value } => XOp::Int { dst: o, value },
+        Op::Null => XOp::Null { dst: o },
+        Op::True => XOp::True { dst: o },
+        Op::False => XOp::False { dst: o },
+        Op::Pop => XOp::Pop { src: below(1) },
+        Op::Dup => XOp::Dup { dst: o },
+        Op::Dup2 => XOp::Dup2 { dst: o },
+        Op::Nop => XOp::Nop,
+        Op::LoadLocal { slot } => XOp::LoadLocal { dst: o, slot },
+        Op::StoreLocal { slot } => XOp::StoreLocal { slot, src: below(1) },
+        Op::LoadGlobal { idx } => XOp::LoadGlobal { dst: o, idx },
+        Op::StoreGlobal { idx } => XOp::StoreGlobal { src: below(1), idx },
+        Op::LoadCell { slot } => XOp::LoadCell { dst: o, slot },
+        Op::StoreCell { slot } => XOp::StoreCell { slot, src: below(1) },
+        Op::LoadFree { idx } => XOp::LoadFree { dst: o, idx },
+        Op::StoreFree { idx } => XOp::StoreFree { idx, src: below(1) },
+        Op::CheckConst { name } => XOp::CheckConst { src: below(1), name },
+        Op::Add => XOp::Add { a: below(2) },
+        Op::Sub => XOp::Sub { a: below(2) },
+        Op::Mul => XOp::Mul { a: below(2) },
+        Op::Div => XOp::Div { a: below(2) },
+        Op::Mod => XOp::Mod { a: below(2) },
+        Op::Pow => XOp::Pow { a: below(2) },
+        Op::Neg => XOp::Neg { a: below(1) },
+        Op::Not => XOp::Not { a: below(1) },
+        Op::ToBool => XOp::ToBool { a: below(1) },
+        Op::Eq => XOp::Eq { a: below(2) },
+        Op::Ne => XOp::Ne { a: below(2) },
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => match Cmp::of(op) {
+            Some(cmp) => XOp::Compare { cmp, a: below(2) },
+            None => XOp::Trap,
+        },
+        Op::Jump { target } => XOp::Jump { target },
+        Op::JumpIfFalse { target } => XOp::JumpIfFalse { src: below(1), target },
+        Op::JumpIfTrue { target } => XOp::JumpIfTrue { src: below(1), target },
+        Op::LoopBack { target, loop_id } => XOp::LoopBack { target, loop_id },
+        Op::ForNext { slot, exit } => XOp::ForNext { slot, dst: o, exit },
+        Op::ForPrep { slot } => XOp::ForPrep { slot, src: below(1) },
+        Op::Call { argc } => XOp::Call { at: below(u32::from(argc) + 1), argc },
+        Op::CallMethod { name, argc } => XOp::CallMethod { at: below(u32::from(argc) + 1), name, argc },
+        Op::Return => XOp::Return { src: below(1) },
+        Op::ReturnNull => XOp::ReturnNull { top: o },
+        Op::MakeClosure { proto } => XOp::MakeClosure { dst: o, proto },
+        Op::Halt => XOp::Halt,
+        Op::MakeList { n } => XOp::MakeList { at: below(n), n },
+        Op::MakeMap { n } => XOp::MakeMap { at: below(n.saturating_mul(2)), n },
+        Op::Index => XOp::Index { at: below(2) },
+        Op::SetIndex => XOp::SetIndex { at: below(3) },
+        Op::GetMember { name } => XOp::GetMember { at: below(1), name },
+        Op::SetMember { name } => XOp::SetMember { at: below(2), name },
+        Op::Print { n } => XOp::Print { at: below(u32::from(n)), n },
+        Op::StateGet => XOp::StateGet { at: below(1) },
+        Op::StateSet => XOp::StateSet { at: below(2) },
+        Op::TxBegin => XOp::TxBegin,
+        Op::TxCommit => XOp::TxCommit,
+        Op::TxRevert => XOp::TxRevert,
+        Op::Hash => XOp::Hash { at: below(1) },
+        Op::Verify => XOp::Verify { at: below(2) },
+        Op::LoadLocal2 { a, b } => XOp::LoadLocal2 { dst: o, a, b },
+        Op::AddLocalImm { slot, imm } => XOp::AddLocalImm { slot, imm },
+        Op::AddLocalLocal { dst, src } => XOp::AddLocalLocal { dst, src },
+        Op::AddImm { imm } => XOp::AddImm { a: below(1), imm },
+        Op::SubImm { imm } => XOp::SubImm { a: below(1), imm },
+        Op::JumpIfNotLt { target } => XOp::JumpIfNot { cmp: Cmp::Lt, a: below(2), target },
+        Op::JumpIfNotLe { target } => XOp::JumpIfNot { cmp: Cmp::Le, a: below(2), target },
+        Op::JumpIfNotGt { target } => XOp::JumpIfNot { cmp: Cmp::Gt, a: below(2), target },
+        Op::JumpIfNotGe { target } => XOp::JumpIfNot { cmp: Cmp::Ge, a: below(2), target },
+        Op::JumpIfNotEq { target } => XOp::JumpIfNotEq { a: below(2), target },
+        Op::JumpIfNotNe { target } => XOp::JumpIfNotNe { a: below(2), target },
+        Op::BranchLocals { cmp, a, b, target } => XOp::BranchLocals { cmp, a, b, target },
+        Op::BranchLocalImm { cmp, a, imm, target } => XOp::BranchLocalImm { cmp, a, imm, target },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operands_get_the_positions_the_stack_would_give_them() {
+        // f(n - 1) + 2 in a function with one slot: operands start at 1.
+        let code = [
+            Op::LoadGlobal { idx: 0 },
+            Op::LoadLocal { slot: 0 },
+            Op::SubImm { imm: 1 },
+            Op::Call { argc: 1 },
+            Op::Int { value: 2 },
+            Op::Add,
+            Op::Return,
+        ];
+        let rc = translate(&code, 1);
+        assert_eq!(
+            rc.ops,
+            vec![
+                XOp::LoadGlobal { dst: 1, idx: 0 },
+                XOp::LoadLocal { dst: 2, slot: 0 },
+                XOp::SubImm { a: 2, imm: 1 },
+                XOp::Call { at: 1, argc: 1 },
+                XOp::Int { dst: 2, value: 2 },
+                XOp::Add { a: 1 },
+                XOp::Return { src: 1 },
+            ]
+        );
+        assert_eq!(rc.top, vec![1, 2, 3, 3, 2, 3, 2, 1]);
+        assert_eq!(rc.frame_size, 3);
+    }
+
+    #[test]
+    fn for_each_exits_without_the_element_and_dead_code_traps() {
+        let code =
+            [Op::ForNext { slot: 0, exit: 3 }, Op::Pop, Op::Jump { target: 0 }, Op::ReturnNull, Op::Int { value: 1 }];
+        let rc = translate(&code, 2);
+        assert_eq!(rc.ops[0], XOp::ForNext { slot: 0, dst: 2, exit: 3 });
+        assert_eq!(rc.ops[1], XOp::Pop { src: 2 });
+        assert_eq!(rc.ops[3], XOp::ReturnNull { top: 2 });
+        assert_eq!(rc.ops[4], XOp::Trap, "no path reaches it");
+    }
+
+    #[test]
+    fn gas_is_the_bytecode_gas() {
+        let code = [
+            Op::Const { idx: 0 },
+            Op::LoadLocal2 { a: 0, b: 1 },
+            Op::JumpIfNotGe { target: 4 },
+            Op::Hash,
+            Op::Call { argc: 0 },
+            Op::BranchLocalImm { cmp: Cmp::Le, a: 0, imm: 3, target: 7 },
+            Op::Gt,
+            Op::Return,
+        ];
+        let rc = translate(&code, 2);
+        for (x, op) in rc.ops.iter().zip(&code) {
+            if *x != XOp::Trap {
+                assert_eq!(x.gas(), op.gas(), "{op:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn inconsistent_depths_trap() {
+        let code = [Op::True, Op::JumpIfTrue { target: 3 }, Op::Int { value: 1 }, Op::Halt];
+        let rc = translate(&code, 0);
+        assert_eq!(rc.ops[3], XOp::Trap);
+    }
+}
