@@ -10,7 +10,7 @@ use super::chain::{self, Ledger};
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
-use super::regcode::XOp;
+use super::regcode::{self, XOp};
 use super::value::{self, Closure, Value};
 use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{MAX_OP_GAS, Op};
@@ -84,6 +84,16 @@ pub struct VmCounters {
     pub jit_instructions: u64,
     /// Entries into native code.
     pub jit_entries: u64,
+}
+
+/// What a returning function hands back.
+enum Returned {
+    /// The value at this frame position.
+    At(u32),
+    /// `null`.
+    Null,
+    /// An integer computed by the returning instruction.
+    Int(i64),
 }
 
 enum Exit {
@@ -560,6 +570,49 @@ impl Vm {
                 }
             };
         }
+        // `LoadLocal`.
+        macro_rules! load_local {
+            ($dst:expr, $slot:expr) => {{
+                let (dst, slot): (u32, u16) = ($dst, $slot);
+                match slot_and_top!(slot, dst) {
+                    (Some(Value::Undef) | None, _) | (_, None) => {
+                        fail!(dst, self.undefined(slot_name(proto, slot)))
+                    }
+                    (Some(v), Some(to)) => put_clone(to, v),
+                }
+            }};
+        }
+        // `LoadLocal2`.
+        macro_rules! load_local2 {
+            ($dst:expr, $a:expr, $b:expr) => {{
+                let (dst, a, b): (u32, u16, u16) = ($dst, $a, $b);
+                for (part, slot) in [(0u8, a), (1, b)] {
+                    let to = dst + u32::from(part);
+                    match slot_and_top!(slot, to) {
+                        (Some(Value::Undef) | None, _) | (_, None) => {
+                            fail!(to, self.undefined(slot_name(proto, slot)).in_part(part))
+                        }
+                        (Some(v), Some(top)) => put_clone(top, v),
+                    }
+                }
+            }};
+        }
+        // `Add`.
+        macro_rules! add {
+            ($a:expr) => {{
+                let a: u32 = $a;
+                let (x, y) = pair!(a);
+                if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
+                    match i.checked_add(*j) {
+                        Some(r) => *i = r,
+                        None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+                    }
+                } else {
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::add(x, &y, max_alloc));
+                }
+            }};
+        }
         // Moves the value out of position `$pos`, which falls above the stack top.
         macro_rules! take {
             ($pos:expr) => {
@@ -646,10 +699,10 @@ impl Vm {
         // without the result.
         macro_rules! op_return {
             ($result:expr, $top:expr) => {{
-                let result: Option<u32> = $result;
+                let result: Returned = $result;
                 let top: u32 = $top;
                 if self.frames.len() <= 1 {
-                    if let Some(src) = result {
+                    if let Returned::At(src) = result {
                         discard(take!(src));
                     }
                     fail!(top, internal("return from the top level"));
@@ -662,12 +715,25 @@ impl Vm {
                 // The result takes the callee's place below the frame (swapped in place, so no
                 // value travels through a temporary), and the frame's values go.
                 let Some(callee) = below.last_mut() else { fail!(top, internal("return without a callee")) };
-                let end = match result.and_then(|src| fr.get_mut(src as usize)) {
-                    Some(res) => {
-                        std::mem::swap(callee, res);
-                        top + 1
+                let end = match result {
+                    Returned::At(src) => match fr.get_mut(src as usize) {
+                        Some(res) => {
+                            std::mem::swap(callee, res);
+                            top + 1
+                        }
+                        None => {
+                            overwrite(callee, Value::Null);
+                            top
+                        }
+                    },
+                    Returned::Int(x) => {
+                        if callee.tag() >= Value::FIRST_HEAP_TAG {
+                            release(std::slice::from_mut(callee));
+                        }
+                        put_int(callee, x);
+                        top
                     }
-                    None => {
+                    Returned::Null => {
                         overwrite(callee, Value::Null);
                         top
                     }
@@ -743,12 +809,7 @@ impl Vm {
                 }
                 XOp::LoadLocal { dst, slot } => {
                     gas += xop.gas();
-                    match slot_and_top!(slot, dst) {
-                        (Some(Value::Undef) | None, _) | (_, None) => {
-                            fail!(dst, self.undefined(slot_name(proto, slot)))
-                        }
-                        (Some(v), Some(to)) => put_clone(to, v),
-                    }
+                    load_local!(dst, slot);
                 }
                 XOp::StoreLocal { slot, src } => {
                     gas += xop.gas();
@@ -843,16 +904,7 @@ impl Vm {
                 }
                 XOp::Add { a } => {
                     gas += xop.gas();
-                    let (x, y) = pair!(a);
-                    if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
-                        match i.checked_add(*j) {
-                            Some(r) => *i = r,
-                            None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
-                        }
-                    } else {
-                        let y = std::mem::take(y);
-                        *x = tri!(a + 1, value::add(x, &y, max_alloc));
-                    }
+                    add!(a);
                 }
                 XOp::Sub { a } => {
                     gas += xop.gas();
@@ -1077,11 +1129,11 @@ impl Vm {
                 }
                 XOp::Return { src } => {
                     gas += xop.gas();
-                    op_return!(Some(src), src);
+                    op_return!(Returned::At(src), src);
                 }
                 XOp::ReturnNull { top } => {
                     gas += xop.gas();
-                    op_return!(None, top);
+                    op_return!(Returned::Null, top);
                 }
                 XOp::MakeClosure { dst, proto: idx } => {
                     gas += xop.gas();
@@ -1243,15 +1295,7 @@ impl Vm {
                 }
                 XOp::LoadLocal2 { dst, a, b } => {
                     gas += xop.gas();
-                    for (part, slot) in [(0u8, a), (1, b)] {
-                        let to = dst + u32::from(part);
-                        match slot_and_top!(slot, to) {
-                            (Some(Value::Undef) | None, _) | (_, None) => {
-                                fail!(to, self.undefined(slot_name(proto, slot)).in_part(part))
-                            }
-                            (Some(v), Some(top)) => put_clone(top, v),
-                        }
-                    }
+                    load_local2!(dst, a, b);
                 }
                 XOp::AddLocalImm { slot, imm } => {
                     gas += xop.gas();
@@ -1399,6 +1443,73 @@ impl Vm {
                     if eq != matches!(*xop, XOp::JumpIfNotEq { .. }) {
                         jump!(target as usize);
                     }
+                }
+                // Pairs: the fast path runs both instructions and skips the second; anything
+                // else (single-stepping, other types, overflow) runs the first one alone.
+                XOp::LoadLocalAddImm { dst, slot, imm } | XOp::LoadLocalSubImm { dst, slot, imm } => {
+                    gas += xop.gas();
+                    if !EXACT && let (Some(&Value::Int(x)), [_, tail @ ..]) = (get!(slot), rest) {
+                        let add = matches!(*xop, XOp::LoadLocalAddImm { .. });
+                        let r = if add { x.checked_add(imm as i64) } else { x.checked_sub(imm as i64) };
+                        if let Some(r) = r {
+                            put_int!(dst, r);
+                            gas += regcode::second_gas(*xop);
+                            rest = tail;
+                            continue;
+                        }
+                    }
+                    load_local!(dst, slot);
+                }
+                XOp::ReturnLocal { dst, slot } => {
+                    gas += xop.gas();
+                    if !EXACT
+                        && self.frames.len() > 1
+                        && let (Some(&Value::Int(x)), [_, tail @ ..]) = (get!(slot), rest)
+                    {
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        op_return!(Returned::Int(x), dst);
+                        continue;
+                    }
+                    load_local!(dst, slot);
+                }
+                XOp::AddReturn { a } => {
+                    gas += xop.gas();
+                    let at = a as usize;
+                    if !EXACT
+                        && self.frames.len() > 1
+                        && let (Some([Value::Int(x), Value::Int(y)]), [_, tail @ ..]) = (fr.get(at..at + 2), rest)
+                        && let Some(r) = x.checked_add(*y)
+                    {
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        op_return!(Returned::Int(r), a);
+                        continue;
+                    }
+                    add!(a);
+                }
+                XOp::ModImm { a, value } => {
+                    gas += xop.gas();
+                    if !EXACT && let (Some(Value::Int(x)), [_, tail @ ..]) = (get_mut!(a), rest) {
+                        *x = value::int_mod(*x, value as i64);
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        continue;
+                    }
+                    put_int!(a + 1, value as i64);
+                }
+                XOp::AddLocals { dst, a, b } => {
+                    gas += xop.gas();
+                    if !EXACT
+                        && let (Some(&Value::Int(x)), Some(&Value::Int(y)), [_, tail @ ..]) = (get!(a), get!(b), rest)
+                        && let Some(r) = x.checked_add(y)
+                    {
+                        put_int!(dst, r);
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        continue;
+                    }
+                    load_local2!(dst, a, b);
                 }
                 XOp::Trap => {
                     gas += xop.gas();

@@ -158,6 +158,21 @@ pub enum XOp {
     /// An instruction no path reaches (or whose stack depth is inconsistent, which verified
     /// bytecode never has); executing it is an internal error.
     Trap,
+
+    // --- pairs (see [`fuse`]): the first instruction, which also runs the next one when that
+    // is cheap and cannot fail; the next instruction keeps its own form for jumps into it.
+    /// `LoadLocal { dst, slot }`, then `AddImm { a: dst, imm }`.
+    LoadLocalAddImm { dst: Pos, slot: u16, imm: i32 },
+    /// `LoadLocal { dst, slot }`, then `SubImm { a: dst, imm }`.
+    LoadLocalSubImm { dst: Pos, slot: u16, imm: i32 },
+    /// `LoadLocal { dst, slot }`, then `Return { src: dst }`.
+    ReturnLocal { dst: Pos, slot: u16 },
+    /// `Add { a }`, then `Return { src: a }`.
+    AddReturn { a: Pos },
+    /// `Int { dst: a + 1, value }`, then `Mod { a }` (`value` is not 0).
+    ModImm { a: Pos, value: i32 },
+    /// `LoadLocal2 { dst, a, b }`, then `Add { a: dst }`.
+    AddLocals { dst: Pos, a: u16, b: u16 },
 }
 
 const _: () = assert!(std::mem::size_of::<XOp>() <= 12);
@@ -177,6 +192,12 @@ impl XOp {
             XOp::Dup { .. } => Op::Dup,
             XOp::Dup2 { .. } => Op::Dup2,
             XOp::Nop | XOp::Trap => Op::Nop,
+            XOp::LoadLocalAddImm { .. } | XOp::LoadLocalSubImm { .. } | XOp::ReturnLocal { .. } => {
+                Op::LoadLocal { slot: 0 }
+            }
+            XOp::AddReturn { .. } => Op::Add,
+            XOp::ModImm { .. } => Op::Int { value: 0 },
+            XOp::AddLocals { .. } => Op::LoadLocal2 { a: 0, b: 0 },
             XOp::LoadLocal { .. } => Op::LoadLocal { slot: 0 },
             XOp::StoreLocal { .. } => Op::StoreLocal { slot: 0 },
             XOp::LoadGlobal { .. } => Op::LoadGlobal { idx: 0 },
@@ -323,7 +344,48 @@ pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
         top.push(t);
     }
     top.push(operand_base);
+    fuse(&mut ops);
     RegCode { ops, top, operand_base, frame_size }
+}
+
+/// Gas of the second instruction of a pair (what the fast path of a pair adds).
+pub fn second_gas(x: XOp) -> u64 {
+    match x {
+        XOp::LoadLocalAddImm { .. } => Op::AddImm { imm: 0 }.gas(),
+        XOp::LoadLocalSubImm { .. } => Op::SubImm { imm: 0 }.gas(),
+        XOp::ReturnLocal { .. } => Op::Return.gas(),
+        XOp::AddReturn { .. } => Op::Return.gas(),
+        XOp::ModImm { .. } => Op::Mod.gas(),
+        XOp::AddLocals { .. } => Op::Add.gas(),
+        _ => 0,
+    }
+}
+
+/// Pairs adjacent instructions that call-heavy code runs back to back. The pair replaces only
+/// the first instruction; the second keeps its own form, so a jump to it, single-stepping
+/// (which runs pairs as their first instruction alone) and the pair's slow cases (which also
+/// run just the first instruction and let the second run on its own) all see the bytecode's
+/// instructions. A pair therefore never changes what a program does, only how many dispatches
+/// it takes.
+fn fuse(ops: &mut [XOp]) {
+    for i in 0..ops.len().saturating_sub(1) {
+        let pair = match (ops[i], ops[i + 1]) {
+            (XOp::LoadLocal { dst, slot }, XOp::AddImm { a, imm }) if a == dst => {
+                XOp::LoadLocalAddImm { dst, slot, imm }
+            }
+            (XOp::LoadLocal { dst, slot }, XOp::SubImm { a, imm }) if a == dst => {
+                XOp::LoadLocalSubImm { dst, slot, imm }
+            }
+            (XOp::LoadLocal { dst, slot }, XOp::Return { src }) if src == dst => XOp::ReturnLocal { dst, slot },
+            (XOp::Add { a }, XOp::Return { src }) if src == a => XOp::AddReturn { a },
+            (XOp::Int { dst, value }, XOp::Mod { a }) if dst == a.wrapping_add(1) && value != 0 => {
+                XOp::ModImm { a, value }
+            }
+            (XOp::LoadLocal2 { dst, a, b }, XOp::Add { a: x }) if x == dst => XOp::AddLocals { dst, a, b },
+            _ => continue,
+        };
+        ops[i] = pair;
+    }
 }
 
 /// The executable form of `op`, the stack top before it being `o`.
@@ -427,11 +489,11 @@ mod tests {
             rc.ops,
             vec![
                 XOp::LoadGlobal { dst: 1, idx: 0 },
-                XOp::LoadLocal { dst: 2, slot: 0 },
+                XOp::LoadLocalSubImm { dst: 2, slot: 0, imm: 1 },
                 XOp::SubImm { a: 2, imm: 1 },
                 XOp::Call { at: 1, argc: 1 },
                 XOp::Int { dst: 2, value: 2 },
-                XOp::Add { a: 1 },
+                XOp::AddReturn { a: 1 },
                 XOp::Return { src: 1 },
             ]
         );
@@ -468,6 +530,29 @@ mod tests {
                 assert_eq!(x.gas(), op.gas(), "{op:?}");
             }
         }
+    }
+
+    #[test]
+    fn pairs_keep_the_second_instruction() {
+        let code = [
+            Op::LoadLocal2 { a: 0, b: 1 },
+            Op::Add,
+            Op::Int { value: 7 },
+            Op::Mod,
+            Op::Int { value: 0 },
+            Op::Mod,
+            Op::LoadLocal { slot: 0 },
+            Op::Return,
+        ];
+        let rc = translate(&code, 2);
+        assert_eq!(rc.ops[0], XOp::AddLocals { dst: 2, a: 0, b: 1 });
+        assert_eq!(rc.ops[1], XOp::Add { a: 2 });
+        assert_eq!(rc.ops[2], XOp::ModImm { a: 2, value: 7 });
+        assert_eq!(rc.ops[3], XOp::Mod { a: 2 });
+        assert_eq!(rc.ops[4], XOp::Int { dst: 3, value: 0 }, "no pair for a zero divisor");
+        assert_eq!(rc.ops[6], XOp::ReturnLocal { dst: 3, slot: 0 });
+        assert_eq!(second_gas(rc.ops[6]), Op::Return.gas());
+        assert_eq!(rc.ops[0].gas() + second_gas(rc.ops[0]), Op::LoadLocal2 { a: 0, b: 1 }.gas() + Op::Add.gas());
     }
 
     #[test]
