@@ -54,6 +54,18 @@ pub struct Frame {
     pub base: usize,
 }
 
+/// A call-stack entry as the dispatch loop keeps it: no reference count to maintain, and
+/// written field by field.
+#[derive(Debug, Clone, Copy)]
+struct CallRec {
+    /// Index of the function in the program.
+    proto: u32,
+    /// Next instruction to execute.
+    ip: usize,
+    /// Index of slot 0 in the value stack.
+    base: usize,
+}
+
 /// Why [`Vm::run`] returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Halt {
@@ -111,8 +123,17 @@ pub struct Vm {
     stack: Vec<Value>,
     /// The value stack's top (one past its last value).
     sp: usize,
-    /// Call frames; `frames[0]` is the top level.
+    /// Call frames; `frames[0]` is the top level. Up to date whenever [`Vm::run`] is not
+    /// running (the dispatch loop works on its own records and mirrors them here on the way
+    /// out).
     pub frames: Vec<Frame>,
+    /// The dispatch loop's call stack: `calls[..depth]` (storage beyond `depth` is reused).
+    calls: Vec<CallRec>,
+    /// Number of live entries of `calls`.
+    depth: usize,
+    /// Entries of `calls` from this index up may differ from `frames` (the innermost entry's
+    /// `ip` always may).
+    dirty: usize,
     /// STATE and open transactions.
     pub ledger: Ledger,
     /// Limits.
@@ -150,6 +171,9 @@ impl Vm {
             stack,
             sp: 0,
             frames: Vec::with_capacity(64),
+            calls: Vec::with_capacity(64),
+            depth: 1,
+            dirty: 1,
             ledger: Ledger::default(),
             config,
             counters: VmCounters::default(),
@@ -164,6 +188,7 @@ impl Vm {
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
         vm.sp = n;
+        vm.calls.push(CallRec { proto: main.id, ip: 0, base: 0 });
         vm.frames.push(Frame { proto: main, ip: 0, base: 0 });
         vm
     }
@@ -329,10 +354,26 @@ impl Vm {
         self.flush();
     }
 
+    /// Brings `frames` up to date with the dispatch loop's call records.
+    fn sync_frames(&mut self) {
+        let depth = self.depth.min(self.calls.len());
+        let low = self.dirty.min(depth).min(self.frames.len());
+        self.frames.truncate(low);
+        for rec in self.calls.get(low..depth).unwrap_or_default() {
+            let Some(proto) = self.program.protos.get(rec.proto as usize) else { break };
+            self.frames.push(Frame { proto: proto.clone(), ip: rec.ip, base: rec.base });
+        }
+        if let (Some(f), Some(rec)) = (self.frames.last_mut(), depth.checked_sub(1).and_then(|i| self.calls.get(i))) {
+            f.ip = rec.ip;
+        }
+        self.dirty = depth;
+    }
+
     /// Turns an operation error into a located runtime error. `ip` is the index just past the
     /// failing instruction in the innermost frame. Open transactions are reverted.
     #[cold]
     fn locate(&mut self, err: VmError, ip: usize) -> RuntimeError {
+        self.sync_frames();
         self.ledger.revert_all();
         let pc = ip.saturating_sub(1);
         let span = self
@@ -381,6 +422,7 @@ impl Vm {
         let mut stack = std::mem::take(&mut self.stack);
         let exit = self.dispatch::<EXACT>(&program, &mut stack, fuel);
         self.stack = stack;
+        self.sync_frames();
         exit
     }
 
@@ -427,14 +469,21 @@ impl Vm {
                 base + proto.exec.top_at($pc) as usize
             };
         }
+        // Records `$ip` as the running frame's position.
+        macro_rules! set_ip {
+            ($ip:expr) => {{
+                let at: usize = $ip;
+                if let Some(c) = self.depth.checked_sub(1).and_then(|i| self.calls.get_mut(i)) {
+                    c.ip = at;
+                }
+            }};
+        }
         macro_rules! fail_with {
             ($ip:expr, $top:expr, $err:expr) => {{
                 let err = $err;
                 let at: usize = $ip;
                 self.sp = $top;
-                if let Some(f) = self.frames.last_mut() {
-                    f.ip = at;
-                }
+                set_ip!(at);
                 if !EXACT {
                     fuel_left = fuel_left.saturating_sub(at.saturating_sub(code.len() - block_rest) as u64);
                 }
@@ -489,22 +538,18 @@ impl Vm {
                 fr = f;
             }};
         }
-        // Makes the innermost frame of `self.frames` the running one.
+        // Makes the innermost call record the running frame.
         macro_rules! load_frame {
             () => {{
-                let Some(f) = self.frames.last() else {
+                let Some(f) = self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).copied() else {
                     self.counters.gas = gas;
                     *fuel = fuel_left;
                     return Exit::Finished;
                 };
-                let p = match program.protos.get(f.proto.id as usize) {
-                    Some(p) if Rc::ptr_eq(p, &f.proto) => p,
-                    _ => {
-                        let at = f.ip + 1;
-                        self.counters.gas = gas;
-                        *fuel = fuel_left;
-                        return Exit::Error(self.locate(internal("frame function is not part of the program"), at));
-                    }
+                let Some(p) = program.protos.get(f.proto as usize) else {
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    return Exit::Error(self.locate(internal("frame function is not part of the program"), f.ip + 1));
                 };
                 proto = p;
                 base = f.base;
@@ -523,10 +568,7 @@ impl Vm {
                 rest = code.get($target..).unwrap_or_default();
                 block_rest = rest.len();
                 if !EXACT && fuel_left <= code.len() as u64 {
-                    let at = ip!();
-                    if let Some(f) = self.frames.last_mut() {
-                        f.ip = at;
-                    }
+                    set_ip!(ip!());
                     leave!(Exit::Fuel);
                 }
             }};
@@ -650,14 +692,12 @@ impl Vm {
                 if callee.arity as usize != n_args {
                     fail!(o, wrong_argument_count(callee, n_args));
                 }
-                let depth = self.frames.len();
+                let depth = self.depth;
                 if depth > self.config.max_depth {
                     fail!(o, stack_overflow(self.config.max_depth));
                 }
-                let at = ip!();
-                if let Some(f) = self.frames.last_mut() {
-                    f.ip = at;
-                }
+                set_ip!(ip!());
+                self.dirty = self.dirty.min(depth - 1);
                 account!();
                 base += callee_at + 1;
                 let n_slots = callee.n_slots as usize;
@@ -683,7 +723,15 @@ impl Vm {
                     let args = fr.get(..n_args).unwrap_or(&[]);
                     obs.event(gas, &VmEvent::Call { proto: callee, depth, args });
                 }
-                self.frames.push(Frame { proto: callee.clone(), ip: 0, base });
+                match self.calls.get_mut(depth) {
+                    Some(c) => {
+                        c.proto = callee.id;
+                        c.ip = 0;
+                        c.base = base;
+                    }
+                    None => self.calls.push(CallRec { proto: callee.id, ip: 0, base }),
+                }
+                self.depth = depth + 1;
                 proto = callee;
                 code = &callee.exec.ops;
                 rest = code;
@@ -701,7 +749,7 @@ impl Vm {
             ($result:expr, $top:expr) => {{
                 let result: Returned = $result;
                 let top: u32 = $top;
-                if self.frames.len() <= 1 {
+                if self.depth <= 1 {
                     if let Returned::At(src) = result {
                         discard(take!(src));
                     }
@@ -709,9 +757,10 @@ impl Vm {
                 }
                 account!();
                 if let Some(obs) = self.observer.as_mut() {
-                    obs.event(gas, &VmEvent::Return { proto, depth: self.frames.len() - 1 });
+                    obs.event(gas, &VmEvent::Return { proto, depth: self.depth - 1 });
                 }
-                self.frames.pop();
+                self.depth -= 1;
+                self.dirty = self.dirty.min(self.depth);
                 // The result takes the callee's place below the frame (swapped in place, so no
                 // value travels through a temporary), and the frame's values go.
                 let Some(callee) = below.last_mut() else { fail!(top, internal("return without a callee")) };
@@ -745,10 +794,7 @@ impl Vm {
         load_frame!();
         loop {
             if EXACT && fuel_left == 0 {
-                let at = ip!();
-                if let Some(f) = self.frames.last_mut() {
-                    f.ip = at;
-                }
+                set_ip!(ip!());
                 leave!(Exit::Fuel);
             }
             if EXACT {
@@ -1021,10 +1067,7 @@ impl Vm {
                     jump!(target as usize);
                     if hot {
                         self.counters.gas = gas;
-                        let at = ip!();
-                        if let Some(f) = self.frames.last_mut() {
-                            f.ip = at;
-                        }
+                        set_ip!(ip!());
                         let mut top = top_at!(ip!());
                         self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
                         gas = self.counters.gas;
@@ -1161,9 +1204,7 @@ impl Vm {
                     gas += xop.gas();
                     account!();
                     let at = ip!() - 1;
-                    if let Some(f) = self.frames.last_mut() {
-                        f.ip = at;
-                    }
+                    set_ip!(at);
                     self.sp = top_at!(at);
                     self.counters.gas = gas;
                     *fuel = fuel_left;
@@ -1463,7 +1504,7 @@ impl Vm {
                 XOp::ReturnLocal { dst, slot } => {
                     gas += xop.gas();
                     if !EXACT
-                        && self.frames.len() > 1
+                        && self.depth > 1
                         && let (Some(&Value::Int(x)), [_, tail @ ..]) = (get!(slot), rest)
                     {
                         gas += regcode::second_gas(*xop);
@@ -1477,7 +1518,7 @@ impl Vm {
                     gas += xop.gas();
                     let at = a as usize;
                     if !EXACT
-                        && self.frames.len() > 1
+                        && self.depth > 1
                         && let (Some([Value::Int(x), Value::Int(y)]), [_, tail @ ..]) = (fr.get(at..at + 2), rest)
                         && let Some(r) = x.checked_add(*y)
                     {
@@ -1575,8 +1616,8 @@ impl Vm {
         let pc = match exit {
             LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
         };
-        if let Some(f) = self.frames.last_mut() {
-            f.ip = pc as usize;
+        if let Some(c) = self.depth.checked_sub(1).and_then(|i| self.calls.get_mut(i)) {
+            c.ip = pc as usize;
         }
     }
 }
