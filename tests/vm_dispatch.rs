@@ -106,6 +106,9 @@ const PROGRAMS: &[(&str, &str)] = &[
         "nested_returns",
         "action a(x) { return b(x) + 1; }\naction b(x) { return c(x) * 2; }\naction c(x) { return x - 1; }\nprint(a(5));\n",
     ),
+    ("loop_float_step", "let x = 0.5;\nlet n = 0;\nwhile (x < 5) { x = x + 1; n = n + 1; }\nprint(x, n);\n"),
+    ("loop_overflow", "let i = 9223372036854775800;\nwhile (i > 0) { i = i + 3; }\nprint(i);\n"),
+    ("loop_string_step", "let s = \"a\";\nlet k = 0;\nwhile (k < 3) { s = s + 1; k = k + 1; }\nprint(s);\n"),
 ];
 
 #[test]
@@ -135,6 +138,9 @@ fn pairs_and_calls_print_what_the_language_says() {
         ("overflow_depth", "", "stack overflow"),
         ("closures", "6\n", "Finished"),
         ("traceback", "", "division by zero"),
+        ("loop_float_step", "5.5 5\n", "Finished"),
+        ("loop_overflow", "", "integer overflow"),
+        ("loop_string_step", "a111\n", "Finished"),
     ];
     for (name, out, end) in expect {
         let src = PROGRAMS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap_or_default();

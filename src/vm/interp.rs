@@ -13,7 +13,7 @@ use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
 use super::value::{self, Closure, Value};
 use crate::bytecode::chunk::Capture;
-use crate::bytecode::op::{MAX_OP_GAS, Op};
+use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
 use crate::diag::TraceFrame;
 
 /// Limits and policies of one run.
@@ -655,6 +655,55 @@ impl Vm {
                 }
             }};
         }
+        // `AddLocalImm`.
+        macro_rules! add_local_imm {
+            ($slot:expr, $imm:expr) => {{
+                let (slot, imm): (u16, i32) = ($slot, $imm);
+                match get_mut!(slot) {
+                    Some(Value::Int(x)) => match x.checked_add(imm as i64) {
+                        Some(r) => *x = r,
+                        None => fail!(
+                            proto.exec.top_at(ip!() - 1),
+                            VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
+                        ),
+                    },
+                    Some(Value::Undef) | None => {
+                        fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, slot)).in_part(0))
+                    }
+                    Some(other) => {
+                        let r = tri!(
+                            proto.exec.top_at(ip!() - 1),
+                            value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
+                        );
+                        *other = r;
+                    }
+                }
+            }};
+        }
+        // `LoopBack`.
+        macro_rules! loop_back {
+            ($target:expr, $loop_id:expr) => {{
+                let (target, loop_id): (u32, u16) = ($target, $loop_id);
+                // Count the iteration before the jump, which may end this slice.
+                let hot = match proto.loop_counters.get(loop_id as usize) {
+                    Some(counter) => {
+                        let n = counter.iterations.get() + 1;
+                        counter.iterations.set(n);
+                        n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get())
+                    }
+                    None => false,
+                };
+                jump!(target as usize);
+                if hot {
+                    self.counters.gas = gas;
+                    set_ip!(ip!());
+                    let mut top = top_at!(ip!());
+                    self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
+                    gas = self.counters.gas;
+                    load_frame!();
+                }
+            }};
+        }
         // Moves the value out of position `$pos`, which falls above the stack top.
         macro_rules! take {
             ($pos:expr) => {
@@ -1055,24 +1104,7 @@ impl Vm {
                 }
                 XOp::LoopBack { target, loop_id } => {
                     gas += xop.gas();
-                    // Count the iteration before the jump, which may end this slice.
-                    let hot = match proto.loop_counters.get(loop_id as usize) {
-                        Some(counter) => {
-                            let n = counter.iterations.get() + 1;
-                            counter.iterations.set(n);
-                            n >= self.config.hot_threshold && (!counter.decided.get() || counter.compiled.get())
-                        }
-                        None => false,
-                    };
-                    jump!(target as usize);
-                    if hot {
-                        self.counters.gas = gas;
-                        set_ip!(ip!());
-                        let mut top = top_at!(ip!());
-                        self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
-                        gas = self.counters.gas;
-                        load_frame!();
-                    }
+                    loop_back!(target, loop_id);
                 }
                 XOp::ForPrep { slot, src } => {
                     gas += xop.gas();
@@ -1340,25 +1372,7 @@ impl Vm {
                 }
                 XOp::AddLocalImm { slot, imm } => {
                     gas += xop.gas();
-                    let top = proto.exec.top_at(ip!() - 1);
-                    match get_mut!(slot) {
-                        Some(Value::Int(x)) => match x.checked_add(imm as i64) {
-                            Some(r) => *x = r,
-                            None => {
-                                fail!(top, VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2))
-                            }
-                        },
-                        Some(Value::Undef) | None => {
-                            fail!(top, self.undefined(slot_name(proto, slot)).in_part(0))
-                        }
-                        Some(other) => {
-                            let r = tri!(
-                                top,
-                                value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
-                            );
-                            *other = r;
-                        }
-                    }
+                    add_local_imm!(slot, imm);
                 }
                 XOp::AddLocalLocal { dst, src } => {
                     gas += xop.gas();
@@ -1424,7 +1438,7 @@ impl Vm {
                     gas += xop.gas();
                     let (x, y) = pair!(a);
                     let holds = match (&*x, &*y) {
-                        (Value::Int(i), Value::Int(j)) => cmp.ints(*i, *j),
+                        (Value::Int(i), Value::Int(j)) => int_cmp(cmp, *i, *j),
                         _ => {
                             let (x, y) = (std::mem::take(x), std::mem::take(y));
                             let r = tri!(a, ordered(cmp.op(), &x, &y));
@@ -1440,7 +1454,7 @@ impl Vm {
                 XOp::BranchLocals { cmp, a, b, target } => {
                     gas += xop.gas();
                     let holds = match (get!(a), get!(b)) {
-                        (Some(Value::Int(x)), Some(Value::Int(y))) => cmp.ints(*x, *y),
+                        (Some(Value::Int(x)), Some(Value::Int(y))) => int_cmp(cmp, *x, *y),
                         (Some(Value::Undef) | None, _) => {
                             fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, a)).in_part(0))
                         }
@@ -1458,7 +1472,7 @@ impl Vm {
                 XOp::BranchLocalImm { cmp, a, imm, target } => {
                     gas += xop.gas();
                     let holds = match get!(a) {
-                        Some(Value::Int(x)) => cmp.ints(*x, imm as i64),
+                        Some(Value::Int(x)) => int_cmp(cmp, *x, imm as i64),
                         Some(Value::Undef) | None => {
                             fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, a)).in_part(0))
                         }
@@ -1552,6 +1566,21 @@ impl Vm {
                     }
                     load_local2!(dst, a, b);
                 }
+                XOp::AddLocalImmLoop { slot, imm } => {
+                    gas += xop.gas();
+                    if !EXACT
+                        && let [XOp::LoopBack { target, loop_id }, tail @ ..] = rest
+                        && let Some(Value::Int(x)) = get_mut!(slot)
+                        && let Some(r) = x.checked_add(imm as i64)
+                    {
+                        *x = r;
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        loop_back!(*target, *loop_id);
+                        continue;
+                    }
+                    add_local_imm!(slot, imm);
+                }
                 XOp::Trap => {
                     gas += xop.gas();
                     let top = proto.exec.top_at(ip!() - 1);
@@ -1638,6 +1667,20 @@ fn grow(stack: &mut Vec<Value>, need: usize) {
 fn put(dst: &mut Value, v: Value) {
     debug_assert!(dst.tag() < Value::FIRST_HEAP_TAG, "heap value above the stack top");
     *dst = v;
+}
+
+/// `a cmp b` on integers without a jump on `cmp` (the comparison is a mask of the orders it
+/// accepts).
+#[inline(always)]
+fn int_cmp(cmp: Cmp, a: i64, b: i64) -> bool {
+    let accepts: u8 = match cmp {
+        Cmp::Lt => 0b001,
+        Cmp::Le => 0b011,
+        Cmp::Gt => 0b100,
+        Cmp::Ge => 0b110,
+    };
+    let order = u8::from(a < b) | (u8::from(a == b) << 1) | (u8::from(a > b) << 2);
+    accepts & order != 0
 }
 
 /// Stores the integer `x` into a slot at or above the stack top: when the slot already holds an

@@ -173,6 +173,8 @@ pub enum XOp {
     ModImm { a: Pos, value: i32 },
     /// `LoadLocal2 { dst, a, b }`, then `Add { a: dst }`.
     AddLocals { dst: Pos, a: u16, b: u16 },
+    /// `AddLocalImm { slot, imm }`, then a `LoopBack` (read from the next instruction).
+    AddLocalImmLoop { slot: u16, imm: i32 },
 }
 
 const _: () = assert!(std::mem::size_of::<XOp>() <= 12);
@@ -198,6 +200,7 @@ impl XOp {
             XOp::AddReturn { .. } => Op::Add,
             XOp::ModImm { .. } => Op::Int { value: 0 },
             XOp::AddLocals { .. } => Op::LoadLocal2 { a: 0, b: 0 },
+            XOp::AddLocalImmLoop { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
             XOp::LoadLocal { .. } => Op::LoadLocal { slot: 0 },
             XOp::StoreLocal { .. } => Op::StoreLocal { slot: 0 },
             XOp::LoadGlobal { .. } => Op::LoadGlobal { idx: 0 },
@@ -357,6 +360,7 @@ pub fn second_gas(x: XOp) -> u64 {
         XOp::AddReturn { .. } => Op::Return.gas(),
         XOp::ModImm { .. } => Op::Mod.gas(),
         XOp::AddLocals { .. } => Op::Add.gas(),
+        XOp::AddLocalImmLoop { .. } => Op::LoopBack { target: 0, loop_id: 0 }.gas(),
         _ => 0,
     }
 }
@@ -382,6 +386,7 @@ fn fuse(ops: &mut [XOp]) {
                 XOp::ModImm { a, value }
             }
             (XOp::LoadLocal2 { dst, a, b }, XOp::Add { a: x }) if x == dst => XOp::AddLocals { dst, a, b },
+            (XOp::AddLocalImm { slot, imm }, XOp::LoopBack { .. }) => XOp::AddLocalImmLoop { slot, imm },
             _ => continue,
         };
         ops[i] = pair;
@@ -553,6 +558,9 @@ mod tests {
         assert_eq!(rc.ops[6], XOp::ReturnLocal { dst: 3, slot: 0 });
         assert_eq!(second_gas(rc.ops[6]), Op::Return.gas());
         assert_eq!(rc.ops[0].gas() + second_gas(rc.ops[0]), Op::LoadLocal2 { a: 0, b: 1 }.gas() + Op::Add.gas());
+        let looped = translate(&[Op::AddLocalImm { slot: 0, imm: 1 }, Op::LoopBack { target: 0, loop_id: 0 }], 1);
+        assert_eq!(looped.ops[0], XOp::AddLocalImmLoop { slot: 0, imm: 1 });
+        assert_eq!(looped.ops[1], XOp::LoopBack { target: 0, loop_id: 0 });
     }
 
     #[test]
