@@ -824,11 +824,10 @@ impl Vm {
                             top
                         }
                     },
+                    // A plain assignment: its destructor call drops the callee, and the integer
+                    // is stored in place.
                     Returned::Int(x) => {
-                        if callee.tag() >= Value::FIRST_HEAP_TAG {
-                            release(std::slice::from_mut(callee));
-                        }
-                        put_int(callee, x);
+                        *callee = Value::Int(x);
                         top
                     }
                     Returned::Null => {
