@@ -1565,6 +1565,21 @@ impl Vm {
                     }
                     load_local2!(dst, a, b);
                 }
+                XOp::ReturnAddLocals { dst, a, b } => {
+                    gas += xop.gas();
+                    if !EXACT
+                        && self.depth > 1
+                        && let (Some(&Value::Int(x)), Some(&Value::Int(y)), [_, _, tail @ ..]) =
+                            (get!(a), get!(b), rest)
+                        && let Some(r) = x.checked_add(y)
+                    {
+                        gas += regcode::second_gas(*xop);
+                        rest = tail;
+                        op_return!(Returned::Int(r), dst);
+                        continue;
+                    }
+                    load_local2!(dst, a, b);
+                }
                 XOp::AddLocalImmLoop { slot, imm } => {
                     gas += xop.gas();
                     if !EXACT

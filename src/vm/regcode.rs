@@ -175,6 +175,9 @@ pub enum XOp {
     AddLocals { dst: Pos, a: u16, b: u16 },
     /// `AddLocalImm { slot, imm }`, then a `LoopBack` (read from the next instruction).
     AddLocalImmLoop { slot: u16, imm: i32 },
+    /// `LoadLocal2 { dst, a, b }`, then `Add { a: dst }` and `Return { src: dst }` (a triple:
+    /// `return a + b;`).
+    ReturnAddLocals { dst: Pos, a: u16, b: u16 },
 }
 
 const _: () = assert!(std::mem::size_of::<XOp>() <= 12);
@@ -199,7 +202,7 @@ impl XOp {
             }
             XOp::AddReturn { .. } => Op::Add,
             XOp::ModImm { .. } => Op::Int { value: 0 },
-            XOp::AddLocals { .. } => Op::LoadLocal2 { a: 0, b: 0 },
+            XOp::AddLocals { .. } | XOp::ReturnAddLocals { .. } => Op::LoadLocal2 { a: 0, b: 0 },
             XOp::AddLocalImmLoop { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
             XOp::LoadLocal { .. } => Op::LoadLocal { slot: 0 },
             XOp::StoreLocal { .. } => Op::StoreLocal { slot: 0 },
@@ -351,7 +354,7 @@ pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
     RegCode { ops, top, operand_base, frame_size }
 }
 
-/// Gas of the second instruction of a pair (what the fast path of a pair adds).
+/// Gas of the instructions after the first of a pair or triple (what its fast path adds).
 pub fn second_gas(x: XOp) -> u64 {
     match x {
         XOp::LoadLocalAddImm { .. } => Op::AddImm { imm: 0 }.gas(),
@@ -361,16 +364,17 @@ pub fn second_gas(x: XOp) -> u64 {
         XOp::ModImm { .. } => Op::Mod.gas(),
         XOp::AddLocals { .. } => Op::Add.gas(),
         XOp::AddLocalImmLoop { .. } => Op::LoopBack { target: 0, loop_id: 0 }.gas(),
+        XOp::ReturnAddLocals { .. } => Op::Add.gas() + Op::Return.gas(),
         _ => 0,
     }
 }
 
-/// Pairs adjacent instructions that call-heavy code runs back to back. The pair replaces only
-/// the first instruction; the second keeps its own form, so a jump to it, single-stepping
-/// (which runs pairs as their first instruction alone) and the pair's slow cases (which also
-/// run just the first instruction and let the second run on its own) all see the bytecode's
-/// instructions. A pair therefore never changes what a program does, only how many dispatches
-/// it takes.
+/// Pairs adjacent instructions that call-heavy code and loops run back to back (and one
+/// triple, `return a + b;`). The pair replaces only the first instruction; the others keep
+/// their own form, so a jump to them, single-stepping (which runs pairs as their first
+/// instruction alone) and the pair's slow cases (which also run just the first instruction and
+/// let the next run on its own) all see the bytecode's instructions. A pair therefore never
+/// changes what a program does, only how many dispatches it takes.
 fn fuse(ops: &mut [XOp]) {
     for i in 0..ops.len().saturating_sub(1) {
         let pair = match (ops[i], ops[i + 1]) {
@@ -385,7 +389,10 @@ fn fuse(ops: &mut [XOp]) {
             (XOp::Int { dst, value }, XOp::Mod { a }) if dst == a.wrapping_add(1) && value != 0 => {
                 XOp::ModImm { a, value }
             }
-            (XOp::LoadLocal2 { dst, a, b }, XOp::Add { a: x }) if x == dst => XOp::AddLocals { dst, a, b },
+            (XOp::LoadLocal2 { dst, a, b }, XOp::Add { a: x }) if x == dst => match ops.get(i + 2) {
+                Some(XOp::Return { src }) if *src == dst => XOp::ReturnAddLocals { dst, a, b },
+                _ => XOp::AddLocals { dst, a, b },
+            },
             (XOp::AddLocalImm { slot, imm }, XOp::LoopBack { .. }) => XOp::AddLocalImmLoop { slot, imm },
             _ => continue,
         };
@@ -558,6 +565,9 @@ mod tests {
         assert_eq!(rc.ops[6], XOp::ReturnLocal { dst: 3, slot: 0 });
         assert_eq!(second_gas(rc.ops[6]), Op::Return.gas());
         assert_eq!(rc.ops[0].gas() + second_gas(rc.ops[0]), Op::LoadLocal2 { a: 0, b: 1 }.gas() + Op::Add.gas());
+        let ret = translate(&[Op::LoadLocal2 { a: 0, b: 1 }, Op::Add, Op::Return], 2);
+        assert_eq!(ret.ops[0], XOp::ReturnAddLocals { dst: 2, a: 0, b: 1 });
+        assert_eq!(ret.ops[1], XOp::AddReturn { a: 2 });
         let looped = translate(&[Op::AddLocalImm { slot: 0, imm: 1 }, Op::LoopBack { target: 0, loop_id: 0 }], 1);
         assert_eq!(looped.ops[0], XOp::AddLocalImmLoop { slot: 0, imm: 1 });
         assert_eq!(looped.ops[1], XOp::LoopBack { target: 0, loop_id: 0 });
