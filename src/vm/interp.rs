@@ -1,5 +1,6 @@
-//! The interpreter: a stack machine that runs on an instruction budget and returns a halt
-//! reason, so that callers (the CLI, the TUI's VM thread, tests) can pause, inspect and resume.
+//! The interpreter: runs the bytecode (in the register form of `vm::regcode`) on an instruction
+//! budget and returns a halt reason, so that callers (the CLI, the TUI's VM thread, tests) can
+//! pause, inspect and resume.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -416,7 +417,7 @@ impl Vm {
     }
 
     /// Runs at most `*fuel` instructions. The value stack is moved out of `self` for the
-    /// duration, so that the dispatch loop can keep its address, length and top in registers.
+    /// duration, so that the dispatch loop can hold slices of it next to `&mut self`.
     fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
         let program = self.program.clone();
         let mut stack = std::mem::take(&mut self.stack);
@@ -435,12 +436,17 @@ impl Vm {
     /// the remaining fuel could not cover the longest block of the running function.
     ///
     /// The loop runs each function's [`RegCode`](super::regcode::RegCode), whose instructions
-    /// name the frame positions of their operands, so there is no stack pointer to maintain:
-    /// the running frame is its base, its code and the instruction index, kept in locals and
-    /// reloaded only when a call, a return or native code switches frames (`self.frames` is
-    /// written at calls and exits only). `vec` is storage that grows on demand. Positions at and
-    /// above a frame's current stack top never own heap memory (scalars may linger there), so
-    /// storing into them needs no destructor and reading a scalar out of them needs no write.
+    /// name the frame positions of their operands, so there is no stack pointer to maintain.
+    /// The running frame (its function, its code from the next instruction on, and the stack
+    /// split at its base into the frame and what lies below it) lives in locals that are
+    /// reloaded only when a call, a return or native code switches frames; calls and returns
+    /// update `self.calls`, and `self.frames` is brought up to date when the loop exits.
+    /// `vec` is storage that grows on demand. Positions at and above a frame's current stack
+    /// top never own heap memory (scalars may linger there), so storing into them needs no
+    /// destructor and reading a scalar out of them needs no write. Values are moved by writing
+    /// integers in place and by swapping, never through a temporary: a 16-byte `Value`
+    /// assembled in memory and copied whole stalls store forwarding, which used to cost more
+    /// than the instructions around it.
     fn dispatch<const EXACT: bool>(&mut self, program: &Program, vec: &mut Vec<Value>, fuel: &mut u64) -> Exit {
         let max_alloc = self.config.max_alloc;
         let mut gas = self.counters.gas;
@@ -920,8 +926,9 @@ impl Vm {
                     let (src, to) = if g < base {
                         (below.get(g), fr.get_mut(dst as usize))
                     } else {
-                        match fr.split_at_mut(dst as usize) {
-                            (lo, hi) => (lo.get(g - base), hi.first_mut()),
+                        match fr.split_at_mut_checked(dst as usize) {
+                            Some((lo, hi)) => (lo.get(g - base), hi.first_mut()),
+                            None => (None, None),
                         }
                     };
                     match (src, to) {
@@ -1028,11 +1035,11 @@ impl Vm {
                 XOp::Mod { a } => {
                     gas += xop.gas();
                     let (x, y) = pair!(a);
-                    if let (Value::Int(i), Value::Int(j)) = (&*x, &*y) {
-                        if *j != 0 {
-                            *x = Value::Int(value::int_mod(*i, *j));
-                            continue;
-                        }
+                    if let (Value::Int(i), Value::Int(j)) = (&*x, &*y)
+                        && *j != 0
+                    {
+                        *x = Value::Int(value::int_mod(*i, *j));
+                        continue;
                     }
                     let y = std::mem::take(y);
                     *x = tri!(a + 1, value::modulo(x, &y));
@@ -1674,9 +1681,9 @@ fn grow(stack: &mut Vec<Value>, need: usize) {
 }
 
 /// Stores `v` into a slot at or above the stack top, which owns no heap memory by the stack
-/// discipline of [`Vm::dispatch`]. A plain assignment: its destructor check on the old value
-/// never fires, and unlike a swap through a temporary it lets the compiler store the tag and
-/// the payload straight into the slot.
+/// discipline of [`Vm::dispatch`]. A plain assignment: the old value's destructor runs but has
+/// nothing to free, and unlike a replace through a temporary it lets the compiler store the tag
+/// and the payload straight into the slot.
 #[inline(always)]
 fn put(dst: &mut Value, v: Value) {
     debug_assert!(dst.tag() < Value::FIRST_HEAP_TAG, "heap value above the stack top");

@@ -1,5 +1,5 @@
-//! The virtual machine: values, linked programs, the interpreter, builtins and the blockchain
-//! primitives.
+//! The virtual machine: values, linked programs, the interpreter and its register form of the
+//! bytecode, builtins and the blockchain primitives.
 //!
 //! Architecture invariant: `vm` never imports `jit`, `engine`, `tui` or `cli`; the JIT reaches
 //! it only through the [`hooks::LoopCompiler`] trait, and nothing here performs file I/O.
