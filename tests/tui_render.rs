@@ -305,3 +305,26 @@ fn mouse_focuses_selects_and_scrolls() {
     app.on_key(key('b'));
     assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
 }
+
+/// A long program path gives way to the status message instead of pushing it off the edge (CI
+/// once lost the export message this way at 120 columns).
+#[test]
+fn status_message_wins_over_a_long_program_path() {
+    let mut snap = (*paused_in_transaction()).clone();
+    let mut program = (*snap.program).clone();
+    program.name = format!("/{}/demo.zx", "a-rather-long-directory-name".repeat(6));
+    snap.program = Arc::new(program);
+    let mut app = App::new(AppConfig {
+        themes: vec![Theme::default(), Theme::default()],
+        mouse: false,
+        export_path: std::env::temp_dir().join("zexus-tui-render-test.json"),
+    });
+    app.update(Arc::new(snap));
+    app.on_key(key('t'));
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let terminal = draw(&app, size);
+        let buf = terminal.backend().buffer();
+        let status: String = (0..size.0).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(status.contains("theme: "), "{size:?}: {status}");
+    }
+}
