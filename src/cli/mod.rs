@@ -234,6 +234,19 @@ fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Sessio
     Session::with_cache(src, &opts.options(), out, make_cache(opts))
 }
 
+/// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and
+/// turns the halt into the exit code (a runtime error rendered with its caret and traceback).
+pub(crate) fn finish(session: &mut Session, halt: &Halt, path: &str, src: &str) -> ExitCode {
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    match halt {
+        Halt::Error(e) => report(&[e.to_diagnostic()], path, src),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
 pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
@@ -260,17 +273,14 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         }
     }
     let halt = session.run_to_end();
-    session.vm.flush();
-    for w in &session.vm.warnings {
-        eprintln!("{w}");
-    }
+    let code = finish(&mut session, &halt, &path, &src);
     if session.cache_stats().disk_write_errors > 0
         && let Some(why) = session.cache_warning()
     {
         eprintln!("warning: bytecode cache: {why}");
     }
     match halt {
-        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
+        Halt::Error(_) => code,
         _ => {
             if let Some(state_path) = &opts.state {
                 if let Err(msg) = state_file::save(state_path, session.vm.ledger.committed()) {

@@ -746,52 +746,20 @@ fn preview_into(v: &Value, out: &mut String, depth: usize) {
             let cut: String = s.chars().take(MAX_VALUE_PREVIEW).collect();
             crate::text::repr_str(&cut, out);
         }
-        Value::List(l) => {
-            let Ok(items) = l.try_borrow() else {
-                out.push_str("[…]");
-                return;
-            };
-            if depth >= 3 && !items.is_empty() {
-                out.push_str("[…]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", items.len() - i));
-                    break;
-                }
-                preview_into(item, out, depth + 1);
-            }
-            out.push(']');
-        }
-        Value::Map(m) => {
-            let Ok(entries) = m.try_borrow() else {
-                out.push_str("{…}");
-                return;
-            };
-            if depth >= 3 && !entries.is_empty() {
-                out.push_str("{…}");
-                return;
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", entries.len() - i));
-                    break;
-                }
+        Value::List(l) => match l.try_borrow() {
+            Ok(items) => bounded_seq(out, depth, ('[', ']'), items.len(), items.iter(), |item, out| {
+                preview_into(item, out, depth + 1)
+            }),
+            Err(_) => out.push_str("[…]"),
+        },
+        Value::Map(m) => match m.try_borrow() {
+            Ok(entries) => bounded_seq(out, depth, ('{', '}'), entries.len(), entries.iter(), |(k, item), out| {
                 crate::text::repr_str(k, out);
                 out.push_str(": ");
                 preview_into(item, out, depth + 1);
-            }
-            out.push('}');
-        }
+            }),
+            Err(_) => out.push_str("{…}"),
+        },
         Value::Cell(c) => match c.try_borrow() {
             Ok(inner) => preview_into(&inner, out, depth),
             Err(_) => out.push('…'),
@@ -802,6 +770,36 @@ fn preview_into(v: &Value, out: &mut String, depth: usize) {
             Err(_) => out.push('?'),
         },
     }
+}
+
+/// Writes a container's first elements between `delims`: past depth 3 a non-empty container is
+/// `[…]`, and after 16 elements or a long enough text the rest is counted, not shown.
+fn bounded_seq<T>(
+    out: &mut String,
+    depth: usize,
+    (open, close): (char, char),
+    len: usize,
+    items: impl Iterator<Item = T>,
+    mut each: impl FnMut(T, &mut String),
+) {
+    if depth >= 3 && len > 0 {
+        out.push(open);
+        out.push('…');
+        out.push(close);
+        return;
+    }
+    out.push(open);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
+            out.push_str(&format!("… {} more", len - i));
+            break;
+        }
+        each(item, out);
+    }
+    out.push(close);
 }
 
 /// A bounded repr of a STATE value.
@@ -822,43 +820,13 @@ fn data_into(d: &Data, out: &mut String, depth: usize) {
             crate::text::repr_str(&cut, out);
         }
         Data::List(items) => {
-            if depth >= 3 && !items.is_empty() {
-                out.push_str("[…]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", items.len() - i));
-                    break;
-                }
-                data_into(item, out, depth + 1);
-            }
-            out.push(']');
+            bounded_seq(out, depth, ('[', ']'), items.len(), items.iter(), |item, out| data_into(item, out, depth + 1))
         }
-        Data::Map(entries) => {
-            if depth >= 3 && !entries.is_empty() {
-                out.push_str("{…}");
-                return;
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", entries.len() - i));
-                    break;
-                }
-                crate::text::repr_str(k, out);
-                out.push_str(": ");
-                data_into(item, out, depth + 1);
-            }
-            out.push('}');
-        }
+        Data::Map(entries) => bounded_seq(out, depth, ('{', '}'), entries.len(), entries.iter(), |(k, item), out| {
+            crate::text::repr_str(k, out);
+            out.push_str(": ");
+            data_into(item, out, depth + 1);
+        }),
     }
 }
 

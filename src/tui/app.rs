@@ -481,13 +481,22 @@ impl App {
         let name = snap.program.name.clone();
         let text = match &self.message {
             Some(message) => {
-                let mut text = format!(" {} │ {message} │ {name} ", parts.join(" │ "));
+                let with = |parts: &[String], tail: &str| {
+                    parts
+                        .iter()
+                        .map(String::as_str)
+                        .chain([message.as_str()])
+                        .chain(Some(tail).filter(|t| !t.is_empty()))
+                        .collect::<Vec<_>>()
+                        .join(" │ ")
+                };
+                let mut text = format!(" {} ", with(&parts, &name));
+                if !fits(&text) {
+                    text = format!(" {} ", with(&parts, ""));
+                }
                 while !fits(&text) && !parts.is_empty() {
-                    text = format!(" {} │ {message} ", parts.join(" │ "));
-                    if !fits(&text) {
-                        parts.pop();
-                        text = format!(" {} │ {message} ", parts.join(" │ "));
-                    }
+                    parts.pop();
+                    text = format!(" {} ", with(&parts, ""));
                 }
                 text
             }
