@@ -946,7 +946,7 @@ impl Vm {
                             if i > 0 {
                                 line.push(' ');
                             }
-                            tri!(ip, value::display_into(v, &mut line));
+                            tri!(ip, value::display_into_capped(v, &mut line, max_alloc));
                         }
                         self.stack.truncate(start);
                         tri!(ip, self.write_line(&line));

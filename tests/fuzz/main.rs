@@ -180,13 +180,7 @@ fn cache_file_around(key: UnitKey, chunk: &[u8]) -> Vec<u8> {
     let mut payload = vec![0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f];
     payload.extend_from_slice(chunk);
     payload.extend_from_slice(&[0, 0, 0]);
-    let mut file = format::MAGIC.to_vec();
-    file.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
-    file.extend_from_slice(&key.0.to_le_bytes());
-    file.extend_from_slice(&[0; 24]);
-    file.extend_from_slice(&payload);
-    loaders::reseal(&mut file);
-    file
+    cache_file_with_payload(key, &payload)
 }
 
 #[test]
@@ -305,4 +299,40 @@ fn stored_seeds_are_valid() {
         let text = String::from_utf8_lossy(&bytes);
         assert!(zexus_tui::vm::chain::state_from_json_text(&text).is_ok(), "{}", path.display());
     }
+}
+
+/// Length fields are never trusted for allocation: a sealed cache file whose payload claims
+/// billions of chunks, instructions or string bytes is an error, not an allocation (the
+/// process would abort on an allocation that large).
+#[test]
+fn huge_length_fields_are_rejected_without_allocating() {
+    let key = UnitKey(7);
+    let huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f];
+    // The number of flattened chunks.
+    let mut payload = vec![0, 0, 0];
+    payload.extend_from_slice(&huge);
+    let file = cache_file_with_payload(key, &payload);
+    assert!(matches!(format::decode(key, &file), Err(FormatError::Payload(_))));
+    // The number of constraints, then a chunk's instruction count and name length.
+    let mut payload = vec![0, 0];
+    payload.extend_from_slice(&huge);
+    assert!(matches!(format::decode(key, &cache_file_with_payload(key, &payload)), Err(FormatError::Payload(_))));
+    let leaf = nested_chunk_bytes(0);
+    for at in 0..leaf.len() {
+        let mut chunk = leaf.clone();
+        chunk.splice(at..at + 1, huge.iter().copied());
+        let _ = format::decode(key, &cache_file_around(key, &chunk));
+        let _ = seeds::decode_chunk(&chunk);
+    }
+}
+
+/// A sealed cache file for `key` around an arbitrary payload.
+fn cache_file_with_payload(key: UnitKey, payload: &[u8]) -> Vec<u8> {
+    let mut file = format::MAGIC.to_vec();
+    file.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+    file.extend_from_slice(&key.0.to_le_bytes());
+    file.extend_from_slice(&[0; 24]);
+    file.extend_from_slice(payload);
+    loaders::reseal(&mut file);
+    file
 }
