@@ -60,6 +60,9 @@ pub fn run(src: &str, jit: bool, limits: Limits) -> (Observed, u64) {
         vm: VmConfig {
             gas_limit: limits.gas_limit,
             max_steps: limits.max_steps,
+            // A small memory cap: a string doubling in a loop must fail early, not fill the
+            // output buffer with gigabytes.
+            max_alloc: 1 << 20,
             hot_threshold: if jit { 1 } else { 100 },
             ..VmConfig::default()
         },

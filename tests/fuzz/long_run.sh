@@ -2,7 +2,7 @@
 # Long fuzz run: every target of tests/fuzz for N seconds each (default 600), at most J at a
 # time (default 2), niced, with an address-space cap so an unbounded allocation aborts instead
 # of going unnoticed. Writes one summary line per target to tests/fuzz/LONG_RUN.log and
-# exits non-zero if any target failed.
+# exits non-zero if any target failed (ZEXUS_FUZZ_SUMMARY names another summary file).
 #
 #   tests/fuzz/long_run.sh [SECONDS] [JOBS] [TARGET...]
 set -euo pipefail
@@ -24,7 +24,7 @@ bin=$(cargo test --release --test fuzz --no-run --message-format=json 2>/dev/nul
 
 log_dir="$CARGO_TARGET_DIR/fuzz-long-run"
 mkdir -p "$log_dir"
-summary="tests/fuzz/LONG_RUN.log"
+summary="${ZEXUS_FUZZ_SUMMARY:-tests/fuzz/LONG_RUN.log}"
 : > "$summary.tmp"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "# long run: ${seconds} s per target, ${jobs} at a time, commit ${commit}, $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$summary.tmp"
