@@ -1067,6 +1067,10 @@ impl Vm {
                                 continue;
                             }
                         }
+                        // The unfused code reads `dst` first, so an undefined `dst` is reported first.
+                        if let Some(Value::Undef) | None = self.stack.get(base + dst as usize) {
+                            fail!(ip, self.undefined(slot_name(&proto, dst)).in_part(0))
+                        }
                         let rhs = match self.stack.get(base + src as usize) {
                             Some(Value::Undef) | None => {
                                 fail!(ip, self.undefined(slot_name(&proto, src)).in_part(1))
