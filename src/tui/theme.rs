@@ -138,6 +138,54 @@ fn parse_color(value: &str) -> Option<Color> {
     }
 }
 
+/// A theme file's entries in document order, duplicates kept (for error messages).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Entries, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A theme file serde rejected. serde names the field for unknown and duplicate fields but
+/// not for a value of the wrong type, so that case is found here and named.
+#[cold]
+fn syntax_error(text: &str, origin: &str, err: serde_json::Error) -> ThemeError {
+    let known = |k: &str| k == "name" || k == "base" || FIELDS.contains(&k);
+    let wrong_type = serde_json::from_str::<Entries>(text).ok().and_then(|Entries(entries)| {
+        entries.into_iter().find(|(k, v)| known(k) && !(v.is_string() || v.is_null())).map(|(field, value)| {
+            let kind = match value {
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Array(_) => "a list",
+                _ => "an object",
+            };
+            format!("field `{field}`: expected a string, got {kind}")
+        })
+    });
+    let message = err.to_string();
+    let names_a_field = message.starts_with("unknown field") || message.starts_with("duplicate field");
+    let message = match wrong_type {
+        Some(wrong) if err.is_data() && !names_a_field => wrong,
+        _ => message,
+    };
+    ThemeError::Syntax { origin: origin.to_string(), message }
+}
+
 impl Default for Theme {
     fn default() -> Theme {
         Theme::builtin("dark").unwrap_or_else(|_| Theme::fallback())
@@ -147,8 +195,7 @@ impl Default for Theme {
 impl Theme {
     /// Parses theme JSON; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Theme, ThemeError> {
-        let file: ThemeFile = serde_json::from_str(text)
-            .map_err(|e| ThemeError::Syntax { origin: origin.to_string(), message: e.to_string() })?;
+        let file: ThemeFile = serde_json::from_str(text).map_err(|e| syntax_error(text, origin, e))?;
         let mut theme = match file.base.as_deref() {
             None | Some("dark") => Theme::fallback(),
             Some(base) => match BUILTIN.iter().find(|(name, _)| *name == base) {
@@ -280,6 +327,9 @@ mod tests {
         assert!(err.to_string().contains("unknown field `cursr_bg`"), "{err}");
         let err = Theme::from_json(r#"{"gauge": 3}"#, "bad.json").expect_err("wrong type");
         assert!(err.to_string().contains("bad.json"), "{err}");
+        assert!(err.to_string().contains("field `gauge`: expected a string, got a number"), "{err}");
+        let err = Theme::from_json(r#"{"fg": "red", "name": []}"#, "bad.json").expect_err("wrong type");
+        assert!(err.to_string().contains("field `name`: expected a string, got a list"), "{err}");
         let err = Theme::from_json(r#"{"base": "solarized"}"#, "bad.json").expect_err("unknown base");
         assert!(err.to_string().contains("field `base`"), "{err}");
     }

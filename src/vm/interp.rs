@@ -946,7 +946,7 @@ impl Vm {
                             if i > 0 {
                                 line.push(' ');
                             }
-                            tri!(ip, value::display_into(v, &mut line));
+                            tri!(ip, value::display_into_capped(v, &mut line, max_alloc));
                         }
                         self.stack.truncate(start);
                         tri!(ip, self.write_line(&line));
@@ -1066,6 +1066,10 @@ impl Vm {
                                 }
                                 continue;
                             }
+                        }
+                        // The unfused code reads `dst` first, so an undefined `dst` is reported first.
+                        if let Some(Value::Undef) | None = self.stack.get(base + dst as usize) {
+                            fail!(ip, self.undefined(slot_name(&proto, dst)).in_part(0))
                         }
                         let rhs = match self.stack.get(base + src as usize) {
                             Some(Value::Undef) | None => {
