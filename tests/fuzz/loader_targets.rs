@@ -126,7 +126,10 @@ fn apply_chunk_edits(root: &mut Chunk, edits: &[ChunkEdit]) {
                     c.spans.insert(at, span);
                 }
             }
-            7 => c.n_slots = [0, 1, c.n_slots.saturating_sub(1), c.n_slots + 1, 1 << 16, u32::MAX][b as usize % 6],
+            7 => {
+                c.n_slots =
+                    [0, 1, c.n_slots.saturating_sub(1), c.n_slots.saturating_add(1), 1 << 16, u32::MAX][b as usize % 6]
+            }
             8 => c.arity = (b % 5) as u16,
             9 => match b % 4 {
                 0 => {
