@@ -81,6 +81,77 @@ fn every_sample_runs_under_the_debugger() {
 }
 
 #[test]
+fn snapshot_writes_the_debuggers_chrome_trace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.json");
+    let file = repo().join("samples/fib.zx");
+    let out = run_bin(&["snapshot", &file.to_string_lossy(), "--trace", &trace.to_string_lossy()], dir.path(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("trace: wrote"), "{}", out.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).expect("written")).expect("trace JSON");
+    let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
+    assert!(events.iter().any(|e| e["name"] == "parse" && e["ph"] == "B"), "phases");
+    assert!(events.iter().any(|e| e["name"] == "fib" && e["ph"] == "B" && e["cat"] == "call"), "calls");
+    assert!(events.iter().any(|e| e["name"] == "<main>" && e["ph"] == "E"), "the run ends");
+}
+
+#[test]
+fn snapshot_breaks_on_vm_events() {
+    let out = run_bin(&["snapshot", "samples/hot_loop.zx", "--break-on", "jit"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    if cfg!(target_arch = "x86_64") {
+        assert!(out.stdout.contains("status       paused (JIT compiled loop at line"), "{}", out.stdout);
+    }
+    assert!(out.stdout.contains("break on     jit"), "{}", out.stdout);
+    let out = run_bin(&["snapshot", "samples/runtime_error.zx", "--break-on", "error"], repo(), LONG);
+    assert!(
+        out.stdout.contains("status       paused (before runtime error: division by zero (line 4))"),
+        "{}",
+        out.stdout
+    );
+    let out = run_bin(&["snapshot", "samples/fib.zx", "--break-on", "nope"], repo(), LONG);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("unknown event 'nope'"), "{}", out.stderr);
+}
+
+#[test]
+fn dis_counts_are_exact_on_both_listings_with_the_jit() {
+    let out = run_bin(&["dis", "--counts", "samples/hot_loop.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The inner loop body (line 7) runs 300 x 300 times, most of it as native code.
+    let body: Vec<&str> = out.stdout.lines().filter(|l| l.contains("  7  MOD")).collect();
+    assert_eq!(body.len(), 2, "one MOD in each listing: {}", out.stdout);
+    assert!(body.iter().all(|l| l.trim_start().starts_with("90000 ")), "{body:?}");
+    assert!(
+        out.stdout.contains("     7         90000          720000      acc = (acc + i * j + 7) % 1000003;"),
+        "{}",
+        out.stdout
+    );
+    // Unoptimized instructions fused into others show their superinstruction's count.
+    assert!(
+        out.stdout.lines().any(|l| l.trim_start().starts_with("90300 ") && l.contains("JUMP_IF_FALSE")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn dis_passes_shows_what_each_pass_changed() {
+    let out = run_bin(&["dis", "--passes", "samples/hot_loop.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("#### pass 1 of 3: fold ####"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("#### pass 3 of 3: peephole ####\n== <main> (38 -> 24 instructions) =="),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("+   4  BRANCH_LOCAL_IMM 1 300 20 ; unless i < 300 to 20"), "{}", out.stdout);
+    let out = run_bin(&["dis", "--passes", "-O0", "samples/hot_loop.zx"], repo(), LONG);
+    assert!(out.stdout.contains("no optimizer passes (-O0)"), "{}", out.stdout);
+}
+
+#[test]
 fn the_tui_needs_a_terminal() {
     let out = run_bin(&["samples/fib.zx"], repo(), LONG);
     assert_eq!(out.code, Some(2));

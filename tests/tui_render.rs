@@ -83,7 +83,10 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     for (i, n) in lines.iter_mut().enumerate() {
         *n = (i as u64 * 137) % 1000;
     }
-    snap.profile = Some(ProfileView { instructions: counts, lines });
+    let max_instruction = counts.iter().flatten().copied().max().unwrap_or(0);
+    let max_line_hits = lines.iter().copied().max().unwrap_or(0);
+    snap.profile =
+        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits });
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
@@ -250,17 +253,16 @@ fn search_finds_instructions() {
 }
 
 #[test]
-fn export_writes_json() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("out.json");
+fn export_asks_the_vm_thread_for_the_trace() {
+    let path = std::env::temp_dir().join("zexus-tui-export-request.json");
     let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: path.clone() });
     app.update(paused_in_transaction());
     app.on_key(key('e'));
-    let text = std::fs::read_to_string(&path).expect("export written");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("export is JSON");
-    assert_eq!(json["format_version"], 1);
-    assert_eq!(json["status"], "paused");
-    assert!(app.message().unwrap_or_default().contains("snapshot JSON"));
+    assert_eq!(app.outbox, vec![Request::ExportTrace(path.clone())]);
+    assert!(app.message().unwrap_or_default().starts_with("exporting the trace"));
+    // The VM thread's answer replaces the message.
+    app.apply(zexus_tui::tui::app::Action::Status("exported Chrome trace (12 events) to x".to_string()));
+    assert_eq!(app.message(), Some("exported Chrome trace (12 events) to x"));
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
-//! line, stops at a breakpoint, runs and pauses, sees the hot loop, exports JSON, quits, and
-//! checks the terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a
-//! message only if tmux is missing outside CI.
+//! line, stops at a breakpoint, runs and pauses, sees the hot loop, exports the Chrome trace,
+//! quits, and checks the terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped
+//! with a message only if tmux is missing outside CI.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -167,13 +167,21 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Space"]);
     tmux.wait_for("paused again", |s| s.starts_with(" PAUSED (paused)"));
 
-    // `e`: export, and the file is JSON.
+    // `e`: the Chrome trace of the run so far, which Perfetto opens.
     tmux.keys(&["e"]);
-    tmux.wait_for("the export message", |s| s.contains("export"));
+    tmux.wait_for("the export message", |s| s.contains("exported Chrome trace ("));
     let text = wait_file(&export);
     let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
-    assert_eq!(json["status"], "paused");
-    assert!(json["counters"]["instructions"].as_u64().is_some_and(|n| n > 1000), "{}", json["counters"]);
+    let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
+    let has = |name: &str, ph: &str| events.iter().any(|e| e["name"] == name && e["ph"] == ph);
+    assert!(has("parse", "B") && has("parse", "E"), "the pipeline's phases: {text:.2000}");
+    assert!(has("<main>", "B") && has("<main>", "E"), "the run's slice: {text:.2000}");
+    assert!(has("instructions", "C"), "instruction counter samples: {text:.2000}");
+    assert!(has("loop hot", "i"), "the loop turning hot: {text:.2000}");
+    if cfg!(target_arch = "x86_64") {
+        assert!(has("jit compile <main> loop 0", "B"), "the JIT compilation: {text:.2000}");
+    }
+    assert_eq!(json["otherData"]["truncated"], false);
 
     // `q`: the shell prompt comes back and the terminal is sane.
     tmux.keys(&["q"]);

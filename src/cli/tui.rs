@@ -23,7 +23,7 @@ pub struct TuiOpts {
     /// Capture the mouse: click to focus and select, wheel to scroll (the default).
     #[arg(long, overrides_with = "no_mouse")]
     pub mouse: bool,
-    /// Where `e` writes the JSON export [default: zexus-trace-<program>.json].
+    /// Where `e` writes the Chrome trace of the run so far [default: zexus-trace-<program>.json].
     #[arg(long, value_name = "PATH")]
     pub export: Option<PathBuf>,
     /// Start running at once instead of paused before the first instruction.
@@ -68,6 +68,7 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
     let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
     tui::run(TuiConfig {
         name,
+        path: file.map(Path::to_path_buf),
         source,
         options: run_opts.options(),
         themes,

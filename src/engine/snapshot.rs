@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::recorder::EventBreak;
 use super::{JitSummary, Options, Session};
 use crate::bytecode::chunk::Chunk;
 use crate::bytecode::disasm::{self, ListingRow};
-use crate::compile::optimize::PassStats;
+use crate::compile::optimize::{PassStats, history};
 use crate::diag::{Diagnostic, render};
 use crate::syntax::span::SourceMap;
 use crate::vm::chain::Data;
@@ -110,6 +111,17 @@ pub struct ProgramInfo {
     pub optimized_len: usize,
 }
 
+/// One function's code after one optimizer pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassListing {
+    /// The pass.
+    pub pass: &'static str,
+    /// The code after it.
+    pub rows: Vec<ListingRow>,
+    /// For each row, the unoptimized pcs it stands for (itself, then parts fused into it).
+    pub origins: Vec<Vec<u32>>,
+}
+
 /// The listings of one function.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionInfo {
@@ -125,6 +137,22 @@ pub struct FunctionInfo {
     pub optimized: Vec<ListingRow>,
     /// The code as compiled (before the optimizer).
     pub unoptimized: Vec<ListingRow>,
+    /// For each unoptimized pc, the optimized pc it became or was fused into (`null` where it
+    /// was removed or folded away, and everywhere if the mapping could not be traced).
+    pub unoptimized_map: Vec<Option<u32>>,
+    /// True if the optimizer's pc mapping was traced (see `compile::optimize::history`).
+    pub mapped: bool,
+    /// The code after each optimizer pass, in order (not in the JSON snapshot; `dis --passes`
+    /// prints it).
+    #[serde(skip)]
+    pub passes: Vec<PassListing>,
+}
+
+impl FunctionInfo {
+    /// The unoptimized pcs that became optimized instruction `pc` (empty if none traced).
+    pub fn unoptimized_of(&self, pc: u32) -> impl Iterator<Item = u32> + '_ {
+        self.unoptimized_map.iter().enumerate().filter(move |(_, m)| **m == Some(pc)).map(|(u, _)| u as u32)
+    }
 }
 
 /// The innermost position of the program.
@@ -259,13 +287,27 @@ impl CacheView {
     }
 }
 
-/// Execution counts (filled in once the profiler lands).
+/// Exact execution counts (interpreted and native runs together; see `engine::counts`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProfileView {
-    /// Per function, per instruction: times executed.
+    /// Per function, per instruction of the optimized code: times executed.
     pub instructions: Vec<Vec<u64>>,
     /// Per 1-based source line (index 0 unused): instructions executed on it.
     pub lines: Vec<u64>,
+    /// Per 1-based source line (index 0 unused): times the line ran (the count of its
+    /// most-executed instruction).
+    pub line_hits: Vec<u64>,
+    /// The largest instruction count (the top of the heat scale).
+    pub max_instruction: u64,
+    /// The largest line hit count.
+    pub max_line_hits: u64,
+}
+
+impl ProfileView {
+    /// Times instruction `pc` of function `function` ran (0 when out of range).
+    pub fn count(&self, function: u32, pc: u32) -> u64 {
+        self.instructions.get(function as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0)
+    }
 }
 
 /// Per-instruction JIT information (filled in once the JIT lands).
@@ -319,6 +361,8 @@ pub struct SessionSnapshot {
     pub loops: Vec<LoopView>,
     /// Breakpoints set in the debugger.
     pub breakpoints: Vec<Breakpoint>,
+    /// The VM events the debugger stops on.
+    pub event_breaks: Vec<EventBreak>,
     /// What the JIT did.
     pub jit: JitSummary,
     /// Per-instruction JIT information; `None` until the JIT lands.
@@ -419,6 +463,8 @@ pub struct Capture {
     output: Option<OutputLog>,
     program: OnceCell<Arc<ProgramInfo>>,
     map: OnceCell<SourceMap>,
+    /// Execution counting is on (and is switched on again in the VM of every reload).
+    pub(crate) counting: bool,
 }
 
 impl Capture {
@@ -430,6 +476,14 @@ impl Capture {
             output: None,
             program: OnceCell::new(),
             map: OnceCell::new(),
+            counting: false,
+        }
+    }
+
+    /// Forgets the output captured so far.
+    pub fn clear_output(&self) {
+        if let Some(log) = &self.output {
+            log.clear();
         }
     }
 
@@ -535,10 +589,11 @@ impl Session {
             error: self.error_view(),
             loops: self.loop_views(),
             breakpoints: Vec::new(),
+            event_breaks: Vec::new(),
             jit: self.jit_summary(),
             jit_code: None,
             cache: None,
-            profile: None,
+            profile: self.profile_view(&program.functions, program.line_count),
             clock_us: 0,
             ips_history: Vec::new(),
             program,
@@ -698,16 +753,37 @@ fn build_program_info(session: &Session) -> ProgramInfo {
     flatten(&session.build.chunk, &mut optimized);
     let mut unoptimized = Vec::new();
     flatten(&session.build.unoptimized, &mut unoptimized);
+    let passes = &session.reload.options.passes;
+    let histories = history::replay(&session.build.unoptimized, &session.build.chunk, passes);
     let functions = optimized
         .iter()
         .enumerate()
-        .map(|(i, chunk)| FunctionInfo {
-            id: i as u32,
-            name: chunk.display_name().to_string(),
-            arity: chunk.arity,
-            slots: chunk.n_slots,
-            optimized: disasm::rows(chunk, src, map),
-            unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+        .map(|(i, chunk)| {
+            let history = histories.get(i);
+            FunctionInfo {
+                id: i as u32,
+                name: chunk.display_name().to_string(),
+                arity: chunk.arity,
+                slots: chunk.n_slots,
+                optimized: disasm::rows(chunk, src, map),
+                unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+                unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
+                mapped: history.is_some_and(|h| h.matches_build),
+                passes: history
+                    .map(|h| {
+                        h.stages
+                            .iter()
+                            .filter_map(|stage| {
+                                Some(PassListing {
+                                    pass: stage.pass?.name(),
+                                    rows: disasm::rows(&stage.chunk, src, map),
+                                    origins: stage.origins.clone(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
         })
         .collect();
     ProgramInfo {

@@ -53,7 +53,7 @@ pub enum Action {
     Help,
     /// Start typing a search.
     StartSearch,
-    /// Write the run so far as JSON.
+    /// Write the Chrome trace of the run so far (answered by the VM thread).
     Export,
     /// Switch to the next theme.
     NextTheme,
@@ -92,7 +92,7 @@ pub struct AppConfig {
     pub themes: Vec<Theme>,
     /// Start with mouse capture on.
     pub mouse: bool,
-    /// Where `e` writes the export.
+    /// Where `e` writes the trace.
     pub export_path: PathBuf,
 }
 
@@ -332,20 +332,11 @@ impl App {
         self.focus = visible[((at + step).rem_euclid(n)) as usize];
     }
 
-    /// Writes the latest snapshot as JSON (the trace export once the trace module lands).
+    /// Asks the VM thread to write the Chrome trace of the run so far; its answer (what was
+    /// written, or why not) replaces the message when it arrives.
     fn export(&mut self) {
-        let Some(snap) = &self.snapshot else {
-            self.message = Some("nothing to export yet".to_string());
-            return;
-        };
-        let path = &self.export_path;
-        let res = serde_json::to_string_pretty(&**snap)
-            .map_err(|e| e.to_string())
-            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
-        self.message = Some(match res {
-            Ok(()) => format!("exported snapshot JSON to {}", path.display()),
-            Err(e) => format!("export failed: {}: {e}", path.display()),
-        });
+        self.message = Some(format!("exporting the trace to {}…", self.export_path.display()));
+        self.outbox.push(Request::ExportTrace(self.export_path.clone()));
     }
 
     /// Handles a mouse event.

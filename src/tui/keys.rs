@@ -113,7 +113,7 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
         "Other",
         &[
             ("/", "search (Enter: next)"),
-            ("e", "export run as JSON"),
+            ("e", "export Chrome trace"),
             ("t", "switch theme"),
             ("m", "mouse capture on/off"),
             ("? F1", "this help"),

@@ -1,6 +1,7 @@
 //! The bytecode pane: the listing of every function, optimized, unoptimized, or both side by
 //! side with the rows of the cursor's source line highlighted on both sides. Shows the current
-//! pc, breakpoints, hot loops, and (once those land) execution counts and JIT-compiled code.
+//! pc, breakpoints, hot loops, JIT-compiled code and exact execution counts, heat-coloured (the
+//! unoptimized listing shows the count of the instruction each became).
 //! Only visible rows are formatted, so listings of any length scroll at the same cost.
 
 use std::sync::Arc;
@@ -165,7 +166,7 @@ impl BytecodePane {
         mapped_line: Option<(u32, u32)>,
     ) {
         let current = if snap.status == RunStatus::Finished { None } else { snap.location };
-        let counts = snap.profile.as_ref().map(|p| &p.instructions);
+        let profile = snap.profile.as_ref();
         let jit = snap.jit_code.as_ref().map(|j| &j.compiled);
         for (row_index, idx) in window.enumerate() {
             let y = area.y + row_index as u16;
@@ -238,10 +239,23 @@ impl BytecodePane {
                         (hot, hot_style)
                     };
                     x = put_raw(buf, x, y, hot, right.saturating_sub(x), hot_style);
-                    if let Some(counts) = counts.filter(|_| optimized) {
-                        let n = counts.get(f as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0);
-                        let text = if n == 0 { format!("{:>7} ", "") } else { format!("{:>7} ", super::compact(n)) };
-                        x = put_raw(buf, x, y, &text, right.saturating_sub(x), style.fg(theme.hot));
+                    if let Some(p) = profile {
+                        // Unoptimized instructions show the count of the instruction they became.
+                        let target = if optimized {
+                            Some(pc)
+                        } else {
+                            snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
+                        };
+                        let (text, n) = match target {
+                            Some(at) => {
+                                let n = p.count(f, at);
+                                (super::count_cell(n), n)
+                            }
+                            None => (format!("{:>6} ", "·"), 0),
+                        };
+                        let count_style =
+                            if is_current || failed_here { style } else { style.fg(theme.heat(n, p.max_instruction)) };
+                        x = put_raw(buf, x, y, &text, right.saturating_sub(x), count_style);
                     }
                     let number_style = if is_current || failed_here { style } else { style.fg(theme.line_number) };
                     let head = format!("{}{:>4} {:>4}  ", if lr.is_target { ">" } else { " " }, lr.pc, lr.line);
@@ -300,20 +314,23 @@ impl Pane for BytecodePane {
             thousands(program.unoptimized_len as u64)
         );
         let mut inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
-        let missing: Vec<&str> = [(!snap.jit.available, "JIT"), (snap.profile.is_none(), "execution counts")]
-            .into_iter()
-            .filter_map(|(missing, what)| missing.then_some(what))
-            .collect();
-        if !missing.is_empty() && inner.height > 2 {
-            // The last row says plainly which markers this build cannot show yet.
+        let note = if !snap.jit.available {
+            Some(("JIT: not available in this build (x86-64 only)", "JIT: not in this build"))
+        } else if snap.profile.is_some() && self.view != View::Optimized {
+            Some((
+                "unoptimized counts are those of the instruction each became · = removed or folded away",
+                "raw counts via the optimizer's pc map (· = removed)",
+            ))
+        } else {
+            None
+        };
+        if let Some((long, short)) = note
+            && inner.height > 2
+        {
+            // The last row explains the listing's markers.
             inner.height -= 1;
-            let long = format!("{}: not available in this build yet", missing.join(" & "));
-            let text = if long.chars().count() < inner.width as usize {
-                long
-            } else {
-                format!("{}: not in this build yet", missing.join(", ").replace("execution counts", "counts"))
-            };
-            put_raw(buf, inner.x + 1, inner.bottom(), &text, inner.width.saturating_sub(1), theme.placeholder());
+            let text = if long.chars().count() < inner.width as usize { long } else { short };
+            put_raw(buf, inner.x + 1, inner.bottom(), text, inner.width.saturating_sub(1), theme.placeholder());
         }
         let flat = self.primary();
         let window = self.scroll.window(flat.rows.len(), inner.height as usize);

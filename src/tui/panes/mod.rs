@@ -251,6 +251,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// An execution count for a gutter: 6 columns and a space, blank for zero.
+pub fn count_cell(n: u64) -> String {
+    if n == 0 { " ".repeat(7) } else { format!("{:>6} ", compact(n)) }
+}
+
 /// Formats a rate compactly: `950`, `12.3k`, `4.56M`, `1.20G`.
 pub fn compact(n: u64) -> String {
     let x = n as f64;
