@@ -33,7 +33,16 @@ fn snapshot_json_at_a_breakpoint() {
     assert!(json["program"]["functions"][1]["optimized"].as_array().is_some_and(|a| !a.is_empty()));
     assert!(json["program"]["functions"][1]["unoptimized"].as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(json["program"]["pass_stats"].as_array().map(Vec::len), Some(3));
-    assert_eq!(json["cache"], serde_json::Value::Null);
+    // A fresh session: every unit (the top level and each function) missed the cache.
+    assert_eq!(json["cache"]["enabled"], true);
+    assert_eq!(json["cache"]["builds"], 1);
+    assert_eq!(json["cache"]["hits"], 0);
+    assert!(json["cache"]["misses"].as_u64().is_some_and(|n| n >= 2), "{}", json["cache"]);
+    assert_eq!(json["cache"]["entries"], json["cache"]["misses"]);
+    assert!(json["cache"]["memory_bytes"].as_u64().is_some_and(|n| n > 0), "{}", json["cache"]);
+    let off = run_bin(&["snapshot", "samples/bank.zx", "--json", "--no-cache"], repo(), LONG);
+    let off: serde_json::Value = serde_json::from_str(&off.stdout).expect("snapshot JSON parses");
+    assert_eq!(off["cache"]["enabled"], false);
     assert_eq!(json["jit"]["available"], cfg!(target_arch = "x86_64"));
 }
 

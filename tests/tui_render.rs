@@ -76,7 +76,17 @@ fn failed() -> Arc<SessionSnapshot> {
 /// The paused snapshot with the figures of features not yet landed filled in, as they will be.
 fn with_future_data() -> Arc<SessionSnapshot> {
     let mut snap = (*paused_in_transaction()).clone();
-    snap.cache = Some(CacheView { hits: 42, misses: 8, entries: 8, memory_bytes: 64 * 1024, evictions: 1 });
+    snap.cache = Some(CacheView {
+        enabled: true,
+        builds: 3,
+        last_units: 8,
+        last_hits: 7,
+        hits: 42,
+        misses: 8,
+        entries: 8,
+        memory_bytes: 64 * 1024,
+        evictions: 1,
+    });
     let counts: Vec<Vec<u64>> =
         snap.program.functions.iter().map(|f| (0..f.optimized.len() as u64).map(|pc| pc * 10).collect()).collect();
     let mut lines = vec![0u64; snap.program.line_count + 2];
@@ -177,6 +187,24 @@ fn future_data_is_shown_when_present() {
         let screen = format!("{}", terminal.backend());
         assert!(!screen.contains("not available"), "{screen}");
         insta::assert_snapshot!(format!("future_data_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn cache_pane_after_a_restart() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.restart().expect("restarts");
+    let snap = fixed(d.snapshot());
+    let cache = snap.cache.clone().expect("cache figures");
+    assert_eq!((cache.builds, cache.last_hits, cache.last_units), (2, 4, 4));
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(key('6'));
+        app.on_key(key('z'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("hit rate 50.0% (4 of 8)"), "{screen}");
+        insta::assert_snapshot!(format!("cache_restarted_{}x{}", size.0, size.1), terminal.backend());
     }
 }
 

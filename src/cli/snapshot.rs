@@ -52,7 +52,7 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut debugger = match Debugger::new(&path, &src, &args.opts.options()) {
+    let mut debugger = match Debugger::with_cache(&path, &src, &args.opts.options(), super::make_cache(&args.opts)) {
         Ok(d) => d,
         Err(diags) => return report(&diags, &path, &src),
     };
@@ -187,15 +187,22 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         let _ = writeln!(s, "jit          not available in this build yet");
     }
     match &snap.cache {
-        Some(cache) => {
+        Some(cache) if cache.enabled => {
             let _ = writeln!(
                 s,
-                "cache        {} hits, {} misses, {} entries, {} bytes, {} evictions",
-                cache.hits, cache.misses, cache.entries, cache.memory_bytes, cache.evictions
+                "cache        {} hits, {} misses, {} entries, {} bytes, {} evictions; build {}: {} of {} units from the cache",
+                cache.hits,
+                cache.misses,
+                cache.entries,
+                cache.memory_bytes,
+                cache.evictions,
+                cache.builds,
+                cache.last_hits,
+                cache.last_units
             );
         }
-        None => {
-            let _ = writeln!(s, "cache        not available in this build yet");
+        _ => {
+            let _ = writeln!(s, "cache        off");
         }
     }
     match &snap.profile {

@@ -21,6 +21,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::rc::Rc;
 
+use super::cache::CompileCache;
 use super::pipeline::UnitSource;
 use super::recorder::{EventBreak, Happened, Recorder, SharedRecorder};
 use super::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
@@ -111,11 +112,21 @@ impl Debugger {
     /// The session reports to `options.sink` if it is enabled, else to a sink of its own on the
     /// system clock; either way the debugger's recorder listens from the start of the build.
     pub fn new(name: &str, src: &str, options: &Options) -> Result<Debugger, Vec<Diagnostic>> {
+        Debugger::with_cache(name, src, options, CompileCache::default())
+    }
+
+    /// [`Debugger::new`] building (and rebuilding on restarts) through `cache`.
+    pub fn with_cache(
+        name: &str,
+        src: &str,
+        options: &Options,
+        cache: CompileCache,
+    ) -> Result<Debugger, Vec<Diagnostic>> {
         let recorder: SharedRecorder = Rc::new(RefCell::new(Recorder::new()));
         let sink = if options.sink.is_enabled() { options.sink.clone() } else { observe::live_sink() };
         sink.attach(recorder.clone());
         let options = Options { sink, ..options.clone() };
-        let mut session = Session::new_captured(name, src, &options)?;
+        let mut session = Session::new_captured_with_cache(name, src, &options, cache)?;
         session.enable_exec_counts();
         let lines = line_tables(&session);
         let interrupt = session.vm.interrupt_flag();
@@ -742,6 +753,19 @@ print(total)
         let events = doc["traceEvents"].as_array().cloned().unwrap_or_default();
         assert!(events.iter().any(|e| e["name"] == "cache hit"));
         assert!(!events.iter().any(|e| e["name"] == "f"));
+    }
+
+    #[test]
+    fn a_restart_rebuilds_from_the_cache() {
+        let mut d = debugger("action f(x) { return x }\nprint(f(1))\n");
+        let first = d.snapshot().cache.expect("cache figures");
+        assert_eq!((first.hits, first.misses, first.builds, first.last_hits), (0, 2, 1, 0));
+        d.restart().expect("restarts");
+        let second = d.snapshot().cache.expect("cache figures");
+        assert_eq!((second.hits, second.misses, second.builds), (2, 2, 2));
+        assert_eq!((second.last_hits, second.last_units), (2, 2));
+        assert_eq!(second.entries, 2);
+        assert!((second.hit_rate() - 0.5).abs() < 1e-9);
     }
 
     #[test]

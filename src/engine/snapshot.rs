@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::cache::CompileCache;
 use super::recorder::EventBreak;
 use super::{JitSummary, Options, Session};
 use crate::bytecode::chunk::Chunk;
@@ -264,9 +265,18 @@ impl LoopView {
     }
 }
 
-/// Bytecode-cache figures (filled in once the cache lands).
+/// Bytecode-cache figures, cumulative over the session (across restarts), and what the latest
+/// build took from the cache.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CacheView {
+    /// False when the cache is off (`--no-cache`).
+    pub enabled: bool,
+    /// Builds so far (1, plus one per restart).
+    pub builds: u64,
+    /// Units of the latest build.
+    pub last_units: u64,
+    /// Units of the latest build that came from the cache.
+    pub last_hits: u64,
     /// Lookups that found a compiled chunk.
     pub hits: u64,
     /// Lookups that compiled.
@@ -502,8 +512,18 @@ impl Session {
     /// Builds `src` with the program's output captured for snapshots (nothing is printed).
     /// `name` is the program's display name (its path, or `<demo>`).
     pub fn new_captured(name: &str, src: &str, options: &Options) -> Result<Session, Vec<Diagnostic>> {
+        Session::new_captured_with_cache(name, src, options, CompileCache::default())
+    }
+
+    /// [`Session::new_captured`] building through `cache` (off, or with a disk tier).
+    pub fn new_captured_with_cache(
+        name: &str,
+        src: &str,
+        options: &Options,
+        cache: CompileCache,
+    ) -> Result<Session, Vec<Diagnostic>> {
         let log = OutputLog::default();
-        let mut session = Session::new(src, options, Box::new(log.clone()))?;
+        let mut session = Session::with_cache(src, options, Box::new(log.clone()), cache)?;
         session.capture.name = name.to_string();
         session.capture.output = Some(log);
         Ok(session)
@@ -592,11 +612,27 @@ impl Session {
             event_breaks: Vec::new(),
             jit: self.jit_summary(),
             jit_code: None,
-            cache: None,
+            cache: Some(self.cache_view()),
             profile: self.profile_view(&program.functions, program.line_count),
             clock_us: 0,
             ips_history: Vec::new(),
             program,
+        }
+    }
+
+    fn cache_view(&self) -> CacheView {
+        let stats = self.cache_stats();
+        let last = self.last_build();
+        CacheView {
+            enabled: stats.enabled,
+            builds: self.builds(),
+            last_units: last.units.len() as u64,
+            last_hits: (last.memory_hits() + last.disk_hits()) as u64,
+            hits: stats.hits,
+            misses: stats.misses,
+            entries: stats.entries,
+            memory_bytes: stats.memory_bytes,
+            evictions: stats.evictions,
         }
     }
 

@@ -43,6 +43,8 @@ pub struct TuiConfig {
     pub name: String,
     /// The program's file, re-read on restart (none for the demo).
     pub path: Option<PathBuf>,
+    /// Makes the bytecode cache (an in-memory one if none).
+    pub cache: Option<worker::CacheFactory>,
     /// Its source text.
     pub source: String,
     /// Session options.
@@ -124,14 +126,20 @@ pub fn run(config: TuiConfig) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let worker =
-        match Worker::spawn_file(&config.name, config.path.clone(), &config.source, &config.options, config.run) {
-            Ok(w) => w,
-            Err(diags) => {
-                eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
-                return ExitCode::from(1);
-            }
-        };
+    let worker = match Worker::spawn_file(
+        &config.name,
+        config.path.clone(),
+        &config.source,
+        &config.options,
+        config.run,
+        config.cache.clone(),
+    ) {
+        Ok(w) => w,
+        Err(diags) => {
+            eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
+            return ExitCode::from(1);
+        }
+    };
     let signals = match event::Signals::install() {
         Ok(s) => s,
         Err(e) => {

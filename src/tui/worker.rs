@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::diag::Diagnostic;
 use crate::engine::Options;
+use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
@@ -76,6 +77,18 @@ pub struct Worker {
     handle: Option<JoinHandle<()>>,
 }
 
+/// Makes the session's bytecode cache on the VM thread (a cache holds `Rc`s, so it cannot be
+/// built on the UI thread and sent); the CLI supplies it to honour `--no-cache` and
+/// `--cache-dir`.
+#[derive(Clone)]
+pub struct CacheFactory(pub Arc<dyn Fn() -> CompileCache + Send + Sync>);
+
+impl std::fmt::Debug for CacheFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheFactory")
+    }
+}
+
 /// Where the program came from, for restarts.
 struct Origin {
     /// The file to re-read on restart (none for the demo).
@@ -86,16 +99,18 @@ impl Worker {
     /// Starts the VM thread on `src`; returns the build's diagnostics if it does not compile.
     /// With `run`, the program starts running at once instead of paused at its first line.
     pub fn spawn(name: &str, src: &str, options: &Options, run: bool) -> Result<Worker, Vec<Diagnostic>> {
-        Worker::spawn_file(name, None, src, options, run)
+        Worker::spawn_file(name, None, src, options, run, None)
     }
 
-    /// [`Worker::spawn`] for a program read from `path` (re-read on each restart).
+    /// [`Worker::spawn`] for a program read from `path` (re-read on each restart), building
+    /// through the cache `cache` makes (an in-memory cache without one).
     pub fn spawn_file(
         name: &str,
         path: Option<PathBuf>,
         src: &str,
         options: &Options,
         run: bool,
+        cache: Option<CacheFactory>,
     ) -> Result<Worker, Vec<Diagnostic>> {
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
@@ -112,7 +127,8 @@ impl Worker {
             .stack_size(1 << 30)
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
-                let debugger = match Debugger::new(&name, &src, &options) {
+                let cache = cache.map(|make| (make.0)()).unwrap_or_default();
+                let debugger = match Debugger::with_cache(&name, &src, &options, cache) {
                     Ok(d) => {
                         let _ = ready_tx.send(Ok(()));
                         d
