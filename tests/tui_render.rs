@@ -9,8 +9,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use zexus_tui::engine::Options;
 use zexus_tui::engine::debug::{Debugger, Goal};
+use zexus_tui::engine::recorder::EventBreak;
 use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, SessionSnapshot};
-use zexus_tui::tui::app::{App, AppConfig};
+use zexus_tui::tui::app::{App, AppConfig, Mode};
 use zexus_tui::tui::panes::PaneId;
 use zexus_tui::tui::theme::Theme;
 use zexus_tui::tui::worker::Request;
@@ -205,6 +206,41 @@ fn cache_pane_after_a_restart() {
         let screen = format!("{}", terminal.backend());
         assert!(screen.contains("hit rate 50.0% (4 of 8)"), "{screen}");
         insta::assert_snapshot!(format!("cache_restarted_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+/// Stopped by the break on JIT compilation (with the break on a rollback also on).
+fn stopped_on_jit_compile() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::JitCompiled);
+    d.toggle_event_break(EventBreak::TxRollback);
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn event_break_menu_and_stop() {
+    let snap = stopped_on_jit_compile();
+    if zexus_tui::jit::AVAILABLE {
+        assert_eq!(snap.stop_reason.as_deref(), Some("JIT compiled loop at line 5"));
+    }
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        let screen = format!("{}", draw(&app, size).backend());
+        let status = screen.lines().next().unwrap_or_default().to_string();
+        assert!(status.contains("⚑ jit,rollback"), "{status}");
+        app.on_key(KeyEvent::new(KeyCode::Char('B'), KeyModifiers::SHIFT));
+        assert_eq!(app.mode, Mode::EventMenu);
+        insta::assert_snapshot!(format!("event_menu_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('2'));
+        app.on_key(key('4'));
+        assert_eq!(
+            app.outbox,
+            vec![Request::ToggleEventBreak(EventBreak::Bailout), Request::ToggleEventBreak(EventBreak::RuntimeError)]
+        );
+        assert_eq!(app.mode, Mode::EventMenu, "the menu stays open while toggling");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Normal);
     }
 }
 

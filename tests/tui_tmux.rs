@@ -1,8 +1,8 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
-//! line, stops at a breakpoint, runs and pauses, sees the hot loop, exports the Chrome trace,
-//! quits, and checks the terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped
-//! with a message only if tmux is missing outside CI.
+//! line, stops at a breakpoint and when the loop is JIT-compiled, runs and pauses, sees the hot
+//! loop, exports the Chrome trace, quits, and checks the terminal is sane again (`stty -a`
+//! shows `icanon` and `echo`). Skipped with a message only if tmux is missing outside CI.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -158,6 +158,21 @@ fn debugger_session_in_tmux() {
     // Clear it (the cursor followed the stop to line 9), then run and pause.
     tmux.keys(&["b"]);
     tmux.wait_for("the breakpoint to clear", |s| !s.lines().any(|l| l.contains("●") && l.contains("  9 │")));
+    // `B` `1`: break when a loop is JIT-compiled; running stops when the loop compiles.
+    if cfg!(target_arch = "x86_64") {
+        tmux.keys(&["B"]);
+        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.keys(&["1"]);
+        tmux.wait_for("the break on compilation", |s| s.lines().next().is_some_and(|l| l.contains("⚑ jit")));
+        tmux.keys(&["Enter"]);
+        tmux.keys(&["Space"]);
+        tmux.wait_for("the stop on compilation", |s| s.starts_with(" PAUSED (JIT compiled loop at line 8)"));
+        tmux.keys(&["B"]);
+        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.keys(&["1"]);
+        tmux.wait_for("the break off", |s| s.lines().next().is_some_and(|l| !l.contains("⚑")));
+        tmux.keys(&["Enter"]);
+    }
     tmux.keys(&["Space"]);
     tmux.wait_for("running", |s| s.starts_with(" RUNNING"));
     // The loop crosses the hot threshold while running.

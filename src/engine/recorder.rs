@@ -72,6 +72,17 @@ impl EventBreak {
         }
     }
 
+    /// Where the debugger stops, for menus.
+    pub fn detail(self) -> &'static str {
+        match self {
+            EventBreak::JitCompiled => "before its native code first runs",
+            EventBreak::Bailout => "where the interpreter resumes",
+            EventBreak::CacheMiss => "at the start, naming recompiled units",
+            EventBreak::RuntimeError => "replays up to the failing instruction",
+            EventBreak::TxRollback => "right after TX_REVERT",
+        }
+    }
+
     fn bit(self) -> u8 {
         1 << (self as u8)
     }

@@ -19,6 +19,7 @@ use super::panes::{self, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::debug::Goal;
+use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
 
 /// The smallest terminal the layout supports.
@@ -37,6 +38,10 @@ pub enum Action {
     Restart,
     /// Set or clear a breakpoint.
     ToggleBreakpoint(Breakpoint),
+    /// Open the menu of VM events to break on.
+    EventMenu,
+    /// Turn the break on a VM event on or off.
+    ToggleEventBreak(EventBreak),
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -76,6 +81,8 @@ pub enum Mode {
     Help,
     /// Typing a search query.
     Search(String),
+    /// The menu of VM events to break on is open.
+    EventMenu,
 }
 
 /// A change the run loop must make to the terminal.
@@ -204,6 +211,14 @@ impl App {
                     self.apply(Action::Quit);
                 }
             }
+            Mode::EventMenu => match key.code {
+                KeyCode::Char(c @ '1'..='9') => {
+                    if let Some(&event) = EventBreak::ALL.get(c as usize - '1' as usize) {
+                        self.apply(Action::ToggleEventBreak(event));
+                    }
+                }
+                _ => self.mode = Mode::Normal,
+            },
             Mode::Search(mut query) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
@@ -275,6 +290,8 @@ impl App {
                 self.outbox.push(Request::Restart);
             }
             Action::ToggleBreakpoint(bp) => self.outbox.push(Request::ToggleBreakpoint(bp)),
+            Action::EventMenu => self.mode = Mode::EventMenu,
+            Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusIndex(i) => {
@@ -379,6 +396,10 @@ impl App {
         if self.mode == Mode::Help {
             render_help(area, buf, theme);
         }
+        if self.mode == Mode::EventMenu {
+            let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
+            render_event_menu(area, buf, theme, &on);
+        }
     }
 
     /// Where each visible pane goes.
@@ -460,6 +481,10 @@ impl App {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
             parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
         }
+        if !snap.event_breaks.is_empty() {
+            let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
+            parts.push(format!("⚑ {}", names.join(",")));
+        }
         parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
         if let Some(ips) = snap.ips_history.last() {
@@ -526,6 +551,57 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         let x = area.x + area.width.saturating_sub(width) / 2;
         let style = if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() };
         panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
+    }
+}
+
+/// The menu of VM events to break on, with the ones that are on checked.
+fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {
+    let width = area.width.saturating_sub(4).min(76);
+    let height = (EventBreak::ALL.len() as u16 + 4).min(area.height);
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.border_style(true))
+        .style(theme.text())
+        .title(" Break on VM events — 1-5 toggle, any other key closes ");
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let wide = inner.width >= 70;
+    for (i, event) in EventBreak::ALL.iter().enumerate() {
+        let y = inner.y + 1 + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let checked = on.contains(event);
+        let mut x =
+            panes::put_raw(buf, inner.x + 1, y, &format!("{} ", i + 1), inner.width.saturating_sub(1), key_style);
+        let mark_style = if checked { theme.fg(theme.breakpoint).add_modifier(Modifier::BOLD) } else { theme.dimmed() };
+        x = panes::put_raw(
+            buf,
+            x,
+            y,
+            if checked { "[●] " } else { "[ ] " },
+            inner.right().saturating_sub(x),
+            mark_style,
+        );
+        x = panes::put_raw(
+            buf,
+            x,
+            y,
+            &format!("{:<27}", event.describe()),
+            inner.right().saturating_sub(x),
+            theme.text(),
+        );
+        if wide {
+            panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
+        }
     }
 }
 
