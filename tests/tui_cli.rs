@@ -161,6 +161,29 @@ fn dis_passes_shows_what_each_pass_changed() {
 }
 
 #[test]
+fn snapshot_says_why_each_loop_is_or_is_not_compiled() {
+    let out = run_bin(&["snapshot", "samples/jit_states.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    if cfg!(target_arch = "x86_64") {
+        for expected in [
+            "compiled:7 loop 0: 5000 iterations, threshold 100: compiled, 1 entries",
+            "refused:19 loop 0: 500 iterations, threshold 100: hot, interpreted (not compiled: unsupported instruction CALL at pc 8)",
+            "bails:31 loop 0: 5000 iterations, threshold 100: compiled, 10 entries, 9 bail-outs: type guard: 'x' holds a float (x9)",
+            "blacklisted:43 loop 0: 5000 iterations, threshold 100: blacklisted after 8 bail-outs: type guard: 'x' holds a string at pc 4",
+        ] {
+            assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
+        }
+    }
+    let out = run_bin(&["snapshot", "samples/jit_states.zx", "--no-jit"], repo(), LONG);
+    assert!(
+        out.stdout
+            .contains("compiled:7 loop 0: 5000 iterations, threshold 100: hot, interpreted: the JIT is off (--no-jit)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn the_tui_needs_a_terminal() {
     let out = run_bin(&["samples/fib.zx"], repo(), LONG);
     assert_eq!(out.code, Some(2));

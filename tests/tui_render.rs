@@ -244,6 +244,38 @@ fn event_break_menu_and_stop() {
     }
 }
 
+/// `samples/jit_states.zx` run to its end: a loop of each JIT fate.
+fn jit_states() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let mut d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn hot_loops_show_each_fate_and_why() {
+    let snap = jit_states();
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(key('4'));
+        app.on_key(key('z'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        if zexus_tui::jit::AVAILABLE {
+            for expected in [
+                "unsupported instruction CALL at pc 8",
+                "9 bail-outs",
+                "type guard: 'x' holds a float (x9)",
+                "blacklisted",
+                "type guard: 'x' holds a string at pc 4",
+            ] {
+                assert!(screen.contains(expected), "{expected}\n{screen}");
+            }
+        }
+        insta::assert_snapshot!(format!("hot_loops_states_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
 #[test]
 fn help_overlay() {
     for size in SIZES {

@@ -165,10 +165,16 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "loops        {}", snap.loops.len());
     for l in &snap.loops {
+        let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
         let state = match l.state {
             LoopState::Cold => format!("cold, compiles in {}", l.remaining()),
-            LoopState::Hot => "hot, interpreted".to_string(),
-            LoopState::Compiled => "compiled".to_string(),
+            LoopState::Hot => format!("hot, interpreted{why}"),
+            LoopState::Refused => format!("hot, interpreted (not compiled{why})"),
+            LoopState::Compiled if l.bailouts > 0 => {
+                format!("compiled, {} entries, {} bail-outs{why}", l.entries, l.bailouts)
+            }
+            LoopState::Compiled => format!("compiled, {} entries", l.entries),
+            LoopState::Blacklisted => format!("blacklisted after {} bail-outs{why}", l.bailouts),
         };
         let _ = writeln!(
             s,

@@ -22,6 +22,7 @@ use crate::bytecode::chunk::Chunk;
 use crate::bytecode::disasm::{self, ListingRow};
 use crate::compile::optimize::{PassStats, history};
 use crate::diag::{Diagnostic, render};
+use crate::jit::{JitLoopInfo, JitLoopStatus};
 use crate::syntax::span::SourceMap;
 use crate::vm::chain::Data;
 use crate::vm::error::ErrorKind;
@@ -229,10 +230,21 @@ pub struct ErrorView {
 pub enum LoopState {
     /// Below the hot threshold.
     Cold,
-    /// Crossed the threshold; still interpreted (the JIT refused it or is not in this build).
+    /// Crossed the threshold; interpreted because the JIT is off or not in this build.
     Hot,
-    /// Running as native code.
+    /// Crossed the threshold; interpreted because the JIT declined it (see the reason).
+    Refused,
+    /// Running as native code (it may have bailed out now and then: see the bail-outs).
     Compiled,
+    /// Was compiled, kept bailing out, and stays interpreted (see the reason).
+    Blacklisted,
+}
+
+impl LoopState {
+    /// True for the states whose code ran, or runs, as native code.
+    pub fn was_compiled(self) -> bool {
+        matches!(self, LoopState::Compiled | LoopState::Blacklisted)
+    }
 }
 
 /// One loop and its counters.
@@ -250,12 +262,23 @@ pub struct LoopView {
     pub back_edge_pc: u32,
     /// Source line of the header.
     pub header_line: u32,
-    /// Back-edges taken so far.
+    /// Back-edges taken so far (interpreted and native).
     pub iterations: u64,
     /// Back-edges after which the loop is hot.
     pub threshold: u64,
-    /// Cold, hot or compiled.
+    /// Cold, hot, refused, compiled or blacklisted.
     pub state: LoopState,
+    /// Why it is not compiled (refused, blacklisted, JIT off), or, for a compiled loop that
+    /// bailed out, the commonest bail-out: one line, e.g. `type guard: 'x' holds a string`.
+    pub reason: Option<String>,
+    /// Entries into its native code.
+    pub entries: u64,
+    /// Exits from its native code through a guard.
+    pub bailouts: u64,
+    /// Bytecode instructions its native code ran.
+    pub native_instructions: u64,
+    /// Bytes of machine code (0 if never compiled).
+    pub native_bytes: u64,
 }
 
 impl LoopView {
@@ -583,6 +606,8 @@ impl Session {
         };
         let (operands, operand_count) = self.operands();
         let (state, state_len) = self.state_entries();
+        let profile = self.profile_view(&program.functions, program.line_count);
+        let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             status,
@@ -607,13 +632,13 @@ impl Session {
             output_total,
             warnings: vm.warnings.clone(),
             error: self.error_view(),
-            loops: self.loop_views(),
+            loops,
             breakpoints: Vec::new(),
             event_breaks: Vec::new(),
             jit: self.jit_summary(),
             jit_code: None,
             cache: Some(self.cache_view()),
-            profile: self.profile_view(&program.functions, program.line_count),
+            profile,
             clock_us: 0,
             ips_history: Vec::new(),
             program,
@@ -749,21 +774,30 @@ impl Session {
         })
     }
 
-    fn loop_views(&self) -> Vec<LoopView> {
+    /// Every loop. With execution counts, `iterations` counts native iterations too (the
+    /// back-edge's count); without, only the interpreter's.
+    fn loop_views(&self, profile: Option<&ProfileView>) -> Vec<LoopView> {
         let src = &self.capture.source;
         let map = self.source_map();
         let threshold = self.vm.config.hot_threshold;
+        let jit = self.jit_info();
+        let jit_on = self.jit.is_some();
         let mut out = Vec::new();
         for proto in &self.vm.program.protos {
             for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
                 let span = proto.spans.get(info.header as usize).copied().unwrap_or_default();
-                let iterations = counter.iterations.get();
-                let state = if counter.compiled.get() {
-                    LoopState::Compiled
-                } else if counter.decided.get() || iterations >= threshold {
-                    LoopState::Hot
-                } else {
-                    LoopState::Cold
+                let counted = profile.map_or(0, |p| p.count(proto.id, info.back_edge));
+                let iterations = counter.iterations.get().max(counted);
+                let seen = jit.loops.iter().find(|l| l.proto_id == proto.id && l.loop_id == i as u16);
+                let hot = counter.decided.get() || iterations >= threshold;
+                let (state, reason) = match seen.map(|l| &l.status) {
+                    _ if counter.compiled.get() => (LoopState::Compiled, seen.and_then(commonest_bailout)),
+                    Some(JitLoopStatus::Blacklisted(why)) => (LoopState::Blacklisted, Some(why.clone())),
+                    Some(JitLoopStatus::Refused(why)) if hot => (LoopState::Refused, Some(why.clone())),
+                    _ if hot && !jit.available => (LoopState::Hot, Some("the JIT is not in this build".to_string())),
+                    _ if hot && !jit_on => (LoopState::Hot, Some("the JIT is off (--no-jit)".to_string())),
+                    _ if hot => (LoopState::Hot, None),
+                    _ => (LoopState::Cold, None),
                 };
                 out.push(LoopView {
                     function: proto.id,
@@ -775,11 +809,22 @@ impl Session {
                     iterations,
                     threshold,
                     state,
+                    reason,
+                    entries: seen.map_or(0, |l| l.entries),
+                    bailouts: seen.map_or(0, |l| l.bailouts),
+                    native_instructions: seen.map_or(0, |l| l.native_instructions),
+                    native_bytes: seen.map_or(0, |l| l.native_bytes),
                 });
             }
         }
         out
     }
+}
+
+/// The reason of a loop's most frequent bail-out, with its count if it happened more than once.
+fn commonest_bailout(l: &JitLoopInfo) -> Option<String> {
+    let top = l.exits.iter().filter(|e| e.kind == "bailout").max_by_key(|e| e.count)?;
+    Some(if top.count > 1 { format!("{} (x{})", top.reason, top.count) } else { top.reason.clone() })
 }
 
 fn build_program_info(session: &Session) -> ProgramInfo {

@@ -229,7 +229,7 @@ impl BytecodePane {
                     let loop_state = if optimized { loop_state(snap, f, pc) } else { None };
                     let (hot, hot_style) = match loop_state {
                         Some(LoopState::Compiled) => ("J", style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
-                        Some(LoopState::Hot) => ("*", style.fg(theme.hot).add_modifier(Modifier::BOLD)),
+                        Some(_) => ("*", style.fg(theme.hot).add_modifier(Modifier::BOLD)),
                         _ => (" ", style),
                     };
                     let jitted = jit.and_then(|j| j.get(f as usize)?.get(pc as usize).copied()).unwrap_or(false);
