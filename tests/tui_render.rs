@@ -101,6 +101,7 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
+        native: Vec::new(),
         compiled: snap
             .program
             .functions
@@ -274,6 +275,73 @@ fn hot_loops_show_each_fate_and_why() {
         }
         insta::assert_snapshot!(format!("hot_loops_states_{}x{}", size.0, size.1), terminal.backend());
     }
+}
+
+/// Stopped in the compiled checksum loop a few instructions after its native code ran.
+fn inside_compiled_loop() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::JitCompiled);
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    d.toggle_event_break(EventBreak::JitCompiled);
+    // Into the second call's loop (native code ran for the first), then four instructions on.
+    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    for _ in 0..4 {
+        assert!(d.run_to_stop(Goal::StepInstruction, 10));
+    }
+    fixed(d.snapshot())
+}
+
+#[test]
+fn four_way_view_links_source_bytecode_and_native_code() {
+    let snap = inside_compiled_loop();
+    let loc = snap.location.expect("stopped");
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(KeyEvent::new(KeyCode::Char('L'), KeyModifiers::SHIFT));
+        assert_eq!(app.four_way(), Some((loc.function, 0)), "L opens the loop at the pc");
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        for column in ["Source", "Unoptimized", "Optimized", "x86-64"] {
+            assert!(screen.contains(column), "{column}: {screen}");
+        }
+        if zexus_tui::jit::AVAILABLE {
+            assert!(screen.contains(&format!("── pc {} ", loc.pc)), "the pc's machine code: {screen}");
+        }
+        insta::assert_snapshot!(format!("four_way_{}x{}", size.0, size.1), terminal.backend());
+        // Moving in the unoptimized column moves the selection in the others.
+        app.on_key(key('h'));
+        app.on_key(key('j'));
+        app.on_key(key('j'));
+        let terminal = draw(&app, size);
+        insta::assert_snapshot!(format!("four_way_moved_{}x{}", size.0, size.1), terminal.backend());
+        // The unoptimized MOD's counterparts are highlighted: the optimized MOD, its machine
+        // code's heading, and the source line.
+        let buffer = terminal.backend().buffer();
+        let mapping = Theme::default().mapping_bg;
+        let highlighted = |needle: &str| {
+            (0..buffer.area.height).any(|y| {
+                let row: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+                row.find(needle).is_some_and(|at| {
+                    let x = row[..at].chars().count() as u16;
+                    buffer[(x, y)].bg == mapping
+                })
+            })
+        };
+        assert!(highlighted("11 MOD "), "the optimized MOD is highlighted");
+        if zexus_tui::jit::AVAILABLE {
+            assert!(highlighted("── pc 11 MOD"), "its machine code is highlighted");
+        }
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(app.four_way(), None);
+    }
+    // Enter on the hot-loops pane opens its selected loop.
+    let mut app = app(snap.clone());
+    app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.four_way().is_some());
 }
 
 #[test]

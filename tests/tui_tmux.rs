@@ -1,8 +1,9 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
 //! line, stops at a breakpoint and when the loop is JIT-compiled, runs and pauses, sees the hot
-//! loop, exports the Chrome trace, quits, and checks the terminal is sane again (`stty -a`
-//! shows `icanon` and `echo`). Skipped with a message only if tmux is missing outside CI.
+//! loop compiled and its four-way view, exports the Chrome trace, quits, and checks the
+//! terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a message only if
+//! tmux is missing outside CI.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -184,6 +185,14 @@ fn debugger_session_in_tmux() {
         // The JIT marker on the loop's instructions, next to their execution counts.
         assert!(screen.lines().any(|l| l.contains("  J ") && l.contains("MOD")), "{screen}");
     }
+
+    // `L`: the loop four ways: source, unoptimized and optimized bytecode, machine code.
+    tmux.keys(&["L"]);
+    tmux.wait_for("the four-way view", |s| {
+        s.contains("Unoptimized") && s.contains("x86-64") && (!cfg!(target_arch = "x86_64") || s.contains("── pc "))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the panes again", |s| s.contains("Hot loops") && !s.contains("x86-64"));
 
     // `e`: the Chrome trace of the run so far, which Perfetto opens.
     tmux.keys(&["e"]);

@@ -22,7 +22,8 @@ use crate::bytecode::chunk::Chunk;
 use crate::bytecode::disasm::{self, ListingRow};
 use crate::compile::optimize::{PassStats, history};
 use crate::diag::{Diagnostic, render};
-use crate::jit::{JitLoopInfo, JitLoopStatus};
+use crate::jit::disasm::NativeSection;
+use crate::jit::{JitCodeListing, JitLoopInfo, JitLoopStatus};
 use crate::syntax::span::SourceMap;
 use crate::vm::chain::Data;
 use crate::vm::error::ErrorKind;
@@ -343,11 +344,48 @@ impl ProfileView {
     }
 }
 
-/// Per-instruction JIT information (filled in once the JIT lands).
+/// Per-instruction JIT information and the machine code of every compiled loop.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JitView {
     /// Per function, per instruction: true where the instruction belongs to a compiled loop.
     pub compiled: Vec<Vec<bool>>,
+    /// The native code of each loop that was compiled (still, or before it was blacklisted).
+    pub native: Vec<NativeListing>,
+}
+
+impl JitView {
+    /// The native code of loop `loop_id` of `function`, if it was compiled.
+    pub fn native_of(&self, function: u32, loop_id: u16) -> Option<&NativeListing> {
+        self.native.iter().find(|n| n.function == function && n.loop_id == loop_id)
+    }
+}
+
+/// The disassembled machine code of one compiled loop (as `dis --jit` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NativeListing {
+    /// Function index.
+    pub function: u32,
+    /// Loop index within the function.
+    pub loop_id: u16,
+    /// Address the code runs at.
+    pub address: u64,
+    /// Size of the code in bytes.
+    pub bytes: usize,
+    /// Decoded instructions in address order.
+    pub rows: Vec<NativeRow>,
+}
+
+/// One machine instruction of a compiled loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NativeRow {
+    /// Offset from the start of the code.
+    pub offset: usize,
+    /// The bytecode instruction it implements (`None` in the entry code and the exit stubs).
+    pub pc: Option<u32>,
+    /// True in the cold exit stubs and epilogue.
+    pub cold: bool,
+    /// Intel-syntax text.
+    pub text: String,
 }
 
 /// Everything the debugger shows, as plain data.
@@ -496,6 +534,8 @@ pub struct Capture {
     output: Option<OutputLog>,
     program: OnceCell<Arc<ProgramInfo>>,
     map: OnceCell<SourceMap>,
+    /// Disassembled native code, by function, loop and code address (decoded once).
+    native: RefCell<Vec<NativeListing>>,
     /// Execution counting is on (and is switched on again in the VM of every reload).
     pub(crate) counting: bool,
 }
@@ -509,6 +549,7 @@ impl Capture {
             output: None,
             program: OnceCell::new(),
             map: OnceCell::new(),
+            native: RefCell::new(Vec::new()),
             counting: false,
         }
     }
@@ -636,13 +677,40 @@ impl Session {
             breakpoints: Vec::new(),
             event_breaks: Vec::new(),
             jit: self.jit_summary(),
-            jit_code: None,
+            jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),
             profile,
             clock_us: 0,
             ips_history: Vec::new(),
             program,
         }
+    }
+
+    /// Which instructions run as native code, and the machine code of every compiled loop.
+    fn jit_view(&self, program: &ProgramInfo) -> JitView {
+        let info = self.jit_info();
+        let compiled = program
+            .functions
+            .iter()
+            .map(|f| (0..f.optimized.len() as u32).map(|pc| info.instruction(f.id, pc).compiled).collect())
+            .collect();
+        let mut cache = self.capture.native.borrow_mut();
+        let mut native = Vec::new();
+        for l in &info.loops {
+            let Some(code) = &l.code else { continue };
+            let known =
+                cache.iter().find(|n| n.function == l.proto_id && n.loop_id == l.loop_id && n.address == code.address);
+            let listing = match known {
+                Some(n) => n.clone(),
+                None => {
+                    let listing = native_listing(l.proto_id, l.loop_id, code);
+                    cache.push(listing.clone());
+                    listing
+                }
+            };
+            native.push(listing);
+        }
+        JitView { compiled, native }
     }
 
     fn cache_view(&self) -> CacheView {
@@ -819,6 +887,45 @@ impl Session {
         }
         out
     }
+}
+
+/// Disassembles a loop's machine code, tagging each instruction with its bytecode pc. Branch
+/// targets are shown as offsets from the start of the code (as if it ran at address 0), so a
+/// listing reads the same in every run.
+fn native_listing(function: u32, loop_id: u16, code: &JitCodeListing) -> NativeListing {
+    let mut rows = Vec::new();
+    let at_zero = JitCodeListing { address: 0, ..code.clone() };
+    for (section, lines) in crate::jit::disasm::sections(&at_zero) {
+        let (pc, cold) = match section {
+            NativeSection::Prologue => (None, false),
+            NativeSection::Instr(pc) => (Some(pc), false),
+            NativeSection::Stubs => (None, true),
+        };
+        rows.extend(lines.into_iter().map(|l| NativeRow { offset: l.offset, pc, cold, text: short_targets(&l.text) }));
+    }
+    NativeListing { function, loop_id, address: code.address, bytes: code.bytes.len(), rows }
+}
+
+/// Drops the leading zeros of 16-digit hex operands (`jne 000000000000014Ch` -> `jne 14Ch`).
+fn short_targets(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let digits = word.strip_suffix('h').unwrap_or("");
+            if digits.len() == 16 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                let kept = digits.trim_start_matches('0');
+                let kept = if kept.is_empty() { "0" } else { kept };
+                // Intel syntax needs a leading digit.
+                if kept.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!("0{kept}h")
+                } else {
+                    format!("{kept}h")
+                }
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The reason of a loop's most frequent bail-out, with its count if it happened more than once.

@@ -15,6 +15,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
+use super::panes::four_way::FourWay;
 use super::panes::{self, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
@@ -40,6 +41,15 @@ pub enum Action {
     ToggleBreakpoint(Breakpoint),
     /// Open the menu of VM events to break on.
     EventMenu,
+    /// Open the four-way view of loop `loop_id` of `function`.
+    OpenLoopView {
+        /// Function index.
+        function: u32,
+        /// Loop index.
+        loop_id: u16,
+    },
+    /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
+    OpenLoopAtPc,
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
     /// Focus the next pane.
@@ -125,6 +135,7 @@ pub struct App {
     /// True once the user asked to quit.
     pub quit: bool,
     rects: RefCell<Vec<(PaneId, Rect)>>,
+    four_way: Option<FourWay>,
 }
 
 impl App {
@@ -156,7 +167,13 @@ impl App {
             terminal_requests: Vec::new(),
             quit: false,
             rects: RefCell::new(Vec::new()),
+            four_way: None,
         }
+    }
+
+    /// The open four-way view's loop (function, loop index), if one is open.
+    pub fn four_way(&self) -> Option<(u32, u16)> {
+        self.four_way.as_ref().map(|f| (f.function, f.loop_id))
     }
 
     /// The theme in use.
@@ -183,6 +200,9 @@ impl App {
     pub fn update(&mut self, snap: Arc<SessionSnapshot>) {
         for pane in &mut self.panes {
             pane.update(&snap);
+        }
+        if let Some(view) = self.four_way.as_mut() {
+            view.update(&snap);
         }
         self.snapshot = Some(snap);
     }
@@ -238,6 +258,22 @@ impl App {
                 }
                 _ => {}
             },
+            Mode::Normal if self.four_way.is_some() => {
+                if key.code == KeyCode::Esc {
+                    self.four_way = None;
+                    self.message = None;
+                    return;
+                }
+                if let Some(handled) = self.four_way.as_mut().and_then(|v| v.handle(key)) {
+                    if let Some(action) = handled {
+                        self.apply(action);
+                    }
+                    return;
+                }
+                if let Some(action) = keys::global(&key) {
+                    self.apply(action);
+                }
+            }
             Mode::Normal => {
                 if let Some(action) = keys::global(&key) {
                     self.apply(action);
@@ -291,6 +327,11 @@ impl App {
             }
             Action::ToggleBreakpoint(bp) => self.outbox.push(Request::ToggleBreakpoint(bp)),
             Action::EventMenu => self.mode = Mode::EventMenu,
+            Action::OpenLoopView { function, loop_id } => self.open_loop_view(function, loop_id),
+            Action::OpenLoopAtPc => match self.loop_at_pc() {
+                Some((function, loop_id)) => self.open_loop_view(function, loop_id),
+                None => self.message = Some("no loops in this program".to_string()),
+            },
             Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
@@ -333,6 +374,30 @@ impl App {
                 self.outbox.push(Request::Quit);
             }
         }
+    }
+
+    fn open_loop_view(&mut self, function: u32, loop_id: u16) {
+        let mut view = FourWay::new(function, loop_id);
+        if let Some(snap) = &self.snapshot {
+            view.update(snap);
+        }
+        self.four_way = Some(view);
+        self.message = None;
+    }
+
+    /// The innermost loop containing the pc, else the busiest compiled loop, else the busiest.
+    fn loop_at_pc(&self) -> Option<(u32, u16)> {
+        let snap = self.snapshot.as_ref()?;
+        let at = snap.location.and_then(|loc| {
+            snap.loops
+                .iter()
+                .filter(|l| l.function == loc.function && l.header_pc <= loc.pc && loc.pc <= l.back_edge_pc)
+                .min_by_key(|l| l.back_edge_pc - l.header_pc)
+        });
+        let busiest = |compiled: bool| {
+            snap.loops.iter().filter(|l| !compiled || l.state.was_compiled()).max_by_key(|l| l.iterations)
+        };
+        at.or_else(|| busiest(true)).or_else(|| busiest(false)).map(|l| (l.function, l.loop_id))
     }
 
     fn visible(&self) -> Vec<PaneId> {
@@ -387,6 +452,15 @@ impl App {
         let [status, body, bar] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
         self.render_status(status, buf, theme);
+        if let Some(view) = &self.four_way {
+            self.rects.borrow_mut().clear();
+            view.render(body, buf, theme);
+            self.render_bar(bar, buf, theme);
+            if self.mode == Mode::Help {
+                render_help(area, buf, theme);
+            }
+            return;
+        }
         let rects = self.layout(body);
         for &(id, rect) in &rects {
             self.pane(id).render(rect, buf, theme, id == self.focus);
@@ -522,10 +596,13 @@ impl App {
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }
-        let focused = self.pane(self.focus);
-        let pane_label = format!("[{}] ", self.focus.name());
+        let (pane_label, commands) = if self.four_way.is_some() {
+            ("[four-way] ".to_string(), FOUR_WAY_KEYS)
+        } else {
+            (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
+        };
         x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
-        for (key, what) in focused.commands().iter().chain(keys::BAR.iter()) {
+        for (key, what) in commands.iter().chain(keys::BAR.iter()) {
             if x >= right {
                 break;
             }
@@ -553,6 +630,9 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
     }
 }
+
+/// The four-way view's own keys, for the help bar.
+const FOUR_WAY_KEYS: &[(&str, &str)] = &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")];
 
 /// The menu of VM events to break on, with the ones that are on checked.
 fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {

@@ -163,7 +163,7 @@ impl BytecodePane {
         buf: &mut Buffer,
         theme: &Theme,
         cursor: Option<usize>,
-        mapped_line: Option<(u32, u32)>,
+        mapped: Mapped,
     ) {
         let current = if snap.status == RunStatus::Finished { None } else { snap.location };
         let profile = snap.profile.as_ref();
@@ -196,7 +196,19 @@ impl BytecodePane {
                     let is_current = optimized && current.is_some_and(|l| l.function == f && l.pc == pc);
                     let failed_here = is_current && snap.status == RunStatus::Failed;
                     let is_cursor = cursor == Some(idx);
-                    let is_mapped = mapped_line.is_some_and(|(mf, ml)| mf == f && ml == lr.line);
+                    let is_mapped = match mapped {
+                        // Side by side on an instruction: its exact counterparts through the pc map.
+                        Mapped::Pc { function: mf, pc: mp } if mf == f => {
+                            if optimized {
+                                pc == mp
+                            } else {
+                                snap.function(f).and_then(|i| i.unoptimized_map.get(pc as usize).copied().flatten())
+                                    == Some(mp)
+                            }
+                        }
+                        Mapped::Line { function: mf, line } => mf == f && line == lr.line,
+                        _ => false,
+                    };
                     let style = if failed_here {
                         theme.error()
                     } else if is_current {
@@ -251,7 +263,7 @@ impl BytecodePane {
                                 let n = p.count(f, at);
                                 (super::count_cell(n), n)
                             }
-                            None => (format!("{:>6} ", "·"), 0),
+                            None => (format!(" {:>6} ", "·"), 0),
                         };
                         let count_style =
                             if is_current || failed_here { style } else { style.fg(theme.heat(n, p.max_instruction)) };
@@ -272,6 +284,17 @@ impl BytecodePane {
             }
         }
     }
+}
+
+/// Which rows relate to the cursor.
+#[derive(Debug, Clone, Copy)]
+enum Mapped {
+    /// Nothing (the cursor is on a function header).
+    Nothing,
+    /// The rows of this source line.
+    Line { function: u32, line: u32 },
+    /// This optimized instruction and the unoptimized instructions that became it.
+    Pc { function: u32, pc: u32 },
 }
 
 /// The state of the innermost hot loop containing `pc`, if any.
@@ -338,7 +361,10 @@ impl Pane for BytecodePane {
         match self.view {
             View::Optimized | View::Unoptimized => {
                 let optimized = self.view == View::Optimized;
-                let mapped = self.cursor_target().map(|(f, _, line)| (f, line));
+                let mapped = match self.cursor_target() {
+                    Some((function, _, line)) => Mapped::Line { function, line },
+                    None => Mapped::Nothing,
+                };
                 self.render_listing(snap, flat, optimized, window, inner, buf, theme, cursor, mapped);
             }
             View::SideBySide => {
@@ -349,12 +375,20 @@ impl Pane for BytecodePane {
                     put_raw(buf, inner.x + half - 1, y, "│", 1, Style::new().fg(theme.border).bg(theme.bg));
                 }
                 let target = self.cursor_target();
-                let mapped = target.map(|(f, _, line)| (f, line));
-                // Align the left side so its first row of the cursor's line sits beside the cursor.
+                let mapped = match target {
+                    Some((function, Some(pc), _)) => Mapped::Pc { function, pc },
+                    _ => Mapped::Nothing,
+                };
+                // Align the left side so the first counterpart of the cursor's instruction (or
+                // its line's first row) sits beside the cursor.
                 let screen_row = self.scroll.cursor.saturating_sub(window.start);
                 let anchor = target
                     .and_then(|(f, pc, line)| match pc {
-                        Some(_) => self.first_row_with_line(&self.unoptimized, false, f, line),
+                        Some(pc) => snap
+                            .function(f)
+                            .and_then(|i| i.unoptimized_of(pc).next())
+                            .and_then(|u| self.unoptimized.row_of(f, u))
+                            .or_else(|| self.first_row_with_line(&self.unoptimized, false, f, line)),
                         None => self.unoptimized.starts.get(f as usize).copied(),
                     })
                     .unwrap_or(0);

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -160,7 +160,7 @@ impl Pane for HotLoopsPane {
             let y = inner.bottom() - 1;
             let text = if lv.state.was_compiled() {
                 format!(
-                    "{}:{} · {} bytes of x86-64 · {} entr{} · {} instructions native",
+                    "{}:{} · {} bytes of x86-64 · {} entr{} · {} instructions native · Enter: four-way view",
                     lv.function_name,
                     lv.header_line,
                     thousands(lv.native_bytes),
@@ -169,20 +169,27 @@ impl Pane for HotLoopsPane {
                     thousands(lv.native_instructions)
                 )
             } else {
-                format!("{}:{} · pc {}..={}", lv.function_name, lv.header_line, lv.header_pc, lv.back_edge_pc)
+                format!(
+                    "{}:{} · pc {}..={} · Enter: four-way view",
+                    lv.function_name, lv.header_line, lv.header_pc, lv.back_edge_pc
+                )
             };
             put(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), theme.dimmed());
         }
     }
 
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.code == KeyCode::Enter {
+            let lv = self.selected()?;
+            return Some(Action::OpenLoopView { function: lv.function, loop_id: lv.loop_id });
+        }
         let nav = keys::nav(&key)?;
         self.scroll.nav(nav, self.loops.len());
         None
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[("j/k", "select")]
+        &[("j/k", "select"), ("Enter", "four-way view")]
     }
 
     fn scroll(&mut self, lines: i32) {
