@@ -23,6 +23,7 @@ use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
 mod dis_jit;
+mod dis_views;
 
 /// zexus-tui: run, inspect and profile Zexus programs.
 #[derive(Debug, Parser)]
@@ -65,6 +66,14 @@ pub enum Command {
         /// bytecode and the machine code it became.
         #[arg(long, conflicts_with_all = ["before", "after", "diff"])]
         jit: bool,
+        /// Run the program (output discarded) and show how many times each instruction ran, in
+        /// both listings, and each source line (the debugger's heat columns).
+        #[arg(long, conflicts_with_all = ["before", "after", "diff", "jit"])]
+        counts: bool,
+        /// Show what each optimizer pass changed, as a diff of each function's listing before
+        /// and after it.
+        #[arg(long, conflicts_with_all = ["before", "after", "diff", "jit", "counts"])]
+        passes: bool,
         #[command(flatten)]
         opts: RunOpts,
     },
@@ -182,6 +191,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
+        Some(Command::Dis { file, counts: true, opts, .. }) => dis_views::cmd_dis_counts(&file, &opts),
+        Some(Command::Dis { file, passes: true, opts, .. }) => dis_views::cmd_dis_passes(&file, &opts),
         Some(Command::Dis { file, before, after, diff, opts, .. }) => {
             let mode = if before {
                 DisMode::Before

@@ -128,6 +128,11 @@ theme_fields! {
     sparkline = Color::LightBlue, "The instructions-per-second sparkline.";
     key = Color::LightCyan, "Key names in the help.";
     note = Color::DarkGray, "Placeholders for features not in this build.";
+    heat_low = Color::LightBlue, "Execution counts below 5% of the hottest.";
+    heat_mid = Color::Yellow, "Execution counts from 5% to half of the hottest.";
+    heat_high = Color::LightRed, "Execution counts from half of the hottest up.";
+    diff_added = Color::LightGreen, "Instructions a pass created or changed.";
+    diff_removed = Color::LightRed, "Instructions a pass removed.";
 }
 
 /// Parses a colour: a name, `#rrggbb`, or an index 0-255.
@@ -289,6 +294,21 @@ impl Theme {
     /// A placeholder for a feature not in this build.
     pub fn placeholder(&self) -> Style {
         Style::new().fg(self.note).bg(self.bg).add_modifier(Modifier::ITALIC)
+    }
+
+    /// The heat colour of a count against the largest count (dim for zero).
+    pub fn heat(&self, n: u64, max: u64) -> Color {
+        if n == 0 || max == 0 {
+            return self.dim;
+        }
+        let ratio = n as f64 / max as f64;
+        if ratio >= 0.5 {
+            self.heat_high
+        } else if ratio >= 0.05 {
+            self.heat_mid
+        } else {
+            self.heat_low
+        }
     }
 
     /// Section headings.

@@ -1,13 +1,14 @@
 //! The interpreter: a stack machine that runs on an instruction budget and returns a halt
 //! reason, so that callers (the CLI, the TUI's VM thread, tests) can pause, inspect and resume.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
 use super::error::{ErrorKind, RuntimeError, VmError};
+use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
 use super::value::{self, Closure, Value};
@@ -113,6 +114,11 @@ pub struct Vm {
     finished: bool,
     failed: Option<RuntimeError>,
     output_closed: bool,
+    /// Exact per-instruction counts, kept only once [`Vm::enable_exec_counts`] was called.
+    exec_counts: Option<Box<ExecCounts>>,
+    /// Set (through a clone from [`Vm::interrupt_flag`]) to make `run` return early at the next
+    /// safe point: after a hot loop was compiled or left native code, or after `TX_REVERT`.
+    interrupt: Rc<Cell<bool>>,
 }
 
 /// Below this much fuel, `run` steps instruction by instruction.
@@ -145,6 +151,8 @@ impl Vm {
             finished: false,
             failed: None,
             output_closed: false,
+            exec_counts: None,
+            interrupt: Rc::new(Cell::new(false)),
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
@@ -170,6 +178,25 @@ impl Vm {
     /// Takes the loop compiler back out.
     pub fn take_jit(&mut self) -> Option<Box<dyn LoopCompiler>> {
         self.jit.take()
+    }
+
+    /// Starts counting how often each instruction runs (from now on; see [`ExecCounts`]).
+    pub fn enable_exec_counts(&mut self) {
+        if self.exec_counts.is_none() {
+            let lens = self.program.protos.iter().map(|p| p.code.len());
+            self.exec_counts = Some(Box::new(ExecCounts::new(lens)));
+        }
+    }
+
+    /// The interpreter's execution counts, if counting is on (native code keeps its own).
+    pub fn exec_counts(&self) -> Option<&ExecCounts> {
+        self.exec_counts.as_deref()
+    }
+
+    /// The flag that, once set, makes [`Vm::run`] return [`Halt::Budget`] at the next safe
+    /// point (for the debugger's stops on VM events). Whoever sets it clears it.
+    pub fn interrupt_flag(&self) -> Rc<Cell<bool>> {
+        self.interrupt.clone()
     }
 
     /// True once the program has finished or failed.
@@ -246,6 +273,7 @@ impl Vm {
             self.counters.instructions += used;
             remaining = remaining.saturating_sub(used);
             match exit {
+                Exit::Fuel if self.interrupt.get() => return Halt::Budget,
                 Exit::Fuel => {}
                 Exit::Finished => {
                     self.finish();
@@ -373,9 +401,19 @@ impl Vm {
         let mut ip: usize;
         let mut block_start: usize;
         let mut code_len: u64;
+        let mut proto_id: u32;
+        // Records the run `block_start..$end` of the running function when counting is on.
+        macro_rules! count_run {
+            ($end:expr) => {
+                if let Some(counts) = self.exec_counts.as_deref_mut() {
+                    counts.record(proto_id, block_start, $end);
+                }
+            };
+        }
         macro_rules! fail {
             ($ip:expr, $err:expr) => {{
                 let err = $err;
+                count_run!($ip);
                 self.counters.gas = gas;
                 if let Some(f) = self.frames.last_mut() {
                     f.ip = $ip;
@@ -389,6 +427,7 @@ impl Vm {
         }
         macro_rules! account {
             () => {
+                count_run!(ip);
                 if !EXACT {
                     fuel_left = fuel_left.saturating_sub((ip - block_start) as u64);
                 }
@@ -436,6 +475,7 @@ impl Vm {
             };
             let base = frame.base;
             ip = frame.ip;
+            proto_id = proto.id;
             let code: &[Op] = &proto.code;
             code_len = code.len() as u64 + 1;
             block_start = ip;
@@ -446,6 +486,7 @@ impl Vm {
             }
             loop {
                 if EXACT && fuel_left == 0 {
+                    count_run!(ip);
                     if let Some(f) = self.frames.last_mut() {
                         f.ip = ip;
                     }
@@ -734,6 +775,10 @@ impl Vm {
                             }
                             self.hot_loop(proto, loop_id, base, &mut fuel_left);
                             gas = self.counters.gas;
+                            if self.interrupt.get() {
+                                *fuel = fuel_left;
+                                return Exit::Fuel;
+                            }
                             continue 'frame;
                         }
                     }
@@ -997,6 +1042,15 @@ impl Vm {
                         let keys = tri!(ip, self.ledger.revert());
                         if let Some(obs) = self.observer.as_mut() {
                             obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
+                        }
+                        if self.interrupt.get() {
+                            account!();
+                            if let Some(f) = self.frames.last_mut() {
+                                f.ip = ip;
+                            }
+                            self.counters.gas = gas;
+                            *fuel = fuel_left;
+                            return Exit::Fuel;
                         }
                     }
                     Op::Hash => {
@@ -1265,7 +1319,7 @@ impl Vm {
             };
             counter.compiled.set(compiled);
         }
-        if !counter.compiled.get() || *fuel == 0 {
+        if !counter.compiled.get() || *fuel == 0 || self.interrupt.get() {
             return;
         }
         let Some(jit) = self.jit.as_mut() else { return };
