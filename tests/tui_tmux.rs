@@ -265,3 +265,36 @@ fn wait_file_line(path: &Path) -> String {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Closing the terminal under the debugger (the tmux server killed, as when a pane or an ssh
+/// link goes away) ends the process: the tty then reads EOF forever, which once left the UI
+/// thread spinning inside crossterm's reader and the process running at full CPU.
+#[test]
+fn a_terminal_that_goes_away_ends_the_debugger() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
+    let bin = env!("CARGO_BIN_EXE_zexus-tui");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    let pid_file = dir.path().join("pid-hangup");
+    let command = format!("sh -c 'echo $$ > {}; exec {bin} {}'", pid_file.display(), sample.display());
+    tmux.keys(&["-l", &command]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the paused debugger", |s| s.starts_with(" PAUSED"));
+    let pid = wait_file_line(&pid_file);
+    let out = tmux.run(&["kill-server"]);
+    assert!(out.status.success(), "tmux kill-server: {}", String::from_utf8_lossy(&out.stderr));
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let deadline = Instant::now() + PATIENCE;
+    // A zombie (state Z) has exited; only its parent has yet to reap it.
+    let alive = || {
+        std::fs::read_to_string(proc_dir.join("stat"))
+            .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+    };
+    while alive() {
+        assert!(Instant::now() < deadline, "zexus-tui (pid {pid}) still runs after its terminal went away");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
