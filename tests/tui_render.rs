@@ -170,6 +170,33 @@ fn bytecode_views() {
 }
 
 #[test]
+fn optimizer_pass_by_pass() {
+    for size in SIZES {
+        let mut app = app(paused_in_transaction());
+        app.on_key(key('2'));
+        app.on_key(key('z'));
+        for _ in 0..3 {
+            app.on_key(key('v'));
+        }
+        assert_eq!(app.message(), Some("bytecode: pass by pass"));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("pass 1/3 fold"), "{screen}");
+        // The peephole pass: fused instructions are `+`, their parts `-`.
+        app.on_key(key(']'));
+        app.on_key(key(']'));
+        assert_eq!(app.message(), Some("pass 3 of 3: peephole"));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("pass 3/3 peephole: 16 removed, 8 fused"), "{screen}");
+        assert!(screen.lines().any(|l| l.contains("+") && l.contains("LOAD_LOCAL2")), "{screen}");
+        assert!(screen.lines().any(|l| l.contains("-") && l.contains("JUMP_IF_FALSE")), "{screen}");
+        insta::assert_snapshot!(format!("bytecode_passes_peephole_{}x{}", size.0, size.1), terminal.backend());
+        app.on_key(key(']'));
+        assert_eq!(app.message(), Some("pass 1 of 3: fold"), "wraps around");
+    }
+}
+
+#[test]
 fn failed_program_shows_the_error_in_place() {
     for size in SIZES {
         let app = app(failed());

@@ -1,11 +1,12 @@
 //! Plain-data snapshots of a session (`SessionSnapshot`): everything the TUI panes and the
 //! headless `snapshot` command show, as owned strings and numbers that can cross threads.
 //!
-//! The static half (source, listings, optimizer figures) is built once per session and shared
-//! behind an `Arc`; the dynamic half (frames, stacks, STATE, counters, output) is rebuilt on
-//! every call to [`Session::snapshot`]. Features that have not landed yet (bytecode cache
-//! statistics, per-instruction profiles, per-instruction JIT information) are `None` fields,
-//! so plugging them in later is one assignment in [`Session::snapshot`].
+//! The static half (source, listings before, after and between optimizer passes, the pc map
+//! between them, optimizer figures) is built once per build and shared behind an `Arc`; the
+//! dynamic half (frames, stacks, STATE, counters, output, execution counts, loops and their
+//! JIT fate, the JIT's machine code, cache figures) is rebuilt on every call to
+//! [`Session::snapshot`]. Execution counts are `None` unless the session counts
+//! ([`Session::enable_exec_counts`]; the debugger always does).
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::VecDeque;

@@ -364,6 +364,7 @@ fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::recorder::EventBreak;
     use crate::engine::snapshot::RunStatus;
 
     fn wait_for(worker: &Worker, mut pred: impl FnMut(&SessionSnapshot) -> bool) -> Arc<SessionSnapshot> {
@@ -389,6 +390,37 @@ mod tests {
         worker.send(Request::TogglePause);
         let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
         assert_eq!(paused.stop_reason.as_deref(), Some("paused"));
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn restart_rereads_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.zx");
+        std::fs::write(&path, "action f() { return 1 }\nprint(f())\n").expect("write");
+        let src = std::fs::read_to_string(&path).expect("read");
+        let worker =
+            Worker::spawn_file("p.zx", Some(path.clone()), &src, &Options::default(), true, None).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished && s.output == ["1"]);
+        worker.send(Request::ToggleEventBreak(EventBreak::CacheMiss));
+        std::fs::write(&path, "action f() { return 2 }\nprint(f())\n").expect("write");
+        worker.send(Request::Restart);
+        let snap = wait_for(&worker, |s| s.stop_reason.as_deref() == Some("cache miss: recompiled f"));
+        assert_eq!(snap.cache.as_ref().map(|c| (c.last_hits, c.last_units)), Some((1, 2)));
+        worker.send(Request::TogglePause);
+        wait_for(&worker, |s| s.status == RunStatus::Finished && s.output == ["2"]);
+        // A broken edit keeps the loaded program and says why.
+        std::fs::write(&path, "action f( {\n").expect("write");
+        worker.send(Request::Restart);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let notice = loop {
+            if let Some(n) = worker.take_notices().into_iter().find(|n| n.0.starts_with("restart:")) {
+                break n.0;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(notice.contains("does not compile") && notice.ends_with("kept the loaded program"), "{notice}");
         worker.shutdown(Duration::from_secs(5));
     }
 

@@ -11,6 +11,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
+use super::passes::PassesView;
 use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
@@ -29,6 +30,8 @@ pub enum View {
     Unoptimized,
     /// Both, unoptimized on the left.
     SideBySide,
+    /// The optimizer pass by pass: a pass's input on the left, its output on the right.
+    Passes,
 }
 
 impl View {
@@ -37,6 +40,7 @@ impl View {
             View::Optimized => "optimized",
             View::Unoptimized => "unoptimized",
             View::SideBySide => "unoptimized │ optimized",
+            View::Passes => "pass by pass",
         }
     }
 }
@@ -84,6 +88,7 @@ pub struct BytecodePane {
     scroll: Scroll,
     follow: bool,
     stops: StopTracker,
+    passes: PassesView,
 }
 
 fn listing_row(program: &ProgramInfo, optimized: bool, function: u32, pc: u32) -> Option<&ListingRow> {
@@ -319,6 +324,9 @@ impl Pane for BytecodePane {
             self.unoptimized = Flat::build(&snap.program, false);
         }
         self.snap = Some(snap.clone());
+        if self.view == View::Passes {
+            self.passes.update(snap);
+        }
         if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
             self.jump_to_current();
         }
@@ -330,6 +338,11 @@ impl Pane for BytecodePane {
             return;
         };
         let program = &snap.program;
+        if self.view == View::Passes {
+            let inner = frame(area, buf, title("Bytecode", self.passes.detail(snap), theme, focused), theme, focused);
+            self.passes.render(snap, inner, buf, theme, focused);
+            return;
+        }
         let detail = format!(
             "· {} · {} instr (unoptimized {})",
             self.view.name(),
@@ -367,7 +380,7 @@ impl Pane for BytecodePane {
                 };
                 self.render_listing(snap, flat, optimized, window, inner, buf, theme, cursor, mapped);
             }
-            View::SideBySide => {
+            View::SideBySide | View::Passes => {
                 let half = inner.width / 2;
                 let left = Rect { width: half.saturating_sub(1), ..inner };
                 let right = Rect { x: inner.x + half, width: inner.width - half, ..inner };
@@ -401,6 +414,12 @@ impl Pane for BytecodePane {
     }
 
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if self.view == View::Passes
+            && let Some(snap) = self.snap.clone()
+            && let Some(message) = self.passes.handle(key, &snap)
+        {
+            return message.map(Action::Status);
+        }
         if let Some(nav) = keys::nav(&key) {
             let len = self.primary().rows.len();
             self.scroll.nav(nav, len);
@@ -411,9 +430,13 @@ impl Pane for BytecodePane {
                 let next = match self.view {
                     View::Optimized => View::Unoptimized,
                     View::Unoptimized => View::SideBySide,
-                    View::SideBySide => View::Optimized,
+                    View::SideBySide => View::Passes,
+                    View::Passes => View::Optimized,
                 };
                 self.set_view(next);
+                if let (View::Passes, Some(snap)) = (self.view, self.snap.clone()) {
+                    self.passes.update(&snap);
+                }
                 Some(Action::Status(format!("bytecode: {}", self.view.name())))
             }
             KeyCode::Char('f') => {
@@ -439,20 +462,34 @@ impl Pane for BytecodePane {
     }
 
     fn commands(&self) -> &'static [Command] {
+        if self.view == View::Passes {
+            return &[("v", "view"), ("[ ]", "pass")];
+        }
         &[("v", "view"), ("f", "follow"), ("/", "search")]
     }
 
     fn scroll(&mut self, lines: i32) {
+        if self.view == View::Passes {
+            self.passes.scroll(lines);
+            return;
+        }
         let len = self.primary().rows.len();
         self.scroll.move_by(lines, len);
     }
 
     fn click(&mut self, row: u16) {
+        if self.view == View::Passes {
+            self.passes.click(row);
+            return;
+        }
         let len = self.primary().rows.len();
         self.scroll.click(row, len);
     }
 
     fn search(&mut self, query: &str) -> Option<String> {
+        if self.view == View::Passes {
+            return Some("search works in the listings (v to switch views)".to_string());
+        }
         let snap = self.snap.clone()?;
         let needle = query.to_lowercase();
         let optimized = self.primary_is_optimized();

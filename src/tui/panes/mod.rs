@@ -6,6 +6,7 @@ pub mod cache;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
+pub mod passes;
 pub mod source;
 pub mod sparkline;
 pub mod vm_state;
