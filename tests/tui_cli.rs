@@ -147,7 +147,7 @@ fn dis_counts_are_exact_on_both_listings_with_the_jit() {
 
 #[test]
 fn dis_passes_shows_what_each_pass_changed() {
-    let out = run_bin(&["dis", "--passes", "samples/hot_loop.zx"], repo(), LONG);
+    let out = run_bin(&["dis", "--by-pass", "samples/hot_loop.zx"], repo(), LONG);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("#### pass 1 of 3: fold ####"), "{}", out.stdout);
     assert!(
@@ -156,7 +156,7 @@ fn dis_passes_shows_what_each_pass_changed() {
         out.stdout
     );
     assert!(out.stdout.contains("+   4  BRANCH_LOCAL_IMM 1 300 20 ; unless i < 300 to 20"), "{}", out.stdout);
-    let out = run_bin(&["dis", "--passes", "-O0", "samples/hot_loop.zx"], repo(), LONG);
+    let out = run_bin(&["dis", "--by-pass", "-O0", "samples/hot_loop.zx"], repo(), LONG);
     assert!(out.stdout.contains("no optimizer passes (-O0)"), "{}", out.stdout);
 }
 

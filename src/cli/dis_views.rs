@@ -1,4 +1,4 @@
-//! `dis --counts` and `dis --passes`: the debugger's per-instruction views, headless.
+//! `dis --counts` and `dis --by-pass`: the debugger's per-instruction views, headless.
 //!
 //! `--counts` runs the program (its output discarded) with exact execution counts on, as the
 //! debugger does, and prints both listings with the times each instruction ran (an
@@ -37,7 +37,7 @@ pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs `dis --passes FILE`.
+/// Runs `dis --by-pass FILE`.
 pub fn cmd_dis_passes(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     let (path, src) = match load(file) {
         Ok(x) => x,

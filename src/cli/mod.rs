@@ -72,8 +72,9 @@ pub enum Command {
         counts: bool,
         /// Show what each optimizer pass changed, as a diff of each function's listing before
         /// and after it.
-        #[arg(long, conflicts_with_all = ["before", "after", "diff", "jit", "counts"])]
-        passes: bool,
+        /// (`--passes LIST` selects the passes to run.)
+        #[arg(long = "by-pass", conflicts_with_all = ["before", "after", "diff", "jit", "counts"])]
+        by_pass: bool,
         #[command(flatten)]
         opts: RunOpts,
     },
@@ -192,7 +193,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
         Some(Command::Dis { file, counts: true, opts, .. }) => dis_views::cmd_dis_counts(&file, &opts),
-        Some(Command::Dis { file, passes: true, opts, .. }) => dis_views::cmd_dis_passes(&file, &opts),
+        Some(Command::Dis { file, by_pass: true, opts, .. }) => dis_views::cmd_dis_passes(&file, &opts),
         Some(Command::Dis { file, before, after, diff, opts, .. }) => {
             let mode = if before {
                 DisMode::Before
@@ -344,5 +345,17 @@ fn mode_name(mode: DisMode) -> &'static str {
         DisMode::After => "after",
         DisMode::Diff => "diff",
         DisMode::SideBySide => "side-by-side",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique argument names, valid conflicts), which otherwise
+    /// run only in debug builds and only when a command line reaches the broken subcommand.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

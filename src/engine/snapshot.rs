@@ -146,7 +146,7 @@ pub struct FunctionInfo {
     pub unoptimized_map: Vec<Option<u32>>,
     /// True if the optimizer's pc mapping was traced (see `compile::optimize::history`).
     pub mapped: bool,
-    /// The code after each optimizer pass, in order (not in the JSON snapshot; `dis --passes`
+    /// The code after each optimizer pass, in order (not in the JSON snapshot; `dis --by-pass`
     /// prints it).
     #[serde(skip)]
     pub passes: Vec<PassListing>,

@@ -2,7 +2,7 @@
 //! every function's listing before it (left) and after it (right). Instructions the pass
 //! removed are marked `-` on the left, instructions it created or changed `+` on the right,
 //! and the rows the cursor's instruction came from are highlighted on the left. The same data
-//! prints headless with `zexus-tui dis --passes`.
+//! prints headless with `zexus-tui dis --by-pass`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
