@@ -643,10 +643,9 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
 /// The four-way view's own keys, for the help bar.
 const FOUR_WAY_KEYS: &[(&str, &str)] = &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")];
 
-/// The menu of VM events to break on, with the ones that are on checked.
-fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {
-    let width = area.width.saturating_sub(4).min(76);
-    let height = (EventBreak::ALL.len() as u16 + 4).min(area.height);
+/// Clears a centred `(width, height)` box over `area`, frames it with `title` and returns the
+/// inside.
+fn render_popup(area: Rect, buf: &mut Buffer, theme: &Theme, (width, height): (u16, u16), title: &str) -> Rect {
     let popup = Rect {
         x: area.x + area.width.saturating_sub(width) / 2,
         y: area.y + area.height.saturating_sub(height) / 2,
@@ -658,9 +657,16 @@ fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBre
         .border_type(BorderType::Double)
         .border_style(theme.border_style(true))
         .style(theme.text())
-        .title(" Break on VM events — 1-5 toggle, any other key closes ");
+        .title(title.to_string());
     let inner = block.inner(popup);
     block.render(popup, buf);
+    inner
+}
+
+/// The menu of VM events to break on, with the ones that are on checked.
+fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {
+    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 4).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-5 toggle, any other key closes ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let wide = inner.width >= 70;
     for (i, event) in EventBreak::ALL.iter().enumerate() {
@@ -698,22 +704,8 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
     let half = keys::HELP.len().div_ceil(2);
     let column_rows = |sections: &[(&str, &[(&str, &str)])]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
     let rows = column_rows(&keys::HELP[..half]).max(column_rows(&keys::HELP[half..]));
-    let width = area.width.saturating_sub(4).min(84);
-    let height = (rows as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width,
-        height,
-    };
-    Clear.render(popup, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(theme.border_style(true))
-        .style(theme.text())
-        .title(" Keys — any key closes ");
-    let inner = block.inner(popup);
-    block.render(popup, buf);
+    let size = (area.width.saturating_sub(4).min(84), (rows as u16 + 2).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let column_width = inner.width / 2;
     for (column, sections) in keys::HELP.chunks(half.max(1)).enumerate() {
