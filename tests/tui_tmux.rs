@@ -44,6 +44,17 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Like [`Tmux::wait_for`], but returns only a screen that `pred` accepts and that two
+    /// captures 100 ms apart agree on, so a frame caught half-drawn is never asserted on.
+    fn wait_still(&self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+        let mut last = String::new();
+        self.wait_for(what, |screen| {
+            let still = pred(screen) && screen == last;
+            last = screen.to_owned();
+            still
+        })
+    }
 }
 
 impl Drop for Tmux {
@@ -129,7 +140,8 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Enter"]);
 
     // Paused before the first instruction.
-    let screen = tmux.wait_for("the paused debugger", |s| s.starts_with(" PAUSED") && status_number(s, "pc").is_some());
+    let screen =
+        tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED") && status_number(s, "pc").is_some());
     let pc0 = status_number(&screen, "pc").expect("pc in the status line");
     assert!(screen.contains("Hot loops") && screen.contains("Bytecode"), "{screen}");
 
@@ -180,7 +192,7 @@ fn debugger_session_in_tmux() {
     let state = if cfg!(target_arch = "x86_64") { "compiled" } else { "interpreted" };
     tmux.wait_for("the hot loop", |s| s.lines().any(|l| l.contains("<main>:8 ") && l.contains(state)));
     tmux.keys(&["Space"]);
-    let screen = tmux.wait_for("paused again", |s| s.starts_with(" PAUSED (paused)"));
+    let screen = tmux.wait_still("paused again", |s| s.starts_with(" PAUSED (paused)"));
     if cfg!(target_arch = "x86_64") {
         // The JIT marker on the loop's instructions, next to their execution counts (one space
         // before `J`: the pc marker `▶` takes the other when the pause lands on `MOD`).
