@@ -66,6 +66,12 @@ fn listing_10k_side_by_side_160x48(bencher: divan::Bencher) {
     bench_frames(bencher, 2, (160, 48));
 }
 
+/// The whole screen at 160x48, the optimizer's first pass before and after.
+#[divan::bench]
+fn listing_10k_passes_160x48(bencher: divan::Bencher) {
+    bench_frames(bencher, 3, (160, 48));
+}
+
 /// The whole screen at 80x24.
 #[divan::bench]
 fn listing_10k_80x24(bencher: divan::Bencher) {

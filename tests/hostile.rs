@@ -101,3 +101,16 @@ fn control_characters_and_odd_whitespace_in_source() {
     assert!(out.code == Some(0) || out.code == Some(1), "{out:?}");
     assert!(!out.stderr.contains("panicked"));
 }
+
+#[test]
+fn shared_sublists_hit_the_memory_cap_when_displayed() {
+    // 2^40 elements in display form, a few kilobytes in memory: str, print, + and join must
+    // stop at the cap instead of aborting on a huge allocation.
+    let build = "let a = [1]\nlet i = 0\nwhile (i < 40) { a = [a, a]\n i = i + 1 }\nprint(\"built\")\n";
+    for show in ["print(len(str(a)))", "print(a)", "print(\"\" + a)", "print([a].join(\",\"))", "print({\"k\": a})"] {
+        let src = format!("{build}{show}\n");
+        let out = run_src(src.as_bytes(), &["--memory-limit", "1000000"], Duration::from_secs(60));
+        assert_clean_failure(&out, "out of memory");
+        assert_eq!(out.stdout, "built\n", "{show}");
+    }
+}

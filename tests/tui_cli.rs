@@ -33,7 +33,16 @@ fn snapshot_json_at_a_breakpoint() {
     assert!(json["program"]["functions"][1]["optimized"].as_array().is_some_and(|a| !a.is_empty()));
     assert!(json["program"]["functions"][1]["unoptimized"].as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(json["program"]["pass_stats"].as_array().map(Vec::len), Some(3));
-    assert_eq!(json["cache"], serde_json::Value::Null);
+    // A fresh session: every unit (the top level and each function) missed the cache.
+    assert_eq!(json["cache"]["enabled"], true);
+    assert_eq!(json["cache"]["builds"], 1);
+    assert_eq!(json["cache"]["hits"], 0);
+    assert!(json["cache"]["misses"].as_u64().is_some_and(|n| n >= 2), "{}", json["cache"]);
+    assert_eq!(json["cache"]["entries"], json["cache"]["misses"]);
+    assert!(json["cache"]["memory_bytes"].as_u64().is_some_and(|n| n > 0), "{}", json["cache"]);
+    let off = run_bin(&["snapshot", "samples/bank.zx", "--json", "--no-cache"], repo(), LONG);
+    let off: serde_json::Value = serde_json::from_str(&off.stdout).expect("snapshot JSON parses");
+    assert_eq!(off["cache"]["enabled"], false);
     assert_eq!(json["jit"]["available"], cfg!(target_arch = "x86_64"));
 }
 
@@ -78,6 +87,100 @@ fn every_sample_runs_under_the_debugger() {
         assert_eq!(out.code, Some(0), "{file}: {}", out.stderr);
         assert!(out.stdout.starts_with("program "), "{file}: {}", out.stdout);
     }
+}
+
+#[test]
+fn snapshot_writes_the_debuggers_chrome_trace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.json");
+    let file = repo().join("samples/fib.zx");
+    let out = run_bin(&["snapshot", &file.to_string_lossy(), "--trace", &trace.to_string_lossy()], dir.path(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("trace: wrote"), "{}", out.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).expect("written")).expect("trace JSON");
+    let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
+    assert!(events.iter().any(|e| e["name"] == "parse" && e["ph"] == "B"), "phases");
+    assert!(events.iter().any(|e| e["name"] == "fib" && e["ph"] == "B" && e["cat"] == "call"), "calls");
+    assert!(events.iter().any(|e| e["name"] == "<main>" && e["ph"] == "E"), "the run ends");
+}
+
+#[test]
+fn snapshot_breaks_on_vm_events() {
+    let out = run_bin(&["snapshot", "samples/hot_loop.zx", "--break-on", "jit"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    if cfg!(target_arch = "x86_64") {
+        assert!(out.stdout.contains("status       paused (JIT compiled loop at line"), "{}", out.stdout);
+    }
+    assert!(out.stdout.contains("break on     jit"), "{}", out.stdout);
+    let out = run_bin(&["snapshot", "samples/runtime_error.zx", "--break-on", "error"], repo(), LONG);
+    assert!(
+        out.stdout.contains("status       paused (before runtime error: division by zero (line 4))"),
+        "{}",
+        out.stdout
+    );
+    let out = run_bin(&["snapshot", "samples/fib.zx", "--break-on", "nope"], repo(), LONG);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("unknown event 'nope'"), "{}", out.stderr);
+}
+
+#[test]
+fn dis_counts_are_exact_on_both_listings_with_the_jit() {
+    let out = run_bin(&["dis", "--counts", "samples/hot_loop.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The inner loop body (line 7) runs 300 x 300 times, most of it as native code.
+    let body: Vec<&str> = out.stdout.lines().filter(|l| l.contains("  7  MOD")).collect();
+    assert_eq!(body.len(), 2, "one MOD in each listing: {}", out.stdout);
+    assert!(body.iter().all(|l| l.trim_start().starts_with("90000 ")), "{body:?}");
+    assert!(
+        out.stdout.contains("     7         90000          720000      acc = (acc + i * j + 7) % 1000003;"),
+        "{}",
+        out.stdout
+    );
+    // Unoptimized instructions fused into others show their superinstruction's count.
+    assert!(
+        out.stdout.lines().any(|l| l.trim_start().starts_with("90300 ") && l.contains("JUMP_IF_FALSE")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn dis_passes_shows_what_each_pass_changed() {
+    let out = run_bin(&["dis", "--by-pass", "samples/hot_loop.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("#### pass 1 of 3: fold ####"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("#### pass 3 of 3: peephole ####\n== <main> (38 -> 24 instructions) =="),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("+   4  BRANCH_LOCAL_IMM 1 300 20 ; unless i < 300 to 20"), "{}", out.stdout);
+    let out = run_bin(&["dis", "--by-pass", "-O0", "samples/hot_loop.zx"], repo(), LONG);
+    assert!(out.stdout.contains("no optimizer passes (-O0)"), "{}", out.stdout);
+}
+
+#[test]
+fn snapshot_says_why_each_loop_is_or_is_not_compiled() {
+    let out = run_bin(&["snapshot", "samples/jit_states.zx"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    if cfg!(target_arch = "x86_64") {
+        for expected in [
+            "compiled:7 loop 0: 5000 iterations, threshold 100: compiled, 1 entries",
+            "refused:19 loop 0: 500 iterations, threshold 100: hot, interpreted (not compiled: unsupported instruction CALL at pc 8)",
+            "bails:31 loop 0: 5000 iterations, threshold 100: compiled, 10 entries, 9 bail-outs: type guard: 'x' holds a float (x9)",
+            "blacklisted:43 loop 0: 5000 iterations, threshold 100: blacklisted after 8 bail-outs: type guard: 'x' holds a string at pc 4",
+        ] {
+            assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
+        }
+    }
+    let out = run_bin(&["snapshot", "samples/jit_states.zx", "--no-jit"], repo(), LONG);
+    assert!(
+        out.stdout
+            .contains("compiled:7 loop 0: 5000 iterations, threshold 100: hot, interpreted: the JIT is off (--no-jit)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -9,8 +9,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use zexus_tui::engine::Options;
 use zexus_tui::engine::debug::{Debugger, Goal};
+use zexus_tui::engine::recorder::EventBreak;
 use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, SessionSnapshot};
-use zexus_tui::tui::app::{App, AppConfig};
+use zexus_tui::tui::app::{App, AppConfig, Mode};
 use zexus_tui::tui::panes::PaneId;
 use zexus_tui::tui::theme::Theme;
 use zexus_tui::tui::worker::Request;
@@ -76,17 +77,31 @@ fn failed() -> Arc<SessionSnapshot> {
 /// The paused snapshot with the figures of features not yet landed filled in, as they will be.
 fn with_future_data() -> Arc<SessionSnapshot> {
     let mut snap = (*paused_in_transaction()).clone();
-    snap.cache = Some(CacheView { hits: 42, misses: 8, entries: 8, memory_bytes: 64 * 1024, evictions: 1 });
+    snap.cache = Some(CacheView {
+        enabled: true,
+        builds: 3,
+        last_units: 8,
+        last_hits: 7,
+        hits: 42,
+        misses: 8,
+        entries: 8,
+        memory_bytes: 64 * 1024,
+        evictions: 1,
+    });
     let counts: Vec<Vec<u64>> =
         snap.program.functions.iter().map(|f| (0..f.optimized.len() as u64).map(|pc| pc * 10).collect()).collect();
     let mut lines = vec![0u64; snap.program.line_count + 2];
     for (i, n) in lines.iter_mut().enumerate() {
         *n = (i as u64 * 137) % 1000;
     }
-    snap.profile = Some(ProfileView { instructions: counts, lines });
+    let max_instruction = counts.iter().flatten().copied().max().unwrap_or(0);
+    let max_line_hits = lines.iter().copied().max().unwrap_or(0);
+    snap.profile =
+        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits });
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
+        native: Vec::new(),
         compiled: snap
             .program
             .functions
@@ -155,6 +170,33 @@ fn bytecode_views() {
 }
 
 #[test]
+fn optimizer_pass_by_pass() {
+    for size in SIZES {
+        let mut app = app(paused_in_transaction());
+        app.on_key(key('2'));
+        app.on_key(key('z'));
+        for _ in 0..3 {
+            app.on_key(key('v'));
+        }
+        assert_eq!(app.message(), Some("bytecode: pass by pass"));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("pass 1/3 fold"), "{screen}");
+        // The peephole pass: fused instructions are `+`, their parts `-`.
+        app.on_key(key(']'));
+        app.on_key(key(']'));
+        assert_eq!(app.message(), Some("pass 3 of 3: peephole"));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("pass 3/3 peephole: 16 removed, 8 fused"), "{screen}");
+        assert!(screen.lines().any(|l| l.contains("+") && l.contains("LOAD_LOCAL2")), "{screen}");
+        assert!(screen.lines().any(|l| l.contains("-") && l.contains("JUMP_IF_FALSE")), "{screen}");
+        insta::assert_snapshot!(format!("bytecode_passes_peephole_{}x{}", size.0, size.1), terminal.backend());
+        app.on_key(key(']'));
+        assert_eq!(app.message(), Some("pass 1 of 3: fold"), "wraps around");
+    }
+}
+
+#[test]
 fn failed_program_shows_the_error_in_place() {
     for size in SIZES {
         let app = app(failed());
@@ -175,6 +217,158 @@ fn future_data_is_shown_when_present() {
         assert!(!screen.contains("not available"), "{screen}");
         insta::assert_snapshot!(format!("future_data_{}x{}", size.0, size.1), terminal.backend());
     }
+}
+
+#[test]
+fn cache_pane_after_a_restart() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.restart().expect("restarts");
+    let snap = fixed(d.snapshot());
+    let cache = snap.cache.clone().expect("cache figures");
+    assert_eq!((cache.builds, cache.last_hits, cache.last_units), (2, 4, 4));
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(key('6'));
+        app.on_key(key('z'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("hit rate 50.0% (4 of 8)"), "{screen}");
+        insta::assert_snapshot!(format!("cache_restarted_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+/// Stopped by the break on JIT compilation (with the break on a rollback also on).
+fn stopped_on_jit_compile() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::JitCompiled);
+    d.toggle_event_break(EventBreak::TxRollback);
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn event_break_menu_and_stop() {
+    let snap = stopped_on_jit_compile();
+    if zexus_tui::jit::AVAILABLE {
+        assert_eq!(snap.stop_reason.as_deref(), Some("JIT compiled loop at line 5"));
+    }
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        let screen = format!("{}", draw(&app, size).backend());
+        let status = screen.lines().next().unwrap_or_default().to_string();
+        assert!(status.contains("⚑ jit,rollback"), "{status}");
+        app.on_key(KeyEvent::new(KeyCode::Char('B'), KeyModifiers::SHIFT));
+        assert_eq!(app.mode, Mode::EventMenu);
+        insta::assert_snapshot!(format!("event_menu_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('2'));
+        app.on_key(key('4'));
+        assert_eq!(
+            app.outbox,
+            vec![Request::ToggleEventBreak(EventBreak::Bailout), Request::ToggleEventBreak(EventBreak::RuntimeError)]
+        );
+        assert_eq!(app.mode, Mode::EventMenu, "the menu stays open while toggling");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Normal);
+    }
+}
+
+/// `samples/jit_states.zx` run to its end: a loop of each JIT fate.
+fn jit_states() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let mut d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn hot_loops_show_each_fate_and_why() {
+    let snap = jit_states();
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(key('4'));
+        app.on_key(key('z'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        if zexus_tui::jit::AVAILABLE {
+            for expected in [
+                "unsupported instruction CALL at pc 8",
+                "9 bail-outs",
+                "type guard: 'x' holds a float (x9)",
+                "blacklisted",
+                "type guard: 'x' holds a string at pc 4",
+            ] {
+                assert!(screen.contains(expected), "{expected}\n{screen}");
+            }
+        }
+        insta::assert_snapshot!(format!("hot_loops_states_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+/// Stopped in the compiled checksum loop a few instructions after its native code ran.
+fn inside_compiled_loop() -> Arc<SessionSnapshot> {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::JitCompiled);
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    d.toggle_event_break(EventBreak::JitCompiled);
+    // Into the second call's loop (native code ran for the first), then four instructions on.
+    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    for _ in 0..4 {
+        assert!(d.run_to_stop(Goal::StepInstruction, 10));
+    }
+    fixed(d.snapshot())
+}
+
+#[test]
+fn four_way_view_links_source_bytecode_and_native_code() {
+    let snap = inside_compiled_loop();
+    let loc = snap.location.expect("stopped");
+    for size in SIZES {
+        let mut app = app(snap.clone());
+        app.on_key(KeyEvent::new(KeyCode::Char('L'), KeyModifiers::SHIFT));
+        assert_eq!(app.four_way(), Some((loc.function, 0)), "L opens the loop at the pc");
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        for column in ["Source", "Unoptimized", "Optimized", "x86-64"] {
+            assert!(screen.contains(column), "{column}: {screen}");
+        }
+        if zexus_tui::jit::AVAILABLE {
+            assert!(screen.contains(&format!("── pc {} ", loc.pc)), "the pc's machine code: {screen}");
+        }
+        insta::assert_snapshot!(format!("four_way_{}x{}", size.0, size.1), terminal.backend());
+        // Moving in the unoptimized column moves the selection in the others.
+        app.on_key(key('h'));
+        app.on_key(key('j'));
+        app.on_key(key('j'));
+        let terminal = draw(&app, size);
+        insta::assert_snapshot!(format!("four_way_moved_{}x{}", size.0, size.1), terminal.backend());
+        // The unoptimized MOD's counterparts are highlighted: the optimized MOD, its machine
+        // code's heading, and the source line.
+        let buffer = terminal.backend().buffer();
+        let mapping = Theme::default().mapping_bg;
+        let highlighted = |needle: &str| {
+            (0..buffer.area.height).any(|y| {
+                let row: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+                row.find(needle).is_some_and(|at| {
+                    let x = row[..at].chars().count() as u16;
+                    buffer[(x, y)].bg == mapping
+                })
+            })
+        };
+        assert!(highlighted("11 MOD "), "the optimized MOD is highlighted");
+        if zexus_tui::jit::AVAILABLE {
+            assert!(highlighted("── pc 11 MOD"), "its machine code is highlighted");
+        }
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(app.four_way(), None);
+    }
+    // Enter on the hot-loops pane opens its selected loop.
+    let mut app = app(snap.clone());
+    app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.four_way().is_some());
 }
 
 #[test]
@@ -250,17 +444,16 @@ fn search_finds_instructions() {
 }
 
 #[test]
-fn export_writes_json() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("out.json");
+fn export_asks_the_vm_thread_for_the_trace() {
+    let path = std::env::temp_dir().join("zexus-tui-export-request.json");
     let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: path.clone() });
     app.update(paused_in_transaction());
     app.on_key(key('e'));
-    let text = std::fs::read_to_string(&path).expect("export written");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("export is JSON");
-    assert_eq!(json["format_version"], 1);
-    assert_eq!(json["status"], "paused");
-    assert!(app.message().unwrap_or_default().contains("snapshot JSON"));
+    assert_eq!(app.outbox, vec![Request::ExportTrace(path.clone())]);
+    assert!(app.message().unwrap_or_default().starts_with("exporting the trace"));
+    // The VM thread's answer replaces the message.
+    app.apply(zexus_tui::tui::app::Action::Status("exported Chrome trace (12 events) to x".to_string()));
+    assert_eq!(app.message(), Some("exported Chrome trace (12 events) to x"));
 }
 
 #[test]
@@ -304,4 +497,27 @@ fn mouse_focuses_selects_and_scrolls() {
     app.on_mouse(at(MouseEventKind::ScrollDown, 10, 4));
     app.on_key(key('b'));
     assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
+}
+
+/// A long program path gives way to the status message instead of pushing it off the edge (CI
+/// once lost the export message this way at 120 columns).
+#[test]
+fn status_message_wins_over_a_long_program_path() {
+    let mut snap = (*paused_in_transaction()).clone();
+    let mut program = (*snap.program).clone();
+    program.name = format!("/{}/demo.zx", "a-rather-long-directory-name".repeat(6));
+    snap.program = Arc::new(program);
+    let mut app = App::new(AppConfig {
+        themes: vec![Theme::default(), Theme::default()],
+        mouse: false,
+        export_path: std::env::temp_dir().join("zexus-tui-render-test.json"),
+    });
+    app.update(Arc::new(snap));
+    app.on_key(key('t'));
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let terminal = draw(&app, size);
+        let buf = terminal.backend().buffer();
+        let status: String = (0..size.0).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(status.contains("theme: "), "{size:?}: {status}");
+    }
 }

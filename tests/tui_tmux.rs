@@ -1,8 +1,9 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
-//! line, stops at a breakpoint, runs and pauses, sees the hot loop, exports JSON, quits, and
-//! checks the terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a
-//! message only if tmux is missing outside CI.
+//! line, stops at a breakpoint and when the loop is JIT-compiled, runs and pauses, sees the hot
+//! loop compiled and its four-way view, exports the Chrome trace, quits, and checks the
+//! terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a message only if
+//! tmux is missing outside CI.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -42,6 +43,17 @@ impl Tmux {
             assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Like [`Tmux::wait_for`], but returns only a screen that `pred` accepts and that two
+    /// captures 100 ms apart agree on, so a frame caught half-drawn is never asserted on.
+    fn wait_still(&self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+        let mut last = String::new();
+        self.wait_for(what, |screen| {
+            let still = pred(screen) && screen == last;
+            last = screen.to_owned();
+            still
+        })
     }
 }
 
@@ -128,7 +140,8 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Enter"]);
 
     // Paused before the first instruction.
-    let screen = tmux.wait_for("the paused debugger", |s| s.starts_with(" PAUSED") && status_number(s, "pc").is_some());
+    let screen =
+        tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED") && status_number(s, "pc").is_some());
     let pc0 = status_number(&screen, "pc").expect("pc in the status line");
     assert!(screen.contains("Hot loops") && screen.contains("Bytecode"), "{screen}");
 
@@ -158,22 +171,57 @@ fn debugger_session_in_tmux() {
     // Clear it (the cursor followed the stop to line 9), then run and pause.
     tmux.keys(&["b"]);
     tmux.wait_for("the breakpoint to clear", |s| !s.lines().any(|l| l.contains("●") && l.contains("  9 │")));
+    // `B` `1`: break when a loop is JIT-compiled; running stops when the loop compiles.
+    if cfg!(target_arch = "x86_64") {
+        tmux.keys(&["B"]);
+        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.keys(&["1"]);
+        tmux.wait_for("the break on compilation", |s| s.lines().next().is_some_and(|l| l.contains("⚑ jit")));
+        tmux.keys(&["Enter"]);
+        tmux.keys(&["Space"]);
+        tmux.wait_for("the stop on compilation", |s| s.starts_with(" PAUSED (JIT compiled loop at line 8)"));
+        tmux.keys(&["B"]);
+        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.keys(&["1"]);
+        tmux.wait_for("the break off", |s| s.lines().next().is_some_and(|l| !l.contains("⚑")));
+        tmux.keys(&["Enter"]);
+    }
     tmux.keys(&["Space"]);
     tmux.wait_for("running", |s| s.starts_with(" RUNNING"));
-    // The loop crosses the hot threshold while running.
-    tmux.wait_for("the hot loop", |s| {
-        s.lines().any(|l| l.contains("<main>:8 ") && (l.contains(" hot") || l.contains("compiled")))
-    });
+    // The loop crosses the hot threshold while running, and (on x86-64) runs compiled.
+    let state = if cfg!(target_arch = "x86_64") { "compiled" } else { "interpreted" };
+    tmux.wait_for("the hot loop", |s| s.lines().any(|l| l.contains("<main>:8 ") && l.contains(state)));
     tmux.keys(&["Space"]);
-    tmux.wait_for("paused again", |s| s.starts_with(" PAUSED (paused)"));
+    let screen = tmux.wait_still("paused again", |s| s.starts_with(" PAUSED (paused)"));
+    if cfg!(target_arch = "x86_64") {
+        // The JIT marker on the loop's instructions, next to their execution counts (one space
+        // before `J`: the pc marker `▶` takes the other when the pause lands on `MOD`).
+        assert!(screen.lines().any(|l| l.contains(" J ") && l.contains("MOD")), "{screen}");
+    }
 
-    // `e`: export, and the file is JSON.
+    // `L`: the loop four ways: source, unoptimized and optimized bytecode, machine code.
+    tmux.keys(&["L"]);
+    tmux.wait_for("the four-way view", |s| {
+        s.contains("Unoptimized") && s.contains("x86-64") && (!cfg!(target_arch = "x86_64") || s.contains("── pc "))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the panes again", |s| s.contains("Hot loops") && !s.contains("x86-64"));
+
+    // `e`: the Chrome trace of the run so far, which Perfetto opens.
     tmux.keys(&["e"]);
-    tmux.wait_for("the export message", |s| s.contains("export"));
+    tmux.wait_for("the export message", |s| s.contains("exported Chrome trace ("));
     let text = wait_file(&export);
     let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
-    assert_eq!(json["status"], "paused");
-    assert!(json["counters"]["instructions"].as_u64().is_some_and(|n| n > 1000), "{}", json["counters"]);
+    let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
+    let has = |name: &str, ph: &str| events.iter().any(|e| e["name"] == name && e["ph"] == ph);
+    assert!(has("parse", "B") && has("parse", "E"), "the pipeline's phases: {text:.2000}");
+    assert!(has("<main>", "B") && has("<main>", "E"), "the run's slice: {text:.2000}");
+    assert!(has("instructions", "C"), "instruction counter samples: {text:.2000}");
+    assert!(has("loop hot", "i"), "the loop turning hot: {text:.2000}");
+    if cfg!(target_arch = "x86_64") {
+        assert!(has("jit compile <main> loop 0", "B"), "the JIT compilation: {text:.2000}");
+    }
+    assert_eq!(json["otherData"]["truncated"], false);
 
     // `q`: the shell prompt comes back and the terminal is sane.
     tmux.keys(&["q"]);
@@ -228,5 +276,38 @@ fn wait_file_line(path: &Path) -> String {
         }
         assert!(Instant::now() < deadline, "timed out waiting for {}", path.display());
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Closing the terminal under the debugger (the tmux server killed, as when a pane or an ssh
+/// link goes away) ends the process: the tty then reads EOF forever, which once left the UI
+/// thread spinning inside crossterm's reader and the process running at full CPU.
+#[test]
+fn a_terminal_that_goes_away_ends_the_debugger() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = start_shell(dir.path());
+    let bin = env!("CARGO_BIN_EXE_zexus-tui");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    let pid_file = dir.path().join("pid-hangup");
+    let command = format!("sh -c 'echo $$ > {}; exec {bin} {}'", pid_file.display(), sample.display());
+    tmux.keys(&["-l", &command]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the paused debugger", |s| s.starts_with(" PAUSED"));
+    let pid = wait_file_line(&pid_file);
+    let out = tmux.run(&["kill-server"]);
+    assert!(out.status.success(), "tmux kill-server: {}", String::from_utf8_lossy(&out.stderr));
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let deadline = Instant::now() + PATIENCE;
+    // A zombie (state Z) has exited; only its parent has yet to reap it.
+    let alive = || {
+        std::fs::read_to_string(proc_dir.join("stat"))
+            .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+    };
+    while alive() {
+        assert!(Instant::now() < deadline, "zexus-tui (pid {pid}) still runs after its terminal went away");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

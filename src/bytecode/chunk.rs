@@ -30,6 +30,44 @@ mod float_bits {
     }
 }
 
+/// Bounded decoding of nested chunks: serde decodes `children` recursively, so bytes that
+/// claim a deeper tree than the parser can produce are rejected before they exhaust the stack.
+mod nesting {
+    use std::cell::Cell;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    use super::Chunk;
+    use crate::syntax::parser::MAX_NESTING;
+
+    thread_local! {
+        /// Chunks being decoded on this thread, outermost first.
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// One level of decoding; leaving it (also by an error) pops the level.
+    struct Level;
+
+    impl Drop for Level {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+
+    pub fn children<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Chunk>, D::Error> {
+        let depth = DEPTH.with(|c| {
+            c.set(c.get().saturating_add(1));
+            c.get()
+        });
+        let _level = Level;
+        if depth > MAX_NESTING {
+            return Err(D::Error::custom("functions nested too deeply"));
+        }
+        Vec::<Chunk>::deserialize(d)
+    }
+}
+
 /// Where a closure's captured variable comes from, in the frame that creates the closure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Capture {
@@ -83,6 +121,7 @@ pub struct Chunk {
     /// Global names used by `LoadGlobal`/`StoreGlobal` in this chunk.
     pub globals: Vec<String>,
     /// Nested functions created by `MakeClosure`.
+    #[serde(deserialize_with = "nesting::children")]
     pub children: Vec<Chunk>,
     /// The loops, indexed by `LoopBack::loop_id`.
     pub loops: Vec<LoopInfo>,

@@ -23,6 +23,7 @@ use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
 mod dis_jit;
+mod dis_views;
 
 /// zexus-tui: run, inspect and profile Zexus programs.
 #[derive(Debug, Parser)]
@@ -65,6 +66,15 @@ pub enum Command {
         /// bytecode and the machine code it became.
         #[arg(long, conflicts_with_all = ["before", "after", "diff"])]
         jit: bool,
+        /// Run the program (output discarded) and show how many times each instruction ran, in
+        /// both listings, and each source line (the debugger's heat columns).
+        #[arg(long, conflicts_with_all = ["before", "after", "diff", "jit"])]
+        counts: bool,
+        /// Show what each optimizer pass changed, as a diff of each function's listing before
+        /// and after it.
+        /// (`--passes LIST` selects the passes to run.)
+        #[arg(long = "by-pass", conflicts_with_all = ["before", "after", "diff", "jit", "counts"])]
+        by_pass: bool,
         #[command(flatten)]
         opts: RunOpts,
     },
@@ -182,6 +192,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
+        Some(Command::Dis { file, counts: true, opts, .. }) => dis_views::cmd_dis_counts(&file, &opts),
+        Some(Command::Dis { file, by_pass: true, opts, .. }) => dis_views::cmd_dis_passes(&file, &opts),
         Some(Command::Dis { file, before, after, diff, opts, .. }) => {
             let mode = if before {
                 DisMode::Before
@@ -234,6 +246,19 @@ fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Sessio
     Session::with_cache(src, &opts.options(), out, make_cache(opts))
 }
 
+/// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and
+/// turns the halt into the exit code (a runtime error rendered with its caret and traceback).
+pub(crate) fn finish(session: &mut Session, halt: &Halt, path: &str, src: &str) -> ExitCode {
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    match halt {
+        Halt::Error(e) => report(&[e.to_diagnostic()], path, src),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
 pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
@@ -260,17 +285,14 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         }
     }
     let halt = session.run_to_end();
-    session.vm.flush();
-    for w in &session.vm.warnings {
-        eprintln!("{w}");
-    }
+    let code = finish(&mut session, &halt, &path, &src);
     if session.cache_stats().disk_write_errors > 0
         && let Some(why) = session.cache_warning()
     {
         eprintln!("warning: bytecode cache: {why}");
     }
     match halt {
-        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
+        Halt::Error(_) => code,
         _ => {
             if let Some(state_path) = &opts.state {
                 if let Err(msg) = state_file::save(state_path, session.vm.ledger.committed()) {
@@ -323,5 +345,17 @@ fn mode_name(mode: DisMode) -> &'static str {
         DisMode::After => "after",
         DisMode::Diff => "diff",
         DisMode::SideBySide => "side-by-side",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique argument names, valid conflicts), which otherwise
+    /// run only in debug builds and only when a command line reaches the broken subcommand.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -11,11 +11,10 @@ use std::rc::Rc;
 
 use clap::Args;
 
-use super::{RunOpts, load, report};
+use super::{RunOpts, finish, load, report};
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
 use crate::trace::report::ProfileReport;
-use crate::vm::interp::Halt;
 
 /// Arguments of `profile`.
 #[derive(Debug, Args)]
@@ -55,14 +54,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         Err(diags) => return report(&diags, &path, &src),
     };
     let halt = session.run_to_end();
-    session.vm.flush();
-    for w in &session.vm.warnings {
-        eprintln!("{w}");
-    }
-    let code = match &halt {
-        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
-        _ => ExitCode::SUCCESS,
-    };
+    let code = finish(&mut session, &halt, &path, &src);
     session.sink.detach_all();
     let profile = profiler.borrow().profile();
     let data = ProfileReport::new(&profile, &session.build.program, &src, &path);

@@ -10,7 +10,15 @@ use clap::Args;
 
 use super::{RunOpts, load, report};
 use crate::engine::debug::{Debugger, Goal};
+use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, SessionSnapshot};
+
+fn parse_event(name: &str) -> Result<EventBreak, String> {
+    EventBreak::ALL.into_iter().find(|e| e.name() == name.trim()).ok_or_else(|| {
+        let all: Vec<&str> = EventBreak::ALL.iter().map(|e| e.name()).collect();
+        format!("unknown event '{name}' (events: {})", all.join(", "))
+    })
+}
 
 /// Arguments of `snapshot`.
 #[derive(Debug, Args)]
@@ -26,6 +34,13 @@ pub struct SnapshotArgs {
     /// Stop when execution enters LINE (repeatable).
     #[arg(long = "break", value_name = "LINE")]
     pub breaks: Vec<u32>,
+    /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
+    /// out), error (before a runtime error), rollback (a transaction rolls back).
+    #[arg(long = "break-on", value_name = "EVENT", value_parser = parse_event)]
+    pub break_on: Vec<EventBreak>,
+    /// Also write the Chrome trace of the run (what `e` exports in the TUI) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub opts: RunOpts,
 }
@@ -37,16 +52,29 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut debugger = match Debugger::new(&path, &src, &args.opts.options()) {
+    let mut debugger = match Debugger::with_cache(&path, &src, &args.opts.options(), super::make_cache(&args.opts)) {
         Ok(d) => d,
         Err(diags) => return report(&diags, &path, &src),
     };
     for &line in &args.breaks {
         debugger.toggle_breakpoint(Breakpoint::Line { line });
     }
+    for &event in &args.break_on {
+        debugger.toggle_event_break(event);
+    }
     if args.steps != Some(0) {
         debugger.run_to_stop(Goal::Continue, args.steps.unwrap_or(u64::MAX));
         debugger.pause();
+    }
+    if let Some(path) = &args.trace {
+        let res = std::fs::File::create(path).and_then(|f| debugger.export_trace(&mut std::io::BufWriter::new(f)));
+        match res {
+            Ok(summary) => eprintln!("trace: wrote {}: {} events", path.display(), summary.events_kept),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
     }
     let snap = debugger.snapshot();
     let text = if args.json {
@@ -97,6 +125,10 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         "counters     instructions {} gas {} calls {} builtin calls {} max depth {}",
         c.instructions, c.gas, c.calls, c.builtin_calls, c.max_depth
     );
+    if !snap.event_breaks.is_empty() {
+        let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
+        let _ = writeln!(s, "break on     {}", names.join(", "));
+    }
     if !snap.breakpoints.is_empty() {
         let list: Vec<String> = snap
             .breakpoints
@@ -133,10 +165,16 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "loops        {}", snap.loops.len());
     for l in &snap.loops {
+        let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
         let state = match l.state {
             LoopState::Cold => format!("cold, compiles in {}", l.remaining()),
-            LoopState::Hot => "hot, interpreted".to_string(),
-            LoopState::Compiled => "compiled".to_string(),
+            LoopState::Hot => format!("hot, interpreted{why}"),
+            LoopState::Refused => format!("hot, interpreted (not compiled{why})"),
+            LoopState::Compiled if l.bailouts > 0 => {
+                format!("compiled, {} entries, {} bail-outs{why}", l.entries, l.bailouts)
+            }
+            LoopState::Compiled => format!("compiled, {} entries", l.entries),
+            LoopState::Blacklisted => format!("blacklisted after {} bail-outs{why}", l.bailouts),
         };
         let _ = writeln!(
             s,
@@ -155,19 +193,35 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         let _ = writeln!(s, "jit          not available in this build yet");
     }
     match &snap.cache {
-        Some(cache) => {
+        Some(cache) if cache.enabled => {
             let _ = writeln!(
                 s,
-                "cache        {} hits, {} misses, {} entries, {} bytes, {} evictions",
-                cache.hits, cache.misses, cache.entries, cache.memory_bytes, cache.evictions
+                "cache        {} hits, {} misses, {} entries, {} bytes, {} evictions; build {}: {} of {} units from the cache",
+                cache.hits,
+                cache.misses,
+                cache.entries,
+                cache.memory_bytes,
+                cache.evictions,
+                cache.builds,
+                cache.last_hits,
+                cache.last_units
             );
         }
-        None => {
-            let _ = writeln!(s, "cache        not available in this build yet");
+        _ => {
+            let _ = writeln!(s, "cache        off");
         }
     }
-    if snap.profile.is_none() {
-        let _ = writeln!(s, "profile      not available in this build yet");
+    match &snap.profile {
+        Some(p) => {
+            let mut lines: Vec<(usize, u64)> =
+                p.line_hits.iter().copied().enumerate().filter(|(_, n)| *n > 0).collect();
+            lines.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let top: Vec<String> = lines.iter().take(5).map(|(line, n)| format!("line {line} x{n}")).collect();
+            let _ = writeln!(s, "profile      exact counts; most run: {}", top.join(", "));
+        }
+        None => {
+            let _ = writeln!(s, "profile      counts off");
+        }
     }
     let _ = writeln!(s, "optimizer    {} passes", program.pass_stats.len());
     for p in &program.pass_stats {

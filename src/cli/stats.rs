@@ -9,9 +9,8 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use super::{RunOpts, load, make_session, report};
+use super::{RunOpts, finish, load, make_session, report};
 use crate::engine::stats::RunStats;
-use crate::vm::interp::Halt;
 
 /// Runs `file` and prints its statistics.
 pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode {
@@ -26,13 +25,7 @@ pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode
         Err(diags) => return report(&diags, &path, &src),
     };
     let (halt, stats) = session.run_with_stats();
-    for w in &session.vm.warnings {
-        eprintln!("{w}");
-    }
-    let code = match &halt {
-        Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
-        _ => ExitCode::SUCCESS,
-    };
+    let code = finish(&mut session, &halt, &path, &src);
     if json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let mut stdout = std::io::stdout().lock();

@@ -11,14 +11,13 @@ use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 
-use super::{RunOpts, load, report};
+use super::{RunOpts, finish, load, report};
 use crate::engine::{Options, Session, observe};
 use crate::syntax::span::SourceMap;
 use crate::trace::chrome::ChromeTraceWriter;
 use crate::trace::jsonl::JsonLinesWriter;
 use crate::trace::speedscope::{FrameInfo, SpeedscopeWriter};
 use crate::trace::{EventSink, SharedListener};
-use crate::vm::interp::Halt;
 use crate::vm::program::Program;
 
 /// Output formats of `trace`.
@@ -155,14 +154,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
             let halt = session.run_to_end();
-            session.vm.flush();
-            for w in &session.vm.warnings {
-                eprintln!("{w}");
-            }
-            let code = match &halt {
-                Halt::Error(e) => report(&[e.to_diagnostic()], &path, &src),
-                _ => ExitCode::SUCCESS,
-            };
+            let code = finish(&mut session, &halt, &path, &src);
             (code, Some(session))
         }
         Err(diags) => (report(&diags, &path, &src), None),

@@ -5,7 +5,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use std::sync::Arc;
+
+use super::cache_dir::DirStore;
 use super::{RunOpts, read_source};
+use crate::engine::cache::CompileCache;
+use crate::tui::worker::CacheFactory;
 use crate::tui::{self, TuiConfig, theme::Theme};
 
 /// The demo program opened when no file is given.
@@ -23,7 +28,7 @@ pub struct TuiOpts {
     /// Capture the mouse: click to focus and select, wheel to scroll (the default).
     #[arg(long, overrides_with = "no_mouse")]
     pub mouse: bool,
-    /// Where `e` writes the JSON export [default: zexus-trace-<program>.json].
+    /// Where `e` writes the Chrome trace of the run so far [default: zexus-trace-<program>.json].
     #[arg(long, value_name = "PATH")]
     pub export: Option<PathBuf>,
     /// Start running at once instead of paused before the first instruction.
@@ -41,6 +46,26 @@ pub fn themes(spec: &str) -> Result<Vec<Theme>, String> {
         }
     }
     Ok(all)
+}
+
+/// The bytecode cache `--no-cache` and `--cache-dir` ask for, made on the VM thread. The
+/// directory is checked here, before the terminal is taken over, so a problem is a plain
+/// error message.
+fn cache_factory(opts: &RunOpts) -> Result<CacheFactory, String> {
+    if let Some(dir) = &opts.cache_dir {
+        DirStore::open(dir).map_err(|why| format!("error: bytecode cache directory unusable ({why})"))?;
+    }
+    let (off, dir) = (opts.no_cache, opts.cache_dir.clone());
+    Ok(CacheFactory(Arc::new(move || {
+        if off {
+            return CompileCache::disabled();
+        }
+        let cache = CompileCache::default();
+        match dir.as_deref().map(DirStore::open) {
+            Some(Ok(store)) => cache.with_store(Box::new(store)),
+            _ => cache,
+        }
+    })))
 }
 
 /// Opens the TUI on `file` (or the demo).
@@ -66,8 +91,17 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
         None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
     };
     let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    let cache = match cache_factory(run_opts) {
+        Ok(f) => f,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
     tui::run(TuiConfig {
         name,
+        path: file.map(Path::to_path_buf),
+        cache: Some(cache),
         source,
         options: run_opts.options(),
         themes,

@@ -6,13 +6,33 @@
 //! instruction runs: a line breakpoint fires when execution enters its line (the line changes
 //! within a frame, or a call enters a function at that line), an instruction breakpoint when
 //! the instruction is next. The position the debugger is stopped at never stops it again.
+//!
+//! Breaks on VM events ([`EventBreak`]) come from the session's event stream through the
+//! [`Recorder`], which raises the VM's interrupt flag so a free run stops right after the
+//! event. A runtime error cannot be seen coming, so the break on it replays the run from the
+//! start (same build, fresh VM, events muted) up to the instruction before the failing one:
+//! programs are deterministic, and the replay checks it stopped where the error happened.
+//!
+//! The debugger also keeps exact execution counts on, and records the run's Chrome trace
+//! ([`Debugger::export_trace`]).
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::rc::Rc;
 
+use super::cache::CompileCache;
+use super::pipeline::UnitSource;
+use super::recorder::{EventBreak, Happened, Recorder, SharedRecorder};
 use super::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
-use super::{Options, Session};
+use super::{Options, Session, observe};
 use crate::diag::Diagnostic;
+use crate::trace::chrome::ChromeSummary;
+use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
+
+/// Nanoseconds between two counter samples in the trace while running.
+const COUNTERS_EVERY_NS: u64 = 50_000_000;
 
 /// What the debugger runs toward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +75,18 @@ struct Active {
     steps: u64,
 }
 
+/// A replay toward the instruction before a runtime error.
+#[derive(Debug, Clone)]
+struct Replay {
+    /// Instructions to run before stopping.
+    until: u64,
+    /// Where the error happened: function and pc of the failing instruction.
+    at: (u32, u32),
+    /// The error's message and line, for the stop reason.
+    message: String,
+    line: u32,
+}
+
 /// A session under the debugger's control.
 pub struct Debugger {
     session: Session,
@@ -62,23 +94,68 @@ pub struct Debugger {
     /// Per function, per instruction: source line.
     lines: Vec<Vec<u32>>,
     breakpoints: BTreeSet<Breakpoint>,
+    event_breaks: BTreeSet<EventBreak>,
     active: Option<Active>,
     stop_reason: Option<String>,
+    recorder: SharedRecorder,
+    /// The VM's interrupt flag (replaced with the VM on restarts).
+    interrupt: Rc<Cell<bool>>,
+    last_counters_ns: u64,
+    replay: Option<Replay>,
+    /// The instruction count at which a runtime error was already replayed to.
+    replayed_error: Option<u64>,
 }
 
 impl Debugger {
     /// Builds `src` (named `name` in messages) paused before its first instruction.
+    ///
+    /// The session reports to `options.sink` if it is enabled, else to a sink of its own on the
+    /// system clock; either way the debugger's recorder listens from the start of the build.
     pub fn new(name: &str, src: &str, options: &Options) -> Result<Debugger, Vec<Diagnostic>> {
-        let session = Session::new_captured(name, src, options)?;
+        Debugger::with_cache(name, src, options, CompileCache::default())
+    }
+
+    /// [`Debugger::new`] building (and rebuilding on restarts) through `cache`.
+    pub fn with_cache(
+        name: &str,
+        src: &str,
+        options: &Options,
+        cache: CompileCache,
+    ) -> Result<Debugger, Vec<Diagnostic>> {
+        let recorder: SharedRecorder = Rc::new(RefCell::new(Recorder::new()));
+        let sink = if options.sink.is_enabled() { options.sink.clone() } else { observe::live_sink() };
+        sink.attach(recorder.clone());
+        let options = Options { sink, ..options.clone() };
+        let mut session = Session::new_captured_with_cache(name, src, &options, cache)?;
+        session.enable_exec_counts();
         let lines = line_tables(&session);
-        Ok(Debugger {
+        let interrupt = session.vm.interrupt_flag();
+        let mut debugger = Debugger {
             session,
             src: src.to_string(),
             lines,
             breakpoints: BTreeSet::new(),
+            event_breaks: BTreeSet::new(),
             active: None,
             stop_reason: Some("start".to_string()),
-        })
+            recorder,
+            interrupt,
+            last_counters_ns: 0,
+            replay: None,
+            replayed_error: None,
+        };
+        debugger.attach_recorder();
+        Ok(debugger)
+    }
+
+    /// Points the recorder at the current VM and program.
+    fn attach_recorder(&mut self) {
+        self.interrupt = self.session.vm.interrupt_flag();
+        let names = self.session.vm.program.protos.iter().map(|p| p.display_name().to_string()).collect();
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_function_names(names);
+            r.set_interrupt(self.interrupt.clone());
+        }
     }
 
     /// The session being debugged.
@@ -90,11 +167,42 @@ impl Debugger {
     /// the bytecode cache), paused at the start. Breakpoints are kept.
     pub fn restart(&mut self) -> Result<(), Vec<Diagnostic>> {
         let src = self.src.clone();
-        self.session.reload(&src)?;
+        self.restart_with(&src)
+    }
+
+    /// Starts over on `src` (the program's file as it is now): units whose code did not change
+    /// come from the bytecode cache, the others are recompiled. Paused at the start, with the
+    /// breakpoints kept; on a compile error the current program stays.
+    pub fn restart_with(&mut self, src: &str) -> Result<(), Vec<Diagnostic>> {
+        // The abandoned run ends in the old trace; the new trace starts with the rebuild.
+        self.session.report_stopped();
+        self.session.run_started = false;
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_muted(false);
+            r.restart_trace();
+        }
+        self.session.reload(src)?;
+        self.src = src.to_string();
         self.lines = line_tables(&self.session);
+        self.attach_recorder();
         self.active = None;
-        self.stop_reason = Some("restarted".to_string());
+        self.replay = None;
+        self.replayed_error = None;
+        let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
+        self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
+    }
+
+    fn cache_miss_reason(&self) -> String {
+        let units: Vec<&str> = self
+            .session
+            .last_build()
+            .units
+            .iter()
+            .filter(|u| u.source == UnitSource::Compiled)
+            .map(|u| u.name.as_str())
+            .collect();
+        format!("cache miss: recompiled {}", if units.is_empty() { "?".to_string() } else { units.join(", ") })
     }
 
     /// Breakpoints, sorted.
@@ -110,6 +218,23 @@ impl Debugger {
             self.breakpoints.insert(bp);
             true
         }
+    }
+
+    /// Turns the break on `event` on if it is off and off if it is on; returns true if on.
+    pub fn toggle_event_break(&mut self, event: EventBreak) -> bool {
+        let on = !self.event_breaks.remove(&event);
+        if on {
+            self.event_breaks.insert(event);
+        }
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_break(event, on);
+        }
+        on
+    }
+
+    /// The VM events the debugger stops on.
+    pub fn event_breaks(&self) -> impl Iterator<Item = &EventBreak> {
+        self.event_breaks.iter()
     }
 
     /// True while a goal is being run toward.
@@ -128,6 +253,11 @@ impl Debugger {
             return;
         }
         if let Some(start) = self.pos() {
+            if !self.session.run_started {
+                self.session.run_started = true;
+                self.session.sink.emit(&TraceEvent::RunStart);
+                self.counters_event();
+            }
             self.active = Some(Active { goal, start, prev: start, steps: 0 });
             self.stop_reason = None;
         }
@@ -141,12 +271,28 @@ impl Debugger {
     }
 
     /// Runs toward the goal for at most `budget` instructions. Returns true if the debugger
-    /// stopped (goal reached, breakpoint, end of program) during this slice.
+    /// stopped (goal reached, breakpoint, VM event, end of program) during this slice.
     pub fn advance(&mut self, budget: u64) -> bool {
+        let stopped = self.advance_inner(budget);
+        let now = self.session.sink.now_ns();
+        if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
+            self.last_counters_ns = now;
+            self.counters_event();
+        }
+        stopped
+    }
+
+    fn advance_inner(&mut self, budget: u64) -> bool {
         let Some(active) = self.active else { return false };
+        if self.replay.is_some() {
+            return self.advance_replay(budget);
+        }
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty();
         if free_run {
             let halt = self.session.vm.run(budget.max(1));
+            if let Some(reason) = self.event_stop() {
+                return self.stop(reason);
+            }
             return self.after_halt(halt);
         }
         let mut prev = active.prev;
@@ -156,13 +302,14 @@ impl Debugger {
             if steps > 0
                 && let Some(reason) = self.stop_check(&active, prev, cur, steps)
             {
-                self.active = None;
-                self.stop_reason = Some(reason);
-                return true;
+                return self.stop(reason);
             }
             let halt = self.session.vm.run(1);
             steps += 1;
             prev = cur;
+            if let Some(reason) = self.event_stop() {
+                return self.stop(reason);
+            }
             if !matches!(halt, Halt::Budget) {
                 return self.after_halt(halt);
             }
@@ -172,6 +319,28 @@ impl Debugger {
             a.prev = prev;
         }
         false
+    }
+
+    /// Runs the replay toward the instruction before a runtime error.
+    fn advance_replay(&mut self, budget: u64) -> bool {
+        let Some(replay) = self.replay.clone() else { return false };
+        let left = replay.until.saturating_sub(self.session.vm.counters.instructions);
+        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run(budget.max(1).min(left)) };
+        self.interrupt.set(false);
+        if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
+            return false;
+        }
+        self.replay = None;
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_muted(false);
+        }
+        let here = self.pos().map(|p| (p.function, p.pc));
+        if matches!(halt, Halt::Budget) && here == Some(replay.at) {
+            let reason = format!("before runtime error: {} (line {})", replay.message, replay.line);
+            return self.stop(reason);
+        }
+        // The replay went elsewhere (the program is not deterministic): carry on normally.
+        if matches!(halt, Halt::Budget) { false } else { self.after_halt(halt) }
     }
 
     /// Runs toward `goal` until it stops or `max_instructions` ran; returns true if it stopped.
@@ -193,6 +362,16 @@ impl Debugger {
         self.stop_reason.as_deref()
     }
 
+    /// Writes the Chrome trace of the run so far (Trace Event Format JSON, which Perfetto and
+    /// chrome://tracing open) to `out`. At most [`super::recorder::TRACE_EVENT_LIMIT`] events
+    /// are kept per run; `otherData.truncated` says when more happened.
+    pub fn export_trace(&self, out: &mut dyn Write) -> io::Result<ChromeSummary> {
+        match self.recorder.try_borrow() {
+            Ok(r) => r.export(out),
+            Err(_) => Err(io::Error::other("the trace is busy")),
+        }
+    }
+
     /// The session's snapshot plus the debugger's status, stop reason and breakpoints.
     pub fn snapshot(&self) -> SessionSnapshot {
         let mut snap = self.session.snapshot();
@@ -201,29 +380,107 @@ impl Debugger {
         }
         snap.stop_reason = if self.is_running() { None } else { self.stop_reason.clone() };
         snap.breakpoints = self.breakpoints.iter().copied().collect();
+        snap.event_breaks = self.event_breaks.iter().copied().collect();
         snap
+    }
+
+    fn stop(&mut self, reason: String) -> bool {
+        self.active = None;
+        self.stop_reason = Some(reason);
+        true
+    }
+
+    fn take_events(&mut self) -> Vec<Happened> {
+        self.recorder.try_borrow_mut().map(|mut r| r.take_pending()).unwrap_or_default()
+    }
+
+    /// After the VM returned: the reason to stop for a VM event the user breaks on, if any.
+    fn event_stop(&mut self) -> Option<String> {
+        if !self.interrupt.replace(false) {
+            return None;
+        }
+        let happened = self.take_events().into_iter().next()?;
+        let loop_line = |func: u32, loop_id: u16| -> u32 {
+            let proto = self.session.vm.program.protos.get(func as usize);
+            let header = proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header);
+            self.line_of(func, header)
+        };
+        Some(match happened {
+            Happened::JitCompiled { func, loop_id } => {
+                format!("JIT compiled loop at line {}", loop_line(func, loop_id))
+            }
+            Happened::Bailout { func, pc, reason, .. } => {
+                format!("bail-out: {reason} (line {})", self.line_of(func, pc))
+            }
+            Happened::CacheMiss => self.cache_miss_reason(),
+            Happened::TxRollback { depth, keys } => {
+                let line = self.pos().map_or(0, |p| self.line_of(p.function, p.pc.saturating_sub(1)));
+                format!("transaction rolled back at line {line} ({keys} keys discarded, depth {depth})")
+            }
+        })
     }
 
     fn after_halt(&mut self, halt: Halt) -> bool {
         match halt {
             Halt::Budget => false,
             Halt::Finished => {
-                self.active = None;
-                self.stop_reason = Some("finished".to_string());
-                true
+                self.run_end(RunOutcome::Finished);
+                self.stop("finished".to_string())
             }
-            Halt::Error(_) => {
-                self.active = None;
-                self.stop_reason = Some("runtime error".to_string());
-                true
+            Halt::Error(e) => {
+                let n = self.session.vm.counters.instructions;
+                let replay =
+                    self.event_breaks.contains(&EventBreak::RuntimeError) && self.replayed_error != Some(n) && n > 0;
+                if replay && let Some(loc) = self.session.location() {
+                    self.replayed_error = Some(n);
+                    self.replay = Some(Replay {
+                        until: n - 1,
+                        at: (loc.function, loc.pc),
+                        message: e.message.clone(),
+                        line: loc.line,
+                    });
+                    if let Ok(mut r) = self.recorder.try_borrow_mut() {
+                        r.set_muted(true);
+                    }
+                    self.session.rewind();
+                    self.attach_recorder();
+                    self.session.run_started = true;
+                    return false;
+                }
+                self.run_end(RunOutcome::Error);
+                self.stop("runtime error".to_string())
             }
         }
+    }
+
+    fn run_end(&mut self, outcome: RunOutcome) {
+        if self.session.run_started {
+            let c = &self.session.vm.counters;
+            self.session.sink.emit(&TraceEvent::RunEnd { outcome, instructions: c.instructions, gas: c.gas });
+        }
+    }
+
+    fn counters_event(&self) {
+        if !self.session.run_started {
+            return;
+        }
+        let c = &self.session.vm.counters;
+        self.session.sink.emit(&TraceEvent::Counters {
+            instructions: c.instructions,
+            gas: c.gas,
+            gas_limit: self.session.vm.config.gas_limit,
+            depth: u32::try_from(self.session.vm.frames.len().saturating_sub(1)).unwrap_or(u32::MAX),
+        });
+    }
+
+    fn line_of(&self, function: u32, pc: u32) -> u32 {
+        self.lines.get(function as usize).and_then(|l| l.get(pc as usize)).copied().unwrap_or(0)
     }
 
     fn pos(&self) -> Option<Pos> {
         let frame = self.session.vm.frames.last()?;
         let function = frame.proto.id;
-        let line = self.lines.get(function as usize).and_then(|l| l.get(frame.ip)).copied().unwrap_or(0);
+        let line = self.line_of(function, frame.ip as u32);
         Some(Pos { function, pc: frame.ip as u32, line, depth: self.session.vm.frames.len() })
     }
 
@@ -290,6 +547,9 @@ while (i < 5) {
 }
 print(total)
 ";
+
+    const LOOP_LONG: &str =
+        "let total = 0\nlet i = 0\nwhile (i < 5000) {\n  total = total + i\n  i = i + 1\n}\nprint(total)\n";
 
     fn debugger(src: &str) -> Debugger {
         Debugger::new("t.zx", src, &Options::default()).expect("builds")
@@ -390,5 +650,132 @@ print(total)
         d.pause();
         assert_eq!(d.snapshot().status, RunStatus::Paused);
         assert_eq!(d.stop_reason(), Some("paused"));
+    }
+
+    #[test]
+    fn breaks_when_a_loop_is_compiled_and_before_it_runs_natively() {
+        if !crate::jit::AVAILABLE {
+            return;
+        }
+        let mut d = debugger(LOOP_LONG);
+        assert!(d.toggle_event_break(EventBreak::JitCompiled));
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("JIT compiled loop at line 3"));
+        let snap = d.snapshot();
+        assert_eq!(snap.status, RunStatus::Paused);
+        assert_eq!(snap.counters.jit_instructions, 0, "stopped before native code ran");
+        assert_eq!(snap.event_breaks, vec![EventBreak::JitCompiled]);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("finished"));
+        assert!(d.snapshot().counters.jit_instructions > 0);
+    }
+
+    #[test]
+    fn breaks_on_a_bail_out_where_the_interpreter_resumes() {
+        if !crate::jit::AVAILABLE {
+            return;
+        }
+        let src =
+            "let x = 0\nlet i = 0\nwhile (i < 1000) {\n  x = x + 1\n  if (i == 500) { x = \"s\" }\n  i = i + 1\n}\n";
+        let mut d = debugger(src);
+        d.toggle_event_break(EventBreak::Bailout);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let reason = d.stop_reason().unwrap_or_default().to_string();
+        assert_eq!(reason, "bail-out: unsupported string constant (line 5)");
+        assert_eq!(line(&d), 5, "stopped where the interpreter resumes");
+        assert_eq!(d.snapshot().jit.bailouts, 1);
+    }
+
+    #[test]
+    fn breaks_after_a_rollback() {
+        let src = "STATE[\"a\"] = 1\nTX_BEGIN()\nSTATE[\"a\"] = 2\nTX_REVERT()\nprint(STATE[\"a\"])\n";
+        let mut d = debugger(src);
+        d.toggle_event_break(EventBreak::TxRollback);
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert_eq!(d.stop_reason(), Some("transaction rolled back at line 4 (1 keys discarded, depth 0)"));
+        assert_eq!(line(&d), 5);
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert_eq!(d.snapshot().output, vec!["1"]);
+    }
+
+    #[test]
+    fn breaks_before_a_runtime_error_by_replaying() {
+        let src =
+            "let i = 0\nlet t = 0\nwhile (i < 300) { t = t + i; i = i + 1 }\nprint(t)\nlet z = t - t\nprint(t / z)\n";
+        let mut d = debugger(src);
+        d.toggle_event_break(EventBreak::RuntimeError);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("before runtime error: division by zero (line 6)"));
+        let snap = d.snapshot();
+        assert_eq!(snap.status, RunStatus::Paused);
+        assert_eq!(snap.location.map(|l| l.line), Some(6));
+        assert_eq!(snap.output, vec!["44850"], "the replay printed the output once");
+        assert_eq!(snap.operands.first().map(String::as_str), Some("0"), "the divisor is on the stack");
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert_eq!(d.snapshot().status, RunStatus::Failed);
+        assert_eq!(d.stop_reason(), Some("runtime error"));
+    }
+
+    #[test]
+    fn a_restart_of_an_edited_program_breaks_on_its_cache_misses() {
+        let src = "action f(x) { return x + 1 }\naction g(x) { return x * 2 }\nprint(f(1), g(2))\n";
+        let mut d = debugger(src);
+        d.toggle_event_break(EventBreak::CacheMiss);
+        d.restart().expect("restarts");
+        assert_eq!(d.stop_reason(), Some("restarted"));
+        let edited = src.replace("x * 2", "x * 3");
+        d.restart_with(&edited).expect("restarts");
+        assert_eq!(d.stop_reason(), Some("cache miss: recompiled g"));
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert_eq!(d.snapshot().output, vec!["2 6"]);
+    }
+
+    #[test]
+    fn the_trace_export_holds_the_phases_and_calls_of_the_run() {
+        let src = "action f(x) { return x + 1 }\nlet i = 0\nwhile (i < 3) { print(f(i)); i = i + 1 }\n";
+        let mut d = debugger(src);
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        let mut out = Vec::new();
+        let summary = d.export_trace(&mut out).expect("exports");
+        let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        let events = doc["traceEvents"].as_array().cloned().unwrap_or_default();
+        assert_eq!(summary.events_kept as usize, events.iter().filter(|e| e["ph"] != "M").count());
+        let has = |name: &str, ph: &str| events.iter().any(|e| e["name"] == name && e["ph"] == ph);
+        assert!(has("parse", "B") && has("link", "E"), "pipeline phases");
+        assert!(has("<main>", "B") && has("<main>", "E"), "the run");
+        assert_eq!(events.iter().filter(|e| e["name"] == "f" && e["ph"] == "B").count(), 3, "calls");
+        assert_eq!(doc["otherData"]["truncated"], false);
+        // A restart starts a new trace, beginning with the rebuild (from the cache).
+        d.restart().expect("restarts");
+        let mut out = Vec::new();
+        d.export_trace(&mut out).expect("exports");
+        let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        let events = doc["traceEvents"].as_array().cloned().unwrap_or_default();
+        assert!(events.iter().any(|e| e["name"] == "cache hit"));
+        assert!(!events.iter().any(|e| e["name"] == "f"));
+    }
+
+    #[test]
+    fn a_restart_rebuilds_from_the_cache() {
+        let mut d = debugger("action f(x) { return x }\nprint(f(1))\n");
+        let first = d.snapshot().cache.expect("cache figures");
+        assert_eq!((first.hits, first.misses, first.builds, first.last_hits), (0, 2, 1, 0));
+        d.restart().expect("restarts");
+        let second = d.snapshot().cache.expect("cache figures");
+        assert_eq!((second.hits, second.misses, second.builds), (2, 2, 2));
+        assert_eq!((second.last_hits, second.last_units), (2, 2));
+        assert_eq!(second.entries, 2);
+        assert!((second.hit_rate() - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn counts_are_on_in_the_debugger() {
+        let mut d = debugger(LOOP);
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        let snap = d.snapshot();
+        let profile = snap.profile.expect("counts");
+        assert_eq!(profile.line_hits[4], 5, "the loop body ran five times");
+        assert_eq!(profile.line_hits[7], 1);
+        assert_eq!(profile.instructions.iter().flatten().sum::<u64>(), snap.counters.instructions);
     }
 }

@@ -6,9 +6,11 @@
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
 pub mod cache;
+pub mod counts;
 pub mod jit_policy;
 pub mod observe;
 pub mod pipeline;
+pub mod recorder;
 pub mod session_cache;
 pub mod stats;
 

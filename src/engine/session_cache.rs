@@ -82,9 +82,28 @@ impl Session {
         self.run_started = false;
         self.build = build;
         self.capture.reset(new_src);
+        if self.capture.counting {
+            self.enable_exec_counts();
+        }
         self.reload.last_build = report;
         self.reload.builds += 1;
         Ok(&self.reload.last_build)
+    }
+
+    /// Starts the same build over in a fresh VM, without rebuilding (so without cache
+    /// lookups): for replaying a run up to a point. Output captured so far is cleared, and
+    /// execution counting stays on if it was.
+    pub fn rewind(&mut self) {
+        self.vm.flush();
+        self.build.program.reset_counters();
+        let (vm, jit) = Session::new_vm(&self.build, &self.reload.options, Box::new(self.reload.out.clone()));
+        self.vm = vm;
+        self.jit = jit;
+        self.run_started = false;
+        self.capture.clear_output();
+        if self.capture.counting {
+            self.enable_exec_counts();
+        }
     }
 
     /// What the latest build (creation or reload) did, unit by unit.

@@ -1,11 +1,12 @@
 //! Plain-data snapshots of a session (`SessionSnapshot`): everything the TUI panes and the
 //! headless `snapshot` command show, as owned strings and numbers that can cross threads.
 //!
-//! The static half (source, listings, optimizer figures) is built once per session and shared
-//! behind an `Arc`; the dynamic half (frames, stacks, STATE, counters, output) is rebuilt on
-//! every call to [`Session::snapshot`]. Features that have not landed yet (bytecode cache
-//! statistics, per-instruction profiles, per-instruction JIT information) are `None` fields,
-//! so plugging them in later is one assignment in [`Session::snapshot`].
+//! The static half (source, listings before, after and between optimizer passes, the pc map
+//! between them, optimizer figures) is built once per build and shared behind an `Arc`; the
+//! dynamic half (frames, stacks, STATE, counters, output, execution counts, loops and their
+//! JIT fate, the JIT's machine code, cache figures) is rebuilt on every call to
+//! [`Session::snapshot`]. Execution counts are `None` unless the session counts
+//! ([`Session::enable_exec_counts`]; the debugger always does).
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::VecDeque;
@@ -15,11 +16,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::cache::CompileCache;
+use super::recorder::EventBreak;
 use super::{JitSummary, Options, Session};
 use crate::bytecode::chunk::Chunk;
 use crate::bytecode::disasm::{self, ListingRow};
-use crate::compile::optimize::PassStats;
+use crate::compile::optimize::{PassStats, history};
 use crate::diag::{Diagnostic, render};
+use crate::jit::disasm::NativeSection;
+use crate::jit::{JitCodeListing, JitLoopInfo, JitLoopStatus};
 use crate::syntax::span::SourceMap;
 use crate::vm::chain::Data;
 use crate::vm::error::ErrorKind;
@@ -110,6 +115,17 @@ pub struct ProgramInfo {
     pub optimized_len: usize,
 }
 
+/// One function's code after one optimizer pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassListing {
+    /// The pass.
+    pub pass: &'static str,
+    /// The code after it.
+    pub rows: Vec<ListingRow>,
+    /// For each row, the unoptimized pcs it stands for (itself, then parts fused into it).
+    pub origins: Vec<Vec<u32>>,
+}
+
 /// The listings of one function.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionInfo {
@@ -125,6 +141,22 @@ pub struct FunctionInfo {
     pub optimized: Vec<ListingRow>,
     /// The code as compiled (before the optimizer).
     pub unoptimized: Vec<ListingRow>,
+    /// For each unoptimized pc, the optimized pc it became or was fused into (`null` where it
+    /// was removed or folded away, and everywhere if the mapping could not be traced).
+    pub unoptimized_map: Vec<Option<u32>>,
+    /// True if the optimizer's pc mapping was traced (see `compile::optimize::history`).
+    pub mapped: bool,
+    /// The code after each optimizer pass, in order (not in the JSON snapshot; `dis --by-pass`
+    /// prints it).
+    #[serde(skip)]
+    pub passes: Vec<PassListing>,
+}
+
+impl FunctionInfo {
+    /// The unoptimized pcs that became optimized instruction `pc` (empty if none traced).
+    pub fn unoptimized_of(&self, pc: u32) -> impl Iterator<Item = u32> + '_ {
+        self.unoptimized_map.iter().enumerate().filter(move |(_, m)| **m == Some(pc)).map(|(u, _)| u as u32)
+    }
 }
 
 /// The innermost position of the program.
@@ -200,10 +232,21 @@ pub struct ErrorView {
 pub enum LoopState {
     /// Below the hot threshold.
     Cold,
-    /// Crossed the threshold; still interpreted (the JIT refused it or is not in this build).
+    /// Crossed the threshold; interpreted because the JIT is off or not in this build.
     Hot,
-    /// Running as native code.
+    /// Crossed the threshold; interpreted because the JIT declined it (see the reason).
+    Refused,
+    /// Running as native code (it may have bailed out now and then: see the bail-outs).
     Compiled,
+    /// Was compiled, kept bailing out, and stays interpreted (see the reason).
+    Blacklisted,
+}
+
+impl LoopState {
+    /// True for the states whose code ran, or runs, as native code.
+    pub fn was_compiled(self) -> bool {
+        matches!(self, LoopState::Compiled | LoopState::Blacklisted)
+    }
 }
 
 /// One loop and its counters.
@@ -221,12 +264,23 @@ pub struct LoopView {
     pub back_edge_pc: u32,
     /// Source line of the header.
     pub header_line: u32,
-    /// Back-edges taken so far.
+    /// Back-edges taken so far (interpreted and native).
     pub iterations: u64,
     /// Back-edges after which the loop is hot.
     pub threshold: u64,
-    /// Cold, hot or compiled.
+    /// Cold, hot, refused, compiled or blacklisted.
     pub state: LoopState,
+    /// Why it is not compiled (refused, blacklisted, JIT off), or, for a compiled loop that
+    /// bailed out, the commonest bail-out: one line, e.g. `type guard: 'x' holds a string`.
+    pub reason: Option<String>,
+    /// Entries into its native code.
+    pub entries: u64,
+    /// Exits from its native code through a guard.
+    pub bailouts: u64,
+    /// Bytecode instructions its native code ran.
+    pub native_instructions: u64,
+    /// Bytes of machine code (0 if never compiled).
+    pub native_bytes: u64,
 }
 
 impl LoopView {
@@ -236,9 +290,18 @@ impl LoopView {
     }
 }
 
-/// Bytecode-cache figures (filled in once the cache lands).
+/// Bytecode-cache figures, cumulative over the session (across restarts), and what the latest
+/// build took from the cache.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CacheView {
+    /// False when the cache is off (`--no-cache`).
+    pub enabled: bool,
+    /// Builds so far (1, plus one per restart).
+    pub builds: u64,
+    /// Units of the latest build.
+    pub last_units: u64,
+    /// Units of the latest build that came from the cache.
+    pub last_hits: u64,
     /// Lookups that found a compiled chunk.
     pub hits: u64,
     /// Lookups that compiled.
@@ -259,20 +322,71 @@ impl CacheView {
     }
 }
 
-/// Execution counts (filled in once the profiler lands).
+/// Exact execution counts (interpreted and native runs together; see `engine::counts`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProfileView {
-    /// Per function, per instruction: times executed.
+    /// Per function, per instruction of the optimized code: times executed.
     pub instructions: Vec<Vec<u64>>,
     /// Per 1-based source line (index 0 unused): instructions executed on it.
     pub lines: Vec<u64>,
+    /// Per 1-based source line (index 0 unused): times the line ran (the count of its
+    /// most-executed instruction).
+    pub line_hits: Vec<u64>,
+    /// The largest instruction count (the top of the heat scale).
+    pub max_instruction: u64,
+    /// The largest line hit count.
+    pub max_line_hits: u64,
 }
 
-/// Per-instruction JIT information (filled in once the JIT lands).
+impl ProfileView {
+    /// Times instruction `pc` of function `function` ran (0 when out of range).
+    pub fn count(&self, function: u32, pc: u32) -> u64 {
+        self.instructions.get(function as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0)
+    }
+}
+
+/// Per-instruction JIT information and the machine code of every compiled loop.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JitView {
     /// Per function, per instruction: true where the instruction belongs to a compiled loop.
     pub compiled: Vec<Vec<bool>>,
+    /// The native code of each loop that was compiled (still, or before it was blacklisted).
+    pub native: Vec<NativeListing>,
+}
+
+impl JitView {
+    /// The native code of loop `loop_id` of `function`, if it was compiled.
+    pub fn native_of(&self, function: u32, loop_id: u16) -> Option<&NativeListing> {
+        self.native.iter().find(|n| n.function == function && n.loop_id == loop_id)
+    }
+}
+
+/// The disassembled machine code of one compiled loop (as `dis --jit` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NativeListing {
+    /// Function index.
+    pub function: u32,
+    /// Loop index within the function.
+    pub loop_id: u16,
+    /// Address the code runs at.
+    pub address: u64,
+    /// Size of the code in bytes.
+    pub bytes: usize,
+    /// Decoded instructions in address order.
+    pub rows: Vec<NativeRow>,
+}
+
+/// One machine instruction of a compiled loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NativeRow {
+    /// Offset from the start of the code.
+    pub offset: usize,
+    /// The bytecode instruction it implements (`None` in the entry code and the exit stubs).
+    pub pc: Option<u32>,
+    /// True in the cold exit stubs and epilogue.
+    pub cold: bool,
+    /// Intel-syntax text.
+    pub text: String,
 }
 
 /// Everything the debugger shows, as plain data.
@@ -319,6 +433,8 @@ pub struct SessionSnapshot {
     pub loops: Vec<LoopView>,
     /// Breakpoints set in the debugger.
     pub breakpoints: Vec<Breakpoint>,
+    /// The VM events the debugger stops on.
+    pub event_breaks: Vec<EventBreak>,
     /// What the JIT did.
     pub jit: JitSummary,
     /// Per-instruction JIT information; `None` until the JIT lands.
@@ -419,6 +535,10 @@ pub struct Capture {
     output: Option<OutputLog>,
     program: OnceCell<Arc<ProgramInfo>>,
     map: OnceCell<SourceMap>,
+    /// Disassembled native code, by function, loop and code address (decoded once).
+    native: RefCell<Vec<NativeListing>>,
+    /// Execution counting is on (and is switched on again in the VM of every reload).
+    pub(crate) counting: bool,
 }
 
 impl Capture {
@@ -430,6 +550,15 @@ impl Capture {
             output: None,
             program: OnceCell::new(),
             map: OnceCell::new(),
+            native: RefCell::new(Vec::new()),
+            counting: false,
+        }
+    }
+
+    /// Forgets the output captured so far.
+    pub fn clear_output(&self) {
+        if let Some(log) = &self.output {
+            log.clear();
         }
     }
 
@@ -448,8 +577,18 @@ impl Session {
     /// Builds `src` with the program's output captured for snapshots (nothing is printed).
     /// `name` is the program's display name (its path, or `<demo>`).
     pub fn new_captured(name: &str, src: &str, options: &Options) -> Result<Session, Vec<Diagnostic>> {
+        Session::new_captured_with_cache(name, src, options, CompileCache::default())
+    }
+
+    /// [`Session::new_captured`] building through `cache` (off, or with a disk tier).
+    pub fn new_captured_with_cache(
+        name: &str,
+        src: &str,
+        options: &Options,
+        cache: CompileCache,
+    ) -> Result<Session, Vec<Diagnostic>> {
         let log = OutputLog::default();
-        let mut session = Session::new(src, options, Box::new(log.clone()))?;
+        let mut session = Session::with_cache(src, options, Box::new(log.clone()), cache)?;
         session.capture.name = name.to_string();
         session.capture.output = Some(log);
         Ok(session)
@@ -509,6 +648,8 @@ impl Session {
         };
         let (operands, operand_count) = self.operands();
         let (state, state_len) = self.state_entries();
+        let profile = self.profile_view(&program.functions, program.line_count);
+        let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             status,
@@ -533,15 +674,59 @@ impl Session {
             output_total,
             warnings: vm.warnings.clone(),
             error: self.error_view(),
-            loops: self.loop_views(),
+            loops,
             breakpoints: Vec::new(),
+            event_breaks: Vec::new(),
             jit: self.jit_summary(),
-            jit_code: None,
-            cache: None,
-            profile: None,
+            jit_code: Some(self.jit_view(&program)),
+            cache: Some(self.cache_view()),
+            profile,
             clock_us: 0,
             ips_history: Vec::new(),
             program,
+        }
+    }
+
+    /// Which instructions run as native code, and the machine code of every compiled loop.
+    fn jit_view(&self, program: &ProgramInfo) -> JitView {
+        let info = self.jit_info();
+        let compiled = program
+            .functions
+            .iter()
+            .map(|f| (0..f.optimized.len() as u32).map(|pc| info.instruction(f.id, pc).compiled).collect())
+            .collect();
+        let mut cache = self.capture.native.borrow_mut();
+        let mut native = Vec::new();
+        for l in &info.loops {
+            let Some(code) = &l.code else { continue };
+            let known =
+                cache.iter().find(|n| n.function == l.proto_id && n.loop_id == l.loop_id && n.address == code.address);
+            let listing = match known {
+                Some(n) => n.clone(),
+                None => {
+                    let listing = native_listing(l.proto_id, l.loop_id, code);
+                    cache.push(listing.clone());
+                    listing
+                }
+            };
+            native.push(listing);
+        }
+        JitView { compiled, native }
+    }
+
+    fn cache_view(&self) -> CacheView {
+        let stats = self.cache_stats();
+        let last = self.last_build();
+        CacheView {
+            enabled: stats.enabled,
+            builds: self.builds(),
+            last_units: last.units.len() as u64,
+            last_hits: (last.memory_hits() + last.disk_hits()) as u64,
+            hits: stats.hits,
+            misses: stats.misses,
+            entries: stats.entries,
+            memory_bytes: stats.memory_bytes,
+            evictions: stats.evictions,
         }
     }
 
@@ -658,21 +843,30 @@ impl Session {
         })
     }
 
-    fn loop_views(&self) -> Vec<LoopView> {
+    /// Every loop. With execution counts, `iterations` counts native iterations too (the
+    /// back-edge's count); without, only the interpreter's.
+    fn loop_views(&self, profile: Option<&ProfileView>) -> Vec<LoopView> {
         let src = &self.capture.source;
         let map = self.source_map();
         let threshold = self.vm.config.hot_threshold;
+        let jit = self.jit_info();
+        let jit_on = self.jit.is_some();
         let mut out = Vec::new();
         for proto in &self.vm.program.protos {
             for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
                 let span = proto.spans.get(info.header as usize).copied().unwrap_or_default();
-                let iterations = counter.iterations.get();
-                let state = if counter.compiled.get() {
-                    LoopState::Compiled
-                } else if counter.decided.get() || iterations >= threshold {
-                    LoopState::Hot
-                } else {
-                    LoopState::Cold
+                let counted = profile.map_or(0, |p| p.count(proto.id, info.back_edge));
+                let iterations = counter.iterations.get().max(counted);
+                let seen = jit.loops.iter().find(|l| l.proto_id == proto.id && l.loop_id == i as u16);
+                let hot = counter.decided.get() || iterations >= threshold;
+                let (state, reason) = match seen.map(|l| &l.status) {
+                    _ if counter.compiled.get() => (LoopState::Compiled, seen.and_then(commonest_bailout)),
+                    Some(JitLoopStatus::Blacklisted(why)) => (LoopState::Blacklisted, Some(why.clone())),
+                    Some(JitLoopStatus::Refused(why)) if hot => (LoopState::Refused, Some(why.clone())),
+                    _ if hot && !jit.available => (LoopState::Hot, Some("the JIT is not in this build".to_string())),
+                    _ if hot && !jit_on => (LoopState::Hot, Some("the JIT is off (--no-jit)".to_string())),
+                    _ if hot => (LoopState::Hot, None),
+                    _ => (LoopState::Cold, None),
                 };
                 out.push(LoopView {
                     function: proto.id,
@@ -684,11 +878,61 @@ impl Session {
                     iterations,
                     threshold,
                     state,
+                    reason,
+                    entries: seen.map_or(0, |l| l.entries),
+                    bailouts: seen.map_or(0, |l| l.bailouts),
+                    native_instructions: seen.map_or(0, |l| l.native_instructions),
+                    native_bytes: seen.map_or(0, |l| l.native_bytes),
                 });
             }
         }
         out
     }
+}
+
+/// Disassembles a loop's machine code, tagging each instruction with its bytecode pc. Branch
+/// targets are shown as offsets from the start of the code (as if it ran at address 0), so a
+/// listing reads the same in every run.
+fn native_listing(function: u32, loop_id: u16, code: &JitCodeListing) -> NativeListing {
+    let mut rows = Vec::new();
+    let at_zero = JitCodeListing { address: 0, ..code.clone() };
+    for (section, lines) in crate::jit::disasm::sections(&at_zero) {
+        let (pc, cold) = match section {
+            NativeSection::Prologue => (None, false),
+            NativeSection::Instr(pc) => (Some(pc), false),
+            NativeSection::Stubs => (None, true),
+        };
+        rows.extend(lines.into_iter().map(|l| NativeRow { offset: l.offset, pc, cold, text: short_targets(&l.text) }));
+    }
+    NativeListing { function, loop_id, address: code.address, bytes: code.bytes.len(), rows }
+}
+
+/// Drops the leading zeros of 16-digit hex operands (`jne 000000000000014Ch` -> `jne 14Ch`).
+fn short_targets(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let digits = word.strip_suffix('h').unwrap_or("");
+            if digits.len() == 16 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                let kept = digits.trim_start_matches('0');
+                let kept = if kept.is_empty() { "0" } else { kept };
+                // Intel syntax needs a leading digit.
+                if kept.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!("0{kept}h")
+                } else {
+                    format!("{kept}h")
+                }
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The reason of a loop's most frequent bail-out, with its count if it happened more than once.
+fn commonest_bailout(l: &JitLoopInfo) -> Option<String> {
+    let top = l.exits.iter().filter(|e| e.kind == "bailout").max_by_key(|e| e.count)?;
+    Some(if top.count > 1 { format!("{} (x{})", top.reason, top.count) } else { top.reason.clone() })
 }
 
 fn build_program_info(session: &Session) -> ProgramInfo {
@@ -698,16 +942,37 @@ fn build_program_info(session: &Session) -> ProgramInfo {
     flatten(&session.build.chunk, &mut optimized);
     let mut unoptimized = Vec::new();
     flatten(&session.build.unoptimized, &mut unoptimized);
+    let passes = &session.reload.options.passes;
+    let histories = history::replay(&session.build.unoptimized, &session.build.chunk, passes);
     let functions = optimized
         .iter()
         .enumerate()
-        .map(|(i, chunk)| FunctionInfo {
-            id: i as u32,
-            name: chunk.display_name().to_string(),
-            arity: chunk.arity,
-            slots: chunk.n_slots,
-            optimized: disasm::rows(chunk, src, map),
-            unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+        .map(|(i, chunk)| {
+            let history = histories.get(i);
+            FunctionInfo {
+                id: i as u32,
+                name: chunk.display_name().to_string(),
+                arity: chunk.arity,
+                slots: chunk.n_slots,
+                optimized: disasm::rows(chunk, src, map),
+                unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+                unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
+                mapped: history.is_some_and(|h| h.matches_build),
+                passes: history
+                    .map(|h| {
+                        h.stages
+                            .iter()
+                            .filter_map(|stage| {
+                                Some(PassListing {
+                                    pass: stage.pass?.name(),
+                                    rows: disasm::rows(&stage.chunk, src, map),
+                                    origins: stage.origins.clone(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
         })
         .collect();
     ProgramInfo {
@@ -746,52 +1011,20 @@ fn preview_into(v: &Value, out: &mut String, depth: usize) {
             let cut: String = s.chars().take(MAX_VALUE_PREVIEW).collect();
             crate::text::repr_str(&cut, out);
         }
-        Value::List(l) => {
-            let Ok(items) = l.try_borrow() else {
-                out.push_str("[…]");
-                return;
-            };
-            if depth >= 3 && !items.is_empty() {
-                out.push_str("[…]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", items.len() - i));
-                    break;
-                }
-                preview_into(item, out, depth + 1);
-            }
-            out.push(']');
-        }
-        Value::Map(m) => {
-            let Ok(entries) = m.try_borrow() else {
-                out.push_str("{…}");
-                return;
-            };
-            if depth >= 3 && !entries.is_empty() {
-                out.push_str("{…}");
-                return;
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", entries.len() - i));
-                    break;
-                }
+        Value::List(l) => match l.try_borrow() {
+            Ok(items) => bounded_seq(out, depth, ('[', ']'), items.len(), items.iter(), |item, out| {
+                preview_into(item, out, depth + 1)
+            }),
+            Err(_) => out.push_str("[…]"),
+        },
+        Value::Map(m) => match m.try_borrow() {
+            Ok(entries) => bounded_seq(out, depth, ('{', '}'), entries.len(), entries.iter(), |(k, item), out| {
                 crate::text::repr_str(k, out);
                 out.push_str(": ");
                 preview_into(item, out, depth + 1);
-            }
-            out.push('}');
-        }
+            }),
+            Err(_) => out.push_str("{…}"),
+        },
         Value::Cell(c) => match c.try_borrow() {
             Ok(inner) => preview_into(&inner, out, depth),
             Err(_) => out.push('…'),
@@ -802,6 +1035,36 @@ fn preview_into(v: &Value, out: &mut String, depth: usize) {
             Err(_) => out.push('?'),
         },
     }
+}
+
+/// Writes a container's first elements between `delims`: past depth 3 a non-empty container is
+/// `[…]`, and after 16 elements or a long enough text the rest is counted, not shown.
+fn bounded_seq<T>(
+    out: &mut String,
+    depth: usize,
+    (open, close): (char, char),
+    len: usize,
+    items: impl Iterator<Item = T>,
+    mut each: impl FnMut(T, &mut String),
+) {
+    if depth >= 3 && len > 0 {
+        out.push(open);
+        out.push('…');
+        out.push(close);
+        return;
+    }
+    out.push(open);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
+            out.push_str(&format!("… {} more", len - i));
+            break;
+        }
+        each(item, out);
+    }
+    out.push(close);
 }
 
 /// A bounded repr of a STATE value.
@@ -822,43 +1085,13 @@ fn data_into(d: &Data, out: &mut String, depth: usize) {
             crate::text::repr_str(&cut, out);
         }
         Data::List(items) => {
-            if depth >= 3 && !items.is_empty() {
-                out.push_str("[…]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", items.len() - i));
-                    break;
-                }
-                data_into(item, out, depth + 1);
-            }
-            out.push(']');
+            bounded_seq(out, depth, ('[', ']'), items.len(), items.iter(), |item, out| data_into(item, out, depth + 1))
         }
-        Data::Map(entries) => {
-            if depth >= 3 && !entries.is_empty() {
-                out.push_str("{…}");
-                return;
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if i >= 16 || out.len() > MAX_VALUE_PREVIEW * 2 {
-                    out.push_str(&format!("… {} more", entries.len() - i));
-                    break;
-                }
-                crate::text::repr_str(k, out);
-                out.push_str(": ");
-                data_into(item, out, depth + 1);
-            }
-            out.push('}');
-        }
+        Data::Map(entries) => bounded_seq(out, depth, ('{', '}'), entries.len(), entries.iter(), |(k, item), out| {
+            crate::text::repr_str(k, out);
+            out.push_str(": ");
+            data_into(item, out, depth + 1);
+        }),
     }
 }
 

@@ -52,6 +52,9 @@ pub struct JitContext {
     pub pending: [JitPending; MAX_OPERANDS],
     /// Spill area for operands that do not fit in registers.
     pub spill: [u64; MAX_OPERANDS],
+    /// Per-block entry counters of a loop compiled with counting on (one `u64` per block, in
+    /// block order); null, and never read, for loops compiled without counting.
+    pub block_counts: *mut u64,
 }
 
 impl JitContext {
@@ -66,6 +69,7 @@ impl JitContext {
             n_pending: 0,
             pending: [JitPending::default(); MAX_OPERANDS],
             spill: [0; MAX_OPERANDS],
+            block_counts: std::ptr::null_mut(),
         }
     }
 
@@ -103,6 +107,8 @@ pub const CTX_N_PENDING: i32 = offset_of!(JitContext, n_pending) as i32;
 pub const CTX_PENDING: i32 = offset_of!(JitContext, pending) as i32;
 /// Offset of [`JitContext::spill`].
 pub const CTX_SPILL: i32 = offset_of!(JitContext, spill) as i32;
+/// Offset of [`JitContext::block_counts`].
+pub const CTX_BLOCK_COUNTS: i32 = offset_of!(JitContext, block_counts) as i32;
 /// Size of one [`JitPending`].
 pub const PENDING_SIZE: i32 = std::mem::size_of::<JitPending>() as i32;
 
@@ -169,7 +175,17 @@ mod tests {
 
     #[test]
     fn context_offsets_are_distinct_and_aligned() {
-        let offs = [CTX_FRAME, CTX_GLOBALS, CTX_FUEL, CTX_INSTRUCTIONS, CTX_GAS, CTX_N_PENDING, CTX_PENDING, CTX_SPILL];
+        let offs = [
+            CTX_FRAME,
+            CTX_GLOBALS,
+            CTX_FUEL,
+            CTX_INSTRUCTIONS,
+            CTX_GAS,
+            CTX_N_PENDING,
+            CTX_PENDING,
+            CTX_SPILL,
+            CTX_BLOCK_COUNTS,
+        ];
         for w in offs.windows(2) {
             assert!(w[0] < w[1]);
         }

@@ -45,14 +45,16 @@ impl JitCode {
     /// Runs the code on `ctx` and returns the exit-site index it left through.
     ///
     /// The caller (`jit::mod`) has checked that every frame slot and global the loop touches
-    /// lies inside the memory `ctx.frame` and `ctx.globals` point into.
+    /// lies inside the memory `ctx.frame` and `ctx.globals` point into, and, for code compiled
+    /// with block counting, that `ctx.block_counts` points to one `u64` per block of the plan.
     pub fn call(&self, ctx: &mut JitContext) -> u32 {
         if self.entry.0 >= self.buffer.len() {
             return u32::MAX;
         }
         // SAFETY: `entry` is in bounds (checked above) and, per the constructor's contract, is
         // the start of a function emitted by `jit::x64` with the `EntryFn` signature; the
-        // buffer is mapped executable and lives as long as `self`, which outlives the call.
+        // buffer is mapped executable and lives as long as `self`, which outlives the call. The
+        // memory the code writes (frame slots, globals, block counters) is described above.
         let func: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(self.buffer.ptr(self.entry)) };
         func(ctx as *mut JitContext)
     }

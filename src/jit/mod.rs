@@ -49,6 +49,8 @@ struct Native {
     compiled: x64::Compiled,
     /// Exit counts, indexed like `compiled.exits`.
     exit_counts: Vec<u64>,
+    /// Entries into each block (in `plan.block_starts` order), when compiled with counting.
+    block_counts: Option<Vec<u64>>,
     /// Frame slots the loop touches must lie below `base + frame_len`.
     frame_len: usize,
     /// Absolute stack indices the loop touches must lie below this.
@@ -57,6 +59,8 @@ struct Native {
 
 struct LoopEntry {
     info: JitLoopInfo,
+    /// Instruction counts of native code this loop had before it was recompiled, by pc.
+    retired_counts: Vec<(u32, u64)>,
     #[cfg(target_arch = "x86_64")]
     native: Option<Native>,
 }
@@ -66,6 +70,8 @@ struct LoopEntry {
 pub struct Jit {
     loops: HashMap<(u32, u16), LoopEntry>,
     order: Vec<(u32, u16)>,
+    /// Compile loops that count how often each of their instructions runs.
+    counting: bool,
 }
 
 impl std::fmt::Debug for Jit {
@@ -106,10 +112,41 @@ impl Jit {
                     code: None,
                     registers: Vec::new(),
                 },
+                retired_counts: Vec::new(),
                 #[cfg(target_arch = "x86_64")]
                 native: None,
             }
         })
+    }
+
+    /// Makes loops compiled from now on count how often each of their instructions runs
+    /// (one memory increment per block entered; see [`Jit::add_instruction_counts`]).
+    pub fn set_counting(&mut self, on: bool) {
+        self.counting = on;
+    }
+
+    /// Adds the instructions native code ran to `counts` (per proto id, per pc), exactly:
+    /// each block's entries count for every instruction of the block, minus, for every exit
+    /// that left in the middle of a block, the instructions it skipped. Loops compiled without
+    /// counting add nothing.
+    pub fn add_instruction_counts(&self, counts: &mut [Vec<u64>]) {
+        for entry in self.loops.values() {
+            let Some(per_pc) = counts.get_mut(entry.info.proto_id as usize) else { continue };
+            let mut add = |pc: u32, n: u64| {
+                if let Some(c) = per_pc.get_mut(pc as usize) {
+                    *c = c.wrapping_add(n);
+                }
+            };
+            for &(pc, n) in &entry.retired_counts {
+                add(pc, n);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if let Some(native) = &entry.native {
+                for (pc, n) in native_counts(native) {
+                    add(pc, n);
+                }
+            }
+        }
     }
 
     /// The figures of one loop, if the JIT has seen it.
@@ -120,9 +157,14 @@ impl Jit {
     /// Compiles loop `loop_id` of `proto`, speculating on the values the frame (at `base` in
     /// `stack`) holds now. Returns the refusal reason if the loop is not compiled.
     pub fn compile(&mut self, proto: &Proto, loop_id: u16, stack: &[Value], base: usize) -> Result<(), String> {
+        let counting = self.counting;
         let entry = self.entry(proto, loop_id);
         entry.info.compilations += 1;
-        let res = compile_native(proto, loop_id, stack, base);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(old) = entry.native.take() {
+            entry.retired_counts.extend(native_counts(&old));
+        }
+        let res = compile_native(proto, loop_id, stack, base, counting);
         match res {
             #[cfg(target_arch = "x86_64")]
             Ok(native) => {
@@ -192,12 +234,13 @@ impl Jit {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn compile_native(proto: &Proto, loop_id: u16, stack: &[Value], base: usize) -> Result<Native, String> {
+fn compile_native(proto: &Proto, loop_id: u16, stack: &[Value], base: usize, counting: bool) -> Result<Native, String> {
     let Some(info) = proto.loops.get(loop_id as usize) else {
         return Err("unknown loop".to_string());
     };
     let plan = plan::plan(proto, info.header, info.back_edge, stack, base)?;
-    let compiled = x64::compile(proto, &plan)?;
+    let compiled = x64::compile(proto, &plan, counting)?;
+    let block_counts = counting.then(|| vec![0; plan.block_starts.len()]);
     let mut frame_len = 0;
     let mut abs_len = 0;
     for v in &plan.vars {
@@ -207,11 +250,39 @@ fn compile_native(proto: &Proto, loop_id: u16, stack: &[Value], base: usize) -> 
         }
     }
     let exit_counts = vec![0; compiled.exits.len()];
-    Ok(Native { plan, compiled, exit_counts, frame_len, abs_len })
+    Ok(Native { plan, compiled, exit_counts, block_counts, frame_len, abs_len })
+}
+
+/// The instructions a loop's native code ran, by pc (nothing if it was compiled without
+/// counting).
+#[cfg(target_arch = "x86_64")]
+fn native_counts(native: &Native) -> Vec<(u32, u64)> {
+    let Some(blocks) = &native.block_counts else { return Vec::new() };
+    let plan = &native.plan;
+    let mut per_pc: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+    for (&start, &entries) in plan.block_starts.iter().zip(blocks) {
+        if entries == 0 {
+            continue;
+        }
+        for pc in start..=plan.block_end(start) {
+            let c = per_pc.entry(pc).or_default();
+            *c = c.wrapping_add(entries);
+        }
+    }
+    for (site, &taken) in native.compiled.exits.iter().zip(&native.exit_counts) {
+        if !site.partial || taken == 0 {
+            continue;
+        }
+        for pc in site.pc..=plan.block_end(site.pc) {
+            let c = per_pc.entry(pc).or_default();
+            *c = c.wrapping_sub(taken);
+        }
+    }
+    per_pc.into_iter().filter(|(_, n)| *n != 0).collect()
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn compile_native(_: &Proto, _: u16, _: &[Value], _: usize) -> Result<std::convert::Infallible, String> {
+fn compile_native(_: &Proto, _: u16, _: &[Value], _: usize, _: bool) -> Result<std::convert::Infallible, String> {
     Err("the JIT is only built for x86-64".to_string())
 }
 
@@ -235,6 +306,9 @@ fn run_native(
     }
     let stack_ptr = stack.as_mut_ptr();
     let mut ctx = abi::JitContext::new(stack_ptr.wrapping_add(base), stack_ptr, fuel.min(SLICE));
+    if let Some(blocks) = native.block_counts.as_mut() {
+        ctx.block_counts = blocks.as_mut_ptr();
+    }
     let id = native.compiled.code.call(&mut ctx);
     let run = LoopRun { instructions: ctx.instructions, gas: ctx.gas };
     pending.extend(ctx.pending_values());

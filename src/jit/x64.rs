@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm, x64::Assembler};
 
 use super::abi::{
-    CTX_FRAME, CTX_FUEL, CTX_GAS, CTX_GLOBALS, CTX_INSTRUCTIONS, CTX_N_PENDING, CTX_PENDING, CTX_SPILL, PENDING_SIZE,
-    VALUE_PAYLOAD, VALUE_SIZE, VALUE_TAG,
+    CTX_BLOCK_COUNTS, CTX_FRAME, CTX_FUEL, CTX_GAS, CTX_GLOBALS, CTX_INSTRUCTIONS, CTX_N_PENDING, CTX_PENDING,
+    CTX_SPILL, PENDING_SIZE, VALUE_PAYLOAD, VALUE_SIZE, VALUE_TAG,
 };
 use super::exec::JitCode;
 use super::plan::{BailReason, ExitKind, Flow, Home, Plan, Ty, VarKind, VarRef, transfer};
@@ -50,6 +50,9 @@ pub struct ExitSite {
     pub pc: u32,
     /// Why control left native code.
     pub kind: ExitKind,
+    /// True if the exit leaves in the middle of a block whose entry was already counted, so
+    /// the instructions from `pc` to the block's end were counted but did not run.
+    pub partial: bool,
 }
 
 /// A loop compiled to machine code.
@@ -106,6 +109,8 @@ struct Stub {
 
 struct Emitter<'a> {
     ops: Assembler,
+    /// Count block entries (in the context's `block_counts`).
+    counting: bool,
     plan: &'a Plan,
     proto: &'a Proto,
     stack: Vec<Entry>,
@@ -115,11 +120,14 @@ struct Emitter<'a> {
     pc_offsets: Vec<(u32, usize)>,
 }
 
-/// Compiles a planned loop. Errors are refusals (one-line reasons).
-pub fn compile(proto: &Proto, plan: &Plan) -> Result<Compiled, String> {
+/// Compiles a planned loop. Errors are refusals (one-line reasons). With `counting`, the code
+/// also counts entries into each block of the plan (in `plan.block_starts` order) in the
+/// context's `block_counts`, which must then point to one counter per block.
+pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, String> {
     let ops = Assembler::new().map_err(|e| format!("cannot allocate code memory: {e}"))?;
     let mut em = Emitter {
         ops,
+        counting,
         plan,
         proto,
         stack: Vec::new(),
@@ -219,7 +227,7 @@ impl Emitter<'_> {
     /// Registers an exit site and its stub; returns the label to jump to.
     fn exit(&mut self, pc: u32, kind: ExitKind, stack: Vec<Entry>, adj: (u64, u64), write_back: bool) -> DynamicLabel {
         let id = self.exits.len() as u32;
-        self.exits.push(ExitSite { pc, kind });
+        self.exits.push(ExitSite { pc, kind, partial: adj.0 > 0 });
         let label = self.ops.new_dynamic_label();
         self.stubs.push(Stub { label, id, stack, adj_instructions: adj.0, adj_gas: adj.1, write_back });
         label
@@ -563,6 +571,14 @@ impl Emitter<'_> {
                 asm!(self.ops ; add r12, n);
                 if gas != 0 {
                     asm!(self.ops ; add rbx, gas);
+                }
+                if self.counting {
+                    // The block is entered: count it (rax is free at block starts).
+                    let at = 8 * plan.block_starts.range(..pc).count() as i32;
+                    asm!(self.ops
+                        ; mov rax, QWORD [r15 + CTX_BLOCK_COUNTS]
+                        ; add QWORD [rax + at], 1
+                    );
                 }
             } else if !live {
                 continue;

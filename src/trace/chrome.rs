@@ -76,7 +76,7 @@ impl Serialize for CallArgs<'_> {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Track {
     open: Vec<Rc<str>>,
     /// Slices begun after the limit was reached (neither begun nor ended in the file).
@@ -342,6 +342,28 @@ impl<W: Write> ChromeTraceWriter<W> {
             Some(e) => Err(e),
             None => Ok(self.summary),
         }
+    }
+}
+
+impl ChromeTraceWriter<Vec<u8>> {
+    /// The complete document of the trace so far, as [`ChromeTraceWriter::finish`] would
+    /// write it now, leaving this writer recording: open slices are closed in the copy only.
+    pub fn finished_copy(&self) -> (Vec<u8>, ChromeSummary) {
+        let mut copy = ChromeTraceWriter {
+            out: self.out.clone(),
+            error: None,
+            limit: self.limit,
+            summary: self.summary,
+            header_written: self.header_written,
+            finished: false,
+            origin_ns: self.origin_ns,
+            last_ns: self.last_ns,
+            tracks: self.tracks.clone(),
+            names: self.names.clone(),
+        };
+        // Writing into a `Vec` cannot fail.
+        let summary = copy.finish().unwrap_or(copy.summary);
+        (copy.out, summary)
     }
 }
 

@@ -15,10 +15,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
+use super::panes::four_way::FourWay;
 use super::panes::{self, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::debug::Goal;
+use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
 
 /// The smallest terminal the layout supports.
@@ -37,6 +39,19 @@ pub enum Action {
     Restart,
     /// Set or clear a breakpoint.
     ToggleBreakpoint(Breakpoint),
+    /// Open the menu of VM events to break on.
+    EventMenu,
+    /// Open the four-way view of loop `loop_id` of `function`.
+    OpenLoopView {
+        /// Function index.
+        function: u32,
+        /// Loop index.
+        loop_id: u16,
+    },
+    /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
+    OpenLoopAtPc,
+    /// Turn the break on a VM event on or off.
+    ToggleEventBreak(EventBreak),
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -53,7 +68,7 @@ pub enum Action {
     Help,
     /// Start typing a search.
     StartSearch,
-    /// Write the run so far as JSON.
+    /// Write the Chrome trace of the run so far (answered by the VM thread).
     Export,
     /// Switch to the next theme.
     NextTheme,
@@ -76,6 +91,8 @@ pub enum Mode {
     Help,
     /// Typing a search query.
     Search(String),
+    /// The menu of VM events to break on is open.
+    EventMenu,
 }
 
 /// A change the run loop must make to the terminal.
@@ -92,7 +109,7 @@ pub struct AppConfig {
     pub themes: Vec<Theme>,
     /// Start with mouse capture on.
     pub mouse: bool,
-    /// Where `e` writes the export.
+    /// Where `e` writes the trace.
     pub export_path: PathBuf,
 }
 
@@ -118,6 +135,7 @@ pub struct App {
     /// True once the user asked to quit.
     pub quit: bool,
     rects: RefCell<Vec<(PaneId, Rect)>>,
+    four_way: Option<FourWay>,
 }
 
 impl App {
@@ -149,7 +167,13 @@ impl App {
             terminal_requests: Vec::new(),
             quit: false,
             rects: RefCell::new(Vec::new()),
+            four_way: None,
         }
+    }
+
+    /// The open four-way view's loop (function, loop index), if one is open.
+    pub fn four_way(&self) -> Option<(u32, u16)> {
+        self.four_way.as_ref().map(|f| (f.function, f.loop_id))
     }
 
     /// The theme in use.
@@ -176,6 +200,9 @@ impl App {
     pub fn update(&mut self, snap: Arc<SessionSnapshot>) {
         for pane in &mut self.panes {
             pane.update(&snap);
+        }
+        if let Some(view) = self.four_way.as_mut() {
+            view.update(&snap);
         }
         self.snapshot = Some(snap);
     }
@@ -204,6 +231,14 @@ impl App {
                     self.apply(Action::Quit);
                 }
             }
+            Mode::EventMenu => match key.code {
+                KeyCode::Char(c @ '1'..='9') => {
+                    if let Some(&event) = EventBreak::ALL.get(c as usize - '1' as usize) {
+                        self.apply(Action::ToggleEventBreak(event));
+                    }
+                }
+                _ => self.mode = Mode::Normal,
+            },
             Mode::Search(mut query) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
@@ -223,6 +258,22 @@ impl App {
                 }
                 _ => {}
             },
+            Mode::Normal if self.four_way.is_some() => {
+                if key.code == KeyCode::Esc {
+                    self.four_way = None;
+                    self.message = None;
+                    return;
+                }
+                if let Some(handled) = self.four_way.as_mut().and_then(|v| v.handle(key)) {
+                    if let Some(action) = handled {
+                        self.apply(action);
+                    }
+                    return;
+                }
+                if let Some(action) = keys::global(&key) {
+                    self.apply(action);
+                }
+            }
             Mode::Normal => {
                 if let Some(action) = keys::global(&key) {
                     self.apply(action);
@@ -275,6 +326,13 @@ impl App {
                 self.outbox.push(Request::Restart);
             }
             Action::ToggleBreakpoint(bp) => self.outbox.push(Request::ToggleBreakpoint(bp)),
+            Action::EventMenu => self.mode = Mode::EventMenu,
+            Action::OpenLoopView { function, loop_id } => self.open_loop_view(function, loop_id),
+            Action::OpenLoopAtPc => match self.loop_at_pc() {
+                Some((function, loop_id)) => self.open_loop_view(function, loop_id),
+                None => self.message = Some("no loops in this program".to_string()),
+            },
+            Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusIndex(i) => {
@@ -318,6 +376,30 @@ impl App {
         }
     }
 
+    fn open_loop_view(&mut self, function: u32, loop_id: u16) {
+        let mut view = FourWay::new(function, loop_id);
+        if let Some(snap) = &self.snapshot {
+            view.update(snap);
+        }
+        self.four_way = Some(view);
+        self.message = None;
+    }
+
+    /// The innermost loop containing the pc, else the busiest compiled loop, else the busiest.
+    fn loop_at_pc(&self) -> Option<(u32, u16)> {
+        let snap = self.snapshot.as_ref()?;
+        let at = snap.location.and_then(|loc| {
+            snap.loops
+                .iter()
+                .filter(|l| l.function == loc.function && l.header_pc <= loc.pc && loc.pc <= l.back_edge_pc)
+                .min_by_key(|l| l.back_edge_pc - l.header_pc)
+        });
+        let busiest = |compiled: bool| {
+            snap.loops.iter().filter(|l| !compiled || l.state.was_compiled()).max_by_key(|l| l.iterations)
+        };
+        at.or_else(|| busiest(true)).or_else(|| busiest(false)).map(|l| (l.function, l.loop_id))
+    }
+
     fn visible(&self) -> Vec<PaneId> {
         PaneId::ALL.iter().copied().filter(|p| !self.hidden.contains(p)).collect()
     }
@@ -332,20 +414,11 @@ impl App {
         self.focus = visible[((at + step).rem_euclid(n)) as usize];
     }
 
-    /// Writes the latest snapshot as JSON (the trace export once the trace module lands).
+    /// Asks the VM thread to write the Chrome trace of the run so far; its answer (what was
+    /// written, or why not) replaces the message when it arrives.
     fn export(&mut self) {
-        let Some(snap) = &self.snapshot else {
-            self.message = Some("nothing to export yet".to_string());
-            return;
-        };
-        let path = &self.export_path;
-        let res = serde_json::to_string_pretty(&**snap)
-            .map_err(|e| e.to_string())
-            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
-        self.message = Some(match res {
-            Ok(()) => format!("exported snapshot JSON to {}", path.display()),
-            Err(e) => format!("export failed: {}: {e}", path.display()),
-        });
+        self.message = Some(format!("exporting the trace to {}…", self.export_path.display()));
+        self.outbox.push(Request::ExportTrace(self.export_path.clone()));
     }
 
     /// Handles a mouse event.
@@ -379,6 +452,15 @@ impl App {
         let [status, body, bar] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
         self.render_status(status, buf, theme);
+        if let Some(view) = &self.four_way {
+            self.rects.borrow_mut().clear();
+            view.render(body, buf, theme);
+            self.render_bar(bar, buf, theme);
+            if self.mode == Mode::Help {
+                render_help(area, buf, theme);
+            }
+            return;
+        }
         let rects = self.layout(body);
         for &(id, rect) in &rects {
             self.pane(id).render(rect, buf, theme, id == self.focus);
@@ -387,6 +469,10 @@ impl App {
         self.render_bar(bar, buf, theme);
         if self.mode == Mode::Help {
             render_help(area, buf, theme);
+        }
+        if self.mode == Mode::EventMenu {
+            let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
+            render_event_menu(area, buf, theme, &on);
         }
     }
 
@@ -469,6 +555,10 @@ impl App {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
             parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
         }
+        if !snap.event_breaks.is_empty() {
+            let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
+            parts.push(format!("⚑ {}", names.join(",")));
+        }
         parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
         if let Some(ips) = snap.ips_history.last() {
@@ -481,13 +571,22 @@ impl App {
         let name = snap.program.name.clone();
         let text = match &self.message {
             Some(message) => {
-                let mut text = format!(" {} │ {message} │ {name} ", parts.join(" │ "));
+                let with = |parts: &[String], tail: &str| {
+                    parts
+                        .iter()
+                        .map(String::as_str)
+                        .chain([message.as_str()])
+                        .chain(Some(tail).filter(|t| !t.is_empty()))
+                        .collect::<Vec<_>>()
+                        .join(" │ ")
+                };
+                let mut text = format!(" {} ", with(&parts, &name));
+                if !fits(&text) {
+                    text = format!(" {} ", with(&parts, ""));
+                }
                 while !fits(&text) && !parts.is_empty() {
-                    text = format!(" {} │ {message} ", parts.join(" │ "));
-                    if !fits(&text) {
-                        parts.pop();
-                        text = format!(" {} │ {message} ", parts.join(" │ "));
-                    }
+                    parts.pop();
+                    text = format!(" {} ", with(&parts, ""));
                 }
                 text
             }
@@ -506,10 +605,13 @@ impl App {
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }
-        let focused = self.pane(self.focus);
-        let pane_label = format!("[{}] ", self.focus.name());
+        let (pane_label, commands) = if self.four_way.is_some() {
+            ("[four-way] ".to_string(), FOUR_WAY_KEYS)
+        } else {
+            (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
+        };
         x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
-        for (key, what) in focused.commands().iter().chain(keys::BAR.iter()) {
+        for (key, what) in commands.iter().chain(keys::BAR.iter()) {
             if x >= right {
                 break;
             }
@@ -538,12 +640,12 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
     }
 }
 
-fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let half = keys::HELP.len().div_ceil(2);
-    let column_rows = |sections: &[(&str, &[(&str, &str)])]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
-    let rows = column_rows(&keys::HELP[..half]).max(column_rows(&keys::HELP[half..]));
-    let width = area.width.saturating_sub(4).min(84);
-    let height = (rows as u16 + 2).min(area.height);
+/// The four-way view's own keys, for the help bar.
+const FOUR_WAY_KEYS: &[(&str, &str)] = &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")];
+
+/// Clears a centred `(width, height)` box over `area`, frames it with `title` and returns the
+/// inside.
+fn render_popup(area: Rect, buf: &mut Buffer, theme: &Theme, (width, height): (u16, u16), title: &str) -> Rect {
     let popup = Rect {
         x: area.x + area.width.saturating_sub(width) / 2,
         y: area.y + area.height.saturating_sub(height) / 2,
@@ -555,9 +657,55 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
         .border_type(BorderType::Double)
         .border_style(theme.border_style(true))
         .style(theme.text())
-        .title(" Keys — any key closes ");
+        .title(title.to_string());
     let inner = block.inner(popup);
     block.render(popup, buf);
+    inner
+}
+
+/// The menu of VM events to break on, with the ones that are on checked.
+fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {
+    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 4).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-5 toggle, any other key closes ");
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let wide = inner.width >= 70;
+    for (i, event) in EventBreak::ALL.iter().enumerate() {
+        let y = inner.y + 1 + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let checked = on.contains(event);
+        let mut x =
+            panes::put_raw(buf, inner.x + 1, y, &format!("{} ", i + 1), inner.width.saturating_sub(1), key_style);
+        let mark_style = if checked { theme.fg(theme.breakpoint).add_modifier(Modifier::BOLD) } else { theme.dimmed() };
+        x = panes::put_raw(
+            buf,
+            x,
+            y,
+            if checked { "[●] " } else { "[ ] " },
+            inner.right().saturating_sub(x),
+            mark_style,
+        );
+        x = panes::put_raw(
+            buf,
+            x,
+            y,
+            &format!("{:<27}", event.describe()),
+            inner.right().saturating_sub(x),
+            theme.text(),
+        );
+        if wide {
+            panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
+        }
+    }
+}
+
+fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let half = keys::HELP.len().div_ceil(2);
+    let column_rows = |sections: &[(&str, &[(&str, &str)])]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
+    let rows = column_rows(&keys::HELP[..half]).max(column_rows(&keys::HELP[half..]));
+    let size = (area.width.saturating_sub(4).min(84), (rows as u16 + 2).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let column_width = inner.width / 2;
     for (column, sections) in keys::HELP.chunks(half.max(1)).enumerate() {

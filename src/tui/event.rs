@@ -5,7 +5,7 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind, MouseEvent};
 
@@ -54,6 +54,7 @@ impl Signals {
         for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
             signal_hook::flag::register_usize(sig, caught.clone(), sig as usize)?;
         }
+        spawn_watchdog(caught.clone())?;
         Ok(Signals { caught })
     }
 
@@ -64,4 +65,28 @@ impl Signals {
             sig => Some(sig as i32),
         }
     }
+}
+
+/// How long the run loop may take to wind down after a termination signal before the
+/// watchdog ends the process itself.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Ends the process if a termination signal is not acted on within [`GRACE`]. The run loop
+/// normally returns within one frame; but when the terminal hangs up (a closed tmux pane, a
+/// dropped ssh link), crossterm's reader can spin inside `poll` on a tty that reads EOF forever
+/// and never gets back to the loop. The watchdog then restores what it can and exits with
+/// 128 + the signal, like the orderly path.
+fn spawn_watchdog(caught: Arc<AtomicUsize>) -> io::Result<()> {
+    std::thread::Builder::new().name("zexus-signals".to_string()).spawn(move || {
+        let sig = loop {
+            match caught.load(Ordering::Relaxed) {
+                0 => std::thread::sleep(Duration::from_millis(50)),
+                sig => break sig,
+            }
+        };
+        std::thread::sleep(GRACE);
+        super::restore_terminal();
+        std::process::exit((128 + sig as i32).clamp(0, 255));
+    })?;
+    Ok(())
 }

@@ -41,6 +41,10 @@ const FRAME: Duration = Duration::from_millis(33);
 pub struct TuiConfig {
     /// Display name of the program (its path, or `<demo>`).
     pub name: String,
+    /// The program's file, re-read on restart (none for the demo).
+    pub path: Option<PathBuf>,
+    /// Makes the bytecode cache (an in-memory one if none).
+    pub cache: Option<worker::CacheFactory>,
     /// Its source text.
     pub source: String,
     /// Session options.
@@ -49,7 +53,7 @@ pub struct TuiConfig {
     pub themes: Vec<Theme>,
     /// Start with mouse capture.
     pub mouse: bool,
-    /// Where `e` writes the export.
+    /// Where `e` writes the trace.
     pub export_path: PathBuf,
     /// Start running at once instead of paused at the first line.
     pub run: bool,
@@ -122,7 +126,14 @@ pub fn run(config: TuiConfig) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let worker = match Worker::spawn(&config.name, &config.source, &config.options, config.run) {
+    let worker = match Worker::spawn_file(
+        &config.name,
+        config.path.clone(),
+        &config.source,
+        &config.options,
+        config.run,
+        config.cache.clone(),
+    ) {
         Ok(w) => w,
         Err(diags) => {
             eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
@@ -174,6 +185,9 @@ fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io
         }
         if let Some(snap) = worker.take_snapshot() {
             app.update(snap);
+        }
+        for notice in worker.take_notices() {
+            app.apply(app::Action::Status(notice.0));
         }
         if !reported_death && !worker.is_alive() {
             reported_death = true;

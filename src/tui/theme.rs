@@ -128,6 +128,11 @@ theme_fields! {
     sparkline = Color::LightBlue, "The instructions-per-second sparkline.";
     key = Color::LightCyan, "Key names in the help.";
     note = Color::DarkGray, "Placeholders for features not in this build.";
+    heat_low = Color::LightBlue, "Execution counts below 5% of the hottest.";
+    heat_mid = Color::Yellow, "Execution counts from 5% to half of the hottest.";
+    heat_high = Color::LightRed, "Execution counts from half of the hottest up.";
+    diff_added = Color::LightGreen, "Instructions a pass created or changed.";
+    diff_removed = Color::LightRed, "Instructions a pass removed.";
 }
 
 /// Parses a colour: a name, `#rrggbb`, or an index 0-255.
@@ -136,6 +141,54 @@ fn parse_color(value: &str) -> Option<Color> {
         "default" | "" => Some(Color::Reset),
         v => Color::from_str(v).ok(),
     }
+}
+
+/// A theme file's entries in document order, duplicates kept (for error messages).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Entries, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A theme file serde rejected. serde names the field for unknown and duplicate fields but
+/// not for a value of the wrong type, so that case is found here and named.
+#[cold]
+fn syntax_error(text: &str, origin: &str, err: serde_json::Error) -> ThemeError {
+    let known = |k: &str| k == "name" || k == "base" || FIELDS.contains(&k);
+    let wrong_type = serde_json::from_str::<Entries>(text).ok().and_then(|Entries(entries)| {
+        entries.into_iter().find(|(k, v)| known(k) && !(v.is_string() || v.is_null())).map(|(field, value)| {
+            let kind = match value {
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Array(_) => "a list",
+                _ => "an object",
+            };
+            format!("field `{field}`: expected a string, got {kind}")
+        })
+    });
+    let message = err.to_string();
+    let names_a_field = message.starts_with("unknown field") || message.starts_with("duplicate field");
+    let message = match wrong_type {
+        Some(wrong) if err.is_data() && !names_a_field => wrong,
+        _ => message,
+    };
+    ThemeError::Syntax { origin: origin.to_string(), message }
 }
 
 impl Default for Theme {
@@ -147,8 +200,7 @@ impl Default for Theme {
 impl Theme {
     /// Parses theme JSON; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Theme, ThemeError> {
-        let file: ThemeFile = serde_json::from_str(text)
-            .map_err(|e| ThemeError::Syntax { origin: origin.to_string(), message: e.to_string() })?;
+        let file: ThemeFile = serde_json::from_str(text).map_err(|e| syntax_error(text, origin, e))?;
         let mut theme = match file.base.as_deref() {
             None | Some("dark") => Theme::fallback(),
             Some(base) => match BUILTIN.iter().find(|(name, _)| *name == base) {
@@ -244,6 +296,21 @@ impl Theme {
         Style::new().fg(self.note).bg(self.bg).add_modifier(Modifier::ITALIC)
     }
 
+    /// The heat colour of a count against the largest count (dim for zero).
+    pub fn heat(&self, n: u64, max: u64) -> Color {
+        if n == 0 || max == 0 {
+            return self.dim;
+        }
+        let ratio = n as f64 / max as f64;
+        if ratio >= 0.5 {
+            self.heat_high
+        } else if ratio >= 0.05 {
+            self.heat_mid
+        } else {
+            self.heat_low
+        }
+    }
+
     /// Section headings.
     pub fn heading(&self) -> Style {
         Style::new().fg(self.heading).bg(self.bg).add_modifier(Modifier::BOLD)
@@ -280,6 +347,9 @@ mod tests {
         assert!(err.to_string().contains("unknown field `cursr_bg`"), "{err}");
         let err = Theme::from_json(r#"{"gauge": 3}"#, "bad.json").expect_err("wrong type");
         assert!(err.to_string().contains("bad.json"), "{err}");
+        assert!(err.to_string().contains("field `gauge`: expected a string, got a number"), "{err}");
+        let err = Theme::from_json(r#"{"fg": "red", "name": []}"#, "bad.json").expect_err("wrong type");
+        assert!(err.to_string().contains("field `name`: expected a string, got a list"), "{err}");
         let err = Theme::from_json(r#"{"base": "solarized"}"#, "bad.json").expect_err("unknown base");
         assert!(err.to_string().contains("field `base`"), "{err}");
     }

@@ -5,7 +5,12 @@
 //! requests between slices without blocking, and publishes a snapshot into a one-slot mailbox
 //! (newer replaces older) at most every ~30 ms while running and at once when it stops. It
 //! never waits for the UI, and a pause takes effect within one slice.
+//!
+//! Requests that produce an answer other than a snapshot (the trace export, a restart from an
+//! edited file) answer with a [`Notice`] in a second mailbox; the thread does that work itself
+//! (writing the file), so the UI never waits for it.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use crate::diag::Diagnostic;
 use crate::engine::Options;
+use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
+use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
 
 /// Name of the VM thread (the panic hook recognises it).
@@ -33,7 +40,7 @@ const SLICE_MAX: Duration = Duration::from_millis(8);
 const IPS_SAMPLES: usize = 240;
 
 /// What the UI asks of the VM thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Run toward a goal.
     Start(Goal),
@@ -41,40 +48,87 @@ pub enum Request {
     TogglePause,
     /// Set or clear a breakpoint.
     ToggleBreakpoint(Breakpoint),
-    /// Start over from the same source.
+    /// Turn the break on a VM event on or off.
+    ToggleEventBreak(EventBreak),
+    /// Start over: from the program's file as it is now if it has one (so edits are
+    /// recompiled and the rest comes from the cache), else from the same source.
     Restart,
+    /// Write the Chrome trace of the run so far to this file.
+    ExportTrace(PathBuf),
     /// Stop the thread.
     Quit,
 }
 
+/// A one-line answer from the VM thread for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice(pub String);
+
 /// The latest snapshot, replaced by each publish.
 type Mailbox = Arc<Mutex<Option<Arc<SessionSnapshot>>>>;
+
+/// Notices not yet shown.
+type Notices = Arc<Mutex<Vec<Notice>>>;
 
 /// The UI's handle on the VM thread.
 pub struct Worker {
     tx: Sender<Request>,
     mailbox: Mailbox,
+    notices: Notices,
     handle: Option<JoinHandle<()>>,
+}
+
+/// Makes the session's bytecode cache on the VM thread (a cache holds `Rc`s, so it cannot be
+/// built on the UI thread and sent); the CLI supplies it to honour `--no-cache` and
+/// `--cache-dir`.
+#[derive(Clone)]
+pub struct CacheFactory(pub Arc<dyn Fn() -> CompileCache + Send + Sync>);
+
+impl std::fmt::Debug for CacheFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheFactory")
+    }
+}
+
+/// Where the program came from, for restarts.
+struct Origin {
+    /// The file to re-read on restart (none for the demo).
+    path: Option<PathBuf>,
 }
 
 impl Worker {
     /// Starts the VM thread on `src`; returns the build's diagnostics if it does not compile.
     /// With `run`, the program starts running at once instead of paused at its first line.
     pub fn spawn(name: &str, src: &str, options: &Options, run: bool) -> Result<Worker, Vec<Diagnostic>> {
+        Worker::spawn_file(name, None, src, options, run, None)
+    }
+
+    /// [`Worker::spawn`] for a program read from `path` (re-read on each restart), building
+    /// through the cache `cache` makes (an in-memory cache without one).
+    pub fn spawn_file(
+        name: &str,
+        path: Option<PathBuf>,
+        src: &str,
+        options: &Options,
+        run: bool,
+        cache: Option<CacheFactory>,
+    ) -> Result<Worker, Vec<Diagnostic>> {
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let mailbox: Mailbox = Arc::new(Mutex::new(None));
+        let notices: Notices = Arc::new(Mutex::new(Vec::new()));
+        let origin = Origin { path };
         // The event sink is thread-local (it holds `Rc`s): send the plain settings and build the
         // options, with the VM thread's own sink, on the other side.
         let (vm_config, passes, jit) = (options.vm.clone(), options.passes.clone(), options.jit.clone());
-        let (name, src, out) = (name.to_string(), src.to_string(), mailbox.clone());
+        let (name, src, out, notes) = (name.to_string(), src.to_string(), mailbox.clone(), notices.clone());
         let handle = std::thread::Builder::new()
             .name(VM_THREAD.to_string())
             // Deeply nested values are dropped recursively; a large stack keeps that safe.
             .stack_size(1 << 30)
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
-                let debugger = match Debugger::new(&name, &src, &options) {
+                let cache = cache.map(|make| (make.0)()).unwrap_or_default();
+                let debugger = match Debugger::with_cache(&name, &src, &options, cache) {
                     Ok(d) => {
                         let _ = ready_tx.send(Ok(()));
                         d
@@ -84,13 +138,13 @@ impl Worker {
                         return;
                     }
                 };
-                vm_loop(debugger, rx, out, run);
+                vm_loop(debugger, rx, Outboxes { snapshots: out, notices: notes, origin }, run);
             })
             .map_err(|e| {
                 vec![Diagnostic::error("E0001", format!("cannot start the VM thread: {e}"), Default::default())]
             })?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Worker { tx, mailbox, handle: Some(handle) }),
+            Ok(Ok(())) => Ok(Worker { tx, mailbox, notices, handle: Some(handle) }),
             Ok(Err(diags)) => Err(diags),
             Err(_) => Err(vec![Diagnostic::error("E0001", "the VM thread failed to start", Default::default())]),
         }
@@ -104,6 +158,11 @@ impl Worker {
     /// The newest snapshot published since the last call, if any.
     pub fn take_snapshot(&self) -> Option<Arc<SessionSnapshot>> {
         self.mailbox.lock().ok()?.take()
+    }
+
+    /// Notices published since the last call, oldest first.
+    pub fn take_notices(&self) -> Vec<Notice> {
+        self.notices.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
     }
 
     /// True while the thread runs.
@@ -153,7 +212,23 @@ impl IpsMeter {
     }
 }
 
-fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, mailbox: Mailbox, run: bool) {
+/// Where the VM thread publishes.
+struct Outboxes {
+    snapshots: Mailbox,
+    notices: Notices,
+    origin: Origin,
+}
+
+impl Outboxes {
+    fn notice(&self, text: String) {
+        if let Ok(mut n) = self.notices.lock() {
+            n.push(Notice(text));
+        }
+    }
+}
+
+fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bool) {
+    let mailbox = &out.snapshots;
     let clock = Instant::now();
     let mut meter = IpsMeter { samples: Vec::new(), last_at: Duration::ZERO, last_instructions: 0 };
     let mut budget: u64 = 20_000;
@@ -161,7 +236,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, mailbox: Mailbox, run:
     if run {
         debugger.start(Goal::Continue);
     }
-    publish(&debugger, &mailbox, clock, &meter);
+    publish(&debugger, mailbox, clock, &meter);
     loop {
         let mut dirty = false;
         let first = if debugger.is_running() {
@@ -180,7 +255,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, mailbox: Mailbox, run:
         if let Some(request) = first {
             let mut next = Some(request);
             while let Some(request) = next {
-                if !handle(&mut debugger, request) {
+                if !handle(&mut debugger, request, &out) {
                     return;
                 }
                 dirty = true;
@@ -203,14 +278,14 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, mailbox: Mailbox, run:
         let sampled = meter.sample(clock.elapsed(), instructions);
         let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
         if dirty || due || (sampled && !debugger.is_running()) {
-            publish(&debugger, &mailbox, clock, &meter);
+            publish(&debugger, mailbox, clock, &meter);
             last_publish = Instant::now();
         }
     }
 }
 
 /// Applies one request; false means stop the thread.
-fn handle(debugger: &mut Debugger, request: Request) -> bool {
+fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
     match request {
         Request::Start(goal) => debugger.start(goal),
         Request::TogglePause => {
@@ -223,13 +298,58 @@ fn handle(debugger: &mut Debugger, request: Request) -> bool {
         Request::ToggleBreakpoint(bp) => {
             debugger.toggle_breakpoint(bp);
         }
-        Request::Restart => {
-            // The same source built before, so a rebuild cannot fail; keep the old one if it does.
-            let _ = debugger.restart();
+        Request::ToggleEventBreak(event) => {
+            let on = debugger.toggle_event_break(event);
+            out.notice(format!("break when {}: {}", event.describe(), if on { "on" } else { "off" }));
         }
+        Request::Restart => restart(debugger, out),
+        Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
         Request::Quit => return false,
     }
     true
+}
+
+/// Restarts from the file as it is now (or the same source); a file that no longer reads or
+/// compiles keeps the current program and says why.
+fn restart(debugger: &mut Debugger, out: &Outboxes) {
+    let Some(path) = &out.origin.path else {
+        // The same source built before, so a rebuild cannot fail; keep the old one if it does.
+        let _ = debugger.restart();
+        return;
+    };
+    let src = match std::fs::read(path).map(String::from_utf8) {
+        Ok(Ok(src)) => src,
+        Ok(Err(_)) => {
+            out.notice(format!("restart: {} is not valid UTF-8; kept the loaded program", path.display()));
+            let _ = debugger.restart();
+            return;
+        }
+        Err(e) => {
+            out.notice(format!("restart: cannot read {}: {e}; kept the loaded program", path.display()));
+            let _ = debugger.restart();
+            return;
+        }
+    };
+    if let Err(diags) = debugger.restart_with(&src) {
+        let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
+        out.notice(format!("restart: the file does not compile ({first}); kept the loaded program"));
+        let _ = debugger.restart();
+    }
+}
+
+/// Writes the trace; returns the status-line message.
+fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
+    let res = std::fs::File::create(path).and_then(|file| {
+        let mut file = std::io::BufWriter::new(file);
+        debugger.export_trace(&mut file)
+    });
+    match res {
+        Ok(summary) => {
+            let cut = if summary.truncated { ", truncated at the event limit" } else { "" };
+            format!("exported Chrome trace ({} events{cut}) to {}", summary.events_kept, path.display())
+        }
+        Err(e) => format!("export failed: {}: {e}", path.display()),
+    }
 }
 
 fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMeter) {
@@ -244,6 +364,7 @@ fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::recorder::EventBreak;
     use crate::engine::snapshot::RunStatus;
 
     fn wait_for(worker: &Worker, mut pred: impl FnMut(&SessionSnapshot) -> bool) -> Arc<SessionSnapshot> {
@@ -273,8 +394,75 @@ mod tests {
     }
 
     #[test]
+    fn restart_rereads_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.zx");
+        std::fs::write(&path, "action f() { return 1 }\nprint(f())\n").expect("write");
+        let src = std::fs::read_to_string(&path).expect("read");
+        let worker =
+            Worker::spawn_file("p.zx", Some(path.clone()), &src, &Options::default(), true, None).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished && s.output == ["1"]);
+        worker.send(Request::ToggleEventBreak(EventBreak::CacheMiss));
+        std::fs::write(&path, "action f() { return 2 }\nprint(f())\n").expect("write");
+        worker.send(Request::Restart);
+        let snap = wait_for(&worker, |s| s.stop_reason.as_deref() == Some("cache miss: recompiled f"));
+        assert_eq!(snap.cache.as_ref().map(|c| (c.last_hits, c.last_units)), Some((1, 2)));
+        worker.send(Request::TogglePause);
+        wait_for(&worker, |s| s.status == RunStatus::Finished && s.output == ["2"]);
+        // A broken edit keeps the loaded program and says why.
+        std::fs::write(&path, "action f( {\n").expect("write");
+        worker.send(Request::Restart);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let notice = loop {
+            if let Some(n) = worker.take_notices().into_iter().find(|n| n.0.starts_with("restart:")) {
+                break n.0;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(notice.contains("does not compile") && notice.ends_with("kept the loaded program"), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
     fn build_errors_come_back_as_diagnostics() {
         let err = Worker::spawn("bad.zx", "let = 1\n", &Options::default(), false).err().expect("fails");
         assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn the_trace_export_is_answered_with_a_notice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("trace.json");
+        let src = "action f(x) { return x * 2 }\nlet i = 0\nwhile (i < 500) { i = i + f(1) - 1 }\nprint(i)\n";
+        let worker = Worker::spawn("t.zx", src, &Options::default(), true).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
+        worker.send(Request::ExportTrace(path.clone()));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let notice = loop {
+            if let Some(n) = worker.take_notices().pop() {
+                break n.0;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(notice.starts_with("exported Chrome trace ("), "{notice}");
+        assert!(notice.ends_with(&format!("events) to {}", path.display())), "{notice}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("written")).expect("JSON");
+        let calls = doc["traceEvents"].as_array().map_or(0, |a| a.iter().filter(|e| e["name"] == "f").count());
+        assert_eq!(calls, 1000, "500 calls, each begun and ended");
+        let bad = dir.path().join("no/such/dir/t.json");
+        worker.send(Request::ExportTrace(bad.clone()));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let notice = loop {
+            if let Some(n) = worker.take_notices().pop() {
+                break n.0;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
     }
 }

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use super::error::{ErrorKind, VmError};
-use super::value::{Value, compare, display, display_into, out_of_memory, values_equal};
+use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
 type BResult = Result<Value, VmError>;
 type BuiltinFn = fn(&[Value], usize) -> BResult;
@@ -74,9 +74,11 @@ fn b_len(args: &[Value], _: usize) -> BResult {
     }))
 }
 
-fn b_str(args: &[Value], _: usize) -> BResult {
+fn b_str(args: &[Value], max_alloc: usize) -> BResult {
     arity("str", args, 1, 1)?;
-    Ok(Value::Str(Rc::new(display(&args[0])?)))
+    let mut out = String::new();
+    display_into_capped(&args[0], &mut out, max_alloc)?;
+    Ok(Value::Str(Rc::new(out)))
 }
 
 fn parse_int_text(s: &str) -> Option<Result<i64, VmError>> {
@@ -387,7 +389,7 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                     if i > 0 {
                         out.push_str(sep);
                     }
-                    display_into(item, &mut out)?;
+                    display_into_capped(item, &mut out, max_alloc)?;
                     if out.len() > max_alloc {
                         return Err(out_of_memory(out.len()));
                     }

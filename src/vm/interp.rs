@@ -2,13 +2,14 @@
 //! budget and returns a halt reason, so that callers (the CLI, the TUI's VM thread, tests) can
 //! pause, inspect and resume.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
 use super::error::{ErrorKind, RuntimeError, VmError};
+use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
@@ -149,6 +150,11 @@ pub struct Vm {
     finished: bool,
     failed: Option<RuntimeError>,
     output_closed: bool,
+    /// Exact per-instruction counts, kept only once [`Vm::enable_exec_counts`] was called.
+    exec_counts: Option<Box<ExecCounts>>,
+    /// Set (through a clone from [`Vm::interrupt_flag`]) to make `run` return early at the next
+    /// safe point: after a hot loop was compiled or left native code, or after `TX_REVERT`.
+    interrupt: Rc<Cell<bool>>,
 }
 
 /// Below this much fuel, `run` steps instruction by instruction.
@@ -185,6 +191,8 @@ impl Vm {
             finished: false,
             failed: None,
             output_closed: false,
+            exec_counts: None,
+            interrupt: Rc::new(Cell::new(false)),
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
@@ -217,6 +225,25 @@ impl Vm {
     /// Takes the loop compiler back out.
     pub fn take_jit(&mut self) -> Option<Box<dyn LoopCompiler>> {
         self.jit.take()
+    }
+
+    /// Starts counting how often each instruction runs (from now on; see [`ExecCounts`]).
+    pub fn enable_exec_counts(&mut self) {
+        if self.exec_counts.is_none() {
+            let lens = self.program.protos.iter().map(|p| p.code.len());
+            self.exec_counts = Some(Box::new(ExecCounts::new(lens)));
+        }
+    }
+
+    /// The interpreter's execution counts, if counting is on (native code keeps its own).
+    pub fn exec_counts(&self) -> Option<&ExecCounts> {
+        self.exec_counts.as_deref()
+    }
+
+    /// The flag that, once set, makes [`Vm::run`] return [`Halt::Budget`] at the next safe
+    /// point (for the debugger's stops on VM events). Whoever sets it clears it.
+    pub fn interrupt_flag(&self) -> Rc<Cell<bool>> {
+        self.interrupt.clone()
     }
 
     /// True once the program has finished or failed.
@@ -293,6 +320,7 @@ impl Vm {
             self.counters.instructions += used;
             remaining = remaining.saturating_sub(used);
             match exit {
+                Exit::Fuel if self.interrupt.get() => return Halt::Budget,
                 Exit::Fuel => {}
                 Exit::Finished => {
                     self.finish();
@@ -484,10 +512,20 @@ impl Vm {
                 }
             }};
         }
+        // Records the run of instructions from the block's start to `$end` (exclusive) when
+        // counting is on: wherever fuel is charged for a block, the block is counted.
+        macro_rules! count_run {
+            ($end:expr) => {
+                if let Some(counts) = self.exec_counts.as_deref_mut() {
+                    counts.record(proto.id, code.len() - block_rest, $end);
+                }
+            };
+        }
         macro_rules! fail_with {
             ($ip:expr, $top:expr, $err:expr) => {{
                 let err = $err;
                 let at: usize = $ip;
+                count_run!(at);
                 self.sp = $top;
                 set_ip!(at);
                 if !EXACT {
@@ -525,6 +563,7 @@ impl Vm {
         }
         macro_rules! account {
             () => {
+                count_run!(ip!());
                 if !EXACT {
                     fuel_left = fuel_left.saturating_sub((block_rest - rest.len()) as u64);
                 }
@@ -707,6 +746,9 @@ impl Vm {
                     self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
                     gas = self.counters.gas;
                     load_frame!();
+                    if self.interrupt.get() {
+                        leave!(Exit::Fuel);
+                    }
                 }
             }};
         }
@@ -848,6 +890,7 @@ impl Vm {
         load_frame!();
         loop {
             if EXACT && fuel_left == 0 {
+                count_run!(ip!());
                 set_ip!(ip!());
                 leave!(Exit::Fuel);
             }
@@ -1307,7 +1350,7 @@ impl Vm {
                         if i > 0 {
                             line.push(' ');
                         }
-                        tri!(o, value::display_into(v, &mut line));
+                        tri!(o, value::display_into_capped(v, &mut line, max_alloc));
                     }
                     release!(at, o);
                     tri!(at, self.write_line(&line));
@@ -1353,6 +1396,11 @@ impl Vm {
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
                     }
+                    if self.interrupt.get() {
+                        account!();
+                        set_ip!(ip!());
+                        leave!(Exit::Fuel);
+                    }
                 }
                 XOp::Hash { at } => {
                     gas += xop.gas();
@@ -1396,6 +1444,10 @@ impl Vm {
                         }
                     }
                     let top = proto.exec.top_at(ip!() - 1);
+                    // The unfused code reads `dst` first, so an undefined `dst` is reported first.
+                    if let Some(Value::Undef) | None = get!(dst) {
+                        fail!(top, self.undefined(slot_name(proto, dst)).in_part(0))
+                    }
                     let rhs = match get!(src) {
                         Some(Value::Undef) | None => {
                             fail!(top, self.undefined(slot_name(proto, src)).in_part(1))
@@ -1641,7 +1693,7 @@ impl Vm {
             };
             counter.compiled.set(compiled);
         }
-        if !counter.compiled.get() || *fuel == 0 {
+        if !counter.compiled.get() || *fuel == 0 || self.interrupt.get() {
             return;
         }
         let Some(jit) = self.jit.as_mut() else { return };

@@ -7,6 +7,7 @@
 pub mod builtins;
 pub mod chain;
 pub mod error;
+pub mod exec_counts;
 pub mod hooks;
 pub mod interp;
 pub mod program;

@@ -170,11 +170,18 @@ pub use crate::text::{format_float, repr_str};
 struct Walker {
     /// Pointers of the containers currently being walked (cycle detection).
     open: Vec<*const ()>,
+    /// Longest output allowed: a list that holds the same list many times over displays
+    /// exponentially larger than it is, so the size is checked while writing.
+    cap: usize,
 }
 
 impl Walker {
-    fn new() -> Walker {
-        Walker { open: Vec::new() }
+    fn new(cap: usize) -> Walker {
+        Walker { open: Vec::new(), cap }
+    }
+
+    fn check_size(&self, out: &str) -> VResult<()> {
+        if out.len() > self.cap { Err(out_of_memory(out.len())) } else { Ok(()) }
     }
 
     fn enter(&mut self, ptr: *const ()) -> VResult<()> {
@@ -218,6 +225,7 @@ impl Walker {
                         out.push_str(", ");
                     }
                     self.write(item, true, out)?;
+                    self.check_size(out)?;
                 }
                 out.push(']');
                 self.leave();
@@ -232,6 +240,7 @@ impl Walker {
                     repr_str(k, out);
                     out.push_str(": ");
                     self.write(item, true, out)?;
+                    self.check_size(out)?;
                 }
                 out.push('}');
                 self.leave();
@@ -254,9 +263,17 @@ impl Walker {
     }
 }
 
-/// Appends the display form of `v` (what `print` writes).
+/// Appends the display form of `v` (what `print` writes), failing with `out of memory` once
+/// `out` would grow past [`DEFAULT_MAX_ALLOC`].
 pub fn display_into(v: &Value, out: &mut String) -> VResult<()> {
-    Walker::new().write(v, false, out)
+    display_into_capped(v, out, DEFAULT_MAX_ALLOC)
+}
+
+/// [`display_into`] with the memory cap `max_alloc` (bytes of `out`).
+pub fn display_into_capped(v: &Value, out: &mut String, max_alloc: usize) -> VResult<()> {
+    let mut walker = Walker::new(max_alloc);
+    walker.write(v, false, out)?;
+    walker.check_size(out)
 }
 
 /// The display form of `v` as a new string.
@@ -269,7 +286,9 @@ pub fn display(v: &Value) -> VResult<String> {
 /// The repr form of `v` (strings quoted), as used inside containers.
 pub fn repr(v: &Value) -> VResult<String> {
     let mut out = String::new();
-    Walker::new().write(v, true, &mut out)?;
+    let mut walker = Walker::new(DEFAULT_MAX_ALLOC);
+    walker.write(v, true, &mut out)?;
+    walker.check_size(&out)?;
     Ok(out)
 }
 
@@ -309,7 +328,7 @@ pub fn cmp_int_float(i: i64, f: f64) -> Option<std::cmp::Ordering> {
 
 /// `a == b` (LANGUAGE.md §4.4). Fails only on cyclic values.
 pub fn values_equal(a: &Value, b: &Value) -> VResult<bool> {
-    eq_walk(a, b, &mut Walker::new())
+    eq_walk(a, b, &mut Walker::new(usize::MAX))
 }
 
 fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
@@ -415,8 +434,8 @@ pub fn add(a: &Value, b: &Value, max_alloc: usize) -> VResult<Value> {
         }
         (Value::Str(_), _) | (_, Value::Str(_)) => {
             let mut s = String::new();
-            display_into(a, &mut s)?;
-            display_into(b, &mut s)?;
+            display_into_capped(a, &mut s, max_alloc)?;
+            display_into_capped(b, &mut s, max_alloc)?;
             if s.len() > max_alloc {
                 return Err(out_of_memory(s.len()));
             }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use wait_timeout::ChildExt;
 
 pub mod inproc;
+pub mod jit_programs;
 pub mod programs;
 
 /// What one run of the binary produced.

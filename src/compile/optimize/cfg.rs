@@ -1,7 +1,7 @@
 //! Control-flow facts the passes share (jump targets, successors) and `compact`, which removes
 //! `Nop`s and renumbers everything that refers to instruction indices.
 
-use crate::bytecode::chunk::Chunk;
+use crate::bytecode::chunk::{Chunk, LoopInfo};
 use crate::bytecode::op::Op;
 
 /// `is_target[pc]` is true if a jump, loop or for-loop exit lands on `pc`.
@@ -38,8 +38,8 @@ pub fn successors(op: &Op, pc: usize) -> impl Iterator<Item = usize> {
 }
 
 /// Removes every `Nop`, remapping jump targets, loops, spans and part spans. A target that
-/// pointed at a removed instruction moves to the next surviving one. Returns how many
-/// instructions were removed.
+/// pointed at a removed instruction moves to the next surviving one; a loop whose back edge
+/// was removed is dropped. Returns how many instructions were removed.
 pub fn compact(chunk: &mut Chunk) -> usize {
     let n = chunk.code.len();
     let mut new_index = vec![0u32; n + 1];
@@ -56,6 +56,18 @@ pub fn compact(chunk: &mut Chunk) -> usize {
         return 0;
     }
     let remap = |t: u32| new_index.get(t as usize).copied().unwrap_or(kept);
+    // A loop whose back edge was removed is dead code (after a `return`, say): drop it, or its
+    // header would point past the end, and renumber the surviving loops.
+    let mut loop_ids: Vec<Option<u16>> = Vec::with_capacity(chunk.loops.len());
+    let mut loops = Vec::with_capacity(chunk.loops.len());
+    for l in &chunk.loops {
+        let alive = chunk.code.get(l.back_edge as usize).is_some_and(|op| *op != Op::Nop);
+        let new_id = u16::try_from(loops.len()).ok().filter(|_| alive);
+        loop_ids.push(new_id);
+        if new_id.is_some() {
+            loops.push(LoopInfo { header: remap(l.header), back_edge: remap(l.back_edge), exit: remap(l.exit) });
+        }
+    }
     let mut code = Vec::with_capacity(kept as usize);
     let mut spans = Vec::with_capacity(kept as usize);
     for (pc, op) in chunk.code.iter().enumerate() {
@@ -67,14 +79,14 @@ pub fn compact(chunk: &mut Chunk) -> usize {
             // Compaction only moves targets down, so a narrow operand still fits.
             op.set_jump_target(remap(t));
         }
+        if let Op::LoopBack { target, loop_id } = op {
+            let loop_id = loop_ids.get(usize::from(loop_id)).copied().flatten().unwrap_or(loop_id);
+            op = Op::LoopBack { target, loop_id };
+        }
         code.push(op);
         spans.push(chunk.spans.get(pc).copied().unwrap_or_default());
     }
-    for l in &mut chunk.loops {
-        l.header = remap(l.header);
-        l.back_edge = remap(l.back_edge);
-        l.exit = remap(l.exit);
-    }
+    chunk.loops = loops;
     chunk.part_spans = std::mem::take(&mut chunk.part_spans)
         .into_iter()
         .filter(|(pc, _)| chunk.code.get(*pc as usize).is_some_and(|op| *op != Op::Nop))

@@ -6,6 +6,7 @@
 pub mod cfg;
 pub mod dce;
 pub mod fold;
+pub mod history;
 pub mod peephole;
 pub mod report;
 

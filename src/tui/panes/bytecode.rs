@@ -1,6 +1,7 @@
 //! The bytecode pane: the listing of every function, optimized, unoptimized, or both side by
 //! side with the rows of the cursor's source line highlighted on both sides. Shows the current
-//! pc, breakpoints, hot loops, and (once those land) execution counts and JIT-compiled code.
+//! pc, breakpoints, hot loops, JIT-compiled code and exact execution counts, heat-coloured (the
+//! unoptimized listing shows the count of the instruction each became).
 //! Only visible rows are formatted, so listings of any length scroll at the same cost.
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
+use super::passes::PassesView;
 use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
@@ -28,6 +30,8 @@ pub enum View {
     Unoptimized,
     /// Both, unoptimized on the left.
     SideBySide,
+    /// The optimizer pass by pass: a pass's input on the left, its output on the right.
+    Passes,
 }
 
 impl View {
@@ -36,6 +40,7 @@ impl View {
             View::Optimized => "optimized",
             View::Unoptimized => "unoptimized",
             View::SideBySide => "unoptimized │ optimized",
+            View::Passes => "pass by pass",
         }
     }
 }
@@ -83,6 +88,7 @@ pub struct BytecodePane {
     scroll: Scroll,
     follow: bool,
     stops: StopTracker,
+    passes: PassesView,
 }
 
 fn listing_row(program: &ProgramInfo, optimized: bool, function: u32, pc: u32) -> Option<&ListingRow> {
@@ -162,10 +168,10 @@ impl BytecodePane {
         buf: &mut Buffer,
         theme: &Theme,
         cursor: Option<usize>,
-        mapped_line: Option<(u32, u32)>,
+        mapped: Mapped,
     ) {
         let current = if snap.status == RunStatus::Finished { None } else { snap.location };
-        let counts = snap.profile.as_ref().map(|p| &p.instructions);
+        let profile = snap.profile.as_ref();
         let jit = snap.jit_code.as_ref().map(|j| &j.compiled);
         for (row_index, idx) in window.enumerate() {
             let y = area.y + row_index as u16;
@@ -195,7 +201,19 @@ impl BytecodePane {
                     let is_current = optimized && current.is_some_and(|l| l.function == f && l.pc == pc);
                     let failed_here = is_current && snap.status == RunStatus::Failed;
                     let is_cursor = cursor == Some(idx);
-                    let is_mapped = mapped_line.is_some_and(|(mf, ml)| mf == f && ml == lr.line);
+                    let is_mapped = match mapped {
+                        // Side by side on an instruction: its exact counterparts through the pc map.
+                        Mapped::Pc { function: mf, pc: mp } if mf == f => {
+                            if optimized {
+                                pc == mp
+                            } else {
+                                snap.function(f).and_then(|i| i.unoptimized_map.get(pc as usize).copied().flatten())
+                                    == Some(mp)
+                            }
+                        }
+                        Mapped::Line { function: mf, line } => mf == f && line == lr.line,
+                        _ => false,
+                    };
                     let style = if failed_here {
                         theme.error()
                     } else if is_current {
@@ -228,7 +246,7 @@ impl BytecodePane {
                     let loop_state = if optimized { loop_state(snap, f, pc) } else { None };
                     let (hot, hot_style) = match loop_state {
                         Some(LoopState::Compiled) => ("J", style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
-                        Some(LoopState::Hot) => ("*", style.fg(theme.hot).add_modifier(Modifier::BOLD)),
+                        Some(_) => ("*", style.fg(theme.hot).add_modifier(Modifier::BOLD)),
                         _ => (" ", style),
                     };
                     let jitted = jit.and_then(|j| j.get(f as usize)?.get(pc as usize).copied()).unwrap_or(false);
@@ -238,10 +256,23 @@ impl BytecodePane {
                         (hot, hot_style)
                     };
                     x = put_raw(buf, x, y, hot, right.saturating_sub(x), hot_style);
-                    if let Some(counts) = counts.filter(|_| optimized) {
-                        let n = counts.get(f as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0);
-                        let text = if n == 0 { format!("{:>7} ", "") } else { format!("{:>7} ", super::compact(n)) };
-                        x = put_raw(buf, x, y, &text, right.saturating_sub(x), style.fg(theme.hot));
+                    if let Some(p) = profile {
+                        // Unoptimized instructions show the count of the instruction they became.
+                        let target = if optimized {
+                            Some(pc)
+                        } else {
+                            snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
+                        };
+                        let (text, n) = match target {
+                            Some(at) => {
+                                let n = p.count(f, at);
+                                (super::count_cell(n), n)
+                            }
+                            None => (format!(" {:>6} ", "·"), 0),
+                        };
+                        let count_style =
+                            if is_current || failed_here { style } else { style.fg(theme.heat(n, p.max_instruction)) };
+                        x = put_raw(buf, x, y, &text, right.saturating_sub(x), count_style);
                     }
                     let number_style = if is_current || failed_here { style } else { style.fg(theme.line_number) };
                     let head = format!("{}{:>4} {:>4}  ", if lr.is_target { ">" } else { " " }, lr.pc, lr.line);
@@ -258,6 +289,17 @@ impl BytecodePane {
             }
         }
     }
+}
+
+/// Which rows relate to the cursor.
+#[derive(Debug, Clone, Copy)]
+enum Mapped {
+    /// Nothing (the cursor is on a function header).
+    Nothing,
+    /// The rows of this source line.
+    Line { function: u32, line: u32 },
+    /// This optimized instruction and the unoptimized instructions that became it.
+    Pc { function: u32, pc: u32 },
 }
 
 /// The state of the innermost hot loop containing `pc`, if any.
@@ -282,6 +324,9 @@ impl Pane for BytecodePane {
             self.unoptimized = Flat::build(&snap.program, false);
         }
         self.snap = Some(snap.clone());
+        if self.view == View::Passes {
+            self.passes.update(snap);
+        }
         if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
             self.jump_to_current();
         }
@@ -293,6 +338,11 @@ impl Pane for BytecodePane {
             return;
         };
         let program = &snap.program;
+        if self.view == View::Passes {
+            let inner = frame(area, buf, title("Bytecode", self.passes.detail(snap), theme, focused), theme, focused);
+            self.passes.render(snap, inner, buf, theme, focused);
+            return;
+        }
         let detail = format!(
             "· {} · {} instr (unoptimized {})",
             self.view.name(),
@@ -300,20 +350,23 @@ impl Pane for BytecodePane {
             thousands(program.unoptimized_len as u64)
         );
         let mut inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
-        let missing: Vec<&str> = [(!snap.jit.available, "JIT"), (snap.profile.is_none(), "execution counts")]
-            .into_iter()
-            .filter_map(|(missing, what)| missing.then_some(what))
-            .collect();
-        if !missing.is_empty() && inner.height > 2 {
-            // The last row says plainly which markers this build cannot show yet.
+        let note = if !snap.jit.available {
+            Some(("JIT: not available in this build (x86-64 only)", "JIT: not in this build"))
+        } else if snap.profile.is_some() && self.view != View::Optimized {
+            Some((
+                "unoptimized counts are those of the instruction each became · = removed or folded away",
+                "raw counts via the optimizer's pc map (· = removed)",
+            ))
+        } else {
+            None
+        };
+        if let Some((long, short)) = note
+            && inner.height > 2
+        {
+            // The last row explains the listing's markers.
             inner.height -= 1;
-            let long = format!("{}: not available in this build yet", missing.join(" & "));
-            let text = if long.chars().count() < inner.width as usize {
-                long
-            } else {
-                format!("{}: not in this build yet", missing.join(", ").replace("execution counts", "counts"))
-            };
-            put_raw(buf, inner.x + 1, inner.bottom(), &text, inner.width.saturating_sub(1), theme.placeholder());
+            let text = if long.chars().count() < inner.width as usize { long } else { short };
+            put_raw(buf, inner.x + 1, inner.bottom(), text, inner.width.saturating_sub(1), theme.placeholder());
         }
         let flat = self.primary();
         let window = self.scroll.window(flat.rows.len(), inner.height as usize);
@@ -321,10 +374,13 @@ impl Pane for BytecodePane {
         match self.view {
             View::Optimized | View::Unoptimized => {
                 let optimized = self.view == View::Optimized;
-                let mapped = self.cursor_target().map(|(f, _, line)| (f, line));
+                let mapped = match self.cursor_target() {
+                    Some((function, _, line)) => Mapped::Line { function, line },
+                    None => Mapped::Nothing,
+                };
                 self.render_listing(snap, flat, optimized, window, inner, buf, theme, cursor, mapped);
             }
-            View::SideBySide => {
+            View::SideBySide | View::Passes => {
                 let half = inner.width / 2;
                 let left = Rect { width: half.saturating_sub(1), ..inner };
                 let right = Rect { x: inner.x + half, width: inner.width - half, ..inner };
@@ -332,12 +388,20 @@ impl Pane for BytecodePane {
                     put_raw(buf, inner.x + half - 1, y, "│", 1, Style::new().fg(theme.border).bg(theme.bg));
                 }
                 let target = self.cursor_target();
-                let mapped = target.map(|(f, _, line)| (f, line));
-                // Align the left side so its first row of the cursor's line sits beside the cursor.
+                let mapped = match target {
+                    Some((function, Some(pc), _)) => Mapped::Pc { function, pc },
+                    _ => Mapped::Nothing,
+                };
+                // Align the left side so the first counterpart of the cursor's instruction (or
+                // its line's first row) sits beside the cursor.
                 let screen_row = self.scroll.cursor.saturating_sub(window.start);
                 let anchor = target
                     .and_then(|(f, pc, line)| match pc {
-                        Some(_) => self.first_row_with_line(&self.unoptimized, false, f, line),
+                        Some(pc) => snap
+                            .function(f)
+                            .and_then(|i| i.unoptimized_of(pc).next())
+                            .and_then(|u| self.unoptimized.row_of(f, u))
+                            .or_else(|| self.first_row_with_line(&self.unoptimized, false, f, line)),
                         None => self.unoptimized.starts.get(f as usize).copied(),
                     })
                     .unwrap_or(0);
@@ -350,6 +414,12 @@ impl Pane for BytecodePane {
     }
 
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if self.view == View::Passes
+            && let Some(snap) = self.snap.clone()
+            && let Some(message) = self.passes.handle(key, &snap)
+        {
+            return message.map(Action::Status);
+        }
         if let Some(nav) = keys::nav(&key) {
             let len = self.primary().rows.len();
             self.scroll.nav(nav, len);
@@ -360,9 +430,13 @@ impl Pane for BytecodePane {
                 let next = match self.view {
                     View::Optimized => View::Unoptimized,
                     View::Unoptimized => View::SideBySide,
-                    View::SideBySide => View::Optimized,
+                    View::SideBySide => View::Passes,
+                    View::Passes => View::Optimized,
                 };
                 self.set_view(next);
+                if let (View::Passes, Some(snap)) = (self.view, self.snap.clone()) {
+                    self.passes.update(&snap);
+                }
                 Some(Action::Status(format!("bytecode: {}", self.view.name())))
             }
             KeyCode::Char('f') => {
@@ -388,20 +462,34 @@ impl Pane for BytecodePane {
     }
 
     fn commands(&self) -> &'static [Command] {
+        if self.view == View::Passes {
+            return &[("v", "view"), ("[ ]", "pass")];
+        }
         &[("v", "view"), ("f", "follow"), ("/", "search")]
     }
 
     fn scroll(&mut self, lines: i32) {
+        if self.view == View::Passes {
+            self.passes.scroll(lines);
+            return;
+        }
         let len = self.primary().rows.len();
         self.scroll.move_by(lines, len);
     }
 
     fn click(&mut self, row: u16) {
+        if self.view == View::Passes {
+            self.passes.click(row);
+            return;
+        }
         let len = self.primary().rows.len();
         self.scroll.click(row, len);
     }
 
     fn search(&mut self, query: &str) -> Option<String> {
+        if self.view == View::Passes {
+            return Some("search works in the listings (v to switch views)".to_string());
+        }
         let snap = self.snap.clone()?;
         let needle = query.to_lowercase();
         let optimized = self.primary_is_optimized();

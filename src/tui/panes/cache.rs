@@ -1,5 +1,6 @@
-//! The cache pane: bytecode-cache hit rate, hits, misses, entries, memory and evictions once
-//! the cache lands (a plain "not available" note until then), and the optimizer's figures.
+//! The cache pane: the bytecode cache's hit rate as a gauge, hits, misses, entries, memory and
+//! evictions (cumulative over the session: a restart rebuilds through the cache, so it shows
+//! hits), what the latest build took from the cache, and the optimizer's figures.
 
 use std::sync::Arc;
 
@@ -17,6 +18,15 @@ pub struct CachePane {
     snap: Option<Arc<SessionSnapshot>>,
 }
 
+/// Bytes as KiB or MiB.
+fn size(bytes: u64) -> String {
+    if bytes >= 10 << 20 {
+        format!("{} MiB", thousands(bytes >> 20))
+    } else {
+        format!("{} KiB", thousands(bytes.div_ceil(1024)))
+    }
+}
+
 impl Pane for CachePane {
     fn id(&self) -> PaneId {
         PaneId::Cache
@@ -27,14 +37,26 @@ impl Pane for CachePane {
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
-        let inner = frame(area, buf, title("Cache", String::new(), theme, focused), theme, focused);
+        let detail = match self.snap.as_ref().and_then(|s| s.cache.as_ref()) {
+            Some(c) if c.enabled => format!("· build {}: {}/{} units cached", c.builds, c.last_hits, c.last_units),
+            Some(_) => "· off (--no-cache)".to_string(),
+            None => String::new(),
+        };
+        let inner = frame(area, buf, title("Cache", detail, theme, focused), theme, focused);
         let Some(snap) = &self.snap else { return };
         let mut y = inner.y;
         let width = inner.width;
+        let line = |buf: &mut Buffer, y: &mut u16, text: &str, style| {
+            if *y < inner.bottom() {
+                put_raw(buf, inner.x + 1, *y, text, width.saturating_sub(1), style);
+                *y += 1;
+            }
+        };
         match &snap.cache {
-            Some(cache) => {
+            Some(cache) if cache.enabled => {
                 if y < inner.bottom() {
-                    let label = format!("hit rate {:.1}%", cache.hit_rate() * 100.0);
+                    let lookups = cache.hits + cache.misses;
+                    let label = format!("hit rate {:.1}% ({} of {lookups})", cache.hit_rate() * 100.0, cache.hits);
                     Gauge::default()
                         .ratio(cache.hit_rate().clamp(0.0, 1.0))
                         .label(label)
@@ -42,36 +64,25 @@ impl Pane for CachePane {
                         .render(Rect { y, height: 1, ..inner }, buf);
                     y += 1;
                 }
-                let lines = [
-                    format!("hits {}  misses {}", thousands(cache.hits), thousands(cache.misses)),
-                    format!(
-                        "entries {}  memory {} KiB  evictions {}",
-                        thousands(cache.entries),
-                        thousands(cache.memory_bytes / 1024),
-                        thousands(cache.evictions)
-                    ),
-                ];
-                for line in lines {
-                    if y >= inner.bottom() {
-                        break;
-                    }
-                    put_raw(buf, inner.x + 1, y, &line, width.saturating_sub(1), theme.text());
-                    y += 1;
+                let hits = format!("hits {}  misses {}", thousands(cache.hits), thousands(cache.misses));
+                let store = format!(
+                    "entries {}  {}  evictions {}",
+                    thousands(cache.entries),
+                    size(cache.memory_bytes),
+                    thousands(cache.evictions)
+                );
+                if hits.chars().count() + store.chars().count() + 3 < width as usize {
+                    line(buf, &mut y, &format!("{hits}  {store}"), theme.text());
+                } else {
+                    line(buf, &mut y, &hits, theme.text());
+                    line(buf, &mut y, &store, theme.text());
+                }
+                if cache.builds == 1 {
+                    line(buf, &mut y, "r: restart through the cache", theme.dimmed());
                 }
             }
-            None => {
-                if y < inner.bottom() {
-                    put_raw(
-                        buf,
-                        inner.x + 1,
-                        y,
-                        "cache stats: not available yet",
-                        width.saturating_sub(1),
-                        theme.placeholder(),
-                    );
-                    y += 1;
-                }
-            }
+            Some(_) => line(buf, &mut y, "the bytecode cache is off: every unit compiles", theme.placeholder()),
+            None => line(buf, &mut y, "no cache figures", theme.placeholder()),
         }
         let program = &snap.program;
         let summary = format!(
@@ -79,14 +90,8 @@ impl Pane for CachePane {
             thousands(program.unoptimized_len as u64),
             thousands(program.optimized_len as u64)
         );
-        if y < inner.bottom() {
-            put_raw(buf, inner.x + 1, y, &summary, width.saturating_sub(1), theme.dimmed());
-            y += 1;
-        }
+        line(buf, &mut y, &summary, theme.dimmed());
         for stats in &program.pass_stats {
-            if y >= inner.bottom() {
-                break;
-            }
             let mut parts = Vec::new();
             if stats.removed > 0 {
                 parts.push(format!("-{} instr", stats.removed));
@@ -102,9 +107,7 @@ impl Pane for CachePane {
                 }
             }
             let what = if parts.is_empty() { "no change".to_string() } else { parts.join(", ") };
-            let line = format!("  {:<10}{what}", format!("{}:", stats.pass));
-            put_raw(buf, inner.x + 1, y, &line, width.saturating_sub(1), theme.dimmed());
-            y += 1;
+            line(buf, &mut y, &format!("  {:<10}{what}", format!("{}:", stats.pass)), theme.dimmed());
         }
     }
 }

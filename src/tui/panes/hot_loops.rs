@@ -1,12 +1,14 @@
 //! The hot-loops pane: every loop with its live iteration counter against the JIT threshold
-//! ("compiles in N" counting down), and its state: cold, hot (interpreted) or compiled.
+//! ("compiles in N" counting down), then its state: interpreted (and why: the JIT declined it,
+//! or is off), compiled (with its bail-outs and the commonest reason), or blacklisted (and
+//! why). The selected loop's native-code figures sit on the last row when there is room.
 
 use std::sync::Arc;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 
 use super::{Command, Pane, PaneId, Scroll, fill_row, frame, put, put_raw, thousands, title};
 use crate::engine::snapshot::{LoopState, LoopView, SessionSnapshot};
@@ -20,6 +22,35 @@ pub struct HotLoopsPane {
     snap: Option<Arc<SessionSnapshot>>,
     loops: Vec<LoopView>,
     scroll: Scroll,
+}
+
+impl HotLoopsPane {
+    /// The selected loop, if any.
+    pub fn selected(&self) -> Option<&LoopView> {
+        self.loops.get(self.scroll.cursor)
+    }
+}
+
+/// The state text of a loop and its colour; the reason is appended when `with_reason`.
+fn state_text(lv: &LoopView, jit_on: bool, with_reason: bool, style: Style, theme: &Theme) -> (String, Style) {
+    let hot = style.fg(theme.hot).add_modifier(Modifier::BOLD);
+    let compiled = style.fg(theme.compiled).add_modifier(Modifier::BOLD);
+    let why = |prefix: &str| match (&lv.reason, with_reason) {
+        (Some(r), true) => format!("{prefix}: {r}"),
+        _ => prefix.to_string(),
+    };
+    match lv.state {
+        LoopState::Cold if jit_on => (format!("compiles in {}", thousands(lv.remaining())), style.fg(theme.dim)),
+        LoopState::Cold => (format!("hot in {}", thousands(lv.remaining())), style.fg(theme.dim)),
+        LoopState::Hot => (why("interpreted"), hot),
+        LoopState::Refused => (why("interpreted, not compiled"), hot),
+        LoopState::Compiled if lv.bailouts > 0 => {
+            let n = lv.bailouts;
+            (why(&format!("compiled · {n} bail-out{}", if n == 1 { "" } else { "s" })), compiled)
+        }
+        LoopState::Compiled => ("compiled".to_string(), compiled),
+        LoopState::Blacklisted => (why("blacklisted"), style.fg(theme.failed).add_modifier(Modifier::BOLD)),
+    }
 }
 
 impl Pane for HotLoopsPane {
@@ -44,13 +75,15 @@ impl Pane for HotLoopsPane {
         };
         let jit = &snap.jit;
         let wide = area.width >= 62;
-        let detail = if jit.available {
+        let detail = if jit.available && jit.enabled {
             format!(
-                "· threshold {} · {} compiled, {} entries, {} bailouts",
+                "· threshold {} · {} compiled, {} entries, {} bail-outs",
                 jit.threshold, jit.loops_compiled, jit.entries, jit.bailouts
             )
+        } else if jit.available {
+            format!("· threshold {} · JIT off", jit.threshold)
         } else if wide {
-            format!("· threshold {} · JIT: not available in this build yet", jit.threshold)
+            format!("· threshold {} · JIT: not available in this build", jit.threshold)
         } else {
             format!("· threshold {}", jit.threshold)
         };
@@ -61,7 +94,7 @@ impl Pane for HotLoopsPane {
                 buf,
                 inner.x + 1,
                 inner.y,
-                "JIT: not in this build yet",
+                "JIT: not in this build",
                 inner.width.saturating_sub(1),
                 theme.placeholder(),
             );
@@ -79,9 +112,18 @@ impl Pane for HotLoopsPane {
             );
             return;
         }
-        for (row, idx) in self.scroll.window(self.loops.len(), inner.height as usize).enumerate() {
+        // With room to spare, the last row details the selected loop, and reasons too long for
+        // their loop's row get a row of their own.
+        let footer = inner.height as usize > self.loops.len() + 1 && inner.height >= 4;
+        let rows = if footer { inner.height - 1 } else { inner.height };
+        let two_rows = rows as usize >= 2 * self.loops.len();
+        let jit_on = jit.available && jit.enabled;
+        let mut y = inner.y;
+        for idx in self.scroll.window(self.loops.len(), rows as usize) {
             let Some(lv) = self.loops.get(idx) else { break };
-            let y = inner.y + row as u16;
+            if y >= inner.y + rows {
+                break;
+            }
             let style = if focused && idx == self.scroll.cursor { theme.cursor() } else { theme.text() };
             fill_row(buf, inner, y, style);
             let right = inner.right();
@@ -97,27 +139,57 @@ impl Pane for HotLoopsPane {
                 format!("{iterations:>10} / {:<6} ", lv.threshold)
             };
             x = put_raw(buf, x, y, &counter, right.saturating_sub(x), style.fg(theme.line_number));
-            let (text, state_style) = match lv.state {
-                LoopState::Cold => (format!("compiles in {}", thousands(lv.remaining())), style.fg(theme.dim)),
-                LoopState::Hot if jit.available => {
-                    ("hot · interpreted".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD))
-                }
-                LoopState::Hot if narrow => ("hot".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
-                LoopState::Hot => ("hot (no JIT yet)".to_string(), style.fg(theme.hot).add_modifier(Modifier::BOLD)),
-                LoopState::Compiled => ("compiled".to_string(), style.fg(theme.compiled).add_modifier(Modifier::BOLD)),
+            let (full, state_style) = state_text(lv, jit_on, true, style, theme);
+            let fits = x as usize + full.chars().count() <= right as usize;
+            if fits || !two_rows {
+                let (text, _) = if fits { (full, state_style) } else { state_text(lv, jit_on, !narrow, style, theme) };
+                put(buf, x, y, &text, right.saturating_sub(x), state_style);
+                y += 1;
+                continue;
+            }
+            let (text, _) = state_text(lv, jit_on, false, style, theme);
+            put(buf, x, y, &text, right.saturating_sub(x), state_style);
+            y += 1;
+            if let Some(reason) = &lv.reason {
+                fill_row(buf, inner, y, style);
+                put(buf, inner.x + 3, y, &format!("↳ {reason}"), inner.width.saturating_sub(3), style.fg(theme.dim));
+                y += 1;
+            }
+        }
+        if footer && let Some(lv) = self.selected() {
+            let y = inner.bottom() - 1;
+            let text = if lv.state.was_compiled() {
+                format!(
+                    "{}:{} · {} bytes of x86-64 · {} entr{} · {} instructions native · Enter: four-way view",
+                    lv.function_name,
+                    lv.header_line,
+                    thousands(lv.native_bytes),
+                    thousands(lv.entries),
+                    if lv.entries == 1 { "y" } else { "ies" },
+                    thousands(lv.native_instructions)
+                )
+            } else {
+                format!(
+                    "{}:{} · pc {}..={} · Enter: four-way view",
+                    lv.function_name, lv.header_line, lv.header_pc, lv.back_edge_pc
+                )
             };
-            put_raw(buf, x, y, &text, right.saturating_sub(x), state_style);
+            put(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), theme.dimmed());
         }
     }
 
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.code == KeyCode::Enter {
+            let lv = self.selected()?;
+            return Some(Action::OpenLoopView { function: lv.function, loop_id: lv.loop_id });
+        }
         let nav = keys::nav(&key)?;
         self.scroll.nav(nav, self.loops.len());
         None
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[("j/k", "scroll")]
+        &[("j/k", "select"), ("Enter", "four-way view")]
     }
 
     fn scroll(&mut self, lines: i32) {

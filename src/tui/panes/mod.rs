@@ -3,8 +3,10 @@
 
 pub mod bytecode;
 pub mod cache;
+pub mod four_way;
 pub mod hot_loops;
 pub mod output;
+pub mod passes;
 pub mod source;
 pub mod sparkline;
 pub mod vm_state;
@@ -249,6 +251,11 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// An execution count for a gutter: 6 columns between spaces, blank for zero.
+pub fn count_cell(n: u64) -> String {
+    if n == 0 { " ".repeat(8) } else { format!(" {:>6} ", compact(n)) }
 }
 
 /// Formats a rate compactly: `950`, `12.3k`, `4.56M`, `1.20G`.

@@ -1,5 +1,5 @@
 //! The source pane: the program text with line numbers, breakpoints, the current line, the
-//! failing line, and per-line execution counts in the gutter once the profiler provides them.
+//! failing line, and in the gutter how many times each line ran, heat-coloured.
 
 use std::sync::Arc;
 
@@ -61,10 +61,10 @@ impl Pane for SourcePane {
             return;
         };
         let detail = match (&snap.profile, self.follow) {
-            (Some(_), true) => "· line counts · follow".to_string(),
-            (Some(_), false) => "· line counts".to_string(),
-            (None, true) => "· follow · line counts: not available yet".to_string(),
-            (None, false) => "· line counts: not available yet".to_string(),
+            (Some(_), true) => "· times each line ran · follow".to_string(),
+            (Some(_), false) => "· times each line ran".to_string(),
+            (None, true) => "· follow · line counts off".to_string(),
+            (None, false) => "· line counts off".to_string(),
         };
         let inner = frame(area, buf, title("Source", detail, theme, focused), theme, focused);
         let error_line = snap.error.as_ref().map(|e| e.line);
@@ -81,7 +81,7 @@ impl Pane for SourcePane {
         }
         let current = if snap.status == RunStatus::Failed { None } else { snap.location.map(|l| l.line) };
         let digits = (self.lines.len().max(1).ilog10() + 1).max(3) as u16;
-        let counts = snap.profile.as_ref().map(|p| &p.lines);
+        let profile = snap.profile.as_ref();
         for (row, idx) in self.scroll.window(self.lines.len(), height).enumerate() {
             let y = inner.y + row as u16;
             let line_no = idx as u32 + 1;
@@ -112,14 +112,15 @@ impl Pane for SourcePane {
                 " "
             };
             x = put_raw(buf, x, y, marker, right.saturating_sub(x), row_style);
-            let number = format!("{line_no:>width$} ", width = digits as usize);
             let number_style = if is_current || is_error { row_style } else { row_style.fg(theme.line_number) };
-            x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
-            if let Some(counts) = counts {
-                let n = counts.get(line_no as usize).copied().unwrap_or(0);
-                let text = if n == 0 { format!("{:>7} ", "") } else { format!("{:>7} ", super::compact(n)) };
-                x = put_raw(buf, x, y, &text, right.saturating_sub(x), row_style.fg(theme.hot));
+            if let Some(p) = profile {
+                let n = p.line_hits.get(line_no as usize).copied().unwrap_or(0);
+                let style =
+                    if is_current || is_error { row_style } else { row_style.fg(theme.heat(n, p.max_line_hits)) };
+                x = put_raw(buf, x, y, &super::count_cell(n), right.saturating_sub(x), style);
             }
+            let number = format!("{line_no:>width$} ", width = digits as usize);
+            x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
             x = put_raw(buf, x, y, "│ ", right.saturating_sub(x), number_style);
             if let Some(text) = self.lines.get(idx) {
                 put_raw(buf, x, y, text, right.saturating_sub(x), row_style);

@@ -1,0 +1,287 @@
+//! What the debugger records from its session's event stream while it runs: the Chrome trace
+//! of the run so far (bounded), and the VM events it may be asked to stop on.
+//!
+//! The [`Recorder`] is a [`Listener`] on the session's sink, attached before the program is
+//! built so that the trace starts with the pipeline's phases. Events the user chose to break
+//! on are queued for the debugger and raise the VM's interrupt flag, so the VM returns at its
+//! next safe point (right after the compilation, the native run or the `TX_REVERT`) instead of
+//! at the end of a long slice.
+
+use std::cell::{Cell, RefCell};
+use std::io::{self, Write};
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use crate::trace::chrome::{ChromeSummary, ChromeTraceWriter};
+use crate::trace::{Listener, TraceEvent};
+
+/// Trace events the debugger keeps (about 130 bytes each); past this, the trace says it was
+/// truncated (`otherData.truncated`) and records only the ends of slices already open.
+pub const TRACE_EVENT_LIMIT: u64 = 100_000;
+
+/// Pending stop events kept at most (older ones are dropped).
+const MAX_PENDING: usize = 16;
+
+/// A VM event the debugger can stop on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventBreak {
+    /// A hot loop was compiled to native code (stops before the native code first runs).
+    JitCompiled,
+    /// Native code bailed out to the interpreter (stops where the interpreter resumes).
+    Bailout,
+    /// A restart recompiled units the bytecode cache did not have.
+    CacheMiss,
+    /// The program is about to fail (stops before the failing instruction, by replaying the
+    /// run up to it).
+    RuntimeError,
+    /// A transaction was rolled back by `TX_REVERT` (stops after it).
+    TxRollback,
+}
+
+impl EventBreak {
+    /// Every event, in menu order.
+    pub const ALL: [EventBreak; 5] = [
+        EventBreak::JitCompiled,
+        EventBreak::Bailout,
+        EventBreak::CacheMiss,
+        EventBreak::RuntimeError,
+        EventBreak::TxRollback,
+    ];
+
+    /// Short name for the status bar.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventBreak::JitCompiled => "jit",
+            EventBreak::Bailout => "bail",
+            EventBreak::CacheMiss => "miss",
+            EventBreak::RuntimeError => "error",
+            EventBreak::TxRollback => "rollback",
+        }
+    }
+
+    /// What it stops on, for menus and help.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EventBreak::JitCompiled => "a loop is JIT-compiled",
+            EventBreak::Bailout => "native code bails out",
+            EventBreak::CacheMiss => "a restart misses the cache",
+            EventBreak::RuntimeError => "before a runtime error",
+            EventBreak::TxRollback => "a transaction rolls back",
+        }
+    }
+
+    /// Where the debugger stops, for menus.
+    pub fn detail(self) -> &'static str {
+        match self {
+            EventBreak::JitCompiled => "before its native code first runs",
+            EventBreak::Bailout => "where the interpreter resumes",
+            EventBreak::CacheMiss => "at the start, naming recompiled units",
+            EventBreak::RuntimeError => "replays up to the failing instruction",
+            EventBreak::TxRollback => "right after TX_REVERT",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A VM event that happened while its break was on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happened {
+    /// Loop `loop_id` of function `func` now runs as native code.
+    JitCompiled {
+        /// Function (proto id).
+        func: u32,
+        /// Loop index.
+        loop_id: u16,
+    },
+    /// Native code of loop `loop_id` of `func` left through a guard at `pc`.
+    Bailout {
+        /// Function (proto id).
+        func: u32,
+        /// Loop index.
+        loop_id: u16,
+        /// Where the interpreter resumed.
+        pc: u32,
+        /// Why (`type guard: 'x' holds a string`, `integer overflow`, ...).
+        reason: String,
+    },
+    /// A unit was compiled because the cache did not have it.
+    CacheMiss,
+    /// `TX_REVERT` discarded a transaction with these many keys written.
+    TxRollback {
+        /// Depth after the rollback.
+        depth: u32,
+        /// Keys discarded.
+        keys: usize,
+    },
+}
+
+/// The listener: a bounded Chrome trace plus the queue of stop events.
+#[derive(Debug)]
+pub struct Recorder {
+    trace: ChromeTraceWriter<Vec<u8>>,
+    names: Vec<String>,
+    breaks: u8,
+    pending: Vec<Happened>,
+    interrupt: Option<Rc<Cell<bool>>>,
+    muted: bool,
+}
+
+/// The recorder shared between the sink and the debugger.
+pub type SharedRecorder = Rc<RefCell<Recorder>>;
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+impl Recorder {
+    /// An empty recorder with no breaks on.
+    pub fn new() -> Recorder {
+        Recorder {
+            trace: ChromeTraceWriter::new(Vec::new(), TRACE_EVENT_LIMIT),
+            names: Vec::new(),
+            breaks: 0,
+            pending: Vec::new(),
+            interrupt: None,
+            muted: false,
+        }
+    }
+
+    /// Starts a new trace (after a restart), keeping the breaks.
+    pub fn restart_trace(&mut self) {
+        self.trace = ChromeTraceWriter::new(Vec::new(), TRACE_EVENT_LIMIT);
+        self.trace.set_function_names(self.names.clone());
+        self.pending.clear();
+    }
+
+    /// Names the program's functions in the trace (by proto id).
+    pub fn set_function_names(&mut self, names: Vec<String>) {
+        self.trace.set_function_names(names.clone());
+        self.names = names;
+    }
+
+    /// The VM flag to raise when a break event happens.
+    pub fn set_interrupt(&mut self, flag: Rc<Cell<bool>>) {
+        self.interrupt = Some(flag);
+    }
+
+    /// While muted (a replay), nothing is traced and nothing stops.
+    pub fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
+    }
+
+    /// Turns the break on `event` on or off.
+    pub fn set_break(&mut self, event: EventBreak, on: bool) {
+        if on {
+            self.breaks |= event.bit();
+        } else {
+            self.breaks &= !event.bit();
+        }
+    }
+
+    /// True if the break on `event` is on.
+    pub fn breaks_on(&self, event: EventBreak) -> bool {
+        self.breaks & event.bit() != 0
+    }
+
+    /// Takes the queued stop events, oldest first.
+    pub fn take_pending(&mut self) -> Vec<Happened> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Writes the complete trace so far (a Chrome Trace Event Format document) to `out`; the
+    /// recording goes on.
+    pub fn export(&self, out: &mut dyn Write) -> io::Result<ChromeSummary> {
+        let (bytes, summary) = self.trace.finished_copy();
+        out.write_all(&bytes)?;
+        out.flush()?;
+        Ok(summary)
+    }
+
+    fn queue(&mut self, event: EventBreak, happened: Happened) {
+        if !self.breaks_on(event) {
+            return;
+        }
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.remove(0);
+        }
+        self.pending.push(happened);
+        if let Some(flag) = &self.interrupt {
+            flag.set(true);
+        }
+    }
+}
+
+impl Listener for Recorder {
+    fn on_event(&mut self, at_ns: u64, event: &TraceEvent<'_>) {
+        if self.muted {
+            return;
+        }
+        self.trace.on_event(at_ns, event);
+        match *event {
+            TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
+                self.queue(EventBreak::JitCompiled, Happened::JitCompiled { func, loop_id });
+            }
+            TraceEvent::JitBailout { func, loop_id, pc, reason } => {
+                let happened = Happened::Bailout { func, loop_id, pc, reason: reason.to_string() };
+                self.queue(EventBreak::Bailout, happened);
+            }
+            TraceEvent::CacheMiss { .. } => self.queue(EventBreak::CacheMiss, Happened::CacheMiss),
+            TraceEvent::TxRollback { depth, keys } => {
+                self.queue(EventBreak::TxRollback, Happened::TxRollback { depth, keys: keys.0.len() });
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_chosen_events_stop_and_raise_the_flag() {
+        let flag = Rc::new(Cell::new(false));
+        let mut r = Recorder::new();
+        r.set_interrupt(flag.clone());
+        r.on_event(0, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });
+        assert!(r.take_pending().is_empty() && !flag.get());
+        r.set_break(EventBreak::Bailout, true);
+        assert!(r.breaks_on(EventBreak::Bailout) && !r.breaks_on(EventBreak::JitCompiled));
+        r.on_event(1, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });
+        assert!(flag.get());
+        let expected = Happened::Bailout { func: 0, loop_id: 0, pc: 3, reason: "overflow".to_string() };
+        assert_eq!(r.take_pending(), vec![expected]);
+        r.set_muted(true);
+        flag.set(false);
+        r.on_event(2, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });
+        assert!(!flag.get());
+    }
+
+    #[test]
+    fn the_export_is_a_complete_document_and_recording_goes_on() {
+        let mut r = Recorder::new();
+        r.set_function_names(vec!["<main>".to_string()]);
+        r.on_event(0, &TraceEvent::RunStart);
+        let mut first = Vec::new();
+        let summary = r.export(&mut first).expect("exports");
+        let doc: serde_json::Value = serde_json::from_slice(&first).expect("JSON");
+        assert_eq!(summary.events_kept, 2, "the run slice, begun and closed");
+        assert_eq!(doc["otherData"]["truncated"], false);
+        r.on_event(1000, &TraceEvent::Print { text: "hi" });
+        let mut second = Vec::new();
+        r.export(&mut second).expect("exports");
+        let doc: serde_json::Value = serde_json::from_slice(&second).expect("JSON");
+        let names: Vec<&str> = doc["traceEvents"]
+            .as_array()
+            .map(|a| a.iter().filter(|e| e["ph"] != "M").filter_map(|e| e["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, ["<main>", "print", "<main>"]);
+    }
+}
