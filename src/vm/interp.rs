@@ -449,7 +449,13 @@ impl Vm {
     fn execute<const EXACT: bool>(&mut self, fuel: &mut u64) -> Exit {
         let program = self.program.clone();
         let mut stack = std::mem::take(&mut self.stack);
-        let exit = self.dispatch::<EXACT>(&program, &mut stack, fuel);
+        // Counting gets its own copy of the fast loop, so that the plain one pays nothing for
+        // it; single-stepping checks at run time.
+        let exit = match (EXACT, self.exec_counts.is_some()) {
+            (true, _) => self.dispatch::<true, true>(&program, &mut stack, fuel),
+            (false, true) => self.dispatch::<false, true>(&program, &mut stack, fuel),
+            (false, false) => self.dispatch::<false, false>(&program, &mut stack, fuel),
+        };
         self.stack = stack;
         self.sync_frames();
         exit
@@ -461,7 +467,9 @@ impl Vm {
     /// With `EXACT`, fuel is checked before every instruction (single-stepping, tracing, the
     /// last instructions before a limit). Otherwise instructions are counted per straight-line
     /// block, at taken jumps, calls and returns, and the loop stops at a block boundary once
-    /// the remaining fuel could not cover the longest block of the running function.
+    /// the remaining fuel could not cover the longest block of the running function. With
+    /// `COUNT`, every run of instructions charged for is also recorded in `exec_counts` (when
+    /// that is on).
     ///
     /// The loop runs each function's [`RegCode`](super::regcode::RegCode), whose instructions
     /// name the frame positions of their operands, so there is no stack pointer to maintain.
@@ -475,7 +483,12 @@ impl Vm {
     /// integers in place and by swapping, never through a temporary: a 16-byte `Value`
     /// assembled in memory and copied whole stalls store forwarding, which used to cost more
     /// than the instructions around it.
-    fn dispatch<const EXACT: bool>(&mut self, program: &Program, vec: &mut Vec<Value>, fuel: &mut u64) -> Exit {
+    fn dispatch<const EXACT: bool, const COUNT: bool>(
+        &mut self,
+        program: &Program,
+        vec: &mut Vec<Value>,
+        fuel: &mut u64,
+    ) -> Exit {
         let max_alloc = self.config.max_alloc;
         let mut gas = self.counters.gas;
         // Kept in registers; written back on every exit.
@@ -516,7 +529,7 @@ impl Vm {
         // counting is on: wherever fuel is charged for a block, the block is counted.
         macro_rules! count_run {
             ($end:expr) => {
-                if let Some(counts) = self.exec_counts.as_deref_mut() {
+                if COUNT && let Some(counts) = self.exec_counts.as_deref_mut() {
                     counts.record(proto.id, code.len() - block_rest, $end);
                 }
             };
