@@ -40,6 +40,9 @@ fn edge_cases_match_the_interpreter() {
         "let x = 10;\nlet i = 0;\nwhile (i < 300) { x = x + 100 / (150 - i); i = i + 1; }\nprint(x);\n",
         // Floor modulo with negative operands, and MIN % -1.
         "let x = 0;\nlet i = -150;\nwhile (i < 150) { x = x + (i * 7) % 13 + i % -4 + (-9223372036854775807 - 1) % -1; i = i + 1; }\nprint(x);\n",
+        // Modulo by constants (native code divides only outside 0..2^32): negative
+        // dividends, dividends past 2^32, and divisors up to i32::MAX.
+        "let x = 0;\nlet i = -150;\nwhile (i < 150) { x = (x + i * 4294967291) % 1000003 + (i * 65537) % 2 + (i * i * i) % 2147483647 + (i + 4294967296) % 7; i = i + 1; }\nprint(x);\n",
         // Floats with NaN comparisons.
         "let x = 0.0;\nlet n = 0.0 / 1.0;\nlet i = 0;\nwhile (i < 200) { if (x < 50.5) { x = x + 1.25; } else { x = x - 0.5; } i = i + 1; }\nprint(x);\n",
         // Nested loops (both compiled), break and continue.

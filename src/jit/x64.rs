@@ -2,7 +2,8 @@
 //!
 //! Register roles (fixed for every loop):
 //! - `r15` the [`JitContext`](super::abi::JitContext), `r14` frame slot 0, `r13` stack slot 0
-//!   (the globals), `r12` instructions executed, `rbx` gas used;
+//!   (the globals), `r12` fuel left (counting down from the context's fuel, so a checkpoint is
+//!   one compare with an immediate), `rbx` gas used;
 //! - `rax`, `rcx`, `rdx`, `xmm0`-`xmm2` scratch inside one instruction;
 //! - `rbp rsi rdi r8-r11`: typed loop variables (the most used ones) and operand-stack temps.
 //!
@@ -12,6 +13,12 @@
 //! overflow, the end of the loop, an empty fuel tank) goes through a cold stub that stores the
 //! pending operands into the context, corrects the instruction and gas counts, and jumps to
 //! the shared epilogue, which writes register-held variables back to their slots.
+//!
+//! Instructions and gas are charged once per *charge group*: a block and the blocks that
+//! follow it only by falling through a conditional branch that leaves the loop (the loop test
+//! and the body behind it are one group, one `sub` and one `add` per iteration). An exit before
+//! the end of a group gives back what was charged for the instructions it skips. With block
+//! counting on, every block is its own group.
 
 // `dynasm!` converts dynamic register numbers with `From`, which clippy flags for `u8`.
 #![allow(clippy::useless_conversion)]
@@ -101,6 +108,8 @@ enum Alu {
 struct Stub {
     label: DynamicLabel,
     id: u32,
+    /// An in-place `reg += rhs` / `reg -= rhs` that overflowed, to undo first.
+    undo: Option<(Alu, u8, Rhs)>,
     stack: Vec<Entry>,
     adj_instructions: u64,
     adj_gas: u64,
@@ -118,6 +127,8 @@ struct Emitter<'a> {
     exits: Vec<ExitSite>,
     stubs: Vec<Stub>,
     pc_offsets: Vec<(u32, usize)>,
+    /// Block starts charged with the block before them (see the module docs).
+    merged: std::collections::BTreeSet<u32>,
 }
 
 /// Compiles a planned loop. Errors are refusals (one-line reasons). With `counting`, the code
@@ -135,6 +146,7 @@ pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, S
         exits: Vec::new(),
         stubs: Vec::new(),
         pc_offsets: Vec::new(),
+        merged: if counting { Default::default() } else { merged_blocks(proto, plan) },
     };
     for &pc in &plan.block_starts {
         let label = em.ops.new_dynamic_label();
@@ -148,6 +160,30 @@ pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, S
     let Emitter { ops, exits, pc_offsets, .. } = em;
     let buffer = ops.finalize().map_err(|_| "internal error: code generation failed".to_string())?;
     Ok(Compiled { code: JitCode::new(buffer, dynasmrt::AssemblyOffset(0)), exits, pc_offsets, stubs_at })
+}
+
+/// Block starts reached only by falling through a conditional branch whose target lies outside
+/// the loop: they can be charged together with the block before them.
+fn merged_blocks(proto: &Proto, plan: &Plan) -> std::collections::BTreeSet<u32> {
+    let region = plan.header..=plan.back_edge;
+    let code = |pc: u32| proto.code.get(pc as usize);
+    let targeted = |at: u32| region.clone().any(|pc| code(pc).and_then(|op| op.jump_target()) == Some(at));
+    let mut merged = std::collections::BTreeSet::new();
+    for pc in plan.header..plan.back_edge {
+        let Some(op) = code(pc) else { continue };
+        let Some(target) = op.jump_target() else { continue };
+        let conditional = !matches!(op, Op::Jump { .. } | Op::LoopBack { .. });
+        let next = pc + 1;
+        if conditional
+            && !region.contains(&target)
+            && plan.block_starts.contains(&next)
+            && !plan.checkpoints.contains_key(&next)
+            && !targeted(next)
+        {
+            merged.insert(next);
+        }
+    }
+    merged
 }
 
 fn var_base_disp(at: VarRef) -> (u8, i32) {
@@ -196,10 +232,19 @@ impl Emitter<'_> {
         self.stack.iter().map(|e| e.ty).collect()
     }
 
-    /// Instructions and gas of `pc..=end of its block` (charged at the block start but not run
-    /// when an exit leaves before `pc`).
+    /// The last instruction of the charge group of `pc`.
+    fn group_end(&self, pc: u32) -> u32 {
+        let mut end = self.plan.block_end(pc);
+        while self.merged.contains(&(end + 1)) {
+            end = self.plan.block_end(end + 1);
+        }
+        end
+    }
+
+    /// Instructions and gas of `pc..=end of its charge group` (charged at the group's start but
+    /// not run when an exit leaves before `pc`).
     fn adjustment(&self, pc: u32) -> (u64, u64) {
-        let end = self.plan.block_end(pc);
+        let end = self.group_end(pc);
         let mut n = 0;
         let mut gas = 0;
         for p in pc..=end {
@@ -229,8 +274,14 @@ impl Emitter<'_> {
         let id = self.exits.len() as u32;
         self.exits.push(ExitSite { pc, kind, partial: adj.0 > 0 });
         let label = self.ops.new_dynamic_label();
-        self.stubs.push(Stub { label, id, stack, adj_instructions: adj.0, adj_gas: adj.1, write_back });
+        self.stubs.push(Stub { label, id, undo: None, stack, adj_instructions: adj.0, adj_gas: adj.1, write_back });
         label
+    }
+
+    /// What falling out of the charge group after instruction `pc` gives back: the
+    /// instructions charged for the rest of the group.
+    fn leave_group(&self, pc: u32) -> (u64, u64) {
+        if self.merged.contains(&(pc + 1)) { self.adjustment(pc + 1) } else { (0, 0) }
     }
 
     /// An exit before `pc` runs, with the operand stack `pre`.
@@ -450,7 +501,7 @@ impl Emitter<'_> {
             ; mov r15, rdi
             ; mov r14, QWORD [r15 + CTX_FRAME]
             ; mov r13, QWORD [r15 + CTX_GLOBALS]
-            ; xor r12d, r12d
+            ; mov r12, QWORD [r15 + CTX_FUEL]
             ; xor ebx, ebx
         );
         let header = self.plan.header;
@@ -490,7 +541,9 @@ impl Emitter<'_> {
         }
         asm!(self.ops
             ; ->exit_plain:
-            ; mov QWORD [r15 + CTX_INSTRUCTIONS], r12
+            ; mov rcx, QWORD [r15 + CTX_FUEL]
+            ; sub rcx, r12
+            ; mov QWORD [r15 + CTX_INSTRUCTIONS], rcx
             ; mov QWORD [r15 + CTX_GAS], rbx
             ; pop r15
             ; pop r14
@@ -507,6 +560,10 @@ impl Emitter<'_> {
         for stub in stubs {
             let label = stub.label;
             asm!(self.ops ; =>label);
+            if let Some((alu, reg, rhs)) = stub.undo {
+                let inverse = if matches!(alu, Alu::Add) { Alu::Sub } else { Alu::Add };
+                self.alu(inverse, reg, rhs);
+            }
             for (i, e) in stub.stack.iter().enumerate() {
                 let at = CTX_PENDING + PENDING_SIZE * i as i32;
                 let tag = e.ty.tag() as i32;
@@ -522,7 +579,7 @@ impl Emitter<'_> {
             let adj_g = stub.adj_gas as i32;
             asm!(self.ops ; mov QWORD [r15 + CTX_N_PENDING], n);
             if adj_i != 0 {
-                asm!(self.ops ; sub r12, adj_i);
+                asm!(self.ops ; add r12, adj_i);
             }
             if adj_g != 0 {
                 asm!(self.ops ; sub rbx, adj_g);
@@ -549,7 +606,8 @@ impl Emitter<'_> {
                     self.canonicalize();
                     if self.types() != planned {
                         let stack = self.stack.clone();
-                        let fail = self.exit(pc, ExitKind::Bailout(BailReason::Join), stack, (0, 0), true);
+                        let adj = if self.merged.contains(&pc) { self.adjustment(pc) } else { (0, 0) };
+                        let fail = self.exit(pc, ExitKind::Bailout(BailReason::Join), stack, adj, true);
                         asm!(self.ops ; jmp =>fail);
                     }
                 }
@@ -561,16 +619,17 @@ impl Emitter<'_> {
                     let fuel = self.exit(pc, ExitKind::Fuel, stack, (0, 0), true);
                     let dist = dist as i32;
                     asm!(self.ops
-                        ; lea rax, [r12 + dist]
-                        ; cmp rax, QWORD [r15 + CTX_FUEL]
-                        ; ja =>fuel
+                        ; cmp r12, dist
+                        ; jb =>fuel
                     );
                 }
-                let (n, gas) = self.adjustment(pc);
-                let (n, gas) = (n as i32, gas as i32);
-                asm!(self.ops ; add r12, n);
-                if gas != 0 {
-                    asm!(self.ops ; add rbx, gas);
+                if !self.merged.contains(&pc) {
+                    let (n, gas) = self.adjustment(pc);
+                    let (n, gas) = (n as i32, gas as i32);
+                    asm!(self.ops ; sub r12, n);
+                    if gas != 0 {
+                        asm!(self.ops ; add rbx, gas);
+                    }
                 }
                 if self.counting {
                     // The block is entered: count it (rax is free at block starts).
@@ -592,11 +651,12 @@ impl Emitter<'_> {
         }
     }
 
-    /// Follows a jump to `target` with the current (post-instruction) stack.
-    fn edge_label(&mut self, target: u32) -> DynamicLabel {
+    /// Follows a jump from `from` to `target` with the current (post-instruction) stack.
+    fn edge_label(&mut self, from: u32, target: u32) -> DynamicLabel {
         let stack = self.stack.clone();
         if !self.plan.contains(target) {
-            return self.exit(target, ExitKind::LoopExit, stack, (0, 0), true);
+            let adj = self.leave_group(from);
+            return self.exit(target, ExitKind::LoopExit, stack, adj, true);
         }
         if self.plan.state(target) != Some(&self.types()) {
             return self.exit(target, ExitKind::Bailout(BailReason::Join), stack, (0, 0), true);
@@ -732,6 +792,14 @@ impl Emitter<'_> {
             }
             Op::Mod => {
                 let (a, b) = (pre[n - 2], pre[n - 1]);
+                if let Loc::Imm(bits) = b.loc
+                    && let Some(d) = fits_i32(bits).filter(|&d| d >= 2)
+                {
+                    self.load_gpr(RAX, n - 2, a);
+                    self.mod_const(d);
+                    self.push_gpr(n - 2, Ty::Int);
+                    return true;
+                }
                 self.load_gpr(RAX, n - 2, a);
                 self.load_gpr(RCX, n - 1, b);
                 let fail = self.bail(pc, BailReason::DivisionByZero, &pre);
@@ -791,7 +859,7 @@ impl Emitter<'_> {
             }
             Op::Jump { target } | Op::LoopBack { target, .. } => {
                 self.canonicalize();
-                let to = self.edge_label(target);
+                let to = self.edge_label(pc, target);
                 asm!(self.ops ; jmp =>to);
                 return false;
             }
@@ -799,7 +867,7 @@ impl Emitter<'_> {
                 let c = pre[n - 1];
                 self.stack.pop();
                 self.canonicalize();
-                let to = self.edge_label(target);
+                let to = self.edge_label(pc, target);
                 let on_true = matches!(op, Op::JumpIfTrue { .. });
                 if c.ty == Ty::Float {
                     self.load_xmm(0, n - 1, c);
@@ -839,7 +907,7 @@ impl Emitter<'_> {
                 let (a, b) = (pre[n - 2], pre[n - 1]);
                 self.stack.truncate(n - 2);
                 self.canonicalize();
-                let to = self.edge_label(target);
+                let to = self.edge_label(pc, target);
                 self.fused_branch(op, a, b, n - 2, to);
             }
             Op::BranchLocals { .. } | Op::BranchLocalImm { .. } => {
@@ -862,7 +930,7 @@ impl Emitter<'_> {
                 };
                 self.canonicalize();
                 let target = target as u32;
-                let to = self.edge_label(target);
+                let to = self.edge_label(pc, target);
                 let jump = match cmp {
                     Cmp::Lt => Op::JumpIfNotLt { target },
                     Cmp::Le => Op::JumpIfNotLe { target },
@@ -946,9 +1014,56 @@ impl Emitter<'_> {
         }
     }
 
+    /// `rax = rax mod d` (floored: the result has the sign of `d`) for a constant `d >= 2`. A
+    /// dividend in `0..2^32`, the common case, takes no division: its remainder is computed
+    /// directly by two multiplications (see [`fastmod_multiplier`]); any other divides.
+    fn mod_const(&mut self, d: i32) {
+        let c = fastmod_multiplier(d as u32) as i64;
+        let general = self.ops.new_dynamic_label();
+        let done = self.ops.new_dynamic_label();
+        asm!(self.ops
+            ; mov rdx, rax
+            ; shr rdx, 32
+            ; jnz =>general
+            ; mov rcx, QWORD c
+            ; imul rax, rcx
+            ; mov ecx, d
+            ; mul rcx
+            ; mov rax, rdx
+            ; jmp =>done
+            ; =>general
+            ; mov ecx, d
+            ; cqo
+            ; idiv rcx
+            ; mov rax, rdx
+            ; test rdx, rdx
+            ; jns =>done
+            ; add rax, rcx
+            ; =>done
+        );
+    }
+
     /// `v = a + b` where `a` reads `v` (the fused updates).
     fn update_var(&mut self, pc: u32, v: usize, a: Entry, b: Entry, pre: &[Entry]) {
         let depth = self.stack.len();
+        // An integer held in a register is updated in place; on overflow the stub subtracts
+        // `b` again (exact in two's complement) before the variable is written back.
+        if let (Ty::Int, Ty::Int, Loc::Var(va), VarKind::Typed(Ty::Int), Home::Reg(r)) =
+            (a.ty, b.ty, a.loc, self.var_kind(v), self.var_home(v))
+            && va == v
+        {
+            self.flush_var(v);
+            let rhs = self.rhs_of(depth + 1, b, RCX);
+            if !matches!(rhs, Rhs::Reg(x) if x == r) {
+                self.alu(Alu::Add, r, rhs);
+                let fail = self.bail(pc, BailReason::Overflow, pre);
+                if let Some(stub) = self.stubs.last_mut() {
+                    stub.undo = Some((Alu::Add, r, rhs));
+                }
+                asm!(self.ops ; jo =>fail);
+                return;
+            }
+        }
         let ty = if a.ty == Ty::Int && b.ty == Ty::Int {
             self.int_op(pc, Alu::Add, a, b, depth, pre);
             Ty::Int
@@ -1061,6 +1176,62 @@ impl Emitter<'_> {
             Op::JumpIfNotGe { .. } => asm!(self.ops ; jl =>to),
             Op::JumpIfNotEq { .. } => asm!(self.ops ; jne =>to),
             _ => asm!(self.ops ; je =>to),
+        }
+    }
+}
+
+/// The multiplier `c = ceil(2^64 / d)` with which `n % d == ((c * n mod 2^64) * d) >> 64` for
+/// all `n` and `d >= 2` below 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct
+/// computation", 2019, with N = 32 and F = 64).
+fn fastmod_multiplier(d: u32) -> u64 {
+    (u64::MAX / d as u64).wrapping_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instruction sequence of `mod_const`, on 128-bit integers.
+    fn floor_mod_by_magic(n: i64, d: i64) -> i64 {
+        if !(0..1 << 32).contains(&n) {
+            let r = n % d;
+            return if r < 0 { r + d } else { r };
+        }
+        let low = fastmod_multiplier(d as u32).wrapping_mul(n as u64);
+        ((low as u128 * d as u128) >> 64) as i64
+    }
+
+    #[test]
+    fn magic_modulo_is_floored_modulo() {
+        let mut divisors: Vec<i64> = (2..=300).collect();
+        divisors.extend([641, 1000, 1024, 4096, 65_537, 1_000_003, 1 << 30, i32::MAX as i64 - 1, i32::MAX as i64]);
+        let mut values: Vec<i64> = (-1000..=1000).collect();
+        values.extend([
+            u32::MAX as i64,
+            1 << 32,
+            (1 << 32) + 1,
+            (1 << 31) - 1,
+            1 << 31,
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+            i64::MAX - 1,
+            1 << 62,
+            -(1 << 62),
+            9_223_372_036_854_775_000,
+        ]);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x as i64);
+            values.push((x >> 32) as i64);
+        }
+        for &d in &divisors {
+            for &n in &values {
+                assert_eq!(floor_mod_by_magic(n, d), n.rem_euclid(d), "{n} mod {d}");
+            }
         }
     }
 }
