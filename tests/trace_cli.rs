@@ -348,3 +348,50 @@ fn profile_reports_hot_loops_and_survives_errors() {
     assert_eq!(calls.get("leaf"), Some(&2));
     assert_eq!(calls.get("<main>"), Some(&1));
 }
+
+/// The profile's figures without the time columns and in a fixed order: functions by id,
+/// instruction and line rows sorted, the totals.
+fn profile_figures(doc: &Json) -> (Vec<Json>, Vec<String>, Vec<String>, Json) {
+    let strip = |v: &Json| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.retain(|k, _| !k.ends_with("_ns"));
+        }
+        v
+    };
+    let mut functions: Vec<Json> = doc["functions"].as_array().expect("functions").iter().map(strip).collect();
+    functions.sort_by_key(|f| f["id"].as_u64());
+    let sorted = |key: &str| {
+        let mut rows: Vec<String> = doc[key].as_array().expect(key).iter().map(|r| r.to_string()).collect();
+        rows.sort();
+        rows
+    };
+    (functions, sorted("instructions"), sorted("lines"), strip(&doc["totals"]))
+}
+
+/// `profile` counts instructions from the VM's block counts (the JIT stays on); those must be
+/// exactly what one event per instruction, single-stepping, counts: per instruction, per line,
+/// and per function inclusive and exclusive, on recursion, hot loops (compiled, bailing out,
+/// blacklisted) and a runtime error.
+#[test]
+fn profile_counts_match_one_event_per_instruction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nested = write(dir.path(), "nested.zx", NESTED_ERROR);
+    let programs = [
+        samples().join("fib.zx").to_string_lossy().into_owned(),
+        samples().join("hot_loop.zx").to_string_lossy().into_owned(),
+        samples().join("jit_states.zx").to_string_lossy().into_owned(),
+        samples().join("bank.zx").to_string_lossy().into_owned(),
+        nested,
+    ];
+    for prog in &programs {
+        let fast = run_in(dir.path(), &["profile", prog, "--json", "-o", "fast.json"]);
+        let slow = run_in(dir.path(), &["profile", prog, "--instruction-events", "--json", "-o", "slow.json"]);
+        assert_eq!(fast.code, slow.code, "{prog}: {} / {}", fast.stderr, slow.stderr);
+        let fast = read_json(&dir.path().join("fast.json"));
+        let slow = read_json(&dir.path().join("slow.json"));
+        assert_eq!(fast["totals"]["counted_instructions"], true, "{prog}");
+        assert!(!fast["instructions"].as_array().expect("rows").is_empty(), "{prog}");
+        assert_eq!(profile_figures(&fast), profile_figures(&slow), "{prog}");
+    }
+}

@@ -30,9 +30,13 @@ pub struct ProfileArgs {
     /// Rows per section in the text report.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
-    /// Do not count each instruction (several times faster; no line or instruction figures).
+    /// Do not count each instruction (no line or instruction figures).
     #[arg(long)]
     pub no_instructions: bool,
+    /// Count instructions through one event per instruction, single-stepping the VM and
+    /// keeping loops out of native code (many times slower; the counts are the same).
+    #[arg(long, conflicts_with = "no_instructions")]
+    pub instruction_events: bool,
     #[command(flatten)]
     pub opts: RunOpts,
 }
@@ -44,7 +48,8 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         Err(code) => return code,
     };
     let sink = observe::live_sink();
-    let profiler = if args.no_instructions { Profiler::calls_only() } else { Profiler::new() };
+    // By default the counts come from the VM's exact block counts, which keep the JIT on.
+    let profiler = if args.instruction_events { Profiler::new() } else { Profiler::calls_only() };
     let profiler = Rc::new(RefCell::new(profiler));
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
@@ -53,10 +58,17 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
+    let exact_counts = !args.no_instructions && !args.instruction_events;
+    if exact_counts {
+        session.enable_exec_counts();
+    }
     let halt = session.run_to_end();
     let code = finish(&mut session, &halt, &path, &src);
     session.sink.detach_all();
-    let profile = profiler.borrow().profile();
+    let mut profile = profiler.borrow().profile();
+    if exact_counts && let Some(counts) = session.exec_counts() {
+        profile.set_exec_counts(counts);
+    }
     let data = ProfileReport::new(&profile, &session.build.program, &src, &path);
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {

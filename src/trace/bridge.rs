@@ -33,19 +33,24 @@ impl Observer for VmBridge {
                 depth: depth32(depth),
                 op: proto.code.get(pc as usize).copied().unwrap_or(Op::Nop),
             },
-            VmEvent::Call { proto, depth, args } => {
+            VmEvent::Call { proto, depth, args, instructions } => {
                 let n_params = (proto.arity as usize).min(proto.slot_names.len());
                 TraceEvent::Call {
                     func: proto.id,
                     name: proto.display_name(),
                     depth: depth32(depth),
                     gas: vm_gas,
+                    instructions,
                     args: ArgList { names: proto.slot_names.get(..n_params).unwrap_or(&[]), values: args },
                 }
             }
-            VmEvent::Return { proto, depth } => {
-                TraceEvent::Return { func: proto.id, name: proto.display_name(), depth: depth32(depth), gas: vm_gas }
-            }
+            VmEvent::Return { proto, depth, instructions } => TraceEvent::Return {
+                func: proto.id,
+                name: proto.display_name(),
+                depth: depth32(depth),
+                gas: vm_gas,
+                instructions,
+            },
             VmEvent::Print { text } => TraceEvent::Print { text },
             VmEvent::LoopHot { proto, loop_id, iterations } => {
                 TraceEvent::LoopHot { func: proto.id, loop_id, iterations }
@@ -54,9 +59,13 @@ impl Observer for VmBridge {
             VmEvent::TxCommit { depth, keys } => TraceEvent::TxCommit { depth: depth32(depth), keys: KeyList(keys) },
             VmEvent::TxRevert { depth, keys } => TraceEvent::TxRollback { depth: depth32(depth), keys: KeyList(keys) },
             VmEvent::StateAccess { write, key, depth } => TraceEvent::StateAccess { write, key, depth: depth32(depth) },
-            VmEvent::Error { error, depth } => {
-                TraceEvent::Error { kind: error.kind, message: &error.message, depth: depth32(depth), gas: vm_gas }
-            }
+            VmEvent::Error { error, depth, instructions } => TraceEvent::Error {
+                kind: error.kind,
+                message: &error.message,
+                depth: depth32(depth),
+                gas: vm_gas,
+                instructions,
+            },
         };
         self.sink.emit(&ev);
     }

@@ -418,7 +418,7 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
                     self.end(at_ns, TID_VM, None);
                 }
             }
-            TraceEvent::Error { kind, message, depth, gas } => {
+            TraceEvent::Error { kind, message, depth, gas, .. } => {
                 let args = json!({"kind": kind, "message": message, "depth": depth, "gas": gas});
                 self.instant(at_ns, TID_VM, "runtime error", "error", args);
                 self.end_all(at_ns, TID_VM);
@@ -493,7 +493,7 @@ mod tests {
     }
 
     fn call(func: u32, name: &str) -> TraceEvent<'_> {
-        TraceEvent::Call { func, name, depth: func, gas: 0, args: ArgList::EMPTY }
+        TraceEvent::Call { func, name, depth: func, gas: 0, instructions: 0, args: ArgList::EMPTY }
     }
 
     #[test]
@@ -528,8 +528,8 @@ mod tests {
         w.on_event(10, &call(1, "a"));
         w.on_event(20, &call(2, "b"));
         w.on_event(30, &call(3, "c"));
-        w.on_event(40, &TraceEvent::Return { func: 3, name: "c", depth: 3, gas: 0 });
-        w.on_event(50, &TraceEvent::Return { func: 2, name: "b", depth: 2, gas: 0 });
+        w.on_event(40, &TraceEvent::Return { func: 3, name: "c", depth: 3, gas: 0, instructions: 0 });
+        w.on_event(50, &TraceEvent::Return { func: 2, name: "b", depth: 2, gas: 0, instructions: 0 });
         w.on_event(60, &TraceEvent::Print { text: "dropped" });
         let summary = w.summary();
         assert!(summary.truncated);

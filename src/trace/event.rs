@@ -222,6 +222,8 @@ pub enum TraceEvent<'a> {
         depth: u32,
         /// Gas used so far.
         gas: u64,
+        /// Instructions executed so far (the call included).
+        instructions: u64,
         /// The arguments.
         args: ArgList<'a>,
     },
@@ -235,6 +237,8 @@ pub enum TraceEvent<'a> {
         depth: u32,
         /// Gas used so far.
         gas: u64,
+        /// Instructions executed so far (the return included).
+        instructions: u64,
     },
     /// The program failed; every open activation ends here.
     Error {
@@ -246,6 +250,8 @@ pub enum TraceEvent<'a> {
         depth: u32,
         /// Gas used so far.
         gas: u64,
+        /// Instructions executed so far.
+        instructions: u64,
     },
     /// The program printed a line (without its newline).
     Print {
@@ -387,10 +393,14 @@ mod tests {
             name: "fib",
             depth: 1,
             gas: 7,
+            instructions: 12,
             args: ArgList { names: &names, values: &values },
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();
-        assert_eq!(json, r#"{"type":"call","data":{"func":1,"name":"fib","depth":1,"gas":7,"args":{"n":"20"}}}"#);
+        assert_eq!(
+            json,
+            r#"{"type":"call","data":{"func":1,"name":"fib","depth":1,"gas":7,"instructions":12,"args":{"n":"20"}}}"#
+        );
         assert_eq!(ev.kind(), "call");
         let json = serde_json::to_string(&TraceEvent::RunStart).unwrap_or_default();
         assert_eq!(json, r#"{"type":"run_start"}"#);

@@ -89,6 +89,25 @@ pub struct Profile {
     pub counted_instructions: bool,
 }
 
+impl Profile {
+    /// Takes per-instruction counts from the VM's exact execution counts (per function id,
+    /// per pc; see `engine::counts`) instead of instruction events, which need single-stepping.
+    pub fn set_exec_counts(&mut self, counts: Vec<Vec<u64>>) {
+        for (id, per_pc) in counts.into_iter().enumerate() {
+            if self.functions.len() <= id {
+                if per_pc.iter().all(|&n| n == 0) {
+                    continue;
+                }
+                self.functions.resize_with(id + 1, FuncProfile::default);
+            }
+            if let Some(f) = self.functions.get_mut(id) {
+                f.pc_counts = per_pc;
+            }
+        }
+        self.counted_instructions = true;
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Activation {
     func: FuncId,
@@ -219,13 +238,15 @@ impl Listener for Profiler {
                 }
                 counts[idx] += 1;
             }
-            TraceEvent::Call { func, name, gas, .. } => {
+            TraceEvent::Call { func, name, gas, instructions, .. } => {
                 self.ensure_main();
                 self.now.gas = self.now.gas.max(gas);
+                self.now.instructions = self.now.instructions.max(instructions);
                 self.enter(func, name);
             }
-            TraceEvent::Return { gas, .. } => {
+            TraceEvent::Return { gas, instructions, .. } => {
                 self.now.gas = self.now.gas.max(gas);
+                self.now.instructions = self.now.instructions.max(instructions);
                 // The top-level activation only ends with the run.
                 if self.stack.len() > 1 {
                     self.leave();
@@ -236,8 +257,9 @@ impl Listener for Profiler {
                 self.outcome = None;
                 self.ensure_main();
             }
-            TraceEvent::Error { message, gas, .. } => {
+            TraceEvent::Error { message, gas, instructions, .. } => {
                 self.now.gas = self.now.gas.max(gas);
+                self.now.instructions = self.now.instructions.max(instructions);
                 self.error = Some(message.to_string());
                 self.outcome = Some(RunOutcome::Error);
                 self.unwind_all();
@@ -245,6 +267,7 @@ impl Listener for Profiler {
             TraceEvent::RunEnd { outcome, instructions, gas } => {
                 self.now.gas = self.now.gas.max(gas);
                 self.final_instructions = Some(instructions);
+                self.now.instructions = self.now.instructions.max(instructions);
                 self.unwind_all();
                 self.outcome = Some(outcome);
             }
@@ -288,11 +311,11 @@ mod tests {
     use crate::trace::event::ArgList;
 
     fn call(p: &mut Profiler, at: u64, func: FuncId, name: &str) {
-        p.on_event(at, &TraceEvent::Call { func, name, depth: 0, gas: 0, args: ArgList::EMPTY });
+        p.on_event(at, &TraceEvent::Call { func, name, depth: 0, gas: 0, instructions: 0, args: ArgList::EMPTY });
     }
 
     fn ret(p: &mut Profiler, at: u64, func: FuncId) {
-        p.on_event(at, &TraceEvent::Return { func, name: "", depth: 0, gas: 0 });
+        p.on_event(at, &TraceEvent::Return { func, name: "", depth: 0, gas: 0, instructions: 0 });
     }
 
     fn instr(p: &mut Profiler, func: FuncId, pc: u32) {
@@ -354,6 +377,7 @@ mod tests {
                 message: "division by zero",
                 depth: 2,
                 gas: 3,
+                instructions: 1,
             },
         );
         p.on_event(60, &TraceEvent::RunEnd { outcome: RunOutcome::Error, instructions: 1, gas: 3 });

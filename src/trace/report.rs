@@ -217,7 +217,15 @@ impl ProfileReport {
             for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
                 let loop_id = i as u16;
                 let seen = profile.loops.get(&(proto.id, loop_id)).cloned().unwrap_or_default();
-                let iterations = counter.iterations.get();
+                // The back-edge's execution count is exact also while the loop ran as native
+                // code, which the interpreter's counter does not see.
+                let back_edges = profile
+                    .functions
+                    .get(proto.id as usize)
+                    .and_then(|f| f.pc_counts.get(info.back_edge as usize))
+                    .copied()
+                    .unwrap_or(0);
+                let iterations = counter.iterations.get().max(back_edges);
                 let hot = counter.decided.get() || seen.hot_at.is_some();
                 let compiled = counter.compiled.get() || seen.compiled == Some(true);
                 if iterations == 0 && !hot {

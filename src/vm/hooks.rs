@@ -13,10 +13,12 @@ use super::value::Value;
 pub enum VmEvent<'a> {
     /// About to execute instruction `pc` of `proto` at call depth `depth`.
     Instr { proto: &'a Rc<Proto>, pc: u32, depth: usize },
-    /// A user function was entered; `args` are its arguments.
-    Call { proto: &'a Rc<Proto>, depth: usize, args: &'a [Value] },
-    /// A user function returned.
-    Return { proto: &'a Rc<Proto>, depth: usize },
+    /// A user function was entered; `args` are its arguments; `instructions` were executed
+    /// before it (the call included).
+    Call { proto: &'a Rc<Proto>, depth: usize, args: &'a [Value], instructions: u64 },
+    /// A user function returned; `instructions` were executed up to here (the return
+    /// included).
+    Return { proto: &'a Rc<Proto>, depth: usize, instructions: u64 },
     /// A line was printed (without its newline).
     Print { text: &'a str },
     /// A loop crossed the hot threshold.
@@ -31,7 +33,7 @@ pub enum VmEvent<'a> {
     StateAccess { write: bool, key: &'a str, depth: usize },
     /// The program failed; `depth` is the call depth of the failing frame. Frames are not
     /// popped afterwards, so observers close every open activation here.
-    Error { error: &'a RuntimeError, depth: usize },
+    Error { error: &'a RuntimeError, depth: usize, instructions: u64 },
 }
 
 /// A listener for [`VmEvent`]s.

@@ -361,7 +361,8 @@ impl Vm {
     fn emit_error_event(&mut self, error: &RuntimeError) {
         if let Some(obs) = self.observer.as_mut() {
             let depth = self.frames.len().saturating_sub(1);
-            obs.event(self.counters.gas, &VmEvent::Error { error, depth });
+            let instructions = self.counters.instructions;
+            obs.event(self.counters.gas, &VmEvent::Error { error, depth, instructions });
         }
     }
 
@@ -831,7 +832,9 @@ impl Vm {
                 }
                 if let Some(obs) = self.observer.as_mut() {
                     let args = fr.get(..n_args).unwrap_or(&[]);
-                    obs.event(gas, &VmEvent::Call { proto: callee, depth, args });
+                    // Fuel was charged up to here: what this slice used so far, plus before.
+                    let instructions = self.counters.instructions + (*fuel - fuel_left);
+                    obs.event(gas, &VmEvent::Call { proto: callee, depth, args, instructions });
                 }
                 match self.calls.get_mut(depth) {
                     Some(c) => {
@@ -867,7 +870,8 @@ impl Vm {
                 }
                 account!();
                 if let Some(obs) = self.observer.as_mut() {
-                    obs.event(gas, &VmEvent::Return { proto, depth: self.depth - 1 });
+                    let instructions = self.counters.instructions + (*fuel - fuel_left);
+                    obs.event(gas, &VmEvent::Return { proto, depth: self.depth - 1, instructions });
                 }
                 self.depth -= 1;
                 self.dirty = self.dirty.min(self.depth);
