@@ -446,6 +446,19 @@ impl Op {
         matches!(self, Op::Jump { .. } | Op::LoopBack { .. } | Op::Return | Op::ReturnNull | Op::Halt)
     }
 
+    /// Where control may go after this instruction at `pc`, each with the operand-stack depth
+    /// there, given the depth once its operands are popped (`after_pop`) and once its results
+    /// are pushed (`after`). The for-each step pushes an element only when it falls through.
+    pub fn successors<D: Copy>(&self, pc: usize, after_pop: D, after: D) -> [Option<(usize, D)>; 2] {
+        match *self {
+            Op::ForNext { exit, .. } => [Some((pc + 1, after)), Some((exit as usize, after_pop))],
+            _ => [
+                (!self.is_terminator()).then_some((pc + 1, after)),
+                self.jump_target().map(|target| (target as usize, after)),
+            ],
+        }
+    }
+
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.
     pub fn is_chain(&self) -> bool {
         matches!(self, Op::StateGet | Op::StateSet | Op::TxBegin | Op::TxCommit | Op::TxRevert | Op::Hash | Op::Verify)

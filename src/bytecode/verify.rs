@@ -233,21 +233,7 @@ impl Verifier<'_> {
                 return Err(self.error(Some(pc), format!("{} pops {pops} values from a stack of {d}", op.name())));
             };
             let after = after_pop.saturating_add(pushes);
-            match *op {
-                // The for-each step pushes an element only when it falls through.
-                Op::ForNext { exit, .. } => {
-                    work.push((pc + 1, after));
-                    work.push((exit as usize, after_pop));
-                }
-                _ => {
-                    if !op.is_terminator() {
-                        work.push((pc + 1, after));
-                    }
-                    if let Some(target) = op.jump_target() {
-                        work.push((target as usize, after));
-                    }
-                }
-            }
+            work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
         }
         Ok(())
     }

@@ -311,20 +311,7 @@ fn depths(code: &[Op]) -> (Vec<Option<u32>>, Vec<bool>) {
             continue;
         };
         let after = after_pop.saturating_add(pushes);
-        match *op {
-            Op::ForNext { exit, .. } => {
-                work.push((pc + 1, after));
-                work.push((exit as usize, after_pop));
-            }
-            _ => {
-                if !op.is_terminator() {
-                    work.push((pc + 1, after));
-                }
-                if let Some(target) = op.jump_target() {
-                    work.push((target as usize, after));
-                }
-            }
-        }
+        work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
     }
     (depth, broken)
 }
