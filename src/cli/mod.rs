@@ -154,7 +154,6 @@ impl RunOpts {
                 gas_limit: self.gas_limit,
                 max_alloc: self.memory_limit,
                 hot_threshold: self.jit_threshold,
-                ..VmConfig::default()
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
             jit: engine::jit_policy::JitPolicy { enabled: !self.no_jit },
@@ -294,11 +293,11 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     match halt {
         Halt::Error(_) => code,
         _ => {
-            if let Some(state_path) = &opts.state {
-                if let Err(msg) = state_file::save(state_path, session.vm.ledger.committed()) {
-                    eprintln!("{msg}");
-                    return ExitCode::from(1);
-                }
+            if let Some(state_path) = &opts.state
+                && let Err(msg) = state_file::save(state_path, session.vm.ledger.committed())
+            {
+                eprintln!("{msg}");
+                return ExitCode::from(1);
             }
             ExitCode::SUCCESS
         }

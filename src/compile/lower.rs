@@ -2,6 +2,10 @@
 //! bytecode, resolving every name statically to a frame slot, a cell, a captured variable or a
 //! global (LANGUAGE.md §5.2).
 
+// A `Diagnostic` is large, but an error ends lowering of the unit, so the size of the `Err`
+// variant costs nothing on the path that matters.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 

@@ -81,18 +81,15 @@ impl LoopCompiler for JitHook {
         }
         let before = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.bailouts);
         let res = jit.run(proto, loop_id, stack, base, fuel, pending);
-        if let Some(info) = jit.loop_info(proto.id, loop_id) {
-            if info.bailouts > before {
-                let pc = match res.0 {
-                    LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
-                };
-                let reason = info
-                    .exits
-                    .iter()
-                    .find(|e| e.pc == pc && e.kind == "bailout")
-                    .map_or("bail-out", |e| e.reason.as_str());
-                self.sink.emit(&TraceEvent::JitBailout { func: proto.id, loop_id, pc, reason });
-            }
+        if let Some(info) = jit.loop_info(proto.id, loop_id)
+            && info.bailouts > before
+        {
+            let pc = match res.0 {
+                LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
+            };
+            let reason =
+                info.exits.iter().find(|e| e.pc == pc && e.kind == "bailout").map_or("bail-out", |e| e.reason.as_str());
+            self.sink.emit(&TraceEvent::JitBailout { func: proto.id, loop_id, pc, reason });
         }
         res
     }

@@ -119,7 +119,7 @@ impl Worker {
         let origin = Origin { path };
         // The event sink is thread-local (it holds `Rc`s): send the plain settings and build the
         // options, with the VM thread's own sink, on the other side.
-        let (vm_config, passes, jit) = (options.vm.clone(), options.passes.clone(), options.jit.clone());
+        let (vm_config, passes, jit) = (options.vm.clone(), options.passes.clone(), options.jit);
         let (name, src, out, notes) = (name.to_string(), src.to_string(), mailbox.clone(), notices.clone());
         let handle = std::thread::Builder::new()
             .name(VM_THREAD.to_string())

@@ -8,10 +8,10 @@ use crate::bytecode::op::Op;
 pub fn jump_targets(chunk: &Chunk) -> Vec<bool> {
     let mut targets = vec![false; chunk.code.len() + 1];
     for op in &chunk.code {
-        if let Some(t) = op.jump_target() {
-            if let Some(slot) = targets.get_mut(t as usize) {
-                *slot = true;
-            }
+        if let Some(t) = op.jump_target()
+            && let Some(slot) = targets.get_mut(t as usize)
+        {
+            *slot = true;
         }
     }
     for l in &chunk.loops {

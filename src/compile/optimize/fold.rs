@@ -112,54 +112,56 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     let mut pc = 0;
     while pc < chunk.code.len() {
         // K1 K2 binop  ->  K
-        if pc + 2 < chunk.code.len() && straight(&targets, pc, 3) {
-            if let (Some(a), Some(b)) = (const_value(chunk, &chunk.code[pc]), const_value(chunk, &chunk.code[pc + 1])) {
-                let op = chunk.code[pc + 2];
-                if let Some(v) = binary(op, &a, &b) {
-                    if let Some(push) = push_op(chunk, &mut pool, &v) {
-                        chunk.code[pc] = push;
-                        chunk.spans[pc] = chunk.spans[pc + 2];
-                        chunk.code[pc + 1] = Op::Nop;
-                        chunk.code[pc + 2] = Op::Nop;
-                        stats.folded += 1;
-                        pc += 3;
-                        continue;
-                    }
-                }
+        if pc + 2 < chunk.code.len()
+            && straight(&targets, pc, 3)
+            && let (Some(a), Some(b)) = (const_value(chunk, &chunk.code[pc]), const_value(chunk, &chunk.code[pc + 1]))
+        {
+            let op = chunk.code[pc + 2];
+            if let Some(v) = binary(op, &a, &b)
+                && let Some(push) = push_op(chunk, &mut pool, &v)
+            {
+                chunk.code[pc] = push;
+                chunk.spans[pc] = chunk.spans[pc + 2];
+                chunk.code[pc + 1] = Op::Nop;
+                chunk.code[pc + 2] = Op::Nop;
+                stats.folded += 1;
+                pc += 3;
+                continue;
             }
         }
         // K unop  ->  K ;  K jump-if  ->  jump or nothing
-        if pc + 1 < chunk.code.len() && straight(&targets, pc, 2) {
-            if let Some(a) = const_value(chunk, &chunk.code[pc]) {
-                let next = chunk.code[pc + 1];
-                let folded = match next {
-                    Op::Neg => value::neg(&a).ok(),
-                    Op::Not => Some(Value::Bool(!a.truthy())),
-                    Op::ToBool => Some(Value::Bool(a.truthy())),
-                    _ => None,
-                };
-                if let Some(v) = folded {
-                    if let Some(push) = push_op(chunk, &mut pool, &v) {
-                        chunk.code[pc] = push;
-                        chunk.spans[pc] = chunk.spans[pc + 1];
-                        chunk.code[pc + 1] = Op::Nop;
-                        stats.folded += 1;
-                        pc += 2;
-                        continue;
-                    }
-                }
-                let jump = match next {
-                    Op::JumpIfFalse { target } => Some((target, !a.truthy())),
-                    Op::JumpIfTrue { target } => Some((target, a.truthy())),
-                    _ => None,
-                };
-                if let Some((target, taken)) = jump {
-                    chunk.code[pc] = Op::Nop;
-                    chunk.code[pc + 1] = if taken { Op::Jump { target } } else { Op::Nop };
-                    stats.branches_resolved += 1;
-                    pc += 2;
-                    continue;
-                }
+        if pc + 1 < chunk.code.len()
+            && straight(&targets, pc, 2)
+            && let Some(a) = const_value(chunk, &chunk.code[pc])
+        {
+            let next = chunk.code[pc + 1];
+            let folded = match next {
+                Op::Neg => value::neg(&a).ok(),
+                Op::Not => Some(Value::Bool(!a.truthy())),
+                Op::ToBool => Some(Value::Bool(a.truthy())),
+                _ => None,
+            };
+            if let Some(v) = folded
+                && let Some(push) = push_op(chunk, &mut pool, &v)
+            {
+                chunk.code[pc] = push;
+                chunk.spans[pc] = chunk.spans[pc + 1];
+                chunk.code[pc + 1] = Op::Nop;
+                stats.folded += 1;
+                pc += 2;
+                continue;
+            }
+            let jump = match next {
+                Op::JumpIfFalse { target } => Some((target, !a.truthy())),
+                Op::JumpIfTrue { target } => Some((target, a.truthy())),
+                _ => None,
+            };
+            if let Some((target, taken)) = jump {
+                chunk.code[pc] = Op::Nop;
+                chunk.code[pc + 1] = if taken { Op::Jump { target } } else { Op::Nop };
+                stats.branches_resolved += 1;
+                pc += 2;
+                continue;
             }
         }
         pc += 1;

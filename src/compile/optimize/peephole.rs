@@ -71,41 +71,38 @@ fn superinstructions(chunk: &mut Chunk, stats: &mut PassStats) {
         let window = |i: usize| chunk.code.get(pc + i).copied();
         let fits = |len: usize| pc + len <= chunk.code.len() && straight(&targets, pc, len);
         // if/while on a comparison of locals, or of a local and a small constant
-        if fits(4) {
-            if let (Some(Op::LoadLocal { slot: a }), Some(second), Some(cmp_op), Some(Op::JumpIfFalse { target })) =
+        if fits(4)
+            && let (Some(Op::LoadLocal { slot: a }), Some(second), Some(cmp_op), Some(Op::JumpIfFalse { target })) =
                 (window(0), window(1), window(2), window(3))
-            {
-                let fused = match (Cmp::of(cmp_op), second, u16::try_from(target)) {
-                    (Some(cmp), Op::LoadLocal { slot: b }, Ok(target)) => Some(Op::BranchLocals { cmp, a, b, target }),
-                    (Some(cmp), Op::Int { value }, Ok(target)) => {
-                        i16::try_from(value).ok().map(|imm| Op::BranchLocalImm { cmp, a, imm, target })
-                    }
-                    _ => None,
-                };
-                if let Some(fused) = fused {
-                    fuse(chunk, pc, 4, fused, 2, stats);
-                    pc += 4;
-                    continue;
+        {
+            let fused = match (Cmp::of(cmp_op), second, u16::try_from(target)) {
+                (Some(cmp), Op::LoadLocal { slot: b }, Ok(target)) => Some(Op::BranchLocals { cmp, a, b, target }),
+                (Some(cmp), Op::Int { value }, Ok(target)) => {
+                    i16::try_from(value).ok().map(|imm| Op::BranchLocalImm { cmp, a, imm, target })
                 }
+                _ => None,
+            };
+            if let Some(fused) = fused {
+                fuse(chunk, pc, 4, fused, 2, stats);
+                pc += 4;
+                continue;
             }
         }
         // x = x + imm ; x = x + y
-        if fits(4) {
-            if let (Some(Op::LoadLocal { slot: a }), Some(second), Some(Op::Add), Some(Op::StoreLocal { slot: d })) =
+        if fits(4)
+            && let (Some(Op::LoadLocal { slot: a }), Some(second), Some(Op::Add), Some(Op::StoreLocal { slot: d })) =
                 (window(0), window(1), window(2), window(3))
-            {
-                if a == d {
-                    let fused = match second {
-                        Op::Int { value } => Some(Op::AddLocalImm { slot: a, imm: value }),
-                        Op::LoadLocal { slot: src } => Some(Op::AddLocalLocal { dst: a, src }),
-                        _ => None,
-                    };
-                    if let Some(fused) = fused {
-                        fuse(chunk, pc, 4, fused, 2, stats);
-                        pc += 4;
-                        continue;
-                    }
-                }
+            && a == d
+        {
+            let fused = match second {
+                Op::Int { value } => Some(Op::AddLocalImm { slot: a, imm: value }),
+                Op::LoadLocal { slot: src } => Some(Op::AddLocalLocal { dst: a, src }),
+                _ => None,
+            };
+            if let Some(fused) = fused {
+                fuse(chunk, pc, 4, fused, 2, stats);
+                pc += 4;
+                continue;
             }
         }
         if fits(2) {

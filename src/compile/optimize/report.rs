@@ -82,7 +82,7 @@ pub fn render_dis(before: &Chunk, after: &Chunk, stats: &[PassStats], src: &str,
                     let left = chunk_rows_text(b, src, &map, true);
                     let right = chunk_rows_text(a, src, &map, true);
                     let width = left.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(20);
-                    let _ = writeln!(out, "{:<width$} | {}", "before", "after");
+                    let _ = writeln!(out, "{:<width$} | after", "before");
                     for i in 0..left.len().max(right.len()) {
                         let l = left.get(i).map(String::as_str).unwrap_or("");
                         let r = right.get(i).map(String::as_str).unwrap_or("");
