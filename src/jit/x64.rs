@@ -167,7 +167,7 @@ pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, S
 fn merged_blocks(proto: &Proto, plan: &Plan) -> std::collections::BTreeSet<u32> {
     let region = plan.header..=plan.back_edge;
     let code = |pc: u32| proto.code.get(pc as usize);
-    let targeted = |at: u32| region.clone().any(|pc| code(pc).and_then(|op| op.jump_target()) == Some(at));
+    let targets: std::collections::BTreeSet<u32> = region.clone().filter_map(|pc| code(pc)?.jump_target()).collect();
     let mut merged = std::collections::BTreeSet::new();
     for pc in plan.header..plan.back_edge {
         let Some(op) = code(pc) else { continue };
@@ -178,7 +178,7 @@ fn merged_blocks(proto: &Proto, plan: &Plan) -> std::collections::BTreeSet<u32> 
             && !region.contains(&target)
             && plan.block_starts.contains(&next)
             && !plan.checkpoints.contains_key(&next)
-            && !targeted(next)
+            && !targets.contains(&next)
         {
             merged.insert(next);
         }
@@ -792,7 +792,7 @@ impl Emitter<'_> {
             }
             Op::Mod => {
                 let (a, b) = (pre[n - 2], pre[n - 1]);
-                if let Loc::Imm(bits) = b.loc
+                if let (Ty::Int, Loc::Imm(bits)) = (b.ty, b.loc)
                     && let Some(d) = fits_i32(bits).filter(|&d| d >= 2)
                 {
                     self.load_gpr(RAX, n - 2, a);
