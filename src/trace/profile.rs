@@ -15,7 +15,8 @@ pub struct Cost {
     pub ns: u64,
     /// Gas.
     pub gas: u64,
-    /// Instructions (counted only when instruction events are on).
+    /// Instructions (from the counts that call, return and error events carry, and one by
+    /// one when instruction events are on).
     pub instructions: u64,
 }
 
@@ -141,7 +142,8 @@ impl Profiler {
         Profiler { count_instructions: true, ..Profiler::default() }
     }
 
-    /// A profiler of calls, time and gas only (no per-instruction counts; cheap).
+    /// A profiler of calls, time, gas and per-function instructions, without per-instruction
+    /// counts (cheap; [`Profile::set_exec_counts`] can add them from the VM's block counts).
     pub fn calls_only() -> Profiler {
         Profiler::default()
     }
