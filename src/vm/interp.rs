@@ -833,7 +833,7 @@ impl Vm {
                 if let Some(obs) = self.observer.as_mut() {
                     let args = fr.get(..n_args).unwrap_or(&[]);
                     // Fuel was charged up to here: what this slice used so far, plus before.
-                    let instructions = self.counters.instructions + (*fuel - fuel_left);
+                    let instructions = self.counters.instructions + fuel.saturating_sub(fuel_left);
                     obs.event(gas, &VmEvent::Call { proto: callee, depth, args, instructions });
                 }
                 match self.calls.get_mut(depth) {
@@ -870,7 +870,7 @@ impl Vm {
                 }
                 account!();
                 if let Some(obs) = self.observer.as_mut() {
-                    let instructions = self.counters.instructions + (*fuel - fuel_left);
+                    let instructions = self.counters.instructions + fuel.saturating_sub(fuel_left);
                     obs.event(gas, &VmEvent::Return { proto, depth: self.depth - 1, instructions });
                 }
                 self.depth -= 1;
