@@ -44,9 +44,9 @@ pub fn compact(chunk: &mut Chunk) -> usize {
     let n = chunk.code.len();
     let mut new_index = vec![0u32; n + 1];
     let mut kept = 0u32;
-    for pc in 0..n {
-        new_index[pc] = kept;
-        if chunk.code[pc] != Op::Nop {
+    for (slot, op) in new_index.iter_mut().zip(&chunk.code) {
+        *slot = kept;
+        if *op != Op::Nop {
             kept += 1;
         }
     }
