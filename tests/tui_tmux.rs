@@ -124,16 +124,28 @@ fn assert_terminal_sane(tmux: &Tmux, dir: &Path, tag: &str) {
     }
 }
 
-#[test]
-fn debugger_session_in_tmux() {
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_zexus-tui");
+
+/// The endless hot-loop sample every test runs.
+fn spin_sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx")
+}
+
+/// A temporary directory and a shell in tmux there, or `None` (skip) if tmux is missing.
+fn spin_setup() -> Option<(tempfile::TempDir, Tmux)> {
     if tmux_missing() {
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let tmux = start_shell(dir.path());
+    Some((dir, tmux))
+}
 
-    let bin = env!("CARGO_BIN_EXE_zexus-tui");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+#[test]
+fn debugger_session_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let (bin, sample) = (BIN, spin_sample());
     let export = dir.path().join("trace.json");
     let command = format!("{bin} {} --export {}", sample.display(), export.display());
     tmux.keys(&["-l", &command]);
@@ -231,13 +243,8 @@ fn debugger_session_in_tmux() {
 
 #[test]
 fn ctrl_c_sigterm_and_sighup_restore_the_terminal() {
-    if tmux_missing() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tmux = start_shell(dir.path());
-    let bin = env!("CARGO_BIN_EXE_zexus-tui");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let (bin, sample) = (BIN, spin_sample());
     for (how, code) in [("ctrl-c", 0), ("TERM", 143), ("HUP", 129)] {
         let pid_file = dir.path().join(format!("pid-{how}"));
         // `exec` keeps the shell's pid, so the pid file names the TUI itself.
@@ -284,13 +291,8 @@ fn wait_file_line(path: &Path) -> String {
 /// thread spinning inside crossterm's reader and the process running at full CPU.
 #[test]
 fn a_terminal_that_goes_away_ends_the_debugger() {
-    if tmux_missing() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tmux = start_shell(dir.path());
-    let bin = env!("CARGO_BIN_EXE_zexus-tui");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let (bin, sample) = (BIN, spin_sample());
     let pid_file = dir.path().join("pid-hangup");
     let command = format!("sh -c 'echo $$ > {}; exec {bin} {}'", pid_file.display(), sample.display());
     tmux.keys(&["-l", &command]);

@@ -95,18 +95,23 @@ pub fn program() -> impl Strategy<Value = String> {
             src.push_str(&st);
             src.push('\n');
         }
-        // Give every loop its own counter so nested loops terminate.
-        let mut numbered = String::with_capacity(src.len());
-        let mut loop_no = 0;
-        for (i, piece) in src.split("let @K = 0").enumerate() {
-            if i > 0 {
-                loop_no += 1;
-                numbered.push_str(&format!("let k{loop_no} = 0"));
-            }
-            numbered.push_str(&piece.replace("@K", &format!("k{loop_no}")));
-        }
-        let mut src = numbered;
+        let mut src = number_loops(&src);
         src.push_str("print(a, b, c, s, xs)\n");
         src
     })
+}
+
+/// Gives every loop of a generated program its own counter, so nested loops terminate: each
+/// `let @K = 0` opens counter `kN` (numbered in order), and the `@K`s after it name that one.
+pub fn number_loops(src: &str) -> String {
+    let mut numbered = String::with_capacity(src.len());
+    let mut loop_no = 0;
+    for (i, piece) in src.split("let @K = 0").enumerate() {
+        if i > 0 {
+            loop_no += 1;
+            numbered.push_str(&format!("let k{loop_no} = 0"));
+        }
+        numbered.push_str(&piece.replace("@K", &format!("k{loop_no}")));
+    }
+    numbered
 }
