@@ -167,9 +167,14 @@ fn different_optimization_settings_do_not_share_entries() {
 #[test]
 fn conformance_programs_survive_the_cache_unchanged() {
     let Some(dir) = common::conformance_dir() else {
-        eprintln!("../shared/conformance not found; skipping");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("../shared/conformance is missing, and CI=true requires it");
+        }
+        eprintln!("../shared/conformance not found; nothing checked");
         return;
     };
+    let pending = common::pending_ranges();
+    let mut tally = common::PendingTally::default();
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .expect("readable")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -179,7 +184,18 @@ fn conformance_programs_survive_the_cache_unchanged() {
     let mut checked = 0;
     for path in paths {
         let src = std::fs::read_to_string(&path).expect("UTF-8 program");
-        let Ok(fresh) = engine::build(&src, &Options::default()) else { continue };
+        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let fresh = match engine::build(&src, &Options::default()) {
+            Ok(fresh) => fresh,
+            Err(_) => {
+                // Core programs that fail to build are the compile-error tests; a program of a
+                // pending range may fail because its family is not implemented yet.
+                if let Some(range) = common::pending_for(&name, &pending) {
+                    tally.note(&name, range);
+                }
+                continue;
+            }
+        };
         let mut cache = CompileCache::default();
         let (first, report) = build_with_cache(&src, &Options::default(), &mut cache).expect("builds");
         assert_eq!(first.chunk, fresh.chunk, "{}", path.display());
@@ -195,5 +211,6 @@ fn conformance_programs_survive_the_cache_unchanged() {
         }
         checked += 1;
     }
+    tally.report("cache_reload");
     assert!(checked > 50, "only {checked} programs checked");
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Outcome, conformance_dir, run_bin};
+use common::{Outcome, PendingRange, PendingTally, conformance_dir, pending_for, pending_ranges, run_bin};
 
 /// The execution tiers every program is run in; the first is the reference.
 /// `-O0` and `-O1` check that the optimizer never changes what a program prints; `no-jit` and
@@ -31,7 +31,9 @@ struct Case {
     expected_err: Option<String>,
 }
 
-fn collect(dir: &Path, prefix: &str, cases: &mut Vec<Case>) {
+/// Collects the `.zx` programs with a `.out` under `dir`; below it only if `recurse` (the corpus's
+/// `modules/` folder holds imported files, not tests).
+fn collect(dir: &Path, prefix: &str, recurse: bool, cases: &mut Vec<Case>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -39,8 +41,11 @@ fn collect(dir: &Path, prefix: &str, cases: &mut Vec<Case>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
+            if !recurse {
+                continue;
+            }
             let sub = format!("{prefix}{}/", path.file_name().unwrap_or_default().to_string_lossy());
-            collect(&path, &sub, cases);
+            collect(&path, &sub, recurse, cases);
             continue;
         }
         if path.extension().and_then(|e| e.to_str()) != Some("zx") {
@@ -112,10 +117,12 @@ fn judge(case: &Case, out: &Outcome) -> Result<(), String> {
     Ok(())
 }
 
-fn run_suite(cases: &[Case], label: &str) {
+fn run_suite(cases: &[Case], label: &str, pending: &[PendingRange]) {
     let divergences = known_divergences();
     let mut failures = Vec::new();
     let mut passed = 0;
+    let mut tally = PendingTally::default();
+    let mut pending_passing = Vec::new();
     for case in cases {
         let dir = case.path.parent().unwrap_or(Path::new("."));
         let file = case.path.file_name().unwrap_or_default().to_string_lossy().to_string();
@@ -140,6 +147,13 @@ fn run_suite(cases: &[Case], label: &str) {
                 Some(_) => {}
             }
         }
+        if let Some(range) = pending_for(&case.name, pending) {
+            match problem {
+                None => pending_passing.push(case.name.clone()),
+                Some(_) => tally.note(&case.name, range),
+            }
+            continue;
+        }
         match problem {
             None => passed += 1,
             Some(why) => {
@@ -151,7 +165,16 @@ fn run_suite(cases: &[Case], label: &str) {
             }
         }
     }
-    eprintln!("{label}: {passed}/{} programs passed in all tiers", cases.len());
+    let judged = cases.len() - tally.names.len() - pending_passing.len();
+    eprintln!("{label}: {passed}/{judged} programs passed in all tiers");
+    if !pending.is_empty() {
+        tally.report(label);
+        eprintln!(
+            "{label}: {} programs of pending ranges already pass: {}",
+            pending_passing.len(),
+            pending_passing.join(" ")
+        );
+    }
     if !failures.is_empty() {
         panic!("{} of {} {label} programs failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
     }
@@ -167,16 +190,29 @@ fn conformance_corpus() {
         return;
     };
     let mut cases = Vec::new();
-    collect(&dir, "", &mut cases);
+    collect(&dir, "", false, &mut cases);
     assert!(!cases.is_empty(), "no conformance programs found in {}", dir.display());
-    run_suite(&cases, "conformance");
+    run_suite(&cases, "conformance", &pending_ranges());
 }
 
 #[test]
 fn project_golden_programs() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases = Vec::new();
-    collect(&dir, "", &mut cases);
+    collect(&dir, "", true, &mut cases);
     assert!(!cases.is_empty(), "no golden programs in tests/golden");
-    run_suite(&cases, "golden");
+    run_suite(&cases, "golden", &[]);
+}
+
+/// The pending list is well formed: every line a range inside one extension family, naming its
+/// issue (reading it panics otherwise), and the core range is never pending.
+#[test]
+fn pending_ranges_are_family_ranges_with_an_issue() {
+    for range in pending_ranges() {
+        assert!(range.first > 80, "the core range 001-080 is never pending: {range:?}");
+    }
+    let core = PendingRange { first: 101, last: 149, why: "#14".into() };
+    assert!(pending_for("001_comments", std::slice::from_ref(&core)).is_none());
+    assert!(pending_for("149_exponent_floats", std::slice::from_ref(&core)).is_some());
+    assert!(pending_for("150_try_catch", std::slice::from_ref(&core)).is_none());
 }

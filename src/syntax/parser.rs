@@ -2032,34 +2032,6 @@ mod tests {
         assert!(!messages.is_empty() && messages.len() <= MAX_DIAGNOSTICS);
     }
 
-    /// Parses every `.zx` file of a shared folder (skipped when the folder is missing).
-    fn corpus(dir: &str) -> Vec<(String, String)> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<(String, String)> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "zx"))
-            .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read_to_string(&p).ok()?)))
-            .collect();
-        files.sort();
-        files
-    }
-
-    #[test]
-    fn conformance_corpus_parses() {
-        for (name, src) in corpus("/work/shared/conformance").into_iter().chain(corpus("/work/shared/bench")) {
-            let (_, diags) = parse(&src);
-            if name.starts_with("076_") {
-                assert!(diags.iter().any(|d| d.message.contains("syntax error")), "{name}: {diags:?}");
-            } else {
-                let rendered = crate::diag::render::render_all(&diags, &name, &src);
-                assert!(diags.is_empty(), "{name}:\n{rendered}");
-            }
-        }
-    }
-
     #[test]
     fn rendered_syntax_errors() {
         let render = |src: &str| {
