@@ -821,3 +821,87 @@ fn compound_op(op: AssignOp) -> Op {
         AssignOp::Div => Op::Div,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn top(src: &str) -> Chunk {
+        let (ast, diags) = crate::syntax::parse(src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let (chunk, diags) = Lowerer::compile_top(&ast, Span::new(0, src.len()));
+        assert!(diags.is_empty(), "{diags:?}");
+        chunk
+    }
+
+    #[test]
+    fn top_level_names_are_frame_slots_in_order_of_declaration() {
+        let c = top("let x = 1\nlet y = x\nprint(y)");
+        assert_eq!(c.slot_names, ["x", "y"]);
+        assert_eq!(
+            c.code,
+            vec![
+                Op::Int { value: 1 },
+                Op::StoreLocal { slot: 0 },
+                Op::LoadLocal { slot: 0 },
+                Op::StoreLocal { slot: 1 },
+                Op::LoadLocal { slot: 1 },
+                Op::Print { n: 1 },
+                Op::Halt
+            ]
+        );
+        assert_eq!(c.spans.len(), c.code.len(), "one span per instruction");
+    }
+
+    #[test]
+    fn functions_use_slots_for_their_names_and_globals_for_the_rest() {
+        let c = top("let g = 1\naction f(a) { let b = a + g\n return b }");
+        let f = &c.children[0];
+        assert_eq!((f.arity, f.slot_names.as_slice()), (1, &["a".to_string(), "b".to_string()][..]));
+        assert!(f.code.contains(&Op::LoadLocal { slot: 0 }));
+        let g = f.globals.iter().position(|n| n == "g").expect("g is a global of f") as u32;
+        assert!(f.code.contains(&Op::LoadGlobal { idx: g }), "{:?}", f.code);
+        assert_eq!(f.code.last(), Some(&Op::ReturnNull), "an implicit return ends every function");
+    }
+
+    #[test]
+    fn a_captured_local_lives_in_a_cell_and_the_closure_reads_it_as_a_free_name() {
+        let c = top("action outer() { let n = 0\n return function() { n = n + 1\n return n } }");
+        let outer = &c.children[0];
+        let n = outer.slot_names.iter().position(|s| s == "n").expect("slot n") as u16;
+        assert!(outer.cell_slots.contains(&n));
+        assert!(outer.code.contains(&Op::StoreCell { slot: n }), "{:?}", outer.code);
+        let inner = &outer.children[0];
+        assert_eq!(inner.free_names, ["n"]);
+        assert!(inner.code.contains(&Op::LoadFree { idx: 0 }) && inner.code.contains(&Op::StoreFree { idx: 0 }));
+    }
+
+    #[test]
+    fn a_while_loop_records_its_header_back_edge_and_exit_and_break_jumps_to_the_exit() {
+        let c = top("let i = 0\nwhile i < 3 {\n if i == 1 { break }\n i = i + 1\n}\nprint(i)");
+        assert_eq!(c.loops.len(), 1);
+        let l = c.loops[0];
+        assert_eq!(c.code[l.back_edge as usize], Op::LoopBack { target: l.header, loop_id: 0 });
+        assert_eq!(l.exit, l.back_edge + 1);
+        assert!(c.code.contains(&Op::Jump { target: l.exit }), "the break: {:?}", c.code);
+        assert!(c.code.contains(&Op::JumpIfFalse { target: l.exit }), "the condition: {:?}", c.code);
+    }
+
+    #[test]
+    fn const_keeps_a_hidden_flag_and_checks_it_on_assignment() {
+        let c = top("const k = 1\nk = 2");
+        assert!(c.slot_names.iter().any(|s| s == "%const:k"), "{:?}", c.slot_names);
+        assert!(c.code.iter().any(|op| matches!(op, Op::CheckConst { .. })), "{:?}", c.code);
+    }
+
+    #[test]
+    fn too_many_print_arguments_is_a_diagnostic_not_a_panic() {
+        let src = format!("print({})", vec!["1"; 70_000].join(","));
+        let (ast, diags) = crate::syntax::parse(&src);
+        assert!(diags.is_empty());
+        let (_, diags) = Lowerer::compile_top(&ast, Span::new(0, src.len()));
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "E0190");
+        assert!(diags[0].message.contains("print arguments"), "{}", diags[0].message);
+    }
+}

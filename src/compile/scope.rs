@@ -268,3 +268,68 @@ fn children_of_expr<'a>(e: &'a AstExpr, out: &mut Vec<&'a AstFunc>) {
     }
     for_each_subexpr(e, |sub| children_of_expr(sub, out));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+
+    fn func(src: &str) -> Rc<AstFunc> {
+        let (ast, diags) = crate::syntax::parse(src);
+        assert!(diags.is_empty(), "{diags:?}");
+        match &ast.stmts[0].kind {
+            AstStmtKind::Func(f) => f.clone(),
+            other => panic!("not a function: {other:?}"),
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn declared_names_are_params_then_first_appearance_through_blocks_but_not_nested_functions() {
+        let f = func(
+            "action f(a, b) {\n let x = 1\n if a { let y = 2 } else { for each z in b { let x = 3 } }\n\
+             while a { { const c = 4 } }\n action g(q) { let inner = 1 }\n}",
+        );
+        let params: Vec<String> = f.params.iter().map(|p| p.name.clone()).collect();
+        let names: Vec<String> = declared_names(&params, &f.body).into_iter().collect();
+        assert_eq!(names, ["a", "b", "x", "y", "z", "c", "%const:c", "g"]);
+    }
+
+    #[test]
+    fn free_names_are_used_but_not_declared_including_those_of_nested_functions() {
+        let f = func("action f(a) {\n let local = a + g\n return function() { return local + h }\n}");
+        // `let local` stores to `local`, which also refers to its const flag (the documented
+        // over-approximation): a `let` name is declared, its flag is not.
+        assert_eq!(free_names(&f), set(&["%const:local", "g", "h"]));
+    }
+
+    #[test]
+    fn a_store_to_a_free_name_also_refers_to_its_const_flag() {
+        let f = func("action f() { total = total + 1 }");
+        assert_eq!(free_names(&f), set(&["%const:total", "total"]));
+    }
+
+    #[test]
+    fn captured_by_children_finds_what_nested_functions_use_from_outside() {
+        let f = func(
+            "action f(a) {\n let n = 0\n let unused = 1\n let inc = function() { n = n + a }\n\
+             action show() { print(n) }\n return inc\n}",
+        );
+        let captured = captured_by_children(&f.body);
+        assert!(captured.contains("n") && captured.contains("a"), "{captured:?}");
+        assert!(!captured.contains("unused") && !captured.contains("inc"), "{captured:?}");
+    }
+
+    #[test]
+    fn children_are_listed_in_source_order_without_grandchildren() {
+        let f = func("action f() {\n let a = function() { return function() { return 1 } }\n action b() {}\n}");
+        let mut out = Vec::new();
+        children_of_stmts(&f.body, &mut out);
+        let names: Vec<Option<&str>> = out.iter().map(|c| c.name.as_ref().map(|n| n.name.as_str())).collect();
+        assert_eq!(names, [None, Some("b")]);
+    }
+}

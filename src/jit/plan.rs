@@ -765,3 +765,101 @@ pub fn describe_reason(reason: &BailReason, vars: &[Var]) -> String {
         BailReason::Join => "operand stacks differ where paths meet".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::compile::optimize;
+
+    /// The top-level proto of `src`, compiled and optimized as a session would.
+    fn main_proto(src: &str) -> Rc<Proto> {
+        let (ast, diags) = crate::syntax::parse(src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let (mut chunk, diags) = crate::compile::compile_program(&ast, src.len());
+        assert!(diags.is_empty(), "{diags:?}");
+        optimize::optimize(&mut chunk, &optimize::passes_for_level(2));
+        crate::vm::program::link(&chunk).main().clone()
+    }
+
+    /// Plans the first loop of `src`'s top level with the top-level slots holding `values`.
+    fn plan_first_loop(src: &str, values: &[Value]) -> Result<Plan, Refusal> {
+        let proto = main_proto(src);
+        let l = proto.loops[0];
+        let mut stack = values.to_vec();
+        stack.resize(proto.n_slots as usize, Value::Null);
+        plan(&proto, l.header, l.back_edge, &stack, 0)
+    }
+
+    fn kind_of(p: &Plan, name: &str) -> VarKind {
+        p.vars.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no variable {name}: {:?}", p.vars)).kind
+    }
+
+    const SUM: &str = "let i = 0\nlet s = 0\nwhile i < 100 {\n s = s + i\n i = i + 1\n}\n";
+
+    #[test]
+    fn an_integer_loop_is_accepted_with_its_variables_typed_and_in_registers() {
+        let p = plan_first_loop(SUM, &[Value::Int(0), Value::Int(0)]).expect("plans");
+        assert_eq!(kind_of(&p, "i"), VarKind::Typed(Ty::Int));
+        assert_eq!(kind_of(&p, "s"), VarKind::Typed(Ty::Int));
+        assert!(p.vars.iter().all(|v| matches!(v.home, Home::Reg(_))), "{:?}", p.vars);
+        assert!(p.checkpoints.contains_key(&p.header), "the header is a fuel checkpoint");
+        assert!(p.state(p.back_edge).is_some(), "native code reaches the back-edge");
+    }
+
+    #[test]
+    fn types_are_guessed_from_the_values_the_variables_hold() {
+        let p = plan_first_loop(SUM, &[Value::Int(0), Value::Float(0.5)]).expect("plans");
+        assert_eq!(kind_of(&p, "s"), VarKind::Typed(Ty::Float));
+        let flag = "let i = 0\nlet f = true\nwhile i < 10 {\n f = !f\n i = i + 1\n}\n";
+        let p = plan_first_loop(flag, &[Value::Int(0), Value::Bool(true)]).expect("plans");
+        assert_eq!(kind_of(&p, "f"), VarKind::Typed(Ty::Bool));
+    }
+
+    #[test]
+    fn a_variable_stored_another_type_becomes_dynamic() {
+        let src = "let i = 0\nlet x = 0\nwhile i < 10 {\n x = x + 0.5\n i = i + 1\n}\n";
+        let p = plan_first_loop(src, &[Value::Int(0), Value::Int(0)]).expect("plans");
+        assert_eq!(kind_of(&p, "x"), VarKind::Dynamic(Some(Ty::Int)));
+        assert_eq!(kind_of(&p, "i"), VarKind::Typed(Ty::Int));
+    }
+
+    #[test]
+    fn a_loop_whose_every_path_calls_is_refused_naming_the_instruction() {
+        let src = "let i = 0\nwhile i < 10 {\n print(i)\n i = i + 1\n}\n";
+        let err = plan_first_loop(src, &[Value::Int(0)]).expect_err("refused");
+        assert!(err.starts_with("unsupported instruction PRINT at pc "), "{err}");
+    }
+
+    #[test]
+    fn a_loop_on_a_value_native_code_cannot_hold_is_refused_with_the_reason() {
+        let src = "let i = 0\nlet s = \"\"\nwhile i < 10 {\n s = s + \"x\"\n i = i + 1\n}\n";
+        let err = plan_first_loop(src, &[Value::Int(0), Value::str("")]).expect_err("refused");
+        assert!(err.contains("string") && err.contains(" at pc "), "{err}");
+    }
+
+    #[test]
+    fn malformed_regions_and_missing_frames_are_refused_not_panics() {
+        let proto = main_proto(SUM);
+        let l = proto.loops[0];
+        assert_eq!(plan(&proto, l.back_edge, l.header, &[], 0).err().as_deref(), Some("malformed loop"));
+        assert_eq!(plan(&proto, 0, proto.code.len() as u32, &[], 0).err().as_deref(), Some("malformed loop"));
+        let err = plan(&proto, l.header, l.back_edge, &[], 0).expect_err("no frame");
+        assert_eq!(err, "a variable lies outside the value stack");
+    }
+
+    #[test]
+    fn the_never_native_list_agrees_with_transfer() {
+        let proto = main_proto(SUM);
+        let none = |_: VarRef| None;
+        for op in [Op::Print { n: 1 }, Op::Call { argc: 0 }, Op::MakeList { n: 0 }] {
+            assert!(never_native(&op), "{op:?}");
+            assert!(matches!(transfer(&op, &[Ty::Int], &proto, &none), Err(BailReason::Unsupported(_))), "{op:?}");
+        }
+        assert!(!never_native(&Op::Add));
+        let add = transfer(&Op::Add, &[Ty::Int, Ty::Float], &proto, &none).expect("int + float is native");
+        assert_eq!((add.pops, add.pushes), (2, vec![Ty::Float]));
+        assert!(matches!(transfer(&Op::Add, &[Ty::Bool, Ty::Int], &proto, &none), Err(BailReason::OperandTypes(..))));
+    }
+}

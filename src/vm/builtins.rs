@@ -434,3 +434,96 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
         other => Err(type_error(format!("{} has no method {name}()", other.type_name()))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::value::repr;
+
+    const CAP: usize = 1 << 20;
+
+    fn call(name: &str, args: &[Value]) -> BResult {
+        call_builtin(builtin_id(name).unwrap_or_else(|| panic!("no builtin {name}")), args, CAP)
+    }
+
+    fn shown(r: BResult) -> String {
+        match r {
+            Ok(v) => repr(&v).unwrap_or_default(),
+            Err(e) => format!("error {:?}: {}", e.kind, e.message),
+        }
+    }
+
+    fn ints(xs: &[i64]) -> Value {
+        Value::list(xs.iter().map(|&i| Value::Int(i)).collect())
+    }
+
+    #[test]
+    fn ids_and_names_round_trip_for_every_builtin() {
+        for (i, (name, _)) in BUILTINS.iter().enumerate() {
+            assert_eq!(builtin_id(name), Some(i as u8));
+            assert_eq!(builtin_name(i as u8), *name);
+        }
+        assert_eq!(builtin_id("nope"), None);
+    }
+
+    #[test]
+    fn len_counts_characters_items_and_entries_and_refuses_numbers() {
+        assert_eq!(shown(call("len", &[Value::str("héllo")])), "5");
+        assert_eq!(shown(call("len", &[ints(&[1, 2, 3])])), "3");
+        assert!(shown(call("len", &[Value::Int(3)])).starts_with("error TypeError"));
+        assert!(shown(call("len", &[])).starts_with("error WrongArgumentCount"));
+    }
+
+    #[test]
+    fn int_and_float_accept_surrounding_ascii_whitespace_only() {
+        assert_eq!(shown(call("int", &[Value::str(" -42\n")])), "-42");
+        assert_eq!(shown(call("int", &[Value::Float(-2.9)])), "-2");
+        assert!(shown(call("int", &[Value::str("4 2")])).starts_with("error CannotConvert"));
+        assert!(shown(call("int", &[Value::str("\u{a0}1")])).starts_with("error CannotConvert"));
+        assert!(shown(call("int", &[Value::str("99999999999999999999")])).starts_with("error IntegerOverflow"));
+        assert_eq!(shown(call("float", &[Value::str(" 1.5 ")])), "1.5");
+        assert!(shown(call("float", &[Value::str("1e5")])).starts_with("error CannotConvert"));
+        assert!(shown(call("float", &[Value::str(".5")])).starts_with("error CannotConvert"));
+    }
+
+    #[test]
+    fn range_counts_both_ways_and_respects_the_memory_cap() {
+        assert_eq!(shown(call("range", &[Value::Int(3)])), "[0, 1, 2]");
+        assert_eq!(shown(call("range", &[Value::Int(5), Value::Int(0), Value::Int(-2)])), "[5, 3, 1]");
+        assert_eq!(shown(call("range", &[Value::Int(3), Value::Int(1)])), "[]");
+        assert!(shown(call("range", &[Value::Int(0), Value::Int(1), Value::Int(0)])).starts_with("error TypeError"));
+        let huge = call_builtin(builtin_id("range").unwrap_or(0), &[Value::Int(i64::MAX)], CAP);
+        assert!(matches!(huge, Err(e) if e.kind == ErrorKind::OutOfMemory));
+    }
+
+    #[test]
+    fn push_copies_and_append_mutates() {
+        let xs = ints(&[1]);
+        assert_eq!(shown(call("push", &[xs.clone(), Value::Int(2)])), "[1, 2]");
+        assert_eq!(shown(Ok(xs.clone())), "[1]", "push leaves its argument alone");
+        call("append", &[xs.clone(), Value::Int(3)]).ok();
+        assert_eq!(shown(Ok(xs)), "[1, 3]", "append changes the list in place");
+    }
+
+    #[test]
+    fn sort_slice_abs_and_sqrt() {
+        assert_eq!(shown(call("sort", &[Value::list(vec![Value::Int(3), Value::Float(1.5), Value::Int(2)])])), "[1.5, 2, 3]");
+        assert!(shown(call("sort", &[Value::list(vec![Value::Int(1), Value::str("a")])])).starts_with("error TypeError"));
+        assert_eq!(shown(call("slice", &[ints(&[1, 2, 3, 4]), Value::Int(-3), Value::Int(100)])), "[2, 3, 4]");
+        assert_eq!(shown(call("slice", &[ints(&[1, 2]), Value::Int(2), Value::Int(1)])), "[]");
+        assert!(shown(call("abs", &[Value::Int(i64::MIN)])).starts_with("error IntegerOverflow"));
+        assert_eq!(shown(call("sqrt", &[Value::Int(9)])), "3.0");
+    }
+
+    #[test]
+    fn methods_check_their_arity_and_receiver() {
+        let upper = call_method(&Value::str("ab"), "upper", &[], CAP);
+        assert!(matches!(upper, Ok(MethodOutcome::Value(v)) if repr(&v).is_ok_and(|s| s == "\"AB\"")));
+        let wrong = call_method(&Value::str("ab"), "upper", &[Value::Int(1)], CAP);
+        assert!(matches!(wrong, Err(e) if e.kind == ErrorKind::WrongArgumentCount));
+        let empty = call_method(&ints(&[]), "pop", &[], CAP);
+        assert!(matches!(empty, Err(e) if e.kind == ErrorKind::IndexOutOfRange));
+        let none = call_method(&Value::Int(1), "upper", &[], CAP);
+        assert!(matches!(none, Err(e) if e.kind == ErrorKind::TypeError));
+    }
+}

@@ -96,3 +96,86 @@ pub fn compact(chunk: &mut Chunk) -> usize {
     chunk.spans = spans;
     removed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::span::Span;
+
+    /// A top-level chunk whose instruction `pc` has the span `pc..pc+1`.
+    fn chunk(code: Vec<Op>) -> Chunk {
+        let mut c = Chunk::new(None, true, Span::new(0, 0));
+        c.spans = (0..code.len()).map(|i| Span::new(i, i + 1)).collect();
+        c.code = code;
+        c
+    }
+
+    #[test]
+    fn jump_targets_include_loop_headers_and_exits() {
+        let mut c = chunk(vec![Op::Int { value: 1 }, Op::JumpIfFalse { target: 3 }, Op::Pop, Op::Halt]);
+        c.loops.push(LoopInfo { header: 0, back_edge: 2, exit: 2 });
+        let t = jump_targets(&c);
+        assert_eq!(t, vec![true, false, true, true, false]);
+        assert!(straight(&t, 0, 2), "pc 1 is not a target");
+        assert!(!straight(&t, 1, 2), "pc 2 is a target, so 1..3 is not straight");
+    }
+
+    #[test]
+    fn successors_follow_fall_through_and_jumps() {
+        let next: Vec<usize> = successors(&Op::Pop, 4).collect();
+        assert_eq!(next, vec![5]);
+        let branch: Vec<usize> = successors(&Op::JumpIfFalse { target: 9 }, 4).collect();
+        assert_eq!(branch, vec![5, 9]);
+        let jump: Vec<usize> = successors(&Op::Jump { target: 1 }, 4).collect();
+        assert_eq!(jump, vec![1]);
+        assert_eq!(successors(&Op::Halt, 4).count(), 0);
+    }
+
+    #[test]
+    fn compact_drops_nops_and_renumbers_jumps_spans_and_loops() {
+        let mut c = chunk(vec![
+            Op::Nop,
+            Op::Int { value: 1 },
+            Op::Nop,
+            Op::JumpIfFalse { target: 5 },
+            Op::LoopBack { target: 1, loop_id: 0 },
+            Op::Halt,
+        ]);
+        c.loops.push(LoopInfo { header: 1, back_edge: 4, exit: 5 });
+        assert_eq!(compact(&mut c), 2);
+        assert_eq!(
+            c.code,
+            vec![
+                Op::Int { value: 1 },
+                Op::JumpIfFalse { target: 3 },
+                Op::LoopBack { target: 0, loop_id: 0 },
+                Op::Halt
+            ]
+        );
+        assert_eq!(c.spans, vec![Span::new(1, 2), Span::new(3, 4), Span::new(4, 5), Span::new(5, 6)]);
+        assert_eq!(c.loops, vec![LoopInfo { header: 0, back_edge: 2, exit: 3 }]);
+        assert_eq!(compact(&mut c), 0, "nothing left to remove");
+    }
+
+    #[test]
+    fn compact_drops_a_loop_whose_back_edge_was_removed_and_renumbers_the_rest() {
+        let mut c = chunk(vec![
+            Op::Nop, // was loop 0's back edge
+            Op::Int { value: 1 },
+            Op::LoopBack { target: 1, loop_id: 1 },
+            Op::Halt,
+        ]);
+        c.loops.push(LoopInfo { header: 0, back_edge: 0, exit: 1 });
+        c.loops.push(LoopInfo { header: 1, back_edge: 2, exit: 3 });
+        compact(&mut c);
+        assert_eq!(c.loops, vec![LoopInfo { header: 0, back_edge: 1, exit: 2 }]);
+        assert_eq!(c.code[1], Op::LoopBack { target: 0, loop_id: 0 });
+    }
+
+    #[test]
+    fn a_target_on_a_removed_instruction_moves_to_the_next_survivor() {
+        let mut c = chunk(vec![Op::Jump { target: 2 }, Op::Pop, Op::Nop, Op::Halt]);
+        compact(&mut c);
+        assert_eq!(c.code, vec![Op::Jump { target: 2 }, Op::Pop, Op::Halt]);
+    }
+}

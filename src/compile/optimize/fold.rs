@@ -168,3 +168,77 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     }
     stats
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::span::Span;
+
+    fn chunk(code: Vec<Op>) -> Chunk {
+        let mut c = Chunk::new(None, true, Span::new(0, 0));
+        c.spans = (0..code.len()).map(|i| Span::new(i, i + 1)).collect();
+        c.code = code;
+        c
+    }
+
+    #[test]
+    fn a_binary_operator_on_constants_becomes_one_push_with_the_operator_span() {
+        let mut c = chunk(vec![Op::Int { value: 2 }, Op::Int { value: 3 }, Op::Mul, Op::Halt]);
+        let stats = run(&mut c);
+        assert_eq!(stats.folded, 1);
+        assert_eq!(c.code, vec![Op::Int { value: 6 }, Op::Nop, Op::Nop, Op::Halt]);
+        assert_eq!(c.spans[0], Span::new(2, 3), "the folded value keeps the operator's span");
+    }
+
+    #[test]
+    fn results_outside_i32_and_strings_go_to_the_pool_once() {
+        let mut c = chunk(vec![
+            Op::Int { value: 1 << 20 },
+            Op::Int { value: 1 << 20 },
+            Op::Mul,
+            Op::Int { value: 1 << 20 },
+            Op::Int { value: 1 << 20 },
+            Op::Mul,
+            Op::Halt,
+        ]);
+        run(&mut c);
+        assert_eq!(c.consts, vec![Const::Int(1 << 40)]);
+        assert_eq!(c.code[0], Op::Const { idx: 0 });
+        assert_eq!(c.code[3], Op::Const { idx: 0 });
+    }
+
+    #[test]
+    fn an_operation_that_would_fail_is_left_for_run_time() {
+        let code = vec![Op::Int { value: 1 }, Op::Int { value: 0 }, Op::Div, Op::Halt];
+        let mut c = chunk(code.clone());
+        let stats = run(&mut c);
+        assert_eq!((stats.folded, c.code), (0, code));
+        let mut c = chunk(vec![Op::Int { value: 10 }, Op::Int { value: 30 }, Op::Pow, Op::Halt]);
+        assert_eq!(run(&mut c).folded, 0, "integer overflow is a run-time error");
+    }
+
+    #[test]
+    fn unary_operators_and_comparisons_fold() {
+        let mut c = chunk(vec![Op::Int { value: 5 }, Op::Neg, Op::True, Op::Not, Op::Int { value: 1 }, Op::Int { value: 2 }, Op::Lt]);
+        let stats = run(&mut c);
+        assert_eq!(stats.folded, 3);
+        assert_eq!(c.code, vec![Op::Int { value: -5 }, Op::Nop, Op::False, Op::Nop, Op::True, Op::Nop, Op::Nop]);
+    }
+
+    #[test]
+    fn constant_conditions_become_a_jump_or_nothing() {
+        let mut c = chunk(vec![Op::True, Op::JumpIfFalse { target: 4 }, Op::False, Op::JumpIfFalse { target: 4 }, Op::Halt]);
+        let stats = run(&mut c);
+        assert_eq!(stats.branches_resolved, 2);
+        assert_eq!(c.code, vec![Op::Nop, Op::Nop, Op::Nop, Op::Jump { target: 4 }, Op::Halt]);
+    }
+
+    #[test]
+    fn nothing_folds_across_a_jump_target() {
+        // pc 1 is a jump target: another path may arrive there with a different value below.
+        let code = vec![Op::Int { value: 1 }, Op::Int { value: 2 }, Op::Add, Op::Jump { target: 1 }];
+        let mut c = chunk(code.clone());
+        assert_eq!(run(&mut c).folded, 0);
+        assert_eq!(c.code, code);
+    }
+}

@@ -140,3 +140,127 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     superinstructions(chunk, &mut stats);
     stats
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::span::Span;
+
+    fn chunk(code: Vec<Op>) -> Chunk {
+        let mut c = Chunk::new(None, false, Span::new(0, 0));
+        c.spans = (0..code.len()).map(|i| Span::new(i, i + 1)).collect();
+        c.code = code;
+        c
+    }
+
+    #[test]
+    fn a_jump_to_a_jump_goes_to_the_final_target() {
+        let mut c = chunk(vec![
+            Op::True,
+            Op::JumpIfFalse { target: 3 },
+            Op::ReturnNull,
+            Op::Jump { target: 5 },
+            Op::ReturnNull,
+            Op::Int { value: 1 },
+            Op::Return,
+        ]);
+        let stats = run(&mut c);
+        assert_eq!(c.code[1], Op::JumpIfFalse { target: 5 });
+        assert!(stats.jumps_threaded >= 1);
+    }
+
+    #[test]
+    fn a_jump_to_a_return_is_that_return() {
+        let mut c = chunk(vec![Op::Jump { target: 2 }, Op::Pop, Op::Jump { target: 3 }, Op::ReturnNull]);
+        run(&mut c);
+        // pc 0 is threaded to the return at 3 and becomes it; so does pc 2.
+        assert_eq!(c.code, vec![Op::ReturnNull, Op::Pop, Op::ReturnNull, Op::ReturnNull]);
+    }
+
+    #[test]
+    fn a_jump_to_the_next_live_instruction_goes() {
+        let mut c = chunk(vec![Op::Jump { target: 2 }, Op::Nop, Op::Pop, Op::ReturnNull]);
+        let stats = run(&mut c);
+        assert_eq!(c.code, vec![Op::Nop, Op::Nop, Op::Pop, Op::ReturnNull]);
+        assert_eq!(stats.jumps_threaded, 1);
+    }
+
+    #[test]
+    fn a_loop_back_edge_is_never_threaded() {
+        let mut c = chunk(vec![Op::Jump { target: 2 }, Op::LoopBack { target: 0, loop_id: 0 }, Op::Halt]);
+        c.loops.push(crate::bytecode::chunk::LoopInfo { header: 0, back_edge: 1, exit: 2 });
+        run(&mut c);
+        assert_eq!(c.code[1], Op::LoopBack { target: 0, loop_id: 0 });
+    }
+
+    #[test]
+    fn comparisons_of_locals_become_one_branch_that_keeps_the_part_spans() {
+        let mut c = chunk(vec![
+            Op::LoadLocal { slot: 0 },
+            Op::LoadLocal { slot: 1 },
+            Op::Lt,
+            Op::JumpIfFalse { target: 5 },
+            Op::ReturnNull,
+            Op::ReturnNull,
+        ]);
+        let stats = run(&mut c);
+        assert_eq!(stats.fused, 1);
+        assert_eq!(c.code[0], Op::BranchLocals { cmp: Cmp::Lt, a: 0, b: 1, target: 5 });
+        assert_eq!(&c.code[1..4], &[Op::Nop, Op::Nop, Op::Nop]);
+        assert_eq!(c.spans[0], Span::new(2, 3), "the comparison's span is the main one");
+        assert_eq!(c.part_spans, vec![(0, (0..4).map(|i| Span::new(i, i + 1)).collect())]);
+    }
+
+    #[test]
+    fn a_constant_outside_i16_does_not_make_a_branch_with_an_immediate() {
+        let mut c = chunk(vec![
+            Op::LoadLocal { slot: 0 },
+            Op::Int { value: 40_000 },
+            Op::Ge,
+            Op::JumpIfFalse { target: 5 },
+            Op::ReturnNull,
+            Op::ReturnNull,
+        ]);
+        run(&mut c);
+        assert!(!c.code.iter().any(|op| matches!(op, Op::BranchLocalImm { .. })), "{:?}", c.code);
+        assert!(c.code.contains(&Op::JumpIfNotGe { target: 5 }), "{:?}", c.code);
+    }
+
+    #[test]
+    fn an_add_into_the_same_local_fuses_and_into_another_does_not() {
+        let mut c = chunk(vec![
+            Op::LoadLocal { slot: 2 },
+            Op::Int { value: 7 },
+            Op::Add,
+            Op::StoreLocal { slot: 2 },
+            Op::LoadLocal { slot: 2 },
+            Op::LoadLocal { slot: 3 },
+            Op::Add,
+            Op::StoreLocal { slot: 2 },
+            Op::LoadLocal { slot: 2 },
+            Op::Int { value: 7 },
+            Op::Add,
+            Op::StoreLocal { slot: 1 },
+            Op::ReturnNull,
+        ]);
+        run(&mut c);
+        assert_eq!(c.code[0], Op::AddLocalImm { slot: 2, imm: 7 });
+        assert_eq!(c.code[4], Op::AddLocalLocal { dst: 2, src: 3 });
+        // Into slot 1: only `7 +` fuses, as ADD_IMM.
+        assert_eq!(&c.code[8..12], &[Op::LoadLocal { slot: 2 }, Op::AddImm { imm: 7 }, Op::Nop, Op::StoreLocal { slot: 1 }]);
+    }
+
+    #[test]
+    fn nothing_fuses_across_a_jump_target() {
+        let code = vec![
+            Op::LoadLocal { slot: 0 },
+            Op::LoadLocal { slot: 1 },
+            Op::Pop,
+            Op::Pop,
+            Op::Jump { target: 1 },
+        ];
+        let mut c = chunk(code.clone());
+        assert_eq!(run(&mut c).fused, 0);
+        assert_eq!(c.code, code);
+    }
+}
