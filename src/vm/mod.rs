@@ -4,6 +4,7 @@
 //! Architecture invariant: `vm` never imports `jit`, `engine`, `tui` or `cli`; the JIT reaches
 //! it only through the [`hooks::LoopCompiler`] trait, and nothing here performs file I/O.
 
+pub mod builtin_names;
 pub mod builtins;
 pub mod chain;
 pub mod error;
