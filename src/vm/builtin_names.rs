@@ -5,8 +5,7 @@
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
 pub const NAMES: [&str; 14] = [
-    "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs",
-    "sqrt",
+    "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
 ];
 
 /// The id of builtin `name`, if there is one.

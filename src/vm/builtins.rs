@@ -2,8 +2,8 @@
 
 use std::rc::Rc;
 
-pub use super::builtin_names::{builtin_id, builtin_name};
 use super::builtin_names::NAMES;
+pub use super::builtin_names::{builtin_id, builtin_name};
 use super::error::{ErrorKind, VmError};
 use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
@@ -14,8 +14,7 @@ type BuiltinFn = fn(&[Value], usize) -> BResult;
 /// order; the array length makes a missing entry a compile error). The second argument is the
 /// allocation cap.
 const BUILTINS: [BuiltinFn; NAMES.len()] = [
-    b_len, b_str, b_int, b_float, b_typeof, b_push, b_append, b_keys, b_values, b_range, b_sort, b_slice, b_abs,
-    b_sqrt,
+    b_len, b_str, b_int, b_float, b_typeof, b_push, b_append, b_keys, b_values, b_range, b_sort, b_slice, b_abs, b_sqrt,
 ];
 
 /// Calls builtin `id` with `args`.

@@ -8,11 +8,11 @@ use indexmap::IndexMap;
 
 use super::builtin_names;
 use super::regcode::{self, RegCode};
+use super::value::Value;
 /// The runtime function object and its loop counters live with [`Value`] (a value may hold a
 /// closure of a `Proto`, and a `Proto` holds values), so that the two files do not import
 /// each other.
 pub use super::value::{LoopCounter, Proto};
-use super::value::Value;
 use crate::bytecode::chunk::{Chunk, Const};
 use crate::bytecode::op::Op;
 
