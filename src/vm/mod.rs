@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec_counts;
 pub mod hooks;
 pub mod interp;
+pub mod preview;
 pub mod program;
 pub mod regcode;
 pub mod value;
