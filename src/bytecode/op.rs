@@ -129,8 +129,8 @@ macro_rules! define_ops {
             => $text:literal, gas $gas:expr, stack $stack:expr, $flow:ident $(($tf:ident))?, jit $jit:expr;
     )*) => {
         /// One instruction. Variants carry compact operands; `size_of::<Op>() == 8`. The
-        /// variant order is the cache's encoding: append new opcodes at the end of a family
-        /// only together with a cache format bump.
+        /// variant order and operands are the cache's encoding: a row added anywhere but at
+        /// the end, or a changed operand, needs `compile::cache::format::FORMAT_VERSION` bumped.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum Op {
             $( $(#[doc = $doc])* $name $({ $($field: $fty),* })?, )*
