@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::chunk::{Chunk, Const};
-use super::op::Op;
+use super::op::{Flow, Op};
 use crate::syntax::span::SourceMap;
 
 /// One row of a listing.
@@ -41,70 +41,50 @@ fn const_text(c: &Const) -> String {
     }
 }
 
-/// Operand and comment text of one instruction.
+/// Operand and comment text of one instruction. The operand column comes from the opcode
+/// table ([`Op::operand_text`]); the comment names what the operands refer to.
 pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
+    let operand = match *op {
+        // The loop id is in the comment only.
+        Op::LoopBack { target, .. } => target.to_string(),
+        _ => op.operand_text(),
+    };
+    (operand, comment(op, chunk))
+}
+
+fn comment(op: &Op, chunk: &Chunk) -> String {
     let name = |idx: usize, names: &[String]| names.get(idx).cloned().unwrap_or_else(|| "?".into());
     let konst = |idx: u32| chunk.consts.get(idx as usize).map(const_text).unwrap_or_else(|| "?".into());
+    let slot = |s: u16| name(s as usize, &chunk.slot_names);
     match *op {
-        Op::Const { idx } => (idx.to_string(), konst(idx)),
-        Op::Int { value } => (value.to_string(), String::new()),
-        Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::LoadCell { slot } | Op::StoreCell { slot } => {
-            (slot.to_string(), name(slot as usize, &chunk.slot_names))
+        Op::Const { idx } => konst(idx),
+        Op::LoadLocal { slot: s }
+        | Op::StoreLocal { slot: s }
+        | Op::LoadCell { slot: s }
+        | Op::StoreCell { slot: s } => slot(s),
+        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => name(idx as usize, &chunk.globals),
+        Op::LoadFree { idx } | Op::StoreFree { idx } => name(idx as usize, &chunk.free_names),
+        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => konst(name),
+        Op::LoopBack { target, loop_id } => format!("loop {loop_id} to {target}"),
+        Op::ForNext { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
+        Op::ForPrep { slot: s } => slot(s),
+        Op::CallMethod { name, .. } => {
+            format!(".{}", chunk.consts.get(name as usize).map(const_text).unwrap_or_default().trim_matches('"'))
         }
-        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => (idx.to_string(), name(idx as usize, &chunk.globals)),
-        Op::LoadFree { idx } | Op::StoreFree { idx } => (idx.to_string(), name(idx as usize, &chunk.free_names)),
-        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => (name.to_string(), konst(name)),
-        Op::Jump { target } | Op::JumpIfFalse { target } | Op::JumpIfTrue { target } => {
-            (target.to_string(), format!("to {target}"))
+        Op::MakeClosure { proto } => {
+            chunk.children.get(proto as usize).map(|c| format!("<function {}>", c.display_name())).unwrap_or_default()
         }
-        Op::JumpIfNotLt { target }
-        | Op::JumpIfNotLe { target }
-        | Op::JumpIfNotGt { target }
-        | Op::JumpIfNotGe { target }
-        | Op::JumpIfNotEq { target }
-        | Op::JumpIfNotNe { target } => (target.to_string(), format!("to {target}")),
-        Op::LoopBack { target, loop_id } => (target.to_string(), format!("loop {loop_id} to {target}")),
-        Op::ForNext { slot, exit } => {
-            (format!("{slot} {exit}"), format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)))
+        Op::LoadLocal2 { a, b } => format!("{}, {}", slot(a), slot(b)),
+        Op::AddLocalImm { slot: s, imm } => format!("{} += {imm}", slot(s)),
+        Op::AddLocalLocal { dst, src } => format!("{} += {}", slot(dst), slot(src)),
+        Op::BranchLocals { cmp, a, b, target } => {
+            format!("unless {} {} {} to {target}", slot(a), cmp.symbol(), slot(b))
         }
-        Op::ForPrep { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
-        Op::Call { argc } => (argc.to_string(), String::new()),
-        Op::CallMethod { name, argc } => (
-            format!("{name} {argc}"),
-            format!(".{}", chunk.consts.get(name as usize).map(const_text).unwrap_or_default().trim_matches('"')),
-        ),
-        Op::MakeClosure { proto } => (
-            proto.to_string(),
-            chunk.children.get(proto as usize).map(|c| format!("<function {}>", c.display_name())).unwrap_or_default(),
-        ),
-        Op::MakeList { n } | Op::MakeMap { n } => (n.to_string(), String::new()),
-        Op::Print { n } => (n.to_string(), String::new()),
-        Op::LoadLocal2 { a, b } => (
-            format!("{a} {b}"),
-            format!("{}, {}", name(a as usize, &chunk.slot_names), name(b as usize, &chunk.slot_names)),
-        ),
-        Op::AddLocalImm { slot, imm } => {
-            (format!("{slot} {imm}"), format!("{} += {imm}", name(slot as usize, &chunk.slot_names)))
-        }
-        Op::AddLocalLocal { dst, src } => (
-            format!("{dst} {src}"),
-            format!("{} += {}", name(dst as usize, &chunk.slot_names), name(src as usize, &chunk.slot_names)),
-        ),
-        Op::AddImm { imm } | Op::SubImm { imm } => (imm.to_string(), String::new()),
-        Op::BranchLocals { cmp, a, b, target } => (
-            format!("{a} {b} {target}"),
-            format!(
-                "unless {} {} {} to {target}",
-                name(a as usize, &chunk.slot_names),
-                cmp.symbol(),
-                name(b as usize, &chunk.slot_names)
-            ),
-        ),
-        Op::BranchLocalImm { cmp, a, imm, target } => (
-            format!("{a} {imm} {target}"),
-            format!("unless {} {} {imm} to {target}", name(a as usize, &chunk.slot_names), cmp.symbol()),
-        ),
-        _ => (String::new(), String::new()),
+        Op::BranchLocalImm { cmp, a, imm, target } => format!("unless {} {} {imm} to {target}", slot(a), cmp.symbol()),
+        _ => match op.flow() {
+            Flow::Goto(target) | Flow::Branch(target) => format!("to {target}"),
+            _ => String::new(),
+        },
     }
 }
 

@@ -62,405 +62,511 @@ impl Cmp {
     }
 }
 
-/// One instruction. Variants carry compact operands; `size_of::<Op>() == 8`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Op {
+/// How the x86-64 loop JIT handles an opcode (read by `jit/plan.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jit {
+    /// `jit/x64.rs` emits native code for it (when the operand types allow).
+    Inline,
+    /// Native code calls a runtime helper for it (none yet; the JIT issue adds them).
+    Call,
+    /// Never compiled: a loop containing it stays in the interpreter, for this reason.
+    Refused(&'static str),
+}
+
+/// Where control goes after an instruction (read by the verifier, the stack-depth walk, the
+/// optimizer's control-flow passes and the listing's target marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Falls through to the next instruction.
+    Next,
+    /// Never falls through and has no target in the chunk (returns, halts).
+    End,
+    /// Always jumps to the target.
+    Goto(u32),
+    /// Falls through or jumps to the target.
+    Branch(u32),
+    /// The for-each step: falls through pushing an element, or jumps to the exit pushing none.
+    ForNext(u32),
+}
+
+macro_rules! op_flow {
+    (Next) => {
+        Flow::Next
+    };
+    (End) => {
+        Flow::End
+    };
+    ($kind:ident, $t:ident) => {
+        Flow::$kind(u32::from($t))
+    };
+}
+
+macro_rules! op_set_target {
+    ($new:ident) => {
+        false
+    };
+    ($new:ident, $t:ident) => {
+        match TryFrom::try_from($new) {
+            Ok(v) => {
+                *$t = v;
+                true
+            }
+            Err(_) => false,
+        }
+    };
+}
+
+/// The opcode table. Each row declares one opcode: its variant and operands (with the doc
+/// comment that states its stack effect), its listing name, its gas (BLOCKCHAIN.md §7/§7a), the
+/// number of values it pops and pushes, its control flow (`Next`, `End`, or `Goto`/`Branch`/
+/// `ForNext` naming the operand that holds the target) and how the JIT treats it. Everything
+/// else (`Op`, `OpCode`, `name`, `gas`, `stack_effect`, `flow`, `jump_target`,
+/// `set_jump_target`, `successors`, `jit`) is generated from it.
+macro_rules! define_ops {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident $({ $($field:ident : $fty:ty),* $(,)? })?
+            => $text:literal, gas $gas:expr, stack $stack:expr, $flow:ident $(($tf:ident))?, jit $jit:expr;
+    )*) => {
+        /// One instruction. Variants carry compact operands; `size_of::<Op>() == 8`. The
+        /// variant order and operands are the cache's encoding: a row added anywhere but at
+        /// the end, or a changed operand, needs `compile::cache::format::FORMAT_VERSION` bumped.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum Op {
+            $( $(#[doc = $doc])* $name $({ $($field: $fty),* })?, )*
+        }
+
+        /// An opcode without its operands (one per [`Op`] variant).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum OpCode {
+            $( #[doc = concat!("[`Op::", stringify!($name), "`].")] $name, )*
+        }
+
+        impl OpCode {
+            /// Every opcode, in table order.
+            pub const ALL: &'static [OpCode] = &[$(OpCode::$name),*];
+
+            /// The opcode's name as shown in listings.
+            pub const fn name(self) -> &'static str {
+                match self { $(OpCode::$name => $text,)* }
+            }
+
+            /// Gas charged before the instruction runs.
+            #[inline(always)]
+            pub const fn gas(self) -> u64 {
+                match self { $(OpCode::$name => $gas,)* }
+            }
+
+            /// How the JIT treats the opcode.
+            pub const fn jit(self) -> Jit {
+                match self { $(OpCode::$name => $jit,)* }
+            }
+        }
+
+        impl Op {
+            /// The opcode without its operands.
+            #[inline(always)]
+            pub const fn code(&self) -> OpCode {
+                match self { $(Op::$name { .. } => OpCode::$name,)* }
+            }
+
+            /// How many values the instruction pops and pushes (for the stack-depth walk).
+            /// Calls report their arguments plus the callee/receiver.
+            #[allow(unused_variables)]
+            pub fn stack_effect(&self) -> (u32, u32) {
+                match *self { $(Op::$name { $($($field),*)? } => $stack,)* }
+            }
+
+            /// Where control goes after the instruction.
+            #[allow(unused_variables)]
+            pub fn flow(&self) -> Flow {
+                match *self { $(Op::$name { $($($field),*)? } => op_flow!($flow $(, $tf)?),)* }
+            }
+
+            /// The operands as a listing shows them: each field's value in declaration order,
+            /// separated by spaces (a comparison is shown in the comment, not here).
+            #[allow(unused_variables, unused_mut)]
+            pub fn operand_text(&self) -> String {
+                let mut out = String::new();
+                match *self {
+                    $(Op::$name { $($($field),*)? } => { $($( ListOperand::push_to(&$field, &mut out); )*)? })*
+                }
+                out
+            }
+
+            /// Replaces the jump target with `new` (for passes that renumber instructions).
+            /// Returns false, leaving the instruction unchanged, if it has no target or `new`
+            /// does not fit its operand.
+            #[allow(unused_variables)]
+            pub fn set_jump_target(&mut self, new: u32) -> bool {
+                match self { $(Op::$name { $($($field),*)? } => op_set_target!(new $(, $tf)?),)* }
+            }
+        }
+    };
+}
+
+/// How an operand appears in a listing's operand column.
+trait ListOperand {
+    fn push_to(&self, out: &mut String);
+}
+
+macro_rules! list_number {
+    ($($t:ty),*) => {$(
+        impl ListOperand for $t {
+            fn push_to(&self, out: &mut String) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&self.to_string());
+            }
+        }
+    )*};
+}
+list_number!(u16, u32, i16, i32);
+
+impl ListOperand for Cmp {
+    fn push_to(&self, _: &mut String) {}
+}
+
+const NOT_YET: Jit = Jit::Refused("no native code yet");
+const CALLS: Jit = Jit::Refused("calls leave the loop");
+const CHAIN: Jit = Jit::Refused("blockchain operations are never compiled");
+
+define_ops! {
     // --- constants and stack -------------------------------------------------------------
     /// Push constant `idx` of the chunk's pool. `-> k`
-    Const { idx: u32 },
+    Const { idx: u32 } => "LOAD_CONST", gas 1, stack (0, 1), Next, jit Jit::Inline;
     /// Push a small integer. `-> int`
-    Int { value: i32 },
+    Int { value: i32 } => "LOAD_INT", gas 1, stack (0, 1), Next, jit Jit::Inline;
     /// Push `null`. `-> null`
-    Null,
+    Null => "LOAD_NULL", gas 1, stack (0, 1), Next, jit Jit::Refused("null constant");
     /// Push `true`. `-> true`
-    True,
+    True => "LOAD_TRUE", gas 1, stack (0, 1), Next, jit Jit::Inline;
     /// Push `false`. `-> false`
-    False,
+    False => "LOAD_FALSE", gas 1, stack (0, 1), Next, jit Jit::Inline;
     /// Discard the top of the stack. `a ->`
-    Pop,
+    Pop => "POP", gas 1, stack (1, 0), Next, jit Jit::Inline;
     /// Duplicate the top of the stack. `a -> a a`
-    Dup,
+    Dup => "DUP", gas 1, stack (1, 2), Next, jit Jit::Inline;
     /// Duplicate the top two values. `a b -> a b a b`
-    Dup2,
+    Dup2 => "DUP2", gas 1, stack (2, 4), Next, jit Jit::Inline;
     /// Do nothing (left behind by optimizer passes; costs no gas).
-    Nop,
+    Nop => "NOP", gas 0, stack (0, 0), Next, jit Jit::Inline;
 
     // --- variables -----------------------------------------------------------------------
     /// Push frame slot `slot`; an unassigned slot is `undefined variable`. `-> v`
-    LoadLocal { slot: u16 },
+    LoadLocal { slot: u16 } => "LOAD_LOCAL", gas 2, stack (0, 1), Next, jit Jit::Inline;
     /// Pop into frame slot `slot`. `v ->`
-    StoreLocal { slot: u16 },
+    StoreLocal { slot: u16 } => "STORE_LOCAL", gas 3, stack (1, 0), Next, jit Jit::Inline;
     /// Push global `idx` (absolute stack index). `-> v`
-    LoadGlobal { idx: u32 },
+    LoadGlobal { idx: u32 } => "LOAD_GLOBAL", gas 2, stack (0, 1), Next, jit Jit::Inline;
     /// Pop into global `idx`. `v ->`
-    StoreGlobal { idx: u32 },
+    StoreGlobal { idx: u32 } => "STORE_GLOBAL", gas 3, stack (1, 0), Next, jit Jit::Inline;
     /// Push the value inside the cell in frame slot `slot` (a captured local). `-> v`
-    LoadCell { slot: u16 },
+    LoadCell { slot: u16 } => "LOAD_CELL", gas 2, stack (0, 1), Next, jit NOT_YET;
     /// Pop into the cell in frame slot `slot`. `v ->`
-    StoreCell { slot: u16 },
+    StoreCell { slot: u16 } => "STORE_CELL", gas 3, stack (1, 0), Next, jit NOT_YET;
     /// Push captured variable `idx` of the running closure. `-> v`
-    LoadFree { idx: u16 },
+    LoadFree { idx: u16 } => "LOAD_FREE", gas 2, stack (0, 1), Next, jit NOT_YET;
     /// Pop into captured variable `idx` of the running closure. `v ->`
-    StoreFree { idx: u16 },
+    StoreFree { idx: u16 } => "STORE_FREE", gas 3, stack (1, 0), Next, jit NOT_YET;
     /// Pop a const flag; if it is set, fail with `cannot assign to constant` (name in const `name`). `flag ->`
-    CheckConst { name: u32 },
+    CheckConst { name: u32 } => "CHECK_CONST", gas 0, stack (1, 0), Next, jit Jit::Inline;
 
     // --- operators -----------------------------------------------------------------------
     /// `a b -> (a + b)` (numbers add; a string on either side concatenates).
-    Add,
+    Add => "ADD", gas 3, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a - b)`
-    Sub,
+    Sub => "SUB", gas 3, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a * b)` (string times integer repeats).
-    Mul,
+    Mul => "MUL", gas 5, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a / b)`, always a float.
-    Div,
+    Div => "DIV", gas 10, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a % b)`, floored.
-    Mod,
+    Mod => "MOD", gas 10, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a ** b)`
-    Pow,
+    Pow => "POW", gas 20, stack (2, 1), Next, jit NOT_YET;
     /// `a -> (-a)`
-    Neg,
+    Neg => "NEG", gas 3, stack (1, 1), Next, jit Jit::Inline;
     /// `a -> (not a)`
-    Not,
+    Not => "NOT", gas 3, stack (1, 1), Next, jit Jit::Inline;
     /// `a -> bool(a)` (truthiness, for `&&`/`||` results).
-    ToBool,
+    ToBool => "TO_BOOL", gas 0, stack (1, 1), Next, jit Jit::Inline;
     /// `a b -> (a == b)`
-    Eq,
+    Eq => "EQ", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a != b)`
-    Ne,
+    Ne => "NE", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a < b)`
-    Lt,
+    Lt => "LT", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a <= b)`
-    Le,
+    Le => "LE", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a > b)`
-    Gt,
+    Gt => "GT", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a >= b)`
-    Ge,
+    Ge => "GE", gas 2, stack (2, 1), Next, jit Jit::Inline;
 
     // --- control flow --------------------------------------------------------------------
     /// Jump forward or backward to `target` (not a loop back-edge). `->`
-    Jump { target: u32 },
+    Jump { target: u32 } => "JUMP", gas 3, stack (0, 0), Goto(target), jit Jit::Inline;
     /// Pop; jump to `target` if falsy. `c ->`
-    JumpIfFalse { target: u32 },
+    JumpIfFalse { target: u32 } => "JUMP_IF_FALSE", gas 3, stack (1, 0), Branch(target), jit Jit::Inline;
     /// Pop; jump to `target` if truthy. `c ->`
-    JumpIfTrue { target: u32 },
+    JumpIfTrue { target: u32 } => "JUMP_IF_TRUE", gas 3, stack (1, 0), Branch(target), jit Jit::Inline;
     /// A loop's back-edge: jump to the loop header `target` and count the iteration for loop
     /// `loop_id` (hot-loop detection and JIT entry happen here). `->`
-    LoopBack { target: u32, loop_id: u16 },
+    LoopBack { target: u32, loop_id: u16 } => "LOOP_BACK", gas 3, stack (0, 0), Goto(target), jit Jit::Inline;
     /// for-each step: with the iterable in slot `slot` and the position in `slot + 1`, push the
     /// next element and advance, or jump to `exit` when done. `-> elem` or `->`
-    ForNext { slot: u16, exit: u32 },
+    ForNext { slot: u16, exit: u32 } => "FOR_NEXT", gas 3, stack (0, 1), ForNext(exit), jit NOT_YET;
     /// for-each set-up: pop the iterable, store it (a key snapshot for maps) in `slot` and the
     /// position 0 in `slot + 1`; a non-iterable value is a type error. `iterable ->`
-    ForPrep { slot: u16 },
+    ForPrep { slot: u16 } => "FOR_PREP", gas 1, stack (1, 0), Next, jit NOT_YET;
 
     // --- functions -----------------------------------------------------------------------
     /// Call the function below the `argc` arguments. `f a1..an -> result`
-    Call { argc: u16 },
+    Call { argc: u16 } => "CALL", gas 10, stack (u32::from(argc) + 1, 1), Next, jit CALLS;
     /// Call method `name` (const index) on the receiver below the arguments.
     /// `recv a1..an -> result`
-    CallMethod { name: u32, argc: u16 },
+    CallMethod { name: u32, argc: u16 } => "CALL_METHOD", gas 10, stack (u32::from(argc) + 1, 1), Next, jit CALLS;
     /// Return the top of the stack from the current function. `v ->`
-    Return,
+    Return => "RETURN", gas 0, stack (1, 0), End, jit CALLS;
     /// Return `null` from the current function. `->`
-    ReturnNull,
+    ReturnNull => "RETURN_NULL", gas 0, stack (0, 0), End, jit CALLS;
     /// Create a closure of function `proto`, capturing per its capture list. `-> f`
-    MakeClosure { proto: u32 },
+    MakeClosure { proto: u32 } => "MAKE_CLOSURE", gas 1, stack (0, 1), Next, jit NOT_YET;
     /// End of the top-level chunk. `->`
-    Halt,
+    Halt => "HALT", gas 0, stack (0, 0), End, jit CALLS;
 
     // --- containers and output -----------------------------------------------------------
     /// Build a list from the top `n` values. `a1..an -> [a1..an]`
-    MakeList { n: u32 },
+    MakeList { n: u32 } => "MAKE_LIST", gas 3, stack (n, 1), Next, jit NOT_YET;
     /// Build a map from the top `n` key/value pairs. `k1 v1..kn vn -> {k1: v1..}`
-    MakeMap { n: u32 },
+    MakeMap { n: u32 } => "MAKE_MAP", gas 3, stack (n.saturating_mul(2), 1), Next, jit NOT_YET;
     /// `obj i -> obj[i]`
-    Index,
+    Index => "INDEX", gas 3, stack (2, 1), Next, jit NOT_YET;
     /// `obj i v ->` with `obj[i] = v`.
-    SetIndex,
+    SetIndex => "SET_INDEX", gas 3, stack (3, 0), Next, jit NOT_YET;
     /// `obj -> obj.name` (maps only; `name` is a const index).
-    GetMember { name: u32 },
+    GetMember { name: u32 } => "GET_MEMBER", gas 3, stack (1, 1), Next, jit NOT_YET;
     /// `obj v ->` with `obj.name = v`.
-    SetMember { name: u32 },
+    SetMember { name: u32 } => "SET_MEMBER", gas 3, stack (2, 0), Next, jit NOT_YET;
     /// Print the top `n` values separated by spaces, then a newline. `a1..an ->`
-    Print { n: u16 },
+    Print { n: u16 } => "PRINT", gas 10, stack (u32::from(n), 0), Next, jit NOT_YET;
 
     // --- blockchain (BLOCKCHAIN.md §7; semantics in vm/chain.rs; never JIT-compiled) -----
     /// `key -> STATE[key]`
-    StateGet,
+    StateGet => "STATE_GET", gas 20, stack (1, 1), Next, jit CHAIN;
     /// `key value ->` with `STATE[key] = value`.
-    StateSet,
+    StateSet => "STATE_SET", gas 30, stack (2, 0), Next, jit CHAIN;
     /// Open a (nested) transaction. `->`
-    TxBegin,
+    TxBegin => "TX_BEGIN", gas 20, stack (0, 0), Next, jit CHAIN;
     /// Commit the innermost transaction. `->`
-    TxCommit,
+    TxCommit => "TX_COMMIT", gas 30, stack (0, 0), Next, jit CHAIN;
     /// Discard the innermost transaction. `->`
-    TxRevert,
+    TxRevert => "TX_REVERT", gas 20, stack (0, 0), Next, jit CHAIN;
     /// `v -> sha256(canon(v))` as 64 lowercase hex characters.
-    Hash,
+    Hash => "HASH", gas 50, stack (1, 1), Next, jit CHAIN;
     /// `cond msg ->`; a falsy `cond` fails with `VERIFY failed: msg`.
-    Verify,
+    Verify => "VERIFY", gas 5, stack (2, 0), Next, jit CHAIN;
 
-    // --- superinstructions (made by the peephole pass; each equals the sequence named) -----
+    // --- superinstructions (made by the peephole pass; each equals the sequence named and
+    // costs the sum of its gas, so gas is independent of fusion) ----------------------------
     /// `LoadLocal a; LoadLocal b`. `-> a b`
-    LoadLocal2 { a: u16, b: u16 },
+    LoadLocal2 { a: u16, b: u16 } => "LOAD_LOCAL2", gas 2 + 2, stack (0, 2), Next, jit Jit::Inline;
     /// `LoadLocal slot; Int imm; Add; StoreLocal slot` (`slot += imm`). `->`
-    AddLocalImm { slot: u16, imm: i32 },
+    AddLocalImm { slot: u16, imm: i32 } => "ADD_LOCAL_IMM", gas 2 + 1 + 3 + 3, stack (0, 0), Next, jit Jit::Inline;
     /// `LoadLocal dst; LoadLocal src; Add; StoreLocal dst` (`dst += src`). `->`
-    AddLocalLocal { dst: u16, src: u16 },
+    AddLocalLocal { dst: u16, src: u16 } => "ADD_LOCAL_LOCAL", gas 2 + 2 + 3 + 3, stack (0, 0), Next, jit Jit::Inline;
     /// `Int imm; Add`. `a -> (a + imm)`
-    AddImm { imm: i32 },
+    AddImm { imm: i32 } => "ADD_IMM", gas 1 + 3, stack (1, 1), Next, jit Jit::Inline;
     /// `Int imm; Sub`. `a -> (a - imm)`
-    SubImm { imm: i32 },
+    SubImm { imm: i32 } => "SUB_IMM", gas 1 + 3, stack (1, 1), Next, jit Jit::Inline;
     /// `Lt; JumpIfFalse target`. `a b ->`
-    JumpIfNotLt { target: u32 },
+    JumpIfNotLt { target: u32 } => "JUMP_IF_NOT_LT", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `Le; JumpIfFalse target`. `a b ->`
-    JumpIfNotLe { target: u32 },
+    JumpIfNotLe { target: u32 } => "JUMP_IF_NOT_LE", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `Gt; JumpIfFalse target`. `a b ->`
-    JumpIfNotGt { target: u32 },
+    JumpIfNotGt { target: u32 } => "JUMP_IF_NOT_GT", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `Ge; JumpIfFalse target`. `a b ->`
-    JumpIfNotGe { target: u32 },
+    JumpIfNotGe { target: u32 } => "JUMP_IF_NOT_GE", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `Eq; JumpIfFalse target`. `a b ->`
-    JumpIfNotEq { target: u32 },
+    JumpIfNotEq { target: u32 } => "JUMP_IF_NOT_EQ", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `Ne; JumpIfFalse target`. `a b ->`
-    JumpIfNotNe { target: u32 },
+    JumpIfNotNe { target: u32 } => "JUMP_IF_NOT_NE", gas 2 + 3, stack (2, 0), Branch(target), jit Jit::Inline;
     /// `LoadLocal a; LoadLocal b; <cmp>; JumpIfFalse target`: jump unless `a cmp b`. `->`
-    BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 },
+    BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 } => "BRANCH_LOCALS", gas 2 + 2 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
     /// `LoadLocal a; Int imm; <cmp>; JumpIfFalse target`: jump unless `a cmp imm`. `->`
-    BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 },
+    BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 } => "BRANCH_LOCAL_IMM", gas 2 + 1 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);
 
+/// Number of opcodes in the table.
+pub const OP_COUNT: usize = OpCode::ALL.len();
+
 /// Worst-case gas of one instruction (HASH); used to schedule exact gas checks.
-pub const MAX_OP_GAS: u64 = 50;
+pub const MAX_OP_GAS: u64 = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < OpCode::ALL.len() {
+        if OpCode::ALL[i].gas() > max {
+            max = OpCode::ALL[i].gas();
+        }
+        i += 1;
+    }
+    max
+};
 
 impl Op {
     /// The opcode's name as shown in listings.
     pub fn name(&self) -> &'static str {
-        use Op::*;
-        match self {
-            Const { .. } => "LOAD_CONST",
-            Int { .. } => "LOAD_INT",
-            Null => "LOAD_NULL",
-            True => "LOAD_TRUE",
-            False => "LOAD_FALSE",
-            Pop => "POP",
-            Dup => "DUP",
-            Dup2 => "DUP2",
-            Nop => "NOP",
-            LoadLocal { .. } => "LOAD_LOCAL",
-            StoreLocal { .. } => "STORE_LOCAL",
-            LoadGlobal { .. } => "LOAD_GLOBAL",
-            StoreGlobal { .. } => "STORE_GLOBAL",
-            LoadCell { .. } => "LOAD_CELL",
-            StoreCell { .. } => "STORE_CELL",
-            LoadFree { .. } => "LOAD_FREE",
-            StoreFree { .. } => "STORE_FREE",
-            CheckConst { .. } => "CHECK_CONST",
-            Add => "ADD",
-            Sub => "SUB",
-            Mul => "MUL",
-            Div => "DIV",
-            Mod => "MOD",
-            Pow => "POW",
-            Neg => "NEG",
-            Not => "NOT",
-            ToBool => "TO_BOOL",
-            Eq => "EQ",
-            Ne => "NE",
-            Lt => "LT",
-            Le => "LE",
-            Gt => "GT",
-            Ge => "GE",
-            Jump { .. } => "JUMP",
-            JumpIfFalse { .. } => "JUMP_IF_FALSE",
-            JumpIfTrue { .. } => "JUMP_IF_TRUE",
-            LoopBack { .. } => "LOOP_BACK",
-            ForNext { .. } => "FOR_NEXT",
-            ForPrep { .. } => "FOR_PREP",
-            Call { .. } => "CALL",
-            CallMethod { .. } => "CALL_METHOD",
-            Return => "RETURN",
-            ReturnNull => "RETURN_NULL",
-            MakeClosure { .. } => "MAKE_CLOSURE",
-            Halt => "HALT",
-            MakeList { .. } => "MAKE_LIST",
-            MakeMap { .. } => "MAKE_MAP",
-            Index => "INDEX",
-            SetIndex => "SET_INDEX",
-            GetMember { .. } => "GET_MEMBER",
-            SetMember { .. } => "SET_MEMBER",
-            Print { .. } => "PRINT",
-            StateGet => "STATE_GET",
-            StateSet => "STATE_SET",
-            TxBegin => "TX_BEGIN",
-            TxCommit => "TX_COMMIT",
-            TxRevert => "TX_REVERT",
-            Hash => "HASH",
-            Verify => "VERIFY",
-            LoadLocal2 { .. } => "LOAD_LOCAL2",
-            AddLocalImm { .. } => "ADD_LOCAL_IMM",
-            AddLocalLocal { .. } => "ADD_LOCAL_LOCAL",
-            AddImm { .. } => "ADD_IMM",
-            SubImm { .. } => "SUB_IMM",
-            JumpIfNotLt { .. } => "JUMP_IF_NOT_LT",
-            JumpIfNotLe { .. } => "JUMP_IF_NOT_LE",
-            JumpIfNotGt { .. } => "JUMP_IF_NOT_GT",
-            JumpIfNotGe { .. } => "JUMP_IF_NOT_GE",
-            JumpIfNotEq { .. } => "JUMP_IF_NOT_EQ",
-            JumpIfNotNe { .. } => "JUMP_IF_NOT_NE",
-            BranchLocals { .. } => "BRANCH_LOCALS",
-            BranchLocalImm { .. } => "BRANCH_LOCAL_IMM",
-        }
+        self.code().name()
     }
 
-    #[inline(always)]
     /// Gas charged before the instruction runs (BLOCKCHAIN.md §7 and §7a). A superinstruction
     /// costs the sum of the instructions it replaces, so gas is independent of fusion.
+    #[inline(always)]
     pub fn gas(&self) -> u64 {
-        use Op::*;
-        match self {
-            Const { .. } | Int { .. } | Null | True | False | Pop | Dup | Dup2 => 1,
-            Nop | CheckConst { .. } | ToBool | Halt | Return | ReturnNull => 0,
-            LoadLocal { .. } | LoadGlobal { .. } | LoadCell { .. } | LoadFree { .. } => 2,
-            StoreLocal { .. } | StoreGlobal { .. } | StoreCell { .. } | StoreFree { .. } => 3,
-            Add | Sub | Neg | Not => 3,
-            Mul => 5,
-            Div | Mod | Print { .. } | Call { .. } | CallMethod { .. } => 10,
-            Pow => 20,
-            Eq | Ne | Lt | Le | Gt | Ge => 2,
-            Jump { .. } | JumpIfFalse { .. } | JumpIfTrue { .. } | LoopBack { .. } => 3,
-            ForNext { .. } => 3,
-            ForPrep { .. } => 1,
-            MakeClosure { .. } => 1,
-            MakeList { .. } | MakeMap { .. } | Index | SetIndex | GetMember { .. } | SetMember { .. } => 3,
-            StateGet => 20,
-            StateSet => 30,
-            TxBegin => 20,
-            TxCommit => 30,
-            TxRevert => 20,
-            Hash => 50,
-            Verify => 5,
-            LoadLocal2 { .. } => 4,
-            AddLocalImm { .. } => 2 + 1 + 3 + 3,
-            AddLocalLocal { .. } => 2 + 2 + 3 + 3,
-            AddImm { .. } | SubImm { .. } => 1 + 3,
-            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => 2 + 3,
-            JumpIfNotEq { .. } | JumpIfNotNe { .. } => 2 + 3,
-            BranchLocals { .. } => 2 + 2 + 2 + 3,
-            BranchLocalImm { .. } => 2 + 1 + 2 + 3,
-        }
+        self.code().gas()
     }
 
-    /// How many values the instruction pops and pushes (for the verifier and stack-depth
-    /// analysis). Calls report their arguments plus the callee/receiver.
-    pub fn stack_effect(&self) -> (u32, u32) {
-        use Op::*;
-        match *self {
-            Const { .. } | Int { .. } | Null | True | False => (0, 1),
-            Pop => (1, 0),
-            Dup => (1, 2),
-            Dup2 => (2, 4),
-            Nop | Halt | Jump { .. } | LoopBack { .. } | ReturnNull | TxBegin | TxCommit | TxRevert => (0, 0),
-            LoadLocal { .. } | LoadGlobal { .. } | LoadCell { .. } | LoadFree { .. } => (0, 1),
-            StoreLocal { .. } | StoreGlobal { .. } | StoreCell { .. } | StoreFree { .. } => (1, 0),
-            CheckConst { .. } => (1, 0),
-            Add | Sub | Mul | Div | Mod | Pow | Eq | Ne | Lt | Le | Gt | Ge => (2, 1),
-            Neg | Not | ToBool => (1, 1),
-            JumpIfFalse { .. } | JumpIfTrue { .. } => (1, 0),
-            ForNext { .. } => (0, 1),
-            ForPrep { .. } => (1, 0),
-            Call { argc } => (argc as u32 + 1, 1),
-            CallMethod { argc, .. } => (argc as u32 + 1, 1),
-            Return => (1, 0),
-            MakeClosure { .. } => (0, 1),
-            MakeList { n } => (n, 1),
-            MakeMap { n } => (n.saturating_mul(2), 1),
-            Index => (2, 1),
-            SetIndex => (3, 0),
-            GetMember { .. } => (1, 1),
-            SetMember { .. } => (2, 0),
-            Print { n } => (n as u32, 0),
-            StateGet => (1, 1),
-            StateSet => (2, 0),
-            Hash => (1, 1),
-            Verify => (2, 0),
-            LoadLocal2 { .. } => (0, 2),
-            AddLocalImm { .. } | AddLocalLocal { .. } => (0, 0),
-            AddImm { .. } | SubImm { .. } => (1, 1),
-            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } | JumpIfNotGe { .. } => (2, 0),
-            JumpIfNotEq { .. } | JumpIfNotNe { .. } => (2, 0),
-            BranchLocals { .. } | BranchLocalImm { .. } => (0, 0),
-        }
+    /// How the JIT treats the instruction.
+    pub fn jit(&self) -> Jit {
+        self.code().jit()
     }
 
     /// The jump target, for instructions that may transfer control within the chunk.
     pub fn jump_target(&self) -> Option<u32> {
-        use Op::*;
-        match *self {
-            Jump { target }
-            | JumpIfFalse { target }
-            | JumpIfTrue { target }
-            | LoopBack { target, .. }
-            | JumpIfNotLt { target }
-            | JumpIfNotLe { target }
-            | JumpIfNotGt { target }
-            | JumpIfNotGe { target }
-            | JumpIfNotEq { target }
-            | JumpIfNotNe { target } => Some(target),
-            ForNext { exit, .. } => Some(exit),
-            BranchLocals { target, .. } | BranchLocalImm { target, .. } => Some(target as u32),
-            _ => None,
+        match self.flow() {
+            Flow::Goto(t) | Flow::Branch(t) | Flow::ForNext(t) => Some(t),
+            Flow::Next | Flow::End => None,
         }
-    }
-
-    /// Replaces the jump target with `new` (for passes that renumber instructions). Returns
-    /// false, leaving the instruction unchanged, if it has no target or `new` does not fit its
-    /// operand.
-    pub fn set_jump_target(&mut self, new: u32) -> bool {
-        use Op::*;
-        match self {
-            Jump { target }
-            | JumpIfFalse { target }
-            | JumpIfTrue { target }
-            | LoopBack { target, .. }
-            | JumpIfNotLt { target }
-            | JumpIfNotLe { target }
-            | JumpIfNotGt { target }
-            | JumpIfNotGe { target }
-            | JumpIfNotEq { target }
-            | JumpIfNotNe { target } => *target = new,
-            ForNext { exit, .. } => *exit = new,
-            BranchLocals { target, .. } | BranchLocalImm { target, .. } => match u16::try_from(new) {
-                Ok(t) => *target = t,
-                Err(_) => return false,
-            },
-            _ => return false,
-        }
-        true
     }
 
     /// True if control never falls through to the next instruction.
     pub fn is_terminator(&self) -> bool {
-        matches!(self, Op::Jump { .. } | Op::LoopBack { .. } | Op::Return | Op::ReturnNull | Op::Halt)
+        matches!(self.flow(), Flow::Goto(_) | Flow::End)
     }
 
     /// Where control may go after this instruction at `pc`, each with the operand-stack depth
     /// there, given the depth once its operands are popped (`after_pop`) and once its results
     /// are pushed (`after`). The for-each step pushes an element only when it falls through.
     pub fn successors<D: Copy>(&self, pc: usize, after_pop: D, after: D) -> [Option<(usize, D)>; 2] {
-        match *self {
-            Op::ForNext { exit, .. } => [Some((pc + 1, after)), Some((exit as usize, after_pop))],
-            _ => [
-                (!self.is_terminator()).then_some((pc + 1, after)),
-                self.jump_target().map(|target| (target as usize, after)),
-            ],
+        match self.flow() {
+            Flow::Next => [Some((pc + 1, after)), None],
+            Flow::End => [None, None],
+            Flow::Goto(t) => [None, Some((t as usize, after))],
+            Flow::Branch(t) => [Some((pc + 1, after)), Some((t as usize, after))],
+            Flow::ForNext(t) => [Some((pc + 1, after)), Some((t as usize, after_pop))],
         }
     }
 
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.
     pub fn is_chain(&self) -> bool {
         matches!(self, Op::StateGet | Op::StateSet | Op::TxBegin | Op::TxCommit | Op::TxRevert | Op::Hash | Op::Verify)
+    }
+}
+
+/// Stack depth (operands above the operand base) before each instruction, from the one walk
+/// the verifier and the register-form linker share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Depths {
+    /// The depth before each instruction; `None` where no path from the entry arrives.
+    pub depth: Vec<Option<u32>>,
+    /// The first fault found, if any: the instruction and what is wrong there.
+    pub fault: Option<(usize, DepthFault)>,
+    /// Instructions that a fault makes unusable (a conflicting merge or an underflow).
+    pub broken: Vec<bool>,
+}
+
+/// What the stack-depth walk found wrong at one instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepthFault {
+    /// Control runs past the last instruction.
+    OffTheEnd,
+    /// Two paths arrive with different depths (this one, and the one seen first).
+    Merge { here: u32, seen: u32 },
+    /// The instruction pops more than the stack holds.
+    Underflow { pops: u32, depth: u32 },
+}
+
+/// Abstract interpretation of the stack depth over the control-flow graph. A conflict keeps
+/// the first depth seen; every fault is marked in `broken`, the first one is reported.
+pub fn stack_depths(code: &[Op]) -> Depths {
+    let mut depth: Vec<Option<u32>> = vec![None; code.len()];
+    let mut broken = vec![false; code.len()];
+    let mut fault = None;
+    let note = |fault: &mut Option<(usize, DepthFault)>, pc: usize, f: DepthFault| {
+        if fault.is_none() {
+            *fault = Some((pc, f));
+        }
+    };
+    let mut work = vec![(0usize, 0u32)];
+    while let Some((pc, d)) = work.pop() {
+        let Some(op) = code.get(pc) else {
+            note(&mut fault, pc, DepthFault::OffTheEnd);
+            continue;
+        };
+        match depth[pc] {
+            Some(seen) => {
+                if seen != d {
+                    broken[pc] = true;
+                    note(&mut fault, pc, DepthFault::Merge { here: d, seen });
+                }
+                continue;
+            }
+            None => depth[pc] = Some(d),
+        }
+        let (pops, pushes) = op.stack_effect();
+        let Some(after_pop) = d.checked_sub(pops) else {
+            broken[pc] = true;
+            note(&mut fault, pc, DepthFault::Underflow { pops, depth: d });
+            continue;
+        };
+        let after = after_pop.saturating_add(pushes);
+        work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
+    }
+    Depths { depth, fault, broken }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_covers_every_opcode_once() {
+        let mut names: Vec<&str> = OpCode::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(names.len(), OP_COUNT);
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OP_COUNT, "listing names are unique");
+        assert_eq!(MAX_OP_GAS, 50);
+        assert_eq!(Op::Hash.gas(), MAX_OP_GAS);
+    }
+
+    #[test]
+    fn flow_and_targets_come_from_the_table() {
+        let mut op = Op::BranchLocals { cmp: Cmp::Lt, a: 0, b: 1, target: 3 };
+        assert_eq!(op.jump_target(), Some(3));
+        assert!(op.set_jump_target(9));
+        assert_eq!(op.jump_target(), Some(9));
+        assert!(!op.set_jump_target(70_000), "does not fit a u16 target");
+        assert!(!Op::Add.clone().set_jump_target(1));
+        assert!(Op::Jump { target: 0 }.is_terminator());
+        assert!(Op::Return.is_terminator());
+        assert!(!Op::JumpIfFalse { target: 0 }.is_terminator());
+        assert_eq!(Op::ForNext { slot: 0, exit: 5 }.successors(1, 0u32, 1), [Some((2, 1)), Some((5, 0))]);
+        assert_eq!(Op::Call { argc: 2 }.stack_effect(), (3, 1));
+    }
+
+    #[test]
+    fn the_depth_walk_reports_the_first_fault() {
+        let ok = stack_depths(&[Op::Int { value: 1 }, Op::Pop, Op::Halt]);
+        assert_eq!(ok.depth, vec![Some(0), Some(1), Some(0)]);
+        assert_eq!(ok.fault, None);
+        let under = stack_depths(&[Op::Pop, Op::Halt]);
+        assert_eq!(under.fault, Some((0, DepthFault::Underflow { pops: 1, depth: 0 })));
+        let off = stack_depths(&[Op::Nop]);
+        assert_eq!(off.fault, Some((1, DepthFault::OffTheEnd)));
     }
 }

@@ -4,7 +4,7 @@
 //! into an instruction and never negative, and the last instruction must be a terminator.
 
 use super::chunk::{Capture, Chunk, Const};
-use super::op::Op;
+use super::op::{DepthFault, Op, stack_depths};
 
 /// Largest frame the verifier accepts (slot operands are 16-bit).
 pub const MAX_SLOTS: u32 = 1 << 16;
@@ -212,30 +212,20 @@ impl Verifier<'_> {
         }
     }
 
-    /// Abstract interpretation of the stack depth over the control-flow graph.
+    /// The stack depth must be the same on every path and never negative (the walk is the
+    /// one the register-form linker uses, [`stack_depths`]).
     fn check_stack(&self) -> Result<(), VerifyError> {
         let code = &self.chunk.code;
-        let mut depth: Vec<Option<u32>> = vec![None; code.len()];
-        let mut work = vec![(0usize, 0u32)];
-        while let Some((pc, d)) = work.pop() {
-            let Some(op) = code.get(pc) else {
-                return Err(self.error(Some(pc), "control runs off the end of the code"));
-            };
-            match depth.get(pc).copied().flatten() {
-                Some(seen) if seen == d => continue,
-                Some(seen) => {
-                    return Err(self.error(Some(pc), format!("stack depth {d} here, but {seen} on another path")));
-                }
-                None => depth[pc] = Some(d),
+        let Some((pc, fault)) = stack_depths(code).fault else { return Ok(()) };
+        let message = match fault {
+            DepthFault::OffTheEnd => "control runs off the end of the code".to_string(),
+            DepthFault::Merge { here, seen } => format!("stack depth {here} here, but {seen} on another path"),
+            DepthFault::Underflow { pops, depth } => {
+                let name = code.get(pc).map(Op::name).unwrap_or("?");
+                format!("{name} pops {pops} values from a stack of {depth}")
             }
-            let (pops, pushes) = op.stack_effect();
-            let Some(after_pop) = d.checked_sub(pops) else {
-                return Err(self.error(Some(pc), format!("{} pops {pops} values from a stack of {d}", op.name())));
-            };
-            let after = after_pop.saturating_add(pushes);
-            work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
-        }
-        Ok(())
+        };
+        Err(self.error(Some(pc), message))
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::trace::{EventSink, TraceEvent};
 
 use crate::jit::{self, Jit, JitInfo, JitLoopStatus};
-use crate::vm::hooks::{LoopCompiler, LoopExit, LoopRun};
+use crate::vm::hooks::{LoopCall, LoopCompiler, LoopExit, LoopRun};
 use crate::vm::program::Proto;
 use crate::vm::value::Value;
 
@@ -66,21 +66,14 @@ impl LoopCompiler for JitHook {
         res.is_ok()
     }
 
-    fn run(
-        &mut self,
-        proto: &Rc<Proto>,
-        loop_id: u16,
-        stack: &mut [Value],
-        base: usize,
-        fuel: u64,
-        pending: &mut Vec<Value>,
-    ) -> (LoopExit, LoopRun) {
+    fn run(&mut self, call: LoopCall<'_>) -> (LoopExit, LoopRun) {
         let mut jit = self.jit.borrow_mut();
         if !self.sink.has_listeners() {
-            return jit.run(proto, loop_id, stack, base, fuel, pending);
+            return jit.run(call);
         }
+        let (proto, loop_id) = (Rc::clone(call.proto), call.loop_id);
         let before = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.bailouts);
-        let res = jit.run(proto, loop_id, stack, base, fuel, pending);
+        let res = jit.run(call);
         if let Some(info) = jit.loop_info(proto.id, loop_id)
             && info.bailouts > before
         {

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 pub use info::{JitCodeListing, JitExitCount, JitInfo, JitInstrInfo, JitLoopInfo, JitLoopStatus};
 
-use crate::vm::hooks::{LoopExit, LoopRun};
+use crate::vm::hooks::{LoopCall, LoopExit, LoopRun};
 use crate::vm::program::Proto;
 use crate::vm::value::Value;
 
@@ -207,21 +207,13 @@ impl Jit {
     /// top), for at most `fuel` instructions. Pending operands are appended to `pending`, for
     /// the interpreter to push before it resumes at the returned pc. Blacklists the loop (clearing its
     /// `compiled` flag) when it keeps bailing out.
-    pub fn run(
-        &mut self,
-        proto: &Proto,
-        loop_id: u16,
-        stack: &mut [Value],
-        base: usize,
-        fuel: u64,
-        pending: &mut Vec<Value>,
-    ) -> (LoopExit, LoopRun) {
-        let header = proto.loops.get(loop_id as usize).map(|l| l.header).unwrap_or(0);
-        let Some(entry) = self.loops.get_mut(&(proto.id, loop_id)) else {
+    pub fn run(&mut self, call: LoopCall<'_>) -> (LoopExit, LoopRun) {
+        let header = call.proto.loops.get(call.loop_id as usize).map(|l| l.header).unwrap_or(0);
+        let Some(entry) = self.loops.get_mut(&(call.proto.id, call.loop_id)) else {
             return (LoopExit::Resume { pc: header }, LoopRun::default());
         };
         entry.info.entries += 1;
-        run_native(entry, proto, loop_id, stack, base, fuel, pending)
+        run_native(entry, call)
     }
 
     /// A snapshot of everything the JIT did.
@@ -287,15 +279,8 @@ fn compile_native(_: &Proto, _: u16, _: &[Value], _: usize, _: bool) -> Result<s
 }
 
 #[cfg(target_arch = "x86_64")]
-fn run_native(
-    entry: &mut LoopEntry,
-    proto: &Proto,
-    loop_id: u16,
-    stack: &mut [Value],
-    base: usize,
-    fuel: u64,
-    pending: &mut Vec<Value>,
-) -> (LoopExit, LoopRun) {
+fn run_native(entry: &mut LoopEntry, call: LoopCall<'_>) -> (LoopExit, LoopRun) {
+    let LoopCall { proto, loop_id, stack, base, fuel, pending } = call;
     let header = entry.info.header;
     let Some(native) = entry.native.as_mut() else {
         return (LoopExit::Resume { pc: header }, LoopRun::default());
@@ -348,15 +333,7 @@ fn run_native(
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn run_native(
-    entry: &mut LoopEntry,
-    _: &Proto,
-    _: u16,
-    _: &mut [Value],
-    _: usize,
-    _: u64,
-    _: &mut Vec<Value>,
-) -> (LoopExit, LoopRun) {
+fn run_native(entry: &mut LoopEntry, _: LoopCall<'_>) -> (LoopExit, LoopRun) {
     (LoopExit::Resume { pc: entry.info.header }, LoopRun::default())
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::bytecode::op::Op;
+use crate::bytecode::op::{Jit, Op};
 use crate::vm::program::Proto;
 use crate::vm::value::Value;
 
@@ -444,55 +444,10 @@ pub fn transfer(
     }
 }
 
-/// True for instructions that never have native code, whatever the operand types.
+/// True for instructions that never have native code, whatever the operand types (the
+/// opcode table's `jit` column says so).
 pub fn never_native(op: &Op) -> bool {
-    !matches!(
-        op,
-        Op::Const { .. }
-            | Op::Int { .. }
-            | Op::True
-            | Op::False
-            | Op::Pop
-            | Op::Dup
-            | Op::Dup2
-            | Op::Nop
-            | Op::LoadLocal { .. }
-            | Op::StoreLocal { .. }
-            | Op::LoadGlobal { .. }
-            | Op::StoreGlobal { .. }
-            | Op::CheckConst { .. }
-            | Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Mod
-            | Op::Neg
-            | Op::Not
-            | Op::ToBool
-            | Op::Eq
-            | Op::Ne
-            | Op::Lt
-            | Op::Le
-            | Op::Gt
-            | Op::Ge
-            | Op::Jump { .. }
-            | Op::JumpIfFalse { .. }
-            | Op::JumpIfTrue { .. }
-            | Op::LoopBack { .. }
-            | Op::LoadLocal2 { .. }
-            | Op::AddLocalImm { .. }
-            | Op::AddLocalLocal { .. }
-            | Op::AddImm { .. }
-            | Op::SubImm { .. }
-            | Op::JumpIfNotLt { .. }
-            | Op::JumpIfNotLe { .. }
-            | Op::JumpIfNotGt { .. }
-            | Op::JumpIfNotGe { .. }
-            | Op::JumpIfNotEq { .. }
-            | Op::JumpIfNotNe { .. }
-            | Op::BranchLocals { .. }
-            | Op::BranchLocalImm { .. }
-    )
+    matches!(op.jit(), Jit::Refused(_))
 }
 
 /// Why a loop is not compiled.

@@ -71,18 +71,26 @@ pub trait LoopCompiler {
     /// frame (slot 0 at `base` of the value `stack`) holds now. Returns true if native code
     /// now exists for it.
     fn compile(&mut self, proto: &Rc<Proto>, loop_id: u16, stack: &[Value], base: usize) -> bool;
-    /// Runs the compiled loop from its header on the frame at `base` of the value `stack`
-    /// (globals at its bottom, its last element the top) with at most `fuel` instructions.
-    /// Operands the interpreter expects at the returned pc are appended to `pending`, bottom
-    /// first, for the VM to push. Never called for a loop `compile` refused; may clear the
+    /// Runs the compiled loop from its header (see [`LoopCall`]). Never called for a loop `compile` refused; may clear the
     /// loop's `compiled` flag to blacklist it.
-    fn run(
-        &mut self,
-        proto: &Rc<Proto>,
-        loop_id: u16,
-        stack: &mut [Value],
-        base: usize,
-        fuel: u64,
-        pending: &mut Vec<Value>,
-    ) -> (LoopExit, LoopRun);
+    fn run(&mut self, call: LoopCall<'_>) -> (LoopExit, LoopRun);
+}
+
+/// One entry into a compiled loop: loop `loop_id` of `proto`, on the frame at `base` of the
+/// value `stack` (globals at its bottom, its last element the top), with at most `fuel`
+/// instructions; operands the interpreter expects at the exit pc go to `pending`, bottom first.
+#[derive(Debug)]
+pub struct LoopCall<'a> {
+    /// The function whose loop runs.
+    pub proto: &'a Rc<Proto>,
+    /// Which of its loops.
+    pub loop_id: u16,
+    /// The value stack up to its top.
+    pub stack: &'a mut [Value],
+    /// Where the frame's slot 0 is.
+    pub base: usize,
+    /// Instructions the native code may run.
+    pub fuel: u64,
+    /// Operands for the interpreter to push before it resumes.
+    pub pending: &'a mut Vec<Value>,
 }

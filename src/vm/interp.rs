@@ -10,7 +10,7 @@ use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
-use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
+use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
 use super::value::{self, Closure, Value};
@@ -1715,7 +1715,8 @@ impl Vm {
         }
         let Some(jit) = self.jit.as_mut() else { return };
         let mut pending = Vec::new();
-        let (exit, run) = jit.run(proto, loop_id, &mut stack[..top], base, *fuel, &mut pending);
+        let (exit, run) =
+            jit.run(LoopCall { proto, loop_id, stack: &mut stack[..top], base, fuel: *fuel, pending: &mut pending });
         let mut at = top;
         for v in pending {
             if at >= stack.len() {

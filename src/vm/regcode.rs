@@ -12,7 +12,7 @@
 //! from `operand_base` up (`operand_base` is `n_slots`, except in the top-level frame, whose
 //! slots are the globals and which therefore starts its operands above every global).
 
-use crate::bytecode::op::{Cmp, Op};
+use crate::bytecode::op::{Cmp, Depths, Op, OpCode, stack_depths};
 
 /// A value's position in a frame, relative to its base.
 pub type Pos = u32;
@@ -183,86 +183,87 @@ pub enum XOp {
 const _: () = assert!(std::mem::size_of::<XOp>() <= 12);
 
 impl XOp {
+    /// The bytecode opcode the instruction stands for (a pair stands for its first
+    /// instruction). Its gas is that opcode's gas in the table.
+    #[inline(always)]
+    pub fn code(&self) -> OpCode {
+        use OpCode as C;
+        match *self {
+            XOp::Const { .. } => C::Const,
+            XOp::Int { .. } | XOp::ModImm { .. } => C::Int,
+            XOp::Null { .. } => C::Null,
+            XOp::True { .. } => C::True,
+            XOp::False { .. } => C::False,
+            XOp::Pop { .. } => C::Pop,
+            XOp::Dup { .. } => C::Dup,
+            XOp::Dup2 { .. } => C::Dup2,
+            XOp::Nop | XOp::Trap => C::Nop,
+            XOp::LoadLocal { .. } | XOp::LoadLocalAddImm { .. } | XOp::LoadLocalSubImm { .. } => C::LoadLocal,
+            XOp::ReturnLocal { .. } => C::LoadLocal,
+            XOp::StoreLocal { .. } => C::StoreLocal,
+            XOp::LoadGlobal { .. } => C::LoadGlobal,
+            XOp::StoreGlobal { .. } => C::StoreGlobal,
+            XOp::LoadCell { .. } => C::LoadCell,
+            XOp::StoreCell { .. } => C::StoreCell,
+            XOp::LoadFree { .. } => C::LoadFree,
+            XOp::StoreFree { .. } => C::StoreFree,
+            XOp::CheckConst { .. } => C::CheckConst,
+            XOp::Add { .. } | XOp::AddReturn { .. } => C::Add,
+            XOp::Sub { .. } => C::Sub,
+            XOp::Mul { .. } => C::Mul,
+            XOp::Div { .. } => C::Div,
+            XOp::Mod { .. } => C::Mod,
+            XOp::Pow { .. } => C::Pow,
+            XOp::Neg { .. } => C::Neg,
+            XOp::Not { .. } => C::Not,
+            XOp::ToBool { .. } => C::ToBool,
+            XOp::Eq { .. } => C::Eq,
+            XOp::Ne { .. } => C::Ne,
+            XOp::Compare { cmp, .. } => cmp.op().code(),
+            XOp::Jump { .. } => C::Jump,
+            XOp::JumpIfFalse { .. } => C::JumpIfFalse,
+            XOp::JumpIfTrue { .. } => C::JumpIfTrue,
+            XOp::LoopBack { .. } => C::LoopBack,
+            XOp::ForNext { .. } => C::ForNext,
+            XOp::ForPrep { .. } => C::ForPrep,
+            XOp::Call { .. } => C::Call,
+            XOp::CallMethod { .. } => C::CallMethod,
+            XOp::Return { .. } => C::Return,
+            XOp::ReturnNull { .. } => C::ReturnNull,
+            XOp::MakeClosure { .. } => C::MakeClosure,
+            XOp::Halt => C::Halt,
+            XOp::MakeList { .. } => C::MakeList,
+            XOp::MakeMap { .. } => C::MakeMap,
+            XOp::Index { .. } => C::Index,
+            XOp::SetIndex { .. } => C::SetIndex,
+            XOp::GetMember { .. } => C::GetMember,
+            XOp::SetMember { .. } => C::SetMember,
+            XOp::Print { .. } => C::Print,
+            XOp::StateGet { .. } => C::StateGet,
+            XOp::StateSet { .. } => C::StateSet,
+            XOp::TxBegin => C::TxBegin,
+            XOp::TxCommit => C::TxCommit,
+            XOp::TxRevert => C::TxRevert,
+            XOp::Hash { .. } => C::Hash,
+            XOp::Verify { .. } => C::Verify,
+            XOp::LoadLocal2 { .. } | XOp::AddLocals { .. } | XOp::ReturnAddLocals { .. } => C::LoadLocal2,
+            XOp::AddLocalImm { .. } | XOp::AddLocalImmLoop { .. } => C::AddLocalImm,
+            XOp::AddLocalLocal { .. } => C::AddLocalLocal,
+            XOp::AddImm { .. } => C::AddImm,
+            XOp::SubImm { .. } => C::SubImm,
+            XOp::JumpIfNot { .. } => C::JumpIfNotLt,
+            XOp::JumpIfNotEq { .. } => C::JumpIfNotEq,
+            XOp::JumpIfNotNe { .. } => C::JumpIfNotNe,
+            XOp::BranchLocals { .. } => C::BranchLocals,
+            XOp::BranchLocalImm { .. } => C::BranchLocalImm,
+        }
+    }
+
     /// Gas of the instruction: that of the bytecode instruction it stands for (constant per
-    /// variant, so the dispatch loop's `gas += xop.gas()` folds to an immediate).
+    /// variant, so the dispatch loop's gas charge folds to an immediate).
     #[inline(always)]
     pub fn gas(&self) -> u64 {
-        let op = match *self {
-            XOp::Const { .. } => Op::Const { idx: 0 },
-            XOp::Int { .. } => Op::Int { value: 0 },
-            XOp::Null { .. } => Op::Null,
-            XOp::True { .. } => Op::True,
-            XOp::False { .. } => Op::False,
-            XOp::Pop { .. } => Op::Pop,
-            XOp::Dup { .. } => Op::Dup,
-            XOp::Dup2 { .. } => Op::Dup2,
-            XOp::Nop | XOp::Trap => Op::Nop,
-            XOp::LoadLocalAddImm { .. } | XOp::LoadLocalSubImm { .. } | XOp::ReturnLocal { .. } => {
-                Op::LoadLocal { slot: 0 }
-            }
-            XOp::AddReturn { .. } => Op::Add,
-            XOp::ModImm { .. } => Op::Int { value: 0 },
-            XOp::AddLocals { .. } | XOp::ReturnAddLocals { .. } => Op::LoadLocal2 { a: 0, b: 0 },
-            XOp::AddLocalImmLoop { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
-            XOp::LoadLocal { .. } => Op::LoadLocal { slot: 0 },
-            XOp::StoreLocal { .. } => Op::StoreLocal { slot: 0 },
-            XOp::LoadGlobal { .. } => Op::LoadGlobal { idx: 0 },
-            XOp::StoreGlobal { .. } => Op::StoreGlobal { idx: 0 },
-            XOp::LoadCell { .. } => Op::LoadCell { slot: 0 },
-            XOp::StoreCell { .. } => Op::StoreCell { slot: 0 },
-            XOp::LoadFree { .. } => Op::LoadFree { idx: 0 },
-            XOp::StoreFree { .. } => Op::StoreFree { idx: 0 },
-            XOp::CheckConst { .. } => Op::CheckConst { name: 0 },
-            XOp::Add { .. } => Op::Add,
-            XOp::Sub { .. } => Op::Sub,
-            XOp::Mul { .. } => Op::Mul,
-            XOp::Div { .. } => Op::Div,
-            XOp::Mod { .. } => Op::Mod,
-            XOp::Pow { .. } => Op::Pow,
-            XOp::Neg { .. } => Op::Neg,
-            XOp::Not { .. } => Op::Not,
-            XOp::ToBool { .. } => Op::ToBool,
-            XOp::Eq { .. } => Op::Eq,
-            XOp::Ne { .. } => Op::Ne,
-            XOp::Compare { cmp, .. } => cmp.op(),
-            XOp::Jump { .. } => Op::Jump { target: 0 },
-            XOp::JumpIfFalse { .. } => Op::JumpIfFalse { target: 0 },
-            XOp::JumpIfTrue { .. } => Op::JumpIfTrue { target: 0 },
-            XOp::LoopBack { .. } => Op::LoopBack { target: 0, loop_id: 0 },
-            XOp::ForNext { .. } => Op::ForNext { slot: 0, exit: 0 },
-            XOp::ForPrep { .. } => Op::ForPrep { slot: 0 },
-            XOp::Call { .. } => Op::Call { argc: 0 },
-            XOp::CallMethod { .. } => Op::CallMethod { name: 0, argc: 0 },
-            XOp::Return { .. } => Op::Return,
-            XOp::ReturnNull { .. } => Op::ReturnNull,
-            XOp::MakeClosure { .. } => Op::MakeClosure { proto: 0 },
-            XOp::Halt => Op::Halt,
-            XOp::MakeList { .. } => Op::MakeList { n: 0 },
-            XOp::MakeMap { .. } => Op::MakeMap { n: 0 },
-            XOp::Index { .. } => Op::Index,
-            XOp::SetIndex { .. } => Op::SetIndex,
-            XOp::GetMember { .. } => Op::GetMember { name: 0 },
-            XOp::SetMember { .. } => Op::SetMember { name: 0 },
-            XOp::Print { .. } => Op::Print { n: 0 },
-            XOp::StateGet { .. } => Op::StateGet,
-            XOp::StateSet { .. } => Op::StateSet,
-            XOp::TxBegin => Op::TxBegin,
-            XOp::TxCommit => Op::TxCommit,
-            XOp::TxRevert => Op::TxRevert,
-            XOp::Hash { .. } => Op::Hash,
-            XOp::Verify { .. } => Op::Verify,
-            XOp::LoadLocal2 { .. } => Op::LoadLocal2 { a: 0, b: 0 },
-            XOp::AddLocalImm { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
-            XOp::AddLocalLocal { .. } => Op::AddLocalLocal { dst: 0, src: 0 },
-            XOp::AddImm { .. } => Op::AddImm { imm: 0 },
-            XOp::SubImm { .. } => Op::SubImm { imm: 0 },
-            XOp::JumpIfNot { .. } => Op::JumpIfNotLt { target: 0 },
-            XOp::JumpIfNotEq { .. } => Op::JumpIfNotEq { target: 0 },
-            XOp::JumpIfNotNe { .. } => Op::JumpIfNotNe { target: 0 },
-            XOp::BranchLocals { cmp, .. } => Op::BranchLocals { cmp, a: 0, b: 0, target: 0 },
-            XOp::BranchLocalImm { cmp, .. } => Op::BranchLocalImm { cmp, a: 0, imm: 0, target: 0 },
-        };
-        op.gas()
+        self.code().gas()
     }
 }
 
@@ -287,38 +288,9 @@ impl RegCode {
     }
 }
 
-/// Stack depth (operands above the operand base) before each instruction; `None` where no
-/// path from the entry arrives. A conflict between paths keeps the first depth seen and is
-/// reported in the second result.
-fn depths(code: &[Op]) -> (Vec<Option<u32>>, Vec<bool>) {
-    let mut depth: Vec<Option<u32>> = vec![None; code.len()];
-    let mut broken = vec![false; code.len()];
-    let mut work = vec![(0usize, 0u32)];
-    while let Some((pc, d)) = work.pop() {
-        let Some(op) = code.get(pc) else { continue };
-        match depth[pc] {
-            Some(seen) => {
-                if seen != d {
-                    broken[pc] = true;
-                }
-                continue;
-            }
-            None => depth[pc] = Some(d),
-        }
-        let (pops, pushes) = op.stack_effect();
-        let Some(after_pop) = d.checked_sub(pops) else {
-            broken[pc] = true;
-            continue;
-        };
-        let after = after_pop.saturating_add(pushes);
-        work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
-    }
-    (depth, broken)
-}
-
 /// Translates a function's bytecode; its operands start at `operand_base`.
 pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
-    let (depth, broken) = depths(code);
+    let Depths { depth, broken, .. } = stack_depths(code);
     let mut ops = Vec::with_capacity(code.len());
     let mut top = Vec::with_capacity(code.len() + 1);
     let mut frame_size = operand_base;
@@ -343,15 +315,15 @@ pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
 
 /// Gas of the instructions after the first of a pair or triple (what its fast path adds).
 pub fn second_gas(x: XOp) -> u64 {
+    use OpCode as C;
     match x {
-        XOp::LoadLocalAddImm { .. } => Op::AddImm { imm: 0 }.gas(),
-        XOp::LoadLocalSubImm { .. } => Op::SubImm { imm: 0 }.gas(),
-        XOp::ReturnLocal { .. } => Op::Return.gas(),
-        XOp::AddReturn { .. } => Op::Return.gas(),
-        XOp::ModImm { .. } => Op::Mod.gas(),
-        XOp::AddLocals { .. } => Op::Add.gas(),
-        XOp::AddLocalImmLoop { .. } => Op::LoopBack { target: 0, loop_id: 0 }.gas(),
-        XOp::ReturnAddLocals { .. } => Op::Add.gas() + Op::Return.gas(),
+        XOp::LoadLocalAddImm { .. } => C::AddImm.gas(),
+        XOp::LoadLocalSubImm { .. } => C::SubImm.gas(),
+        XOp::ReturnLocal { .. } | XOp::AddReturn { .. } => C::Return.gas(),
+        XOp::ModImm { .. } => C::Mod.gas(),
+        XOp::AddLocals { .. } => C::Add.gas(),
+        XOp::AddLocalImmLoop { .. } => C::LoopBack.gas(),
+        XOp::ReturnAddLocals { .. } => C::Add.gas() + C::Return.gas(),
         _ => 0,
     }
 }

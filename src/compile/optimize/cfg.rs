@@ -1,4 +1,4 @@
-//! Control-flow facts the passes share (jump targets, successors) and `compact`, which removes
+//! Control-flow facts the passes share (jump targets; successors are `Op::successors`) and `compact`, which removes
 //! `Nop`s and renumbers everything that refers to instruction indices.
 
 use crate::bytecode::chunk::{Chunk, LoopInfo};
@@ -28,13 +28,6 @@ pub fn jump_targets(chunk: &Chunk) -> Vec<bool> {
 /// code that may be rewritten as a unit).
 pub fn straight(targets: &[bool], pc: usize, len: usize) -> bool {
     (pc + 1..pc + len).all(|i| !targets.get(i).copied().unwrap_or(true))
-}
-
-/// Successors of the instruction at `pc`.
-pub fn successors(op: &Op, pc: usize) -> impl Iterator<Item = usize> {
-    let next = if op.is_terminator() { None } else { Some(pc + 1) };
-    let jump = op.jump_target().map(|t| t as usize);
-    next.into_iter().chain(jump)
 }
 
 /// Removes every `Nop`, remapping jump targets, loops, spans and part spans. A target that

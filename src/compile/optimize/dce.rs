@@ -2,7 +2,7 @@
 //! `continue`, branches folded away) and values pushed only to be popped.
 
 use super::PassStats;
-use super::cfg::{jump_targets, straight, successors};
+use super::cfg::{jump_targets, straight};
 use crate::bytecode::chunk::Chunk;
 use crate::bytecode::op::Op;
 
@@ -21,7 +21,7 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
             continue;
         }
         reachable[pc] = true;
-        work.extend(successors(&chunk.code[pc], pc));
+        work.extend(chunk.code[pc].successors(pc, (), ()).into_iter().flatten().map(|(next, ())| next));
     }
     for (pc, live) in reachable.iter().enumerate() {
         if !live {
