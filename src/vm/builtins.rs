@@ -507,8 +507,13 @@ mod tests {
 
     #[test]
     fn sort_slice_abs_and_sqrt() {
-        assert_eq!(shown(call("sort", &[Value::list(vec![Value::Int(3), Value::Float(1.5), Value::Int(2)])])), "[1.5, 2, 3]");
-        assert!(shown(call("sort", &[Value::list(vec![Value::Int(1), Value::str("a")])])).starts_with("error TypeError"));
+        assert_eq!(
+            shown(call("sort", &[Value::list(vec![Value::Int(3), Value::Float(1.5), Value::Int(2)])])),
+            "[1.5, 2, 3]"
+        );
+        assert!(
+            shown(call("sort", &[Value::list(vec![Value::Int(1), Value::str("a")])])).starts_with("error TypeError")
+        );
         assert_eq!(shown(call("slice", &[ints(&[1, 2, 3, 4]), Value::Int(-3), Value::Int(100)])), "[2, 3, 4]");
         assert_eq!(shown(call("slice", &[ints(&[1, 2]), Value::Int(2), Value::Int(1)])), "[]");
         assert!(shown(call("abs", &[Value::Int(i64::MIN)])).starts_with("error IntegerOverflow"));
