@@ -46,7 +46,7 @@ print(area(3, 4), label(\"box\"))
 
 fn session(src: &str) -> (Session, Sink) {
     let sink = Sink::default();
-    let s = Session::new(src, &Options::default(), Box::new(sink.clone())).expect("builds");
+    let s = Session::builder(src).options(&Options::default()).output(Box::new(sink.clone())).build().expect("builds");
     (s, sink)
 }
 
@@ -141,7 +141,12 @@ fn a_failed_reload_keeps_the_running_program() {
 #[test]
 fn the_memory_tier_respects_its_entry_limit() {
     let cache = CompileCache::new(CacheConfig { enabled: true, max_entries: 2, max_bytes: 1 << 20 });
-    let s = Session::with_cache(TWO_FUNCTIONS, &Options::default(), Box::new(Sink::default()), cache).expect("ok");
+    let s = Session::builder(TWO_FUNCTIONS)
+        .options(&Options::default())
+        .output(Box::new(Sink::default()))
+        .cache(cache)
+        .build()
+        .expect("ok");
     let stats = s.cache_stats();
     assert_eq!(stats.entries, 2);
     assert_eq!(stats.evictions, 1);

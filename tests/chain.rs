@@ -13,7 +13,7 @@ use zexus_tui::vm::chain::Data;
 use zexus_tui::vm::interp::Halt;
 
 fn run_program(src: &str) -> (Session, Halt) {
-    let mut session = match Session::new(src, &Options::default(), Box::new(Vec::new())) {
+    let mut session = match Session::builder(src).options(&Options::default()).output(Box::new(Vec::new())).build() {
         Ok(s) => s,
         Err(d) => panic!("program must compile: {d:?}"),
     };

@@ -16,7 +16,7 @@ fn session(src: &str, jit: bool, threshold: u64) -> Session {
         jit: JitPolicy { enabled: jit },
         ..Options::default()
     };
-    match Session::new(src, &options, Box::new(std::io::sink())) {
+    match Session::builder(src).options(&options).build() {
         Ok(s) => s,
         Err(d) => panic!("does not compile: {d:?}"),
     }
@@ -111,7 +111,7 @@ fn a_loop_that_keeps_bailing_out_is_blacklisted_and_still_correct() {
         }
     }
     let options = Options { vm: VmConfig { hot_threshold: 1, ..VmConfig::default() }, ..Options::default() };
-    let mut again = Session::new(src, &options, Box::new(W(out.clone()))).expect("compiles");
+    let mut again = Session::builder(src).options(&options).output(Box::new(W(out.clone()))).build().expect("compiles");
     finished(&mut again);
     again.vm.flush();
     assert_eq!(String::from_utf8_lossy(&out.borrow()), "500 1000\n");
@@ -162,7 +162,7 @@ fn the_gas_limit_fails_at_the_same_instruction() {
                 jit: JitPolicy { enabled: jit },
                 ..Options::default()
             };
-            let mut s = Session::new(src, &options, Box::new(std::io::sink())).expect("compiles");
+            let mut s = Session::builder(src).options(&options).build().expect("compiles");
             let halt = s.run_to_end();
             (format!("{halt:?}"), s.vm.counters.instructions, s.vm.counters.gas)
         };

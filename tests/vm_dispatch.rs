@@ -28,7 +28,7 @@ struct Run {
 fn run(src: &str, slice: Option<u64>, config: &VmConfig) -> Run {
     let options = Options { vm: config.clone(), jit: JitPolicy { enabled: false }, ..Options::default() };
     let buf = SharedBuf::default();
-    let mut session = match Session::new(src, &options, Box::new(buf.clone())) {
+    let mut session = match Session::builder(src).options(&options).output(Box::new(buf.clone())).build() {
         Ok(s) => s,
         Err(d) => panic!("does not compile: {d:?}\n{src}"),
     };

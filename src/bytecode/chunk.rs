@@ -39,7 +39,7 @@ mod nesting {
     use serde::{Deserialize, Deserializer};
 
     use super::Chunk;
-    use crate::syntax::parser::MAX_NESTING;
+    use crate::syntax::limits::MAX_NESTING;
 
     thread_local! {
         /// Chunks being decoded on this thread, outermost first.
@@ -162,6 +162,20 @@ impl Chunk {
             (Some(n), false) => n,
             (None, false) => "<anonymous>",
         }
+    }
+
+    /// This chunk and every nested chunk in pre-order (parents first, children in order): the
+    /// order the linker numbers functions in, so index `i` is proto `i`.
+    pub fn preorder(&self) -> Vec<&Chunk> {
+        fn walk<'a>(chunk: &'a Chunk, out: &mut Vec<&'a Chunk>) {
+            out.push(chunk);
+            for child in &chunk.children {
+                walk(child, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
     }
 
     /// Total instructions in this chunk and all nested chunks.

@@ -25,7 +25,7 @@ pub fn cmd_dis_jit(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut session = match Session::new(&src, &opts.options(), Box::new(std::io::sink())) {
+    let mut session = match Session::builder(&src).options(&opts.options()).build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
@@ -37,19 +37,6 @@ pub fn cmd_dis_jit(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     ExitCode::SUCCESS
-}
-
-/// The chunks in proto order (the linker numbers them depth-first, parents first).
-fn chunks_by_id(top: &Chunk) -> Vec<&Chunk> {
-    fn walk<'a>(c: &'a Chunk, out: &mut Vec<&'a Chunk>) {
-        out.push(c);
-        for child in &c.children {
-            walk(child, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(top, &mut out);
-    out
 }
 
 /// The listing of every loop the JIT considered.
@@ -69,7 +56,7 @@ pub fn render(session: &Session, src: &str) -> String {
         let _ = writeln!(out, "no loop became hot (threshold {} back-edges)", summary.threshold);
         return out;
     }
-    let chunks = chunks_by_id(&session.build.chunk);
+    let chunks = Chunk::preorder(&session.build.chunk);
     let map = SourceMap::new(src);
     for l in &info.loops {
         let status = match &l.status {

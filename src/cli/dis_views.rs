@@ -12,7 +12,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::{RunOpts, load, report};
-use crate::bytecode::disasm::ListingRow;
+use crate::bytecode::disasm::format_row;
+use crate::compile::optimize::report::{format_row_without_pc, unified_diff};
 use crate::engine::Session;
 use crate::engine::snapshot::{FunctionInfo, ProfileView, SessionSnapshot};
 use crate::vm::interp::Halt;
@@ -23,7 +24,7 @@ pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut session = match Session::new_captured(&path, &src, &opts.options()) {
+    let mut session = match Session::builder(&src).name(&path).options(&opts.options()).capture_output().build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
@@ -43,28 +44,13 @@ pub fn cmd_dis_passes(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let session = match Session::new_captured(&path, &src, &opts.options()) {
+    let session = match Session::builder(&src).name(&path).options(&opts.options()).capture_output().build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
     let text = render_passes(&session.snapshot());
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS
-}
-
-fn row_text(row: &ListingRow) -> String {
-    let mut t = format!(
-        "{}{:>4}  {:>4}  {:<16} {:<8}",
-        if row.is_target { ">" } else { " " },
-        row.pc,
-        row.line,
-        row.opcode,
-        row.operand
-    );
-    if !row.comment.is_empty() {
-        let _ = write!(t, " ; {}", row.comment);
-    }
-    t.trim_end().to_string()
 }
 
 fn count_text(n: Option<u64>) -> String {
@@ -85,7 +71,7 @@ pub fn render_counts(snap: &SessionSnapshot) -> String {
         let _ = writeln!(out, "== {} (optimized, {} instructions) ==", f.name, f.optimized.len());
         let _ = writeln!(out, "{:>12}    pc  line  instruction", "count");
         for row in &f.optimized {
-            let _ = writeln!(out, "{}  {}", count_text(Some(profile.count(f.id, row.pc))), row_text(row));
+            let _ = writeln!(out, "{}  {}", count_text(Some(profile.count(f.id, row.pc))), format_row(row));
         }
         let _ = writeln!(out, "== {} (unoptimized, {} instructions) ==", f.name, f.unoptimized.len());
         if f.mapped {
@@ -95,7 +81,7 @@ pub fn render_counts(snap: &SessionSnapshot) -> String {
         }
         for row in &f.unoptimized {
             let n = unoptimized_count(f, profile, row.pc);
-            let _ = writeln!(out, "{}  {}", count_text(n), row_text(row));
+            let _ = writeln!(out, "{}  {}", count_text(n), format_row(row));
         }
         out.push('\n');
     }
@@ -134,33 +120,16 @@ pub fn render_passes(snap: &SessionSnapshot) -> String {
         for f in functions {
             let before = if i == 0 { Some(&f.unoptimized) } else { f.passes.get(i - 1).map(|p| &p.rows) };
             let (Some(before), Some(after)) = (before, f.passes.get(i).map(|p| &p.rows)) else { continue };
-            let old: String = before.iter().map(|r| plain(r) + "\n").collect();
-            let new: String = after.iter().map(|r| plain(r) + "\n").collect();
+            let old: String = before.iter().map(|r| format_row_without_pc(r) + "\n").collect();
+            let new: String = after.iter().map(|r| format_row_without_pc(r) + "\n").collect();
             if old == new {
                 let _ = writeln!(out, "== {}: no change ({} instructions) ==", f.name, after.len());
                 continue;
             }
             let _ = writeln!(out, "== {} ({} -> {} instructions) ==", f.name, before.len(), after.len());
-            let diff = similar::TextDiff::from_lines(&old, &new);
-            for change in diff.iter_all_changes() {
-                let sign = match change.tag() {
-                    similar::ChangeTag::Delete => "-",
-                    similar::ChangeTag::Insert => "+",
-                    similar::ChangeTag::Equal => " ",
-                };
-                let _ = write!(out, "{sign}{change}");
-            }
+            unified_diff(&old, &new, &mut out);
         }
         out.push('\n');
     }
     out
-}
-
-/// A row without its pc (pcs shift when a pass removes code; the diff shows real changes).
-fn plain(row: &ListingRow) -> String {
-    let mut t = format!("{:>4}  {:<16} {:<8}", row.line, row.opcode, row.operand);
-    if !row.comment.is_empty() {
-        let _ = write!(t, " ; {}", row.comment);
-    }
-    t.trim_end().to_string()
 }

@@ -16,6 +16,7 @@ pub mod state_file;
 pub mod stats;
 pub mod tui;
 
+pub use crate::compile::optimize::report::DisMode;
 use crate::compile::optimize::{self, Pass};
 use crate::diag::render;
 use crate::engine::cache::CompileCache;
@@ -242,7 +243,7 @@ fn make_cache(opts: &RunOpts) -> CompileCache {
 
 /// Builds a session for `src` with the cache `opts` ask for.
 fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Session, Vec<crate::diag::Diagnostic>> {
-    Session::with_cache(src, &opts.options(), out, make_cache(opts))
+    Session::builder(src).options(&opts.options()).output(out).cache(make_cache(opts)).build()
 }
 
 /// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and
@@ -304,19 +305,6 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     }
 }
 
-/// How `dis` shows the listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisMode {
-    /// Unoptimized only.
-    Before,
-    /// Optimized only.
-    After,
-    /// Unified diff.
-    Diff,
-    /// Two columns.
-    SideBySide,
-}
-
 fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
     let (path, src) = match load(file) {
         Ok(x) => x,
@@ -326,25 +314,11 @@ fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
         Ok(build) => build,
         Err(diags) => return report(&diags, &path, &src),
     };
-    let text = crate::compile::optimize::report::render_dis(
-        &build.unoptimized,
-        &build.chunk,
-        &build.pass_stats,
-        &src,
-        mode_name(mode),
-    );
+    let text =
+        crate::compile::optimize::report::render_dis(&build.unoptimized, &build.chunk, &build.pass_stats, &src, mode);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     ExitCode::SUCCESS
-}
-
-fn mode_name(mode: DisMode) -> &'static str {
-    match mode {
-        DisMode::Before => "before",
-        DisMode::After => "after",
-        DisMode::Diff => "diff",
-        DisMode::SideBySide => "side-by-side",
-    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let mut session = match Session::new(&src, &options, out) {
+    let mut session = match Session::builder(&src).options(&options).output(out).build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };

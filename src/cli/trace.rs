@@ -150,7 +150,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let (code, session) = match Session::new(&src, &options, out) {
+    let (code, session) = match Session::builder(&src).options(&options).output(out).build() {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
             let halt = session.run_to_end();

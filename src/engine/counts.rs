@@ -14,7 +14,7 @@ impl Session {
     /// Starts counting how often each instruction runs, from now on, in this VM and in the
     /// VMs of later reloads.
     pub fn enable_exec_counts(&mut self) {
-        self.capture.counting = true;
+        self.text.counting = true;
         self.vm.enable_exec_counts();
         if let Some(jit) = &self.jit {
             jit.borrow_mut().set_counting(true);
@@ -69,7 +69,7 @@ mod tests {
     /// Counts by single-stepping: the reference every other mode must equal.
     fn stepped(src: &str) -> Vec<Vec<u64>> {
         let options = Options { jit: crate::engine::jit_policy::JitPolicy { enabled: false }, ..Options::default() };
-        let mut session = Session::new(src, &options, Box::new(std::io::sink())).expect("builds");
+        let mut session = Session::builder(src).options(&options).build().expect("builds");
         let mut seen: HashMap<(u32, usize), u64> = HashMap::new();
         loop {
             if let Some(frame) = session.vm.frames.last() {
@@ -95,7 +95,7 @@ mod tests {
             jit: crate::engine::jit_policy::JitPolicy { enabled: jit },
             ..Options::default()
         };
-        let mut session = Session::new(src, &options, Box::new(std::io::sink())).expect("builds");
+        let mut session = Session::builder(src).options(&options).build().expect("builds");
         session.enable_exec_counts();
         session.run_to_end();
         let native = session.vm.counters.jit_instructions;

@@ -126,7 +126,7 @@ impl Debugger {
         let sink = if options.sink.is_enabled() { options.sink.clone() } else { observe::live_sink() };
         sink.attach(recorder.clone());
         let options = Options { sink, ..options.clone() };
-        let mut session = Session::new_captured_with_cache(name, src, &options, cache)?;
+        let mut session = Session::builder(src).name(name).options(&options).capture_output().cache(cache).build()?;
         session.enable_exec_counts();
         let lines = line_tables(&session);
         let interrupt = session.vm.interrupt_flag();

@@ -5,10 +5,12 @@
 //! Architecture invariant: the engine knows nothing about terminals; it reads the clock but
 //! performs no file I/O (the CLI reads files and hands over text and writers).
 
+pub mod builder;
 pub mod cache;
 pub mod counts;
 pub mod jit_policy;
 pub mod observe;
+pub mod output;
 pub mod pipeline;
 pub mod recorder;
 pub mod session_cache;
@@ -129,15 +131,10 @@ pub struct Session {
     pub sink: EventSink,
     run_started: bool,
     /// Source, name and captured output, for snapshots.
-    pub capture: snapshot::Capture,
+    pub text: snapshot::SessionText,
 }
 
 impl Session {
-    /// Builds `src` (with a fresh in-memory cache) and prepares a VM that prints to `out`.
-    pub fn new(src: &str, options: &Options, out: Box<dyn Write>) -> Result<Session, Vec<Diagnostic>> {
-        Session::with_cache(src, options, out, cache::CompileCache::default())
-    }
-
     /// A VM for `build` printing to `out`, with the JIT installed when `options` ask for it.
     pub(crate) fn new_vm(build: &Build, options: &Options, out: Box<dyn Write>) -> (Vm, Option<jit_policy::SharedJit>) {
         let mut vm = Vm::new(build.program.clone(), options.vm.clone(), out);

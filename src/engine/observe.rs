@@ -158,7 +158,7 @@ mod tests {
         let sink = EventSink::new(Rc::new(FakeClock::stepping(STEP_NS)));
         sink.attach(listener);
         let options = Options { sink, ..Options::default() };
-        match Session::new(src, &options, Box::new(std::io::sink())) {
+        match Session::builder(src).options(&options).build() {
             Ok(session) => session,
             Err(diags) => panic!("does not compile: {diags:?}"),
         }
@@ -232,7 +232,7 @@ Hot loops
     #[test]
     fn a_disabled_sink_installs_no_observer() {
         let options = Options::default();
-        let mut session = match Session::new("print(1);", &options, Box::new(std::io::sink())) {
+        let mut session = match Session::builder("print(1);").options(&options).build() {
             Ok(s) => s,
             Err(diags) => panic!("{diags:?}"),
         };

@@ -51,21 +51,6 @@ pub struct ReloadState {
 }
 
 impl Session {
-    /// Builds `src` through `cache` and prepares a VM that prints to `out`.
-    pub fn with_cache(
-        src: &str,
-        options: &Options,
-        out: Box<dyn Write>,
-        mut cache: CompileCache,
-    ) -> Result<Session, Vec<Diagnostic>> {
-        let (build, report) = build_with_cache(src, options, &mut cache)?;
-        let out = SharedOut::new(out);
-        let (vm, jit) = Session::new_vm(&build, options, Box::new(out.clone()));
-        let reload = ReloadState { cache, options: options.clone(), out, last_build: report, builds: 1 };
-        let capture = super::snapshot::Capture::new(src);
-        Ok(Session { build, vm, jit, reload, sink: options.sink.clone(), run_started: false, capture })
-    }
-
     /// Replaces the program with `new_src`, recompiling only the units whose AST changed, and
     /// prepares a fresh VM (printing to the same output) to run it from the start. On failure
     /// the session keeps its current program and returns the diagnostics.
@@ -81,8 +66,8 @@ impl Session {
         self.jit = jit;
         self.run_started = false;
         self.build = build;
-        self.capture.reset(new_src);
-        if self.capture.counting {
+        self.text.reset(new_src);
+        if self.text.counting {
             self.enable_exec_counts();
         }
         self.reload.last_build = report;
@@ -100,8 +85,8 @@ impl Session {
         self.vm = vm;
         self.jit = jit;
         self.run_started = false;
-        self.capture.clear_output();
-        if self.capture.counting {
+        self.text.clear_output();
+        if self.text.counting {
             self.enable_exec_counts();
         }
     }

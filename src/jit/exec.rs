@@ -82,3 +82,59 @@ pub fn value_bytes(v: &Value) -> [u8; 16] {
     }
     out
 }
+
+/// The layout of [`Value`] that `jit::abi` states, read through [`value_bytes`] (here, so that
+/// `abi` does not import this module).
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::jit::abi::{VALUE_PAYLOAD, VALUE_TAG};
+
+    fn payload(v: &Value) -> u64 {
+        let b = value_bytes(v);
+        let mut p = [0u8; 8];
+        p.copy_from_slice(&b[VALUE_PAYLOAD as usize..VALUE_PAYLOAD as usize + 8]);
+        u64::from_le_bytes(p)
+    }
+
+    #[test]
+    fn value_tags_sit_at_offset_zero() {
+        let cases = [
+            (Value::Undef, 0u8),
+            (Value::Null, Value::TAG_NULL),
+            (Value::Bool(true), Value::TAG_BOOL),
+            (Value::Int(-5), Value::TAG_INT),
+            (Value::Float(2.5), Value::TAG_FLOAT),
+            (Value::Builtin(3), 5),
+            (Value::str("x"), Value::FIRST_HEAP_TAG),
+        ];
+        for (v, tag) in cases {
+            assert_eq!(value_bytes(&v)[VALUE_TAG as usize], tag, "{v:?}");
+            assert_eq!(v.tag(), tag, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn payloads_sit_at_offset_eight() {
+        assert_eq!(payload(&Value::Int(-123456789)) as i64, -123456789);
+        assert_eq!(payload(&Value::Int(i64::MIN)) as i64, i64::MIN);
+        assert_eq!(f64::from_bits(payload(&Value::Float(-0.75))), -0.75);
+        assert_eq!(value_bytes(&Value::Bool(true))[VALUE_PAYLOAD as usize], 1);
+        assert_eq!(value_bytes(&Value::Bool(false))[VALUE_PAYLOAD as usize], 0);
+        // A heap value's payload is its (non-null, aligned) pointer, distinct per allocation.
+        let (p, q) = (payload(&Value::Str(Rc::new("a".into()))), payload(&Value::Str(Rc::new("b".into()))));
+        assert!(p != 0 && p % 8 == 0 && q != 0 && p != q);
+    }
+
+    #[test]
+    fn heap_tags_start_where_the_vm_says() {
+        for v in [Value::str("s"), Value::list(vec![]), Value::map(Default::default())] {
+            assert!(value_bytes(&v)[0] >= Value::FIRST_HEAP_TAG);
+        }
+        for v in [Value::Undef, Value::Null, Value::Bool(false), Value::Int(1), Value::Float(1.0), Value::Builtin(0)] {
+            assert!(value_bytes(&v)[0] < Value::FIRST_HEAP_TAG);
+        }
+    }
+}

@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod ast_hash;
 pub mod lexer;
+pub mod limits;
 pub mod parser;
 pub mod span;
 pub mod token;

@@ -20,10 +20,7 @@ use super::span::Span;
 use super::token::Token;
 use crate::diag::Diagnostic;
 
-/// The maximum height of any returned AST, counting statement and expression nesting.
-///
-/// Deeper input is rejected with one "nested too deeply" syntax error.
-pub const MAX_NESTING: usize = 256;
+pub use super::limits::MAX_NESTING;
 
 /// The parser stops after this many diagnostics (lexical ones included).
 const MAX_DIAGNOSTICS: usize = 50;

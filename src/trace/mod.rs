@@ -31,8 +31,8 @@
 //! ```
 //!
 //! Listening (the TUI, a test): create `EventSink::new(clock)`, attach an
-//! `Rc<RefCell<impl Listener>>` before `Session::new` (to see the pipeline phases), pass the
-//! sink in `Options::sink`, and drive the run with `Session::run_slice`; a [`Profiler`] gives
+//! `Rc<RefCell<impl Listener>>` before `SessionBuilder::build` (to see the pipeline phases),
+//! pass the sink in `Options::sink`, and drive the run with `Session::run_slice`; a [`Profiler`] gives
 //! a consistent snapshot at any time through [`Profiler::profile`].
 //!
 //! Architecture invariant: nothing here reads the clock or opens files; time comes from the

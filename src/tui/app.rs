@@ -15,72 +15,18 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
+pub use super::keys::Action;
 use super::panes::four_way::FourWay;
 use super::panes::{self, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
-use crate::engine::debug::Goal;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
+use crate::engine::snapshot::{RunStatus, SessionSnapshot};
 
 /// The smallest terminal the layout supports.
 pub const MIN_WIDTH: u16 = 80;
 /// The smallest terminal the layout supports.
 pub const MIN_HEIGHT: u16 = 24;
-
-/// Something the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Run toward a debugger goal (step, continue, run to cursor).
-    Run(Goal),
-    /// Continue if paused, pause if running.
-    TogglePause,
-    /// Rebuild the session from the same source.
-    Restart,
-    /// Set or clear a breakpoint.
-    ToggleBreakpoint(Breakpoint),
-    /// Open the menu of VM events to break on.
-    EventMenu,
-    /// Open the four-way view of loop `loop_id` of `function`.
-    OpenLoopView {
-        /// Function index.
-        function: u32,
-        /// Loop index.
-        loop_id: u16,
-    },
-    /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
-    OpenLoopAtPc,
-    /// Turn the break on a VM event on or off.
-    ToggleEventBreak(EventBreak),
-    /// Focus the next pane.
-    FocusNext,
-    /// Focus the previous pane.
-    FocusPrev,
-    /// Focus pane number `n` (0-based, in [`PaneId::ALL`] order).
-    FocusIndex(usize),
-    /// Zoom the focused pane to the whole screen, or back.
-    ToggleZoom,
-    /// Hide the focused pane.
-    HideFocused,
-    /// Show every pane.
-    ShowAll,
-    /// Open the help overlay.
-    Help,
-    /// Start typing a search.
-    StartSearch,
-    /// Write the Chrome trace of the run so far (answered by the VM thread).
-    Export,
-    /// Switch to the next theme.
-    NextTheme,
-    /// Turn mouse capture on or off.
-    ToggleMouse,
-    /// Close an overlay, leave zoom.
-    Escape,
-    /// Show a message in the status line.
-    Status(String),
-    /// Leave the program.
-    Quit,
-}
 
 /// What the keyboard is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -611,7 +557,9 @@ impl App {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
         x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
-        for (key, what) in commands.iter().chain(keys::BAR.iter()) {
+        let global = keys::bar();
+        let global = global.iter().map(|(key, what)| (key.as_str(), *what));
+        for (key, what) in commands.iter().copied().chain(global) {
             if x >= right {
                 break;
             }
@@ -701,14 +649,16 @@ fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBre
 }
 
 fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let half = keys::HELP.len().div_ceil(2);
-    let column_rows = |sections: &[(&str, &[(&str, &str)])]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
-    let rows = column_rows(&keys::HELP[..half]).max(column_rows(&keys::HELP[half..]));
+    let help = keys::help_sections();
+    let half = help.len().div_ceil(2);
+    let column_rows =
+        |sections: &[(&str, Vec<(String, &str)>)]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
+    let rows = column_rows(&help[..half]).max(column_rows(&help[half..]));
     let size = (area.width.saturating_sub(4).min(84), (rows as u16 + 2).min(area.height));
     let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let column_width = inner.width / 2;
-    for (column, sections) in keys::HELP.chunks(half.max(1)).enumerate() {
+    for (column, sections) in help.chunks(half.max(1)).enumerate() {
         let x0 = inner.x + column as u16 * column_width;
         let mut y = inner.y;
         for (heading, entries) in sections.iter() {

@@ -1,11 +1,71 @@
-//! Key bindings: the global keys (debugger control, panes, overlays) with their vim-style and
-//! arrow/function-key equivalents, the navigation keys every list pane shares, and the help
-//! text generated from the same table.
+//! The key vocabulary of the TUI, as a leaf module: [`Action`] (what the user asked for),
+//! [`Nav`] (cursor movement), and the one key table [`KEYS`] from which the global key
+//! handling ([`global`]), the list panes' navigation ([`nav`]), the help overlay
+//! ([`help_sections`]) and the status bar ([`bar`]) are all generated (gitui's `KeysList`).
+//!
+//! Keys that only the focused pane understands (`b`, `u`, `f`, `v`, `[`, `]`, Enter, the
+//! mouse) are listed here too, as [`Meaning::Pane`], so that help shows them; the pane that
+//! owns them handles them.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Action;
 use crate::engine::debug::Goal;
+use crate::engine::recorder::EventBreak;
+use crate::engine::snapshot::Breakpoint;
+
+/// Something the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Run toward a debugger goal (step, continue, run to cursor).
+    Run(Goal),
+    /// Continue if paused, pause if running.
+    TogglePause,
+    /// Rebuild the session from the same source.
+    Restart,
+    /// Set or clear a breakpoint.
+    ToggleBreakpoint(Breakpoint),
+    /// Open the menu of VM events to break on.
+    EventMenu,
+    /// Open the four-way view of loop `loop_id` of `function`.
+    OpenLoopView {
+        /// Function index.
+        function: u32,
+        /// Loop index.
+        loop_id: u16,
+    },
+    /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
+    OpenLoopAtPc,
+    /// Turn the break on a VM event on or off.
+    ToggleEventBreak(EventBreak),
+    /// Focus the next pane.
+    FocusNext,
+    /// Focus the previous pane.
+    FocusPrev,
+    /// Focus pane number `n` (0-based, in [`PaneId::ALL`] order).
+    FocusIndex(usize),
+    /// Zoom the focused pane to the whole screen, or back.
+    ToggleZoom,
+    /// Hide the focused pane.
+    HideFocused,
+    /// Show every pane.
+    ShowAll,
+    /// Open the help overlay.
+    Help,
+    /// Start typing a search.
+    StartSearch,
+    /// Write the Chrome trace of the run so far (answered by the VM thread).
+    Export,
+    /// Switch to the next theme.
+    NextTheme,
+    /// Turn mouse capture on or off.
+    ToggleMouse,
+    /// Close an overlay, leave zoom.
+    Escape,
+    /// Show a message in the status line.
+    Status(String),
+    /// Leave the program.
+    Quit,
+}
 
 /// Cursor movement inside a list pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,121 +84,294 @@ pub enum Nav {
     Bottom,
 }
 
+/// A key (or mouse gesture) as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character without Ctrl (Shift is part of the character: `B`, `?`).
+    Char(char),
+    /// A character with Ctrl.
+    Ctrl(char),
+    /// A function key without Shift.
+    F(u8),
+    /// A function key with Shift.
+    ShiftF(u8),
+    /// The digits `1` to `n`.
+    Digits(char),
+    /// A named key.
+    Code(KeyCode),
+    /// A mouse click (help only).
+    Click,
+    /// The mouse wheel (help only).
+    Wheel,
+}
+
+impl Key {
+    /// Whether `event` is this key.
+    fn matches(self, event: &KeyEvent) -> bool {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let shift = event.modifiers.contains(KeyModifiers::SHIFT);
+        match (self, event.code) {
+            (Key::Char(c), KeyCode::Char(k)) => !ctrl && c == k,
+            (Key::Ctrl(c), KeyCode::Char(k)) => ctrl && c == k,
+            (Key::F(n), KeyCode::F(k)) => !ctrl && !shift && n == k,
+            (Key::ShiftF(n), KeyCode::F(k)) => !ctrl && shift && n == k,
+            (Key::Digits(last), KeyCode::Char(k)) => !ctrl && ('1'..=last).contains(&k),
+            (Key::Code(code), k) => !ctrl && code == k,
+            _ => false,
+        }
+    }
+
+    /// How help and the status bar write the key.
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "space".to_string(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("^{}", c.to_ascii_uppercase()),
+            Key::F(n) => format!("F{n}"),
+            Key::ShiftF(n) => format!("S-F{n}"),
+            Key::Digits(last) => format!("1-{last}"),
+            Key::Code(KeyCode::Tab) => "Tab".to_string(),
+            Key::Code(KeyCode::BackTab) => "S-Tab".to_string(),
+            Key::Code(KeyCode::Up) => "↑".to_string(),
+            Key::Code(KeyCode::Down) => "↓".to_string(),
+            Key::Code(KeyCode::PageUp) => "PgUp".to_string(),
+            Key::Code(KeyCode::PageDown) => "PgDn".to_string(),
+            Key::Code(KeyCode::Home) => "Home".to_string(),
+            Key::Code(KeyCode::End) => "End".to_string(),
+            Key::Code(KeyCode::Enter) => "Enter".to_string(),
+            Key::Code(KeyCode::Esc) => "Esc".to_string(),
+            Key::Code(other) => format!("{other:?}"),
+            Key::Click => "click".to_string(),
+            Key::Wheel => "wheel".to_string(),
+        }
+    }
+}
+
+/// What a key means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meaning {
+    /// A global action, taken before the focused pane sees the key.
+    Global(Action),
+    /// Focus pane number (digit - 1).
+    FocusDigit,
+    /// Cursor movement in any list pane.
+    Nav(Nav),
+    /// Handled by the focused pane (listed for help only).
+    Pane,
+}
+
+/// A section of the help overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Running and stepping.
+    Run,
+    /// Pane layout.
+    Panes,
+    /// Moving inside a pane.
+    Move,
+    /// Everything else.
+    Other,
+}
+
+impl Section {
+    /// Sections in the order help shows them (two columns of two).
+    pub const ALL: [Section; 4] = [Section::Run, Section::Panes, Section::Move, Section::Other];
+
+    /// The heading help shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Run => "Run",
+            Section::Panes => "Panes",
+            Section::Move => "Move",
+            Section::Other => "Other",
+        }
+    }
+}
+
+/// One row of the key table: keys with their meanings, one line of help, and (for the most
+/// used keys) a short label in the status bar, shown after the first key's name.
+#[derive(Debug)]
+pub struct KeyRow {
+    /// The help section (`None`: not in help).
+    pub section: Option<Section>,
+    /// The keys, in the order help lists them, each with its meaning.
+    pub keys: &'static [(Key, Meaning)],
+    /// How many of the keys help names (the rest are aliases that it leaves out for room).
+    pub shown: usize,
+    /// What help says the keys do.
+    pub help: &'static str,
+    /// The status bar's label, if the row is in the bar.
+    pub bar: Option<&'static str>,
+}
+
+const fn row(
+    section: Section,
+    keys: &'static [(Key, Meaning)],
+    help: &'static str,
+    bar: Option<&'static str>,
+) -> KeyRow {
+    KeyRow { section: Some(section), keys, shown: keys.len(), help, bar }
+}
+
+/// A row whose help names only its first `shown` keys.
+const fn some_shown(row: KeyRow, shown: usize) -> KeyRow {
+    KeyRow { shown, ..row }
+}
+
+use Key::{Char, Code, Ctrl, F, ShiftF};
+use Meaning::{Global as G, Nav as N, Pane as P};
+
+/// The one key table. The first entry whose key matches decides.
+pub const KEYS: &[KeyRow] = &[
+    row(
+        Section::Run,
+        &[(Char(' '), G(Action::TogglePause)), (Char('c'), G(Action::TogglePause)), (F(5), G(Action::TogglePause))],
+        "continue / pause",
+        Some("run/pause"),
+    ),
+    row(
+        Section::Run,
+        &[(Char('s'), G(Action::Run(Goal::StepInstruction))), (F(11), G(Action::Run(Goal::StepInstruction)))],
+        "step instruction",
+        Some("step"),
+    ),
+    row(
+        Section::Run,
+        &[(Char('n'), G(Action::Run(Goal::StepLine))), (F(10), G(Action::Run(Goal::StepLine)))],
+        "step source line",
+        Some("line"),
+    ),
+    some_shown(
+        row(
+            Section::Run,
+            &[
+                (Char('o'), G(Action::Run(Goal::StepOut))),
+                (F(12), G(Action::Run(Goal::StepOut))),
+                (ShiftF(11), G(Action::Run(Goal::StepOut))),
+            ],
+            "step out of function",
+            Some("out"),
+        ),
+        2,
+    ),
+    row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
+    row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
+    row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
+    row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
+    row(
+        Section::Panes,
+        &[(Code(KeyCode::Tab), G(Action::FocusNext)), (Code(KeyCode::BackTab), G(Action::FocusPrev))],
+        "next / previous pane",
+        Some("pane"),
+    ),
+    row(Section::Panes, &[(Key::Digits('7'), Meaning::FocusDigit)], "focus pane by number", None),
+    row(Section::Panes, &[(Char('z'), G(Action::ToggleZoom))], "zoom focused pane", None),
+    row(
+        Section::Panes,
+        &[(Char('x'), G(Action::HideFocused)), (Char('X'), G(Action::ShowAll))],
+        "hide pane / show all",
+        None,
+    ),
+    row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
+    row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
+    row(
+        Section::Move,
+        &[
+            (Char('j'), N(Nav::Down)),
+            (Char('k'), N(Nav::Up)),
+            (Code(KeyCode::Up), N(Nav::Up)),
+            (Code(KeyCode::Down), N(Nav::Down)),
+        ],
+        "cursor down / up",
+        None,
+    ),
+    some_shown(
+        row(
+            Section::Move,
+            &[
+                (Code(KeyCode::PageDown), N(Nav::PageDown)),
+                (Code(KeyCode::PageUp), N(Nav::PageUp)),
+                (Ctrl('d'), N(Nav::PageDown)),
+                (Ctrl('u'), N(Nav::PageUp)),
+            ],
+            "page (also ^D ^U)",
+            None,
+        ),
+        2,
+    ),
+    some_shown(
+        row(
+            Section::Move,
+            &[
+                (Char('g'), N(Nav::Top)),
+                (Char('G'), N(Nav::Bottom)),
+                (Code(KeyCode::Home), N(Nav::Top)),
+                (Code(KeyCode::End), N(Nav::Bottom)),
+            ],
+            "first / last row",
+            None,
+        ),
+        2,
+    ),
+    row(Section::Move, &[(Char('f'), P)], "follow current line", None),
+    row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
+    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "vm frame / pass", None),
+    row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search (Enter: next)", None),
+    row(Section::Other, &[(Char('e'), G(Action::Export))], "export Chrome trace", None),
+    row(Section::Other, &[(Char('t'), G(Action::NextTheme))], "switch theme", None),
+    row(Section::Other, &[(Char('m'), G(Action::ToggleMouse))], "mouse capture on/off", None),
+    row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),
+    row(Section::Other, &[(Char('?'), G(Action::Help)), (F(1), G(Action::Help))], "this help", Some("help")),
+    row(Section::Other, &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))], "quit", Some("quit")),
+];
+
+/// The first meaning the table gives `key`, if any.
+fn meaning(key: &KeyEvent) -> Option<(Key, &'static Meaning)> {
+    KEYS.iter().flat_map(|row| row.keys.iter()).find(|(k, _)| k.matches(key)).map(|(k, m)| (*k, m))
+}
+
 /// The navigation meaning of a key, if any.
 pub fn nav(key: &KeyEvent) -> Option<Nav> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    Some(match key.code {
-        KeyCode::Up | KeyCode::Char('k') if !ctrl => Nav::Up,
-        KeyCode::Down | KeyCode::Char('j') if !ctrl => Nav::Down,
-        KeyCode::PageUp => Nav::PageUp,
-        KeyCode::PageDown => Nav::PageDown,
-        KeyCode::Char('u') if ctrl => Nav::PageUp,
-        KeyCode::Char('d') if ctrl => Nav::PageDown,
-        KeyCode::Home | KeyCode::Char('g') if !ctrl => Nav::Top,
-        KeyCode::End | KeyCode::Char('G') if !ctrl => Nav::Bottom,
-        _ => return None,
-    })
+    match meaning(key)? {
+        (_, Meaning::Nav(nav)) => Some(*nav),
+        _ => None,
+    }
 }
 
 /// The global meaning of a key (before the focused pane sees it), if any.
 pub fn global(key: &KeyEvent) -> Option<Action> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-    if ctrl {
-        return match key.code {
-            KeyCode::Char('c') => Some(Action::Quit),
+    match meaning(key)? {
+        (_, Meaning::Global(action)) => Some(action.clone()),
+        (_, Meaning::FocusDigit) => match key.code {
+            KeyCode::Char(c) => Some(Action::FocusIndex(c as usize - '1' as usize)),
             _ => None,
-        };
+        },
+        _ => None,
     }
-    Some(match key.code {
-        KeyCode::Char(' ') | KeyCode::Char('c') | KeyCode::F(5) => Action::TogglePause,
-        KeyCode::Char('s') | KeyCode::F(11) if !shift => Action::Run(Goal::StepInstruction),
-        KeyCode::Char('n') | KeyCode::F(10) => Action::Run(Goal::StepLine),
-        KeyCode::Char('o') | KeyCode::F(12) => Action::Run(Goal::StepOut),
-        KeyCode::F(11) => Action::Run(Goal::StepOut),
-        KeyCode::Char('r') | KeyCode::F(2) => Action::Restart,
-        KeyCode::Char('B') => Action::EventMenu,
-        KeyCode::Char('L') => Action::OpenLoopAtPc,
-        KeyCode::Tab => Action::FocusNext,
-        KeyCode::BackTab => Action::FocusPrev,
-        KeyCode::Char(c @ '1'..='7') => Action::FocusIndex(c as usize - '1' as usize),
-        KeyCode::Char('z') => Action::ToggleZoom,
-        KeyCode::Char('x') => Action::HideFocused,
-        KeyCode::Char('X') => Action::ShowAll,
-        KeyCode::Char('/') => Action::StartSearch,
-        KeyCode::Char('e') => Action::Export,
-        KeyCode::Char('t') => Action::NextTheme,
-        KeyCode::Char('m') => Action::ToggleMouse,
-        KeyCode::Char('?') | KeyCode::F(1) => Action::Help,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc => Action::Escape,
-        _ => return None,
-    })
 }
 
-/// The help overlay: keys and what they do, in sections (two columns of two sections).
-pub const HELP: &[(&str, &[(&str, &str)])] = &[
-    (
-        "Run",
-        &[
-            ("space c F5", "continue / pause"),
-            ("s F11", "step instruction"),
-            ("n F10", "step source line"),
-            ("o F12", "step out of function"),
-            ("u F4", "run to cursor"),
-            ("b F9", "breakpoint at cursor"),
-            ("B", "break on VM events…"),
-            ("r F2", "restart"),
-        ],
-    ),
-    (
-        "Panes",
-        &[
-            ("Tab S-Tab", "next / previous pane"),
-            ("1-7", "focus pane by number"),
-            ("z", "zoom focused pane"),
-            ("x X", "hide pane / show all"),
-            ("L Enter", "four-way loop view"),
-            ("click wheel", "focus, select / scroll"),
-        ],
-    ),
-    (
-        "Move",
-        &[
-            ("j k ↑ ↓", "cursor down / up"),
-            ("PgDn PgUp", "page (also ^d ^u)"),
-            ("g G", "first / last row"),
-            ("f", "follow current line"),
-            ("v", "opt/raw/both/passes"),
-            ("[ ]", "vm frame / pass"),
-        ],
-    ),
-    (
-        "Other",
-        &[
-            ("/", "search (Enter: next)"),
-            ("e", "export Chrome trace"),
-            ("t", "switch theme"),
-            ("m", "mouse capture on/off"),
-            ("? F1", "this help"),
-            ("q ^C", "quit"),
-        ],
-    ),
-];
+/// The help overlay: for each section, its heading and its rows (keys, what they do).
+pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+    Section::ALL
+        .iter()
+        .map(|&section| {
+            let rows = KEYS
+                .iter()
+                .filter(|row| row.section == Some(section))
+                .map(|row| {
+                    let shown = row.keys.iter().take(row.shown).map(|(k, _)| k.label());
+                    (shown.collect::<Vec<_>>().join(" "), row.help)
+                })
+                .collect();
+            (section.name(), rows)
+        })
+        .collect()
+}
 
-/// The global keys shown in the help bar.
-pub const BAR: &[(&str, &str)] = &[
-    ("space", "run/pause"),
-    ("s", "step"),
-    ("n", "line"),
-    ("o", "out"),
-    ("b", "break"),
-    ("B", "on event"),
-    ("u", "run to"),
-    ("Tab", "pane"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The global keys shown in the status bar: the first key of each bar row and its label.
+pub fn bar() -> Vec<(String, &'static str)> {
+    KEYS.iter().filter_map(|row| Some((row.keys.first()?.0.label(), row.bar?))).collect()
+}
 
 #[cfg(test)]
 mod tests {
@@ -163,5 +396,37 @@ mod tests {
         }
         assert_eq!(nav(&key(KeyCode::Char('j'))), nav(&key(KeyCode::Down)));
         assert_eq!(global(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+    }
+
+    #[test]
+    fn no_table_entry_is_shadowed_by_an_earlier_one() {
+        for (k, m) in KEYS.iter().flat_map(|row| row.keys.iter()) {
+            let event = match *k {
+                Key::Char(c) | Key::Digits(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+                Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+                Key::F(n) => KeyEvent::new(KeyCode::F(n), KeyModifiers::NONE),
+                Key::ShiftF(n) => KeyEvent::new(KeyCode::F(n), KeyModifiers::SHIFT),
+                Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
+                Key::Click | Key::Wheel => continue,
+            };
+            let (first, meaning) = super::meaning(&event).expect("a table key has a meaning");
+            assert_eq!((first, meaning), (*k, m), "{k:?} is shadowed");
+        }
+        assert_eq!(global(&KeyEvent::new(KeyCode::F(11), KeyModifiers::SHIFT)), Some(Action::Run(Goal::StepOut)));
+        assert_eq!(global(&key(KeyCode::Char('3'))), Some(Action::FocusIndex(2)));
+        assert_eq!(global(&key(KeyCode::Char('8'))), None);
+        assert_eq!(nav(&KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Nav::PageDown));
+    }
+
+    #[test]
+    fn help_and_bar_come_from_the_table() {
+        let help = help_sections();
+        assert_eq!(help.iter().map(|(h, _)| *h).collect::<Vec<_>>(), ["Run", "Panes", "Move", "Other"]);
+        let rows: usize = help.iter().map(|(_, r)| r.len()).sum();
+        assert_eq!(rows, KEYS.iter().filter(|r| r.section.is_some()).count());
+        assert!(help[0].1.contains(&("space c F5".to_string(), "continue / pause")));
+        let bar = bar();
+        assert_eq!(bar.first(), Some(&("space".to_string(), "run/pause")));
+        assert_eq!(bar.last(), Some(&("q".to_string(), "quit")));
     }
 }

@@ -2,44 +2,25 @@
 
 use std::rc::Rc;
 
+use super::builtin_names::NAMES;
+pub use super::builtin_names::{builtin_id, builtin_name};
 use super::error::{ErrorKind, VmError};
 use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
 type BResult = Result<Value, VmError>;
 type BuiltinFn = fn(&[Value], usize) -> BResult;
 
-/// The builtin table: name and implementation (the second argument is the allocation cap).
-const BUILTINS: &[(&str, BuiltinFn)] = &[
-    ("len", b_len),
-    ("str", b_str),
-    ("int", b_int),
-    ("float", b_float),
-    ("typeof", b_typeof),
-    ("push", b_push),
-    ("append", b_append),
-    ("keys", b_keys),
-    ("values", b_values),
-    ("range", b_range),
-    ("sort", b_sort),
-    ("slice", b_slice),
-    ("abs", b_abs),
-    ("sqrt", b_sqrt),
+/// The builtin implementations, indexed by the ids of [`super::builtin_names::NAMES`] (same
+/// order; the array length makes a missing entry a compile error). The second argument is the
+/// allocation cap.
+const BUILTINS: [BuiltinFn; NAMES.len()] = [
+    b_len, b_str, b_int, b_float, b_typeof, b_push, b_append, b_keys, b_values, b_range, b_sort, b_slice, b_abs, b_sqrt,
 ];
-
-/// The id of builtin `name`, if there is one.
-pub fn builtin_id(name: &str) -> Option<u8> {
-    BUILTINS.iter().position(|(n, _)| *n == name).map(|i| i as u8)
-}
-
-/// The name of builtin `id`.
-pub fn builtin_name(id: u8) -> &'static str {
-    BUILTINS.get(id as usize).map(|(n, _)| *n).unwrap_or("builtin")
-}
 
 /// Calls builtin `id` with `args`.
 pub fn call_builtin(id: u8, args: &[Value], max_alloc: usize) -> BResult {
     match BUILTINS.get(id as usize) {
-        Some((_, f)) => f(args, max_alloc),
+        Some(f) => f(args, max_alloc),
         None => Err(VmError::new(ErrorKind::NotCallable, "not callable: unknown builtin")),
     }
 }

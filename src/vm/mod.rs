@@ -4,12 +4,14 @@
 //! Architecture invariant: `vm` never imports `jit`, `engine`, `tui` or `cli`; the JIT reaches
 //! it only through the [`hooks::LoopCompiler`] trait, and nothing here performs file I/O.
 
+pub mod builtin_names;
 pub mod builtins;
 pub mod chain;
 pub mod error;
 pub mod exec_counts;
 pub mod hooks;
 pub mod interp;
+pub mod preview;
 pub mod program;
 pub mod regcode;
 pub mod value;

@@ -2,80 +2,19 @@
 //! constants turned into values, chunk-local global tables mapped to program slots, and
 //! per-loop counters for hot-loop detection.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
 
-use super::builtins;
+use super::builtin_names;
 use super::regcode::{self, RegCode};
 use super::value::Value;
-use crate::bytecode::chunk::{Capture, Chunk, Const, LoopInfo};
+/// The runtime function object and its loop counters live with [`Value`] (a value may hold a
+/// closure of a `Proto`, and a `Proto` holds values), so that the two files do not import
+/// each other.
+pub use super::value::{LoopCounter, Proto};
+use crate::bytecode::chunk::{Chunk, Const};
 use crate::bytecode::op::Op;
-use crate::syntax::span::Span;
-
-/// Run-time counters of one loop.
-#[derive(Debug, Default)]
-pub struct LoopCounter {
-    /// Back-edges taken (iterations after the first).
-    pub iterations: Cell<u64>,
-    /// Set once the engine has decided this loop's fate (compiled, or refused); the VM then
-    /// calls the hook at every back-edge only while `compiled` is set.
-    pub decided: Cell<bool>,
-    /// True while native code exists for this loop.
-    pub compiled: Cell<bool>,
-}
-
-/// A function ready to run.
-#[derive(Debug)]
-pub struct Proto {
-    /// Index of this function in [`Program::protos`].
-    pub id: u32,
-    /// Function name (`None` for anonymous functions and the top level).
-    pub name: Option<String>,
-    /// True for the top-level code.
-    pub is_top: bool,
-    /// Number of parameters.
-    pub arity: u16,
-    /// Frame slots, parameters included.
-    pub n_slots: u32,
-    /// Instructions, with global and function indices resolved to program-wide ones.
-    pub code: Vec<Op>,
-    /// The same instructions with their operands' frame positions, as the interpreter runs
-    /// them (see [`regcode`]).
-    pub exec: RegCode,
-    /// Constant pool as values.
-    pub consts: Vec<Value>,
-    /// Absolute source span of every instruction.
-    pub spans: Vec<Span>,
-    /// Slot names (for errors and the debugger).
-    pub slot_names: Vec<String>,
-    /// Slots that hold cells.
-    pub cell_slots: Vec<u16>,
-    /// How closures of this function capture from the creating frame.
-    pub captures: Vec<Capture>,
-    /// Names of the captured variables.
-    pub free_names: Vec<String>,
-    /// Loops of this function.
-    pub loops: Vec<LoopInfo>,
-    /// Per-loop counters, indexed like `loops`.
-    pub loop_counters: Vec<LoopCounter>,
-    /// Span of the whole function.
-    pub span: Span,
-    /// Spans of the parts of superinstructions, by pc.
-    pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
-}
-
-impl Proto {
-    /// Name for listings and tracebacks.
-    pub fn display_name(&self) -> &str {
-        match (&self.name, self.is_top) {
-            (_, true) => "<main>",
-            (Some(n), false) => n,
-            (None, false) => "<anonymous>",
-        }
-    }
-}
 
 /// A linked program.
 #[derive(Debug)]
@@ -128,7 +67,7 @@ pub fn link(top: &Chunk) -> Program {
     }
     let global_init = global_names
         .iter()
-        .map(|n| match builtins::builtin_id(n) {
+        .map(|n| match builtin_names::builtin_id(n) {
             Some(id) => Value::Builtin(id),
             // Const flags start cleared: the name is not (yet) a constant.
             None if n.starts_with("%const:") => Value::Bool(false),

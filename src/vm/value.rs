@@ -1,15 +1,20 @@
 //! Runtime values: a 16-byte tagged enum whose layout the JIT relies on, plus the pure
 //! operations on values (arithmetic, comparison, equality, display) shared by the VM and the
-//! constant folder, so a folded program cannot behave differently from an unfolded one.
+//! constant folder, so a folded program cannot behave differently from an unfolded one. It also
+//! defines the runtime function object (`Proto`, built by `program::link`), because values and
+//! function objects contain each other.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
 
 use super::error::{ErrorKind, VmError};
-use super::program::Proto;
+use super::regcode::RegCode;
+use crate::bytecode::chunk::{Capture, LoopInfo};
+use crate::bytecode::op::Op;
+use crate::syntax::span::Span;
 
 /// A shared, mutable list.
 pub type ListRef = Rc<RefCell<Vec<Value>>>;
@@ -17,6 +22,69 @@ pub type ListRef = Rc<RefCell<Vec<Value>>>;
 pub type MapRef = Rc<RefCell<IndexMap<Rc<String>, Value>>>;
 /// A captured variable shared between a frame and its closures.
 pub type CellRef = Rc<RefCell<Value>>;
+
+/// Run-time counters of one loop.
+#[derive(Debug, Default)]
+pub struct LoopCounter {
+    /// Back-edges taken (iterations after the first).
+    pub iterations: Cell<u64>,
+    /// Set once the engine has decided this loop's fate (compiled, or refused); the VM then
+    /// calls the hook at every back-edge only while `compiled` is set.
+    pub decided: Cell<bool>,
+    /// True while native code exists for this loop.
+    pub compiled: Cell<bool>,
+}
+
+/// A function ready to run.
+#[derive(Debug)]
+pub struct Proto {
+    /// Index of this function in [`Program::protos`].
+    pub id: u32,
+    /// Function name (`None` for anonymous functions and the top level).
+    pub name: Option<String>,
+    /// True for the top-level code.
+    pub is_top: bool,
+    /// Number of parameters.
+    pub arity: u16,
+    /// Frame slots, parameters included.
+    pub n_slots: u32,
+    /// Instructions, with global and function indices resolved to program-wide ones.
+    pub code: Vec<Op>,
+    /// The same instructions with their operands' frame positions, as the interpreter runs
+    /// them (see [`regcode`]).
+    pub exec: RegCode,
+    /// Constant pool as values.
+    pub consts: Vec<Value>,
+    /// Absolute source span of every instruction.
+    pub spans: Vec<Span>,
+    /// Slot names (for errors and the debugger).
+    pub slot_names: Vec<String>,
+    /// Slots that hold cells.
+    pub cell_slots: Vec<u16>,
+    /// How closures of this function capture from the creating frame.
+    pub captures: Vec<Capture>,
+    /// Names of the captured variables.
+    pub free_names: Vec<String>,
+    /// Loops of this function.
+    pub loops: Vec<LoopInfo>,
+    /// Per-loop counters, indexed like `loops`.
+    pub loop_counters: Vec<LoopCounter>,
+    /// Span of the whole function.
+    pub span: Span,
+    /// Spans of the parts of superinstructions, by pc.
+    pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
+}
+
+impl Proto {
+    /// Name for listings and tracebacks.
+    pub fn display_name(&self) -> &str {
+        match (&self.name, self.is_top) {
+            (_, true) => "<main>",
+            (Some(n), false) => n,
+            (None, false) => "<anonymous>",
+        }
+    }
+}
 
 /// A user function together with the variables it captured.
 #[derive(Debug)]
@@ -252,7 +320,7 @@ impl Walker {
                 None => out.push_str("<function>"),
             },
             Value::Builtin(id) => {
-                let _ = write!(out, "<function {}>", super::builtins::builtin_name(*id));
+                let _ = write!(out, "<function {}>", super::builtin_names::builtin_name(*id));
             }
             Value::Cell(c) => {
                 let inner = c.borrow().clone();

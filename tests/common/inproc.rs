@@ -35,7 +35,7 @@ pub struct Behaviour {
 /// Runs `src` with `options` and reports its behaviour.
 pub fn behaviour(src: &str, options: &Options) -> Behaviour {
     let buf = SharedBuf::default();
-    let mut session = match Session::new(src, options, Box::new(buf.clone())) {
+    let mut session = match Session::builder(src).options(options).output(Box::new(buf.clone())).build() {
         Ok(s) => s,
         Err(diags) => {
             return Behaviour { output: String::new(), end: format!("syntax: {}", diags[0].message) };

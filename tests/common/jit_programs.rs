@@ -71,7 +71,7 @@ pub fn run(src: &str, jit: bool, limits: Limits) -> (Observed, u64) {
         ..Options::default()
     };
     let out = Shared::default();
-    let mut session = match Session::new(src, &options, Box::new(out.clone())) {
+    let mut session = match Session::builder(src).options(&options).output(Box::new(out.clone())).build() {
         Ok(s) => s,
         Err(diags) => panic!("generated program does not compile: {diags:?}\n{src}"),
     };

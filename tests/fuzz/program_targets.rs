@@ -232,7 +232,7 @@ pub fn check_compiler(input: &[u8]) -> Result<(), String> {
 
 fn run_sliced(src: &str, opts: &zexus_tui::engine::Options, slice: u64) -> Option<Behaviour> {
     let buf = SharedBuf::default();
-    let mut session = Session::new(src, opts, Box::new(buf.clone())).ok()?;
+    let mut session = Session::builder(src).options(opts).output(Box::new(buf.clone())).build().ok()?;
     let end = loop {
         match session.vm.run(slice) {
             Halt::Budget => continue,

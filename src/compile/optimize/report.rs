@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::PassStats;
 use crate::bytecode::chunk::Chunk;
-use crate::bytecode::disasm::{format_row, listing, rows};
+use crate::bytecode::disasm::{ListingRow, format_row, listing, rows};
 use crate::syntax::span::SourceMap;
 
 /// The figures of an optimization: per pass and in total.
@@ -29,55 +29,62 @@ pub fn pass_report(before: &Chunk, after: &Chunk, stats: &[PassStats]) -> String
     out
 }
 
-fn chunk_rows_text(chunk: &Chunk, src: &str, map: &SourceMap, with_pc: bool) -> Vec<String> {
-    rows(chunk, src, map)
-        .iter()
-        .map(|r| {
-            if with_pc {
-                format_row(r)
-            } else {
-                let mut t = format!("{:>4}  {:<16} {:<8}", r.line, r.opcode, r.operand);
-                if !r.comment.is_empty() {
-                    let _ = write!(t, " ; {}", r.comment);
-                }
-                t.trim_end().to_string()
-            }
-        })
-        .collect()
+/// How `dis` shows the listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisMode {
+    /// Unoptimized only.
+    Before,
+    /// Optimized only.
+    After,
+    /// Unified diff.
+    Diff,
+    /// Two columns.
+    SideBySide,
 }
 
-fn walk_pairs<'a>(before: &'a Chunk, after: &'a Chunk, out: &mut Vec<(&'a Chunk, &'a Chunk)>) {
-    out.push((before, after));
-    for (b, a) in before.children.iter().zip(after.children.iter()) {
-        walk_pairs(b, a, out);
+/// A listing row without its pc, for diffs (pcs shift when a pass removes code; without them
+/// the diff shows only real changes).
+pub fn format_row_without_pc(row: &ListingRow) -> String {
+    let mut t = format!("{:>4}  {:<16} {:<8}", row.line, row.opcode, row.operand);
+    if !row.comment.is_empty() {
+        let _ = write!(t, " ; {}", row.comment);
+    }
+    t.trim_end().to_string()
+}
+
+/// Appends the unified diff of two texts to `out`, one `-`, `+` or ` ` line per line.
+pub fn unified_diff(old: &str, new: &str, out: &mut String) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "-",
+            similar::ChangeTag::Insert => "+",
+            similar::ChangeTag::Equal => " ",
+        };
+        let _ = write!(out, "{sign}{change}");
     }
 }
 
-/// The `dis` output in one of its modes (`before`, `after`, `diff`, `side-by-side`), followed by
-/// the optimizer figures.
-pub fn render_dis(before: &Chunk, after: &Chunk, stats: &[PassStats], src: &str, mode: &str) -> String {
+fn chunk_rows_text(chunk: &Chunk, src: &str, map: &SourceMap, with_pc: bool) -> Vec<String> {
+    let format = if with_pc { format_row } else { format_row_without_pc };
+    rows(chunk, src, map).iter().map(format).collect()
+}
+
+/// The `dis` output in one of its modes, followed by the optimizer figures.
+pub fn render_dis(before: &Chunk, after: &Chunk, stats: &[PassStats], src: &str, mode: DisMode) -> String {
     let map = SourceMap::new(src);
     let mut out = String::new();
     match mode {
-        "before" => out.push_str(&listing(before, src)),
-        "after" => out.push_str(&listing(after, src)),
-        _ => {
-            let mut pairs = Vec::new();
-            walk_pairs(before, after, &mut pairs);
-            for (b, a) in pairs {
+        DisMode::Before => out.push_str(&listing(before, src)),
+        DisMode::After => out.push_str(&listing(after, src)),
+        DisMode::Diff | DisMode::SideBySide => {
+            // The optimizer never adds or removes functions, so the two trees have one shape.
+            for (b, a) in before.preorder().into_iter().zip(after.preorder()) {
                 let _ = writeln!(out, "== {} ({} -> {} instructions) ==", a.display_name(), b.code.len(), a.code.len());
-                if mode == "diff" {
+                if mode == DisMode::Diff {
                     let old = chunk_rows_text(b, src, &map, false).join("\n") + "\n";
                     let new = chunk_rows_text(a, src, &map, false).join("\n") + "\n";
-                    let diff = similar::TextDiff::from_lines(&old, &new);
-                    for change in diff.iter_all_changes() {
-                        let sign = match change.tag() {
-                            similar::ChangeTag::Delete => "-",
-                            similar::ChangeTag::Insert => "+",
-                            similar::ChangeTag::Equal => " ",
-                        };
-                        let _ = write!(out, "{sign}{change}");
-                    }
+                    unified_diff(&old, &new, &mut out);
                 } else {
                     let left = chunk_rows_text(b, src, &map, true);
                     let right = chunk_rows_text(a, src, &map, true);

@@ -16,8 +16,8 @@ use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, pu
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
-use crate::tui::app::Action;
 use crate::tui::keys;
+use crate::tui::keys::Action;
 use crate::tui::theme::Theme;
 
 /// Which listing the pane shows.

@@ -16,8 +16,8 @@ use ratatui::style::{Modifier, Style};
 
 use super::{Scroll, StopTracker, count_cell, fill_row, frame, put, put_raw, thousands, title};
 use crate::engine::snapshot::{FunctionInfo, LoopState, LoopView, NativeListing, RunStatus, SessionSnapshot};
-use crate::tui::app::Action;
 use crate::tui::keys;
+use crate::tui::keys::Action;
 use crate::tui::theme::Theme;
 
 /// The columns, in focus order.

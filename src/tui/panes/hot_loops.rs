@@ -12,8 +12,8 @@ use ratatui::style::{Modifier, Style};
 
 use super::{Command, Pane, PaneId, Scroll, fill_row, frame, put, put_raw, thousands, title};
 use crate::engine::snapshot::{LoopState, LoopView, SessionSnapshot};
-use crate::tui::app::Action;
 use crate::tui::keys;
+use crate::tui::keys::Action;
 use crate::tui::theme::Theme;
 
 /// The hot-loops pane.

@@ -22,7 +22,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Widget};
 
-use super::app::Action;
+use super::keys::Action;
 use super::keys::Nav;
 use super::sanitize;
 use super::theme::Theme;

@@ -10,8 +10,8 @@ use ratatui::layout::Rect;
 use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, title};
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
-use crate::tui::app::Action;
 use crate::tui::keys;
+use crate::tui::keys::Action;
 use crate::tui::sanitize;
 use crate::tui::theme::Theme;
 

@@ -11,7 +11,7 @@ use ratatui::style::Style;
 
 use super::{Command, Pane, PaneId, StopTracker, frame, put, thousands, title};
 use crate::engine::snapshot::SessionSnapshot;
-use crate::tui::app::Action;
+use crate::tui::keys::Action;
 use crate::tui::keys::{self, Nav};
 use crate::tui::theme::Theme;
 

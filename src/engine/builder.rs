@@ -1,0 +1,96 @@
+//! The one way to make a [`Session`]: [`Session::builder`] and its options (the compile
+//! options, where the program prints, whether its output is captured for snapshots, the
+//! bytecode cache, the display name).
+
+use std::io::Write;
+
+use super::cache::CompileCache;
+use super::output::OutputLog;
+use super::pipeline::build_with_cache;
+use super::session_cache::{ReloadState, SharedOut};
+use super::snapshot::SessionText;
+use super::{Options, Session};
+use crate::diag::Diagnostic;
+
+/// How to make a session; [`SessionBuilder::build`] compiles the source and prepares the VM.
+///
+/// Defaults: [`Options::default`], output discarded, a fresh in-memory cache, the name
+/// `<program>`.
+pub struct SessionBuilder {
+    src: String,
+    name: String,
+    options: Options,
+    out: Option<Box<dyn Write>>,
+    capture: bool,
+    cache: CompileCache,
+}
+
+impl Session {
+    /// Starts making a session over `src`.
+    pub fn builder(src: &str) -> SessionBuilder {
+        SessionBuilder {
+            src: src.to_string(),
+            name: "<program>".to_string(),
+            options: Options::default(),
+            out: None,
+            capture: false,
+            cache: CompileCache::default(),
+        }
+    }
+}
+
+impl SessionBuilder {
+    /// The options to build and run with.
+    pub fn options(mut self, options: &Options) -> SessionBuilder {
+        self.options = options.clone();
+        self
+    }
+
+    /// Where the program prints (replaces [`SessionBuilder::capture_output`]).
+    pub fn output(mut self, out: Box<dyn Write>) -> SessionBuilder {
+        self.out = Some(out);
+        self.capture = false;
+        self
+    }
+
+    /// Keeps the program's output for snapshots instead of printing it (replaces
+    /// [`SessionBuilder::output`]).
+    pub fn capture_output(mut self) -> SessionBuilder {
+        self.out = None;
+        self.capture = true;
+        self
+    }
+
+    /// The program's display name in messages and snapshots (its path, or `<demo>`).
+    pub fn name(mut self, name: &str) -> SessionBuilder {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Builds through `cache` (off, or with a disk tier) instead of a fresh in-memory one.
+    pub fn cache(mut self, cache: CompileCache) -> SessionBuilder {
+        self.cache = cache;
+        self
+    }
+
+    /// Compiles the source and prepares a VM paused before its first instruction; on failure
+    /// returns every diagnostic found.
+    pub fn build(self) -> Result<Session, Vec<Diagnostic>> {
+        let SessionBuilder { src, name, options, out, capture, mut cache } = self;
+        let (build, report) = build_with_cache(&src, &options, &mut cache)?;
+        let log = capture.then(OutputLog::default);
+        let out: Box<dyn Write> = match (&log, out) {
+            (Some(log), _) => Box::new(log.clone()),
+            (None, Some(out)) => out,
+            (None, None) => Box::new(std::io::sink()),
+        };
+        let out = SharedOut::new(out);
+        let (vm, jit) = Session::new_vm(&build, &options, Box::new(out.clone()));
+        let sink = options.sink.clone();
+        let reload = ReloadState { cache, options, out, last_build: report, builds: 1 };
+        let mut text = SessionText::new(&src);
+        text.name = name;
+        text.output = log;
+        Ok(Session { build, vm, jit, reload, sink, run_started: false, text })
+    }
+}

@@ -1,0 +1,475 @@
+//! Builds [`SessionSnapshot`]s from a session: the static half once per build (listings,
+//! pass stages, the pc map), the dynamic half on every call; and [`SessionText`], what the
+//! session keeps for it (its source, name, captured output and caches).
+
+use std::cell::{OnceCell, RefCell};
+use std::sync::Arc;
+
+use super::*;
+use crate::bytecode::disasm;
+use crate::compile::optimize::history;
+use crate::diag::render;
+use crate::engine::Session;
+use crate::engine::output::OutputLog;
+use crate::jit::disasm::NativeSection;
+use crate::jit::{JitCodeListing, JitLoopInfo, JitLoopStatus};
+use crate::syntax::span::SourceMap;
+use crate::vm::preview::{data_preview, preview};
+use crate::vm::value::Value;
+
+/// The session's own text and what snapshots derive from it: the source, the display name, the
+/// captured program output, and the static half of the snapshot (built on first use).
+#[derive(Debug, Default)]
+pub struct SessionText {
+    pub(crate) name: String,
+    source: String,
+    pub(crate) output: Option<OutputLog>,
+    program: OnceCell<Arc<ProgramInfo>>,
+    map: OnceCell<SourceMap>,
+    /// Disassembled native code, by function, loop and code address (decoded once).
+    native: RefCell<Vec<NativeListing>>,
+    /// Execution counting is on (and is switched on again in the VM of every reload).
+    pub(crate) counting: bool,
+}
+
+impl SessionText {
+    /// The text of `source` (output not captured).
+    pub fn new(source: &str) -> SessionText {
+        SessionText {
+            name: "<program>".to_string(),
+            source: source.to_string(),
+            output: None,
+            program: OnceCell::new(),
+            map: OnceCell::new(),
+            native: RefCell::new(Vec::new()),
+            counting: false,
+        }
+    }
+
+    /// Forgets the output captured so far.
+    pub fn clear_output(&self) {
+        if let Some(log) = &self.output {
+            log.clear();
+        }
+    }
+
+    /// Starts over on `source` after a reload: the name stays, captured output is cleared.
+    pub fn reset(&mut self, source: &str) {
+        self.source = source.to_string();
+        self.program = OnceCell::new();
+        self.map = OnceCell::new();
+        if let Some(log) = &self.output {
+            log.clear();
+        }
+    }
+}
+
+impl Session {
+    /// The source text the session was built from.
+    pub fn source(&self) -> &str {
+        &self.text.source
+    }
+
+    /// Line index of the source (built on first use).
+    pub fn source_map(&self) -> &SourceMap {
+        self.text.map.get_or_init(|| SourceMap::new(&self.text.source))
+    }
+
+    /// The static half of the snapshot, built on first use.
+    pub fn program_info(&self) -> Arc<ProgramInfo> {
+        self.text.program.get_or_init(|| Arc::new(build_program_info(self))).clone()
+    }
+
+    /// Source line of instruction `pc` of function `function` (0 when out of range).
+    pub fn line_of(&self, function: u32, pc: u32) -> u32 {
+        let info = self.program_info();
+        info.functions.get(function as usize).and_then(|f| f.optimized.get(pc as usize)).map(|r| r.line).unwrap_or(0)
+    }
+
+    /// The innermost position, if the program has not finished.
+    pub fn location(&self) -> Option<Location> {
+        let frame = self.vm.frames.last()?;
+        let pc = if self.vm.failure().is_some() { frame.ip.saturating_sub(1) } else { frame.ip };
+        let span = frame.proto.spans.get(pc).copied().unwrap_or_default();
+        let lc = self.source_map().line_col(&self.text.source, span.start);
+        Some(Location {
+            function: frame.proto.id,
+            pc: pc as u32,
+            line: lc.line,
+            col: lc.col,
+            depth: self.vm.frames.len(),
+        })
+    }
+
+    /// A snapshot of everything the debugger shows. Status is `Paused` while the program can
+    /// still run; the caller (the debugger) overrides it while running.
+    pub fn snapshot(&self) -> SessionSnapshot {
+        let program = self.program_info();
+        let vm = &self.vm;
+        let status = if vm.failure().is_some() {
+            RunStatus::Failed
+        } else if vm.is_done() {
+            RunStatus::Finished
+        } else {
+            RunStatus::Paused
+        };
+        let (output, output_total) = match &self.text.output {
+            Some(log) => log.tail(MAX_OUTPUT_LINES),
+            None => (Vec::new(), 0),
+        };
+        let (operands, operand_count) = self.operands();
+        let (state, state_len) = self.state_entries();
+        let profile = self.profile_view(&program.functions, program.line_count);
+        let loops = self.loop_views(profile.as_ref());
+        SessionSnapshot {
+            format_version: SNAPSHOT_FORMAT_VERSION,
+            status,
+            stop_reason: None,
+            location: self.location(),
+            frames: self.frame_views(&program),
+            operands,
+            operand_count,
+            globals: self.globals(),
+            state,
+            state_len,
+            transactions: vm
+                .ledger
+                .overlay_keys()
+                .into_iter()
+                .enumerate()
+                .map(|(i, keys)| TxView { depth: i + 1, keys })
+                .collect(),
+            counters: vm.counters.clone(),
+            gas_limit: vm.config.gas_limit,
+            output,
+            output_total,
+            warnings: vm.warnings.clone(),
+            error: self.error_view(),
+            loops,
+            breakpoints: Vec::new(),
+            event_breaks: Vec::new(),
+            jit: self.jit_summary(),
+            jit_code: Some(self.jit_view(&program)),
+            cache: Some(self.cache_view()),
+            profile,
+            clock_us: 0,
+            ips_history: Vec::new(),
+            program,
+        }
+    }
+
+    /// Which instructions run as native code, and the machine code of every compiled loop.
+    fn jit_view(&self, program: &ProgramInfo) -> JitView {
+        let info = self.jit_info();
+        let compiled = program
+            .functions
+            .iter()
+            .map(|f| (0..f.optimized.len() as u32).map(|pc| info.instruction(f.id, pc).compiled).collect())
+            .collect();
+        let mut cache = self.text.native.borrow_mut();
+        let mut native = Vec::new();
+        for l in &info.loops {
+            let Some(code) = &l.code else { continue };
+            let known =
+                cache.iter().find(|n| n.function == l.proto_id && n.loop_id == l.loop_id && n.address == code.address);
+            let listing = match known {
+                Some(n) => n.clone(),
+                None => {
+                    let listing = native_listing(l.proto_id, l.loop_id, code);
+                    cache.push(listing.clone());
+                    listing
+                }
+            };
+            native.push(listing);
+        }
+        JitView { compiled, native }
+    }
+
+    fn cache_view(&self) -> CacheView {
+        let stats = self.cache_stats();
+        let last = self.last_build();
+        CacheView {
+            enabled: stats.enabled,
+            builds: self.builds(),
+            last_units: last.units.len() as u64,
+            last_hits: (last.memory_hits() + last.disk_hits()) as u64,
+            hits: stats.hits,
+            misses: stats.misses,
+            entries: stats.entries,
+            memory_bytes: stats.memory_bytes,
+            evictions: stats.evictions,
+        }
+    }
+
+    fn frame_views(&self, program: &ProgramInfo) -> Vec<FrameView> {
+        let vm = &self.vm;
+        let n = vm.frames.len();
+        vm.frames
+            .iter()
+            .enumerate()
+            .map(|(i, frame)| {
+                let innermost = i + 1 == n;
+                let pc = if innermost && vm.failure().is_none() { frame.ip } else { frame.ip.saturating_sub(1) };
+                let proto = &frame.proto;
+                let line = program
+                    .functions
+                    .get(proto.id as usize)
+                    .and_then(|f| f.optimized.get(pc))
+                    .map(|r| r.line)
+                    .unwrap_or(0);
+                let locals = proto
+                    .slot_names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, name)| !name.starts_with('%'))
+                    .filter_map(|(slot, name)| {
+                        let v = vm.stack().get(frame.base + slot)?;
+                        let v = match v {
+                            Value::Cell(c) => c.try_borrow().ok()?.clone(),
+                            other => other.clone(),
+                        };
+                        (!matches!(v, Value::Undef)).then(|| Binding { name: name.clone(), value: preview(&v) })
+                    })
+                    .collect();
+                let (start, end) = self.operand_range(i);
+                FrameView {
+                    function: proto.id,
+                    name: proto.display_name().to_string(),
+                    pc: pc as u32,
+                    line,
+                    locals,
+                    operand_count: end.saturating_sub(start),
+                }
+            })
+            .collect()
+    }
+
+    /// Value-stack range of frame `i`'s operands.
+    fn operand_range(&self, i: usize) -> (usize, usize) {
+        let vm = &self.vm;
+        let Some(frame) = vm.frames.get(i) else { return (0, 0) };
+        let mut start = frame.base + frame.proto.n_slots as usize;
+        if i == 0 {
+            start = start.max(vm.program.global_names.len());
+        }
+        let end = match vm.frames.get(i + 1) {
+            // The callee itself sits just below the next frame's slots.
+            Some(next) => next.base.saturating_sub(1),
+            None => vm.stack().len(),
+        };
+        (start.min(end), end)
+    }
+
+    fn operands(&self) -> (Vec<String>, usize) {
+        let n = self.vm.frames.len();
+        if n == 0 {
+            return (Vec::new(), 0);
+        }
+        let (start, end) = self.operand_range(n - 1);
+        let items = self.vm.stack().get(start..end).unwrap_or(&[]);
+        (items.iter().rev().take(MAX_OPERANDS).map(preview).collect(), items.len())
+    }
+
+    fn globals(&self) -> Vec<Binding> {
+        let vm = &self.vm;
+        vm.program
+            .global_names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !name.starts_with('%'))
+            .filter_map(|(idx, name)| match vm.stack().get(idx)? {
+                Value::Undef | Value::Builtin(_) => None,
+                v => Some(Binding { name: name.clone(), value: preview(v) }),
+            })
+            .collect()
+    }
+
+    fn state_entries(&self) -> (Vec<Binding>, usize) {
+        let committed = self.vm.ledger.committed();
+        let entries = committed
+            .iter()
+            .take(MAX_STATE_ENTRIES)
+            .map(|(k, d)| Binding { name: k.clone(), value: data_preview(d) })
+            .collect();
+        (entries, committed.len())
+    }
+
+    fn error_view(&self) -> Option<ErrorView> {
+        let err = self.vm.failure()?;
+        let src = &self.text.source;
+        let map = self.source_map();
+        let lc = map.line_col(src, err.span.start);
+        let rendered = render::render(&err.to_diagnostic(), &self.text.name, src);
+        Some(ErrorView {
+            kind: err.kind,
+            message: err.message.clone(),
+            line: lc.line,
+            col: lc.col,
+            traceback: err
+                .traceback
+                .iter()
+                .map(|t| (t.function.clone(), map.line_col(src, t.call_site.start).line))
+                .collect(),
+            rendered,
+        })
+    }
+
+    /// Every loop. With execution counts, `iterations` counts native iterations too (the
+    /// back-edge's count); without, only the interpreter's.
+    fn loop_views(&self, profile: Option<&ProfileView>) -> Vec<LoopView> {
+        let src = &self.text.source;
+        let map = self.source_map();
+        let threshold = self.vm.config.hot_threshold;
+        let jit = self.jit_info();
+        let jit_on = self.jit.is_some();
+        let mut out = Vec::new();
+        for proto in &self.vm.program.protos {
+            for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
+                let span = proto.spans.get(info.header as usize).copied().unwrap_or_default();
+                let counted = profile.map_or(0, |p| p.count(proto.id, info.back_edge));
+                let iterations = counter.iterations.get().max(counted);
+                let seen = jit.loops.iter().find(|l| l.proto_id == proto.id && l.loop_id == i as u16);
+                let hot = counter.decided.get() || iterations >= threshold;
+                let (state, reason) = match seen.map(|l| &l.status) {
+                    _ if counter.compiled.get() => (LoopState::Compiled, seen.and_then(commonest_bailout)),
+                    Some(JitLoopStatus::Blacklisted(why)) => (LoopState::Blacklisted, Some(why.clone())),
+                    Some(JitLoopStatus::Refused(why)) if hot => (LoopState::Refused, Some(why.clone())),
+                    _ if hot && !jit.available => (LoopState::Hot, Some("the JIT is not in this build".to_string())),
+                    _ if hot && !jit_on => (LoopState::Hot, Some("the JIT is off (--no-jit)".to_string())),
+                    _ if hot => (LoopState::Hot, None),
+                    _ => (LoopState::Cold, None),
+                };
+                out.push(LoopView {
+                    function: proto.id,
+                    function_name: proto.display_name().to_string(),
+                    loop_id: i as u16,
+                    header_pc: info.header,
+                    back_edge_pc: info.back_edge,
+                    header_line: map.line_col(src, span.start).line,
+                    iterations,
+                    threshold,
+                    state,
+                    reason,
+                    entries: seen.map_or(0, |l| l.entries),
+                    bailouts: seen.map_or(0, |l| l.bailouts),
+                    native_instructions: seen.map_or(0, |l| l.native_instructions),
+                    native_bytes: seen.map_or(0, |l| l.native_bytes),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Disassembles a loop's machine code, tagging each instruction with its bytecode pc. Branch
+/// targets are shown as offsets from the start of the code (as if it ran at address 0), so a
+/// listing reads the same in every run.
+fn native_listing(function: u32, loop_id: u16, code: &JitCodeListing) -> NativeListing {
+    let mut rows = Vec::new();
+    let at_zero = JitCodeListing { address: 0, ..code.clone() };
+    for (section, lines) in crate::jit::disasm::sections(&at_zero) {
+        let (pc, cold) = match section {
+            NativeSection::Prologue => (None, false),
+            NativeSection::Instr(pc) => (Some(pc), false),
+            NativeSection::Stubs => (None, true),
+        };
+        rows.extend(lines.into_iter().map(|l| NativeRow { offset: l.offset, pc, cold, text: short_targets(&l.text) }));
+    }
+    NativeListing { function, loop_id, address: code.address, bytes: code.bytes.len(), rows }
+}
+
+/// Drops the leading zeros of 16-digit hex operands (`jne 000000000000014Ch` -> `jne 14Ch`).
+fn short_targets(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let digits = word.strip_suffix('h').unwrap_or("");
+            if digits.len() == 16 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                let kept = digits.trim_start_matches('0');
+                let kept = if kept.is_empty() { "0" } else { kept };
+                // Intel syntax needs a leading digit.
+                if kept.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!("0{kept}h")
+                } else {
+                    format!("{kept}h")
+                }
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The reason of a loop's most frequent bail-out, with its count if it happened more than once.
+fn commonest_bailout(l: &JitLoopInfo) -> Option<String> {
+    let top = l.exits.iter().filter(|e| e.kind == "bailout").max_by_key(|e| e.count)?;
+    Some(if top.count > 1 { format!("{} (x{})", top.reason, top.count) } else { top.reason.clone() })
+}
+
+fn build_program_info(session: &Session) -> ProgramInfo {
+    let src = &session.text.source;
+    let map = session.source_map();
+    let optimized = session.build.chunk.preorder();
+    let unoptimized = session.build.unoptimized.preorder();
+    let passes = &session.reload.options.passes;
+    let histories = history::replay(&session.build.unoptimized, &session.build.chunk, passes);
+    let functions = optimized
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let history = histories.get(i);
+            FunctionInfo {
+                id: i as u32,
+                name: chunk.display_name().to_string(),
+                arity: chunk.arity,
+                slots: chunk.n_slots,
+                optimized: disasm::rows(chunk, src, map),
+                unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+                unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
+                mapped: history.is_some_and(|h| h.matches_build),
+                passes: history
+                    .map(|h| {
+                        h.stages
+                            .iter()
+                            .filter_map(|stage| {
+                                Some(PassListing {
+                                    pass: stage.pass?.name(),
+                                    rows: disasm::rows(&stage.chunk, src, map),
+                                    origins: stage.origins.clone(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    ProgramInfo {
+        name: session.text.name.clone(),
+        source: src.clone(),
+        line_count: map.line_count(),
+        functions,
+        pass_stats: session.build.pass_stats.clone(),
+        unoptimized_len: session.build.unoptimized.total_len(),
+        optimized_len: session.build.chunk.total_len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_lists_every_function_in_linker_order() {
+        let src = "action f(x) { return x + 1; }\naction g() { return f(2); }\nprint(g());\n";
+        let session = Session::builder(src).name("t.zx").capture_output().build().expect("builds");
+        let snap = session.snapshot();
+        for proto in &session.vm.program.protos {
+            let info = snap.function(proto.id).expect("function listed");
+            assert_eq!(info.optimized.len(), proto.code.len(), "{}", info.name);
+            assert_eq!(info.name, proto.display_name());
+        }
+        assert_eq!(snap.status, RunStatus::Paused);
+        assert_eq!(snap.location.map(|l| l.pc), Some(0));
+    }
+}

@@ -1,0 +1,34 @@
+//! The builtin functions' names and ids: a leaf module, so that values (which display a
+//! builtin by name), the linker (which binds names to ids) and the builtins themselves
+//! (`builtins.rs`, whose implementations are indexed by these ids) share one table without
+//! importing each other.
+
+/// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
+pub const NAMES: [&str; 14] = [
+    "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
+];
+
+/// The id of builtin `name`, if there is one.
+pub fn builtin_id(name: &str) -> Option<u8> {
+    NAMES.iter().position(|n| *n == name).map(|i| i as u8)
+}
+
+/// The name of builtin `id` (`builtin` for an unknown id).
+pub fn builtin_name(id: u8) -> &'static str {
+    NAMES.get(id as usize).copied().unwrap_or("builtin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_round_trip() {
+        for (i, name) in NAMES.iter().enumerate() {
+            assert_eq!(builtin_id(name), Some(i as u8));
+            assert_eq!(builtin_name(i as u8), *name);
+        }
+        assert_eq!(builtin_id("nope"), None);
+        assert_eq!(builtin_name(200), "builtin");
+    }
+}
