@@ -140,9 +140,10 @@ fn bytecode_listings_match_the_golden_files() {
         }
     }
     for (pass, figure) in PASS_FIGURES {
-        let fired = pass_text.lines().filter_map(|l| l.strip_prefix(&format!("{pass}: "))).any(|rest| {
-            rest.split(", ").any(|kv| kv.strip_prefix(&format!("{figure} ")).is_some_and(|n| n != "0"))
-        });
+        let fired = pass_text
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{pass}: ")))
+            .any(|rest| rest.split(", ").any(|kv| kv.strip_prefix(&format!("{figure} ")).is_some_and(|n| n != "0")));
         if !fired {
             failures.push(format!("no scenario makes the {pass} pass report a non-zero `{figure}`"));
         }

@@ -59,13 +59,24 @@ const RULES: &[Rule] = &[
     },
     Rule {
         claim: "`bytecode` depends only on `syntax::span`, `syntax::limits` and `text`",
-        check: Check::ImportsOnly { module: "bytecode", allowed: &["bytecode", "syntax::span", "syntax::limits", "text"] },
+        check: Check::ImportsOnly {
+            module: "bytecode",
+            allowed: &["bytecode", "syntax::span", "syntax::limits", "text"],
+        },
     },
     Rule {
         claim: "`compile` imports from `vm` only the pure operator functions of `vm::value`",
         check: Check::ImportsNot {
             modules: &["compile"],
-            forbidden: &["vm::interp", "vm::program", "vm::builtins", "vm::chain", "vm::hooks", "vm::regcode", "vm::Vm"],
+            forbidden: &[
+                "vm::interp",
+                "vm::program",
+                "vm::builtins",
+                "vm::chain",
+                "vm::hooks",
+                "vm::regcode",
+                "vm::Vm",
+            ],
         },
     },
     Rule {
@@ -88,7 +99,16 @@ const RULES: &[Rule] = &[
         claim: "the engine knows nothing about terminals and performs no file I/O",
         check: Check::TokensNot {
             modules: &["engine"],
-            tokens: &["crossterm", "ratatui", "std::fs", "fs::read", "fs::write", "File::open", "File::create", "OpenOptions"],
+            tokens: &[
+                "crossterm",
+                "ratatui",
+                "std::fs",
+                "fs::read",
+                "fs::write",
+                "File::open",
+                "File::create",
+                "OpenOptions",
+            ],
             what: "a terminal crate or file I/O",
         },
     },
@@ -96,7 +116,16 @@ const RULES: &[Rule] = &[
         claim: "no I/O and no clock in the cache",
         check: Check::TokensNot {
             modules: &["compile/cache", "syntax/ast_hash.rs", "bytecode/verify.rs"],
-            tokens: &["std::fs", "fs::read", "fs::write", "File::open", "File::create", "OpenOptions", "Instant", "SystemTime"],
+            tokens: &[
+                "std::fs",
+                "fs::read",
+                "fs::write",
+                "File::open",
+                "File::create",
+                "OpenOptions",
+                "Instant",
+                "SystemTime",
+            ],
             what: "I/O or a clock",
         },
     },
@@ -106,13 +135,13 @@ const RULES: &[Rule] = &[
     },
     Rule {
         claim: "nothing read from disk runs without passing `verify`",
-        check: Check::Test { file: "tests/cli_cache.rs", name: "well_formed_entries_with_bad_bytecode_fail_the_verifier" },
+        check: Check::Test {
+            file: "tests/cli_cache.rs",
+            name: "well_formed_entries_with_bad_bytecode_fail_the_verifier",
+        },
     },
     Rule { claim: "only `jit/exec.rs` contains `unsafe`", check: Check::UnsafeOnlyIn { files: &["jit/exec.rs"] } },
-    Rule {
-        claim: "the VM never imports the JIT",
-        check: Check::ImportsNot { modules: &["vm"], forbidden: &["jit"] },
-    },
+    Rule { claim: "the VM never imports the JIT", check: Check::ImportsNot { modules: &["vm"], forbidden: &["jit"] } },
     Rule {
         claim: "native code charges exactly the instructions and gas the interpreter would",
         check: Check::Test { file: "tests/jit_engine.rs", name: "counters_match_the_interpreter" },
@@ -121,7 +150,16 @@ const RULES: &[Rule] = &[
         claim: "`trace` reads no clock (the engine passes a `Clock`) and opens no files",
         check: Check::TokensNot {
             modules: &["trace"],
-            tokens: &["Instant", "SystemTime", "std::fs", "fs::read", "fs::write", "File::open", "File::create", "OpenOptions"],
+            tokens: &[
+                "Instant",
+                "SystemTime",
+                "std::fs",
+                "fs::read",
+                "fs::write",
+                "File::open",
+                "File::create",
+                "OpenOptions",
+            ],
             what: "a clock or file I/O",
         },
     },
@@ -151,7 +189,9 @@ const RULES: &[Rule] = &[
     },
     Rule {
         claim: "the session lives only on the VM thread",
-        check: Check::Review { why: "the worker thread owns the Session; Session is !Send (it holds Rc), so the compiler enforces it" },
+        check: Check::Review {
+            why: "the worker thread owns the Session; Session is !Send (it holds Rc), so the compiler enforces it",
+        },
     },
     Rule {
         claim: "every string from the program passes through `sanitize::clean`",
@@ -163,7 +203,9 @@ const RULES: &[Rule] = &[
     },
     Rule {
         claim: "every TUI view has a headless twin fed by the same engine data",
-        check: Check::Review { why: "a design rule for new panes; tests/tui_render.rs and tests/cli_dis.rs cover the existing twins" },
+        check: Check::Review {
+            why: "a design rule for new panes; tests/tui_render.rs and tests/cli_dis.rs cover the existing twins",
+        },
     },
     Rule {
         claim: "every target's input is a byte string",
@@ -243,7 +285,9 @@ fn without_test_module(code: &str) -> &str {
     let lines: Vec<&str> = code.lines().collect();
     let mut offset = 0;
     for (i, l) in lines.iter().enumerate() {
-        if l.trim() == "#[cfg(test)]" && lines.get(i + 1).is_some_and(|n| n.trim_start().starts_with("mod ") && n.trim_end().ends_with('{')) {
+        if l.trim() == "#[cfg(test)]"
+            && lines.get(i + 1).is_some_and(|n| n.trim_start().starts_with("mod ") && n.trim_end().ends_with('{'))
+        {
             return &code[..offset];
         }
         offset += l.len() + 1;
@@ -270,9 +314,7 @@ fn sources() -> Vec<Source> {
 /// True if `rel` (a path under src/) belongs to `module` (`vm` is `vm.rs` and `vm/**`;
 /// `jit/exec.rs` is that file).
 fn in_module(rel: &str, module: &str) -> bool {
-    rel == module
-        || rel == format!("{module}.rs")
-        || rel.strip_prefix(module).is_some_and(|rest| rest.starts_with('/'))
+    rel == module || rel == format!("{module}.rs") || rel.strip_prefix(module).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -364,7 +406,9 @@ fn has_token(line: &str, token: &str) -> bool {
     line.match_indices(token).any(|(i, _)| {
         let before = line[..i].chars().next_back();
         let after = line[i + token.len()..].chars().next();
-        !(token.starts_with(word) && before.is_some_and(word)) && !(token.ends_with(word) && after.is_some_and(word))
+        let glued_before = token.starts_with(word) && before.is_some_and(word);
+        let glued_after = token.ends_with(word) && after.is_some_and(word);
+        !glued_before && !glued_after
     })
 }
 
@@ -387,7 +431,8 @@ fn invariants(doc: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let t = l.trim_start();
-        let Some(body) = t.strip_prefix("**Architecture Invariant:**").or_else(|| t.strip_prefix("Architecture Invariant:"))
+        let Some(body) =
+            t.strip_prefix("**Architecture Invariant:**").or_else(|| t.strip_prefix("Architecture Invariant:"))
         else {
             continue;
         };
@@ -477,15 +522,17 @@ fn architecture_invariants_hold() {
     let mut failures = Vec::new();
     for (line, text) in &stated {
         if !RULES.iter().any(|r| text.contains(&normalise(r.claim))) {
-            failures.push(format!(
-                "ARCHITECTURE.md:{line}: no row of tests/tidy.rs RULES checks this invariant: {text}"
-            ));
+            failures
+                .push(format!("ARCHITECTURE.md:{line}: no row of tests/tidy.rs RULES checks this invariant: {text}"));
         }
     }
     let mut breaches_used = BTreeSet::new();
     for rule in RULES {
         if !stated.iter().any(|(_, t)| t.contains(&normalise(rule.claim))) {
-            failures.push(format!("tests/tidy.rs: the rule for \"{}\" checks a claim ARCHITECTURE.md no longer makes", rule.claim));
+            failures.push(format!(
+                "tests/tidy.rs: the rule for \"{}\" checks a claim ARCHITECTURE.md no longer makes",
+                rule.claim
+            ));
             continue;
         }
         for (file, line, what) in check_rule(rule, &sources) {

@@ -138,12 +138,7 @@ mod tests {
         assert_eq!(compact(&mut c), 2);
         assert_eq!(
             c.code,
-            vec![
-                Op::Int { value: 1 },
-                Op::JumpIfFalse { target: 3 },
-                Op::LoopBack { target: 0, loop_id: 0 },
-                Op::Halt
-            ]
+            vec![Op::Int { value: 1 }, Op::JumpIfFalse { target: 3 }, Op::LoopBack { target: 0, loop_id: 0 }, Op::Halt]
         );
         assert_eq!(c.spans, vec![Span::new(1, 2), Span::new(3, 4), Span::new(4, 5), Span::new(5, 6)]);
         assert_eq!(c.loops, vec![LoopInfo { header: 0, back_edge: 2, exit: 3 }]);

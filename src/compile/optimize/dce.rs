@@ -62,10 +62,7 @@ mod tests {
             Op::Return,
         ]);
         run(&mut c);
-        assert_eq!(
-            c.code,
-            vec![Op::Jump { target: 3 }, Op::Nop, Op::Nop, Op::Null, Op::Return, Op::Nop, Op::Nop]
-        );
+        assert_eq!(c.code, vec![Op::Jump { target: 3 }, Op::Nop, Op::Nop, Op::Null, Op::Return, Op::Nop, Op::Nop]);
     }
 
     #[test]

@@ -219,7 +219,15 @@ mod tests {
 
     #[test]
     fn unary_operators_and_comparisons_fold() {
-        let mut c = chunk(vec![Op::Int { value: 5 }, Op::Neg, Op::True, Op::Not, Op::Int { value: 1 }, Op::Int { value: 2 }, Op::Lt]);
+        let mut c = chunk(vec![
+            Op::Int { value: 5 },
+            Op::Neg,
+            Op::True,
+            Op::Not,
+            Op::Int { value: 1 },
+            Op::Int { value: 2 },
+            Op::Lt,
+        ]);
         let stats = run(&mut c);
         assert_eq!(stats.folded, 3);
         assert_eq!(c.code, vec![Op::Int { value: -5 }, Op::Nop, Op::False, Op::Nop, Op::True, Op::Nop, Op::Nop]);
@@ -227,7 +235,8 @@ mod tests {
 
     #[test]
     fn constant_conditions_become_a_jump_or_nothing() {
-        let mut c = chunk(vec![Op::True, Op::JumpIfFalse { target: 4 }, Op::False, Op::JumpIfFalse { target: 4 }, Op::Halt]);
+        let mut c =
+            chunk(vec![Op::True, Op::JumpIfFalse { target: 4 }, Op::False, Op::JumpIfFalse { target: 4 }, Op::Halt]);
         let stats = run(&mut c);
         assert_eq!(stats.branches_resolved, 2);
         assert_eq!(c.code, vec![Op::Nop, Op::Nop, Op::Nop, Op::Jump { target: 4 }, Op::Halt]);

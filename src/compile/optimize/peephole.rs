@@ -247,18 +247,15 @@ mod tests {
         assert_eq!(c.code[0], Op::AddLocalImm { slot: 2, imm: 7 });
         assert_eq!(c.code[4], Op::AddLocalLocal { dst: 2, src: 3 });
         // Into slot 1: only `7 +` fuses, as ADD_IMM.
-        assert_eq!(&c.code[8..12], &[Op::LoadLocal { slot: 2 }, Op::AddImm { imm: 7 }, Op::Nop, Op::StoreLocal { slot: 1 }]);
+        assert_eq!(
+            &c.code[8..12],
+            &[Op::LoadLocal { slot: 2 }, Op::AddImm { imm: 7 }, Op::Nop, Op::StoreLocal { slot: 1 }]
+        );
     }
 
     #[test]
     fn nothing_fuses_across_a_jump_target() {
-        let code = vec![
-            Op::LoadLocal { slot: 0 },
-            Op::LoadLocal { slot: 1 },
-            Op::Pop,
-            Op::Pop,
-            Op::Jump { target: 1 },
-        ];
+        let code = vec![Op::LoadLocal { slot: 0 }, Op::LoadLocal { slot: 1 }, Op::Pop, Op::Pop, Op::Jump { target: 1 }];
         let mut c = chunk(code.clone());
         assert_eq!(run(&mut c).fused, 0);
         assert_eq!(c.code, code);
