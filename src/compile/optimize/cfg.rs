@@ -115,13 +115,13 @@ mod tests {
 
     #[test]
     fn successors_follow_fall_through_and_jumps() {
-        let next: Vec<usize> = successors(&Op::Pop, 4).collect();
-        assert_eq!(next, vec![5]);
-        let branch: Vec<usize> = successors(&Op::JumpIfFalse { target: 9 }, 4).collect();
-        assert_eq!(branch, vec![5, 9]);
-        let jump: Vec<usize> = successors(&Op::Jump { target: 1 }, 4).collect();
-        assert_eq!(jump, vec![1]);
-        assert_eq!(successors(&Op::Halt, 4).count(), 0);
+        let successors = |op: &Op, pc: usize| -> Vec<usize> {
+            op.successors(pc, (), ()).into_iter().flatten().map(|(next, ())| next).collect()
+        };
+        assert_eq!(successors(&Op::Pop, 4), vec![5]);
+        assert_eq!(successors(&Op::JumpIfFalse { target: 9 }, 4), vec![5, 9]);
+        assert_eq!(successors(&Op::Jump { target: 1 }, 4), vec![1]);
+        assert!(successors(&Op::Halt, 4).is_empty());
     }
 
     #[test]
