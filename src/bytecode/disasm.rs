@@ -67,7 +67,14 @@ pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
         Op::ForNext { slot, exit } => {
             (format!("{slot} {exit}"), format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)))
         }
-        Op::ForPrep { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::ForPrep { slot } | Op::ForPrep2 { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::ForNext2 { slot, exit } => {
+            (format!("{slot} {exit}"), format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)))
+        }
+        Op::JumpIfNotNull { target } => (target.to_string(), format!("to {target}")),
+        Op::JumpIfBound { slot, target } => {
+            (format!("{slot} {target}"), format!("{} given, to {target}", name(slot as usize, &chunk.slot_names)))
+        }
         Op::Call { argc } => (argc.to_string(), String::new()),
         Op::CallMethod { name, argc } => (
             format!("{name} {argc}"),

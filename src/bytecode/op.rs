@@ -136,6 +136,9 @@ pub enum Op {
     Gt,
     /// `a b -> (a >= b)`
     Ge,
+    /// `a b -> (a in b)`: a key of a map, an element of a list, a substring of a string
+    /// (DIALECT.md §7.2).
+    In,
 
     // --- control flow --------------------------------------------------------------------
     /// Jump forward or backward to `target` (not a loop back-edge). `->`
@@ -153,6 +156,21 @@ pub enum Op {
     /// for-each set-up: pop the iterable, store it (a key snapshot for maps) in `slot` and the
     /// position 0 in `slot + 1`; a non-iterable value is a type error. `iterable ->`
     ForPrep { slot: u16 },
+
+    // --- DIALECT.md (semantics in vm/dialect.rs) -------------------------------------------
+    /// `a ?? b`: if the top is not `null`, jump to `target` keeping it; otherwise pop it and
+    /// fall through (to the code of `b`). `v -> v` (jump) or `v ->`
+    JumpIfNotNull { target: u32 },
+    /// Two-variable for-each set-up: as `ForPrep`, and the iterable itself in `slot + 2`.
+    /// `iterable ->`
+    ForPrep2 { slot: u16 },
+    /// Two-variable for-each step: push the index (the key of a map) and the element (the
+    /// value read now) and advance, or jump to `exit` when done. `-> key elem` or `->`
+    ForNext2 { slot: u16, exit: u32 },
+    /// Function prologue of a defaulted parameter: jump to `target` when frame slot `slot`
+    /// holds a value (the caller passed the argument), so its default is evaluated only when
+    /// it did not (DIALECT.md §5). `->`
+    JumpIfBound { slot: u16, target: u32 },
 
     // --- functions -----------------------------------------------------------------------
     /// Call the function below the `argc` arguments. `f a1..an -> result`
@@ -277,6 +295,11 @@ impl Op {
             JumpIfFalse { .. } => "JUMP_IF_FALSE",
             JumpIfTrue { .. } => "JUMP_IF_TRUE",
             LoopBack { .. } => "LOOP_BACK",
+            In => "IN",
+            JumpIfNotNull { .. } => "JUMP_IF_NOT_NULL",
+            ForPrep2 { .. } => "FOR_PREP2",
+            ForNext2 { .. } => "FOR_NEXT2",
+            JumpIfBound { .. } => "JUMP_IF_BOUND",
             ForNext { .. } => "FOR_NEXT",
             ForPrep { .. } => "FOR_PREP",
             Call { .. } => "CALL",
@@ -329,7 +352,10 @@ impl Op {
             Mul => 5,
             Div | Mod | Print { .. } | Call { .. } | CallMethod { .. } => 10,
             Pow => 20,
-            Eq | Ne | Lt | Le | Gt | Ge => 2,
+            Eq | Ne | Lt | Le | Gt | Ge | In => 2,
+            JumpIfNotNull { .. } | ForNext2 { .. } => 3,
+            ForPrep2 { .. } => 1,
+            JumpIfBound { .. } => 0,
             Jump { .. } | JumpIfFalse { .. } | JumpIfTrue { .. } | LoopBack { .. } => 3,
             ForNext { .. } => 3,
             ForPrep { .. } => 1,
@@ -366,7 +392,11 @@ impl Op {
             LoadLocal { .. } | LoadGlobal { .. } | LoadCell { .. } | LoadFree { .. } => (0, 1),
             StoreLocal { .. } | StoreGlobal { .. } | StoreCell { .. } | StoreFree { .. } => (1, 0),
             CheckConst { .. } => (1, 0),
-            Add | Sub | Mul | Div | Mod | Pow | Eq | Ne | Lt | Le | Gt | Ge => (2, 1),
+            Add | Sub | Mul | Div | Mod | Pow | Eq | Ne | Lt | Le | Gt | Ge | In => (2, 1),
+            JumpIfNotNull { .. } => (1, 1),
+            ForPrep2 { .. } => (1, 0),
+            ForNext2 { .. } => (0, 2),
+            JumpIfBound { .. } => (0, 0),
             Neg | Not | ToBool => (1, 1),
             JumpIfFalse { .. } | JumpIfTrue { .. } => (1, 0),
             ForNext { .. } => (0, 1),
@@ -408,8 +438,10 @@ impl Op {
             | JumpIfNotGt { target }
             | JumpIfNotGe { target }
             | JumpIfNotEq { target }
-            | JumpIfNotNe { target } => Some(target),
-            ForNext { exit, .. } => Some(exit),
+            | JumpIfNotNe { target }
+            | JumpIfNotNull { target }
+            | JumpIfBound { target, .. } => Some(target),
+            ForNext { exit, .. } | ForNext2 { exit, .. } => Some(exit),
             BranchLocals { target, .. } | BranchLocalImm { target, .. } => Some(target as u32),
             _ => None,
         }
@@ -430,8 +462,10 @@ impl Op {
             | JumpIfNotGt { target }
             | JumpIfNotGe { target }
             | JumpIfNotEq { target }
-            | JumpIfNotNe { target } => *target = new,
-            ForNext { exit, .. } => *exit = new,
+            | JumpIfNotNe { target }
+            | JumpIfNotNull { target }
+            | JumpIfBound { target, .. } => *target = new,
+            ForNext { exit, .. } | ForNext2 { exit, .. } => *exit = new,
             BranchLocals { target, .. } | BranchLocalImm { target, .. } => match u16::try_from(new) {
                 Ok(t) => *target = t,
                 Err(_) => return false,
@@ -451,7 +485,11 @@ impl Op {
     /// are pushed (`after`). The for-each step pushes an element only when it falls through.
     pub fn successors<D: Copy>(&self, pc: usize, after_pop: D, after: D) -> [Option<(usize, D)>; 2] {
         match *self {
-            Op::ForNext { exit, .. } => [Some((pc + 1, after)), Some((exit as usize, after_pop))],
+            Op::ForNext { exit, .. } | Op::ForNext2 { exit, .. } => {
+                [Some((pc + 1, after)), Some((exit as usize, after_pop))]
+            }
+            // `??` keeps its left operand only when it jumps.
+            Op::JumpIfNotNull { target } => [Some((pc + 1, after_pop)), Some((target as usize, after))],
             _ => [
                 (!self.is_terminator()).then_some((pc + 1, after)),
                 self.jump_target().map(|target| (target as usize, after)),

@@ -126,6 +126,9 @@ fn lex_error(err: LexError, slice: &str, span: Span) -> Diagnostic {
         LexError::UnterminatedComment => {
             ("E0105", "syntax error: unterminated block comment".to_string(), "this '/*' has no closing '*/'")
         }
+        LexError::FloatTooLarge => {
+            ("E0106", "syntax error: float literal too large".to_string(), "beyond the largest double")
+        }
     };
     let span = match err {
         // Point at the opening `/*` rather than at the whole rest of the file.

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
+use super::dialect;
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCompiler, LoopExit, Observer, VmEvent};
@@ -800,7 +801,7 @@ impl Vm {
                 let callee_at: usize = $at as usize;
                 let n_args = $argc as usize;
                 let o = callee_at + n_args + 1;
-                if callee.arity as usize != n_args {
+                if n_args > callee.arity as usize || n_args < callee.min_arity as usize {
                     fail!(o, wrong_argument_count(callee, n_args));
                 }
                 let depth = self.depth;
@@ -1203,6 +1204,60 @@ impl Vm {
                             put!(dst, v);
                         }
                         None => jump!(exit as usize),
+                    }
+                }
+                XOp::In { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let found = tri!(a + 1, dialect::contains(x, &y));
+                    *x = Value::Bool(found);
+                }
+                XOp::JumpIfNotNull { src, target } => {
+                    gas += xop.gas();
+                    if matches!(get!(src), Some(Value::Null)) {
+                        discard(take!(src));
+                    } else {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::ForPrep2 { slot, src } => {
+                    gas += xop.gas();
+                    let iterable = take!(src);
+                    let seq = tri!(src, dialect::iteration_seq(&iterable));
+                    match fr.get_mut(slot as usize..src as usize) {
+                        Some([list, pos, source, ..]) => {
+                            *list = seq;
+                            *pos = Value::Int(0);
+                            *source = iterable;
+                        }
+                        _ => fail!(src, internal("loop slot out of range")),
+                    }
+                }
+                XOp::ForNext2 { slot, dst, exit } => {
+                    gas += xop.gas();
+                    let at = slot as usize;
+                    let step = match fr.get(at..at + 3) {
+                        Some([seq, Value::Int(p), source]) => {
+                            dialect::step2(seq, *p as usize, source).map(|kv| (kv, *p as usize))
+                        }
+                        _ => None,
+                    };
+                    match step {
+                        Some(((k, v), p)) => {
+                            if let Some(pos) = fr.get_mut(at + 1) {
+                                *pos = Value::Int(p as i64 + 1);
+                            }
+                            put!(dst, k);
+                            put!(dst + 1, v);
+                        }
+                        None => jump!(exit as usize),
+                    }
+                }
+                XOp::JumpIfBound { slot, target } => {
+                    gas += xop.gas();
+                    if get!(slot).is_some_and(dialect::is_bound) {
+                        jump!(target as usize);
                     }
                 }
                 XOp::Call { at, argc } => {
@@ -1853,14 +1908,14 @@ fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
 
 #[cold]
 fn wrong_argument_count(callee: &Proto, n_args: usize) -> VmError {
+    let takes = if callee.min_arity < callee.arity {
+        format!("{} to {}", callee.min_arity, callee.arity)
+    } else {
+        callee.arity.to_string()
+    };
     VmError::new(
         ErrorKind::WrongArgumentCount,
-        format!(
-            "wrong number of arguments: {}() takes {} but {} were given",
-            callee.display_name(),
-            callee.arity,
-            n_args
-        ),
+        format!("wrong number of arguments: {}() takes {takes} but {n_args} were given", callee.display_name()),
     )
 }
 

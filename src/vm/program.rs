@@ -37,6 +37,8 @@ pub struct Proto {
     pub is_top: bool,
     /// Number of parameters.
     pub arity: u16,
+    /// Number of parameters without a default.
+    pub min_arity: u16,
     /// Frame slots, parameters included.
     pub n_slots: u32,
     /// Instructions, with global and function indices resolved to program-wide ones.
@@ -176,6 +178,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         name: chunk.name.clone(),
         is_top: chunk.is_top,
         arity: chunk.arity,
+        min_arity: chunk.min_arity,
         n_slots: chunk.n_slots,
         code,
         exec: RegCode::default(),

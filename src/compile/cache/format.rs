@@ -26,7 +26,7 @@ use crate::syntax::parser::MAX_NESTING;
 pub const MAGIC: &[u8; 8] = b"ZXBCACHE";
 
 /// Version of the file layout and payload schema.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const HEADER_LEN: usize = 52;
 
