@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use super::dialect;
 use super::error::{ErrorKind, VmError};
 use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
@@ -24,7 +25,23 @@ const BUILTINS: &[(&str, BuiltinFn)] = &[
     ("slice", b_slice),
     ("abs", b_abs),
     ("sqrt", b_sqrt),
+    // DIALECT.md §11.
+    ("string", dialect::b_string),
+    ("first", dialect::b_first),
+    ("last", dialect::b_last),
+    ("min", dialect::b_min),
+    ("max", dialect::b_max),
+    ("pow", dialect::b_pow),
+    ("map", dialect::b_map),
+    ("filter", dialect::b_filter),
+    ("reduce", dialect::b_reduce),
 ];
+
+/// The higher-order builtin `id` stands for, if it is one (the interpreter runs these itself,
+/// calling the callback in ordinary frames).
+pub fn higher_order(id: u8) -> Option<dialect::HofKind> {
+    dialect::HofKind::of(builtin_name(id))
+}
 
 /// The id of builtin `name`, if there is one.
 pub fn builtin_id(name: &str) -> Option<u8> {
@@ -405,9 +422,12 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                 Ok(V(Value::Bool(m.borrow().contains_key(&key.to_string()))))
             }
             "get" => {
-                method_arity(recv, name, args, 1)?;
+                if args.len() != 2 {
+                    method_arity(recv, name, args, 1)?;
+                }
                 let key = str_arg(recv, name, &args[0])?;
-                Ok(V(m.borrow().get(&key.to_string()).cloned().unwrap_or(Value::Null)))
+                let default = args.get(1).cloned().unwrap_or(Value::Null);
+                Ok(V(m.borrow().get(&key.to_string()).cloned().unwrap_or(default)))
             }
             "keys" => {
                 method_arity(recv, name, args, 0)?;

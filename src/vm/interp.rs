@@ -153,6 +153,9 @@ pub struct Vm {
     output_closed: bool,
     /// Exact per-instruction counts, kept only once [`Vm::enable_exec_counts`] was called.
     exec_counts: Option<Box<ExecCounts>>,
+    /// Pending `map`/`filter`/`reduce` calls whose callback is running, innermost last
+    /// (DIALECT.md §11; see `dialect::HofCall`).
+    hof_calls: Vec<dialect::HofCall>,
     /// Set (through a clone from [`Vm::interrupt_flag`]) to make `run` return early at the next
     /// safe point: after a hot loop was compiled or left native code, or after `TX_REVERT`.
     interrupt: Rc<Cell<bool>>,
@@ -194,6 +197,7 @@ impl Vm {
             output_closed: false,
             exec_counts: None,
             interrupt: Rc::new(Cell::new(false)),
+            hof_calls: Vec::new(),
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
@@ -855,6 +859,57 @@ impl Vm {
                 }
             }};
         }
+        // Drives the higher-order call `$call` (a `dialect::HofCall`) of the running frame:
+        // builtin callbacks run here, a user-function callback is entered as an ordinary call
+        // (charged as one, DIALECT.md §13a) and the call waits in `self.hof_calls` until the
+        // callback returns to this frame (see `op_return!`).
+        macro_rules! hof_drive {
+            ($call:expr, $returned:expr) => {{
+                let mut call: dialect::HofCall = $call;
+                let mut returned: Option<Value> = $returned;
+                loop {
+                    match call.step(returned.take()) {
+                        dialect::HofStep::Done(v) => {
+                            let at = call.at;
+                            release!(at, at + 1);
+                            put!(at, v);
+                            break;
+                        }
+                        dialect::HofStep::Call(args) => {
+                            let at = call.at;
+                            let n = args.len() as u32;
+                            gas += Op::Call { argc: 0 }.gas();
+                            match call.f.clone() {
+                                Value::Builtin(id) => {
+                                    self.counters.builtin_calls += 1;
+                                    returned = Some(tri!(at + 1, builtins::call_builtin(id, &args, max_alloc)));
+                                }
+                                Value::Func(c) => {
+                                    let callee = match program.protos.get(c.proto.id as usize) {
+                                        Some(p) if Rc::ptr_eq(p, &c.proto) => p,
+                                        _ => fail!(at + 1, internal("function is not part of the program")),
+                                    };
+                                    let need = (at + n + 1) as usize;
+                                    if need > fr.len() {
+                                        rebase!(need);
+                                        debug_assert!(below.len() == base);
+                                    }
+                                    release!(at, at + 1 + n);
+                                    put!(at, Value::Func(c.clone()));
+                                    for (i, a) in args.into_iter().enumerate() {
+                                        put!(at + 1 + i as u32, a);
+                                    }
+                                    self.hof_calls.push(call);
+                                    enter!(callee, at, n);
+                                    break;
+                                }
+                                _ => fail!(at + 1, internal("callback is not a function")),
+                            }
+                        }
+                    }
+                }
+            }};
+        }
         // Leaves the running function with `result`; `$top` is the stack top once the result
         // is taken.
         // `$result` is the result's position, or `None` for `null`; `$top` is the stack top
@@ -903,6 +958,12 @@ impl Vm {
                 };
                 release!(0, end);
                 load_frame!();
+                if self.hof_calls.last().is_some_and(|h| h.depth == self.depth)
+                    && let Some(call) = self.hof_calls.pop()
+                {
+                    let res = take!(call.at);
+                    hof_drive!(call, Some(res));
+                }
             }};
         }
         load_frame!();
@@ -1271,6 +1332,15 @@ impl Vm {
                             };
                             enter!(callee, at, argc);
                         }
+                        Some(Value::Builtin(id)) if builtins::higher_order(*id).is_some() => {
+                            let kind = builtins::higher_order(*id);
+                            self.counters.builtin_calls += 1;
+                            let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                            let Some(kind) = kind else { fail!(o, internal("not a higher-order builtin")) };
+                            let call = tri!(o, dialect::HofCall::start(kind, args, at, self.depth));
+                            release!(at + 1, o);
+                            hof_drive!(call, None);
+                        }
                         Some(Value::Builtin(id)) => {
                             let id = *id;
                             self.counters.builtin_calls += 1;
@@ -1296,6 +1366,15 @@ impl Vm {
                     self.counters.builtin_calls += 1;
                     let recv = get!(at).cloned().unwrap_or_default();
                     let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                    if let (Value::List(_), Some(kind)) = (&recv, dialect::HofKind::of(&name)) {
+                        let mut all = Vec::with_capacity(args.len() + 1);
+                        all.push(recv.clone());
+                        all.extend_from_slice(args);
+                        let call = tri!(o, dialect::HofCall::start(kind, &all, at, self.depth));
+                        release!(at, o);
+                        hof_drive!(call, None);
+                        continue;
+                    }
                     let outcome = tri!(o, builtins::call_method(&recv, &name, args, max_alloc));
                     match outcome {
                         MethodOutcome::Value(v) => {
