@@ -86,6 +86,7 @@ struct Payload {
 fn without_children(chunk: &Chunk) -> Chunk {
     let mut out = Chunk::new(chunk.name.clone(), chunk.is_top, chunk.span);
     out.arity = chunk.arity;
+    out.min_arity = chunk.min_arity;
     out.n_slots = chunk.n_slots;
     out.code = chunk.code.clone();
     out.consts = chunk.consts.clone();
