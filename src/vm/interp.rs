@@ -958,15 +958,26 @@ impl Vm {
                 };
                 release!(0, end);
                 load_frame!();
+                resume_hof!();
+            }};
+        }
+        // Feeds a returned callback's result (at the call's position) to the pending
+        // higher-order call of the running frame, if there is one: a callback frame lies
+        // above it while the callback runs, so the call is pending exactly when its frame runs.
+        // Checked after every return, and when the loop starts (a slice may end between the
+        // return and the check).
+        macro_rules! resume_hof {
+            () => {
                 if self.hof_calls.last().is_some_and(|h| h.depth == self.depth)
                     && let Some(call) = self.hof_calls.pop()
                 {
                     let res = take!(call.at);
                     hof_drive!(call, Some(res));
                 }
-            }};
+            };
         }
         load_frame!();
+        resume_hof!();
         loop {
             if EXACT && fuel_left == 0 {
                 count_run!(ip!());
