@@ -109,6 +109,20 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("loop_float_step", "let x = 0.5;\nlet n = 0;\nwhile (x < 5) { x = x + 1; n = n + 1; }\nprint(x, n);\n"),
     ("loop_overflow", "let i = 9223372036854775800;\nwhile (i > 0) { i = i + 3; }\nprint(i);\n"),
     ("loop_string_step", "let s = \"a\";\nlet k = 0;\nwhile (k < 3) { s = s + 1; k = k + 1; }\nprint(s);\n"),
+    // DIALECT.md: callbacks of map/filter/reduce run in ordinary frames and resume the pending
+    // call when they return, which a slice may end between.
+    (
+        "higher_order",
+        "let xs = range(20)\nprint map(xs, x => x * x), filter(xs, x => x % 3 == 0)\n\
+         print xs.reduce((a, x) => a + x), reduce(map(xs, string), (a, s) => a + s, \"\")\n\
+         print map(range(3), i => map(range(i), j => j + i)), map(xs, str)\n",
+    ),
+    ("higher_order_error", "action f(x) { return 10 / (x - 3) }\nprint map(range(5), f)\n"),
+    (
+        "defaults_and_dialect",
+        "action f(a, b = a + 1, c = [b]) { return [a, b, c] }\nprint f(1), f(1, 5), f(1, 2, 3)\n\
+         let m = {\"k\": 1}\nfor each k, v in m { print k, v, k in m, m[\"z\"] ?? 0 }\n",
+    ),
 ];
 
 #[test]

@@ -102,6 +102,9 @@ pub struct Chunk {
     pub is_top: bool,
     /// Number of parameters.
     pub arity: u16,
+    /// Number of parameters without a default (DIALECT.md §5): a call passes at least
+    /// `min_arity` and at most `arity` arguments.
+    pub min_arity: u16,
     /// Frame slots (parameters first, then locals and hidden loop slots).
     pub n_slots: u32,
     /// The instructions.
@@ -139,6 +142,7 @@ impl Chunk {
             name,
             is_top,
             arity: 0,
+            min_arity: 0,
             n_slots: 0,
             code: Vec::new(),
             consts: Vec::new(),

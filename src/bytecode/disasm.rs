@@ -67,7 +67,9 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
         Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => konst(name),
         Op::LoopBack { target, loop_id } => format!("loop {loop_id} to {target}"),
         Op::ForNext { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
-        Op::ForPrep { slot: s } => slot(s),
+        Op::ForPrep { slot: s } | Op::ForPrep2 { slot: s } => slot(s),
+        Op::ForNext2 { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
+        Op::JumpIfBound { slot: s, target } => format!("{} given, to {target}", slot(s)),
         Op::CallMethod { name, .. } => {
             format!(".{}", chunk.consts.get(name as usize).map(const_text).unwrap_or_default().trim_matches('"'))
         }
@@ -82,7 +84,7 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
         }
         Op::BranchLocalImm { cmp, a, imm, target } => format!("unless {} {} {imm} to {target}", slot(a), cmp.symbol()),
         _ => match op.flow() {
-            Flow::Goto(target) | Flow::Branch(target) => format!("to {target}"),
+            Flow::Goto(target) | Flow::Branch(target) | Flow::KeepOnJump(target) => format!("to {target}"),
             _ => String::new(),
         },
     }

@@ -87,6 +87,8 @@ pub enum Flow {
     Branch(u32),
     /// The for-each step: falls through pushing an element, or jumps to the exit pushing none.
     ForNext(u32),
+    /// `??`'s test: falls through having popped its operand, or jumps to the target keeping it.
+    KeepOnJump(u32),
 }
 
 macro_rules! op_flow {
@@ -304,6 +306,9 @@ define_ops! {
     Gt => "GT", gas 2, stack (2, 1), Next, jit Jit::Inline;
     /// `a b -> (a >= b)`
     Ge => "GE", gas 2, stack (2, 1), Next, jit Jit::Inline;
+    /// `a b -> (a in b)`: a key of a map, an element of a list, a substring of a string
+    /// (DIALECT.md §7.2).
+    In => "IN", gas 2, stack (2, 1), Next, jit NOT_YET;
 
     // --- control flow --------------------------------------------------------------------
     /// Jump forward or backward to `target` (not a loop back-edge). `->`
@@ -321,6 +326,21 @@ define_ops! {
     /// for-each set-up: pop the iterable, store it (a key snapshot for maps) in `slot` and the
     /// position 0 in `slot + 1`; a non-iterable value is a type error. `iterable ->`
     ForPrep { slot: u16 } => "FOR_PREP", gas 1, stack (1, 0), Next, jit NOT_YET;
+
+    // --- DIALECT.md (semantics in vm/dialect.rs) -------------------------------------------
+    /// `a ?? b`: if the top is not `null`, jump to `target` keeping it; otherwise pop it and
+    /// fall through (to the code of `b`). `v -> v` (jump) or `v ->`
+    JumpIfNotNull { target: u32 } => "JUMP_IF_NOT_NULL", gas 3, stack (1, 1), KeepOnJump(target), jit NOT_YET;
+    /// Two-variable for-each set-up: as `ForPrep`, and the iterable itself in `slot + 2`.
+    /// `iterable ->`
+    ForPrep2 { slot: u16 } => "FOR_PREP2", gas 1, stack (1, 0), Next, jit NOT_YET;
+    /// Two-variable for-each step: push the index (the key of a map) and the element (the
+    /// value read now) and advance, or jump to `exit` when done. `-> key elem` or `->`
+    ForNext2 { slot: u16, exit: u32 } => "FOR_NEXT2", gas 3, stack (0, 2), ForNext(exit), jit NOT_YET;
+    /// Function prologue of a defaulted parameter: jump to `target` when frame slot `slot`
+    /// holds a value (the caller passed the argument), so its default is evaluated only when
+    /// it did not (DIALECT.md §5). `->`
+    JumpIfBound { slot: u16, target: u32 } => "JUMP_IF_BOUND", gas 0, stack (0, 0), Branch(target), jit NOT_YET;
 
     // --- functions -----------------------------------------------------------------------
     /// Call the function below the `argc` arguments. `f a1..an -> result`
@@ -438,7 +458,7 @@ impl Op {
     /// The jump target, for instructions that may transfer control within the chunk.
     pub fn jump_target(&self) -> Option<u32> {
         match self.flow() {
-            Flow::Goto(t) | Flow::Branch(t) | Flow::ForNext(t) => Some(t),
+            Flow::Goto(t) | Flow::Branch(t) | Flow::ForNext(t) | Flow::KeepOnJump(t) => Some(t),
             Flow::Next | Flow::End => None,
         }
     }
@@ -458,6 +478,7 @@ impl Op {
             Flow::Goto(t) => [None, Some((t as usize, after))],
             Flow::Branch(t) => [Some((pc + 1, after)), Some((t as usize, after))],
             Flow::ForNext(t) => [Some((pc + 1, after)), Some((t as usize, after_pop))],
+            Flow::KeepOnJump(t) => [Some((pc + 1, after_pop)), Some((t as usize, after))],
         }
     }
 

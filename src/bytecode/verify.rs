@@ -52,6 +52,9 @@ fn check_chunk(
     if u32::from(chunk.arity) > chunk.n_slots {
         return Err(v.error(None, "more parameters than frame slots"));
     }
+    if chunk.min_arity > chunk.arity {
+        return Err(v.error(None, "more required parameters than parameters"));
+    }
     if chunk.slot_names.len() != chunk.n_slots as usize {
         return Err(v.error(None, "slot names do not match the frame size"));
     }
@@ -200,6 +203,8 @@ impl Verifier<'_> {
                 None => Err(self.error(Some(pc), format!("loop {loop_id} out of range"))),
             },
             Op::ForNext { slot, .. } | Op::ForPrep { slot } => self.pair(pc, slot),
+            Op::ForNext2 { slot, .. } | Op::ForPrep2 { slot } => self.pair(pc, slot.saturating_add(1)),
+            Op::JumpIfBound { slot, .. } => self.slot(pc, slot),
             Op::MakeClosure { proto } => {
                 if (proto as usize) < n_children {
                     Ok(())

@@ -312,26 +312,37 @@ impl Lowerer {
     }
 
     fn hidden_slot_pair(&mut self, span: Span) -> Result<u16> {
+        self.hidden_loop_slots(span, false)
+    }
+
+    /// Consecutive hidden slots of a for-each loop: the sequence and the position, plus the
+    /// iterable itself when `with_source` (two-variable loops).
+    fn hidden_loop_slots(&mut self, span: Span, with_source: bool) -> Result<u16> {
         let state = self.top();
         let n = state.hidden_counter;
         state.hidden_counter += 1;
-        let first = format!("%for{n}");
-        let second = format!("%for{n}.pos");
+        let mut names = vec![format!("%for{n}"), format!("%for{n}.pos")];
+        if with_source {
+            names.push(format!("%for{n}.src"));
+        }
         if self.top().chunk.is_top {
-            let slot = self.top_slot(&first, span)?;
-            let next = self.top_slot(&second, span)?;
-            if next != slot + 1 {
-                return Err(limit_error("variables in one scope", span));
+            let slot = self.top_slot(&names[0], span)?;
+            for (i, name) in names.iter().enumerate().skip(1) {
+                let next = self.top_slot(name, span)?;
+                if u32::from(next) != u32::from(slot) + i as u32 {
+                    return Err(limit_error("variables in one scope", span));
+                }
             }
             Ok(slot)
         } else {
             let state = self.top();
             let slot = u16::try_from(state.slots.len()).map_err(|_| limit_error("variables in one function", span))?;
-            if slot == u16::MAX {
+            if usize::from(slot) + names.len() > usize::from(u16::MAX) {
                 return Err(limit_error("variables in one function", span));
             }
-            state.slots.insert(first, slot);
-            state.slots.insert(second, slot + 1);
+            for (i, name) in names.into_iter().enumerate() {
+                state.slots.insert(name, slot + i as u16);
+            }
             Ok(slot)
         }
     }
@@ -380,7 +391,10 @@ impl Lowerer {
             }
             AstStmtKind::If { branches, else_body } => self.if_stmt(branches, else_body.as_deref())?,
             AstStmtKind::While { cond, body } => self.while_stmt(cond, body, span)?,
-            AstStmtKind::ForEach { var, iterable, body } => self.for_stmt(var, iterable, body, span)?,
+            AstStmtKind::ForEach { var, key: None, iterable, body } => self.for_stmt(var, iterable, body, span)?,
+            AstStmtKind::ForEach { var, key: Some(key), iterable, body } => {
+                self.for2_stmt(key, var, iterable, body, span)?
+            }
             AstStmtKind::Break => {
                 let at = self.emit(Op::Jump { target: 0 }, span);
                 if let Some(l) = self.top().loops.last_mut() {
@@ -524,6 +538,30 @@ impl Lowerer {
         Ok(())
     }
 
+    /// `for each key, var in iterable`: like `for_stmt`, with the index or key stored too.
+    fn for2_stmt(
+        &mut self,
+        key: &AstIdent,
+        var: &AstIdent,
+        iterable: &AstExpr,
+        body: &[AstStmt],
+        span: Span,
+    ) -> Result<()> {
+        self.expr(iterable)?;
+        let slot = self.hidden_loop_slots(span, true)?;
+        self.emit(Op::ForPrep2 { slot }, iterable.span);
+        let header = self.here();
+        let next = self.emit(Op::ForNext2 { slot, exit: 0 }, var.span);
+        self.store(&var.name, var.span)?;
+        self.store(&key.name, key.span)?;
+        self.begin_loop();
+        self.block(body)?;
+        self.end_loop(header, span)?;
+        let exit = self.here();
+        self.patch(next, exit);
+        Ok(())
+    }
+
     fn assign(&mut self, target: &AstTarget, op: AssignOp, op_span: Span, value: &AstExpr) -> Result<()> {
         match target {
             AstTarget::Name(id) => {
@@ -646,6 +684,13 @@ impl Lowerer {
                 let end = self.here();
                 self.patch(done, end);
             }
+            AstExprKind::Coalesce { lhs, rhs } => {
+                self.expr(lhs)?;
+                let keep = self.emit(Op::JumpIfNotNull { target: 0 }, lhs.span);
+                self.expr(rhs)?;
+                let end = self.here();
+                self.patch(keep, end);
+            }
             AstExprKind::Ternary { cond, then, otherwise } => {
                 self.expr(cond)?;
                 let skip = self.emit(Op::JumpIfFalse { target: 0 }, cond.span);
@@ -720,10 +765,11 @@ impl Lowerer {
     pub fn function(&mut self, func: &AstFunc) -> Result<Chunk> {
         let params: Vec<String> = func.params.iter().map(|p| p.name.clone()).collect();
         let declared = declared_names(&params, &func.body);
-        let captured = captured_by_children(&func.body);
+        let captured = captured_by_children(func);
         let cells: BTreeSet<String> = declared.iter().filter(|n| captured.contains(*n)).cloned().collect();
         let mut chunk = Chunk::new(func.name.as_ref().map(|n| n.name.clone()), false, func.span);
         chunk.arity = u16::try_from(params.len()).map_err(|_| limit_error("parameters", func.span))?;
+        chunk.min_arity = chunk.arity.saturating_sub(u16::try_from(func.defaults.len()).unwrap_or(u16::MAX));
         let mut state = FuncState::new(chunk, declared.clone(), cells);
         for name in &declared {
             let slot =
@@ -739,12 +785,32 @@ impl Lowerer {
                 self.store_plain(var, func.span);
             }
         }
-        let res = self.body(&func.body);
+        let res = self.defaults(func).and_then(|()| self.body(&func.body));
         let end = Span::new(func.span.end.saturating_sub(1) as usize, func.span.end as usize);
         self.emit(Op::ReturnNull, end);
         let state = self.stack.pop();
         res?;
         state.map(FuncState::finish).ok_or_else(|| limit_error("functions", func.span))
+    }
+}
+
+impl Lowerer {
+    /// The prologue of a function with defaulted parameters: for each, left to right, its
+    /// default is evaluated and stored when the call did not pass it (DIALECT.md §5).
+    fn defaults(&mut self, func: &AstFunc) -> Result<()> {
+        let first = func.params.len().saturating_sub(func.defaults.len());
+        for (param, default) in func.params[first..].iter().zip(&func.defaults) {
+            let slot = match self.resolve(&param.name, param.span)? {
+                (Var::Slot(slot) | Var::Cell(slot), _) => slot,
+                _ => return Err(limit_error("parameters (internal: parameter is not a slot)", param.span)),
+            };
+            let given = self.emit(Op::JumpIfBound { slot, target: 0 }, param.span);
+            self.expr(default)?;
+            self.store(&param.name, param.span)?;
+            let here = self.here();
+            self.patch(given, here);
+        }
+        Ok(())
     }
 }
 
@@ -810,6 +876,7 @@ fn binary_op(op: BinOp) -> Op {
         BinOp::Le => Op::Le,
         BinOp::Gt => Op::Gt,
         BinOp::Ge => Op::Ge,
+        BinOp::In => Op::In,
     }
 }
 

@@ -35,7 +35,10 @@ fn collect_declared(stmts: &[AstStmt], names: &mut IndexSet<String>) {
                     names.insert(name.name.clone());
                 }
             }
-            AstStmtKind::ForEach { var, body, .. } => {
+            AstStmtKind::ForEach { var, key, body, .. } => {
+                if let Some(key) = key {
+                    names.insert(key.name.clone());
+                }
                 names.insert(var.name.clone());
                 collect_declared(body, names);
             }
@@ -61,16 +64,18 @@ pub fn free_names(func: &AstFunc) -> BTreeSet<String> {
     let declared = declared_names(&params, &func.body);
     let mut used = BTreeSet::new();
     let mut walker = UseCollector { used: &mut used };
+    func.defaults.iter().for_each(|d| walker.expr(d));
     walker.stmts(&func.body);
     used.retain(|n| !declared.contains(n));
     used
 }
 
-/// Names referenced by nested functions directly inside `body` (used to find cells).
-pub fn captured_by_children(body: &[AstStmt]) -> BTreeSet<String> {
+/// Names referenced by the functions nested directly inside `func` (in its body or its
+/// default expressions; used to find cells).
+pub fn captured_by_children(func: &AstFunc) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
     let mut funcs = Vec::new();
-    children_of_stmts(body, &mut funcs);
+    children_of_func(func, &mut funcs);
     for f in funcs {
         used.extend(free_names(f));
     }
@@ -118,8 +123,11 @@ impl UseCollector<'_> {
                 self.expr(cond);
                 self.stmts(body);
             }
-            AstStmtKind::ForEach { var, iterable, body } => {
+            AstStmtKind::ForEach { var, key, iterable, body } => {
                 self.expr(iterable);
+                if let Some(key) = key {
+                    self.store(&key.name);
+                }
                 self.store(&var.name);
                 self.stmts(body);
             }
@@ -182,7 +190,9 @@ pub fn for_each_subexpr<'a>(e: &'a AstExpr, mut f: impl FnMut(&'a AstExpr)) {
         AstExprKind::List(items) => items.iter().for_each(f),
         AstExprKind::Map(entries) => entries.iter().for_each(|(_, _, v)| f(v)),
         AstExprKind::Unary { operand, .. } => f(operand),
-        AstExprKind::Binary { lhs, rhs, .. } | AstExprKind::Logic { lhs, rhs, .. } => {
+        AstExprKind::Binary { lhs, rhs, .. }
+        | AstExprKind::Logic { lhs, rhs, .. }
+        | AstExprKind::Coalesce { lhs, rhs } => {
             f(lhs);
             f(rhs);
         }
@@ -207,6 +217,15 @@ pub fn for_each_subexpr<'a>(e: &'a AstExpr, mut f: impl FnMut(&'a AstExpr)) {
         AstExprKind::StateGet { key, .. } => f(key),
         AstExprKind::Hash { value, .. } => f(value),
     }
+}
+
+/// Function literals directly inside `func`'s default expressions, then the functions directly
+/// inside its body, in the order the compiler creates them.
+pub fn children_of_func<'a>(func: &'a AstFunc, out: &mut Vec<&'a AstFunc>) {
+    for default in &func.defaults {
+        children_of_expr(default, out);
+    }
+    children_of_stmts(&func.body, out);
 }
 
 /// Function literals and declarations directly inside `stmts` (not inside nested functions).

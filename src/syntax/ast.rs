@@ -27,6 +27,10 @@ pub struct AstFunc {
     pub name: Option<AstIdent>,
     /// Parameters in order (the parser rejects duplicates).
     pub params: Vec<AstIdent>,
+    /// Default expressions of the last `defaults.len()` parameters, in order (DIALECT.md §5:
+    /// once a parameter has a default every later one has one, so the defaulted parameters
+    /// are always a suffix). Evaluated at call time, in the callee's scope.
+    pub defaults: Vec<AstExpr>,
     /// Statements of the body.
     pub body: Vec<AstStmt>,
     /// From the `action`/`function` keyword to the closing `}`.
@@ -79,8 +83,10 @@ pub enum AstStmtKind {
     If { branches: Vec<(AstExpr, Vec<AstStmt>)>, else_body: Option<Vec<AstStmt>> },
     /// `while c { .. }`
     While { cond: AstExpr, body: Vec<AstStmt> },
-    /// `for each x in e { .. }` (also `for x in e`).
-    ForEach { var: AstIdent, iterable: AstExpr, body: Vec<AstStmt> },
+    /// `for each x in e { .. }` (also `for x in e`); with two variables, `for each k, x in e`,
+    /// `key` is the first (the index of a list or string, the key of a map) and `var` the
+    /// element (DIALECT.md §8).
+    ForEach { var: AstIdent, key: Option<AstIdent>, iterable: AstExpr, body: Vec<AstStmt> },
     /// `break`
     Break,
     /// `continue`
@@ -134,6 +140,8 @@ pub enum BinOp {
     Gt,
     /// `>=`
     Ge,
+    /// `in` (membership, DIALECT.md §7.2)
+    In,
 }
 
 /// Short-circuit operators; both always produce a boolean.
@@ -190,6 +198,8 @@ pub enum AstExprKind {
     Binary { op: BinOp, op_span: Span, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
     /// `&&`, `||`, `and`, `or`.
     Logic { op: LogicOp, lhs: Box<AstExpr>, rhs: Box<AstExpr> },
+    /// `a ?? b` (DIALECT.md §7.1): `a` unless it is `null`, when `b` is evaluated instead.
+    Coalesce { lhs: Box<AstExpr>, rhs: Box<AstExpr> },
     /// `c ? a : b`
     Ternary { cond: Box<AstExpr>, then: Box<AstExpr>, otherwise: Box<AstExpr> },
     /// `f(args)`; `paren` is the span of the `(` (where call errors point).

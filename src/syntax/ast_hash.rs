@@ -108,6 +108,9 @@ enum Tag {
     Member,
     StateGet,
     Hash,
+    // DIALECT.md.
+    Coalesce,
+    ForEachTwo,
 }
 
 struct Walk {
@@ -182,7 +185,7 @@ impl Walk {
     }
 
     fn func_full(&mut self, func: &AstFunc) {
-        let AstFunc { name, params, body, span } = func;
+        let AstFunc { name, params, defaults, body, span } = func;
         self.tag(Tag::Func);
         self.span(*span);
         self.span(Span::new(span.end.saturating_sub(1) as usize, span.end as usize));
@@ -191,6 +194,7 @@ impl Walk {
         for p in params {
             self.ident(p);
         }
+        self.exprs(defaults);
         self.stmts(body);
     }
 
@@ -232,8 +236,14 @@ impl Walk {
                 self.expr(cond);
                 self.stmts(body);
             }
-            AstStmtKind::ForEach { var, iterable, body } => {
-                self.tag(Tag::ForEach);
+            AstStmtKind::ForEach { var, key, iterable, body } => {
+                match key {
+                    Some(key) => {
+                        self.tag(Tag::ForEachTwo);
+                        self.ident(key);
+                    }
+                    None => self.tag(Tag::ForEach),
+                }
                 self.ident(var);
                 self.expr(iterable);
                 self.stmts(body);
@@ -380,6 +390,11 @@ impl Walk {
                 self.expr(lhs);
                 self.expr(rhs);
             }
+            AstExprKind::Coalesce { lhs, rhs } => {
+                self.tag(Tag::Coalesce);
+                self.expr(lhs);
+                self.expr(rhs);
+            }
             AstExprKind::Ternary { cond, then, otherwise } => {
                 self.tag(Tag::Ternary);
                 self.expr(cond);
@@ -448,6 +463,7 @@ fn binary_code(op: BinOp) -> u8 {
         BinOp::Le => 9,
         BinOp::Gt => 10,
         BinOp::Ge => 11,
+        BinOp::In => 12,
     }
 }
 

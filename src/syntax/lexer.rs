@@ -126,6 +126,9 @@ fn lex_error(err: LexError, slice: &str, span: Span) -> Diagnostic {
         LexError::UnterminatedComment => {
             ("E0105", "syntax error: unterminated block comment".to_string(), "this '/*' has no closing '*/'")
         }
+        LexError::FloatTooLarge => {
+            ("E0106", "syntax error: float literal too large".to_string(), "beyond the largest double")
+        }
     };
     let span = match err {
         // Point at the opening `/*` rather than at the whole rest of the file.
@@ -260,11 +263,11 @@ Eof 42..42 """#,
     #[test]
     fn lexical_errors() {
         check(
-            "9223372036854775807 9223372036854775808 1abc 1e3 .5 @ \"open\nx /* never",
+            "9223372036854775807 9223372036854775808 1abc 1ex .5 @ \"open\nx /* never",
             r#"Int(9223372036854775807) 0..19 "9223372036854775807"
 Error 20..39 "9223372036854775808"
 Error 40..44 "1abc"
-Error 45..48 "1e3"
+Error 45..48 "1ex"
 Error 49..51 ".5"
 Error 52..53 "@"
 Error 54..59 "\"open"
@@ -273,11 +276,38 @@ Error 62..70 "/* never"
 Eof 70..70 ""
 E0102 syntax error: integer literal too large @20..39
 E0103 syntax error: invalid number literal '1abc' @40..44
-E0103 syntax error: invalid number literal '1e3' @45..48
+E0103 syntax error: invalid number literal '1ex' @45..48
 E0103 syntax error: invalid number literal '.5' @49..51
 E0101 syntax error: unexpected character '@' @52..53
 E0104 syntax error: unterminated string @54..59
 E0105 syntax error: unterminated block comment @62..64"#,
+        );
+    }
+
+    #[test]
+    fn exponent_floats_and_dialect_operators() {
+        check(
+            "1e3 2.5E-3 6.02e+23 1e400 1e 1e+ 1.5ex a ?? b => c -> d",
+            r#"Float(1000.0) 0..3 "1e3"
+Float(0.0025) 4..10 "2.5E-3"
+Float(6.02e23) 11..19 "6.02e+23"
+Error 20..25 "1e400"
+Error 26..28 "1e"
+Error 29..31 "1e"
+Plus 31..32 "+"
+Error 33..38 "1.5ex"
+Ident 39..40 "a"
+QuestionQuestion 41..43 "??"
+Ident 44..45 "b"
+FatArrow 46..48 "=>"
+Ident 49..50 "c"
+Arrow 51..53 "->"
+Ident 54..55 "d"
+Eof 55..55 ""
+E0106 syntax error: float literal too large @20..25
+E0103 syntax error: invalid number literal '1e' @26..28
+E0103 syntax error: invalid number literal '1e' @29..31
+E0103 syntax error: invalid number literal '1.5ex' @33..38"#,
         );
     }
 

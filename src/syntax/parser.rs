@@ -12,6 +12,7 @@
 //! grammar *requires* (an operand after an operator, `=` after `let x`, `:` of a ternary,
 //! `elif`/`else`, a block's `{`) may come on a later line.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::ast::*;
@@ -28,7 +29,7 @@ const MAX_DIAGNOSTICS: usize = 50;
 /// Words reserved for later extensions: they may not be declared, assigned or read as names.
 const RESERVED_WORDS: &[&str] = &[
     "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw", "async", "await",
-    "match", "enum", "state", "lambda",
+    "match", "enum", "state",
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
@@ -56,13 +57,15 @@ pub enum InfixOp {
     Logic(LogicOp),
     /// The `?` of `c ? a : b`.
     Ternary,
+    /// `??` (DIALECT.md §7.1).
+    Coalesce,
 }
 
 /// Binding power of the operand of a prefix operator (`-`, `!`, `not`).
 ///
-/// It lies between `*` (13/14) and `**` (17/16), so `-2 ** 2` is `-(2 ** 2)` and
+/// It lies between `*` (15/16) and `**` (19/18), so `-2 ** 2` is `-(2 ** 2)` and
 /// `not a == b` is `(not a) == b`.
-const PREFIX_BP: u8 = 15;
+const PREFIX_BP: u8 = 17;
 
 /// The single precedence table of Zexus (LANGUAGE.md section 2.1).
 ///
@@ -70,7 +73,7 @@ const PREFIX_BP: u8 = 15;
 /// an operator into the left operand while its left power is at least the current minimum, and
 /// parses the right operand with the right power as the new minimum. So `left < right` makes an
 /// operator left-associative and `left > right` right-associative. Levels, loosest first:
-/// ternary `?:` (right), `||`/`or`, `&&`/`and`, `==` `!=`, `<` `<=` `>` `>=`, `+` `-`,
+/// ternary `?:` (right), `??`, `||`/`or`, `&&`/`and`, `==` `!=`, `<` `<=` `>` `>=` `in`, `+` `-`,
 /// `*` `/` `%` (all left), then the prefix operators at [`PREFIX_BP`], then `**` (right; its
 /// right operand may itself start with a prefix operator, as in `2 ** -1`). Calls, indexing
 /// and `.` bind tightest and are handled by the postfix rule.
@@ -78,20 +81,22 @@ pub fn infix_binding_power(token: &Token) -> Option<(InfixOp, u8, u8)> {
     use InfixOp::{Binary, Logic};
     let res = match token {
         Token::Question => (InfixOp::Ternary, 2, 1),
-        Token::PipePipe | Token::Or => (Logic(LogicOp::Or), 3, 4),
-        Token::AmpAmp | Token::And => (Logic(LogicOp::And), 5, 6),
-        Token::EqEq => (Binary(BinOp::Eq), 7, 8),
-        Token::NotEq => (Binary(BinOp::Ne), 7, 8),
-        Token::Lt => (Binary(BinOp::Lt), 9, 10),
-        Token::Le => (Binary(BinOp::Le), 9, 10),
-        Token::Gt => (Binary(BinOp::Gt), 9, 10),
-        Token::Ge => (Binary(BinOp::Ge), 9, 10),
-        Token::Plus => (Binary(BinOp::Add), 11, 12),
-        Token::Minus => (Binary(BinOp::Sub), 11, 12),
-        Token::Star => (Binary(BinOp::Mul), 13, 14),
-        Token::Slash => (Binary(BinOp::Div), 13, 14),
-        Token::Percent => (Binary(BinOp::Mod), 13, 14),
-        Token::StarStar => (Binary(BinOp::Pow), 17, 16),
+        Token::QuestionQuestion => (InfixOp::Coalesce, 3, 4),
+        Token::PipePipe | Token::Or => (Logic(LogicOp::Or), 5, 6),
+        Token::AmpAmp | Token::And => (Logic(LogicOp::And), 7, 8),
+        Token::EqEq => (Binary(BinOp::Eq), 9, 10),
+        Token::NotEq => (Binary(BinOp::Ne), 9, 10),
+        Token::Lt => (Binary(BinOp::Lt), 11, 12),
+        Token::Le => (Binary(BinOp::Le), 11, 12),
+        Token::Gt => (Binary(BinOp::Gt), 11, 12),
+        Token::Ge => (Binary(BinOp::Ge), 11, 12),
+        Token::In => (Binary(BinOp::In), 11, 12),
+        Token::Plus => (Binary(BinOp::Add), 13, 14),
+        Token::Minus => (Binary(BinOp::Sub), 13, 14),
+        Token::Star => (Binary(BinOp::Mul), 15, 16),
+        Token::Slash => (Binary(BinOp::Div), 15, 16),
+        Token::Percent => (Binary(BinOp::Mod), 15, 16),
+        Token::StarStar => (Binary(BinOp::Pow), 19, 18),
         _ => return None,
     };
     Some(res)
@@ -119,8 +124,8 @@ struct Parser<'src> {
     lexer: Lexer<'src>,
     /// The current (not yet consumed) token.
     cur: Tok,
-    /// One token of lookahead past `cur`, filled on demand.
-    peeked: Option<Tok>,
+    /// Lookahead past `cur`, filled on demand (arrow functions need to see past a `(...)`).
+    peeked: VecDeque<Tok>,
     /// End of the last consumed token (where "found end of line" errors point).
     prev_end: u32,
     /// True when the last consumed token was a block's closing `}`.
@@ -144,6 +149,9 @@ struct Parser<'src> {
     open_brackets_at_error: u32,
     in_function: bool,
     in_loop: bool,
+    /// The body indentation B of the innermost indented block being parsed (DIALECT.md §1),
+    /// or `None` in a free-form context (the top level, a brace block).
+    block_indent: Option<&'src str>,
 }
 
 impl<'src> Parser<'src> {
@@ -154,7 +162,7 @@ impl<'src> Parser<'src> {
             src,
             lexer,
             cur,
-            peeked: None,
+            peeked: VecDeque::new(),
             prev_end: 0,
             prev_was_block_end: false,
             consumed: 0,
@@ -168,6 +176,7 @@ impl<'src> Parser<'src> {
             open_brackets_at_error: 0,
             in_function: false,
             in_loop: false,
+            block_indent: None,
         }
     }
 
@@ -175,7 +184,7 @@ impl<'src> Parser<'src> {
 
     /// Consumes the current token and returns it.
     fn bump(&mut self) -> Tok {
-        let next = match self.peeked.take() {
+        let next = match self.peeked.pop_front() {
             Some(tok) => tok,
             None => self.lexer.next_tok(),
         };
@@ -193,14 +202,19 @@ impl<'src> Parser<'src> {
 
     /// The token after the current one.
     fn peek2(&mut self) -> Tok {
-        match self.peeked {
-            Some(tok) => tok,
-            None => {
-                let tok = self.lexer.next_tok();
-                self.peeked = Some(tok);
-                tok
+        self.peek_at(0)
+    }
+
+    /// The token `n + 1` places after the current one.
+    fn peek_at(&mut self, n: usize) -> Tok {
+        while self.peeked.len() <= n {
+            let tok = self.lexer.next_tok();
+            self.peeked.push_back(tok);
+            if tok.token == Token::Eof {
+                return tok;
             }
         }
+        self.peeked[n]
     }
 
     /// True if the current token is `token`.
@@ -435,12 +449,12 @@ impl<'src> Parser<'src> {
     /// One statement.
     fn statement(&mut self) -> PResult<PStmt> {
         let next = match self.cur.token {
-            Token::Function | Token::Ident => self.peek2().token,
+            Token::Function | Token::Action | Token::Ident => self.peek2().token,
             _ => Token::Eof,
         };
         match self.cur.token {
             Token::Let | Token::Const => self.let_stmt(),
-            Token::Action => self.func_decl(),
+            Token::Action if next != Token::LParen => self.func_decl(),
             Token::Function if next != Token::LParen => self.func_decl(),
             Token::If => self.if_stmt(),
             Token::While => self.while_stmt(),
@@ -469,11 +483,7 @@ impl<'src> Parser<'src> {
         let name = self.declared_name(if is_const { "constant name" } else { "variable name" })?;
         if self.at(Token::Colon) {
             self.bump();
-            if self.cur.token.is_word() {
-                self.bump();
-            } else {
-                return Err(self.expected("a type name"));
-            }
+            self.type_annotation()?;
         }
         self.expect(Token::Assign, "")?;
         let (value, h) = self.expression()?;
@@ -481,30 +491,36 @@ impl<'src> Parser<'src> {
         self.stmt(AstStmtKind::Let { name, is_const, value }, kw.span.start, h + 1)
     }
 
-    /// `func_decl = ("action" | "function") identifier "(" [ params ] ")" block`.
+    /// `func_decl = ("action" | "function") identifier [ "(" [ params ] ")" ] [ "->" type ] body`
+    /// (DIALECT.md §3: the parameter list may be omitted; the body may be a colon suite).
     fn func_decl(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
         let name = self.declared_name("function name")?;
-        let (params, body, h) = self.function_rest()?;
+        let params = if self.at(Token::LParen) { self.params()? } else { Params::default() };
+        let (body, h) = self.function_body(kw.span.start, true)?;
         let span = Span { start: kw.span.start, end: self.prev_end };
-        let func = AstFunc { name: Some(name), params, body, span };
-        self.stmt(AstStmtKind::Func(Rc::new(func)), kw.span.start, h + 1)
+        let func = AstFunc { name: Some(name), params: params.names, defaults: params.defaults, body, span };
+        self.stmt(AstStmtKind::Func(Rc::new(func)), kw.span.start, h.max(params.height) + 1)
     }
 
-    /// Parameters and body of a function: `"(" [ params ] ")" block`.
-    fn function_rest(&mut self) -> PResult<(Vec<AstIdent>, Vec<AstStmt>, usize)> {
-        let params = self.params()?;
+    /// An optional `-> type`, then the body of a function: a brace block, or (for a named
+    /// declaration, `colon_ok`) a colon suite whose reference indentation is that of the line
+    /// holding `start`.
+    fn function_body(&mut self, start: u32, colon_ok: bool) -> PResult<(Vec<AstStmt>, usize)> {
+        if self.at(Token::Arrow) {
+            self.bump();
+            self.type_annotation()?;
+        }
         let saved = (self.in_function, self.in_loop);
         self.in_function = true;
         self.in_loop = false;
-        let res = self.block();
+        let res = if colon_ok { self.body(start).map(|(b, h, _)| (b, h)) } else { self.block() };
         (self.in_function, self.in_loop) = saved;
-        let (body, h) = res?;
-        Ok((params, body, h))
+        res
     }
 
-    /// `"(" [ identifier { "," identifier } ] ")"`, rejecting duplicates.
-    fn params(&mut self) -> PResult<Vec<AstIdent>> {
+    /// `"(" [ params ] ")"`, rejecting duplicates.
+    fn params(&mut self) -> PResult<Params> {
         let open = self.expect(Token::LParen, "to start the parameter list")?;
         let saved = self.open_bracket();
         let res = self.param_names(open);
@@ -512,17 +528,31 @@ impl<'src> Parser<'src> {
         res
     }
 
-    /// The parameter names and the closing `)`.
-    fn param_names(&mut self, open: Tok) -> PResult<Vec<AstIdent>> {
-        let mut params: Vec<AstIdent> = Vec::new();
+    /// The parameters and the closing `)`: `param = identifier [ ":" type ] [ "=" expression ]`.
+    fn param_names(&mut self, open: Tok) -> PResult<Params> {
+        let mut params = Params::default();
         while !self.at(Token::RParen) {
             let param = self.declared_name("parameter name")?;
-            if params.iter().any(|other| other.name == param.name) {
-                let message = format!("syntax error: duplicate parameter '{}'", param.name);
-                let diag = Diagnostic::error("E0122", message, param.span).with_label("already declared");
+            self.check_duplicate_param(&params.names, &param);
+            if self.at(Token::Colon) {
+                self.bump();
+                self.type_annotation()?;
+            }
+            if self.at(Token::Assign) {
+                self.bump();
+                let (default, h) = self.expression()?;
+                params.height = params.height.max(h);
+                params.defaults.push(default);
+            } else if !params.defaults.is_empty() {
+                let diag = Diagnostic::error(
+                    "E0125",
+                    "syntax error: non-default parameter follows default parameter",
+                    param.span,
+                )
+                .with_label("give this parameter a default too, or move it before the defaulted ones");
                 self.report(diag);
             }
-            params.push(param);
+            params.names.push(param);
             if self.at(Token::Comma) {
                 self.bump();
             } else if !self.at(Token::RParen) {
@@ -531,6 +561,52 @@ impl<'src> Parser<'src> {
         }
         self.expect_closing(Token::RParen, open)?;
         Ok(params)
+    }
+
+    /// Reports `param` if an earlier parameter has its name.
+    fn check_duplicate_param(&mut self, earlier: &[AstIdent], param: &AstIdent) {
+        if earlier.iter().any(|other| other.name == param.name) {
+            let message = format!("syntax error: duplicate parameter '{}'", param.name);
+            let diag = Diagnostic::error("E0122", message, param.span).with_label("already declared");
+            self.report(diag);
+        }
+    }
+
+    /// `type = type_name | "(" type { "," type } ")"`, `type_name = word { "." word }`.
+    /// Annotations have no effect (DIALECT.md §4): the type is checked for form and dropped.
+    fn type_annotation(&mut self) -> PResult<()> {
+        if self.at(Token::LParen) {
+            let open = self.bump();
+            let saved = self.open_bracket();
+            let res = self.type_list(open);
+            self.close_bracket(saved);
+            return res;
+        }
+        if !self.cur.token.is_word() {
+            return Err(self.expected("a type"));
+        }
+        self.bump();
+        while self.at(Token::Dot) && !self.at_line_break() {
+            self.bump();
+            if !self.cur.token.is_word() {
+                return Err(self.expected("a type name after '.'"));
+            }
+            self.bump();
+        }
+        Ok(())
+    }
+
+    /// The types of a tuple type and its `)`.
+    fn type_list(&mut self, open: Tok) -> PResult<()> {
+        loop {
+            self.type_annotation()?;
+            if !self.at(Token::Comma) {
+                break;
+            }
+            self.bump();
+        }
+        self.expect_closing(Token::RParen, open)?;
+        Ok(())
     }
 
     /// A name being declared (variable, constant, parameter, function, loop variable).
@@ -576,11 +652,14 @@ impl<'src> Parser<'src> {
         let mut height = 0;
         let mut branches = Vec::new();
         let (cond, ch) = self.condition()?;
-        let (body, bh) = self.block()?;
+        let (body, bh, mut indented) = self.body(kw.span.start)?;
         height = height.max(ch).max(bh);
         branches.push((cond, body));
         let mut else_body = None;
         loop {
+            if !matches!(self.cur.token, Token::Elif | Token::Else) || !self.clause_continues(kw.span.start, indented) {
+                break;
+            }
             let is_elif = match self.cur.token {
                 Token::Elif => true,
                 Token::Else => self.peek2().token == Token::If,
@@ -591,16 +670,15 @@ impl<'src> Parser<'src> {
                     self.bump();
                 }
                 let (cond, ch) = self.condition()?;
-                let (body, bh) = self.block()?;
+                let (body, bh, ind) = self.body(kw.span.start)?;
+                indented = ind;
                 height = height.max(ch).max(bh);
                 branches.push((cond, body));
-            } else if self.at(Token::Else) {
+            } else {
                 self.bump();
-                let (body, bh) = self.block()?;
+                let (body, bh, _) = self.body(kw.span.start)?;
                 height = height.max(bh);
                 else_body = Some(body);
-                break;
-            } else {
                 break;
             }
         }
@@ -609,7 +687,7 @@ impl<'src> Parser<'src> {
 
     /// The condition of `if`, `elif` or `while`, with or without parentheses.
     fn condition(&mut self) -> PResult<PExpr> {
-        if self.at(Token::LBrace) {
+        if self.at(Token::LBrace) || self.at(Token::Colon) {
             // A `{` here is the body, not a map literal: the condition is missing.
             return Err(self.expected("a condition"));
         }
@@ -620,30 +698,41 @@ impl<'src> Parser<'src> {
     fn while_stmt(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
         let (cond, ch) = self.condition()?;
-        let (body, bh) = self.loop_body()?;
+        let (body, bh) = self.loop_body(kw.span.start)?;
         self.stmt(AstStmtKind::While { cond, body }, kw.span.start, ch.max(bh) + 1)
     }
 
-    /// `for_stmt = "for" [ "each" ] identifier "in" expression block`.
+    /// `for_stmt = "for" [ "each" ] identifier [ "," identifier ] "in" expression body`.
     fn for_stmt(&mut self) -> PResult<PStmt> {
         let kw = self.bump();
         if self.at(Token::Each) {
             self.bump();
         }
-        let var = self.declared_name("loop variable name")?;
+        let mut var = self.declared_name("loop variable name")?;
+        let mut key = None;
+        if self.at(Token::Comma) {
+            self.bump();
+            let second = self.declared_name("loop variable name")?;
+            if second.name == var.name {
+                let message = format!("syntax error: duplicate loop variable '{}'", second.name);
+                let diag = Diagnostic::error("E0122", message, second.span).with_label("already declared");
+                self.report(diag);
+            }
+            key = Some(std::mem::replace(&mut var, second));
+        }
         self.expect(Token::In, "after the loop variable")?;
         let (iterable, ih) = self.expression()?;
-        let (body, bh) = self.loop_body()?;
-        self.stmt(AstStmtKind::ForEach { var, iterable, body }, kw.span.start, ih.max(bh) + 1)
+        let (body, bh) = self.loop_body(kw.span.start)?;
+        self.stmt(AstStmtKind::ForEach { var, key, iterable, body }, kw.span.start, ih.max(bh) + 1)
     }
 
-    /// A loop's block, parsed with `break`/`continue` allowed.
-    fn loop_body(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
+    /// A loop's body, parsed with `break`/`continue` allowed.
+    fn loop_body(&mut self, start: u32) -> PResult<(Vec<AstStmt>, usize)> {
         let saved = self.in_loop;
         self.in_loop = true;
-        let res = self.block();
+        let res = self.body(start);
         self.in_loop = saved;
-        res
+        res.map(|(body, h, _)| (body, h))
     }
 
     /// `"break"` or `"continue"`, valid only inside a loop of the same function.
@@ -700,9 +789,20 @@ impl<'src> Parser<'src> {
             self.end_statement()?;
             return self.stmt(AstStmtKind::Print(args), kw.span.start, h + 1);
         }
-        let (value, h) = self.expression()?;
+        // DIALECT.md §2: `print e1, e2, ...`; a line ending in `,` continues the list.
+        let mut values = Vec::new();
+        let mut height = 0;
+        loop {
+            let (value, h) = self.expression()?;
+            height = height.max(h);
+            values.push(value);
+            if !self.at(Token::Comma) || self.at_line_break() {
+                break;
+            }
+            self.bump();
+        }
         self.end_statement()?;
-        self.stmt(AstStmtKind::Print(vec![value]), kw.span.start, h + 1)
+        self.stmt(AstStmtKind::Print(values), kw.span.start, height + 1)
     }
 
     /// A `{ ... }` block at the start of a statement.
@@ -717,10 +817,12 @@ impl<'src> Parser<'src> {
         let open = self.expect(Token::LBrace, "to start a block")?;
         self.enter()?;
         let saved = (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset);
+        let saved_indent = self.block_indent.take();
         self.ignore_newlines = false;
         self.open_brackets = 0;
         let (stmts, height) = self.statement_list(true);
         (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset) = saved;
+        self.block_indent = saved_indent;
         self.depth -= 1;
         if self.fatal {
             return Err(Failed);
@@ -728,6 +830,211 @@ impl<'src> Parser<'src> {
         self.expect_closing(Token::RBrace, open)?;
         self.prev_was_block_end = true;
         Ok((stmts, height))
+    }
+
+    // ----- Bodies: brace blocks and colon suites (DIALECT.md §1) -----
+
+    /// `body = block | ":" suite`: the body of a block statement that begins at byte `start`
+    /// (whose line's indentation is the reference indentation R). Returns the statements,
+    /// their height and whether the body was an indented block.
+    ///
+    /// This is the one entry point for statement bodies; compound statements of other
+    /// families can call it for their own clauses.
+    fn body(&mut self, start: u32) -> PResult<(Vec<AstStmt>, usize, bool)> {
+        if !self.at(Token::Colon) {
+            if !self.at(Token::LBrace) {
+                return Err(self.expected("'{' or ':' to start the body"));
+            }
+            let (stmts, h) = self.block()?;
+            return Ok((stmts, h, false));
+        }
+        let colon = self.bump();
+        let reference = self.line_indent(start);
+        if !self.cur.newline_before && !self.at(Token::Eof) {
+            let (stmts, h) = self.inline_suite()?;
+            return Ok((stmts, h, false));
+        }
+        let (stmts, h) = self.indented_block(colon, reference)?;
+        Ok((stmts, h, true))
+    }
+
+    /// The leading spaces and tabs of the line holding byte `at`.
+    fn line_indent(&self, at: u32) -> &'src str {
+        let at = (at as usize).min(self.src.len());
+        let line_start = self.src.get(..at).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+        let line = self.src.get(line_start..).unwrap_or("");
+        let width = line.bytes().take_while(|b| *b == b' ' || *b == b'\t').count();
+        line.get(..width).unwrap_or("")
+    }
+
+    /// True when the current token is a line start (DIALECT.md §1.2): the first token of a
+    /// line that does not begin inside a block comment.
+    fn at_line_start(&self) -> bool {
+        if self.at(Token::Eof) {
+            return false;
+        }
+        let at = self.cur.span.start as usize;
+        let line_start = self.src.get(..at).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+        if self.consumed == 0 {
+            return !starts_inside_comment(self.src, 0, line_start);
+        }
+        if (self.prev_end as usize) > line_start {
+            return false;
+        }
+        !starts_inside_comment(self.src, self.prev_end as usize, line_start)
+    }
+
+    /// Whether an `elif`/`else` (the current token) continues the `if` that begins at byte
+    /// `start` (DIALECT.md §1.4, §1.5; LANGUAGE.md §9). In a free-form context a line break
+    /// before it never ends the statement, unless the previous clause was an indented block
+    /// (then its dedent decides, as inside an indented block).
+    fn clause_continues(&mut self, start: u32, after_indented: bool) -> bool {
+        if !self.cur.newline_before || !self.at_line_start() {
+            return true;
+        }
+        if self.block_indent.is_none() && !after_indented {
+            return true;
+        }
+        self.line_indent(self.cur.span.start) == self.line_indent(start)
+    }
+
+    /// True when the current token starts a compound statement, which may not follow a body's
+    /// `:` on its line.
+    fn at_compound_start(&mut self) -> bool {
+        match self.cur.token {
+            Token::If | Token::While | Token::For | Token::LBrace => true,
+            Token::Action | Token::Function => self.peek2().token != Token::LParen,
+            _ => false,
+        }
+    }
+
+    /// `inline_suite = simple_stmt { ";" simple_stmt } [ ";" ]`: the statements that start on
+    /// the line of the body's `:` (DIALECT.md §1.1).
+    fn inline_suite(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
+        self.enter()?;
+        let res = self.inline_suite_inner();
+        self.depth -= 1;
+        res
+    }
+
+    fn inline_suite_inner(&mut self) -> PResult<(Vec<AstStmt>, usize)> {
+        let mut stmts = Vec::new();
+        let mut height = 0;
+        let saved = (self.stmt_start, self.stmt_start_offset);
+        loop {
+            if self.at_compound_start() {
+                let diag = Diagnostic::error(
+                    "E0150",
+                    "syntax error: only simple statements may follow ':' on the same line",
+                    self.cur.span,
+                )
+                .with_label("a compound statement needs an indented block")
+                .with_note("put it on its own line, indented below the ':'");
+                return Err(self.fail(diag));
+            }
+            self.stmt_start = self.consumed;
+            self.stmt_start_offset = self.cur.span.start;
+            let (stmt, h) = self.statement()?;
+            height = height.max(h);
+            stmts.push(stmt);
+            while self.at(Token::Semi) && !self.cur.newline_before {
+                self.bump();
+            }
+            if self.cur.newline_before || matches!(self.cur.token, Token::RBrace | Token::Eof) {
+                break;
+            }
+        }
+        (self.stmt_start, self.stmt_start_offset) = saved;
+        Ok((stmts, height))
+    }
+
+    /// An indented block after a body's `:` that ends its line; `reference` is R (DIALECT.md
+    /// §1.3-§1.5).
+    fn indented_block(&mut self, colon: Tok, reference: &'src str) -> PResult<(Vec<AstStmt>, usize)> {
+        let first = self.cur;
+        if first.token == Token::Eof || first.token == Token::RBrace {
+            let span = if first.token == Token::Eof { colon.span } else { first.span };
+            return Err(self.indent_error("expected an indented block", span, "the body of this ':' is missing"));
+        }
+        let indent = self.line_indent(first.span.start);
+        if !deeper(indent, reference) {
+            return Err(if reference.starts_with(indent) {
+                self.indent_error("expected an indented block", first.span, "indent this line below the ':'")
+            } else {
+                self.indent_error("inconsistent indentation", first.span, "tabs and spaces do not compare")
+            });
+        }
+        self.enter()?;
+        let saved = (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset);
+        let saved_indent = self.block_indent.replace(indent);
+        self.ignore_newlines = false;
+        self.open_brackets = 0;
+        let res = self.indented_statements(indent, reference);
+        (self.ignore_newlines, self.open_brackets, self.stmt_start, self.stmt_start_offset) = saved;
+        self.block_indent = saved_indent;
+        self.depth -= 1;
+        if self.fatal {
+            return Err(Failed);
+        }
+        Ok(res)
+    }
+
+    /// The statements of an indented block of body indentation `indent`, up to its end.
+    fn indented_statements(&mut self, indent: &'src str, reference: &'src str) -> (Vec<AstStmt>, usize) {
+        let mut stmts = Vec::new();
+        let mut height = 0;
+        while !self.fatal {
+            match self.cur.token {
+                Token::Eof | Token::RBrace => break,
+                Token::Semi => {
+                    self.bump();
+                    continue;
+                }
+                _ => {}
+            }
+            if self.at_line_start() {
+                let here = self.line_indent(self.cur.span.start);
+                if deeper(here, indent) {
+                    let span = self.cur.span;
+                    let _ = self.indent_error("unexpected indent", span, "deeper than the block's other lines");
+                } else if here != indent {
+                    // A dedent: the block ends; its owner may continue only at R or to its left.
+                    if here != reference && !deeper(reference, here) {
+                        let span = self.cur.span;
+                        let _ = self.indent_error("inconsistent indentation", span, "matches no enclosing block");
+                    }
+                    break;
+                }
+            }
+            self.stmt_start = self.consumed;
+            self.stmt_start_offset = self.cur.span.start;
+            match self.statement() {
+                Ok((stmt, h)) => {
+                    height = height.max(h);
+                    stmts.push(stmt);
+                }
+                Err(Failed) => {
+                    if self.fatal {
+                        break;
+                    }
+                    self.synchronize();
+                    if self.consumed == self.stmt_start {
+                        self.bump();
+                    }
+                }
+            }
+        }
+        (stmts, height)
+    }
+
+    /// Reports an indentation error (once per position) and returns the failure.
+    fn indent_error(&mut self, what: &str, span: Span, label: &str) -> Failed {
+        let repeated = self.diags.last().is_some_and(|d| d.span == span && d.message.contains(what));
+        if !repeated {
+            let diag = Diagnostic::error("E0151", format!("syntax error: {what}"), span).with_label(label.to_string());
+            self.report(diag);
+        }
+        Failed
     }
 
     /// `TX_BEGIN()`, `TX_COMMIT()`, `TX_REVERT()` or `VERIFY(c [, msg])` as a statement.
@@ -903,6 +1210,12 @@ impl<'src> Parser<'src> {
                 let kind = AstExprKind::Logic { op, lhs: Box::new(lhs), rhs: Box::new(rhs) };
                 (kind, span, lh.max(rh))
             }
+            InfixOp::Coalesce => {
+                let (rhs, rh) = self.expr_bp(r_bp)?;
+                let span = lhs.span.to(rhs.span);
+                let kind = AstExprKind::Coalesce { lhs: Box::new(lhs), rhs: Box::new(rhs) };
+                (kind, span, lh.max(rh))
+            }
         };
         self.node(kind, span, height + 1)
     }
@@ -1046,14 +1359,114 @@ impl<'src> Parser<'src> {
     /// `primary = literal | identifier | "(" expression ")" | list_lit | map_lit | func_lit`,
     /// plus the blockchain forms `STATE[k]` and `HASH(v)`.
     fn primary(&mut self) -> PResult<PExpr> {
+        let arrow = match self.cur.token {
+            Token::Ident => self.peek2().token == Token::FatArrow,
+            Token::LParen => self.paren_starts_arrow(),
+            _ => false,
+        };
+        if arrow {
+            return self.arrow_fn();
+        }
         match self.cur.token {
             Token::Ident => self.name_expr(),
             Token::LParen => self.paren_expr(),
             Token::LBracket => self.list_lit(),
             Token::LBrace => self.map_lit(),
-            Token::Function => self.func_lit(),
+            Token::Function | Token::Action => self.func_lit(),
+            Token::Lambda => self.lambda(),
             _ => self.literal(),
         }
+    }
+
+    /// True when the current `(` starts an arrow function: its matching `)` is directly
+    /// followed by `=>` (DIALECT.md §6).
+    fn paren_starts_arrow(&mut self) -> bool {
+        let mut depth = 0usize;
+        let mut n = 0;
+        loop {
+            let tok = if n == 0 { self.cur } else { self.peek_at(n - 1) };
+            n += 1;
+            match tok.token {
+                Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
+                Token::RParen | Token::RBracket | Token::RBrace => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return tok.token == Token::RParen && self.peek_at(n - 1).token == Token::FatArrow;
+                    }
+                }
+                Token::Eof => return false,
+                _ => {}
+            }
+        }
+    }
+
+    /// `arrow_fn = ( "(" [ params ] ")" | identifier ) "=>" fn_body`.
+    #[inline(never)]
+    fn arrow_fn(&mut self) -> PResult<PExpr> {
+        let start = self.cur.span.start;
+        let params = if self.at(Token::LParen) {
+            self.params()?
+        } else {
+            let name = self.declared_name("parameter name")?;
+            Params { names: vec![name], ..Params::default() }
+        };
+        self.expect(Token::FatArrow, "")?;
+        self.fn_body(start, params)
+    }
+
+    /// `lambda = "lambda" ( "(" [ params ] ")" | [ identifier { "," identifier } ] )
+    /// ( ":" expression | "=>" fn_body )`.
+    #[inline(never)]
+    fn lambda(&mut self) -> PResult<PExpr> {
+        let kw = self.bump();
+        let params = if self.at(Token::LParen) {
+            self.params()?
+        } else {
+            let mut params = Params::default();
+            while self.at(Token::Ident) {
+                let name = self.declared_name("parameter name")?;
+                self.check_duplicate_param(&params.names, &name);
+                params.names.push(name);
+                if !self.at(Token::Comma) {
+                    break;
+                }
+                self.bump();
+                if !self.at(Token::Ident) {
+                    return Err(self.expected("a parameter name"));
+                }
+            }
+            params
+        };
+        if self.at(Token::FatArrow) {
+            self.bump();
+            return self.fn_body(kw.span.start, params);
+        }
+        self.expect(Token::Colon, "or '=>' after the lambda's parameters")?;
+        self.expression_body(kw.span.start, params)
+    }
+
+    /// `fn_body = block | expression` after `=>`; a `{` always starts a block.
+    fn fn_body(&mut self, start: u32, params: Params) -> PResult<PExpr> {
+        if !self.at(Token::LBrace) {
+            return self.expression_body(start, params);
+        }
+        let (body, h) = self.function_body(start, false)?;
+        let span = Span { start, end: self.prev_end };
+        let func = AstFunc { name: None, params: params.names, defaults: params.defaults, body, span };
+        self.node(AstExprKind::Func(Rc::new(func)), span, h.max(params.height) + 1)
+    }
+
+    /// An expression body: the function returns the value of one complete expression.
+    fn expression_body(&mut self, start: u32, params: Params) -> PResult<PExpr> {
+        let saved = (self.in_function, self.in_loop);
+        (self.in_function, self.in_loop) = (true, false);
+        let res = self.expression();
+        (self.in_function, self.in_loop) = saved;
+        let (value, h) = res?;
+        let span = Span { start, end: value.span.end };
+        let ret = AstStmt { span: value.span, kind: AstStmtKind::Return(Some(value)) };
+        let func = AstFunc { name: None, params: params.names, defaults: params.defaults, body: vec![ret], span };
+        self.node(AstExprKind::Func(Rc::new(func)), span, h.max(params.height) + 2)
     }
 
     /// A literal (or a lexical error token, which stands for `null`).
@@ -1069,12 +1482,6 @@ impl<'src> Parser<'src> {
             Token::Null => AstExprKind::Null,
             // The lexer already reported this token; stand in a null to avoid follow-up errors.
             Token::Error => AstExprKind::Null,
-            Token::Lambda => {
-                let diag = Diagnostic::error("E0123", "syntax error: 'lambda' is reserved", tok.span)
-                    .with_label("not part of core Zexus")
-                    .with_note("write function(x) { return e } instead");
-                return Err(self.fail(diag));
-            }
             _ => return Err(self.expected("an expression")),
         };
         self.bump();
@@ -1195,14 +1602,15 @@ impl<'src> Parser<'src> {
         Ok((key, tok.span))
     }
 
-    /// `func_lit = "function" "(" [ params ] ")" block`.
+    /// `func_lit = ("function" | "action") "(" [ params ] ")" [ "->" type ] block`.
     #[inline(never)]
     fn func_lit(&mut self) -> PResult<PExpr> {
         let kw = self.bump();
-        let (params, body, h) = self.function_rest()?;
+        let params = self.params()?;
+        let (body, h) = self.function_body(kw.span.start, false)?;
         let span = Span { start: kw.span.start, end: self.prev_end };
-        let func = AstFunc { name: None, params, body, span };
-        self.node(AstExprKind::Func(Rc::new(func)), span, h + 1)
+        let func = AstFunc { name: None, params: params.names, defaults: params.defaults, body, span };
+        self.node(AstExprKind::Func(Rc::new(func)), span, h.max(params.height) + 1)
     }
 }
 
@@ -1236,6 +1644,51 @@ fn chain_usage(name: &str) -> &'static str {
         "TX_COMMIT" => "use TX_COMMIT() as a statement",
         _ => "use TX_REVERT() as a statement",
     }
+}
+
+/// The parameters of a function: names, the defaults of the last ones, and the height of
+/// the defaults.
+#[derive(Default)]
+struct Params {
+    names: Vec<AstIdent>,
+    defaults: Vec<AstExpr>,
+    height: usize,
+}
+
+/// True when indentation `a` is deeper than `b`: it starts with `b` and is longer (DIALECT.md
+/// §1.2; there is no tab width).
+fn deeper(a: &str, b: &str) -> bool {
+    a.len() > b.len() && a.starts_with(b)
+}
+
+/// True when the line starting at byte `line_start` begins inside a block comment opened in
+/// the whitespace and comments that run from byte `from` (the end of the previous token).
+fn starts_inside_comment(src: &str, from: usize, line_start: usize) -> bool {
+    let bytes = src.as_bytes();
+    let mut i = from;
+    while i < line_start {
+        match (bytes.get(i), bytes.get(i + 1)) {
+            (Some(b'/'), Some(b'*')) => match src.get(i + 2..).and_then(|rest| rest.find("*/")) {
+                Some(end) => {
+                    let close = i + 2 + end + 2;
+                    if close > line_start {
+                        return true;
+                    }
+                    i = close;
+                }
+                None => return true,
+            },
+            (Some(b'/'), Some(b'/')) | (Some(b'#'), _) => {
+                match src.get(i..).and_then(|rest| rest.find('\n')) {
+                    Some(nl) => i += nl + 1,
+                    None => return false,
+                }
+            }
+            (Some(_), _) => i += 1,
+            (None, _) => return false,
+        }
+    }
+    false
 }
 
 impl Token {
@@ -1280,7 +1733,12 @@ mod tests {
             out.push_str(&format!(" {}", name.name));
         }
         let params: Vec<&str> = func.params.iter().map(|p| p.name.as_str()).collect();
-        out.push_str(&format!(" ({}) ", params.join(" ")));
+        out.push_str(&format!(" ({})", params.join(" ")));
+        for default in &func.defaults {
+            out.push_str(" =");
+            write_expr(out, default);
+        }
+        out.push(' ');
         write_block(out, &func.body);
         out.push(')');
     }
@@ -1316,8 +1774,11 @@ mod tests {
                 write_block(out, body);
                 out.push(')');
             }
-            AstStmtKind::ForEach { var, iterable, body } => {
-                out.push_str(&format!("(for {} ", var.name));
+            AstStmtKind::ForEach { var, key, iterable, body } => {
+                match key {
+                    Some(key) => out.push_str(&format!("(for {} {} ", key.name, var.name)),
+                    None => out.push_str(&format!("(for {} ", var.name)),
+                }
                 write_expr(out, iterable);
                 out.push(' ');
                 write_block(out, body);
@@ -1437,6 +1898,13 @@ mod tests {
                 write_expr(out, rhs);
                 out.push(')');
             }
+            AstExprKind::Coalesce { lhs, rhs } => {
+                out.push_str("(?? ");
+                write_expr(out, lhs);
+                out.push(' ');
+                write_expr(out, rhs);
+                out.push(')');
+            }
             AstExprKind::Ternary { cond, then, otherwise } => {
                 out.push_str("(? ");
                 write_expr(out, cond);
@@ -1488,6 +1956,167 @@ mod tests {
         ($src:expr, @$expect:literal) => {
             insta::assert_snapshot!(dump($src), @$expect)
         };
+    }
+
+    #[test]
+    fn dialect_colon_blocks() {
+        check!("action add(a, b):\n    return a + b\nif add(2, 3) > 4:\n    print \"big\"\nelse:\n    print \"small\"", @r#"
+        (fn add (a b) {(return (Add a b))})
+        (if (Gt (call add 2 3) 4) {(print "big")} else {(print "small")})
+        "#);
+    }
+
+    #[test]
+    fn dialect_colon_inline_suites_and_elif() {
+        check!("action sign(n):\n    if n < 0: return \"neg\"\n    elif n == 0: return \"zero\"\n    else: return \"pos\"\nif true: print \"one\"; print \"two\"", @r#"
+        (fn sign (n) {(if (Lt n 0) {(return "neg")} (Eq n 0) {(return "zero")} else {(return "pos")})})
+        (if true {(print "one"); (print "two")})
+        "#);
+    }
+
+    #[test]
+    fn dialect_colon_else_binds_by_indentation() {
+        check!("if a:\n    if b:\n        print 1\nelse:\n    print 2", @r#"(if a {(if b {(print 1)})} else {(print 2)})"#);
+    }
+
+    #[test]
+    fn dialect_colon_mixed_with_braces() {
+        check!("action check(age):\n    if (age >= 18) {\n        return 1\n    } else:\n        return 2\naction f() {\n    for each x in [1, 2]:\n        print x\n}", @r#"
+        (fn check (age) {(if (Ge age 18) {(return 1)} else {(return 2)})})
+        (fn f () {(for x (list 1 2) {(print x)})})
+        "#);
+    }
+
+    #[test]
+    fn dialect_colon_comment_and_continuation_lines() {
+        check!("if a:\n    // c\n\n    /* c */ x = 1\n    y = y +\n  2\n    z = 3", @r#"(if a {(Set x 1); (Set y (Add y 2)); (Set z 3)})"#);
+    }
+
+    #[test]
+    fn dialect_colon_ternary_in_header() {
+        check!("while a ? b : c:\n    x = {k: 1}", @r#"(while (? a b c) {(Set x (map "k":1))})"#);
+    }
+
+    #[test]
+    fn dialect_err_colon_expected_indented_block() {
+        check!("if true:\nprint \"x\"\nif x:", @r#"
+        (print "x")
+        E0151 syntax error: expected an indented block @9..14
+        E0151 syntax error: expected an indented block @23..24
+        "#);
+    }
+
+    #[test]
+    fn dialect_err_colon_unexpected_indent() {
+        check!("action f():\n    let a = 1\n      return a", @r#"
+        (fn f () {(let a 1); (return a)})
+        E0151 syntax error: unexpected indent @32..38
+        "#);
+    }
+
+    #[test]
+    fn dialect_err_colon_inconsistent_indentation() {
+        check!("if true:\n        print \"a\"\n    print \"b\"\nif a:\n\tx = 1\n    y = 2", @r#"
+        (if true {(print "a")})
+        (print "b")
+        (if a {(Set x 1)})
+        (Set y 2)
+        E0151 syntax error: inconsistent indentation @31..36
+        E0151 syntax error: inconsistent indentation @58..59
+        "#);
+    }
+
+    #[test]
+    fn dialect_err_colon_compound_after_colon() {
+        check!("if a: if b: x()\nwhile c: { }", @r#"
+        E0150 syntax error: only simple statements may follow ':' on the same line @6..8
+        E0150 syntax error: only simple statements may follow ':' on the same line @25..26
+        "#);
+    }
+
+    #[test]
+    fn dialect_print_comma_lists() {
+        check!("print \"a\", b, c + 1\nprint a,\n  b\nprint {\"k\": 1}, f(2)", @r#"
+        (print "a" b (Add c 1))
+        (print a b)
+        (print (map "k":1) (call f 2))
+        "#);
+    }
+
+    #[test]
+    fn dialect_err_print_trailing_comma() {
+        check!("print a,\nprint (a), b", @r#"
+        E0110 syntax error: expected an expression, found end of line @8..8
+        E0111 syntax error: expected end of statement after 'print(...)', found ',' @18..19
+        "#);
+    }
+
+    #[test]
+    fn dialect_annotations_and_defaults() {
+        check!("action f(a: int, b: list.Item = [], c = a + 1) -> (int, str) { return a }\nlet x: string = 1\nconst Y: action = 2", @r#"
+        (fn f (a b c) =(list) =(Add a 1) {(return a)})
+        (let x 1)
+        (const Y 2)
+        "#);
+    }
+
+    #[test]
+    fn dialect_err_defaults_and_annotations() {
+        check!("action f(a = 1, b) { }\naction g(a: ) { }\naction h() -> { }", @r#"
+        (fn f (a b) =1 {})
+        E0125 syntax error: non-default parameter follows default parameter @16..17
+        E0110 syntax error: expected a type, found ')' @35..36
+        E0110 syntax error: expected a type, found '{' @55..56
+        "#);
+    }
+
+    #[test]
+    fn dialect_action_without_params_and_action_literal() {
+        check!("action banner { return 1 }\naction b2: return 2\nfunction b3 -> int { return 3 }\nlet t = action(f, v) { return f(v) }", @r#"
+        (fn banner () {(return 1)})
+        (fn b2 () {(return 2)})
+        (fn b3 () {(return 3)})
+        (let t (fn (f v) {(return (call f v))}))
+        "#);
+    }
+
+    #[test]
+    fn dialect_lambdas_and_arrows() {
+        check!("let a = lambda x, y: x + y\nlet b = lambda: 42\nlet c = lambda(x) => { return x }\nlet d = (x, y = 1) => x > 0 ? y : -y\nlet e = x => x + 1\nf(lambda x, y: x)\nf((lambda x: x), y)\nlet g = () => ({\"a\": 1})\nlet h = (a) + (b)", @r#"
+        (let a (fn (x y) {(return (Add x y))}))
+        (let b (fn () {(return 42)}))
+        (let c (fn (x) {(return x)}))
+        (let d (fn (x y) =1 {(return (? (Gt x 0) y (neg y)))}))
+        (let e (fn (x) {(return (Add x 1))}))
+        (call f (fn (x y) {(return x)}))
+        (call f (fn (x) {(return x)}) y)
+        (let g (fn () {(return (map "a":1))}))
+        (let h (Add a b))
+        "#);
+    }
+
+    #[test]
+    fn dialect_coalesce_and_in_precedence() {
+        check!("x = null ?? 2 + 3\ny = 1 ?? 2 || 3\nz = false ? 1 : null ?? 7\nw = 1 + 1 in [2]\nv = not k in m\nu = x == 1 in xs\nt = a ?? b ?? c", @r#"
+        (Set x (?? null (Add 2 3)))
+        (Set y (?? 1 (Or 2 3)))
+        (Set z (? false 1 (?? null 7)))
+        (Set w (In (Add 1 1) (list 2)))
+        (Set v (In (not k) m))
+        (Set u (Eq x (In 1 xs)))
+        (Set t (?? (?? a b) c))
+        "#);
+    }
+
+    #[test]
+    fn dialect_for_each_two_variables() {
+        check!("for each i, x in xs { }\nfor k, v in m:\n    print k\nfor each b in k in m { }\nfor each x, x in xs { }", @r#"
+        (for i x xs {})
+        (for k v m {(print k)})
+        (for b (In k m) {})
+        (for x x xs {})
+        E0122 syntax error: duplicate loop variable 'x' @88..89
+        "#);
     }
 
     #[test]
@@ -1745,7 +2374,7 @@ mod tests {
 
     #[test]
     fn err_lambda() {
-        check!("let f = lambda(x) => x", @r#"E0123 syntax error: 'lambda' is reserved @8..14"#);
+        check!("let f = lambda(x) => x", @r#"(let f (fn (x) {(return x)}))"#);
     }
 
     #[test]

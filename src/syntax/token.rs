@@ -21,6 +21,8 @@ pub enum LexError {
     UnterminatedString,
     /// A `/*` comment without its closing `*/`.
     UnterminatedComment,
+    /// A float literal whose value does not fit a double (`1e400`, DIALECT.md §9).
+    FloatTooLarge,
 }
 
 /// State threaded through the logos lexer between tokens.
@@ -43,8 +45,10 @@ pub enum Token {
     /// A decimal integer literal, already range-checked.
     #[regex("[0-9]+", int_literal)]
     Int(i64),
-    /// A float literal `digits.digits`.
+    /// A float literal `digits.digits`, optionally with an exponent, or `digits` with an
+    /// exponent (`1e3`, `2.5E-3`; DIALECT.md §9).
     #[regex(r"[0-9]+\.[0-9]+", float_literal)]
+    #[regex(r"[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+", float_literal, priority = 10)]
     Float(f64),
     /// A string literal (quotes included in the span; see `lexer::unescape`).
     #[token("\"", string_literal)]
@@ -218,6 +222,15 @@ pub enum Token {
     /// `?`
     #[token("?")]
     Question,
+    /// `??` (null-coalescing, DIALECT.md §7.1)
+    #[token("??")]
+    QuestionQuestion,
+    /// `=>` (arrow function, DIALECT.md §6)
+    #[token("=>")]
+    FatArrow,
+    /// `->` (return-type annotation, DIALECT.md §4)
+    #[token("->")]
+    Arrow,
 
     // Malformed input, reported as errors by the callbacks.
     /// Never produced: a digit run glued to a word (`1abc`, `1.5e3`) is an error.
@@ -262,9 +275,13 @@ fn int_literal(lex: &mut Lexer<Token>) -> Result<i64, LexError> {
     lex.slice().parse::<i64>().map_err(|_| LexError::IntTooLarge)
 }
 
-/// Parses a `digits.digits` float.
+/// Parses a float literal; one too large for a double is an error (one too small rounds to 0).
 fn float_literal(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
-    lex.slice().parse::<f64>().map_err(|_| LexError::UnexpectedChar)
+    match lex.slice().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(LexError::FloatTooLarge),
+        Err(_) => Err(LexError::UnexpectedChar),
+    }
 }
 
 /// Rejects a number glued to a word.
@@ -377,6 +394,9 @@ impl Token {
             Token::Dot => "'.'",
             Token::Semi => "';'",
             Token::Question => "'?'",
+            Token::QuestionQuestion => "'??'",
+            Token::FatArrow => "'=>'",
+            Token::Arrow => "'->'",
             _ => "",
         }
     }

@@ -4,8 +4,10 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 23] = [
     "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
+    // DIALECT.md §11.
+    "string", "first", "last", "min", "max", "pow", "map", "filter", "reduce",
 ];
 
 /// The id of builtin `name`, if there is one.

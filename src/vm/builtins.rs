@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use super::builtin_names::NAMES;
 pub use super::builtin_names::{builtin_id, builtin_name};
+use super::dialect;
 use super::error::{ErrorKind, VmError};
 use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
@@ -15,7 +16,16 @@ type BuiltinFn = fn(&[Value], usize) -> BResult;
 /// allocation cap.
 const BUILTINS: [BuiltinFn; NAMES.len()] = [
     b_len, b_str, b_int, b_float, b_typeof, b_push, b_append, b_keys, b_values, b_range, b_sort, b_slice, b_abs, b_sqrt,
+    // DIALECT.md §11.
+    dialect::b_string, dialect::b_first, dialect::b_last, dialect::b_min, dialect::b_max, dialect::b_pow,
+    dialect::b_map, dialect::b_filter, dialect::b_reduce,
 ];
+
+/// The higher-order builtin `id` stands for, if it is one (the interpreter runs these itself,
+/// calling the callback in ordinary frames).
+pub fn higher_order(id: u8) -> Option<dialect::HofKind> {
+    dialect::HofKind::of(builtin_name(id))
+}
 
 /// Calls builtin `id` with `args`.
 pub fn call_builtin(id: u8, args: &[Value], max_alloc: usize) -> BResult {
@@ -386,9 +396,12 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                 Ok(V(Value::Bool(m.borrow().contains_key(&key.to_string()))))
             }
             "get" => {
-                method_arity(recv, name, args, 1)?;
+                if args.len() != 2 {
+                    method_arity(recv, name, args, 1)?;
+                }
                 let key = str_arg(recv, name, &args[0])?;
-                Ok(V(m.borrow().get(&key.to_string()).cloned().unwrap_or(Value::Null)))
+                let default = args.get(1).cloned().unwrap_or(Value::Null);
+                Ok(V(m.borrow().get(&key.to_string()).cloned().unwrap_or(default)))
             }
             "keys" => {
                 method_arity(recv, name, args, 0)?;

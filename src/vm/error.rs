@@ -42,6 +42,8 @@ pub enum ErrorKind {
     Transaction,
     /// A STATE key or value of the wrong kind.
     State,
+    /// `min([])`, `max([])`, `reduce([], f)` (DIALECT.md §13).
+    EmptyList,
 }
 
 /// An error raised by an operation, not yet located in the source.

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
+use super::dialect;
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
@@ -152,6 +153,9 @@ pub struct Vm {
     output_closed: bool,
     /// Exact per-instruction counts, kept only once [`Vm::enable_exec_counts`] was called.
     exec_counts: Option<Box<ExecCounts>>,
+    /// Pending `map`/`filter`/`reduce` calls whose callback is running, innermost last
+    /// (DIALECT.md §11; see `dialect::HofCall`).
+    hof_calls: Vec<dialect::HofCall>,
     /// Set (through a clone from [`Vm::interrupt_flag`]) to make `run` return early at the next
     /// safe point: after a hot loop was compiled or left native code, or after `TX_REVERT`.
     interrupt: Rc<Cell<bool>>,
@@ -193,6 +197,7 @@ impl Vm {
             output_closed: false,
             exec_counts: None,
             interrupt: Rc::new(Cell::new(false)),
+            hof_calls: Vec::new(),
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
@@ -800,7 +805,7 @@ impl Vm {
                 let callee_at: usize = $at as usize;
                 let n_args = $argc as usize;
                 let o = callee_at + n_args + 1;
-                if callee.arity as usize != n_args {
+                if n_args > callee.arity as usize || n_args < callee.min_arity as usize {
                     fail!(o, wrong_argument_count(callee, n_args));
                 }
                 let depth = self.depth;
@@ -854,6 +859,57 @@ impl Vm {
                 }
             }};
         }
+        // Drives the higher-order call `$call` (a `dialect::HofCall`) of the running frame:
+        // builtin callbacks run here, a user-function callback is entered as an ordinary call
+        // (charged as one, DIALECT.md §13a) and the call waits in `self.hof_calls` until the
+        // callback returns to this frame (see `op_return!`).
+        macro_rules! hof_drive {
+            ($call:expr, $returned:expr) => {{
+                let mut call: dialect::HofCall = $call;
+                let mut returned: Option<Value> = $returned;
+                loop {
+                    match call.step(returned.take()) {
+                        dialect::HofStep::Done(v) => {
+                            let at = call.at;
+                            release!(at, at + 1);
+                            put!(at, v);
+                            break;
+                        }
+                        dialect::HofStep::Call(args) => {
+                            let at = call.at;
+                            let n = args.len() as u32;
+                            gas += Op::Call { argc: 0 }.gas();
+                            match call.f.clone() {
+                                Value::Builtin(id) => {
+                                    self.counters.builtin_calls += 1;
+                                    returned = Some(tri!(at + 1, builtins::call_builtin(id, &args, max_alloc)));
+                                }
+                                Value::Func(c) => {
+                                    let callee = match program.protos.get(c.proto.id as usize) {
+                                        Some(p) if Rc::ptr_eq(p, &c.proto) => p,
+                                        _ => fail!(at + 1, internal("function is not part of the program")),
+                                    };
+                                    let need = (at + n + 1) as usize;
+                                    if need > fr.len() {
+                                        rebase!(need);
+                                        debug_assert!(below.len() == base);
+                                    }
+                                    release!(at, at + 1 + n);
+                                    put!(at, Value::Func(c.clone()));
+                                    for (i, a) in args.into_iter().enumerate() {
+                                        put!(at + 1 + i as u32, a);
+                                    }
+                                    self.hof_calls.push(call);
+                                    enter!(callee, at, n);
+                                    break;
+                                }
+                                _ => fail!(at + 1, internal("callback is not a function")),
+                            }
+                        }
+                    }
+                }
+            }};
+        }
         // Leaves the running function with `result`; `$top` is the stack top once the result
         // is taken.
         // `$result` is the result's position, or `None` for `null`; `$top` is the stack top
@@ -902,9 +958,26 @@ impl Vm {
                 };
                 release!(0, end);
                 load_frame!();
+                resume_hof!();
             }};
         }
+        // Feeds a returned callback's result (at the call's position) to the pending
+        // higher-order call of the running frame, if there is one: a callback frame lies
+        // above it while the callback runs, so the call is pending exactly when its frame runs.
+        // Checked after every return, and when the loop starts (a slice may end between the
+        // return and the check).
+        macro_rules! resume_hof {
+            () => {
+                if self.hof_calls.last().is_some_and(|h| h.depth == self.depth)
+                    && let Some(call) = self.hof_calls.pop()
+                {
+                    let res = take!(call.at);
+                    hof_drive!(call, Some(res));
+                }
+            };
+        }
         load_frame!();
+        resume_hof!();
         loop {
             if EXACT && fuel_left == 0 {
                 count_run!(ip!());
@@ -1205,6 +1278,60 @@ impl Vm {
                         None => jump!(exit as usize),
                     }
                 }
+                XOp::In { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let found = tri!(a + 1, dialect::contains(x, &y));
+                    *x = Value::Bool(found);
+                }
+                XOp::JumpIfNotNull { src, target } => {
+                    gas += xop.gas();
+                    if matches!(get!(src), Some(Value::Null)) {
+                        discard(take!(src));
+                    } else {
+                        jump!(target as usize);
+                    }
+                }
+                XOp::ForPrep2 { slot, src } => {
+                    gas += xop.gas();
+                    let iterable = take!(src);
+                    let seq = tri!(src, dialect::iteration_seq(&iterable));
+                    match fr.get_mut(slot as usize..src as usize) {
+                        Some([list, pos, source, ..]) => {
+                            *list = seq;
+                            *pos = Value::Int(0);
+                            *source = iterable;
+                        }
+                        _ => fail!(src, internal("loop slot out of range")),
+                    }
+                }
+                XOp::ForNext2 { slot, dst, exit } => {
+                    gas += xop.gas();
+                    let at = slot as usize;
+                    let step = match fr.get(at..at + 3) {
+                        Some([seq, Value::Int(p), source]) => {
+                            dialect::step2(seq, *p as usize, source).map(|kv| (kv, *p as usize))
+                        }
+                        _ => None,
+                    };
+                    match step {
+                        Some(((k, v), p)) => {
+                            if let Some(pos) = fr.get_mut(at + 1) {
+                                *pos = Value::Int(p as i64 + 1);
+                            }
+                            put!(dst, k);
+                            put!(dst + 1, v);
+                        }
+                        None => jump!(exit as usize),
+                    }
+                }
+                XOp::JumpIfBound { slot, target } => {
+                    gas += xop.gas();
+                    if get!(slot).is_some_and(dialect::is_bound) {
+                        jump!(target as usize);
+                    }
+                }
                 XOp::Call { at, argc } => {
                     gas += xop.gas();
                     let o = at + u32::from(argc) + 1;
@@ -1215,6 +1342,15 @@ impl Vm {
                                 _ => fail!(o, internal("function is not part of the program")),
                             };
                             enter!(callee, at, argc);
+                        }
+                        Some(Value::Builtin(id)) if builtins::higher_order(*id).is_some() => {
+                            let kind = builtins::higher_order(*id);
+                            self.counters.builtin_calls += 1;
+                            let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                            let Some(kind) = kind else { fail!(o, internal("not a higher-order builtin")) };
+                            let call = tri!(o, dialect::HofCall::start(kind, args, at, self.depth));
+                            release!(at + 1, o);
+                            hof_drive!(call, None);
                         }
                         Some(Value::Builtin(id)) => {
                             let id = *id;
@@ -1241,6 +1377,15 @@ impl Vm {
                     self.counters.builtin_calls += 1;
                     let recv = get!(at).cloned().unwrap_or_default();
                     let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                    if let (Value::List(_), Some(kind)) = (&recv, dialect::HofKind::of(&name)) {
+                        let mut all = Vec::with_capacity(args.len() + 1);
+                        all.push(recv.clone());
+                        all.extend_from_slice(args);
+                        let call = tri!(o, dialect::HofCall::start(kind, &all, at, self.depth));
+                        release!(at, o);
+                        hof_drive!(call, None);
+                        continue;
+                    }
                     let outcome = tri!(o, builtins::call_method(&recv, &name, args, max_alloc));
                     match outcome {
                         MethodOutcome::Value(v) => {
@@ -1854,14 +1999,14 @@ fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
 
 #[cold]
 fn wrong_argument_count(callee: &Proto, n_args: usize) -> VmError {
+    let takes = if callee.min_arity < callee.arity {
+        format!("{} to {}", callee.min_arity, callee.arity)
+    } else {
+        callee.arity.to_string()
+    };
     VmError::new(
         ErrorKind::WrongArgumentCount,
-        format!(
-            "wrong number of arguments: {}() takes {} but {} were given",
-            callee.display_name(),
-            callee.arity,
-            n_args
-        ),
+        format!("wrong number of arguments: {}() takes {takes} but {n_args} were given", callee.display_name()),
     )
 }
 

@@ -115,6 +115,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         name: chunk.name.clone(),
         is_top: chunk.is_top,
         arity: chunk.arity,
+        min_arity: chunk.min_arity,
         n_slots: chunk.n_slots,
         code,
         exec: RegCode::default(),

@@ -95,6 +95,16 @@ pub enum XOp {
     ForNext { slot: u16, dst: Pos, exit: u32 },
     /// `Op::ForPrep`.
     ForPrep { slot: u16, src: Pos },
+    /// `Op::In`.
+    In { a: Pos },
+    /// `Op::JumpIfNotNull`.
+    JumpIfNotNull { src: Pos, target: u32 },
+    /// `Op::ForPrep2`.
+    ForPrep2 { slot: u16, src: Pos },
+    /// `Op::ForNext2`: the key at `dst`, the element at `dst + 1`.
+    ForNext2 { slot: u16, dst: Pos, exit: u32 },
+    /// `Op::JumpIfBound`.
+    JumpIfBound { slot: u16, target: u32 },
     /// `Op::Call`: the callee at `at`, its arguments above it.
     Call { at: Pos, argc: u16 },
     /// `Op::CallMethod`: the receiver at `at`, the arguments above it.
@@ -226,6 +236,11 @@ impl XOp {
             XOp::LoopBack { .. } => C::LoopBack,
             XOp::ForNext { .. } => C::ForNext,
             XOp::ForPrep { .. } => C::ForPrep,
+            XOp::In { .. } => C::In,
+            XOp::JumpIfNotNull { .. } => C::JumpIfNotNull,
+            XOp::ForPrep2 { .. } => C::ForPrep2,
+            XOp::ForNext2 { .. } => C::ForNext2,
+            XOp::JumpIfBound { .. } => C::JumpIfBound,
             XOp::Call { .. } => C::Call,
             XOp::CallMethod { .. } => C::CallMethod,
             XOp::Return { .. } => C::Return,
@@ -403,6 +418,11 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::LoopBack { target, loop_id } => XOp::LoopBack { target, loop_id },
         Op::ForNext { slot, exit } => XOp::ForNext { slot, dst: o, exit },
         Op::ForPrep { slot } => XOp::ForPrep { slot, src: below(1) },
+        Op::In => XOp::In { a: below(2) },
+        Op::JumpIfNotNull { target } => XOp::JumpIfNotNull { src: below(1), target },
+        Op::ForPrep2 { slot } => XOp::ForPrep2 { slot, src: below(1) },
+        Op::ForNext2 { slot, exit } => XOp::ForNext2 { slot, dst: o, exit },
+        Op::JumpIfBound { slot, target } => XOp::JumpIfBound { slot, target },
         Op::Call { argc } => XOp::Call { at: below(u32::from(argc) + 1), argc },
         Op::CallMethod { name, argc } => XOp::CallMethod { at: below(u32::from(argc) + 1), name, argc },
         Op::Return => XOp::Return { src: below(1) },

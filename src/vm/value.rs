@@ -46,6 +46,8 @@ pub struct Proto {
     pub is_top: bool,
     /// Number of parameters.
     pub arity: u16,
+    /// Number of parameters without a default.
+    pub min_arity: u16,
     /// Frame slots, parameters included.
     pub n_slots: u32,
     /// Instructions, with global and function indices resolved to program-wide ones.
@@ -508,6 +510,17 @@ pub fn add(a: &Value, b: &Value, max_alloc: usize) -> VResult<Value> {
                 return Err(out_of_memory(s.len()));
             }
             Ok(Value::Str(Rc::from(s)))
+        }
+        (Value::List(x), Value::List(y)) => {
+            // DIALECT.md §10: a new list, the left operand's elements then the right's.
+            let len = x.borrow().len() + y.borrow().len();
+            if len.saturating_mul(std::mem::size_of::<Value>()) > max_alloc {
+                return Err(out_of_memory(len.saturating_mul(std::mem::size_of::<Value>())));
+            }
+            let mut items = Vec::with_capacity(len);
+            items.extend(x.borrow().iter().cloned());
+            items.extend(y.borrow().iter().cloned());
+            Ok(Value::list(items))
         }
         _ => match num_pair(a, b) {
             Some((x, y)) => Ok(Value::Float(x + y)),

@@ -1,7 +1,9 @@
 //! A generator of random, well-formed Zexus programs for property tests: integer and float
 //! arithmetic with overflow edges, strings, lists, maps, branches, bounded loops, functions,
-//! closures and variables whose type changes mid-loop. Programs may fail at run time; the
-//! tests compare behaviour, not success.
+//! closures and variables whose type changes mid-loop, and the dialect of DIALECT.md (colon
+//! blocks and inline suites, lambdas and arrows, defaults, `??`, `in`, two-variable loops,
+//! `map`/`filter`/`reduce` with callbacks). Programs may fail at run time; the tests compare
+//! behaviour, not success.
 
 #![allow(dead_code)]
 
@@ -23,6 +25,7 @@ fn literal() -> impl Strategy<Value = String> {
         prop_oneof![Just("true".to_string()), Just("false".to_string()), Just("null".to_string())],
         Just("[1, 2, 3]".to_string()),
         Just("{\"k\": 1}".to_string()),
+        prop_oneof![Just("1e3".to_string()), Just("2.5e-3".to_string()), Just("[]".to_string())],
     ]
 }
 
@@ -53,8 +56,32 @@ pub fn expr() -> impl Strategy<Value = String> {
             inner.clone().prop_map(|e| format!("typeof({e})")),
             inner.clone().prop_map(|e| format!("twice({e})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("[{a}, {b}]")),
+            // DIALECT.md.
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} ?? {b})")),
+            (inner.clone(), proptest::sample::select(&["[1, \"ab\", 3.5]", "\"ab x\"", "{\"k\": 1}", "xs"][..]))
+                .prop_map(|(a, b)| format!("({a} in {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("([{a}] + [{b}])")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("map([{a}, {b}], x => x + 1)")),
+            inner.clone().prop_map(|e| format!("filter(xs, (x) => x != {e})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("reduce([{a}, {b}, 2], lambda p, q: p * q)")),
+            inner.clone().prop_map(|e| format!("xs.map(string).reduce((p, q) => p + q, {e})")),
+            inner.clone().prop_map(|e| format!("(lambda v: v * 2)({e})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("with_default({a}) + with_default({a}, {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("max({a}, {b})")),
+            inner.clone().prop_map(|e| format!("min([{e}, 1])")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("pow({a}, {b})")),
+            inner.clone().prop_map(|e| format!("first([{e}]) ?? last(xs)")),
         ]
     })
+}
+
+/// Indents every line of `block` one level deeper (for a colon body), or gives an empty body
+/// one statement.
+fn indented(block: &str) -> String {
+    if block.trim().is_empty() {
+        return "    s = s".to_string();
+    }
+    block.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// A random statement (may contain nested blocks and bounded loops).
@@ -79,7 +106,28 @@ pub fn stmt() -> impl Strategy<Value = String> {
             )
                 .prop_map(|(n, b, ctl)| format!("let @K = 0\nwhile (@K < {n}) {{\n@K = @K + 1\n{ctl}\n{b}\n}}")),
             (block.clone()).prop_map(|b| format!("for each item in [1, \"two\", 3.5] {{\nc = item\n{b}\n}}")),
-            (block).prop_map(|b| format!("action local_fn(p) {{\nlet q = p\n{b}\nreturn q\n}}\nc = local_fn(a)")),
+            (block.clone())
+                .prop_map(|b| format!("action local_fn(p) {{\nlet q = p\n{b}\nreturn q\n}}\nc = local_fn(a)")),
+            // DIALECT.md: colon blocks (nested ones indent relative to their header), inline
+            // suites, two-variable loops, colon functions with defaults.
+            (expr(), block.clone(), block.clone()).prop_map(|(c, t, f)| format!(
+                "if ({c}):\n{}\nelse:\n{}",
+                indented(&t),
+                indented(&f)
+            )),
+            (expr(), expr()).prop_map(|(c, e)| format!("if ({c}): s = s + str({e}); a = a\nelif a: print \"elif\"")),
+            (block.clone()).prop_map(|b| format!(
+                "for each key, val in {{\"p\": 1, \"q\": [2]}}:\n    c = key\n    print key, val ?? c\n{}",
+                indented(&b)
+            )),
+            (1u8..20, block.clone()).prop_map(|(n, b)| format!(
+                "let @K = 0\nwhile @K < {n}:\n    @K += 1\n    if @K == 5: continue\n{}",
+                indented(&b)
+            )),
+            (block).prop_map(|b| format!(
+                "action colon_fn(p, q = p ?? 1) -> int:\n    let r = q\n{}\n    return [p, r]\nc = colon_fn(a)",
+                indented(&b)
+            )),
         ]
     })
 }
@@ -89,7 +137,8 @@ pub fn stmt() -> impl Strategy<Value = String> {
 pub fn program() -> impl Strategy<Value = String> {
     proptest::collection::vec(stmt(), 1..12).prop_map(|stmts| {
         let mut src = String::from(
-            "let a = 1\nlet b = 2.5\nlet c = \"c\"\nlet s = \"\"\nlet xs = [0]\naction twice(v) { return v + v }\n",
+            "let a = 1\nlet b = 2.5\nlet c = \"c\"\nlet s = \"\"\nlet xs = [0]\naction twice(v) { return v + v }\n\
+             action with_default(v, w = v) { return [v, w] }\n",
         );
         for st in stmts {
             src.push_str(&st);

@@ -26,7 +26,7 @@ use crate::syntax::parser::MAX_NESTING;
 pub const MAGIC: &[u8; 8] = b"ZXBCACHE";
 
 /// Version of the file layout and payload schema.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const HEADER_LEN: usize = 52;
 
@@ -86,6 +86,7 @@ struct Payload {
 fn without_children(chunk: &Chunk) -> Chunk {
     let mut out = Chunk::new(chunk.name.clone(), chunk.is_top, chunk.span);
     out.arity = chunk.arity;
+    out.min_arity = chunk.min_arity;
     out.n_slots = chunk.n_slots;
     out.code = chunk.code.clone();
     out.consts = chunk.consts.clone();

@@ -184,6 +184,7 @@ impl CachedUnit {
 fn map_spans(chunk: &Chunk, f: &mut impl FnMut(Span) -> Option<Span>) -> Option<Chunk> {
     let mut out = Chunk::new(chunk.name.clone(), chunk.is_top, f(chunk.span)?);
     out.arity = chunk.arity;
+    out.min_arity = chunk.min_arity;
     out.n_slots = chunk.n_slots;
     out.code = chunk.code.clone();
     out.consts = chunk.consts.clone();
