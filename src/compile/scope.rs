@@ -338,7 +338,7 @@ mod tests {
             "action f(a) {\n let n = 0\n let unused = 1\n let inc = function() { n = n + a }\n\
              action show() { print(n) }\n return inc\n}",
         );
-        let captured = captured_by_children(&f.body);
+        let captured = captured_by_children(&f);
         assert!(captured.contains("n") && captured.contains("a"), "{captured:?}");
         assert!(!captured.contains("unused") && !captured.contains("inc"), "{captured:?}");
     }
