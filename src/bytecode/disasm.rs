@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::chunk::{Chunk, Const};
+use super::handlers::HandlerKind;
 use super::op::Op;
 use crate::syntax::span::SourceMap;
 
@@ -67,7 +68,8 @@ pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
         Op::ForNext { slot, exit } => {
             (format!("{slot} {exit}"), format!("{}, exit to {exit}", name(slot as usize, &chunk.slot_names)))
         }
-        Op::ForPrep { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::ForPrep { slot } | Op::TryBegin { slot } => (slot.to_string(), name(slot as usize, &chunk.slot_names)),
+        Op::Require { has_msg: true } | Op::Revert { has_msg: true } => ("msg".to_string(), String::new()),
         Op::Call { argc } => (argc.to_string(), String::new()),
         Op::CallMethod { name, argc } => (
             format!("{name} {argc}"),
@@ -108,16 +110,29 @@ pub fn describe(op: &Op, chunk: &Chunk) -> (String, String) {
     }
 }
 
+fn handler_kind(kind: HandlerKind) -> &'static str {
+    match kind {
+        HandlerKind::Catch => "catch",
+        HandlerKind::Finally => "finally",
+    }
+}
+
 /// The rows of one chunk's listing (not its children).
 pub fn rows(chunk: &Chunk, src: &str, map: &SourceMap) -> Vec<ListingRow> {
-    let targets: HashSet<u32> = chunk.code.iter().filter_map(Op::jump_target).collect();
+    let mut targets: HashSet<u32> = chunk.code.iter().filter_map(Op::jump_target).collect();
+    targets.extend(chunk.handlers.iter().map(|h| h.target));
     chunk
         .code
         .iter()
         .enumerate()
         .map(|(pc, op)| {
             let span = chunk.spans.get(pc).copied().unwrap_or_default();
-            let (operand, comment) = describe(op, chunk);
+            let (operand, mut comment) = describe(op, chunk);
+            // Handler entries are marked where they start (ERRORS.md).
+            for h in chunk.handlers.iter().filter(|h| h.target as usize == pc) {
+                let note = format!("{} handler for {}..{}", handler_kind(h.kind), h.start, h.end);
+                comment = if comment.is_empty() { note } else { format!("{comment}; {note}") };
+            }
             ListingRow {
                 pc: pc as u32,
                 line: map.line_col(src, span.start).line,
@@ -166,6 +181,21 @@ fn write_chunk(chunk: &Chunk, src: &str, map: &SourceMap, out: &mut String) {
     for row in rows(chunk, src, map) {
         out.push_str(&format_row(&row));
         out.push('\n');
+    }
+    if !chunk.handlers.is_empty() {
+        out.push_str("  handlers (innermost first):\n");
+        for h in &chunk.handlers {
+            let slot = chunk.slot_names.get(h.tx_slot as usize).map(String::as_str).unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "    {:>4}..{:<4} -> {:<4} {:<7} depth {}, tx depth in {slot}",
+                h.start,
+                h.end,
+                h.target,
+                handler_kind(h.kind),
+                h.depth
+            );
+        }
     }
     for child in &chunk.children {
         out.push('\n');

@@ -201,6 +201,21 @@ pub enum Op {
     /// `cond msg ->`; a falsy `cond` fails with `VERIFY failed: msg`.
     Verify,
 
+    // --- errors (ERRORS.md; semantics in vm/unwind.rs; never JIT-compiled) -----------------
+    /// Enter a `try` statement: record the transaction depth in frame slot `slot`. `->`
+    TryBegin { slot: u16 },
+    /// The try body ended normally or by `return`/`break`/`continue` (gas only). `->`
+    TryEnd,
+    /// Raise the value on top as an error. `v ->` (never falls through)
+    Throw,
+    /// `cond [msg] ->`; a falsy `cond` fails with `Requirement failed[: msg]`.
+    Require { has_msg: bool },
+    /// `[msg] ->`; fails with `Transaction reverted[: msg]`. (never falls through)
+    Revert { has_msg: bool },
+    /// Raise again the pending error whose token is on top (end of a finally body run
+    /// because of an error). `token ->` (never falls through)
+    Reraise,
+
     // --- superinstructions (made by the peephole pass; each equals the sequence named) -----
     /// `LoadLocal a; LoadLocal b`. `-> a b`
     LoadLocal2 { a: u16, b: u16 },
@@ -299,6 +314,12 @@ impl Op {
             TxRevert => "TX_REVERT",
             Hash => "HASH",
             Verify => "VERIFY",
+            TryBegin { .. } => "SETUP_TRY",
+            TryEnd => "POP_TRY",
+            Throw => "THROW",
+            Require { .. } => "REQUIRE",
+            Revert { .. } => "REVERT",
+            Reraise => "RERAISE",
             LoadLocal2 { .. } => "LOAD_LOCAL2",
             AddLocalImm { .. } => "ADD_LOCAL_IMM",
             AddLocalLocal { .. } => "ADD_LOCAL_LOCAL",
@@ -342,6 +363,10 @@ impl Op {
             TxRevert => 20,
             Hash => 50,
             Verify => 5,
+            TryBegin { .. } => 3,
+            TryEnd => 2,
+            Throw | Require { .. } | Revert { .. } => 5,
+            Reraise => 0,
             LoadLocal2 { .. } => 4,
             AddLocalImm { .. } => 2 + 1 + 3 + 3,
             AddLocalLocal { .. } => 2 + 2 + 3 + 3,
@@ -386,6 +411,10 @@ impl Op {
             StateSet => (2, 0),
             Hash => (1, 1),
             Verify => (2, 0),
+            TryBegin { .. } | TryEnd => (0, 0),
+            Throw | Reraise => (1, 0),
+            Require { has_msg } => (1 + u32::from(has_msg), 0),
+            Revert { has_msg } => (u32::from(has_msg), 0),
             LoadLocal2 { .. } => (0, 2),
             AddLocalImm { .. } | AddLocalLocal { .. } => (0, 0),
             AddImm { .. } | SubImm { .. } => (1, 1),
@@ -443,7 +472,17 @@ impl Op {
 
     /// True if control never falls through to the next instruction.
     pub fn is_terminator(&self) -> bool {
-        matches!(self, Op::Jump { .. } | Op::LoopBack { .. } | Op::Return | Op::ReturnNull | Op::Halt)
+        matches!(
+            self,
+            Op::Jump { .. }
+                | Op::LoopBack { .. }
+                | Op::Return
+                | Op::ReturnNull
+                | Op::Halt
+                | Op::Throw
+                | Op::Revert { .. }
+                | Op::Reraise
+        )
     }
 
     /// Where control may go after this instruction at `pc`, each with the operand-stack depth
@@ -457,6 +496,15 @@ impl Op {
                 self.jump_target().map(|target| (target as usize, after)),
             ],
         }
+    }
+
+    /// True for the opcodes of ERRORS.md (raising, and the `try` bookkeeping), which the
+    /// optimizer must not move, fold or remove.
+    pub fn is_error_op(&self) -> bool {
+        matches!(
+            self,
+            Op::TryBegin { .. } | Op::TryEnd | Op::Throw | Op::Require { .. } | Op::Revert { .. } | Op::Reraise
+        )
     }
 
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.

@@ -83,7 +83,8 @@ fn check_chunk(
     for (pc, op) in chunk.code.iter().enumerate() {
         v.check_operands(pc, op, n_children)?;
     }
-    v.check_stack()?;
+    let depths = v.check_stack()?;
+    v.check_handlers(&depths)?;
     let me = Parent { n_slots: chunk.n_slots, cell_slots: &chunk.cell_slots, n_captures: chunk.captures.len() };
     for child in &chunk.children {
         check_chunk(child, Some(&me), None, false)?;
@@ -174,7 +175,9 @@ impl Verifier<'_> {
         }
         match *op {
             Op::Const { idx } => self.konst(pc, idx).map(|_| ()),
-            Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::AddLocalImm { slot, .. } => self.slot(pc, slot),
+            Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::AddLocalImm { slot, .. } | Op::TryBegin { slot } => {
+                self.slot(pc, slot)
+            }
             Op::LoadLocal2 { a, b } => self.slot(pc, a).and_then(|_| self.slot(pc, b)),
             Op::AddLocalLocal { dst, src } => self.slot(pc, dst).and_then(|_| self.slot(pc, src)),
             Op::LoadCell { slot } | Op::StoreCell { slot } => self.cell(pc, slot),
@@ -212,11 +215,44 @@ impl Verifier<'_> {
         }
     }
 
-    /// Abstract interpretation of the stack depth over the control-flow graph.
-    fn check_stack(&self) -> Result<(), VerifyError> {
+    /// The exception table (ERRORS.md): every range and handler inside the code, the
+    /// transaction-depth slot in the frame, no handler inside its own range, and a handler's
+    /// depth at most the depth of every instruction it protects (so unwinding only drops
+    /// operands). The handlers' own depths are checked with the rest of the stack.
+    fn check_handlers(&self, depths: &[Option<u32>]) -> Result<(), VerifyError> {
+        let len = self.chunk.code.len();
+        for (i, h) in self.chunk.handlers.iter().enumerate() {
+            if h.start >= h.end || h.end as usize > len || h.target as usize >= len {
+                return Err(self.error(None, format!("handler {i} points outside the code")));
+            }
+            if h.covers(h.target) {
+                return Err(self.error(Some(h.target as usize), format!("handler {i} lies inside its own range")));
+            }
+            if u32::from(h.tx_slot) >= self.chunk.n_slots {
+                return Err(self.error(None, format!("handler {i}: slot {} out of range", h.tx_slot)));
+            }
+            for pc in h.start..h.end {
+                if let Some(d) = depths.get(pc as usize).copied().flatten()
+                    && d < h.depth
+                {
+                    return Err(self.error(
+                        Some(pc as usize),
+                        format!("stack depth {d} inside handler {i}'s range, below its depth {}", h.depth),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Abstract interpretation of the stack depth over the control-flow graph, from pc 0 and
+    /// from every handler (which starts with one value above its `try`'s depth). Returns the
+    /// depth before each instruction (`None` where nothing arrives).
+    fn check_stack(&self) -> Result<Vec<Option<u32>>, VerifyError> {
         let code = &self.chunk.code;
         let mut depth: Vec<Option<u32>> = vec![None; code.len()];
         let mut work = vec![(0usize, 0u32)];
+        work.extend(self.chunk.handlers.iter().map(|h| (h.target as usize, h.depth.saturating_add(1))));
         while let Some((pc, d)) = work.pop() {
             let Some(op) = code.get(pc) else {
                 return Err(self.error(Some(pc), "control runs off the end of the code"));
@@ -235,7 +271,7 @@ impl Verifier<'_> {
             let after = after_pop.saturating_add(pushes);
             work.extend(op.successors(pc, after_pop, after).into_iter().flatten());
         }
-        Ok(())
+        Ok(depth)
     }
 }
 

@@ -510,6 +510,17 @@ pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: u
         return Err(format!("loop too large ({len} instructions, at most {MAX_REGION})"));
     }
     let region = &code[header as usize..=back_edge as usize];
+    // ERRORS.md §9: native code never enters a handler. A loop holding a `try` statement or an
+    // instruction that raises by design is left to the interpreter; a loop merely inside a try
+    // body runs natively, since native code leaves at any instruction that would fail and the
+    // interpreter raises there.
+    let in_loop = |pc: u32| header <= pc && pc <= back_edge;
+    if let Some((i, op)) = region.iter().enumerate().find(|(_, op)| op.is_error_op()) {
+        return Err(format!("the loop contains {} at pc {} (try statements and raising stay interpreted)", op.name(), header + i as u32));
+    }
+    if proto.handlers.iter().any(|h| in_loop(h.start) || in_loop(h.target)) {
+        return Err("the loop contains a try statement (handlers stay interpreted)".to_string());
+    }
 
     // Variables, with their observed types.
     let mut vars: Vec<Var> = Vec::new();

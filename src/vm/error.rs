@@ -42,6 +42,12 @@ pub enum ErrorKind {
     Transaction,
     /// A STATE key or value of the wrong kind.
     State,
+    /// A value raised by `throw` (ERRORS.md §3).
+    Thrown,
+    /// A failed `require` (ERRORS.md §5.1).
+    RequireFailed,
+    /// `revert` (ERRORS.md §5.2).
+    Reverted,
 }
 
 /// An error raised by an operation, not yet located in the source.

@@ -11,6 +11,7 @@ use super::builtins;
 use super::regcode::{self, RegCode};
 use super::value::Value;
 use crate::bytecode::chunk::{Capture, Chunk, Const, LoopInfo};
+use crate::bytecode::handlers::Handler;
 use crate::bytecode::op::Op;
 use crate::syntax::span::Span;
 
@@ -64,6 +65,8 @@ pub struct Proto {
     pub span: Span,
     /// Spans of the parts of superinstructions, by pc.
     pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
+    /// The exception table (ERRORS.md), innermost entries first.
+    pub handlers: Vec<Handler>,
 }
 
 impl Proto {
@@ -123,7 +126,7 @@ pub fn link(top: &Chunk) -> Program {
         // operands start above every global the program names.
         if let Some(p) = Rc::get_mut(p) {
             let operand_base = if p.is_top { p.n_slots.max(global_names.len() as u32) } else { p.n_slots };
-            p.exec = regcode::translate(&p.code, operand_base);
+            p.exec = regcode::translate_with_handlers(&p.code, &p.handlers, operand_base);
         }
     }
     let global_init = global_names
@@ -189,6 +192,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         loop_counters: chunk.loops.iter().map(|_| LoopCounter::default()).collect(),
         span: chunk.span,
         part_spans: chunk.part_spans.iter().cloned().collect(),
+        handlers: chunk.handlers.clone(),
     }));
     id
 }

@@ -12,6 +12,7 @@
 //! from `operand_base` up (`operand_base` is `n_slots`, except in the top-level frame, whose
 //! slots are the globals and which therefore starts its operands above every global).
 
+use crate::bytecode::handlers::Handler;
 use crate::bytecode::op::{Cmp, Op};
 
 /// A value's position in a frame, relative to its base.
@@ -155,6 +156,18 @@ pub enum XOp {
     BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 },
     /// `Op::BranchLocalImm`.
     BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 },
+    /// `Op::TryBegin`.
+    TryBegin { slot: u16 },
+    /// `Op::TryEnd`.
+    TryEnd,
+    /// `Op::Throw`.
+    Throw { src: Pos },
+    /// `Op::Require`: the condition at `at`, the message (if any) above it.
+    Require { at: Pos, has_msg: bool },
+    /// `Op::Revert`: the message (if any) at `at`.
+    Revert { at: Pos, has_msg: bool },
+    /// `Op::Reraise`.
+    Reraise { src: Pos },
     /// An instruction no path reaches (or whose stack depth is inconsistent, which verified
     /// bytecode never has); executing it is an internal error.
     Trap,
@@ -251,6 +264,12 @@ impl XOp {
             XOp::TxRevert => Op::TxRevert,
             XOp::Hash { .. } => Op::Hash,
             XOp::Verify { .. } => Op::Verify,
+            XOp::TryBegin { slot } => Op::TryBegin { slot },
+            XOp::TryEnd => Op::TryEnd,
+            XOp::Throw { .. } => Op::Throw,
+            XOp::Require { has_msg, .. } => Op::Require { has_msg },
+            XOp::Revert { has_msg, .. } => Op::Revert { has_msg },
+            XOp::Reraise { .. } => Op::Reraise,
             XOp::LoadLocal2 { .. } => Op::LoadLocal2 { a: 0, b: 0 },
             XOp::AddLocalImm { .. } => Op::AddLocalImm { slot: 0, imm: 0 },
             XOp::AddLocalLocal { .. } => Op::AddLocalLocal { dst: 0, src: 0 },
@@ -290,10 +309,12 @@ impl RegCode {
 /// Stack depth (operands above the operand base) before each instruction; `None` where no
 /// path from the entry arrives. A conflict between paths keeps the first depth seen and is
 /// reported in the second result.
-fn depths(code: &[Op]) -> (Vec<Option<u32>>, Vec<bool>) {
+fn depths(code: &[Op], handlers: &[Handler]) -> (Vec<Option<u32>>, Vec<bool>) {
     let mut depth: Vec<Option<u32>> = vec![None; code.len()];
     let mut broken = vec![false; code.len()];
     let mut work = vec![(0usize, 0u32)];
+    // A handler starts with the value the unwinder pushes above the `try`'s depth.
+    work.extend(handlers.iter().map(|h| (h.target as usize, h.depth.saturating_add(1))));
     while let Some((pc, d)) = work.pop() {
         let Some(op) = code.get(pc) else { continue };
         match depth[pc] {
@@ -318,7 +339,13 @@ fn depths(code: &[Op]) -> (Vec<Option<u32>>, Vec<bool>) {
 
 /// Translates a function's bytecode; its operands start at `operand_base`.
 pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
-    let (depth, broken) = depths(code);
+    translate_with_handlers(code, &[], operand_base)
+}
+
+/// Translates a function's bytecode with its exception table (whose handlers are entries of
+/// the code besides pc 0); its operands start at `operand_base`.
+pub fn translate_with_handlers(code: &[Op], handlers: &[Handler], operand_base: u32) -> RegCode {
+    let (depth, broken) = depths(code, handlers);
     let mut ops = Vec::with_capacity(code.len());
     let mut top = Vec::with_capacity(code.len() + 1);
     let mut frame_size = operand_base;
@@ -451,6 +478,12 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::TxRevert => XOp::TxRevert,
         Op::Hash => XOp::Hash { at: below(1) },
         Op::Verify => XOp::Verify { at: below(2) },
+        Op::TryBegin { slot } => XOp::TryBegin { slot },
+        Op::TryEnd => XOp::TryEnd,
+        Op::Throw => XOp::Throw { src: below(1) },
+        Op::Require { has_msg } => XOp::Require { at: below(1 + u32::from(has_msg)), has_msg },
+        Op::Revert { has_msg } => XOp::Revert { at: below(u32::from(has_msg)), has_msg },
+        Op::Reraise => XOp::Reraise { src: below(1) },
         Op::LoadLocal2 { a, b } => XOp::LoadLocal2 { dst: o, a, b },
         Op::AddLocalImm { slot, imm } => XOp::AddLocalImm { slot, imm },
         Op::AddLocalLocal { dst, src } => XOp::AddLocalLocal { dst, src },

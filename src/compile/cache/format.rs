@@ -25,8 +25,8 @@ use crate::syntax::parser::MAX_NESTING;
 /// First bytes of every cache file.
 pub const MAGIC: &[u8; 8] = b"ZXBCACHE";
 
-/// Version of the file layout and payload schema.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the file layout and payload schema (3: chunks carry an exception table).
+pub const FORMAT_VERSION: u32 = 3;
 
 const HEADER_LEN: usize = 52;
 
@@ -97,6 +97,7 @@ fn without_children(chunk: &Chunk) -> Chunk {
     out.globals = chunk.globals.clone();
     out.loops = chunk.loops.clone();
     out.part_spans = chunk.part_spans.clone();
+    out.handlers = chunk.handlers.clone();
     out
 }
 
