@@ -516,7 +516,11 @@ pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: u
     // interpreter raises there.
     let in_loop = |pc: u32| header <= pc && pc <= back_edge;
     if let Some((i, op)) = region.iter().enumerate().find(|(_, op)| op.is_error_op()) {
-        return Err(format!("the loop contains {} at pc {} (try statements and raising stay interpreted)", op.name(), header + i as u32));
+        return Err(format!(
+            "the loop contains {} at pc {} (try statements and raising stay interpreted)",
+            op.name(),
+            header + i as u32
+        ));
     }
     if proto.handlers.iter().any(|h| in_loop(h.start) || in_loop(h.target)) {
         return Err("the loop contains a try statement (handlers stay interpreted)".to_string());

@@ -48,7 +48,9 @@ pub(super) enum ExitKind {
     Break,
     Continue,
     /// `return`; with a value, the value is in the function's `%ret` slot.
-    Return { value: bool },
+    Return {
+        value: bool,
+    },
 }
 
 /// A `try` statement being lowered.
@@ -86,7 +88,8 @@ impl Lowerer {
         if let Some(&slot) = state.slots.get(&name) {
             return Ok(slot);
         }
-        let slot = u16::try_from(state.slots.len()).map_err(|_| super::limit_error("variables in one function", span))?;
+        let slot =
+            u16::try_from(state.slots.len()).map_err(|_| super::limit_error("variables in one function", span))?;
         state.slots.insert(name, slot);
         Ok(slot)
     }
@@ -273,7 +276,8 @@ impl Lowerer {
             if let Some(fin) = fin_slot {
                 let ctx = &mut self.top().tries[i];
                 ctx.exits.push(kind);
-                let code = i32::try_from(ctx.exits.len() + 1).map_err(|_| super::limit_error("exits from one try", span))?;
+                let code =
+                    i32::try_from(ctx.exits.len() + 1).map_err(|_| super::limit_error("exits from one try", span))?;
                 self.emit(Op::Int { value: code }, span);
                 self.emit(Op::StoreLocal { slot: fin }, span);
                 let jump = self.emit(Op::Jump { target: 0 }, span);

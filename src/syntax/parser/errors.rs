@@ -66,8 +66,9 @@ impl Parser<'_> {
         }
         if catch.is_none() && finally.is_none() {
             let (_, span) = self.found();
-            let diag = Diagnostic::error("E0110", "syntax error: expected 'catch' or 'finally' after the try block", span)
-                .with_label("a try statement needs a catch or a finally clause");
+            let diag =
+                Diagnostic::error("E0110", "syntax error: expected 'catch' or 'finally' after the try block", span)
+                    .with_label("a try statement needs a catch or a finally clause");
             return Err(self.fail(diag));
         }
         self.stmt(AstStmtKind::Try { body, catch, finally }, kw.span.start, height + 1)
