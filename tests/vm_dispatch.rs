@@ -109,6 +109,28 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("loop_float_step", "let x = 0.5;\nlet n = 0;\nwhile (x < 5) { x = x + 1; n = n + 1; }\nprint(x, n);\n"),
     ("loop_overflow", "let i = 9223372036854775800;\nwhile (i > 0) { i = i + 3; }\nprint(i);\n"),
     ("loop_string_step", "let s = \"a\";\nlet k = 0;\nwhile (k < 3) { s = s + 1; k = k + 1; }\nprint(s);\n"),
+    // ERRORS.md: unwinding across frames, finally on every exit, rethrow, tx reverts.
+    (
+        "throw_across_frames",
+        "action c(n) { if (n % 3 == 0) { throw [n]; } return n; }\naction b(n) { return c(n) + 1; }\n\
+         let s = 0;\nlet i = 0;\nwhile (i < 60) { try { s = s + b(i); } catch (e) { s = s - e[0]; } i = i + 1; }\nprint(s);\n",
+    ),
+    (
+        "finally_exits",
+        "action f(x) { try { if (x > 1) { return x; } throw \"low\"; } catch (e) { return e; } finally { print(\"f\", x); } }\n\
+         print(f(1), f(5));\nfor each i in [1, 2, 3] { try { if (i == 2) { continue; } print(i); } finally { print(\"fin\", i); } }\n",
+    ),
+    (
+        "rethrow_and_replace",
+        "action g() { try { throw \"a\"; } finally { let z = 0; print(1 / z); } }\n\
+         try { g(); } catch (e) { print(e); }\ntry { try { throw 1; } catch (e) { throw e + 1; } } catch (e) { print(e); }\n",
+    ),
+    (
+        "tx_revert_at_catch",
+        "STATE[\"k\"] = 1;\naction w() { TX_BEGIN(); STATE[\"k\"] = 2; require(false, \"no\"); }\n\
+         try { w(); } catch (e) { print(e, STATE[\"k\"]); }\n",
+    ),
+    ("uncaught_through_finally", "action f() { try { throw {\"a\": 1}; } finally { print(\"x\"); } }\nf();\n"),
 ];
 
 #[test]

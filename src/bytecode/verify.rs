@@ -83,8 +83,9 @@ fn check_chunk(
     for (pc, op) in chunk.code.iter().enumerate() {
         v.check_operands(pc, op, n_children)?;
     }
+    v.check_handler_bounds()?;
     let depths = v.check_stack()?;
-    v.check_handlers(&depths)?;
+    v.check_handler_depths(&depths)?;
     let me = Parent { n_slots: chunk.n_slots, cell_slots: &chunk.cell_slots, n_captures: chunk.captures.len() };
     for child in &chunk.children {
         check_chunk(child, Some(&me), None, false)?;
@@ -219,7 +220,7 @@ impl Verifier<'_> {
     /// transaction-depth slot in the frame, no handler inside its own range, and a handler's
     /// depth at most the depth of every instruction it protects (so unwinding only drops
     /// operands). The handlers' own depths are checked with the rest of the stack.
-    fn check_handlers(&self, depths: &[Option<u32>]) -> Result<(), VerifyError> {
+    fn check_handler_bounds(&self) -> Result<(), VerifyError> {
         let len = self.chunk.code.len();
         for (i, h) in self.chunk.handlers.iter().enumerate() {
             if h.start >= h.end || h.end as usize > len || h.target as usize >= len {
@@ -231,6 +232,13 @@ impl Verifier<'_> {
             if u32::from(h.tx_slot) >= self.chunk.n_slots {
                 return Err(self.error(None, format!("handler {i}: slot {} out of range", h.tx_slot)));
             }
+        }
+        Ok(())
+    }
+
+    /// The second half of the exception-table checks, once the stack depths are known.
+    fn check_handler_depths(&self, depths: &[Option<u32>]) -> Result<(), VerifyError> {
+        for (i, h) in self.chunk.handlers.iter().enumerate() {
             for pc in h.start..h.end {
                 if let Some(d) = depths.get(pc as usize).copied().flatten()
                     && d < h.depth
@@ -304,6 +312,37 @@ mod tests {
         c.spans = vec![Span::default(); 4];
         c.loops = vec![LoopInfo { header: 0, back_edge: 2, exit: 3 }];
         assert_eq!(verify(&c, None), Ok(()));
+    }
+
+    #[test]
+    fn checks_exception_tables() {
+        use crate::bytecode::handlers::{Handler, HandlerKind};
+        // try { throw 1 } catch (b) { } with the tx depth in slot a.
+        let code = vec![
+            Op::TryBegin { slot: 0 },
+            Op::Int { value: 1 },
+            Op::Throw,
+            Op::StoreLocal { slot: 1 },
+            Op::Halt,
+        ];
+        let good = Handler { start: 1, end: 3, target: 3, depth: 0, tx_slot: 0, kind: HandlerKind::Catch };
+        let with = |h: Handler| {
+            let mut c = chunk(code.clone());
+            c.handlers = vec![h];
+            verify(&c, None).map_err(|e| e.to_string())
+        };
+        assert_eq!(with(good), Ok(()));
+        let cases = [
+            (Handler { target: 9, ..good }, "points outside the code"),
+            (Handler { end: 1, ..good }, "points outside the code"),
+            (Handler { start: 1, end: 4, ..good }, "inside its own range"),
+            (Handler { tx_slot: 5, ..good }, "slot 5 out of range"),
+            (Handler { depth: 1, ..good }, "below its depth"),
+        ];
+        for (h, want) in cases {
+            let got = with(h).expect_err(want);
+            assert!(got.contains(want), "{h:?}: {got}");
+        }
     }
 
     #[test]
