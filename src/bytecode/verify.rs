@@ -318,13 +318,8 @@ mod tests {
     fn checks_exception_tables() {
         use crate::bytecode::handlers::{Handler, HandlerKind};
         // try { throw 1 } catch (b) { } with the tx depth in slot a.
-        let code = vec![
-            Op::TryBegin { slot: 0 },
-            Op::Int { value: 1 },
-            Op::Throw,
-            Op::StoreLocal { slot: 1 },
-            Op::Halt,
-        ];
+        let code =
+            vec![Op::TryBegin { slot: 0 }, Op::Int { value: 1 }, Op::Throw, Op::StoreLocal { slot: 1 }, Op::Halt];
         let good = Handler { start: 1, end: 3, target: 3, depth: 0, tx_slot: 0, kind: HandlerKind::Catch };
         let with = |h: Handler| {
             let mut c = chunk(code.clone());
