@@ -522,7 +522,13 @@ pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: u
             header + i as u32
         ));
     }
-    if proto.handlers.iter().any(|h| in_loop(h.start) || in_loop(h.target)) {
+    // A `try` around the whole loop is fine; one that starts, ends or handles inside it is not.
+    let partly_inside = |h: &crate::bytecode::handlers::Handler| {
+        let overlaps = h.start <= back_edge && h.end > header;
+        let around = h.start <= header && h.end > back_edge;
+        in_loop(h.target) || (overlaps && !around)
+    };
+    if proto.handlers.iter().any(partly_inside) {
         return Err("the loop contains a try statement (handlers stay interpreted)".to_string());
     }
 
