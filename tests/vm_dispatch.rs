@@ -123,6 +123,28 @@ const PROGRAMS: &[(&str, &str)] = &[
         "action f(a, b = a + 1, c = [b]) { return [a, b, c] }\nprint f(1), f(1, 5), f(1, 2, 3)\n\
          let m = {\"k\": 1}\nfor each k, v in m { print k, v, k in m, m[\"z\"] ?? 0 }\n",
     ),
+    // ERRORS.md: unwinding across frames, finally on every exit, rethrow, tx reverts.
+    (
+        "throw_across_frames",
+        "action c(n) { if (n % 3 == 0) { throw [n]; } return n; }\naction b(n) { return c(n) + 1; }\n\
+         let s = 0;\nlet i = 0;\nwhile (i < 60) { try { s = s + b(i); } catch (e) { s = s - e[0]; } i = i + 1; }\nprint(s);\n",
+    ),
+    (
+        "finally_exits",
+        "action f(x) { try { if (x > 1) { return x; } throw \"low\"; } catch (e) { return e; } finally { print(\"f\", x); } }\n\
+         print(f(1), f(5));\nfor each i in [1, 2, 3] { try { if (i == 2) { continue; } print(i); } finally { print(\"fin\", i); } }\n",
+    ),
+    (
+        "rethrow_and_replace",
+        "action g() { try { throw \"a\"; } finally { let z = 0; print(1 / z); } }\n\
+         try { g(); } catch (e) { print(e); }\ntry { try { throw 1; } catch (e) { throw e + 1; } } catch (e) { print(e); }\n",
+    ),
+    (
+        "tx_revert_at_catch",
+        "STATE[\"k\"] = 1;\naction w() { TX_BEGIN(); STATE[\"k\"] = 2; require(false, \"no\"); }\n\
+         try { w(); } catch (e) { print(e, STATE[\"k\"]); }\n",
+    ),
+    ("uncaught_through_finally", "action f() { try { throw {\"a\": 1}; } finally { print(\"x\"); } }\nf();\n"),
 ];
 
 #[test]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::handlers::Handler;
 use super::op::Op;
 use crate::syntax::span::Span;
 
@@ -133,6 +134,8 @@ pub struct Chunk {
     /// For superinstructions: the spans of the instructions they replaced, in order, so an
     /// error in any part points exactly where the unfused code would have pointed.
     pub part_spans: Vec<(u32, Vec<Span>)>,
+    /// The exception table (see [`super::handlers`]), innermost entries first.
+    pub handlers: Vec<Handler>,
 }
 
 impl Chunk {
@@ -156,6 +159,7 @@ impl Chunk {
             loops: Vec::new(),
             span,
             part_spans: Vec::new(),
+            handlers: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::chunk::{Chunk, Const};
+use super::handlers::HandlerKind;
 use super::op::{Flow, Op};
 use crate::syntax::span::SourceMap;
 
@@ -67,7 +68,7 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
         Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => konst(name),
         Op::LoopBack { target, loop_id } => format!("loop {loop_id} to {target}"),
         Op::ForNext { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
-        Op::ForPrep { slot: s } | Op::ForPrep2 { slot: s } => slot(s),
+        Op::ForPrep { slot: s } | Op::ForPrep2 { slot: s } | Op::TryBegin { slot: s } => slot(s),
         Op::ForNext2 { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
         Op::JumpIfBound { slot: s, target } => format!("{} given, to {target}", slot(s)),
         Op::CallMethod { name, .. } => {
@@ -90,16 +91,29 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
     }
 }
 
+fn handler_kind(kind: HandlerKind) -> &'static str {
+    match kind {
+        HandlerKind::Catch => "catch",
+        HandlerKind::Finally => "finally",
+    }
+}
+
 /// The rows of one chunk's listing (not its children).
 pub fn rows(chunk: &Chunk, src: &str, map: &SourceMap) -> Vec<ListingRow> {
-    let targets: HashSet<u32> = chunk.code.iter().filter_map(Op::jump_target).collect();
+    let mut targets: HashSet<u32> = chunk.code.iter().filter_map(Op::jump_target).collect();
+    targets.extend(chunk.handlers.iter().map(|h| h.target));
     chunk
         .code
         .iter()
         .enumerate()
         .map(|(pc, op)| {
             let span = chunk.spans.get(pc).copied().unwrap_or_default();
-            let (operand, comment) = describe(op, chunk);
+            let (operand, mut comment) = describe(op, chunk);
+            // Handler entries are marked where they start (ERRORS.md).
+            for h in chunk.handlers.iter().filter(|h| h.target as usize == pc) {
+                let note = format!("{} handler for {}..{}", handler_kind(h.kind), h.start, h.end);
+                comment = if comment.is_empty() { note } else { format!("{comment}; {note}") };
+            }
             ListingRow {
                 pc: pc as u32,
                 line: map.line_col(src, span.start).line,
@@ -148,6 +162,21 @@ fn write_chunk(chunk: &Chunk, src: &str, map: &SourceMap, out: &mut String) {
     for row in rows(chunk, src, map) {
         out.push_str(&format_row(&row));
         out.push('\n');
+    }
+    if !chunk.handlers.is_empty() {
+        out.push_str("  handlers (innermost first):\n");
+        for h in &chunk.handlers {
+            let slot = chunk.slot_names.get(h.tx_slot as usize).map(String::as_str).unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "    {:>4}..{:<4} -> {:<4} {:<7} depth {}, tx depth in {slot}",
+                h.start,
+                h.end,
+                h.target,
+                handler_kind(h.kind),
+                h.depth
+            );
+        }
     }
     for child in &chunk.children {
         out.push('\n');

@@ -5,5 +5,6 @@
 
 pub mod chunk;
 pub mod disasm;
+pub mod handlers;
 pub mod op;
 pub mod verify;

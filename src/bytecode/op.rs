@@ -5,6 +5,8 @@
 //! chunk the frame slots are the globals. A *global* index is absolute (`stack[idx]`), used by
 //! functions to reach globals. Jump *targets* are absolute instruction indices in the same chunk.
 
+use super::handlers::Handler;
+
 /// The comparison of a fused compare-and-branch instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Cmp {
@@ -226,6 +228,18 @@ macro_rules! list_number {
 }
 list_number!(u16, u32, i16, i32);
 
+impl ListOperand for bool {
+    /// A flag operand (`REQUIRE`/`REVERT` with a message) shows as `msg` when set.
+    fn push_to(&self, out: &mut String) {
+        if *self {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str("msg");
+        }
+    }
+}
+
 impl ListOperand for Cmp {
     fn push_to(&self, _: &mut String) {}
 }
@@ -233,6 +247,7 @@ impl ListOperand for Cmp {
 const NOT_YET: Jit = Jit::Refused("no native code yet");
 const CALLS: Jit = Jit::Refused("calls leave the loop");
 const CHAIN: Jit = Jit::Refused("blockchain operations are never compiled");
+const ERRORS: Jit = Jit::Refused("errors are raised and handled by the interpreter");
 
 define_ops! {
     // --- constants and stack -------------------------------------------------------------
@@ -389,6 +404,21 @@ define_ops! {
     /// `cond msg ->`; a falsy `cond` fails with `VERIFY failed: msg`.
     Verify => "VERIFY", gas 5, stack (2, 0), Next, jit CHAIN;
 
+    // --- errors (ERRORS.md; semantics in vm/unwind.rs; never JIT-compiled) -----------------
+    /// Enter a `try` statement: record the transaction depth in frame slot `slot`. `->`
+    TryBegin { slot: u16 } => "SETUP_TRY", gas 3, stack (0, 0), Next, jit ERRORS;
+    /// The try body ended normally or by `return`/`break`/`continue` (gas only). `->`
+    TryEnd => "POP_TRY", gas 2, stack (0, 0), Next, jit ERRORS;
+    /// Raise the value on top as an error. `v ->` (never falls through)
+    Throw => "THROW", gas 5, stack (1, 0), End, jit ERRORS;
+    /// `cond [msg] ->`; a falsy `cond` fails with `Requirement failed[: msg]`.
+    Require { has_msg: bool } => "REQUIRE", gas 5, stack (1 + u32::from(has_msg), 0), Next, jit ERRORS;
+    /// `[msg] ->`; fails with `Transaction reverted[: msg]`. (never falls through)
+    Revert { has_msg: bool } => "REVERT", gas 5, stack (u32::from(has_msg), 0), End, jit ERRORS;
+    /// Raise again the pending error whose token is on top (end of a finally body run
+    /// because of an error). `token ->` (never falls through)
+    Reraise => "RERAISE", gas 0, stack (1, 0), End, jit ERRORS;
+
     // --- superinstructions (made by the peephole pass; each equals the sequence named and
     // costs the sum of its gas, so gas is independent of fusion) ----------------------------
     /// `LoadLocal a; LoadLocal b`. `-> a b`
@@ -482,6 +512,15 @@ impl Op {
         }
     }
 
+    /// True for the opcodes of ERRORS.md (raising, and the `try` bookkeeping), which the
+    /// optimizer must not move, fold or remove.
+    pub fn is_error_op(&self) -> bool {
+        matches!(
+            self,
+            Op::TryBegin { .. } | Op::TryEnd | Op::Throw | Op::Require { .. } | Op::Revert { .. } | Op::Reraise
+        )
+    }
+
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.
     pub fn is_chain(&self) -> bool {
         matches!(self, Op::StateGet | Op::StateSet | Op::TxBegin | Op::TxCommit | Op::TxRevert | Op::Hash | Op::Verify)
@@ -513,7 +552,7 @@ pub enum DepthFault {
 
 /// Abstract interpretation of the stack depth over the control-flow graph. A conflict keeps
 /// the first depth seen; every fault is marked in `broken`, the first one is reported.
-pub fn stack_depths(code: &[Op]) -> Depths {
+pub fn stack_depths(code: &[Op], handlers: &[Handler]) -> Depths {
     let mut depth: Vec<Option<u32>> = vec![None; code.len()];
     let mut broken = vec![false; code.len()];
     let mut fault = None;
@@ -523,6 +562,8 @@ pub fn stack_depths(code: &[Op]) -> Depths {
         }
     };
     let mut work = vec![(0usize, 0u32)];
+    // A handler starts with the value the unwinder pushes above its `try`'s depth.
+    work.extend(handlers.iter().map(|h| (h.target as usize, h.depth.saturating_add(1))));
     while let Some((pc, d)) = work.pop() {
         let Some(op) = code.get(pc) else {
             note(&mut fault, pc, DepthFault::OffTheEnd);
@@ -582,12 +623,12 @@ mod tests {
 
     #[test]
     fn the_depth_walk_reports_the_first_fault() {
-        let ok = stack_depths(&[Op::Int { value: 1 }, Op::Pop, Op::Halt]);
+        let ok = stack_depths(&[Op::Int { value: 1 }, Op::Pop, Op::Halt], &[]);
         assert_eq!(ok.depth, vec![Some(0), Some(1), Some(0)]);
         assert_eq!(ok.fault, None);
-        let under = stack_depths(&[Op::Pop, Op::Halt]);
+        let under = stack_depths(&[Op::Pop, Op::Halt], &[]);
         assert_eq!(under.fault, Some((0, DepthFault::Underflow { pops: 1, depth: 0 })));
-        let off = stack_depths(&[Op::Nop]);
+        let off = stack_depths(&[Op::Nop], &[]);
         assert_eq!(off.fault, Some((1, DepthFault::OffTheEnd)));
     }
 }

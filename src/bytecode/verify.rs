@@ -86,7 +86,9 @@ fn check_chunk(
     for (pc, op) in chunk.code.iter().enumerate() {
         v.check_operands(pc, op, n_children)?;
     }
-    v.check_stack()?;
+    v.check_handler_bounds()?;
+    let depths = v.check_stack()?;
+    v.check_handler_depths(&depths)?;
     let me = Parent { n_slots: chunk.n_slots, cell_slots: &chunk.cell_slots, n_captures: chunk.captures.len() };
     for child in &chunk.children {
         check_chunk(child, Some(&me), None, false)?;
@@ -177,7 +179,9 @@ impl Verifier<'_> {
         }
         match *op {
             Op::Const { idx } => self.konst(pc, idx).map(|_| ()),
-            Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::AddLocalImm { slot, .. } => self.slot(pc, slot),
+            Op::LoadLocal { slot } | Op::StoreLocal { slot } | Op::AddLocalImm { slot, .. } | Op::TryBegin { slot } => {
+                self.slot(pc, slot)
+            }
             Op::LoadLocal2 { a, b } => self.slot(pc, a).and_then(|_| self.slot(pc, b)),
             Op::AddLocalLocal { dst, src } => self.slot(pc, dst).and_then(|_| self.slot(pc, src)),
             Op::LoadCell { slot } | Op::StoreCell { slot } => self.cell(pc, slot),
@@ -217,11 +221,51 @@ impl Verifier<'_> {
         }
     }
 
-    /// The stack depth must be the same on every path and never negative (the walk is the
-    /// one the register-form linker uses, [`stack_depths`]).
-    fn check_stack(&self) -> Result<(), VerifyError> {
+    /// The exception table (ERRORS.md): every range and handler inside the code, the
+    /// transaction-depth slot in the frame, no handler inside its own range, and a handler's
+    /// depth at most the depth of every instruction it protects (so unwinding only drops
+    /// operands). The handlers' own depths are checked with the rest of the stack.
+    fn check_handler_bounds(&self) -> Result<(), VerifyError> {
+        let len = self.chunk.code.len();
+        for (i, h) in self.chunk.handlers.iter().enumerate() {
+            if h.start >= h.end || h.end as usize > len || h.target as usize >= len {
+                return Err(self.error(None, format!("handler {i} points outside the code")));
+            }
+            if h.covers(h.target) {
+                return Err(self.error(Some(h.target as usize), format!("handler {i} lies inside its own range")));
+            }
+            if u32::from(h.tx_slot) >= self.chunk.n_slots {
+                return Err(self.error(None, format!("handler {i}: slot {} out of range", h.tx_slot)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The second half of the exception-table checks, once the stack depths are known.
+    fn check_handler_depths(&self, depths: &[Option<u32>]) -> Result<(), VerifyError> {
+        for (i, h) in self.chunk.handlers.iter().enumerate() {
+            for pc in h.start..h.end {
+                if let Some(d) = depths.get(pc as usize).copied().flatten()
+                    && d < h.depth
+                {
+                    return Err(self.error(
+                        Some(pc as usize),
+                        format!("stack depth {d} inside handler {i}'s range, below its depth {}", h.depth),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stack depth must be the same on every path and never negative, from pc 0 and from
+    /// every handler (which starts with one value above its `try`'s depth). The walk is the
+    /// one the register-form linker uses, [`stack_depths`]. Returns the depth before each
+    /// instruction (`None` where nothing arrives).
+    fn check_stack(&self) -> Result<Vec<Option<u32>>, VerifyError> {
         let code = &self.chunk.code;
-        let Some((pc, fault)) = stack_depths(code).fault else { return Ok(()) };
+        let depths = stack_depths(code, &self.chunk.handlers);
+        let Some((pc, fault)) = depths.fault else { return Ok(depths.depth) };
         let message = match fault {
             DepthFault::OffTheEnd => "control runs off the end of the code".to_string(),
             DepthFault::Merge { here, seen } => format!("stack depth {here} here, but {seen} on another path"),
@@ -263,6 +307,32 @@ mod tests {
         c.spans = vec![Span::default(); 4];
         c.loops = vec![LoopInfo { header: 0, back_edge: 2, exit: 3 }];
         assert_eq!(verify(&c, None), Ok(()));
+    }
+
+    #[test]
+    fn checks_exception_tables() {
+        use crate::bytecode::handlers::{Handler, HandlerKind};
+        // try { throw 1 } catch (b) { } with the tx depth in slot a.
+        let code =
+            vec![Op::TryBegin { slot: 0 }, Op::Int { value: 1 }, Op::Throw, Op::StoreLocal { slot: 1 }, Op::Halt];
+        let good = Handler { start: 1, end: 3, target: 3, depth: 0, tx_slot: 0, kind: HandlerKind::Catch };
+        let with = |h: Handler| {
+            let mut c = chunk(code.clone());
+            c.handlers = vec![h];
+            verify(&c, None).map_err(|e| e.to_string())
+        };
+        assert_eq!(with(good), Ok(()));
+        let cases = [
+            (Handler { target: 9, ..good }, "points outside the code"),
+            (Handler { end: 1, ..good }, "points outside the code"),
+            (Handler { start: 1, end: 4, ..good }, "inside its own range"),
+            (Handler { tx_slot: 5, ..good }, "slot 5 out of range"),
+            (Handler { depth: 1, ..good }, "below its depth"),
+        ];
+        for (h, want) in cases {
+            let got = with(h).expect_err(want);
+            assert!(got.contains(want), "{h:?}: {got}");
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ struct LoopCtx {
     /// Index of the `LoopBack` (where `continue` jumps), known once the body is compiled.
     continues: Vec<usize>,
     breaks: Vec<usize>,
+    /// Number of enclosing `try` statements of the function when the loop began.
+    tries: usize,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -56,6 +58,8 @@ struct FuncState {
     loops: Vec<LoopCtx>,
     consts: HashMap<ConstKey, u32>,
     hidden_counter: u32,
+    /// The `try` statements being lowered, innermost last.
+    tries: Vec<TryCtx>,
 }
 
 /// Compiles one unit. Nested functions become `children`.
@@ -68,6 +72,9 @@ pub struct Lowerer {
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
+
+mod errors;
+use errors::{ExitKind, TryCtx};
 
 fn limit_error(what: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0190", format!("syntax error: too many {what}"), span)
@@ -395,6 +402,11 @@ impl Lowerer {
             AstStmtKind::ForEach { var, key: Some(key), iterable, body } => {
                 self.for2_stmt(key, var, iterable, body, span)?
             }
+            AstStmtKind::Break if self.in_try() => self.exit_stmt(ExitKind::Break, None, span)?,
+            AstStmtKind::Continue if self.in_try() => self.exit_stmt(ExitKind::Continue, None, span)?,
+            AstStmtKind::Return(value) if self.in_try() => {
+                self.exit_stmt(ExitKind::Return { value: value.is_some() }, value.as_ref(), span)?
+            }
             AstStmtKind::Break => {
                 let at = self.emit(Op::Jump { target: 0 }, span);
                 if let Some(l) = self.top().loops.last_mut() {
@@ -461,6 +473,10 @@ impl Lowerer {
                 }
                 self.emit(Op::Verify, span);
             }
+            AstStmtKind::Try { body, catch, finally } => self.try_stmt(body, catch.as_ref(), finally.as_ref(), span)?,
+            AstStmtKind::Throw { value, kw } => self.throw_stmt(value, *kw)?,
+            AstStmtKind::Require { cond, message, kw } => self.require_stmt(cond, message.as_ref(), *kw)?,
+            AstStmtKind::Revert { message, kw } => self.revert_stmt(message.as_ref(), *kw)?,
         }
         Ok(())
     }
@@ -489,7 +505,8 @@ impl Lowerer {
     }
 
     fn begin_loop(&mut self) {
-        self.top().loops.push(LoopCtx { continues: Vec::new(), breaks: Vec::new() });
+        let tries = self.top().tries.len();
+        self.top().loops.push(LoopCtx { continues: Vec::new(), breaks: Vec::new(), tries });
     }
 
     /// Emits the back-edge to `header`, patches `continue`/`break`, and records the loop.
@@ -849,6 +866,7 @@ impl FuncState {
             loops: Vec::new(),
             consts: HashMap::new(),
             hidden_counter: 0,
+            tries: Vec::new(),
         }
     }
 

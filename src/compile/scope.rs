@@ -51,6 +51,19 @@ fn collect_declared(stmts: &[AstStmt], names: &mut IndexSet<String>) {
                 }
             }
             AstStmtKind::While { body, .. } | AstStmtKind::Block(body) => collect_declared(body, names),
+            AstStmtKind::Try { body, catch, finally } => {
+                collect_declared(body, names);
+                if let Some(c) = catch {
+                    // A catch variable is declared like `let` (ERRORS.md §4.3).
+                    if let Some(var) = &c.var {
+                        names.insert(var.name.clone());
+                    }
+                    collect_declared(&c.body, names);
+                }
+                if let Some(f) = finally {
+                    collect_declared(&f.body, names);
+                }
+            }
             _ => {}
         }
     }
@@ -151,6 +164,30 @@ impl UseCollector<'_> {
             }
             AstStmtKind::Verify { cond, message } => {
                 self.expr(cond);
+                if let Some(m) = message {
+                    self.expr(m);
+                }
+            }
+            AstStmtKind::Try { body, catch, finally } => {
+                self.stmts(body);
+                if let Some(c) = catch {
+                    if let Some(var) = &c.var {
+                        self.store(&var.name);
+                    }
+                    self.stmts(&c.body);
+                }
+                if let Some(f) = finally {
+                    self.stmts(&f.body);
+                }
+            }
+            AstStmtKind::Throw { value, .. } => self.expr(value),
+            AstStmtKind::Require { cond, message, .. } => {
+                self.expr(cond);
+                if let Some(m) = message {
+                    self.expr(m);
+                }
+            }
+            AstStmtKind::Revert { message, .. } => {
                 if let Some(m) = message {
                     self.expr(m);
                 }
@@ -275,6 +312,23 @@ pub fn children_of_stmts<'a>(stmts: &'a [AstStmt], out: &mut Vec<&'a AstFunc>) {
                     children_of_expr(m, out);
                 }
             }
+            AstStmtKind::Try { body, catch, finally } => {
+                children_of_stmts(body, out);
+                if let Some(c) = catch {
+                    children_of_stmts(&c.body, out);
+                }
+                if let Some(f) = finally {
+                    children_of_stmts(&f.body, out);
+                }
+            }
+            AstStmtKind::Throw { value, .. } => children_of_expr(value, out),
+            AstStmtKind::Require { cond, message, .. } => {
+                children_of_expr(cond, out);
+                if let Some(m) = message {
+                    children_of_expr(m, out);
+                }
+            }
+            AstStmtKind::Revert { message: Some(m), .. } => children_of_expr(m, out),
             _ => {}
         }
     }

@@ -465,6 +465,27 @@ pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: u
         return Err(format!("loop too large ({len} instructions, at most {MAX_REGION})"));
     }
     let region = &code[header as usize..=back_edge as usize];
+    // ERRORS.md §9: native code never enters a handler. A loop holding a `try` statement or an
+    // instruction that raises by design is left to the interpreter; a loop merely inside a try
+    // body runs natively, since native code leaves at any instruction that would fail and the
+    // interpreter raises there.
+    let in_loop = |pc: u32| header <= pc && pc <= back_edge;
+    if let Some((i, op)) = region.iter().enumerate().find(|(_, op)| op.is_error_op()) {
+        return Err(format!(
+            "the loop contains {} at pc {} (try statements and raising stay interpreted)",
+            op.name(),
+            header + i as u32
+        ));
+    }
+    // A `try` around the whole loop is fine; one that starts, ends or handles inside it is not.
+    let partly_inside = |h: &crate::bytecode::handlers::Handler| {
+        let overlaps = h.start <= back_edge && h.end > header;
+        let around = h.start <= header && h.end > back_edge;
+        in_loop(h.target) || (overlaps && !around)
+    };
+    if proto.handlers.iter().any(partly_inside) {
+        return Err("the loop contains a try statement (handlers stay interpreted)".to_string());
+    }
 
     // Variables, with their observed types.
     let mut vars: Vec<Var> = Vec::new();

@@ -111,6 +111,34 @@ pub enum AstStmtKind {
     TxRevert,
     /// `VERIFY(cond)` or `VERIFY(cond, msg)`.
     Verify { cond: AstExpr, message: Option<AstExpr> },
+    /// `try {..} catch (e) {..} finally {..}` (ERRORS.md §1.2); at least one of the clauses.
+    Try { body: Vec<AstStmt>, catch: Option<AstCatch>, finally: Option<AstFinally> },
+    /// `throw value`; `kw` is the span of the `throw` keyword (where an uncaught error points).
+    Throw { value: AstExpr, kw: Span },
+    /// `require(cond)` or `require(cond, msg)`; `kw` is the span of the keyword.
+    Require { cond: AstExpr, message: Option<AstExpr>, kw: Span },
+    /// `revert()` or `revert(msg)`; `kw` is the span of the keyword.
+    Revert { message: Option<AstExpr>, kw: Span },
+}
+
+/// The catch clause of a `try` statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstCatch {
+    /// The catch variable (`None` for `catch { }`).
+    pub var: Option<AstIdent>,
+    /// Statements of the catch body.
+    pub body: Vec<AstStmt>,
+    /// The span of the `catch` keyword.
+    pub kw: Span,
+}
+
+/// The finally clause of a `try` statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstFinally {
+    /// Statements of the finally body.
+    pub body: Vec<AstStmt>,
+    /// The span of the `finally` keyword.
+    pub kw: Span,
 }
 
 /// Binary operators (not the short-circuit ones).

@@ -111,6 +111,16 @@ enum Tag {
     // DIALECT.md.
     Coalesce,
     ForEachTwo,
+    // ERRORS.md statements (appended so earlier tags keep their codes).
+    Try,
+    Catch,
+    NoCatch,
+    NoCatchVar,
+    Finally,
+    NoFinally,
+    Throw,
+    Require,
+    Revert,
 }
 
 struct Walk {
@@ -289,6 +299,52 @@ impl Walk {
             AstStmtKind::Verify { cond, message } => {
                 self.tag(Tag::Verify);
                 self.expr(cond);
+                match message {
+                    Some(m) => self.expr(m),
+                    None => self.tag(Tag::NoMessage),
+                }
+            }
+            AstStmtKind::Try { body, catch, finally } => {
+                self.tag(Tag::Try);
+                self.stmts(body);
+                match catch {
+                    Some(c) => {
+                        self.tag(Tag::Catch);
+                        self.span(c.kw);
+                        match &c.var {
+                            Some(v) => self.ident(v),
+                            None => self.tag(Tag::NoCatchVar),
+                        }
+                        self.stmts(&c.body);
+                    }
+                    None => self.tag(Tag::NoCatch),
+                }
+                match finally {
+                    Some(f) => {
+                        self.tag(Tag::Finally);
+                        self.span(f.kw);
+                        self.stmts(&f.body);
+                    }
+                    None => self.tag(Tag::NoFinally),
+                }
+            }
+            AstStmtKind::Throw { value, kw } => {
+                self.tag(Tag::Throw);
+                self.span(*kw);
+                self.expr(value);
+            }
+            AstStmtKind::Require { cond, message, kw } => {
+                self.tag(Tag::Require);
+                self.span(*kw);
+                self.expr(cond);
+                match message {
+                    Some(m) => self.expr(m),
+                    None => self.tag(Tag::NoMessage),
+                }
+            }
+            AstStmtKind::Revert { message, kw } => {
+                self.tag(Tag::Revert);
+                self.span(*kw);
                 match message {
                     Some(m) => self.expr(m),
                     None => self.tag(Tag::NoMessage),

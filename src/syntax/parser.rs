@@ -21,6 +21,8 @@ use super::span::Span;
 use super::token::Token;
 use crate::diag::Diagnostic;
 
+mod errors;
+
 pub use super::limits::MAX_NESTING;
 
 /// The parser stops after this many diagnostics (lexical ones included).
@@ -29,7 +31,7 @@ const MAX_DIAGNOSTICS: usize = 50;
 /// Words reserved for later extensions: they may not be declared, assigned or read as names.
 const RESERVED_WORDS: &[&str] = &[
     "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw", "async", "await",
-    "match", "enum", "state",
+    "match", "enum", "state", "finally", "revert",
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
@@ -470,8 +472,15 @@ impl<'src> Parser<'src> {
             }
             Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
                 "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" => self.chain_stmt(),
-                _ => self.expr_or_assign_stmt(),
+                word => match self.errors_stmt(word) {
+                    Some(res) => res,
+                    None => self.expr_or_assign_stmt(),
+                },
             },
+            Token::Ident if errors::ERROR_WORDS.contains(&self.text(self.cur.span)) => {
+                let word = self.text(self.cur.span);
+                self.errors_stmt(word).unwrap_or_else(|| self.expr_or_assign_stmt())
+            }
             _ => self.expr_or_assign_stmt(),
         }
     }
@@ -1503,6 +1512,17 @@ impl<'src> Parser<'src> {
                 let (_, _, close) = self.call_args(open)?;
                 Ok((AstExpr { kind: AstExprKind::Null, span: tok.span.to(close) }, 1))
             }
+            "require" | "revert" if self.at(Token::LParen) && same_line => {
+                self.report_statement_only(name, tok.span);
+                let open = self.bump();
+                let (_, _, close) = self.call_args(open)?;
+                Ok((AstExpr { kind: AstExprKind::Null, span: tok.span.to(close) }, 1))
+            }
+            "throw" => {
+                let diag = Diagnostic::error("E0110", "syntax error: expected an expression, found 'throw'", tok.span)
+                    .with_label("throw is a statement");
+                Err(self.fail(diag))
+            }
             _ => {
                 self.check_name_use(name, tok.span, false);
                 Ok((AstExpr { kind: AstExprKind::Name(name.to_string()), span: tok.span }, 1))
@@ -1699,7 +1719,7 @@ impl Token {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Renders a program as one S-expression per statement, then its diagnostics.
@@ -1838,6 +1858,48 @@ mod tests {
             AstStmtKind::Verify { cond, message } => {
                 out.push_str("(verify ");
                 write_expr(out, cond);
+                if let Some(message) = message {
+                    out.push(' ');
+                    write_expr(out, message);
+                }
+                out.push(')');
+            }
+            AstStmtKind::Try { body, catch, finally } => {
+                out.push_str("(try ");
+                write_block(out, body);
+                if let Some(c) = catch {
+                    out.push_str(" (catch");
+                    if let Some(v) = &c.var {
+                        out.push(' ');
+                        out.push_str(&v.name);
+                    }
+                    out.push(' ');
+                    write_block(out, &c.body);
+                    out.push(')');
+                }
+                if let Some(f) = finally {
+                    out.push_str(" (finally ");
+                    write_block(out, &f.body);
+                    out.push(')');
+                }
+                out.push(')');
+            }
+            AstStmtKind::Throw { value, .. } => {
+                out.push_str("(throw ");
+                write_expr(out, value);
+                out.push(')');
+            }
+            AstStmtKind::Require { cond, message, .. } => {
+                out.push_str("(require ");
+                write_expr(out, cond);
+                if let Some(message) = message {
+                    out.push(' ');
+                    write_expr(out, message);
+                }
+                out.push(')');
+            }
+            AstStmtKind::Revert { message, .. } => {
+                out.push_str("(revert");
                 if let Some(message) = message {
                     out.push(' ');
                     write_expr(out, message);
@@ -2360,15 +2422,15 @@ mod tests {
 
     #[test]
     fn err_reserved_word_as_name() {
-        check!("let state = 1\naction f(log) {}\nfor each match in xs {}\ntry = 3", @r#"
+        check!("let state = 1\naction f(log) {}\nfor each match in xs {}\nawait = 3", @r#"
         (let state 1)
         (fn f (log) {})
         (for match xs {})
-        (Set try 3)
+        (Set await 3)
         E0123 syntax error: 'state' is a reserved word and cannot be used as a name @4..9
         E0123 syntax error: 'log' is a reserved word and cannot be used as a name @23..26
         E0123 syntax error: 'match' is a reserved word and cannot be used as a name @40..45
-        E0123 syntax error: 'try' is a reserved word and cannot be used as a name @55..58
+        E0123 syntax error: 'await' is a reserved word and cannot be used as a name @55..60
         "#);
     }
 

@@ -44,6 +44,12 @@ pub enum ErrorKind {
     State,
     /// `min([])`, `max([])`, `reduce([], f)` (DIALECT.md §13).
     EmptyList,
+    /// A value raised by `throw` (ERRORS.md §3).
+    Thrown,
+    /// A failed `require` (ERRORS.md §5.1).
+    RequireFailed,
+    /// `revert` (ERRORS.md §5.2).
+    Reverted,
 }
 
 /// An error raised by an operation, not yet located in the source.

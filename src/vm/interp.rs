@@ -159,7 +159,12 @@ pub struct Vm {
     /// Set (through a clone from [`Vm::interrupt_flag`]) to make `run` return early at the next
     /// safe point: after a hot loop was compiled or left native code, or after `TX_REVERT`.
     interrupt: Rc<Cell<bool>>,
+    /// The error in flight and the errors waiting for their finally bodies (vm/unwind.rs).
+    errs: unwind::ErrorState,
 }
+
+#[path = "unwind.rs"]
+mod unwind;
 
 /// Below this much fuel, `run` steps instruction by instruction.
 const FAST_MIN_FUEL: u64 = 1 << 16;
@@ -198,6 +203,7 @@ impl Vm {
             exec_counts: None,
             interrupt: Rc::new(Cell::new(false)),
             hof_calls: Vec::new(),
+            errs: unwind::ErrorState::default(),
         };
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
@@ -332,6 +338,8 @@ impl Vm {
                     return Halt::Finished;
                 }
                 Exit::Error(e) => {
+                    // A handler may catch it (vm/unwind.rs); the loop then resumes there.
+                    let Some(e) = self.unwind(e) else { continue };
                     self.emit_error_event(&e);
                     self.failed = Some(e.clone());
                     self.flush();
@@ -374,6 +382,8 @@ impl Vm {
     fn halt_error(&mut self, err: VmError) -> Halt {
         let ip = self.frames.last().map(|f| f.ip + 1).unwrap_or(0);
         let e = self.locate(err, ip);
+        // Only resource limits halt here; they are never caught (ERRORS.md §8).
+        self.ledger.revert_all();
         self.emit_error_event(&e);
         self.failed = Some(e.clone());
         self.flush();
@@ -405,11 +415,10 @@ impl Vm {
     }
 
     /// Turns an operation error into a located runtime error. `ip` is the index just past the
-    /// failing instruction in the innermost frame. Open transactions are reverted.
+    /// failing instruction in the innermost frame. Transactions are left to the unwinder.
     #[cold]
     fn locate(&mut self, err: VmError, ip: usize) -> RuntimeError {
         self.sync_frames();
-        self.ledger.revert_all();
         let pc = ip.saturating_sub(1);
         let span = self
             .frames
@@ -1815,6 +1824,38 @@ impl Vm {
                         continue;
                     }
                     add_local_imm!(slot, imm);
+                }
+                // ERRORS.md: each arm calls its function in vm/unwind.rs.
+                XOp::TryBegin { slot } => {
+                    gas += xop.gas();
+                    let d = self.ledger.depth() as i64;
+                    if let Some(v) = get_mut!(slot) {
+                        overwrite(v, Value::Int(d));
+                    }
+                }
+                XOp::TryEnd => {
+                    gas += xop.gas();
+                }
+                XOp::Throw { src } => {
+                    gas += xop.gas();
+                    let v = take!(src);
+                    fail!(src, self.op_throw(v));
+                }
+                XOp::Require { at, has_msg } => {
+                    gas += xop.gas();
+                    let msg = if has_msg { Some(take!(at + 1)) } else { None };
+                    let cond = take!(at);
+                    tri!(at, Vm::op_require(&cond, msg.as_ref()));
+                }
+                XOp::Revert { at, has_msg } => {
+                    gas += xop.gas();
+                    let msg = if has_msg { Some(take!(at)) } else { None };
+                    fail!(at, Vm::op_revert(msg.as_ref()));
+                }
+                XOp::Reraise { src } => {
+                    gas += xop.gas();
+                    let token = take!(src);
+                    fail!(src, self.op_reraise(&token));
                 }
                 XOp::Trap => {
                     gas += xop.gas();

@@ -62,7 +62,7 @@ pub fn link(top: &Chunk) -> Program {
         // operands start above every global the program names.
         if let Some(p) = Rc::get_mut(p) {
             let operand_base = if p.is_top { p.n_slots.max(global_names.len() as u32) } else { p.n_slots };
-            p.exec = regcode::translate(&p.code, operand_base);
+            p.exec = regcode::translate_with_handlers(&p.code, &p.handlers, operand_base);
         }
     }
     let global_init = global_names
@@ -129,6 +129,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         loop_counters: chunk.loops.iter().map(|_| LoopCounter::default()).collect(),
         span: chunk.span,
         part_spans: chunk.part_spans.iter().cloned().collect(),
+        handlers: chunk.handlers.clone(),
     }));
     id
 }

@@ -12,6 +12,7 @@
 //! from `operand_base` up (`operand_base` is `n_slots`, except in the top-level frame, whose
 //! slots are the globals and which therefore starts its operands above every global).
 
+use crate::bytecode::handlers::Handler;
 use crate::bytecode::op::{Cmp, Depths, Op, OpCode, stack_depths};
 
 /// A value's position in a frame, relative to its base.
@@ -165,6 +166,18 @@ pub enum XOp {
     BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 },
     /// `Op::BranchLocalImm`.
     BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 },
+    /// `Op::TryBegin`.
+    TryBegin { slot: u16 },
+    /// `Op::TryEnd`.
+    TryEnd,
+    /// `Op::Throw`.
+    Throw { src: Pos },
+    /// `Op::Require`: the condition at `at`, the message (if any) above it.
+    Require { at: Pos, has_msg: bool },
+    /// `Op::Revert`: the message (if any) at `at`.
+    Revert { at: Pos, has_msg: bool },
+    /// `Op::Reraise`.
+    Reraise { src: Pos },
     /// An instruction no path reaches (or whose stack depth is inconsistent, which verified
     /// bytecode never has); executing it is an internal error.
     Trap,
@@ -261,6 +274,12 @@ impl XOp {
             XOp::TxRevert => C::TxRevert,
             XOp::Hash { .. } => C::Hash,
             XOp::Verify { .. } => C::Verify,
+            XOp::TryBegin { .. } => C::TryBegin,
+            XOp::TryEnd => C::TryEnd,
+            XOp::Throw { .. } => C::Throw,
+            XOp::Require { .. } => C::Require,
+            XOp::Revert { .. } => C::Revert,
+            XOp::Reraise { .. } => C::Reraise,
             XOp::LoadLocal2 { .. } | XOp::AddLocals { .. } | XOp::ReturnAddLocals { .. } => C::LoadLocal2,
             XOp::AddLocalImm { .. } | XOp::AddLocalImmLoop { .. } => C::AddLocalImm,
             XOp::AddLocalLocal { .. } => C::AddLocalLocal,
@@ -305,7 +324,13 @@ impl RegCode {
 
 /// Translates a function's bytecode; its operands start at `operand_base`.
 pub fn translate(code: &[Op], operand_base: u32) -> RegCode {
-    let Depths { depth, broken, .. } = stack_depths(code);
+    translate_with_handlers(code, &[], operand_base)
+}
+
+/// Translates a function's bytecode with its exception table (whose handlers are entries of
+/// the code besides pc 0); its operands start at `operand_base`.
+pub fn translate_with_handlers(code: &[Op], handlers: &[Handler], operand_base: u32) -> RegCode {
+    let Depths { depth, broken, .. } = stack_depths(code, handlers);
     let mut ops = Vec::with_capacity(code.len());
     let mut top = Vec::with_capacity(code.len() + 1);
     let mut frame_size = operand_base;
@@ -443,6 +468,12 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::TxRevert => XOp::TxRevert,
         Op::Hash => XOp::Hash { at: below(1) },
         Op::Verify => XOp::Verify { at: below(2) },
+        Op::TryBegin { slot } => XOp::TryBegin { slot },
+        Op::TryEnd => XOp::TryEnd,
+        Op::Throw => XOp::Throw { src: below(1) },
+        Op::Require { has_msg } => XOp::Require { at: below(1 + u32::from(has_msg)), has_msg },
+        Op::Revert { has_msg } => XOp::Revert { at: below(u32::from(has_msg)), has_msg },
+        Op::Reraise => XOp::Reraise { src: below(1) },
         Op::LoadLocal2 { a, b } => XOp::LoadLocal2 { dst: o, a, b },
         Op::AddLocalImm { slot, imm } => XOp::AddLocalImm { slot, imm },
         Op::AddLocalLocal { dst, src } => XOp::AddLocalLocal { dst, src },

@@ -75,6 +75,8 @@ pub struct Proto {
     pub span: Span,
     /// Spans of the parts of superinstructions, by pc.
     pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
+    /// The exception table (ERRORS.md), innermost entries first.
+    pub handlers: Vec<crate::bytecode::handlers::Handler>,
 }
 
 impl Proto {

@@ -25,8 +25,9 @@ use crate::syntax::parser::MAX_NESTING;
 /// First bytes of every cache file.
 pub const MAGIC: &[u8; 8] = b"ZXBCACHE";
 
-/// Version of the file layout and payload schema.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version of the file layout and payload schema (4: chunks carry an exception table and
+/// the number of required parameters).
+pub const FORMAT_VERSION: u32 = 4;
 
 const HEADER_LEN: usize = 52;
 
@@ -98,6 +99,7 @@ fn without_children(chunk: &Chunk) -> Chunk {
     out.globals = chunk.globals.clone();
     out.loops = chunk.loops.clone();
     out.part_spans = chunk.part_spans.clone();
+    out.handlers = chunk.handlers.clone();
     out
 }
 

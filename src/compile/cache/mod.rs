@@ -201,6 +201,7 @@ fn map_spans(chunk: &Chunk, f: &mut impl FnMut(Span) -> Option<Span>) -> Option<
         .iter()
         .map(|(pc, parts)| Some((*pc, parts.iter().map(|s| f(*s)).collect::<Option<Vec<_>>>()?)))
         .collect::<Option<Vec<_>>>()?;
+    out.handlers = chunk.handlers.clone();
     Some(out)
 }
 
@@ -225,6 +226,7 @@ fn chunk_bytes(chunk: &Chunk) -> usize {
         + chunk.cell_slots.len() * 2
         + chunk.captures.len() * 4
         + chunk.loops.len() * 12
+        + chunk.handlers.len() * std::mem::size_of::<crate::bytecode::handlers::Handler>()
         + chunk.part_spans.iter().map(|(_, p)| 32 + p.len() * 8).sum::<usize>()
         + chunk.children.iter().map(chunk_bytes).sum::<usize>()
 }

@@ -2,6 +2,7 @@
 //! `Nop`s and renumbers everything that refers to instruction indices.
 
 use crate::bytecode::chunk::{Chunk, LoopInfo};
+use crate::bytecode::handlers;
 use crate::bytecode::op::Op;
 
 /// `is_target[pc]` is true if a jump, loop or for-loop exit lands on `pc`.
@@ -21,7 +22,21 @@ pub fn jump_targets(chunk: &Chunk) -> Vec<bool> {
             }
         }
     }
+    // A handler is entered from anywhere in its range, and the ends of a protected range must
+    // stay instruction boundaries: no rewrite may merge code inside a `try` with code outside.
+    for h in &chunk.handlers {
+        for pc in [h.start, h.end, h.target] {
+            if let Some(slot) = targets.get_mut(pc as usize) {
+                *slot = true;
+            }
+        }
+    }
     targets
+}
+
+/// Where control may start besides pc 0: the handlers of the exception table.
+pub fn entries(chunk: &Chunk) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0).chain(chunk.handlers.iter().map(|h| h.target as usize))
 }
 
 /// True if none of `pc + 1 ..= pc + len - 1` is a jump target (so `pc..pc+len` is straight-line
@@ -85,6 +100,7 @@ pub fn compact(chunk: &mut Chunk) -> usize {
         .filter(|(pc, _)| chunk.code.get(*pc as usize).is_some_and(|op| *op != Op::Nop))
         .map(|(pc, s)| (remap(pc), s))
         .collect();
+    handlers::renumber(&mut chunk.handlers, remap);
     chunk.code = code;
     chunk.spans = spans;
     removed

@@ -2,7 +2,7 @@
 //! `continue`, branches folded away) and values pushed only to be popped.
 
 use super::PassStats;
-use super::cfg::{jump_targets, straight};
+use super::cfg::{entries, jump_targets, straight};
 use crate::bytecode::chunk::Chunk;
 use crate::bytecode::op::Op;
 
@@ -15,7 +15,8 @@ pub fn run(chunk: &mut Chunk) -> PassStats {
     let stats = PassStats::new("dce");
     let n = chunk.code.len();
     let mut reachable = vec![false; n];
-    let mut work = vec![0usize];
+    // Catch and finally bodies are reachable through the exception table.
+    let mut work: Vec<usize> = entries(chunk).collect();
     while let Some(pc) = work.pop() {
         if pc >= n || reachable[pc] {
             continue;
