@@ -20,7 +20,13 @@ const TIERS: &[(&str, &[&str])] = &[
     ("O1", &["-O1"]),
     ("no-jit", &["--no-jit"]),
     ("jit-threshold-1", &["--jit-threshold", "1"]),
+    // Run twice with one disk cache: the second run, judged here, loads every unit from it.
+    (CACHE_HIT, &[]),
 ];
+
+/// The tier whose judged run is a cache hit: `--cache-dir` in a fresh folder, run once to fill
+/// it, then again.
+const CACHE_HIT: &str = "cache-hit";
 
 struct Case {
     name: String,
@@ -133,6 +139,12 @@ fn run_suite(cases: &[Case], label: &str, pending: &[PendingRange]) {
             args.extend_from_slice(flags);
             args.extend(case.args.iter().map(String::as_str));
             args.push(&file);
+            let cache = tempfile::tempdir().expect("temp dir");
+            let cache_dir = cache.path().to_string_lossy().into_owned();
+            if *tier == CACHE_HIT {
+                args.splice(1..1, ["--cache-dir", cache_dir.as_str()]);
+                let _ = run_bin(&args, dir, Duration::from_secs(20));
+            }
             let out = run_bin(&args, dir, Duration::from_secs(20));
             if let Err(why) = judge(case, &out) {
                 problem = Some(format!("[{tier}] {why}"));

@@ -130,6 +130,13 @@ const RULES: &[Rule] = &[
         },
     },
     Rule {
+        claim: "a `try` whose body raises nothing runs three instructions beyond its body",
+        check: Check::Test {
+            file: "tests/errors_cost.rs",
+            name: "a_try_that_raises_nothing_costs_three_instructions_per_entry",
+        },
+    },
+    Rule {
         claim: "a cache hit yields exactly the chunk a fresh compile of the current source would",
         check: Check::Test { file: "tests/cache_reload.rs", name: "conformance_programs_survive_the_cache_unchanged" },
     },
