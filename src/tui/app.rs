@@ -17,7 +17,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 use super::keys;
 pub use super::keys::Action;
 use super::panes::four_way::FourWay;
-use super::panes::{self, Pane, PaneId};
+use super::panes::{self, Overlay, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
@@ -369,6 +369,15 @@ impl App {
 
     /// Handles a mouse event.
     pub fn on_mouse(&mut self, event: MouseEvent) {
+        // An open four-way view covers the panes: the wheel scrolls it, clicks do nothing.
+        if let Some(view) = self.four_way.as_mut() {
+            match event.kind {
+                MouseEventKind::ScrollDown => view.scroll(3),
+                MouseEventKind::ScrollUp => view.scroll(-3),
+                _ => {}
+            }
+            return;
+        }
         let at = Position { x: event.column, y: event.row };
         let hit = self.rects.borrow().iter().find(|(_, r)| r.contains(at)).copied();
         let Some((id, rect)) = hit else { return };
@@ -400,7 +409,7 @@ impl App {
         self.render_status(status, buf, theme);
         if let Some(view) = &self.four_way {
             self.rects.borrow_mut().clear();
-            view.render(body, buf, theme);
+            view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
             if self.mode == Mode::Help {
                 render_help(area, buf, theme);
@@ -552,7 +561,7 @@ impl App {
             return;
         }
         let (pane_label, commands) = if self.four_way.is_some() {
-            ("[four-way] ".to_string(), FOUR_WAY_KEYS)
+            ("[four-way] ".to_string(), self.four_way.as_ref().map_or(&[][..], |v| v.commands()))
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
@@ -587,9 +596,6 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
     }
 }
-
-/// The four-way view's own keys, for the help bar.
-const FOUR_WAY_KEYS: &[(&str, &str)] = &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")];
 
 /// Clears a centred `(width, height)` box over `area`, frames it with `title` and returns the
 /// inside.

@@ -107,6 +107,24 @@ pub trait Pane {
     }
 }
 
+/// A view laid over the layout that sees keys before what lies under it: the four-way loop view
+/// (over the whole screen, `four_way.rs`) and the pass-by-pass view (over the bytecode pane's
+/// inside, `passes.rs`). Unlike a [`Pane`] it has no place in the layout: it cannot be focused,
+/// hidden or zoomed, and it closes back to what it covers.
+pub trait Overlay {
+    /// Takes a new snapshot (the overlay keeps it for drawing and keys).
+    fn update(&mut self, snap: &Arc<SessionSnapshot>);
+    /// Draws the overlay into `area`.
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool);
+    /// Handles a key the overlay owns: `None` leaves the key to what lies under it; `Some`
+    /// consumes it and may ask the app to do something.
+    fn handle(&mut self, key: KeyEvent) -> Option<Option<Action>>;
+    /// The overlay's own keys, for the status bar.
+    fn commands(&self) -> &'static [Command];
+    /// Scrolls by `lines` (mouse wheel); positive is down.
+    fn scroll(&mut self, lines: i32);
+}
+
 /// Draws a pane's border and title; returns the inner area.
 pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focused: bool) -> Rect {
     let block = Block::bordered()
