@@ -584,17 +584,10 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         format!("{}x{}, needs at least {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height),
         "enlarge the window, or press q to quit".to_string(),
     ];
-    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
-    for (i, line) in lines.iter().enumerate() {
-        let y = top + i as u16;
-        if y >= area.bottom() {
-            break;
-        }
-        let width = line.chars().count() as u16;
-        let x = area.x + area.width.saturating_sub(width) / 2;
-        let style = if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() };
-        panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
-    }
+    let lines = lines.iter().map(String::as_str).collect::<Vec<_>>();
+    panes::centred(buf, area, &lines, |i| {
+        if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() }
+    });
 }
 
 /// Clears a centred `(width, height)` box over `area`, frames it with `title` and returns the

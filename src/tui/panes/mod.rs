@@ -170,6 +170,11 @@ pub fn fill_row(buf: &mut Buffer, area: Rect, y: u16, style: Style) {
 
 /// Writes lines of placeholder text centred vertically in `area`.
 pub fn placeholder(buf: &mut Buffer, area: Rect, lines: &[&str], theme: &Theme) {
+    centred(buf, area, lines, |_| theme.placeholder());
+}
+
+/// Writes `lines` centred in `area`, line `i` in `style(i)`.
+pub fn centred(buf: &mut Buffer, area: Rect, lines: &[&str], style: impl Fn(usize) -> Style) {
     let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
     for (i, line) in lines.iter().enumerate() {
         let y = top + i as u16;
@@ -178,7 +183,7 @@ pub fn placeholder(buf: &mut Buffer, area: Rect, lines: &[&str], theme: &Theme) 
         }
         let width = line.chars().count() as u16;
         let x = area.x + area.width.saturating_sub(width) / 2;
-        put_raw(buf, x, y, line, area.right().saturating_sub(x), theme.placeholder());
+        put_raw(buf, x, y, line, area.right().saturating_sub(x), style(i));
     }
 }
 
