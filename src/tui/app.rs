@@ -17,7 +17,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 use super::keys;
 pub use super::keys::Action;
 use super::panes::four_way::FourWay;
-use super::panes::{self, Pane, PaneId};
+use super::panes::{self, Overlay, Pane, PaneId};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
@@ -369,6 +369,15 @@ impl App {
 
     /// Handles a mouse event.
     pub fn on_mouse(&mut self, event: MouseEvent) {
+        // An open four-way view covers the panes: the wheel scrolls it, clicks do nothing.
+        if let Some(view) = self.four_way.as_mut() {
+            match event.kind {
+                MouseEventKind::ScrollDown => view.scroll(3),
+                MouseEventKind::ScrollUp => view.scroll(-3),
+                _ => {}
+            }
+            return;
+        }
         let at = Position { x: event.column, y: event.row };
         let hit = self.rects.borrow().iter().find(|(_, r)| r.contains(at)).copied();
         let Some((id, rect)) = hit else { return };
@@ -400,7 +409,7 @@ impl App {
         self.render_status(status, buf, theme);
         if let Some(view) = &self.four_way {
             self.rects.borrow_mut().clear();
-            view.render(body, buf, theme);
+            view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
             if self.mode == Mode::Help {
                 render_help(area, buf, theme);
@@ -552,7 +561,7 @@ impl App {
             return;
         }
         let (pane_label, commands) = if self.four_way.is_some() {
-            ("[four-way] ".to_string(), FOUR_WAY_KEYS)
+            ("[four-way] ".to_string(), self.four_way.as_ref().map_or(&[][..], |v| v.commands()))
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
@@ -575,21 +584,11 @@ fn render_too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         format!("{}x{}, needs at least {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height),
         "enlarge the window, or press q to quit".to_string(),
     ];
-    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
-    for (i, line) in lines.iter().enumerate() {
-        let y = top + i as u16;
-        if y >= area.bottom() {
-            break;
-        }
-        let width = line.chars().count() as u16;
-        let x = area.x + area.width.saturating_sub(width) / 2;
-        let style = if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() };
-        panes::put_raw(buf, x, y, line, area.right().saturating_sub(x), style);
-    }
+    let lines = lines.iter().map(String::as_str).collect::<Vec<_>>();
+    panes::centred(buf, area, &lines, |i| {
+        if i == 0 { theme.error_text().add_modifier(Modifier::BOLD) } else { theme.text() }
+    });
 }
-
-/// The four-way view's own keys, for the help bar.
-const FOUR_WAY_KEYS: &[(&str, &str)] = &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")];
 
 /// Clears a centred `(width, height)` box over `area`, frames it with `title` and returns the
 /// inside.

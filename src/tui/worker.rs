@@ -430,6 +430,18 @@ mod tests {
         assert!(!err.is_empty());
     }
 
+    /// The next notice the worker sends (within a minute).
+    fn next_notice(worker: &Worker) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(n) = worker.take_notices().pop() {
+                return n.0;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[test]
     fn the_trace_export_is_answered_with_a_notice() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -438,14 +450,7 @@ mod tests {
         let worker = Worker::spawn("t.zx", src, &Options::default(), true).expect("builds");
         wait_for(&worker, |s| s.status == RunStatus::Finished);
         worker.send(Request::ExportTrace(path.clone()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let notice = loop {
-            if let Some(n) = worker.take_notices().pop() {
-                break n.0;
-            }
-            assert!(Instant::now() < deadline, "no notice");
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let notice = next_notice(&worker);
         assert!(notice.starts_with("exported Chrome trace ("), "{notice}");
         assert!(notice.ends_with(&format!("events) to {}", path.display())), "{notice}");
         let doc: serde_json::Value =
@@ -454,14 +459,7 @@ mod tests {
         assert_eq!(calls, 1000, "500 calls, each begun and ended");
         let bad = dir.path().join("no/such/dir/t.json");
         worker.send(Request::ExportTrace(bad.clone()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let notice = loop {
-            if let Some(n) = worker.take_notices().pop() {
-                break n.0;
-            }
-            assert!(Instant::now() < deadline, "no notice");
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let notice = next_notice(&worker);
         assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
         worker.shutdown(Duration::from_secs(5));
     }

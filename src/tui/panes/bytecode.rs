@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
 use super::passes::PassesView;
-use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
+use super::{Command, Overlay, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
@@ -340,7 +340,7 @@ impl Pane for BytecodePane {
         let program = &snap.program;
         if self.view == View::Passes {
             let inner = frame(area, buf, title("Bytecode", self.passes.detail(snap), theme, focused), theme, focused);
-            self.passes.render(snap, inner, buf, theme, focused);
+            Overlay::render(&self.passes, inner, buf, theme, focused);
             return;
         }
         let detail = format!(
@@ -415,10 +415,9 @@ impl Pane for BytecodePane {
 
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
         if self.view == View::Passes
-            && let Some(snap) = self.snap.clone()
-            && let Some(message) = self.passes.handle(key, &snap)
+            && let Some(action) = self.passes.handle(key)
         {
-            return message.map(Action::Status);
+            return action;
         }
         if let Some(nav) = keys::nav(&key) {
             let len = self.primary().rows.len();
@@ -463,7 +462,7 @@ impl Pane for BytecodePane {
 
     fn commands(&self) -> &'static [Command] {
         if self.view == View::Passes {
-            return &[("v", "view"), ("[ ]", "pass")];
+            return self.passes.commands();
         }
         &[("v", "view"), ("f", "follow"), ("/", "search")]
     }

@@ -14,7 +14,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 
-use super::{Scroll, StopTracker, count_cell, fill_row, frame, put, put_raw, thousands, title};
+use super::{Command, Overlay, Scroll, StopTracker, count_cell, fill_row, frame, put, put_raw, thousands, title};
 use crate::engine::snapshot::{FunctionInfo, LoopState, LoopView, NativeListing, RunStatus, SessionSnapshot};
 use crate::tui::keys;
 use crate::tui::keys::Action;
@@ -78,7 +78,7 @@ impl FourWay {
     }
 
     /// Takes a new snapshot: rebuilds the rows, and follows the pc to a new stop in the loop.
-    pub fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+    fn take(&mut self, snap: &Arc<SessionSnapshot>) {
         let fresh = self.stops.new_stop(snap);
         self.snap = Some(snap.clone());
         self.rebuild();
@@ -246,7 +246,7 @@ impl FourWay {
 
     /// Handles a key the view owns (columns, cursor, breakpoints at the selection); `None`
     /// leaves it to the app's global keys.
-    pub fn handle(&mut self, key: KeyEvent) -> Option<Option<Action>> {
+    fn handle_key(&mut self, key: KeyEvent) -> Option<Option<Action>> {
         if let Some(nav) = keys::nav(&key) {
             let len = self.column_len(self.column);
             self.cursors[self.column].nav(nav, len);
@@ -287,7 +287,7 @@ impl FourWay {
     }
 
     /// Draws the view into `area`.
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    fn draw(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let Some(snap) = &self.snap else { return };
         let areas: Vec<Rect> = if area.width >= 140 {
             Layout::horizontal([
@@ -493,4 +493,28 @@ struct Ctx<'a> {
     line: Option<u32>,
     theme: &'a Theme,
     focused: bool,
+}
+
+impl Overlay for FourWay {
+    fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+        self.take(snap);
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, _focused: bool) {
+        self.draw(area, buf, theme);
+    }
+
+    fn handle(&mut self, key: KeyEvent) -> Option<Option<Action>> {
+        self.handle_key(key)
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[("Tab h l", "column"), ("j k", "move"), ("Esc", "close")]
+    }
+
+    fn scroll(&mut self, lines: i32) {
+        let len = self.column_len(self.column);
+        self.cursors[self.column].move_by(lines, len);
+        self.sync_from(self.column);
+    }
 }

@@ -107,6 +107,24 @@ pub trait Pane {
     }
 }
 
+/// A view laid over the layout that sees keys before what lies under it: the four-way loop view
+/// (over the whole screen, `four_way.rs`) and the pass-by-pass view (over the bytecode pane's
+/// inside, `passes.rs`). Unlike a [`Pane`] it has no place in the layout: it cannot be focused,
+/// hidden or zoomed, and it closes back to what it covers.
+pub trait Overlay {
+    /// Takes a new snapshot (the overlay keeps it for drawing and keys).
+    fn update(&mut self, snap: &Arc<SessionSnapshot>);
+    /// Draws the overlay into `area`.
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool);
+    /// Handles a key the overlay owns: `None` leaves the key to what lies under it; `Some`
+    /// consumes it and may ask the app to do something.
+    fn handle(&mut self, key: KeyEvent) -> Option<Option<Action>>;
+    /// The overlay's own keys, for the status bar.
+    fn commands(&self) -> &'static [Command];
+    /// Scrolls by `lines` (mouse wheel); positive is down.
+    fn scroll(&mut self, lines: i32);
+}
+
 /// Draws a pane's border and title; returns the inner area.
 pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focused: bool) -> Rect {
     let block = Block::bordered()
@@ -152,6 +170,11 @@ pub fn fill_row(buf: &mut Buffer, area: Rect, y: u16, style: Style) {
 
 /// Writes lines of placeholder text centred vertically in `area`.
 pub fn placeholder(buf: &mut Buffer, area: Rect, lines: &[&str], theme: &Theme) {
+    centred(buf, area, lines, |_| theme.placeholder());
+}
+
+/// Writes `lines` centred in `area`, line `i` in `style(i)`.
+pub fn centred(buf: &mut Buffer, area: Rect, lines: &[&str], style: impl Fn(usize) -> Style) {
     let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
     for (i, line) in lines.iter().enumerate() {
         let y = top + i as u16;
@@ -160,7 +183,7 @@ pub fn placeholder(buf: &mut Buffer, area: Rect, lines: &[&str], theme: &Theme) 
         }
         let width = line.chars().count() as u16;
         let x = area.x + area.width.saturating_sub(width) / 2;
-        put_raw(buf, x, y, line, area.right().saturating_sub(x), theme.placeholder());
+        put_raw(buf, x, y, line, area.right().saturating_sub(x), style(i));
     }
 }
 

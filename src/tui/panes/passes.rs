@@ -12,10 +12,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
-use super::{Scroll, fill_row, put, put_raw};
+use super::{Command, Overlay, Scroll, fill_row, put, put_raw};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::snapshot::{FunctionInfo, SessionSnapshot};
-use crate::tui::keys;
+use crate::tui::keys::{self, Action};
 use crate::tui::theme::Theme;
 
 /// One row of a flattened stage: a function header or an instruction index.
@@ -48,6 +48,7 @@ pub struct PassesView {
     marks: Vec<Marks>,
     scroll: Scroll,
     built_for: Option<(usize, usize)>,
+    snap: Option<Arc<SessionSnapshot>>,
 }
 
 /// The rows of function `info` at `stage` (0: unoptimized; `k`: after the `k`-th pass).
@@ -76,7 +77,7 @@ impl PassesView {
 
     /// Rebuilds the rows and marks for the chosen pass, if the snapshot's program or the pass
     /// changed.
-    pub fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+    fn rebuild(&mut self, snap: &Arc<SessionSnapshot>) {
         let key = (Arc::as_ptr(&snap.program) as usize, self.pass);
         if self.built_for == Some(key) {
             return;
@@ -126,7 +127,7 @@ impl PassesView {
 
     /// Handles the view's keys: `[` `]` (or ← →) choose the pass; navigation moves the cursor.
     /// Returns a status message when the pass changes.
-    pub fn handle(&mut self, key: KeyEvent, snap: &Arc<SessionSnapshot>) -> Option<Option<String>> {
+    fn handle_key(&mut self, key: KeyEvent, snap: &Arc<SessionSnapshot>) -> Option<Option<String>> {
         let n = PassesView::pass_count(snap);
         if let Some(nav) = keys::nav(&key) {
             self.scroll.nav(nav, self.after.len());
@@ -141,15 +142,10 @@ impl PassesView {
             return Some(Some("no optimizer passes (-O0)".to_string()));
         }
         self.pass = (self.pass as i64 + step).rem_euclid(n as i64) as usize;
-        self.update(snap);
+        self.rebuild(snap);
         self.scroll.cursor = self.scroll.cursor.min(self.after.len().saturating_sub(1));
         let name = snap.program.functions.first().and_then(|f| f.passes.get(self.pass)).map_or("?", |p| p.pass);
         Some(Some(format!("pass {} of {n}: {name}", self.pass + 1)))
-    }
-
-    /// Scrolls by `lines` (the mouse wheel).
-    pub fn scroll(&mut self, lines: i32) {
-        self.scroll.move_by(lines, self.after.len());
     }
 
     /// A click on row `row`.
@@ -182,7 +178,7 @@ impl PassesView {
     }
 
     /// Draws before (left) and after (right) into `inner`.
-    pub fn render(&self, snap: &SessionSnapshot, inner: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
+    fn render_with(&self, snap: &SessionSnapshot, inner: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
         if PassesView::pass_count(snap) == 0 {
             super::placeholder(buf, inner, &["no optimizer passes ran (-O0)"], theme);
             return;
@@ -293,5 +289,31 @@ impl PassesView {
                 }
             }
         }
+    }
+}
+
+impl Overlay for PassesView {
+    fn update(&mut self, snap: &Arc<SessionSnapshot>) {
+        self.snap = Some(snap.clone());
+        self.rebuild(snap);
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, focused: bool) {
+        if let Some(snap) = &self.snap {
+            self.render_with(snap, area, buf, theme, focused);
+        }
+    }
+
+    fn handle(&mut self, key: KeyEvent) -> Option<Option<Action>> {
+        let snap = self.snap.clone()?;
+        self.handle_key(key, &snap).map(|message| message.map(Action::Status))
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[("v", "view"), ("[ ]", "pass")]
+    }
+
+    fn scroll(&mut self, lines: i32) {
+        self.scroll.move_by(lines, self.after.len());
     }
 }
