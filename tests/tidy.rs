@@ -43,6 +43,14 @@ const NO_CLOCK: &[&str] = &["Instant", "SystemTime"];
 
 const RULES: &[Rule] = &[
     Rule {
+        claim: "`keys.rs` imports nothing from `tui`",
+        check: Check::ImportsNot { modules: &["tui/keys"], forbidden: &["tui"] },
+    },
+    Rule {
+        claim: "panes and overlays import `keys`, never `app`",
+        check: Check::ImportsNot { modules: &["tui/panes"], forbidden: &["tui::app"] },
+    },
+    Rule {
         claim: "`syntax` knows nothing about bytecode, the VM or the terminal",
         check: Check::ImportsNot {
             modules: &["syntax"],
