@@ -254,6 +254,12 @@ fn stored_seeds_are_valid() {
     use zexus_tui::bytecode::verify::verify;
     let corpus = harness::fuzz_dir().join("corpus");
     if std::env::var("ZEXUS_FUZZ_WRITE_CORPUS").is_ok_and(|v| v == "1") {
+        // Stale seeds of an older format (or of a unit that no longer exists) go first.
+        for kind in ["verifier", "cache_loader"] {
+            for (path, _) in harness::files("corpus", kind) {
+                std::fs::remove_file(&path).expect("remove a stale seed");
+            }
+        }
         for (path, bytes) in harness::files("corpus", "programs") {
             let src = String::from_utf8_lossy(&bytes).into_owned();
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
