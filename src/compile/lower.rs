@@ -386,7 +386,7 @@ impl Lowerer {
                 self.expr(value)?;
                 // A `let`/`const` over a constant is reported at the statement's keyword, as
                 // the spec's model does (ARCHITECTURE.md, language decisions).
-                self.store(&name.name, Span::new(span.start as usize, name.span.end as usize))?;
+                self.store(&name.name, span)?;
                 if *is_const {
                     self.mark_const(&name.name, name.span)?;
                 }

@@ -200,9 +200,9 @@ pub fn stmt() -> impl Strategy<Value = String> {
             }),
             // try/catch/finally, alone and around a transaction the error rolls back.
             (block.clone(), block.clone())
-                .prop_map(|(b, h)| format!("try {{\n{b}\n}} catch (e) {{\nprint(\"caught\", e)\n{h}\n}}")),
+                .prop_map(|(b, h)| format!("try {{\n{b}\n}} catch (e) {{\nprint(\"caught\", typeof(e))\n{h}\n}}")),
             (block.clone(), block.clone(), block.clone()).prop_map(|(b, h, f)| {
-                format!("try {{\n{b}\n}} catch (e) {{\nc = e\n{h}\n}} finally {{\nprint(\"finally\", a)\n{f}\n}}")
+                format!("try {{\n{b}\n}} catch (e) {{\nc = typeof(e)\n{h}\n}} finally {{\nprint(\"finally\", a)\n{f}\n}}")
             }),
             (block.clone(), 0u8..4).prop_map(|(b, k)| {
                 format!(
