@@ -1906,6 +1906,11 @@ pub(crate) mod tests {
                 }
                 out.push(')');
             }
+            AstStmtKind::Emit { name, args } => {
+                out.push_str(&format!("(emit {}", name.name));
+                write_args(out, args);
+                out.push(')');
+            }
         }
     }
 
@@ -2008,6 +2013,15 @@ pub(crate) mod tests {
             AstExprKind::Hash { value, .. } => {
                 out.push_str("(hash ");
                 write_expr(out, value);
+                out.push(')');
+            }
+            AstExprKind::This => out.push_str("this"),
+            AstExprKind::Construct { name, fields, .. } => {
+                out.push_str(&format!("(construct {}", name.name));
+                for (k, _, v) in fields {
+                    out.push_str(&format!(" {k}:"));
+                    write_expr(out, v);
+                }
                 out.push(')');
             }
         }
@@ -2573,6 +2587,9 @@ pub(crate) mod tests {
             AstExprKind::Member { object, .. } => vec![object],
             AstExprKind::StateGet { key, .. } => vec![key],
             AstExprKind::Hash { value, .. } => vec![value],
+            AstExprKind::Construct { ty, fields, .. } => {
+                std::iter::once(&**ty).chain(fields.iter().map(|(_, _, v)| v)).collect()
+            }
             _ => Vec::new(),
         };
         1 + children.into_iter().map(expr_height).max().unwrap_or(0)
