@@ -21,6 +21,7 @@ use super::span::Span;
 use super::token::Token;
 use crate::diag::Diagnostic;
 
+mod contracts;
 mod errors;
 
 pub use super::limits::MAX_NESTING;
@@ -30,8 +31,8 @@ const MAX_DIAGNOSTICS: usize = 50;
 
 /// Words reserved for later extensions: they may not be declared, assigned or read as names.
 const RESERVED_WORDS: &[&str] = &[
-    "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw", "async", "await",
-    "match", "enum", "state", "finally", "revert",
+    "log", "require", "tx", "use", "export", "try", "catch", "throw", "async", "await", "match", "enum", "finally",
+    "revert",
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
@@ -41,7 +42,8 @@ const CHAIN_NAMES: &[&str] = &["STATE", "TX_BEGIN", "TX_COMMIT", "TX_REVERT", "H
 /// position, at most about 50), next to whatever part of the program could be parsed.
 pub fn parse(src: &str) -> (AstProgram, Vec<Diagnostic>) {
     let mut parser = Parser::new(src);
-    let (stmts, _height) = parser.statement_list(false);
+    let (mut stmts, _height) = parser.statement_list(false);
+    contracts::hoist(&mut stmts, &mut parser.diags);
     let Parser { lexer, diags, .. } = parser;
     let mut all = lexer.into_diagnostics();
     all.extend(diags);
@@ -154,6 +156,9 @@ struct Parser<'src> {
     /// The body indentation B of the innermost indented block being parsed (DIALECT.md §1),
     /// or `None` in a free-form context (the top level, a brace block).
     block_indent: Option<&'src str>,
+    /// While parsing the header of `if`/`elif`/`while`/`for each`: the bracket depth at its
+    /// start, where `Name {` opens the body rather than a construction (CONTRACTS.md §2).
+    no_construct_at: Option<u32>,
 }
 
 impl<'src> Parser<'src> {
@@ -179,6 +184,7 @@ impl<'src> Parser<'src> {
             in_function: false,
             in_loop: false,
             block_indent: None,
+            no_construct_at: None,
         }
     }
 
@@ -470,6 +476,10 @@ impl<'src> Parser<'src> {
                 let diag = Diagnostic::error("E0110", message, self.cur.span).with_label("no 'if' before this");
                 Err(self.fail(diag))
             }
+            Token::Ident if next == Token::Ident => match self.contracts_stmt() {
+                Some(res) => res,
+                None => self.expr_or_assign_stmt(),
+            },
             Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
                 "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" => self.chain_stmt(),
                 word => match self.errors_stmt(word) {
@@ -700,7 +710,7 @@ impl<'src> Parser<'src> {
             // A `{` here is the body, not a map literal: the condition is missing.
             return Err(self.expected("a condition"));
         }
-        self.expression()
+        self.without_construct(|p| p.expression())
     }
 
     /// `while_stmt = "while" expression block`.
@@ -730,7 +740,7 @@ impl<'src> Parser<'src> {
             key = Some(std::mem::replace(&mut var, second));
         }
         self.expect(Token::In, "after the loop variable")?;
-        let (iterable, ih) = self.expression()?;
+        let (iterable, ih) = self.without_construct(|p| p.expression())?;
         let (body, bh) = self.loop_body(kw.span.start)?;
         self.stmt(AstStmtKind::ForEach { var, key, iterable, body }, kw.span.start, ih.max(bh) + 1)
     }
@@ -1523,6 +1533,7 @@ impl<'src> Parser<'src> {
                     .with_label("throw is a statement");
                 Err(self.fail(diag))
             }
+            _ if self.construct_follows() => self.construct(AstIdent { name: name.to_string(), span: tok.span }),
             _ => {
                 self.check_name_use(name, tok.span, false);
                 Ok((AstExpr { kind: AstExprKind::Name(name.to_string()), span: tok.span }, 1))
