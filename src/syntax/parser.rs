@@ -460,6 +460,7 @@ impl<'src> Parser<'src> {
             Token::Function | Token::Action | Token::Ident => self.peek2().token,
             _ => Token::Eof,
         };
+        let declaration = self.cur.token == Token::Ident && next == Token::Ident && self.at_contracts_stmt();
         match self.cur.token {
             Token::Let | Token::Const => self.let_stmt(),
             Token::Action if next != Token::LParen => self.func_decl(),
@@ -476,10 +477,7 @@ impl<'src> Parser<'src> {
                 let diag = Diagnostic::error("E0110", message, self.cur.span).with_label("no 'if' before this");
                 Err(self.fail(diag))
             }
-            Token::Ident if next == Token::Ident => match self.contracts_stmt() {
-                Some(res) => res,
-                None => self.expr_or_assign_stmt(),
-            },
+            Token::Ident if declaration => self.contracts_stmt(),
             Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
                 "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" => self.chain_stmt(),
                 word => match self.errors_stmt(word) {

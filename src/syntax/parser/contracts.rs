@@ -53,18 +53,20 @@ fn duplicate(what: String, span: Span) -> Diagnostic {
 }
 
 impl Parser<'_> {
-    /// The statement starting at the current identifier, if it is a declaration or `emit`.
-    pub(super) fn contracts_stmt(&mut self) -> Option<PResult<PStmt>> {
+    /// True when the current identifier starts a declaration or an `emit`: one of their
+    /// words directly followed, on the same line, by an identifier.
+    pub(super) fn at_contracts_stmt(&mut self) -> bool {
         let word = self.text(self.cur.span);
-        if !DECL_WORDS.contains(&word) {
-            return None;
-        }
         let next = self.peek2();
-        if next.token != Token::Ident || next.newline_before {
-            return None;
-        }
+        DECL_WORDS.contains(&word) && next.token == Token::Ident && !next.newline_before
+    }
+
+    /// The declaration or `emit` statement at the current identifier (see
+    /// [`Parser::at_contracts_stmt`]).
+    pub(super) fn contracts_stmt(&mut self) -> PResult<PStmt> {
+        let word = self.text(self.cur.span);
         if word == "emit" {
-            return Some(self.emit_stmt());
+            return self.emit_stmt();
         }
         if self.depth > 0 || self.in_function {
             let kind = if word == "data" || word == "event" { "entity" } else { word };
@@ -72,11 +74,11 @@ impl Parser<'_> {
             let diag = Diagnostic::error("E0110", message, self.cur.span).with_label("not at the top level");
             self.report(diag);
         }
-        Some(match word {
+        match word {
             "contract" => self.contract_decl(),
             "protocol" => self.protocol_decl(),
             _ => self.entity_decl(),
-        })
+        }
     }
 
     /// `emit_stmt = "emit" identifier ( "(" [ args ] ")" | "{" entries "}" )`.
