@@ -2445,12 +2445,12 @@ pub(crate) mod tests {
 
     #[test]
     fn err_reserved_word_as_name() {
-        check!("let state = 1\naction f(log) {}\nfor each match in xs {}\nawait = 3", @r#"
-        (let state 1)
+        check!("let async = 1\naction f(log) {}\nfor each match in xs {}\nawait = 3", @r#"
+        (let async 1)
         (fn f (log) {})
         (for match xs {})
         (Set await 3)
-        E0123 syntax error: 'state' is a reserved word and cannot be used as a name @4..9
+        E0123 syntax error: 'async' is a reserved word and cannot be used as a name @4..9
         E0123 syntax error: 'log' is a reserved word and cannot be used as a name @23..26
         E0123 syntax error: 'match' is a reserved word and cannot be used as a name @40..45
         E0123 syntax error: 'await' is a reserved word and cannot be used as a name @55..60

@@ -459,6 +459,13 @@ mod tests {
         // Every builtin takes at least one argument, so a call with none names the function
         // that ran: a misordered implementation table fails here.
         for (id, name) in NAMES.iter().enumerate() {
+            // CONTRACTS.md's builtins: `events` is run by the interpreter (it reads the event
+            // log), the `%` declaration builtins only ever get the parser's arguments.
+            if *name == "events" || name.starts_with('%') {
+                let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");
+                assert!(matches!(err.kind, ErrorKind::NotCallable | ErrorKind::TypeError), "{name}");
+                continue;
+            }
             let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");
             assert_eq!(err.kind, ErrorKind::WrongArgumentCount, "{name}");
             assert!(err.message.contains(&format!("{name}()")), "id {id} ({name}) ran: {}", err.message);
