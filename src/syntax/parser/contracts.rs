@@ -391,18 +391,26 @@ fn declaration_kind(stmt: &AstStmt) -> Option<&'static str> {
 /// protocols, then entities, then contracts, each group in source order. Reports two
 /// top-level declarations of one name (also against named functions).
 pub(super) fn hoist(stmts: &mut Vec<AstStmt>, diags: &mut Vec<Diagnostic>) {
-    let mut seen: HashSet<String> = HashSet::new();
+    // Name -> whether a type declaration (not only named functions) used it.
+    let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     for stmt in stmts.iter() {
-        let name = match (&stmt.kind, declaration_kind(stmt)) {
-            (AstStmtKind::Let { name, .. }, Some(_)) => name,
+        let (name, is_type) = match (&stmt.kind, declaration_kind(stmt)) {
+            (AstStmtKind::Let { name, .. }, Some(_)) => (name, true),
             (AstStmtKind::Func(f), _) => match &f.name {
-                Some(n) => n,
+                Some(n) => (n, false),
                 None => continue,
             },
             _ => continue,
         };
-        if !seen.insert(name.name.clone()) {
-            diags.push(duplicate(format!("duplicate declaration of '{}'", name.name), name.span));
+        // Two named functions of one name stay valid (the later one wins, LANGUAGE.md).
+        match seen.get_mut(&name.name) {
+            Some(earlier) if *earlier || is_type => {
+                diags.push(duplicate(format!("duplicate declaration of '{}'", name.name), name.span));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(name.name.clone(), is_type);
+            }
         }
     }
     let mut front = Vec::new();
