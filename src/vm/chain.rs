@@ -163,9 +163,13 @@ fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
         Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
             return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
         }
-        Value::Obj(o) => {
-            let what = super::value::obj_label(o);
-            return Err(chain_error(ErrorKind::State, format!("cannot store {what} in STATE (not JSON data)")));
+        Value::Obj(_) => {
+            let what = match v.type_name() {
+                "type" => "a type",
+                "entity" => "an entity",
+                _ => "a contract",
+            };
+            return Err(chain_error(ErrorKind::State, format!("cannot store {what} in STATE")));
         }
     })
 }

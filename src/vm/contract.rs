@@ -148,7 +148,7 @@ impl ContractWorld {
         let filter = match args {
             [] => None,
             [Value::Str(s)] => Some(s.as_str()),
-            [_] => return Err(type_error("events(name) needs a string".to_string())),
+            [_] => return Err(type_error("events() needs a string".to_string())),
             _ => {
                 return Err(VmError::new(
                     ErrorKind::WrongArgumentCount,
@@ -269,7 +269,7 @@ pub fn get_member(world: &mut ContractWorld, obj: &Rc<Obj>, name: &str, this: u3
             Member::Action(a) => Ok(bind(&a, inst)),
         },
         Obj::Entity(_) => entity_get(obj, name),
-        other => Err(type_error(format!("{} has no members", super::value::obj_label(other)))),
+        _ => Err(type_error(format!("type has no member '{name}'"))),
     }
 }
 
@@ -300,7 +300,7 @@ pub fn set_member(world: &mut ContractWorld, obj: &Rc<Obj>, name: &str, v: Value
             }
         }
         Obj::Entity(_) => entity_set(obj, name, v),
-        other => Err(type_error(format!("{} has no members", super::value::obj_label(other)))),
+        _ => Err(type_error(format!("type has no member '{name}'"))),
     }
 }
 
@@ -309,7 +309,8 @@ pub fn index_key(obj: &Obj, key: &Value) -> Result<String, VmError> {
     match (obj, key) {
         (Obj::Entity(_), Value::Str(s)) => Ok(s.to_string()),
         (Obj::Entity(_), other) => Err(type_error(format!("entity index must be a string, not {}", other.type_name()))),
-        (other, _) => Err(type_error(format!("cannot index {}", super::value::obj_label(other)))),
+        (Obj::Instance(_), _) => Err(type_error("cannot index contract".to_string())),
+        (_, _) => Err(type_error("cannot index type".to_string())),
     }
 }
 
@@ -333,7 +334,7 @@ pub fn construct_positional(ty: &Rc<Obj>, args: &[Value]) -> Result<Value, VmErr
     if args.len() > t.fields.len() {
         return Err(VmError::new(
             ErrorKind::WrongArgumentCount,
-            format!("wrong number of arguments: {}() takes at most {}, got {}", t.name, t.fields.len(), args.len()),
+            format!("wrong number of arguments: {}() has {} fields but {} were given", t.name, t.fields.len(), args.len()),
         ));
     }
     let mut fields: Vec<Option<Value>> = vec![None; t.fields.len()];
@@ -465,6 +466,12 @@ pub const EXTERNAL_COMMIT_GAS: u64 = 30;
 pub const MEMBER_GET_EXTRA_GAS: u64 = 17;
 /// See [`MEMBER_GET_EXTRA_GAS`].
 pub const MEMBER_SET_EXTRA_GAS: u64 = 27;
+
+/// The most gas one instruction may charge beyond its table gas (a construction: instance,
+/// implicit begin, and the commit of a call that returns at the same instruction). The gas
+/// limit's fast path schedules with it; the dynamic part of an instruction is checked
+/// against the limit before the next instruction (ARCHITECTURE.md, language decisions).
+pub const MAX_EXTRA_GAS: u64 = NEW_INSTANCE_GAS + EXTERNAL_BEGIN_GAS + EXTERNAL_COMMIT_GAS;
 
 /// What a pending external call does when its callee returns.
 #[derive(Debug)]

@@ -311,7 +311,7 @@ impl Vm {
                 fuel = fuel.min(left);
             }
             if let Some(limit) = self.config.gas_limit {
-                let safe = limit.saturating_sub(self.counters.gas) / MAX_OP_GAS;
+                let safe = limit.saturating_sub(self.counters.gas) / (MAX_OP_GAS + contract::MAX_EXTRA_GAS);
                 if safe == 0 {
                     if let Some(err) = self.check_gas_exactly(limit) {
                         return self.halt_error(err);
@@ -1607,8 +1607,8 @@ impl Vm {
                                     release!(at, o);
                                     put!(at, v);
                                 }
-                                other => {
-                                    let msg = format!("not callable: {} is not a function", value::obj_label(other));
+                                _ => {
+                                    let msg = format!("not callable: {}", Value::Obj(obj.clone()).type_name());
                                     fail!(o, VmError::new(ErrorKind::NotCallable, msg))
                                 }
                             }
