@@ -1164,15 +1164,14 @@ impl Vm {
                                     finish_call!(call, at, Some(inst));
                                 }
                                 _ => {
-                                    let msg = match &init {
-                                        Some(f) => format!(
-                                            "wrong number of arguments: {} takes {}, got {n}",
-                                            f.proto.display_name(),
-                                            f.proto.arity
+                                    let err = match &init {
+                                        Some(f) => wrong_argument_count(&f.proto, n),
+                                        None => VmError::new(
+                                            ErrorKind::WrongArgumentCount,
+                                            format!("wrong number of arguments: {}() takes 0 but {n} were given", call.name),
                                         ),
-                                        None => format!("wrong number of arguments: {} has no init, got {n}", call.name),
                                     };
-                                    fail!(at, VmError::new(ErrorKind::WrongArgumentCount, msg));
+                                    fail!(at, err);
                                 }
                             }
                         }

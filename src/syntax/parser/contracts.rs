@@ -170,6 +170,35 @@ impl Parser<'_> {
         let mut actions: Vec<Rc<AstFunc>> = Vec::new();
         let mut height = 0;
         while !self.fatal && !self.body_item_end() {
+            let start = self.consumed;
+            match self.member_decl(&mut members, &mut actions) {
+                Ok(h) => height = height.max(h),
+                Err(_) if self.fatal => return Err(super::Failed),
+                Err(_) => {
+                    // Resynchronise at the next item of the body, as statement lists do.
+                    self.synchronize();
+                    if self.consumed == start {
+                        self.bump();
+                    }
+                }
+            }
+        }
+        self.expect_closing(Token::RBrace, open)?;
+        self.prev_was_block_end = true;
+        let span = Span { start: kw.span.start, end: self.prev_end };
+        let value = self.desugar_contract(&name, members, actions, implements, span);
+        let kind = AstStmtKind::Let { name, is_const: true, value };
+        self.stmt(kind, kw.span.start, height + 4)
+    }
+
+    /// One `member_decl` of a contract body; returns its height.
+    fn member_decl(
+        &mut self,
+        members: &mut Vec<(AstIdent, Option<AstExpr>)>,
+        actions: &mut Vec<Rc<AstFunc>>,
+    ) -> PResult<usize> {
+        let mut height = 0;
+        {
             let word = self.text(self.cur.span);
             let next = self.peek2();
             match self.cur.token {
@@ -224,12 +253,7 @@ impl Parser<'_> {
                 }
             }
         }
-        self.expect_closing(Token::RBrace, open)?;
-        self.prev_was_block_end = true;
-        let span = Span { start: kw.span.start, end: self.prev_end };
-        let value = self.desugar_contract(&name, members, actions, implements, span);
-        let kind = AstStmtKind::Let { name, is_const: true, value };
-        self.stmt(kind, kw.span.start, height + 4)
+        Ok(height)
     }
 
     /// `const C = %contract("C", [members], C.<members>, {actions}, [protocols])`.
