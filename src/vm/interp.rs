@@ -922,7 +922,15 @@ impl Vm {
                                         put!(at + 1 + i as u32, a);
                                     }
                                     self.hof_calls.push(call);
-                                    enter!(callee, at, n, c.this);
+                                    if c.bound {
+                                        // A bound action: an action call like any other.
+                                        let Some(inst) = self.ledger.contracts.instance(c.this).cloned() else {
+                                            fail!(at + 1, internal("bound action without an instance"))
+                                        };
+                                        action_call!(inst, c.clone(), at, n as u16);
+                                    } else {
+                                        enter!(callee, at, n, c.this);
+                                    }
                                     break;
                                 }
                                 _ => fail!(at + 1, internal("callback is not a function")),
@@ -980,8 +988,9 @@ impl Vm {
                 };
                 release!(0, end);
                 load_frame!();
-                resume_hof!();
+                // An external call returns its (copied) result before a pending `map` takes it.
                 resume_action!();
+                resume_hof!();
             }};
         }
         // Feeds a returned callback's result (at the call's position) to the pending
@@ -1184,8 +1193,8 @@ impl Vm {
             };
         }
         load_frame!();
-        resume_hof!();
         resume_action!();
+        resume_hof!();
         loop {
             if EXACT && fuel_left == 0 {
                 count_run!(ip!());

@@ -192,6 +192,8 @@ impl Vm {
         // transactions were reverted just above).
         let depth = self.depth;
         self.action_calls.retain(|c| c.depth < depth);
+        // Likewise a `map`/`filter`/`reduce` whose callback the error left.
+        self.hof_calls.retain(|c| c.depth < depth);
         if let Some(rec) = self.calls.get_mut(frame_idx) {
             rec.ip = h.target as usize;
         }
