@@ -316,7 +316,7 @@ pub fn index_key(obj: &Obj, key: &Value) -> Result<String, VmError> {
 
 /// Builds an entity of type `ty` (`written` is the name as written, for the error) from named
 /// fields; omitted fields get fresh copies of their defaults.
-pub fn construct(ty: &Value, written: &str, given: Vec<(Rc<String>, Value)>) -> Result<Value, VmError> {
+pub fn construct(ty: &Value, written: &str, given: Vec<(Rc<String>, Value)>) -> Result<NewEntity, VmError> {
     let (obj, t) = entity_type(ty, written)?;
     let mut fields: Vec<Option<Value>> = vec![None; t.fields.len()];
     for (k, v) in given {
@@ -329,7 +329,7 @@ pub fn construct(ty: &Value, written: &str, given: Vec<(Rc<String>, Value)>) -> 
 }
 
 /// `E(a1, ..., an)`: values in field order, the rest defaults.
-pub fn construct_positional(ty: &Rc<Obj>, args: &[Value]) -> Result<Value, VmError> {
+pub fn construct_positional(ty: &Rc<Obj>, args: &[Value]) -> Result<NewEntity, VmError> {
     let Obj::EntityType(t) = &**ty else { return Err(type_error("not an entity type".into())) };
     if args.len() > t.fields.len() {
         return Err(VmError::new(
@@ -354,15 +354,36 @@ fn entity_type<'a>(ty: &'a Value, written: &str) -> Result<(&'a Rc<Obj>, &'a Ent
     }
 }
 
-fn finish_entity(obj: &Rc<Obj>, t: &EntityType, fields: Vec<Option<Value>>) -> Result<Value, VmError> {
+/// A new entity and the omitted fields whose default is code, in declaration order (the
+/// interpreter runs each and stores its result, see [`CallStage::EntityDefaults`]).
+pub type NewEntity = (Rc<Obj>, Vec<(usize, Rc<Closure>)>);
+
+fn finish_entity(obj: &Rc<Obj>, t: &EntityType, fields: Vec<Option<Value>>) -> Result<NewEntity, VmError> {
     let mut out = Vec::with_capacity(fields.len());
-    for (given, default) in fields.into_iter().zip(t.fields.values()) {
+    let mut pending = Vec::new();
+    for (i, (given, default)) in fields.into_iter().zip(t.fields.values()).enumerate() {
         out.push(match given {
             Some(v) => v,
-            None => deep_copy(default)?,
+            None => match default {
+                Value::Func(f) if t.code.get(i).copied().unwrap_or(false) => {
+                    pending.push((i, f.clone()));
+                    Value::Null
+                }
+                other => deep_copy(other)?,
+            },
         });
     }
-    Ok(Value::Obj(Rc::new(Obj::Entity(Entity { ty: obj.clone(), fields: RefCell::new(out) }))))
+    let entity = Rc::new(Obj::Entity(Entity { ty: obj.clone(), fields: RefCell::new(out) }));
+    Ok((entity, pending))
+}
+
+/// Stores the value of a code default into field `i` of `entity`.
+pub fn set_field(entity: &Obj, i: usize, v: Value) {
+    if let Obj::Entity(e) = entity
+        && let Some(slot) = e.fields.borrow_mut().get_mut(i)
+    {
+        *slot = v;
+    }
 }
 
 /// The protocol check of CONTRACTS.md §8 for contract `c`.
@@ -434,9 +455,12 @@ pub fn b_contract(args: &[Value], _: usize) -> Result<Value, VmError> {
 
 /// `%entity(name, fields, defaults)`: an entity type.
 pub fn b_entity(args: &[Value], _: usize) -> Result<Value, VmError> {
-    let [Value::Str(name), fields, Value::List(defaults)] = args else { return Err(decl_arg_error()) };
+    let [Value::Str(name), fields, Value::List(defaults), Value::List(code)] = args else {
+        return Err(decl_arg_error());
+    };
     let fields = strings(fields)?.into_iter().zip(defaults.borrow().iter().cloned()).collect();
-    Ok(Value::Obj(Rc::new(Obj::EntityType(EntityType { name: name.to_string(), fields }))))
+    let code = code.borrow().iter().map(Value::truthy).collect();
+    Ok(Value::Obj(Rc::new(Obj::EntityType(EntityType { name: name.to_string(), fields, code }))))
 }
 
 /// `%protocol(name, actions, arities)`: a protocol.
@@ -490,6 +514,21 @@ pub enum CallStage {
         /// The new instance.
         inst: Rc<Obj>,
     },
+    /// An entity construction whose code defaults run (no transaction): the running one is
+    /// the first of `pending`.
+    EntityDefaults {
+        /// The new entity.
+        entity: Rc<Obj>,
+        /// Field index and default function, in declaration order.
+        pending: Vec<(usize, Rc<Closure>)>,
+    },
+}
+
+impl ActionCall {
+    /// True for the records of external calls (each one transaction).
+    pub fn is_transaction(&self) -> bool {
+        !matches!(self.stage, CallStage::EntityDefaults { .. })
+    }
 }
 
 /// An external call (one transaction, CONTRACTS.md §6) whose callee frame is running; the

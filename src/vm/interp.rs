@@ -1123,6 +1123,28 @@ impl Vm {
                 put!(at, out);
             }};
         }
+        // Leaves the entity `$made` (a `contract::NewEntity`) at `$at`, first running its code
+        // defaults one by one as ordinary calls in the global scope (`CallStage::EntityDefaults`).
+        macro_rules! new_entity {
+            ($made:expr, $at:expr) => {{
+                let (entity, pending): contract::NewEntity = $made;
+                let at: u32 = $at;
+                match pending.first().map(|(_, f)| f.clone()) {
+                    None => put!(at, Value::Obj(entity)),
+                    Some(f) => {
+                        let callee = match program.protos.get(f.proto.id as usize) {
+                            Some(p) if Rc::ptr_eq(p, &f.proto) => p,
+                            _ => fail!(at, internal("function is not part of the program")),
+                        };
+                        let floor = self.ledger.depth();
+                        let stage = CallStage::EntityDefaults { entity, pending };
+                        self.action_calls.push(ActionCall { depth: self.depth, at, floor, name: String::new(), stage });
+                        put!(at, Value::Func(f));
+                        enter!(callee, at, 0, 0);
+                    }
+                }
+            }};
+        }
         // After a return: finishes the pending external call of the running frame, if the
         // return came back from it (or runs `init` after a construction's initializers).
         macro_rules! resume_action {
@@ -1187,6 +1209,14 @@ impl Vm {
                         CallStage::Init { ref inst } => {
                             let inst = inst.clone();
                             finish_call!(call, at, Some(inst));
+                        }
+                        CallStage::EntityDefaults { entity, mut pending } => {
+                            let v = take!(at);
+                            if !pending.is_empty() {
+                                let (i, _) = pending.remove(0);
+                                contract::set_field(&entity, i, v);
+                            }
+                            new_entity!((entity, pending), at);
                         }
                     }
                 }
@@ -1611,9 +1641,9 @@ impl Vm {
                                 Obj::EntityType(_) => {
                                     gas += Op::NewEntity { name: 0, n: 0 }.gas();
                                     let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
-                                    let v = tri!(o, contract::construct_positional(&obj, args));
+                                    let made = tri!(o, contract::construct_positional(&obj, args));
                                     release!(at, o);
-                                    put!(at, v);
+                                    new_entity!(made, at);
                                 }
                                 _ => {
                                     let msg = format!("not callable: {}", Value::Obj(obj.clone()).type_name());
@@ -1853,8 +1883,8 @@ impl Vm {
                             given.push((key, v));
                         }
                     }
-                    let v = tri!(at, contract::construct(&ty, written, given));
-                    put!(at, v);
+                    let made = tri!(at, contract::construct(&ty, written, given));
+                    new_entity!(made, at);
                 }
                 XOp::Print { at, n } => {
                     gas += xop.gas();
@@ -1900,7 +1930,7 @@ impl Vm {
                 }
                 XOp::TxCommit => {
                     gas += xop.gas();
-                    if self.action_calls.last().is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
                         let err = VmError::new(ErrorKind::Transaction, "TX_COMMIT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }
@@ -1911,7 +1941,7 @@ impl Vm {
                 }
                 XOp::TxRevert => {
                     gas += xop.gas();
-                    if self.action_calls.last().is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
                         let err = VmError::new(ErrorKind::Transaction, "TX_REVERT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }

@@ -141,8 +141,11 @@ pub struct ContractType {
 pub struct EntityType {
     /// The declared name.
     pub name: String,
-    /// Fields in declaration order with their default (deep-copied per construction).
+    /// Fields in declaration order with their default: a constant (deep-copied per
+    /// construction), or, where `code` is set, a function `E.<f>` evaluated per construction.
     pub fields: IndexMap<String, Value>,
+    /// Per field: the default is code to run (a zero-argument function), not a constant.
+    pub code: Vec<bool>,
 }
 
 /// An entity record: its type and its fields (shared by reference like maps).

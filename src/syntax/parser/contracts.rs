@@ -328,7 +328,30 @@ impl Parser<'_> {
         self.expect_closing(Token::RBrace, open)?;
         self.prev_was_block_end = true;
         let span = Span { start: kw.span.start, end: self.prev_end };
-        let args = vec![str_expr(&name.name, name.span), list_expr(fields, span), list_expr(defaults, span)];
+        // A constant default is stored as its value; any other becomes a function `E.<f>`
+        // run for each construction that omits the field (CONTRACTS.md §9).
+        let mut values = Vec::new();
+        let mut code = Vec::new();
+        for (field, default) in fields.iter().zip(defaults) {
+            let is_code = !is_constant(&default);
+            code.push(expr(AstExprKind::Bool(is_code), default.span));
+            if !is_code {
+                values.push(default);
+                continue;
+            }
+            let AstExprKind::Str(f) = &field.kind else { continue };
+            let dspan = default.span;
+            let body = vec![AstStmt { kind: AstStmtKind::Return(Some(default)), span: dspan }];
+            let fname = AstIdent { name: format!("{}.<{f}>", name.name), span: dspan };
+            let func = AstFunc { name: Some(fname), params: Vec::new(), defaults: Vec::new(), body, span: dspan };
+            values.push(expr(AstExprKind::Func(Rc::new(func)), dspan));
+        }
+        let args = vec![
+            str_expr(&name.name, name.span),
+            list_expr(fields, span),
+            list_expr(values, span),
+            list_expr(code, span),
+        ];
         let value = builtin_call(ENTITY_BUILTIN, args, span);
         self.stmt(AstStmtKind::Let { name, is_const: true, value }, kw.span.start, height + 3)
     }
@@ -396,6 +419,22 @@ impl Parser<'_> {
         let args = vec![str_expr(&name.name, name.span), list_expr(names, span), list_expr(arities, span)];
         let value = builtin_call(PROTOCOL_BUILTIN, args, span);
         self.stmt(AstStmtKind::Let { name, is_const: true, value }, kw.span.start, 3)
+    }
+}
+
+/// True for a default that is a constant: a literal, a negated number, or a list or map of
+/// constants (evaluating it has no effect and reads no variable).
+fn is_constant(e: &AstExpr) -> bool {
+    match &e.kind {
+        AstExprKind::Int(_) | AstExprKind::Float(_) | AstExprKind::Str(_) | AstExprKind::Bool(_) | AstExprKind::Null => {
+            true
+        }
+        AstExprKind::Unary { op: UnOp::Neg, operand, .. } => {
+            matches!(operand.kind, AstExprKind::Int(_) | AstExprKind::Float(_))
+        }
+        AstExprKind::List(items) => items.iter().all(is_constant),
+        AstExprKind::Map(entries) => entries.iter().all(|(_, _, v)| is_constant(v)),
+        _ => false,
     }
 }
 
