@@ -54,8 +54,7 @@ fn values_cross_the_boundary_by_copy_and_stay_shared_inside() {
         "#,
     );
     assert_eq!(
-        out,
-        "[1] [1, 2] [1, 3]\n2 [1, \"in\"]\n2 [1, \"in\"] [1, \"in\", \"m\"]\n[1, \"in\"]\n",
+        out, "[1] [1, 2] [1, 3]\n2 [1, \"in\"]\n2 [1, \"in\"] [1, \"in\", \"m\"]\n[1, \"in\"]\n",
         "arguments, results and external reads are copies; internal reads are the stored value; \
          a member write stores a copy"
     );
@@ -164,8 +163,7 @@ fn gas_of_internal_and_external_calls_follows_section_11() {
 
 #[test]
 fn an_instance_whose_creation_was_reverted_no_longer_exists() {
-    let b = run(
-        r#"
+    let b = run(r#"
         contract C {
             state n = 0
             action inc() { this.n += 1 }
@@ -176,16 +174,14 @@ fn an_instance_whose_creation_was_reverted_no_longer_exists() {
         TX_REVERT()
         print(c, c == c, typeof(c))
         c.inc()
-        "#,
-    );
+        "#);
     assert_eq!(b.output, "<contract C#1> true contract\n");
     assert!(b.end.contains("contract C#1 no longer exists (its creation was reverted)"), "{}", b.end);
 }
 
 #[test]
 fn a_call_returning_with_open_transactions_fails_and_rolls_back() {
-    let b = run(
-        r#"
+    let b = run(r#"
         contract C {
             state n = 0
             action leak() { this.n = 5; TX_BEGIN(); STATE["k"] = 1 }
@@ -197,8 +193,7 @@ fn a_call_returning_with_open_transactions_fails_and_rolls_back() {
         try { c.close_outer() } catch (e) { print(e) }
         TX_BEGIN()
         c.leak()
-        "#,
-    );
+        "#);
     assert_eq!(
         b.output,
         "action C.leak returned with 1 open transaction(s)\n0 null\nTX_COMMIT without active transaction\n"

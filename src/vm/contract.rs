@@ -218,7 +218,10 @@ pub fn check_alive(inst: &Instance) -> Result<(), VmError> {
     if inst.alive.get() {
         return Ok(());
     }
-    Err(VmError::new(ErrorKind::TypeError, format!("contract {} no longer exists (its creation was reverted)", inst.label())))
+    Err(VmError::new(
+        ErrorKind::TypeError,
+        format!("contract {} no longer exists (its creation was reverted)", inst.label()),
+    ))
 }
 
 /// `unknown member 'x' of contract C`.
@@ -253,7 +256,12 @@ pub fn lookup(inst: &Instance, name: &str) -> Result<Member, VmError> {
 
 /// A bound action: the action closure with `this` set to the instance.
 pub fn bind(action: &Closure, inst: &Instance) -> Value {
-    Value::Func(Rc::new(Closure { proto: action.proto.clone(), upvalues: action.upvalues.clone(), this: inst.id, bound: true }))
+    Value::Func(Rc::new(Closure {
+        proto: action.proto.clone(),
+        upvalues: action.upvalues.clone(),
+        this: inst.id,
+        bound: true,
+    }))
 }
 
 /// Reads `obj.name`: an instance member (internal when `this` is the instance, else a deep
@@ -334,7 +342,12 @@ pub fn construct_positional(ty: &Rc<Obj>, args: &[Value]) -> Result<NewEntity, V
     if args.len() > t.fields.len() {
         return Err(VmError::new(
             ErrorKind::WrongArgumentCount,
-            format!("wrong number of arguments: {}() has {} fields but {} were given", t.name, t.fields.len(), args.len()),
+            format!(
+                "wrong number of arguments: {}() has {} fields but {} were given",
+                t.name,
+                t.fields.len(),
+                args.len()
+            ),
         ));
     }
     let mut fields: Vec<Option<Value>> = vec![None; t.fields.len()];
@@ -394,13 +407,18 @@ pub fn check_protocols(c: &ContractType) -> Result<(), VmError> {
                 Obj::Protocol(n, s) => (n, s),
                 other => return Err(type_error(format!("{} is not a protocol", type_name_of(other)))),
             },
-            Value::Str(name) => return Err(VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))),
+            Value::Str(name) => {
+                return Err(VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'")));
+            }
             other => return Err(type_error(format!("{} is not a protocol", other.type_name()))),
         };
         for (m, n) in sigs {
             let ok = c.actions.get(m).is_some_and(|a| a.proto.arity as usize == *n);
             if !ok {
-                return Err(VmError::new(ErrorKind::TypeError, format!("contract {} does not implement {pname}.{m}", c.name)));
+                return Err(VmError::new(
+                    ErrorKind::TypeError,
+                    format!("contract {} does not implement {pname}.{m}", c.name),
+                ));
             }
         }
     }
@@ -585,5 +603,8 @@ fn entity_set(obj: &Rc<Obj>, name: &str, v: Value) -> Result<(), VmError> {
 /// The error for calling state member `name` that does not hold a function.
 pub fn state_not_callable(inst: &Instance, name: &str) -> VmError {
     let c = inst.contract().map(|c| c.name.as_str()).unwrap_or("?");
-    VmError::new(ErrorKind::NotCallable, format!("not callable: '{name}' is a state member of contract {c}, not an action"))
+    VmError::new(
+        ErrorKind::NotCallable,
+        format!("not callable: '{name}' is a state member of contract {c}, not an action"),
+    )
 }

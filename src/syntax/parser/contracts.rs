@@ -426,9 +426,11 @@ impl Parser<'_> {
 /// constants (evaluating it has no effect and reads no variable).
 fn is_constant(e: &AstExpr) -> bool {
     match &e.kind {
-        AstExprKind::Int(_) | AstExprKind::Float(_) | AstExprKind::Str(_) | AstExprKind::Bool(_) | AstExprKind::Null => {
-            true
-        }
+        AstExprKind::Int(_)
+        | AstExprKind::Float(_)
+        | AstExprKind::Str(_)
+        | AstExprKind::Bool(_)
+        | AstExprKind::Null => true,
         AstExprKind::Unary { op: UnOp::Neg, operand, .. } => {
             matches!(operand.kind, AstExprKind::Int(_) | AstExprKind::Float(_))
         }
