@@ -73,6 +73,7 @@ pub struct Lowerer {
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
+mod contracts;
 mod errors;
 use errors::{ExitKind, TryCtx};
 
@@ -479,6 +480,7 @@ impl Lowerer {
             AstStmtKind::Throw { value, kw } => self.throw_stmt(value, *kw)?,
             AstStmtKind::Require { cond, message, kw } => self.require_stmt(cond, message.as_ref(), *kw)?,
             AstStmtKind::Revert { message, kw } => self.revert_stmt(message.as_ref(), *kw)?,
+            AstStmtKind::Emit { name, args } => self.emit_stmt(name, args)?,
         }
         Ok(())
     }
@@ -756,6 +758,10 @@ impl Lowerer {
                 self.expr(value)?;
                 self.emit(Op::Hash, *paren);
             }
+            AstExprKind::This => {
+                self.emit(Op::This, span);
+            }
+            AstExprKind::Construct { ty, name, fields } => self.construct(ty, name, fields, span)?,
         }
         Ok(())
     }

@@ -4,11 +4,17 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 23] = [
+pub const NAMES: [&str; 27] = [
     "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
     // DIALECT.md §11.
     "string", "first", "last", "min", "max", "pow", "map", "filter", "reduce",
+    // CONTRACTS.md: the event log, and the declaration builtins the parser's desugaring calls
+    // (their `%` names cannot be written in programs).
+    "events", "%contract", "%entity", "%protocol",
 ];
+
+/// The id of `events` (the interpreter runs it, since it reads the event log).
+pub const EVENTS_ID: u8 = 23;
 
 /// The id of builtin `name`, if there is one.
 pub fn builtin_id(name: &str) -> Option<u8> {

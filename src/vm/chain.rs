@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorKind, VmError};
+use super::contract::ContractWorld;
 use super::value::{MAX_VALUE_DEPTH, Value};
 
 /// A value stored in STATE: plain data, deep-copied in and out.
@@ -38,6 +39,9 @@ pub const MAX_TX_DEPTH: usize = 256;
 pub struct Ledger {
     committed: BTreeMap<String, Data>,
     overlays: Vec<BTreeMap<String, Data>>,
+    /// Contract storage, instances and the event log (CONTRACTS.md §6.3): every overlay has
+    /// one journal frame there, opened, merged and discarded with it.
+    pub contracts: ContractWorld,
 }
 
 fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
@@ -47,7 +51,7 @@ fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
 impl Ledger {
     /// A ledger whose committed state is `entries`.
     pub fn with_committed(entries: BTreeMap<String, Data>) -> Ledger {
-        Ledger { committed: entries, overlays: Vec::new() }
+        Ledger { committed: entries, overlays: Vec::new(), contracts: ContractWorld::default() }
     }
 
     /// The committed state, sorted by key.
@@ -84,6 +88,7 @@ impl Ledger {
             return Err(chain_error(ErrorKind::Transaction, "transaction nesting too deep (limit 256)"));
         }
         self.overlays.push(BTreeMap::new());
+        self.contracts.begin();
         Ok(())
     }
 
@@ -95,6 +100,7 @@ impl Ledger {
             .pop()
             .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_COMMIT without active transaction"))?;
         let keys = top.keys().cloned().collect();
+        self.contracts.commit();
         let dest = match self.overlays.last_mut() {
             Some(below) => below,
             None => &mut self.committed,
@@ -109,6 +115,7 @@ impl Ledger {
             .overlays
             .pop()
             .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_REVERT without active transaction"))?;
+        self.contracts.revert();
         Ok(top.into_keys().collect())
     }
 
@@ -116,6 +123,9 @@ impl Ledger {
     pub fn revert_all(&mut self) -> usize {
         let n = self.overlays.len();
         self.overlays.clear();
+        for _ in 0..n {
+            self.contracts.revert();
+        }
         n
     }
 }
@@ -152,6 +162,14 @@ fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
         }
         Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
             return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
+        }
+        Value::Obj(_) => {
+            let what = match v.type_name() {
+                "type" => "a type",
+                "entity" => "an entity",
+                _ => "a contract",
+            };
+            return Err(chain_error(ErrorKind::State, format!("cannot store {what} in STATE")));
         }
     })
 }

@@ -116,6 +116,12 @@ pub enum XOp {
     ReturnNull { top: Pos },
     /// `Op::MakeClosure`.
     MakeClosure { dst: Pos, proto: u32 },
+    /// `Op::This`.
+    This { dst: Pos },
+    /// `Op::Emit`: the arguments from `at` up.
+    Emit { at: Pos, name: u32, argc: u16 },
+    /// `Op::NewEntity`: the type at `at`, the pairs above it.
+    NewEntity { at: Pos, name: u32, n: u16 },
     /// `Op::Halt`.
     Halt,
     /// `Op::MakeList`: the `n` items from `at` up, the list at `at`.
@@ -259,6 +265,9 @@ impl XOp {
             XOp::Return { .. } => C::Return,
             XOp::ReturnNull { .. } => C::ReturnNull,
             XOp::MakeClosure { .. } => C::MakeClosure,
+            XOp::This { .. } => C::This,
+            XOp::Emit { .. } => C::Emit,
+            XOp::NewEntity { .. } => C::NewEntity,
             XOp::Halt => C::Halt,
             XOp::MakeList { .. } => C::MakeList,
             XOp::MakeMap { .. } => C::MakeMap,
@@ -453,6 +462,9 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::Return => XOp::Return { src: below(1) },
         Op::ReturnNull => XOp::ReturnNull { top: o },
         Op::MakeClosure { proto } => XOp::MakeClosure { dst: o, proto },
+        Op::This => XOp::This { dst: o },
+        Op::Emit { name, argc } => XOp::Emit { at: below(u32::from(argc)), name, argc },
+        Op::NewEntity { name, n } => XOp::NewEntity { at: below(1 + 2 * u32::from(n)), name, n },
         Op::Halt => XOp::Halt,
         Op::MakeList { n } => XOp::MakeList { at: below(n), n },
         Op::MakeMap { n } => XOp::MakeMap { at: below(n.saturating_mul(2)), n },
