@@ -120,44 +120,88 @@ impl Ledger {
     }
 }
 
-/// Deep-copies a program value into STATE data.
+/// Deepest nesting of lists and maps a STATE value may have: a list of scalars is 1 level.
+///
+/// One limit for the three places STATE data passes: a STATE write refuses a deeper value,
+/// the saver never writes one and the loader rejects a file holding one. It stays below
+/// serde_json's recursion limit (128, counting the file's top-level object), so everything
+/// that is saved loads again.
+pub const MAX_STATE_DEPTH: usize = 100;
+
+/// Deep-copies a program value into STATE data (for HASH and messages: values may nest up to
+/// `MAX_VALUE_DEPTH` levels).
 pub fn to_data(v: &Value) -> Result<Data, VmError> {
-    to_data_at(v, 0)
+    DataCopier { open: Vec::new(), for_state: false }.copy(v)
 }
 
-fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
-    if depth > MAX_VALUE_DEPTH {
-        return Err(chain_error(
-            ErrorKind::CyclicValue,
-            "cyclic value: cannot store a list or map that contains itself in STATE",
-        ));
+/// Deep-copies a program value for a STATE write: it may nest at most [`MAX_STATE_DEPTH`]
+/// levels, so that the file it is saved to can be read back.
+pub fn to_state_data(v: &Value) -> Result<Data, VmError> {
+    DataCopier { open: Vec::new(), for_state: true }.copy(v)
+}
+
+/// The walk of [`to_data`]: the containers on the current path tell a cycle (a container
+/// inside itself) from a value that is merely deep.
+struct DataCopier {
+    open: Vec<*const ()>,
+    /// True for a STATE write ([`MAX_STATE_DEPTH`]), false otherwise ([`MAX_VALUE_DEPTH`]).
+    for_state: bool,
+}
+
+impl DataCopier {
+    fn enter(&mut self, ptr: *const ()) -> Result<(), VmError> {
+        if self.open.contains(&ptr) {
+            return Err(cyclic());
+        }
+        if self.for_state && self.open.len() >= MAX_STATE_DEPTH {
+            return Err(chain_error(
+                ErrorKind::State,
+                format!("STATE value nested too deeply: lists and maps in STATE may nest at most {MAX_STATE_DEPTH} levels"),
+            ));
+        }
+        if self.open.len() >= MAX_VALUE_DEPTH {
+            return Err(chain_error(
+                ErrorKind::CyclicValue,
+                format!("value nested too deeply: lists and maps may nest at most {MAX_VALUE_DEPTH} levels here"),
+            ));
+        }
+        self.open.push(ptr);
+        Ok(())
     }
-    Ok(match v {
-        Value::Undef | Value::Null => Data::Null,
-        Value::Bool(b) => Data::Bool(*b),
-        Value::Int(i) => Data::Int(*i),
-        Value::Float(f) => Data::Float(*f),
-        Value::Str(s) => Data::Str(s.to_string()),
-        Value::List(l) => {
-            let items = l.try_borrow().map_err(|_| cyclic())?;
-            Data::List(items.iter().map(|x| to_data_at(x, depth + 1)).collect::<Result<_, _>>()?)
-        }
-        Value::Map(m) => {
-            let entries = m.try_borrow().map_err(|_| cyclic())?;
-            let mut out = IndexMap::with_capacity(entries.len());
-            for (k, x) in entries.iter() {
-                out.insert(k.to_string(), to_data_at(x, depth + 1)?);
+
+    fn copy(&mut self, v: &Value) -> Result<Data, VmError> {
+        Ok(match v {
+            Value::Undef | Value::Null => Data::Null,
+            Value::Bool(b) => Data::Bool(*b),
+            Value::Int(i) => Data::Int(*i),
+            Value::Float(f) => Data::Float(*f),
+            Value::Str(s) => Data::Str(s.to_string()),
+            Value::List(l) => {
+                self.enter(Rc::as_ptr(l) as *const ())?;
+                let items = l.try_borrow().map_err(|_| cyclic())?;
+                let out = items.iter().map(|x| self.copy(x)).collect::<Result<_, _>>()?;
+                self.open.pop();
+                Data::List(out)
             }
-            Data::Map(out)
-        }
-        Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
-            return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
-        }
-    })
+            Value::Map(m) => {
+                self.enter(Rc::as_ptr(m) as *const ())?;
+                let entries = m.try_borrow().map_err(|_| cyclic())?;
+                let mut out = IndexMap::with_capacity(entries.len());
+                for (k, x) in entries.iter() {
+                    out.insert(k.to_string(), self.copy(x)?);
+                }
+                self.open.pop();
+                Data::Map(out)
+            }
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
+                return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
+            }
+        })
+    }
 }
 
 fn cyclic() -> VmError {
-    chain_error(ErrorKind::CyclicValue, "cyclic value")
+    chain_error(ErrorKind::CyclicValue, "cyclic value: cannot store a list or map that contains itself in STATE")
 }
 
 /// Deep-copies STATE data into a fresh program value.
@@ -180,6 +224,18 @@ pub fn from_data(d: &Data) -> Value {
 /// Converts a JSON value to STATE data: integers stay integers, numbers with a fraction or
 /// exponent become floats.
 pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
+    data_from_json_at(v, 0)
+}
+
+fn too_deep_in_file() -> String {
+    format!("a value is nested more than {MAX_STATE_DEPTH} levels deep (the STATE nesting limit)")
+}
+
+fn data_from_json_at(v: &serde_json::Value, depth: usize) -> Result<Data, String> {
+    let container = matches!(v, serde_json::Value::Array(_) | serde_json::Value::Object(_));
+    if container && depth >= MAX_STATE_DEPTH {
+        return Err(too_deep_in_file());
+    }
     Ok(match v {
         serde_json::Value::Null => Data::Null,
         serde_json::Value::Bool(b) => Data::Bool(*b),
@@ -193,11 +249,13 @@ pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
             }
         }
         serde_json::Value::String(s) => Data::Str(s.clone()),
-        serde_json::Value::Array(items) => Data::List(items.iter().map(data_from_json).collect::<Result<_, _>>()?),
+        serde_json::Value::Array(items) => {
+            Data::List(items.iter().map(|x| data_from_json_at(x, depth + 1)).collect::<Result<_, _>>()?)
+        }
         serde_json::Value::Object(entries) => {
             let mut out = IndexMap::with_capacity(entries.len());
             for (k, v) in entries {
-                out.insert(k.clone(), data_from_json(v)?);
+                out.insert(k.clone(), data_from_json_at(v, depth + 1)?);
             }
             Data::Map(out)
         }
@@ -206,7 +264,15 @@ pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
 
 /// Converts STATE data to JSON; floats always keep a fraction or exponent so they reload as
 /// floats. NaN and infinities have no JSON form: an error names the path to the value.
+/// Data nested deeper than [`MAX_STATE_DEPTH`] is refused, so a saved file always loads.
 pub fn data_to_json(d: &Data, path: &str) -> Result<serde_json::Value, String> {
+    data_to_json_at(d, path, 0)
+}
+
+fn data_to_json_at(d: &Data, path: &str, depth: usize) -> Result<serde_json::Value, String> {
+    if matches!(d, Data::List(_) | Data::Map(_)) && depth >= MAX_STATE_DEPTH {
+        return Err(format!("{path} is nested more than {MAX_STATE_DEPTH} levels deep (the STATE nesting limit)"));
+    }
     Ok(match d {
         Data::Null => serde_json::Value::Null,
         Data::Bool(b) => serde_json::Value::Bool(*b),
@@ -220,13 +286,13 @@ pub fn data_to_json(d: &Data, path: &str) -> Result<serde_json::Value, String> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| data_to_json(x, &format!("{path}[{i}]")))
+                .map(|(i, x)| data_to_json_at(x, &format!("{path}[{i}]"), depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
         Data::Map(entries) => {
             let mut out = serde_json::Map::with_capacity(entries.len());
             for (k, v) in entries {
-                out.insert(k.clone(), data_to_json(v, &format!("{path}[{k:?}]"))?);
+                out.insert(k.clone(), data_to_json_at(v, &format!("{path}[{k:?}]"), depth + 1)?);
             }
             serde_json::Value::Object(out)
         }

@@ -1541,7 +1541,7 @@ impl Vm {
                     let v = take!(at + 1);
                     let key = take!(at);
                     let key = tri!(at, state_key(&key));
-                    let data = tri!(at, chain::to_data(&v));
+                    let data = tri!(at, chain::to_state_data(&v));
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
                     }
