@@ -7,6 +7,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod engine;
+pub mod input;
 pub mod jit;
 pub mod syntax;
 pub mod text;

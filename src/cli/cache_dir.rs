@@ -45,10 +45,10 @@ fn reason(e: &std::io::Error) -> String {
 
 impl CacheStore for DirStore {
     fn load(&mut self, key: UnitKey) -> Result<Option<Vec<u8>>, String> {
-        match std::fs::read(self.entry_path(key)) {
+        match crate::input::read_limited(&self.entry_path(key), crate::input::MAX_CACHE_ENTRY_BYTES) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(reason(&e)),
+            Err(crate::input::ReadError::NotFound) => Ok(None),
+            Err(e) => Err(e.to_string()),
         }
     }
 

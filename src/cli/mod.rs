@@ -163,26 +163,7 @@ impl RunOpts {
     }
 }
 
-/// Reads a program's source: a missing, unreadable, non-UTF-8 file or a directory is a
-/// one-line error.
-pub fn read_source(path: &std::path::Path) -> Result<String, String> {
-    let shown = path.display();
-    if path.is_dir() {
-        return Err(format!("error: {shown} is a directory, not a Zexus program"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {shown}: {}", io_reason(&e)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!("error: {shown} is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
-    })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
+pub use crate::input::read_source;
 
 /// Entry point after argument parsing.
 pub fn run(cli: Cli) -> ExitCode {

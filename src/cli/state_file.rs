@@ -8,22 +8,27 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use crate::input;
 use crate::vm::chain::{self, Data};
 
 /// Reads committed STATE from `path`; a missing file is an empty STATE (created on save).
 pub fn load(path: &Path) -> Result<BTreeMap<String, Data>, String> {
     let shown = path.display();
-    if !path.exists() {
-        return Ok(BTreeMap::new());
-    }
-    if path.is_dir() {
-        return Err(format!("error: state file {shown} is a directory"));
-    }
+    let bytes = match input::read_limited(path, input::MAX_STATE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(input::ReadError::NotFound) => return Ok(BTreeMap::new()),
+        Err(input::ReadError::NotRegular("a directory")) => {
+            return Err(format!("error: state file {shown} is a directory"));
+        }
+        Err(e) => return Err(format!("error: cannot read state file {shown}: {e}")),
+    };
     let meta = std::fs::metadata(path).map_err(|e| format!("error: cannot read state file {shown}: {e}"))?;
     if meta.permissions().readonly() {
         return Err(format!("error: state file {shown} is read-only, so STATE could not be saved to it"));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("error: cannot read state file {shown}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!("error: state file {shown} is corrupt: not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
+    })?;
     chain::state_from_json_text(&text).map_err(|e| format!("error: state file {shown} is corrupt: {e}"))
 }
 

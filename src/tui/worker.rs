@@ -317,15 +317,11 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
         let _ = debugger.restart();
         return;
     };
-    let src = match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(src)) => src,
-        Ok(Err(_)) => {
-            out.notice(format!("restart: {} is not valid UTF-8; kept the loaded program", path.display()));
-            let _ = debugger.restart();
-            return;
-        }
-        Err(e) => {
-            out.notice(format!("restart: cannot read {}: {e}; kept the loaded program", path.display()));
+    let src = match crate::input::read_source(path) {
+        Ok(src) => src,
+        Err(msg) => {
+            let why = msg.strip_prefix("error: ").unwrap_or(&msg);
+            out.notice(format!("restart: {why}; kept the loaded program"));
             let _ = debugger.restart();
             return;
         }
