@@ -24,6 +24,23 @@ fn run_in(dir: &Path, args: &[&str]) -> Outcome {
     run_bin(args, dir, LIMIT)
 }
 
+/// Runs a shell command line (for `ulimit`) with the same capture as `run_bin`.
+fn run_bin_sh(command: &str, cwd: &Path, timeout: Duration) -> Outcome {
+    let child = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let _ = timeout; // The commands given here bound themselves (ulimit).
+    let out = child.expect("sh runs");
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+        timed_out: false,
+    }
+}
+
 fn assert_no_panic(out: &Outcome) {
     assert!(!out.timed_out, "timed out: {out:?}");
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
@@ -181,10 +198,22 @@ fn m7_a_huge_or_device_cache_entry_is_refused_before_reading() {
         if i % 2 == 0 {
             std::os::unix::fs::symlink("/dev/zero", entry).expect("symlink");
         } else {
-            std::fs::File::create(entry).expect("create").set_len(400 << 20).expect("sparse");
+            std::fs::File::create(entry).expect("create").set_len(800 << 20).expect("sparse");
         }
     }
-    let out = run_bin(&["stats", "--json", "--cache-dir", "cache", "p.zx"], dir.path(), Duration::from_secs(20));
+    // Under a 3 GB address-space limit the run cannot take the machine down; python's
+    // RUSAGE_CHILDREN reports its peak memory, which must stay far below the 800 MB entry.
+    let command = format!(
+        "ulimit -v 3000000; python3 -c 'import resource,subprocess,sys; subprocess.run(sys.argv[1:]); \
+         print(\"maxrss_kb\", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)' \
+         {} stats --json --cache-dir cache p.zx",
+        common::bin().display()
+    );
+    let mut out = run_bin_sh(&command, dir.path(), Duration::from_secs(20));
+    let (rest, rss) = out.stderr.rsplit_once("maxrss_kb ").expect("python reports the peak memory");
+    let rss_kb: u64 = rss.trim().parse().expect("a number");
+    out.stderr = rest.to_string();
+    assert!(rss_kb < 200_000, "peak memory {rss_kb} KB: the cache entries were read before their checks");
     assert!(!out.timed_out, "a device cache entry was read");
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stderr, "42\n", "the program output goes to stderr with --json");
@@ -198,4 +227,131 @@ fn l8_a_byte_order_mark_at_the_start_is_skipped() {
     let out = run_in(dir.path(), &["run", "p.zx"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout, "1\n");
+}
+
+/// A detached 120x40 tmux session running an interactive bash (job control on) with the
+/// prompt `READY$ `, for the job-control tests.
+struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn start(dir: &Path) -> Option<Tmux> {
+        if std::process::Command::new("tmux").arg("-V").output().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+            eprintln!("skipping: tmux is not installed");
+            return None;
+        }
+        let tmux = Tmux { socket: dir.join("tmux.sock") };
+        let cwd = dir.to_string_lossy().into_owned();
+        let shell = "env PS1='READY$ ' bash --norc --noprofile -i";
+        let out = tmux.run(&["new-session", "-d", "-s", "zx", "-x", "120", "-y", "40", "-c", &cwd, shell]);
+        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        tmux.wait_for("the shell prompt", |s| s.contains("READY$"));
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "zx"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    fn line(&self, text: &str) {
+        self.keys(&["-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    fn wait_for(&self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let screen = String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "zx"]).stdout).into_owned();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pid of the shell's foreground child (the TUI).
+    fn child_pid(&self) -> u32 {
+        let out = self.run(&["list-panes", "-t", "zx", "-F", "#{pane_pid}"]);
+        let shell: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("pane pid");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).expect("children");
+        children.split_whitespace().next().expect("a child").parse().expect("pid")
+    }
+
+    /// Runs `stty -a` in the shell and checks cooked mode with echo, and no mouse reporting
+    /// left on (the screen shows no escape garbage after a click-free wait).
+    fn assert_sane(&self, dir: &Path, tag: &str) {
+        let stty = dir.join(format!("stty-{tag}.txt"));
+        self.line(&format!("stty -a > {0} && echo done >> {0}", stty.display()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        let modes = loop {
+            if let Ok(text) = std::fs::read_to_string(&stty)
+                && text.contains("done")
+            {
+                break text;
+            }
+            assert!(std::time::Instant::now() < deadline, "stty did not run ({tag})");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let words: Vec<&str> = modes.split_whitespace().collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(words.contains(&mode), "{tag}: stty lacks {mode}:\n{modes}");
+        }
+        let mouse = self.run(&["display", "-p", "-t", "zx", "#{mouse_any_flag}#{alternate_on}"]);
+        assert_eq!(String::from_utf8_lossy(&mouse.stdout).trim(), "00", "{tag}: mouse reporting or alternate screen left on");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The pc in the TUI's status line.
+fn status_pc(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    let at = status.find(" pc ")? + 4;
+    status[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+}
+
+fn tui_is_up(screen: &str) -> bool {
+    screen.contains("Hot loops") && screen.starts_with(" PAUSED")
+}
+
+#[test]
+fn h3_ctrl_z_and_sigtstp_suspend_and_fg_resumes_the_tui() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(tmux) = Tmux::start(dir.path()) else { return };
+    let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/spin.zx");
+    tmux.line(&format!("{} {}", env!("CARGO_BIN_EXE_zexus-tui"), spin.display()));
+    tmux.wait_for("the debugger", tui_is_up);
+    for how in ["ctrl-z", "sigtstp"] {
+        if how == "ctrl-z" {
+            tmux.keys(&["C-z"]);
+        } else {
+            let pid = tmux.child_pid();
+            let status = std::process::Command::new("kill").args(["-TSTP", &pid.to_string()]).status().expect("kill");
+            assert!(status.success());
+        }
+        tmux.wait_for("the shell after suspending", |s| s.contains("Stopped") && !s.contains("Hot loops"));
+        tmux.assert_sane(dir.path(), how);
+        tmux.line("fg");
+        let screen = tmux.wait_for("the debugger again after fg", |s| tui_is_up(s) && status_pc(s).is_some());
+        let pc = status_pc(&screen).expect("pc");
+        // Raw mode is back: one key acts at once, without Enter.
+        tmux.keys(&["s"]);
+        tmux.wait_for("a step after fg", |s| status_pc(s) == Some(pc + 1));
+        let _ = std::fs::remove_file(dir.path().join(format!("stty-{how}.txt")));
+    }
+    tmux.keys(&["q"]);
+    tmux.wait_for("the prompt after q", |s| !s.contains("Hot loops") && s.trim_end().ends_with("READY$"));
 }
