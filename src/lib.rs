@@ -2,6 +2,7 @@
 //! with its own front end, bytecode compiler, optimizer, cache, VM and JIT.
 #![deny(unsafe_code)]
 
+pub mod atomic_file;
 pub mod bytecode;
 pub mod cli;
 pub mod compile;

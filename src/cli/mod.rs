@@ -118,6 +118,10 @@ pub struct RunOpts {
     /// the program ends without error.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// If another run holds the `--state` file, wait for it to finish (the default is to fail
+    /// at once with an error).
+    #[arg(long, requires = "state")]
+    pub state_wait: bool,
     /// Optimization level: 0 (none), 1 (fold, dce), 2 (all passes; the default).
     #[arg(short = 'O', value_name = "LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub opt_level: u8,
@@ -167,6 +171,15 @@ pub use crate::input::read_source;
 
 /// Entry point after argument parsing.
 pub fn run(cli: Cli) -> ExitCode {
+    let refused = match &cli.command {
+        Some(Command::Dis { opts, .. }) => refuse_state(opts, "`dis`"),
+        Some(Command::Snapshot(args)) => refuse_state(&args.opts, "`snapshot`"),
+        None => refuse_state(&cli.run_opts, "the visual debugger"),
+        _ => None,
+    };
+    if let Some(code) = refused {
+        return code;
+    }
     match cli.command {
         Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
         Some(Command::Profile(args)) => profile::run(&args),
@@ -256,15 +269,10 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
-    if let Some(state_path) = &opts.state {
-        match state_file::load(state_path) {
-            Ok(committed) => session.vm.ledger = crate::vm::chain::Ledger::with_committed(committed),
-            Err(msg) => {
-                eprintln!("{msg}");
-                return ExitCode::from(1);
-            }
-        }
-    }
+    let state = match attach_state(opts, &mut session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
     let halt = session.run_to_end();
     let code = finish(&mut session, &halt, &path, &src);
     if session.cache_stats().disk_write_errors > 0
@@ -272,18 +280,48 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     {
         eprintln!("warning: bytecode cache: {why}");
     }
-    match halt {
-        Halt::Error(_) => code,
-        _ => {
-            if let Some(state_path) = &opts.state
-                && let Err(msg) = state_file::save(state_path, session.vm.ledger.committed())
-            {
-                eprintln!("{msg}");
-                return ExitCode::from(1);
-            }
-            ExitCode::SUCCESS
+    save_state(state.as_ref(), &session, &halt, code)
+}
+
+/// Opens the run's `--state` file, if any: locks it (see `state_file`), and starts the
+/// session's STATE from it. The error has been printed.
+pub(crate) fn attach_state(opts: &RunOpts, session: &mut Session) -> Result<Option<state_file::StateFile>, ExitCode> {
+    let Some(path) = &opts.state else { return Ok(None) };
+    match state_file::StateFile::open(path, opts.state_wait) {
+        Ok((file, committed)) => {
+            session.vm.ledger = crate::vm::chain::Ledger::for_state_file(committed);
+            Ok(Some(file))
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            Err(ExitCode::from(1))
         }
     }
+}
+
+/// Saves committed STATE to the run's `--state` file when the program ended without error;
+/// returns `code`, or 1 if the save failed.
+pub(crate) fn save_state(
+    file: Option<&state_file::StateFile>,
+    session: &Session,
+    halt: &Halt,
+    code: ExitCode,
+) -> ExitCode {
+    if let (Some(file), false) = (file, matches!(halt, Halt::Error(_)))
+        && let Err(msg) = file.save(session.vm.ledger.committed())
+    {
+        eprintln!("{msg}");
+        return ExitCode::from(1);
+    }
+    code
+}
+
+/// `--state` with a command that does not run a program to its end: a clear error.
+fn refuse_state(opts: &RunOpts, what: &str) -> Option<ExitCode> {
+    opts.state.as_ref().map(|_| {
+        eprintln!("error: --state is not supported by {what}; use `run`, `stats`, `profile` or `trace` to run with a state file");
+        ExitCode::from(2)
+    })
 }
 
 fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {

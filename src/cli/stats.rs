@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use super::{RunOpts, finish, load, make_session, report};
+use super::{RunOpts, attach_state, finish, load, make_session, report, save_state};
 use crate::engine::stats::RunStats;
 
 /// Runs `file` and prints its statistics.
@@ -24,8 +24,13 @@ pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
+    let state = match attach_state(opts, &mut session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
     let (halt, stats) = session.run_with_stats();
     let code = finish(&mut session, &halt, &path, &src);
+    let code = save_state(state.as_ref(), &session, &halt, code);
     if json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let mut stdout = std::io::stdout().lock();

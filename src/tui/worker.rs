@@ -335,10 +335,13 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
 
 /// Writes the trace; returns the status-line message.
 fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
-    let res = std::fs::File::create(path).and_then(|file| {
+    let mut summary = None;
+    let res = crate::atomic_file::write(path, |file| {
         let mut file = std::io::BufWriter::new(file);
-        debugger.export_trace(&mut file)
-    });
+        summary = Some(debugger.export_trace(&mut file)?);
+        std::io::Write::flush(&mut file)
+    })
+    .and_then(|()| summary.ok_or_else(|| "nothing written".to_string()));
     match res {
         Ok(summary) => {
             let cut = if summary.truncated { ", truncated at the event limit" } else { "" };

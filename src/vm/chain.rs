@@ -38,6 +38,8 @@ pub const MAX_TX_DEPTH: usize = 256;
 pub struct Ledger {
     committed: BTreeMap<String, Data>,
     overlays: Vec<BTreeMap<String, Data>>,
+    /// Refuse writes that a `--state` file could not hold (NaN, infinities) at the write.
+    json_only: bool,
 }
 
 fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
@@ -47,7 +49,25 @@ fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
 impl Ledger {
     /// A ledger whose committed state is `entries`.
     pub fn with_committed(entries: BTreeMap<String, Data>) -> Ledger {
-        Ledger { committed: entries, overlays: Vec::new() }
+        Ledger { committed: entries, overlays: Vec::new(), json_only: false }
+    }
+
+    /// A ledger that will be saved to a `--state` file: [`Ledger::store`] refuses a value JSON
+    /// cannot hold at the write, not after the whole run.
+    pub fn for_state_file(entries: BTreeMap<String, Data>) -> Ledger {
+        Ledger { committed: entries, overlays: Vec::new(), json_only: true }
+    }
+
+    /// [`Ledger::set`] for a program's STATE write: with a state file, a value holding NaN or
+    /// an infinity is a runtime error here (BLOCKCHAIN.md: saving it would fail).
+    pub fn store(&mut self, key: String, value: Data) -> Result<(), VmError> {
+        if self.json_only {
+            data_to_json(&value, &format!("STATE[{key:?}]")).map_err(|why| {
+                chain_error(ErrorKind::State, format!("cannot save STATE to the state file: {why}"))
+            })?;
+        }
+        self.set(key, value);
+        Ok(())
     }
 
     /// The committed state, sorted by key.

@@ -1545,7 +1545,7 @@ impl Vm {
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
                     }
-                    self.ledger.set(key, data);
+                    tri!(at, self.ledger.store(key, data));
                 }
                 XOp::TxBegin => {
                     gas += xop.gas();
