@@ -69,8 +69,11 @@ impl Pending {
     pub fn create(path: &Path) -> Result<Pending, String> {
         let target = resolve(path).map_err(|e| format!("cannot resolve the path: {e}"))?;
         let old = std::fs::metadata(&target).ok();
+        // A new file gets the mode `File::create` would give it (0666 less the umask), not
+        // tempfile's private 0600; an existing file's mode is copied at commit.
         let tmp = tempfile::Builder::new()
             .prefix(&temp_prefix(&target))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir_of(&target))
             .map_err(|e| format!("cannot create a temporary file beside it: {e}"))?;
         Ok(Pending { tmp, target, old })

@@ -355,3 +355,196 @@ fn h3_ctrl_z_and_sigtstp_suspend_and_fg_resumes_the_tui() {
     tmux.keys(&["q"]);
     tmux.wait_for("the prompt after q", |s| !s.contains("Hot loops") && s.trim_end().ends_with("READY$"));
 }
+
+const INCREMENT: &str = "let n = STATE[\"n\"] ?? 0\nSTATE[\"n\"] = n + 1\nprint(n + 1)\n";
+
+#[test]
+fn m1_a_second_run_on_a_locked_state_file_fails_clearly_or_waits() {
+    let dir = dir_with(&[("inc.zx", INCREMENT), ("s.json", "{\"n\": 1}\n")]);
+    // Another run holds the state file (the test takes the lock that run would hold).
+    let holder = std::fs::File::create(dir.path().join("s.json.lock")).expect("lock file");
+    holder.lock().expect("lock");
+    let out = run_in(dir.path(), &["run", "--state", "s.json", "inc.zx"]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("is in use by another run"), "{}", out.stderr);
+    assert!(out.stderr.contains("--state-wait"), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "the program must not run");
+
+    let mut waiting = std::process::Command::new(common::bin())
+        .args(["run", "--state", "s.json", "--state-wait", "inc.zx"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(waiting.try_wait().expect("try_wait").is_none(), "--state-wait must wait for the lock");
+    holder.unlock().expect("unlock");
+    let done = waiting.wait_with_output().expect("wait");
+    assert!(done.status.success(), "{done:?}");
+    assert!(String::from_utf8_lossy(&done.stderr).contains("waiting for state file s.json"));
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "2\n");
+}
+
+#[test]
+fn m1_concurrent_increments_lose_no_update() {
+    let dir = dir_with(&[("inc.zx", INCREMENT)]);
+    let pairs = 10;
+    for _ in 0..pairs {
+        let spawn = || {
+            std::process::Command::new(common::bin())
+                .args(["run", "--state", "s.json", "--state-wait", "inc.zx"])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn")
+        };
+        let (mut a, mut b) = (spawn(), spawn());
+        assert!(a.wait().expect("wait").success());
+        assert!(b.wait().expect("wait").success());
+    }
+    let text = std::fs::read_to_string(dir.path().join("s.json")).expect("state");
+    assert!(text.contains(&format!("\"n\": {}", 2 * pairs)), "lost updates: {text}");
+}
+
+#[test]
+fn m2_a_symlinked_state_file_is_written_through_and_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dir_with(&[("inc.zx", INCREMENT), ("real.json", "{\"n\": 5}\n")]);
+    let real = dir.path().join("real.json");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    std::os::unix::fs::symlink("real.json", dir.path().join("s.json")).expect("symlink");
+    let out = run_in(dir.path(), &["run", "--state", "s.json", "inc.zx"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let link = std::fs::symlink_metadata(dir.path().join("s.json")).expect("link");
+    assert!(link.file_type().is_symlink(), "the symlink was replaced by a regular file");
+    assert!(std::fs::read_to_string(&real).expect("real").contains("\"n\": 6"), "the target was not updated");
+    let mode = std::fs::metadata(&real).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the mode was reset");
+}
+
+#[test]
+fn m2_a_new_state_file_gets_the_usual_mode_not_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dir_with(&[("inc.zx", INCREMENT)]);
+    let out = run_bin_sh(&format!("umask 022; exec {} run --state s.json inc.zx", common::bin().display()), dir.path(), LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let mode = std::fs::metadata(dir.path().join("s.json")).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+}
+
+#[test]
+fn m3_every_command_that_runs_a_program_honours_state_or_refuses_it() {
+    let dir = dir_with(&[("inc.zx", INCREMENT), ("s.json", "{\"n\": 41}\n")]);
+    let runs: [&[&str]; 3] = [
+        &["stats", "--state", "s.json", "inc.zx"],
+        &["profile", "--state", "s.json", "inc.zx"],
+        &["trace", "--state", "s.json", "-o", "t.json", "inc.zx"],
+    ];
+    for (i, args) in runs.iter().enumerate() {
+        let out = run_in(dir.path(), args);
+        assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+        let n = 42 + i;
+        assert_eq!(out.stdout, format!("{n}\n"), "{args:?} did not load the state");
+        let text = std::fs::read_to_string(dir.path().join("s.json")).expect("state");
+        assert!(text.contains(&format!("\"n\": {n}")), "{args:?} did not save the state: {text}");
+    }
+    for args in [&["snapshot", "--state", "s.json", "inc.zx"][..], &["--state", "s.json", "inc.zx"], &["dis", "--state", "s.json", "inc.zx"]] {
+        let out = run_in(dir.path(), args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains("--state is not supported by"), "{args:?}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn m10_trace_and_profile_refuse_to_overwrite_the_program() {
+    let dir = dir_with(&[("p.zx", "print(1)\n")]);
+    for args in [&["trace", "-o", "p.zx", "p.zx"][..], &["profile", "-o", "./p.zx", "p.zx"]] {
+        let out = run_in(dir.path(), args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains("is the program itself"), "{}", out.stderr);
+        assert_eq!(std::fs::read_to_string(dir.path().join("p.zx")).expect("source"), "print(1)\n");
+    }
+}
+
+#[test]
+fn m10_a_trace_that_dies_half_written_leaves_the_old_trace() {
+    let program = "action f(x) { return x + 1 }\nlet i = 0\nwhile (i < 5000) { i = f(i) }\nprint(i)\n";
+    let dir = dir_with(&[("p.zx", program), ("t.json", "[\"old trace\"]\n")]);
+    // A 64 KiB file-size limit: the trace (about 1 MB) outgrows it and the kernel kills the
+    // writer (SIGXFSZ) in the middle of a write, as a full disk would stop it.
+    let command = format!("ulimit -f 64; exec {} trace --format events -o t.json p.zx", common::bin().display());
+    let out = run_bin_sh(&command, dir.path(), LIMIT);
+    assert_ne!(out.code, Some(0), "the trace should have outgrown the limit: {out:?}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("t.json")).expect("old"), "[\"old trace\"]\n");
+}
+
+#[test]
+fn l1_stale_temporary_files_are_cleaned_on_start() {
+    let dir = dir_with(&[("inc.zx", INCREMENT), (".s.json.tmp-AbC123", "{\"torn")]);
+    std::fs::create_dir(dir.path().join("cache")).expect("cache dir");
+    std::fs::write(dir.path().join("cache/.zexus-entry-Xy12"), "torn").expect("temp");
+    std::fs::write(dir.path().join("cache/.tmpQw34"), "torn").expect("temp");
+    let old = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago", "cache/.zexus-entry-Xy12", "cache/.tmpQw34"])
+        .current_dir(dir.path())
+        .status()
+        .expect("touch");
+    assert!(old.success());
+    let out = run_in(dir.path(), &["run", "--state", "s.json", "--cache-dir", "cache", "inc.zx"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .chain(std::fs::read_dir(dir.path().join("cache")).expect("cache"))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "stale temporary files left: {left:?}");
+}
+
+#[test]
+fn l2_a_missing_state_directory_is_found_before_the_program_runs() {
+    let dir = dir_with(&[("inc.zx", INCREMENT)]);
+    let out = run_in(dir.path(), &["run", "--state", "missing/s.json", "inc.zx"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(out.stdout, "", "the program ran before the state file was checked");
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+}
+
+#[test]
+fn l2_a_nan_stored_in_state_fails_at_the_write() {
+    let src = "let x = 1e308 * 10.0\nlet y = x - x\nSTATE[\"y\"] = y\nprint(\"after\")\n";
+    let dir = dir_with(&[("p.zx", src)]);
+    let out = run_in(dir.path(), &["run", "--state", "s.json", "p.zx"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(out.stdout, "", "the run went on past the write");
+    assert!(out.stderr.contains("p.zx:3:"), "{}", out.stderr);
+    assert!(out.stderr.contains("which JSON cannot represent"), "{}", out.stderr);
+    // Without a state file STATE may hold NaN (only saving it would fail).
+    let out = run_in(dir.path(), &["run", "p.zx"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+}
+
+#[test]
+fn l9_the_state_save_syncs_the_directory_after_the_rename() {
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "strace is required in CI");
+        eprintln!("skipping: strace is not installed");
+        return;
+    }
+    let dir = dir_with(&[("inc.zx", INCREMENT)]);
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=rename,renameat,renameat2,fsync,fdatasync", "-o", "strace.txt"])
+        .arg(common::bin())
+        .args(["run", "--state", "s.json", "inc.zx"])
+        .current_dir(dir.path())
+        .output()
+        .expect("strace runs");
+    assert!(out.status.success(), "{out:?}");
+    let log = std::fs::read_to_string(dir.path().join("strace.txt")).expect("log");
+    let lines: Vec<&str> = log.lines().collect();
+    let rename = lines.iter().position(|l| l.contains("rename") && l.contains("s.json\"")).expect("a rename to s.json");
+    assert!(lines[rename + 1..].iter().any(|l| l.contains("fsync(")), "no fsync after the rename:\n{log}");
+}
