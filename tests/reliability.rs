@@ -548,3 +548,32 @@ fn l9_the_state_save_syncs_the_directory_after_the_rename() {
     let rename = lines.iter().position(|l| l.contains("rename") && l.contains("s.json\"")).expect("a rename to s.json");
     assert!(lines[rename + 1..].iter().any(|l| l.contains("fsync(")), "no fsync after the rename:\n{log}");
 }
+
+#[test]
+fn m4_a_closed_stdout_ends_the_run_quietly_with_success() {
+    use std::io::BufRead;
+    let dir = dir_with(&[("p.zx", "while (true) { print(1); }\n")]);
+    for command in ["run", "profile", "stats"] {
+        let mut child = std::process::Command::new(common::bin())
+            .args([command, "p.zx"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a line");
+        assert_eq!(first, "1\n");
+        // The reader is gone (as `| head -1` leaves it): the run must end by itself.
+        let status = wait_timeout::ChildExt::wait_timeout(&mut child, Duration::from_secs(10)).expect("wait");
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command}: still running 10 s after its stdout closed");
+        };
+        assert_eq!(status.code(), Some(0), "{command}");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).expect("stderr");
+        assert_eq!(err, "", "{command}: not quiet");
+    }
+}

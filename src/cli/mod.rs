@@ -4,7 +4,7 @@
 pub mod profile;
 pub mod trace;
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,6 +14,7 @@ pub mod cache_dir;
 pub mod snapshot;
 pub mod state_file;
 pub mod stats;
+pub mod stdout;
 pub mod tui;
 
 pub use crate::compile::optimize::report::DisMode;
@@ -264,7 +265,7 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = stdout::program_stdout();
     let mut session = match make_session(&src, opts, out) {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),

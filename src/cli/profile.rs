@@ -4,7 +4,7 @@
 //! `--json`, as the JSON documented in `trace::report`.
 
 use std::cell::RefCell;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -59,7 +59,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     let profiler = Rc::new(RefCell::new(profiler));
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = super::stdout::program_stdout();
     let mut session = match Session::builder(&src).options(&options).output(out).build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),

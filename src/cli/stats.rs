@@ -6,7 +6,7 @@
 //! always go to stderr, and the exit code is `run`'s (1 if the program failed).
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use super::{RunOpts, attach_state, finish, load, make_session, report, save_state};
@@ -18,8 +18,7 @@ pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode
         Ok(x) => x,
         Err(code) => return code,
     };
-    let out: Box<dyn Write> =
-        if json { Box::new(BufWriter::new(std::io::stderr())) } else { Box::new(BufWriter::new(std::io::stdout())) };
+    let out = if json { super::stdout::program_stderr() } else { super::stdout::program_stdout() };
     let mut session = match make_session(&src, opts, out) {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -158,7 +158,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     let sink: EventSink = observe::live_sink();
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = super::stdout::program_stdout();
     let (code, session) = match Session::builder(&src).options(&options).output(out).build() {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
