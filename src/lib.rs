@@ -10,6 +10,7 @@ pub mod diag;
 pub mod engine;
 pub mod input;
 pub mod jit;
+pub mod sanitize;
 pub mod syntax;
 pub mod text;
 pub mod trace;

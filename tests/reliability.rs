@@ -577,3 +577,40 @@ fn m4_a_closed_stdout_ends_the_run_quietly_with_success() {
         assert_eq!(err, "", "{command}: not quiet");
     }
 }
+
+/// A program whose source and output carry a title change and an OSC 52 clipboard write.
+const ESCAPES: &str = "let t = \"\"\nlet i = 0\nwhile (i < 3) { i = i + 1; t = \"\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\" }\nprint(t)\n";
+
+fn assert_no_escape(what: &str, text: &str) {
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{what} lets an escape sequence through: {text:?}");
+}
+
+#[test]
+fn m5_headless_reports_never_print_escape_sequences() {
+    let dir = dir_with(&[("p.zx", ESCAPES)]);
+    let profile = run_in(dir.path(), &["profile", "p.zx"]);
+    assert_eq!(profile.code, Some(0), "{profile:?}");
+    // The program's own output (stdout) is the program's business; the report is ours.
+    assert!(profile.stderr.contains("while (i < 3)"), "the hottest lines quote the source: {}", profile.stderr);
+    assert_no_escape("profile", &profile.stderr);
+    let counts = run_in(dir.path(), &["dis", "--counts", "p.zx"]);
+    assert_eq!(counts.code, Some(0), "{counts:?}");
+    assert_no_escape("dis --counts", &counts.stdout);
+    let snapshot = run_in(dir.path(), &["snapshot", "p.zx"]);
+    assert_eq!(snapshot.code, Some(0), "{snapshot:?}");
+    assert!(snapshot.stdout.contains("output       1 lines"), "{}", snapshot.stdout);
+    assert_no_escape("snapshot", &snapshot.stdout);
+}
+
+#[test]
+fn l4_file_names_and_source_lines_in_diagnostics_are_sanitized() {
+    let name = "evil\u{1b}]0;pwned\u{7}.zx";
+    let dir = dir_with(&[(name, "let s = \"\u{1b}[2J\"\nprint(s + nope)\n")]);
+    let out = run_in(dir.path(), &["run", name]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("evil"), "{}", out.stderr);
+    assert_no_escape("a diagnostic", &out.stderr);
+    let missing = run_in(dir.path(), &["run", "gone\u{1b}[2J.zx"]);
+    assert_eq!(missing.code, Some(1));
+    assert_no_escape("a read error", &missing.stderr);
+}

@@ -207,11 +207,12 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 pub(crate) fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
-    let path = file.display().to_string();
+    // The name shown in diagnostics and reports: a file name may hold escape sequences too.
+    let path = crate::sanitize::clean(&file.display().to_string());
     match read_source(file) {
         Ok(src) => Ok((path, src)),
         Err(msg) => {
-            eprintln!("{msg}");
+            eprintln!("{}", crate::sanitize::clean(&msg));
             Err(ExitCode::from(1))
         }
     }
@@ -256,7 +257,8 @@ pub(crate) fn finish(session: &mut Session, halt: &Halt, path: &str, src: &str) 
 
 pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
+    let text = render::render_all(diags, path, src);
+    let _ = writeln!(err, "{}", crate::sanitize::clean_keep_width(text.trim_end()));
     ExitCode::from(1)
 }
 
@@ -337,7 +339,7 @@ fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
     let text =
         crate::compile::optimize::report::render_dis(&build.unoptimized, &build.chunk, &build.pass_stats, &src, mode);
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(crate::sanitize::clean_lines(&text).as_bytes());
     ExitCode::SUCCESS
 }
 

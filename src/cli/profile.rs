@@ -90,7 +90,8 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
             }
         }
     } else {
-        data.render_text(args.top)
+        // The hottest lines quote the program's source: never raw.
+        crate::sanitize::clean_lines(&data.render_text(args.top))
     };
     let written = match &args.output {
         Some(file) => crate::atomic_file::write(file, |f| f.write_all(text.as_bytes()))

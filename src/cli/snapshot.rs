@@ -96,7 +96,8 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         }
     } else {
-        render_text(&snap)
+        // Program output, source lines and STATE values are the program's: never raw.
+        crate::sanitize::clean_lines(&render_text(&snap))
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

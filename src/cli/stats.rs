@@ -36,7 +36,7 @@ pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode
         let _ = writeln!(stdout, "{text}");
     } else {
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(render_table(&stats).as_bytes());
+        let _ = stderr.write_all(crate::sanitize::clean_lines(&render_table(&stats)).as_bytes());
     }
     code
 }

@@ -81,10 +81,10 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
         Some(path) => match read_source(path) {
             Ok(src) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                (path.display().to_string(), src, stem)
+                (crate::sanitize::clean(&path.display().to_string()), src, stem)
             }
             Err(msg) => {
-                eprintln!("{msg}");
+                eprintln!("{}", crate::sanitize::clean(&msg));
                 return ExitCode::from(1);
             }
         },

@@ -159,7 +159,8 @@ pub fn run(config: TuiConfig) -> ExitCode {
     ) {
         Ok(w) => w,
         Err(diags) => {
-            eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
+            let text = render::render_all(&diags, &config.name, &config.source);
+            eprintln!("{}", crate::sanitize::clean_keep_width(text.trim_end()));
             return ExitCode::from(1);
         }
     };
