@@ -614,3 +614,31 @@ fn l4_file_names_and_source_lines_in_diagnostics_are_sanitized() {
     assert_eq!(missing.code, Some(1));
     assert_no_escape("a read error", &missing.stderr);
 }
+
+#[test]
+fn l8_a_state_file_with_a_duplicate_key_is_an_error() {
+    for text in ["{\"n\": 1, \"n\": 2}\n", "{\"m\": {\"a\": 1, \"a\": 2}}\n"] {
+        let dir = dir_with(&[("s.json", text), ("p.zx", "print(STATE[\"n\"])\n")]);
+        let out = run_in(dir.path(), &["run", "--state", "s.json", "p.zx"]);
+        assert_eq!(out.code, Some(1), "{text}: {out:?}");
+        assert!(out.stderr.contains("duplicate key"), "{}", out.stderr);
+        assert_eq!(std::fs::read_to_string(dir.path().join("s.json")).expect("state"), text, "the file was rewritten");
+    }
+}
+
+#[test]
+fn l10_halt_does_not_count_toward_max_steps() {
+    let dir = dir_with(&[("p.zx", "print(1)\nprint(2)\n")]);
+    let stats = run_in(dir.path(), &["stats", "--json", "--no-jit", "p.zx"]);
+    let at = stats.stdout.find("\"instructions\": ").expect("instructions") + "\"instructions\": ".len();
+    let total: u64 = stats.stdout[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("n");
+    // `total` counts HALT; the program's own instructions are one fewer.
+    let own = (total - 1).to_string();
+    let out = run_in(dir.path(), &["run", "--max-steps", &own, "p.zx"]);
+    assert_eq!(out.code, Some(0), "a run that printed everything must not fail the limit: {out:?}");
+    assert_eq!(out.stdout, "1\n2\n");
+    let fewer = (total - 2).to_string();
+    let out = run_in(dir.path(), &["run", "--max-steps", &fewer, "p.zx"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("step limit exceeded"), "{}", out.stderr);
+}

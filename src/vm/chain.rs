@@ -319,9 +319,11 @@ fn data_to_json_at(d: &Data, path: &str, depth: usize) -> Result<serde_json::Val
     })
 }
 
-/// Parses a `--state` file: a JSON object of committed entries.
+/// Parses a `--state` file: a JSON object of committed entries. A key given twice in one
+/// object is an error (JSON parsers disagree on which one wins).
 pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| e.to_string())?;
     let serde_json::Value::Object(entries) = value else {
         return Err("the top level must be a JSON object of STATE entries".to_string());
     };
@@ -330,6 +332,58 @@ pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String
         out.insert(k.clone(), data_from_json(v).map_err(|e| format!("entry {k:?}: {e}"))?);
     }
     Ok(out)
+}
+
+/// A JSON document walked only to find a key given twice in one object.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
 }
 
 /// Renders committed STATE as the text of a `--state` file (pretty JSON, keys sorted).

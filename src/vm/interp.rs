@@ -293,14 +293,17 @@ impl Vm {
             let mut fuel = remaining;
             if let Some(max) = self.config.max_steps {
                 let left = max.saturating_sub(self.counters.instructions);
-                if left == 0 {
+                // HALT only ends the run and does not count against the limit: a program
+                // that ran exactly `max` instructions of its own finishes.
+                let at_halt = || self.frames.last().is_some_and(|f| matches!(f.proto.code.get(f.ip), Some(Op::Halt)));
+                if left == 0 && !at_halt() {
                     let err = VmError::new(
                         ErrorKind::StepLimit,
                         format!("step limit exceeded: the program ran {max} instructions (--max-steps)"),
                     );
                     return self.halt_error(err);
                 }
-                fuel = fuel.min(left);
+                fuel = fuel.min(left.max(1));
             }
             if let Some(limit) = self.config.gas_limit {
                 let safe = limit.saturating_sub(self.counters.gas) / MAX_OP_GAS;
