@@ -642,3 +642,27 @@ fn l10_halt_does_not_count_toward_max_steps() {
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("step limit exceeded"), "{}", out.stderr);
 }
+
+/// `events_kept` and `events_dropped` from a Chrome trace's `otherData`.
+fn trace_counts(path: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(path).expect("trace");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let other = &json["otherData"];
+    (other["events_kept"].as_u64().expect("kept"), other["events_dropped"].as_u64().expect("dropped"))
+}
+
+#[test]
+fn l5_chrome_traces_count_every_dropped_event() {
+    let program = "action f(x) { return x + 1 }\nlet i = 0\nwhile (i < 300) { i = f(i) }\nprint(i)\nprint(1 / 0)\n";
+    let dir = dir_with(&[("p.zx", program)]);
+    let full = run_in(dir.path(), &["trace", "--no-jit", "-o", "full.json", "p.zx"]);
+    assert_eq!(full.code, Some(1), "{full:?}");
+    let (total, none) = trace_counts(&dir.path().join("full.json"));
+    assert_eq!(none, 0);
+    for limit in ["10", "50", "333"] {
+        let cut = run_in(dir.path(), &["trace", "--no-jit", "--trace-limit", limit, "-o", "cut.json", "p.zx"]);
+        assert_eq!(cut.code, Some(1), "{cut:?}");
+        let (kept, dropped) = trace_counts(&dir.path().join("cut.json"));
+        assert_eq!(kept + dropped, total, "limit {limit}: kept {kept} + dropped {dropped} != {total} events");
+    }
+}
