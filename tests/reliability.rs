@@ -666,3 +666,18 @@ fn l5_chrome_traces_count_every_dropped_event() {
         assert_eq!(kept + dropped, total, "limit {limit}: kept {kept} + dropped {dropped} != {total} events");
     }
 }
+
+#[test]
+fn l6_stats_runs_hot_loops_in_native_code_as_run_does() {
+    let program = "let i = 0\nlet s = 0\nwhile (i < 100000) { s = s + i; i = i + 1 }\nprint(s)\n";
+    let dir = dir_with(&[("p.zx", program)]);
+    let out = run_in(dir.path(), &["stats", "--json", "p.zx"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let vm = &json["vm"];
+    let native = vm["jit_instructions"].as_u64().expect("jit_instructions");
+    assert!(native > 90_000, "stats must run the hot loop natively, as run does: {native} native instructions");
+    let total = vm["instructions"].as_u64().expect("instructions");
+    let per_op: u64 = vm["per_opcode"].as_array().expect("per_opcode").iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(per_op, total, "the per-opcode counts still cover every instruction");
+}
