@@ -1,18 +1,55 @@
 //! The `zexus-tui` binary: parse arguments, run on a thread with a large stack, exit.
 
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 
+/// Stack sizes tried for the run thread, largest first. Deeply nested values are dropped
+/// recursively, so the first is the one that keeps any value safe; it is only reserved address
+/// space, but an address-space limit (`ulimit -v`) can refuse it, and then a smaller stack
+/// still runs every program whose values nest less deeply.
+const STACK_SIZES: [usize; 4] = [1 << 30, 256 << 20, 64 << 20, 16 << 20];
+
 fn main() -> ExitCode {
-    let cli = zexus_tui::cli::Cli::parse();
-    // Deeply nested values are dropped recursively; a large stack keeps that safe.
-    let worker = std::thread::Builder::new().stack_size(1 << 30).spawn(move || zexus_tui::cli::run(cli));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => {
-            eprintln!("error: internal error (the run thread failed)");
-            ExitCode::from(101)
+    let cli = Arc::new(Mutex::new(Some(zexus_tui::cli::Cli::parse())));
+    let mut refused = Vec::new();
+    for size in STACK_SIZES {
+        let slot = cli.clone();
+        let spawned = std::thread::Builder::new().stack_size(size).spawn(move || {
+            let cli = slot.lock().ok().and_then(|mut c| c.take());
+            cli.map(zexus_tui::cli::run)
+        });
+        match spawned {
+            Ok(handle) => {
+                if let Some((first, why)) = refused.first() {
+                    eprintln!(
+                        "warning: could not reserve a {} stack for the run thread ({why}; is `ulimit -v` set?); \
+                         running with {}: dropping values nested very deeply may overflow it",
+                        mib(*first),
+                        mib(size)
+                    );
+                }
+                return match handle.join() {
+                    Ok(Some(code)) => code,
+                    _ => {
+                        eprintln!("error: internal error (the run thread failed)");
+                        ExitCode::from(101)
+                    }
+                };
+            }
+            Err(e) => refused.push((size, e.to_string())),
         }
     }
+    let why = refused.last().map(|(_, why)| why.as_str()).unwrap_or("unknown reason");
+    eprintln!(
+        "error: cannot start the run thread: even a {} stack was refused ({why}); \
+         raise the address-space limit (`ulimit -v`)",
+        mib(STACK_SIZES[STACK_SIZES.len() - 1])
+    );
+    ExitCode::from(101)
+}
+
+fn mib(bytes: usize) -> String {
+    if bytes >= 1 << 30 { format!("{} GiB", bytes >> 30) } else { format!("{} MiB", bytes >> 20) }
 }
