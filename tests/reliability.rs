@@ -681,3 +681,14 @@ fn l6_stats_runs_hot_loops_in_native_code_as_run_does() {
     let per_op: u64 = vm["per_opcode"].as_array().expect("per_opcode").iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
     assert_eq!(per_op, total, "the per-opcode counts still cover every instruction");
 }
+
+#[test]
+fn m9_runs_under_an_address_space_limit_and_drops_deep_values_safely() {
+    let dir = dir_with(&[("deep.zx", "let x = []\nlet i = 0\nwhile (i < 1000000) { x = [x]; i = i + 1 }\nx = null\nprint(i)\n")]);
+    // 600 MB of address space: the old 1 GiB run-thread stack could not even be reserved.
+    let command = format!("ulimit -v 600000; exec {} run deep.zx", common::bin().display());
+    let out = run_bin_sh(&command, dir.path(), LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.stdout, "1000000\n");
+    assert_eq!(out.stderr, "", "no warning: the default stack fits");
+}

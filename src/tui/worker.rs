@@ -123,8 +123,9 @@ impl Worker {
         let (name, src, out, notes) = (name.to_string(), src.to_string(), mailbox.clone(), notices.clone());
         let handle = std::thread::Builder::new()
             .name(VM_THREAD.to_string())
-            // Deeply nested values are dropped recursively; a large stack keeps that safe.
-            .stack_size(1 << 30)
+            // Values are dropped iteratively (`vm::value::ListCell`) and every recursive walk is
+            // bounded, so a moderate stack is enough (issue 13, M9).
+            .stack_size(64 << 20)
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
                 let cache = cache.map(|make| (make.0)()).unwrap_or_default();

@@ -77,7 +77,7 @@ def main():
     for _ in range(runs):
         before = committed
         child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0, typical * 1.2))
+        time.sleep(rng.uniform(0, typical * 2.0))
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
         code = child.wait()
