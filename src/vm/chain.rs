@@ -323,10 +323,10 @@ fn data_to_json_at(d: &Data, path: &str, depth: usize) -> Result<serde_json::Val
 /// object is an error (JSON parsers disagree on which one wins).
 pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| e.to_string())?;
     let serde_json::Value::Object(entries) = value else {
         return Err("the top level must be a JSON object of STATE entries".to_string());
     };
+    serde_json::from_str::<NoDuplicateEntries>(text).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
     for (k, v) in &entries {
         out.insert(k.clone(), data_from_json(v).map_err(|e| format!("entry {k:?}: {e}"))?);
@@ -334,7 +334,37 @@ pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String
     Ok(out)
 }
 
-/// A JSON document walked only to find a key given twice in one object.
+/// A `--state` document walked only to find a key given twice in one object; the error names
+/// the entry it is in.
+struct NoDuplicateEntries;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateEntries)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateEntries {
+    type Value = NoDuplicateEntries;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        use serde::de::Error as _;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(A::Error::custom(format!("duplicate entry {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>().map_err(|e| A::Error::custom(format!("entry {key:?}: {e}")))?;
+        }
+        Ok(self)
+    }
+}
+
+/// A JSON value walked only to find a key given twice in one object.
 struct NoDuplicateKeys;
 
 impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
