@@ -621,7 +621,7 @@ fn l8_a_state_file_with_a_duplicate_key_is_an_error() {
         let dir = dir_with(&[("s.json", text), ("p.zx", "print(STATE[\"n\"])\n")]);
         let out = run_in(dir.path(), &["run", "--state", "s.json", "p.zx"]);
         assert_eq!(out.code, Some(1), "{text}: {out:?}");
-        assert!(out.stderr.contains("duplicate key"), "{}", out.stderr);
+        assert!(out.stderr.contains("duplicate"), "{}", out.stderr);
         assert_eq!(std::fs::read_to_string(dir.path().join("s.json")).expect("state"), text, "the file was rewritten");
     }
 }
