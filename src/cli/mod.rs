@@ -237,6 +237,11 @@ fn make_cache(opts: &RunOpts) -> CompileCache {
     }
 }
 
+/// The cache for `run`: the one `opts` ask for with a disk tier, none without.
+fn run_cache(opts: &RunOpts) -> CompileCache {
+    if opts.cache_dir.is_none() { CompileCache::disabled() } else { make_cache(opts) }
+}
+
 /// Builds a session for `src` with the cache `opts` ask for.
 fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Session, Vec<crate::diag::Diagnostic>> {
     Session::builder(src).options(&opts.options()).output(out).cache(make_cache(opts)).build()
@@ -268,7 +273,10 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Err(code) => return code,
     };
     let out = stdout::program_stdout();
-    let mut session = match make_session(&src, opts, out) {
+    // A single headless run never looks a unit up twice, except identical units in one
+    // program, so without a disk tier the in-memory cache only doubles the memory a large
+    // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
+    let mut session = match Session::builder(&src).options(&opts.options()).output(out).cache(run_cache(opts)).build() {
         Ok(s) => s,
         Err(diags) => return report(&diags, &path, &src),
     };
