@@ -124,7 +124,8 @@ pub fn remove_stale(dir: &Path, prefix: &str, min_age: std::time::Duration) -> u
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
-        let old_enough = meta.modified().ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= min_age);
+        let old_enough =
+            meta.modified().ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= min_age);
         if meta.is_file() && old_enough && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }

@@ -80,10 +80,7 @@ fn kind_of(ft: std::fs::FileType) -> &'static str {
 
 /// Opens `path` for reading without blocking on a FIFO, and checks that it is a regular file.
 pub fn open_regular(path: &Path) -> Result<File, ReadError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
     let ft = file.metadata()?.file_type();
     if !ft.is_file() {
         return Err(ReadError::NotRegular(kind_of(ft)));

@@ -48,7 +48,9 @@ fn assert_no_panic(out: &Outcome) {
 
 /// A program that stores a list nested `levels` deep under STATE["d"] after STATE["keep"].
 fn nested_state_program(levels: usize) -> String {
-    format!("let x = []\nlet i = 1\nwhile (i < {levels}) {{ x = [x]; i = i + 1; }}\nSTATE[\"keep\"] = 1\nSTATE[\"d\"] = x\n")
+    format!(
+        "let x = []\nlet i = 1\nwhile (i < {levels}) {{ x = [x]; i = i + 1; }}\nSTATE[\"keep\"] = 1\nSTATE[\"d\"] = x\n"
+    )
 }
 
 #[test]
@@ -69,7 +71,10 @@ fn h1_a_state_value_at_the_limit_saves_and_loads_again() {
     // 100 levels of lists: the documented limit (chain::MAX_STATE_DEPTH).
     let dir = dir_with(&[
         ("d.zx", &nested_state_program(100)),
-        ("read.zx", "let d = STATE[\"d\"]\nlet n = 0\nwhile (len(d) > 0) { n = n + 1; d = d[0]; }\nprint(n + 1)\nprint(STATE[\"keep\"])\n"),
+        (
+            "read.zx",
+            "let d = STATE[\"d\"]\nlet n = 0\nwhile (len(d) > 0) { n = n + 1; d = d[0]; }\nprint(n + 1)\nprint(STATE[\"keep\"])\n",
+        ),
     ]);
     let first = run_in(dir.path(), &["run", "--state", "s.json", "d.zx"]);
     assert_eq!(first.code, Some(0), "{first:?}");
@@ -107,7 +112,9 @@ fn mkfifo(path: &Path) {
 #[test]
 fn h2_a_device_as_the_program_is_refused_before_reading() {
     let dir = dir_with(&[]);
-    for args in [&["run", "/dev/zero"][..], &["dis", "/dev/urandom"], &["stats", "/dev/zero"], &["profile", "/dev/zero"]] {
+    for args in
+        [&["run", "/dev/zero"][..], &["dis", "/dev/urandom"], &["stats", "/dev/zero"], &["profile", "/dev/zero"]]
+    {
         let out = run_bin(args, dir.path(), Duration::from_secs(10));
         assert_no_panic(&out);
         assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
@@ -306,7 +313,11 @@ impl Tmux {
             assert!(words.contains(&mode), "{tag}: stty lacks {mode}:\n{modes}");
         }
         let mouse = self.run(&["display", "-p", "-t", "zx", "#{mouse_any_flag}#{alternate_on}"]);
-        assert_eq!(String::from_utf8_lossy(&mouse.stdout).trim(), "00", "{tag}: mouse reporting or alternate screen left on");
+        assert_eq!(
+            String::from_utf8_lossy(&mouse.stdout).trim(),
+            "00",
+            "{tag}: mouse reporting or alternate screen left on"
+        );
     }
 }
 
@@ -429,7 +440,11 @@ fn m2_a_symlinked_state_file_is_written_through_and_keeps_its_mode() {
 fn m2_a_new_state_file_gets_the_usual_mode_not_a_private_one() {
     use std::os::unix::fs::PermissionsExt;
     let dir = dir_with(&[("inc.zx", INCREMENT)]);
-    let out = run_bin_sh(&format!("umask 022; exec {} run --state s.json inc.zx", common::bin().display()), dir.path(), LIMIT);
+    let out = run_bin_sh(
+        &format!("umask 022; exec {} run --state s.json inc.zx", common::bin().display()),
+        dir.path(),
+        LIMIT,
+    );
     assert_eq!(out.code, Some(0), "{out:?}");
     let mode = std::fs::metadata(dir.path().join("s.json")).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
@@ -451,7 +466,11 @@ fn m3_every_command_that_runs_a_program_honours_state_or_refuses_it() {
         let text = std::fs::read_to_string(dir.path().join("s.json")).expect("state");
         assert!(text.contains(&format!("\"n\": {n}")), "{args:?} did not save the state: {text}");
     }
-    for args in [&["snapshot", "--state", "s.json", "inc.zx"][..], &["--state", "s.json", "inc.zx"], &["dis", "--state", "s.json", "inc.zx"]] {
+    for args in [
+        &["snapshot", "--state", "s.json", "inc.zx"][..],
+        &["--state", "s.json", "inc.zx"],
+        &["dis", "--state", "s.json", "inc.zx"],
+    ] {
         let out = run_in(dir.path(), args);
         assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
         assert!(out.stderr.contains("--state is not supported by"), "{args:?}: {}", out.stderr);
@@ -631,7 +650,8 @@ fn l10_halt_does_not_count_toward_max_steps() {
     let dir = dir_with(&[("p.zx", "print(1)\nprint(2)\n")]);
     let stats = run_in(dir.path(), &["stats", "--json", "--no-jit", "p.zx"]);
     let at = stats.stdout.find("\"instructions\": ").expect("instructions") + "\"instructions\": ".len();
-    let total: u64 = stats.stdout[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("n");
+    let total: u64 =
+        stats.stdout[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("n");
     // `total` counts HALT; the program's own instructions are one fewer.
     let own = (total - 1).to_string();
     let out = run_in(dir.path(), &["run", "--max-steps", &own, "p.zx"]);
@@ -678,13 +698,17 @@ fn l6_stats_runs_hot_loops_in_native_code_as_run_does() {
     let native = vm["jit_instructions"].as_u64().expect("jit_instructions");
     assert!(native > 90_000, "stats must run the hot loop natively, as run does: {native} native instructions");
     let total = vm["instructions"].as_u64().expect("instructions");
-    let per_op: u64 = vm["per_opcode"].as_array().expect("per_opcode").iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
+    let per_op: u64 =
+        vm["per_opcode"].as_array().expect("per_opcode").iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
     assert_eq!(per_op, total, "the per-opcode counts still cover every instruction");
 }
 
 #[test]
 fn m9_runs_under_an_address_space_limit_and_drops_deep_values_safely() {
-    let dir = dir_with(&[("deep.zx", "let x = []\nlet i = 0\nwhile (i < 1000000) { x = [x]; i = i + 1 }\nx = null\nprint(i)\n")]);
+    let dir = dir_with(&[(
+        "deep.zx",
+        "let x = []\nlet i = 0\nwhile (i < 1000000) { x = [x]; i = i + 1 }\nx = null\nprint(i)\n",
+    )]);
     // 600 MB of address space: the old 1 GiB run-thread stack could not even be reserved.
     let command = format!("ulimit -v 600000; exec {} run deep.zx", common::bin().display());
     let out = run_bin_sh(&command, dir.path(), LIMIT);

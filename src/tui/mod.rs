@@ -89,7 +89,11 @@ fn resume_terminal(mouse: bool) -> io::Result<()> {
 
 /// Suspends to the shell (Ctrl-Z or SIGTSTP): restores the terminal, stops the process, and
 /// when it continues (`fg`) takes the terminal back and clears it for a full redraw.
-fn suspend(terminal: &mut Terminal<CrosstermBackend<io::Stdout>>, signals: &event::Signals, mouse: bool) -> io::Result<()> {
+fn suspend(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    signals: &event::Signals,
+    mouse: bool,
+) -> io::Result<()> {
     restore_terminal();
     signals.stop_now()?;
     let _ = signals.take_continue();

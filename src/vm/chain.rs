@@ -62,9 +62,8 @@ impl Ledger {
     /// an infinity is a runtime error here (BLOCKCHAIN.md: saving it would fail).
     pub fn store(&mut self, key: String, value: Data) -> Result<(), VmError> {
         if self.json_only {
-            data_to_json(&value, &format!("STATE[{key:?}]")).map_err(|why| {
-                chain_error(ErrorKind::State, format!("cannot save STATE to the state file: {why}"))
-            })?;
+            data_to_json(&value, &format!("STATE[{key:?}]"))
+                .map_err(|why| chain_error(ErrorKind::State, format!("cannot save STATE to the state file: {why}")))?;
         }
         self.set(key, value);
         Ok(())
@@ -176,7 +175,9 @@ impl DataCopier {
         if self.for_state && self.open.len() >= MAX_STATE_DEPTH {
             return Err(chain_error(
                 ErrorKind::State,
-                format!("STATE value nested too deeply: lists and maps in STATE may nest at most {MAX_STATE_DEPTH} levels"),
+                format!(
+                    "STATE value nested too deeply: lists and maps in STATE may nest at most {MAX_STATE_DEPTH} levels"
+                ),
             ));
         }
         if self.open.len() >= MAX_VALUE_DEPTH {
