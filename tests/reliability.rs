@@ -716,3 +716,12 @@ fn m9_runs_under_an_address_space_limit_and_drops_deep_values_safely() {
     assert_eq!(out.stdout, "1000000\n");
     assert_eq!(out.stderr, "", "no warning: the default stack fits");
 }
+
+#[test]
+fn m2_a_hard_linked_state_file_is_named_in_a_warning() {
+    let dir = dir_with(&[("inc.zx", INCREMENT), ("s.json", "{\"n\": 1}\n")]);
+    std::fs::hard_link(dir.path().join("s.json"), dir.path().join("other.json")).expect("hard link");
+    let out = run_in(dir.path(), &["run", "--state", "s.json", "inc.zx"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("has 2 hard links"), "{}", out.stderr);
+}

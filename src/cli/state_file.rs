@@ -54,6 +54,15 @@ impl StateFile {
         // Temporaries of earlier versions (a shared name, so only old ones are surely stale).
         atomic_file::remove_stale(dir, ".zexus-state-", std::time::Duration::from_secs(600));
         let committed = load(&target, &shown)?;
+        if let Ok(meta) = std::fs::metadata(&target)
+            && std::os::unix::fs::MetadataExt::nlink(&meta) > 1
+        {
+            // An atomic save is a rename, which can only replace one name of the file.
+            eprintln!(
+                "warning: state file {shown} has {} hard links; saving replaces this name only, the others keep the old STATE",
+                std::os::unix::fs::MetadataExt::nlink(&meta)
+            );
+        }
         Ok((StateFile { shown, target, _lock: lock }, committed))
     }
 
