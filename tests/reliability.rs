@@ -480,7 +480,13 @@ fn m3_every_command_that_runs_a_program_honours_state_or_refuses_it() {
 #[test]
 fn m10_trace_and_profile_refuse_to_overwrite_the_program() {
     let dir = dir_with(&[("p.zx", "print(1)\n")]);
-    for args in [&["trace", "-o", "p.zx", "p.zx"][..], &["profile", "-o", "./p.zx", "p.zx"]] {
+    let refusals: [&[&str]; 4] = [
+        &["trace", "-o", "p.zx", "p.zx"],
+        &["profile", "-o", "./p.zx", "p.zx"],
+        &["snapshot", "--trace", "p.zx", "p.zx"],
+        &["--export", "p.zx", "p.zx"],
+    ];
+    for args in refusals {
         let out = run_in(dir.path(), args);
         assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
         assert!(out.stderr.contains("is the program itself"), "{}", out.stderr);

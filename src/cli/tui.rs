@@ -91,6 +91,12 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
         None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
     };
     let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    if let Some(path) = file
+        && crate::atomic_file::same_file(&export_path, path)
+    {
+        eprintln!("error: the export path {} is the program itself; choose another --export path", export_path.display());
+        return ExitCode::from(2);
+    }
     let cache = match cache_factory(run_opts) {
         Ok(f) => f,
         Err(msg) => {
