@@ -497,6 +497,24 @@ pub fn b_events(_: &[Value], _: usize) -> Result<Value, VmError> {
     Err(VmError::new(ErrorKind::NotCallable, "not callable: events() needs the running program"))
 }
 
+/// Every instance that still exists, sorted by contract name then number, with its members
+/// in declaration order (for `stats` and the debugger).
+pub fn existing_instances(world: &ContractWorld) -> Vec<(String, Vec<(String, Value)>)> {
+    let mut out: Vec<(String, u32, String, Vec<(String, Value)>)> = Vec::new();
+    for obj in &world.instances {
+        let Obj::Instance(inst) = &**obj else { continue };
+        let Some(c) = inst.contract() else { continue };
+        if !inst.alive.get() {
+            continue;
+        }
+        let storage = inst.storage.borrow();
+        let members = c.members.keys().cloned().zip(storage.iter().cloned()).collect();
+        out.push((c.name.clone(), inst.number, inst.label(), members));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    out.into_iter().map(|(_, _, id, members)| (id, members)).collect()
+}
+
 /// Gas of creating an instance, before its initializers (CONTRACTS.md §11).
 pub const NEW_INSTANCE_GAS: u64 = 50;
 /// Gas of an external call's implicit `TX_BEGIN`.
