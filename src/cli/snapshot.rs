@@ -163,6 +163,19 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     for tx in &snap.transactions {
         let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
     }
+    if !snap.contracts.is_empty() || snap.events_len > 0 {
+        let _ = writeln!(s, "contracts    {} instances", snap.contracts.len());
+        for c in &snap.contracts {
+            let _ = writeln!(s, "  {}", c.id);
+            for m in &c.members {
+                let _ = writeln!(s, "    {} = {}", m.name, m.value);
+            }
+        }
+        let _ = writeln!(s, "events       {}", snap.events_len);
+        for e in &snap.events {
+            let _ = writeln!(s, "  {e}");
+        }
+    }
     let _ = writeln!(s, "loops        {}", snap.loops.len());
     for l in &snap.loops {
         let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
