@@ -558,6 +558,11 @@ fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
     assert!(screen.contains("Token#1"), "{screen}");
     assert!(screen.contains("* balances = {\"alice\": -44, \"bob\": 4, \"carol\": 50}"), "{screen}");
     assert!(screen.contains("Transfer(\"alice\", \"carol\", 50) from Token#1"), "{screen}");
+    // The open transaction of the failing call, with its pending write as old -> new.
+    assert!(
+        screen.contains("Token#1.balances: {\"alice\": 6, \"bob\": 4} → {\"alice\": -44, \"bob\": 4, \"carol\": 50}"),
+        "{screen}"
+    );
     // After the failed call is caught, the rollback is visible: storage and log as before.
     assert!(d.run_to_stop(Goal::Continue, 1_000_000) || d.snapshot().status != RunStatus::Paused);
     let end = d.snapshot();

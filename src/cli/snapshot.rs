@@ -162,6 +162,9 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     let _ = writeln!(s, "transactions {} open", snap.transactions.len());
     for tx in &snap.transactions {
         let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
+        for m in &tx.members {
+            let _ = writeln!(s, "     {m}");
+        }
     }
     if !snap.contracts.is_empty() || snap.events_len > 0 {
         let _ = writeln!(s, "contracts    {} instances", snap.contracts.len());

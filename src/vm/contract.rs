@@ -88,6 +88,32 @@ impl ContractWorld {
         self.events.truncate(top.events_len);
     }
 
+    /// Per open transaction, outermost first: the members whose value differs from the one
+    /// they had when the transaction first touched their instance, as (`C#k.member`, old,
+    /// now) — the pending writes the debugger shows.
+    pub fn pending_writes(&self) -> Vec<Vec<(String, Value, Value)>> {
+        let mut out = Vec::with_capacity(self.frames.len());
+        for frame in &self.frames {
+            let mut writes = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (obj, snapshot) in &frame.touched {
+                let Obj::Instance(inst) = &**obj else { continue };
+                let Some(c) = inst.contract() else { continue };
+                if !seen.insert(inst.id) {
+                    continue;
+                }
+                let now = inst.storage.borrow();
+                for ((name, _), (old, new)) in c.members.iter().zip(snapshot.iter().zip(now.iter())) {
+                    if !super::value::values_equal(old, new).unwrap_or(false) {
+                        writes.push((format!("{}.{name}", inst.label()), old.clone(), new.clone()));
+                    }
+                }
+            }
+            out.push(writes);
+        }
+        out
+    }
+
     /// Snapshots `obj`'s storage in the innermost frame unless it already holds one.
     pub fn touch(&mut self, obj: &Rc<Obj>) -> Result<(), VmError> {
         let (Some(top), Obj::Instance(inst)) = (self.frames.last_mut(), &**obj) else { return Ok(()) };

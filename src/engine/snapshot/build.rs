@@ -133,13 +133,23 @@ impl Session {
             globals: self.globals(),
             state,
             state_len,
-            transactions: vm
-                .ledger
-                .overlay_keys()
-                .into_iter()
-                .enumerate()
-                .map(|(i, keys)| TxView { depth: i + 1, keys })
-                .collect(),
+            transactions: {
+                let mut writes = vm.ledger.contracts.pending_writes().into_iter();
+                vm.ledger
+                    .overlay_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, keys)| {
+                        let members = writes
+                            .next()
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|(m, old, new)| format!("{m}: {} → {}", preview(old), preview(new)))
+                            .collect();
+                        TxView { depth: i + 1, keys, members }
+                    })
+                    .collect()
+            },
             contracts,
             events,
             events_len,

@@ -199,6 +199,8 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// Contract members it changed so far, as `C#k.member: old → new`.
+    pub members: Vec<String>,
 }
 
 /// The error a program failed with.

@@ -99,7 +99,11 @@ impl VmPane {
         out.push((Kind::Heading, format!("Transactions ({} open)", snap.transactions.len())));
         for tx in &snap.transactions {
             let keys = if tx.keys.is_empty() { "(no writes yet)".to_string() } else { tx.keys.join(", ") };
+            let keys = if tx.keys.is_empty() && !tx.members.is_empty() { String::new() } else { keys };
             out.push((Kind::Binding, format!("  #{} {keys}", tx.depth)));
+            for m in &tx.members {
+                out.push((Kind::Binding, format!("     {m}")));
+            }
         }
         if !snap.contracts.is_empty() || snap.events_len > 0 {
             out.push((Kind::Heading, format!("Contracts ({} instances, * changed)", snap.contracts.len())));
