@@ -301,14 +301,17 @@ impl Vm {
             let mut fuel = remaining;
             if let Some(max) = self.config.max_steps {
                 let left = max.saturating_sub(self.counters.instructions);
-                if left == 0 {
+                // HALT only ends the run and does not count against the limit: a program
+                // that ran exactly `max` instructions of its own finishes.
+                let at_halt = || self.frames.last().is_some_and(|f| matches!(f.proto.code.get(f.ip), Some(Op::Halt)));
+                if left == 0 && !at_halt() {
                     let err = VmError::new(
                         ErrorKind::StepLimit,
                         format!("step limit exceeded: the program ran {max} instructions (--max-steps)"),
                     );
                     return self.halt_error(err);
                 }
-                fuel = fuel.min(left);
+                fuel = fuel.min(left.max(1));
             }
             if let Some(limit) = self.config.gas_limit {
                 let safe = limit.saturating_sub(self.counters.gas) / (MAX_OP_GAS + contract::MAX_EXTRA_GAS);
@@ -1922,11 +1925,11 @@ impl Vm {
                     let v = take!(at + 1);
                     let key = take!(at);
                     let key = tri!(at, state_key(&key));
-                    let data = tri!(at, chain::to_data(&v));
+                    let data = tri!(at, chain::to_state_data(&v));
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
                     }
-                    self.ledger.set(key, data);
+                    tri!(at, self.ledger.store(key, data));
                 }
                 XOp::TxBegin => {
                     gas += xop.gas();
@@ -2476,13 +2479,7 @@ fn ordered(op: Op, a: &Value, b: &Value) -> OpResult<bool> {
             _ => x >= y,
         });
     }
-    let sym = match op {
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        _ => ">=",
-    };
-    let ord = value::compare(a, b, sym)?;
+    let ord = value::compare(a, b)?;
     Ok(match (op, ord) {
         (_, None) => false,
         (Op::Lt, Some(o)) => o == Less,

@@ -17,9 +17,71 @@ use crate::bytecode::op::Op;
 use crate::syntax::span::Span;
 
 /// A shared, mutable list.
-pub type ListRef = Rc<RefCell<Vec<Value>>>;
+pub type ListRef = Rc<ListCell>;
 /// A shared, mutable, insertion-ordered map with string keys.
-pub type MapRef = Rc<RefCell<IndexMap<Rc<String>, Value>>>;
+pub type MapRef = Rc<MapCell>;
+
+/// The contents of a list: a `RefCell<Vec<Value>>` (it derefs to one, and has its layout)
+/// whose drop is iterative, so a list nested a million levels deep is freed without deep
+/// recursion and the run thread needs no huge stack for it (issue 13, M9).
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub struct ListCell(pub RefCell<Vec<Value>>);
+
+/// The contents of a map, dropped iteratively like [`ListCell`].
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub struct MapCell(pub RefCell<IndexMap<Rc<String>, Value>>);
+
+impl std::ops::Deref for ListCell {
+    type Target = RefCell<Vec<Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MapCell {
+    type Target = RefCell<IndexMap<Rc<String>, Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for ListCell {
+    fn drop(&mut self) {
+        drop_shallow(std::mem::take(self.0.get_mut()));
+    }
+}
+
+impl Drop for MapCell {
+    fn drop(&mut self) {
+        let entries = std::mem::take(self.0.get_mut());
+        drop_shallow(entries.into_values().collect());
+    }
+}
+
+/// Drops `pending` without recursing into nested containers: a list or map this was the last
+/// owner of gives its contents to `pending` before it is freed (empty), so the walk uses a
+/// heap worklist instead of the stack.
+fn drop_shallow(mut pending: Vec<Value>) {
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::List(list) => {
+                if let Ok(cell) = Rc::try_unwrap(list) {
+                    let mut cell = cell;
+                    pending.append(cell.0.get_mut());
+                }
+            }
+            Value::Map(map) => {
+                if let Ok(cell) = Rc::try_unwrap(map) {
+                    let mut cell = cell;
+                    pending.extend(std::mem::take(cell.0.get_mut()).into_values());
+                }
+            }
+            other => drop(other),
+        }
+    }
+}
 /// A captured variable shared between a frame and its closures.
 pub type CellRef = Rc<RefCell<Value>>;
 
@@ -301,12 +363,12 @@ impl Value {
 
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(RefCell::new(items)))
+        Value::List(Rc::new(ListCell(RefCell::new(items))))
     }
 
     /// A new map value.
     pub fn map(entries: IndexMap<Rc<String>, Value>) -> Value {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        Value::Map(Rc::new(MapCell(RefCell::new(entries))))
     }
 
     /// The `typeof` name.
@@ -638,7 +700,7 @@ fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
 
 /// Orders two numbers or two strings (`<`, `<=`, `>`, `>=`); anything else is a type error.
 /// Returns `None` when a NaN is involved (every ordered comparison is then false).
-pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Ordering>> {
+pub fn compare(a: &Value, b: &Value) -> VResult<Option<std::cmp::Ordering>> {
     use std::cmp::Ordering;
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
@@ -647,7 +709,7 @@ pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Order
         (Value::Float(x), Value::Int(y)) => cmp_int_float(*y, *x).map(Ordering::reverse),
         (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
         _ => {
-            return Err(type_error(format!("cannot compare {} {op} {}", a.type_name(), b.type_name())));
+            return Err(type_error(format!("cannot compare {} and {}", a.type_name(), b.type_name())));
         }
     })
 }
