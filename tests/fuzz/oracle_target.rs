@@ -157,5 +157,5 @@ pub fn check_model_oracle(input: &[u8]) -> Result<(), String> {
 /// bodies, which the model does not bind (a model bug: LANGUAGE.md §5.4 binds a nested
 /// declaration when reached; the corpus and the spec's examples agree with us).
 pub fn oracle_inputs() -> impl Strategy<Value = Vec<u8>> {
-    crate::rich::program().prop_map(String::into_bytes)
+    prop_oneof![3 => crate::rich::program(), 1 => crate::contracts_gen::program()].prop_map(String::into_bytes)
 }
