@@ -10,7 +10,7 @@ use ratatui::backend::TestBackend;
 use zexus_tui::engine::Options;
 use zexus_tui::engine::debug::{Debugger, Goal};
 use zexus_tui::engine::recorder::EventBreak;
-use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, SessionSnapshot};
+use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, RunStatus, SessionSnapshot};
 use zexus_tui::tui::app::{App, AppConfig, Mode};
 use zexus_tui::tui::panes::PaneId;
 use zexus_tui::tui::theme::Theme;
@@ -520,4 +520,53 @@ fn status_message_wins_over_a_long_program_path() {
         let status: String = (0..size.0).map(|x| buf[(x, 0)].symbol().to_string()).collect();
         assert!(status.contains("theme: "), "{size:?}: {status}");
     }
+}
+
+const TOKEN: &str = "\
+contract Token {
+    state balances = {\"alice\": 10}
+    action transfer(from, to, n) {
+        balances[from] = balances[from] - n
+        balances[to] = n
+        emit Transfer(from, to, n)
+        require(balances[from] >= 0, \"insufficient balance\")
+    }
+}
+let t = Token()
+t.transfer(\"alice\", \"bob\", 4)
+try { t.transfer(\"alice\", \"carol\", 50) } catch (e) { print(e) }
+print(t.balances)
+";
+
+#[test]
+fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
+    let mut d = Debugger::new("token.zx", TOKEN, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::Line { line: 7 });
+    // First stop: the successful transfer's require; second: the failing one, with its
+    // pending writes in storage.
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let first = fixed(d.snapshot());
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let second = fixed(d.snapshot());
+    let mut app = app(first);
+    app.update(second);
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    assert!(screen.contains("Contracts (1 instances, * changed)"), "{screen}");
+    assert!(screen.contains("Token#1"), "{screen}");
+    assert!(screen.contains("* balances = {\"alice\": -44, \"bob\": 4, \"carol\": 50}"), "{screen}");
+    assert!(screen.contains("Transfer(\"alice\", \"carol\", 50) from Token#1"), "{screen}");
+    // The open transaction of the failing call, with its pending write as old -> new.
+    assert!(
+        screen.contains("Token#1.balances: {\"alice\": 6, \"bob\": 4} → {\"alice\": -44, \"bob\": 4, \"carol\": 50}"),
+        "{screen}"
+    );
+    // After the failed call is caught, the rollback is visible: storage and log as before.
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000) || d.snapshot().status != RunStatus::Paused);
+    let end = d.snapshot();
+    let members: Vec<String> = end.contracts.iter().flat_map(|c| c.members.iter().map(|m| m.value.clone())).collect();
+    assert_eq!(members, vec!["{\"alice\": 6, \"bob\": 4}".to_string()]);
+    assert_eq!(end.events_len, 1);
 }

@@ -173,6 +173,22 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     let _ = writeln!(s, "transactions {} open", snap.transactions.len());
     for tx in &snap.transactions {
         let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
+        for m in &tx.members {
+            let _ = writeln!(s, "     {m}");
+        }
+    }
+    if !snap.contracts.is_empty() || snap.events_len > 0 {
+        let _ = writeln!(s, "contracts    {} instances", snap.contracts.len());
+        for c in &snap.contracts {
+            let _ = writeln!(s, "  {}", c.id);
+            for m in &c.members {
+                let _ = writeln!(s, "    {} = {}", m.name, m.value);
+            }
+        }
+        let _ = writeln!(s, "events       {}", snap.events_len);
+        for e in &snap.events {
+            let _ = writeln!(s, "  {e}");
+        }
     }
     let _ = writeln!(s, "loops        {}", snap.loops.len());
     for l in &snap.loops {

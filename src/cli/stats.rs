@@ -149,6 +149,19 @@ pub fn render_table(s: &RunStats) -> String {
     for e in &b.state {
         let _ = writeln!(out, "    {} = {}", e.key, e.value);
     }
+    if !b.contracts.is_empty() || !b.events.is_empty() {
+        let _ = writeln!(out, "  contracts ({} instances):", b.contracts.len());
+        for inst in &b.contracts {
+            let _ = writeln!(out, "    {}", inst.id);
+            for m in &inst.members {
+                let _ = writeln!(out, "      {} = {}", m.key, m.value);
+            }
+        }
+        let _ = writeln!(out, "  events ({}):", b.events.len());
+        for e in &b.events {
+            let _ = writeln!(out, "    {e}");
+        }
+    }
 
     flat_section(&mut out, "jit", &s.jit);
     out

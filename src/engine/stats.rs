@@ -13,7 +13,7 @@ use super::cache::CacheStats;
 use super::pipeline::{UnitReport, duration_us};
 use super::{JitSummary, Session};
 use crate::compile::optimize::PassStats;
-use crate::vm::chain;
+use crate::vm::{chain, contract};
 use crate::vm::hooks::{Observer, VmEvent};
 use crate::vm::interp::Halt;
 use crate::vm::value;
@@ -148,6 +148,20 @@ pub struct ChainStats {
     pub state: Vec<StateEntry>,
     /// Transactions still open when the program ended (they are reverted).
     pub open_transactions: usize,
+    /// Contract instances that exist at the end (CONTRACTS.md §12), by contract name, then
+    /// number, each with its members in declaration order.
+    pub contracts: Vec<InstanceEntry>,
+    /// The event log at the end, one `repr` of each `events()` record.
+    pub events: Vec<String>,
+}
+
+/// One contract instance at the end of a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceEntry {
+    /// `C#k`.
+    pub id: String,
+    /// Its members and their values (`repr`).
+    pub members: Vec<StateEntry>,
 }
 
 #[derive(Default)]
@@ -251,7 +265,27 @@ impl Session {
                 value: value::repr(&chain::from_data(data)).unwrap_or_else(|_| "<unprintable>".to_string()),
             })
             .collect();
-        let blockchain = ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth };
+        let world = &self.vm.ledger.contracts;
+        let contracts = contract::existing_instances(world)
+            .into_iter()
+            .map(|(id, members)| InstanceEntry {
+                id,
+                members: members
+                    .into_iter()
+                    .map(|(key, v)| StateEntry {
+                        key,
+                        value: value::repr(&v).unwrap_or_else(|_| "<unprintable>".to_string()),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let events = match world.events_value(&[]) {
+            Ok(value::Value::List(l)) => {
+                l.borrow().iter().map(|e| value::repr(e).unwrap_or_else(|_| "<unprintable>".to_string())).collect()
+            }
+            _ => Vec::new(),
+        };
+        let blockchain = ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth, contracts, events };
         RunStats {
             format_version: STATS_FORMAT_VERSION,
             outcome,

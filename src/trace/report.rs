@@ -349,6 +349,31 @@ impl ProfileReport {
             let _ = writeln!(out, "\n(instruction counts off: no per-line or per-instruction figures)");
         }
 
+        // A gas report per contract action (CONTRACTS.md §12): frames named `C.m`.
+        let actions: Vec<&FunctionRow> = self.functions.iter().filter(|f| is_action_name(&f.name)).collect();
+        if !actions.is_empty() {
+            let mut actions = actions;
+            actions.sort_by(|a, b| b.inclusive_gas.cmp(&a.inclusive_gas).then(a.name.cmp(&b.name)));
+            let _ = writeln!(out, "\nGas per contract action (the action and its callees)");
+            let name_w = actions.iter().map(|f| f.name.chars().count()).max().unwrap_or(0).max(8);
+            let _ = writeln!(
+                out,
+                "  {:<name_w$} {:>8} {:>12} {:>10} {:>12}",
+                "action", "calls", "gas", "avg gas", "instrs"
+            );
+            for f in actions.iter().take(top) {
+                let _ = writeln!(
+                    out,
+                    "  {:<name_w$} {:>8} {:>12} {:>10} {:>12}",
+                    f.name,
+                    f.calls,
+                    f.inclusive_gas,
+                    f.inclusive_gas / f.calls.max(1),
+                    f.inclusive_instructions
+                );
+            }
+        }
+
         let _ = writeln!(out, "\nHot loops");
         if self.loops.is_empty() {
             let _ = writeln!(out, "  (no loop iterated)");
@@ -367,6 +392,15 @@ impl ProfileReport {
             }
         }
         out
+    }
+}
+
+/// True for a contract action's frame name, `C.m` (also `C.m@D` for a module; not the
+/// member initializers `C.<members>` or entity defaults `E.<f>`).
+fn is_action_name(name: &str) -> bool {
+    match name.split_once('.') {
+        Some((c, m)) => !c.is_empty() && !c.starts_with('<') && !m.is_empty() && !m.starts_with('<'),
+        None => false,
     }
 }
 

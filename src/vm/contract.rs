@@ -88,6 +88,32 @@ impl ContractWorld {
         self.events.truncate(top.events_len);
     }
 
+    /// Per open transaction, outermost first: the members whose value differs from the one
+    /// they had when the transaction first touched their instance, as (`C#k.member`, old,
+    /// now) — the pending writes the debugger shows.
+    pub fn pending_writes(&self) -> Vec<Vec<(String, Value, Value)>> {
+        let mut out = Vec::with_capacity(self.frames.len());
+        for frame in &self.frames {
+            let mut writes = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (obj, snapshot) in &frame.touched {
+                let Obj::Instance(inst) = &**obj else { continue };
+                let Some(c) = inst.contract() else { continue };
+                if !seen.insert(inst.id) {
+                    continue;
+                }
+                let now = inst.storage.borrow();
+                for ((name, _), (old, new)) in c.members.iter().zip(snapshot.iter().zip(now.iter())) {
+                    if !super::value::values_equal(old, new).unwrap_or(false) {
+                        writes.push((format!("{}.{name}", inst.label()), old.clone(), new.clone()));
+                    }
+                }
+            }
+            out.push(writes);
+        }
+        out
+    }
+
     /// Snapshots `obj`'s storage in the innermost frame unless it already holds one.
     pub fn touch(&mut self, obj: &Rc<Obj>) -> Result<(), VmError> {
         let (Some(top), Obj::Instance(inst)) = (self.frames.last_mut(), &**obj) else { return Ok(()) };
@@ -495,6 +521,24 @@ pub fn b_protocol(args: &[Value], _: usize) -> Result<Value, VmError> {
 /// `events` reached as a plain builtin (the interpreter calls [`ContractWorld::events_value`]).
 pub fn b_events(_: &[Value], _: usize) -> Result<Value, VmError> {
     Err(VmError::new(ErrorKind::NotCallable, "not callable: events() needs the running program"))
+}
+
+/// Every instance that still exists, sorted by contract name then number, with its members
+/// in declaration order (for `stats` and the debugger).
+pub fn existing_instances(world: &ContractWorld) -> Vec<(String, Vec<(String, Value)>)> {
+    let mut out: Vec<(String, u32, String, Vec<(String, Value)>)> = Vec::new();
+    for obj in &world.instances {
+        let Obj::Instance(inst) = &**obj else { continue };
+        let Some(c) = inst.contract() else { continue };
+        if !inst.alive.get() {
+            continue;
+        }
+        let storage = inst.storage.borrow();
+        let members = c.members.keys().cloned().zip(storage.iter().cloned()).collect();
+        out.push((c.name.clone(), inst.number, inst.label(), members));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    out.into_iter().map(|(_, _, id, members)| (id, members)).collect()
 }
 
 /// Gas of creating an instance, before its initializers (CONTRACTS.md §11).

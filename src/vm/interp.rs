@@ -350,7 +350,14 @@ impl Vm {
                 }
                 Exit::Error(e) => {
                     // A handler may catch it (vm/unwind.rs); the loop then resumes there.
-                    let Some(e) = self.unwind(e) else { continue };
+                    let Some(e) = self.unwind(e) else {
+                        // A rollback while unwinding (a failed action call, a `try`'s
+                        // transactions) may have asked to stop, as after `TX_REVERT`.
+                        if self.interrupt.get() {
+                            return Halt::Budget;
+                        }
+                        continue;
+                    };
                     self.emit_error_event(&e);
                     self.failed = Some(e.clone());
                     self.flush();

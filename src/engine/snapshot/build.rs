@@ -119,6 +119,7 @@ impl Session {
         };
         let (operands, operand_count) = self.operands();
         let (state, state_len) = self.state_entries();
+        let (contracts, events, events_len) = self.contract_views();
         let profile = self.profile_view(&program.functions, program.line_count);
         let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
@@ -132,13 +133,26 @@ impl Session {
             globals: self.globals(),
             state,
             state_len,
-            transactions: vm
-                .ledger
-                .overlay_keys()
-                .into_iter()
-                .enumerate()
-                .map(|(i, keys)| TxView { depth: i + 1, keys })
-                .collect(),
+            transactions: {
+                let mut writes = vm.ledger.contracts.pending_writes().into_iter();
+                vm.ledger
+                    .overlay_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, keys)| {
+                        let members = writes
+                            .next()
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|(m, old, new)| format!("{m}: {} → {}", preview(old), preview(new)))
+                            .collect();
+                        TxView { depth: i + 1, keys, members }
+                    })
+                    .collect()
+            },
+            contracts,
+            events,
+            events_len,
             counters: vm.counters.clone(),
             gas_limit: vm.config.gas_limit,
             output,
@@ -292,6 +306,30 @@ impl Session {
             .map(|(k, d)| Binding { name: k.clone(), value: data_preview(d) })
             .collect();
         (entries, committed.len())
+    }
+
+    /// The instances with their storage, and the tail of the event log.
+    fn contract_views(&self) -> (Vec<ContractView>, Vec<String>, usize) {
+        let world = &self.vm.ledger.contracts;
+        let contracts = crate::vm::contract::existing_instances(world)
+            .into_iter()
+            .take(MAX_STATE_ENTRIES)
+            .map(|(id, members)| ContractView {
+                id,
+                members: members.iter().map(|(k, v)| Binding { name: k.clone(), value: preview(v) }).collect(),
+            })
+            .collect();
+        let skip = world.events.len().saturating_sub(MAX_STATE_ENTRIES);
+        let events = world
+            .events
+            .iter()
+            .skip(skip)
+            .map(|e| {
+                let args: Vec<String> = e.args.iter().map(preview).collect();
+                format!("{}({}) from {}", e.name, args.join(", "), e.source.as_deref().unwrap_or("top level"))
+            })
+            .collect();
+        (contracts, events, world.events.len())
     }
 
     fn error_view(&self) -> Option<ErrorView> {

@@ -166,6 +166,15 @@ pub struct Binding {
     pub value: String,
 }
 
+/// One contract instance and its members.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    /// `C#k`.
+    pub id: String,
+    /// Members in declaration order.
+    pub members: Vec<Binding>,
+}
+
 /// One call frame.
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameView {
@@ -190,6 +199,8 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// Contract members it changed so far, as `C#k.member: old → new`.
+    pub members: Vec<String>,
 }
 
 /// The error a program failed with.
@@ -400,6 +411,13 @@ pub struct SessionSnapshot {
     pub state_len: usize,
     /// Open transactions, outermost first.
     pub transactions: Vec<TxView>,
+    /// Contract instances that exist (CONTRACTS.md §12), by contract name then number, at
+    /// most [`MAX_STATE_ENTRIES`], with their storage as it is now (pending writes included).
+    pub contracts: Vec<ContractView>,
+    /// The event log's last records (at most [`MAX_STATE_ENTRIES`]), oldest first.
+    pub events: Vec<String>,
+    /// Records in the event log in all.
+    pub events_len: usize,
     /// Instructions, gas, calls, depth.
     pub counters: VmCounters,
     /// The gas limit, if any.

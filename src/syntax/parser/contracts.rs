@@ -280,6 +280,11 @@ impl Parser<'_> {
             }
         }
         let mut rw = Rewriter { members: &names, diags: Vec::new() };
+        for f in &actions {
+            if let Some(n) = &f.name {
+                rw.declare(n, &mut HashSet::new());
+            }
+        }
         let mut init_body = Vec::new();
         let mut member_names = Vec::new();
         for (m, init) in members {

@@ -1,5 +1,6 @@
 //! The VM pane: the call stack (a frame can be selected), the selected frame's locals, the
-//! operand stack, globals, committed STATE with the open transactions, and gas.
+//! operand stack, globals, committed STATE with the open transactions, contract instances with
+//! their storage (members a step changed marked) and the event log, and gas.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub struct VmPane {
     top: usize,
     height: Cell<usize>,
     stops: StopTracker,
+    /// Contract members (`C#k.name`) and their values in the previous snapshot, to highlight
+    /// the members a step changed.
+    previous_members: std::collections::HashMap<String, String>,
 }
 
 #[derive(Clone, Copy)]
@@ -95,7 +99,27 @@ impl VmPane {
         out.push((Kind::Heading, format!("Transactions ({} open)", snap.transactions.len())));
         for tx in &snap.transactions {
             let keys = if tx.keys.is_empty() { "(no writes yet)".to_string() } else { tx.keys.join(", ") };
+            let keys = if tx.keys.is_empty() && !tx.members.is_empty() { String::new() } else { keys };
             out.push((Kind::Binding, format!("  #{} {keys}", tx.depth)));
+            for m in &tx.members {
+                out.push((Kind::Binding, format!("     {m}")));
+            }
+        }
+        if !snap.contracts.is_empty() || snap.events_len > 0 {
+            out.push((Kind::Heading, format!("Contracts ({} instances, * changed)", snap.contracts.len())));
+            for c in &snap.contracts {
+                out.push((Kind::Text, format!("  {}", c.id)));
+                for m in &c.members {
+                    let key = format!("{}.{}", c.id, m.name);
+                    let changed = self.previous_members.get(&key).is_some_and(|old| *old != m.value);
+                    let line = format!("  {} {} = {}", if changed { "*" } else { " " }, m.name, m.value);
+                    out.push((if changed { Kind::Selected } else { Kind::Binding }, line));
+                }
+            }
+            out.push((Kind::Heading, format!("Events ({})", thousands(snap.events_len as u64))));
+            for e in &snap.events {
+                out.push((Kind::Binding, format!("  {e}")));
+            }
         }
         let limit = snap.gas_limit.map(thousands).unwrap_or_else(|| "no limit".to_string());
         out.push((Kind::Heading, "Gas and counters".to_string()));
@@ -121,6 +145,15 @@ impl Pane for VmPane {
     fn update(&mut self, snap: &Arc<SessionSnapshot>) {
         if self.stops.new_stop(snap) {
             self.selected = None;
+        }
+        // Roll the previous values only when the program moved, so a republished snapshot keeps
+        // the highlights of the last step.
+        if let Some(old) = self.snap.as_ref().filter(|old| old.counters.instructions != snap.counters.instructions) {
+            self.previous_members = old
+                .contracts
+                .iter()
+                .flat_map(|c| c.members.iter().map(move |m| (format!("{}.{}", c.id, m.name), m.value.clone())))
+                .collect();
         }
         self.snap = Some(snap.clone());
     }
