@@ -248,6 +248,7 @@ const NOT_YET: Jit = Jit::Refused("no native code yet");
 const CALLS: Jit = Jit::Refused("calls leave the loop");
 const CHAIN: Jit = Jit::Refused("blockchain operations are never compiled");
 const ERRORS: Jit = Jit::Refused("errors are raised and handled by the interpreter");
+const MODULES: Jit = Jit::Refused("modules are run by the interpreter");
 
 define_ops! {
     // --- constants and stack -------------------------------------------------------------
@@ -447,6 +448,13 @@ define_ops! {
     BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 } => "BRANCH_LOCALS", gas 2 + 2 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
     /// `LoadLocal a; Int imm; <cmp>; JumpIfFalse target`: jump unless `a cmp imm`. `->`
     BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 } => "BRANCH_LOCAL_IMM", gas 2 + 1 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
+
+    // --- modules (MODULES.md §6; semantics in vm/modules.rs; never JIT-compiled) -----------
+    /// Run module `module`'s top level in a frame of its own unless it already ran; the
+    /// frame's result (or null) is pushed. `-> null`
+    UseModule { module: u32 } => "USE_MODULE", gas 10, stack (0, 1), Next, jit MODULES;
+    /// `-> m`, the module value of module `module`.
+    LoadModule { module: u32 } => "LOAD_MODULE", gas 1, stack (0, 1), Next, jit MODULES;
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);

@@ -155,6 +155,7 @@ impl RunOpts {
                 gas_limit: self.gas_limit,
                 max_alloc: self.memory_limit,
                 hot_threshold: self.jit_threshold,
+                args: Vec::new(),
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
             jit: engine::jit_policy::JitPolicy { enabled: !self.no_jit },

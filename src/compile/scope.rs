@@ -194,6 +194,7 @@ impl UseCollector<'_> {
             }
             AstStmtKind::Break
             | AstStmtKind::Continue
+            | AstStmtKind::Use(_)
             | AstStmtKind::Return(None)
             | AstStmtKind::TxBegin
             | AstStmtKind::TxCommit

@@ -22,6 +22,7 @@ use super::token::Token;
 use crate::diag::Diagnostic;
 
 mod errors;
+mod modules;
 
 pub use super::limits::MAX_NESTING;
 
@@ -42,12 +43,12 @@ const CHAIN_NAMES: &[&str] = &["STATE", "TX_BEGIN", "TX_COMMIT", "TX_REVERT", "H
 pub fn parse(src: &str) -> (AstProgram, Vec<Diagnostic>) {
     let mut parser = Parser::new(src);
     let (stmts, _height) = parser.statement_list(false);
-    let Parser { lexer, diags, .. } = parser;
+    let Parser { lexer, diags, exports, .. } = parser;
     let mut all = lexer.into_diagnostics();
     all.extend(diags);
     all.sort_by_key(|d| d.span.start);
     all.truncate(MAX_DIAGNOSTICS);
-    (AstProgram { stmts }, all)
+    (AstProgram { stmts, exports }, all)
 }
 
 /// What an infix token does once its left operand is parsed.
@@ -154,6 +155,10 @@ struct Parser<'src> {
     /// The body indentation B of the innermost indented block being parsed (DIALECT.md §1),
     /// or `None` in a free-form context (the top level, a brace block).
     block_indent: Option<&'src str>,
+    /// Statements being parsed, the current one included (1 at the top level of the file).
+    stmt_nesting: u32,
+    /// Names added to the export list by `export` statements (MODULES.md §7).
+    exports: Vec<AstIdent>,
 }
 
 impl<'src> Parser<'src> {
@@ -179,6 +184,8 @@ impl<'src> Parser<'src> {
             in_function: false,
             in_loop: false,
             block_indent: None,
+            stmt_nesting: 0,
+            exports: Vec::new(),
         }
     }
 
@@ -450,6 +457,17 @@ impl<'src> Parser<'src> {
 
     /// One statement.
     fn statement(&mut self) -> PResult<PStmt> {
+        self.stmt_nesting += 1;
+        let res = match self.cur.token {
+            Token::Ident if modules::MODULE_WORDS.contains(&self.text(self.cur.span)) => self.module_stmt(),
+            _ => self.statement_kind(),
+        };
+        self.stmt_nesting -= 1;
+        res
+    }
+
+    /// One statement other than `use` and `export`.
+    fn statement_kind(&mut self) -> PResult<PStmt> {
         let next = match self.cur.token {
             Token::Function | Token::Action | Token::Ident => self.peek2().token,
             _ => Token::Eof,
@@ -1906,6 +1924,7 @@ pub(crate) mod tests {
                 }
                 out.push(')');
             }
+            AstStmtKind::Use(u) => out.push_str(&format!("(use {:?})", u.path)),
         }
     }
 

@@ -19,7 +19,18 @@ const BUILTINS: [BuiltinFn; NAMES.len()] = [
     // DIALECT.md §11.
     dialect::b_string, dialect::b_first, dialect::b_last, dialect::b_min, dialect::b_max, dialect::b_pow,
     dialect::b_map, dialect::b_filter, dialect::b_reduce,
+    b_is_main_true, b_is_main_false,
 ];
+
+fn b_is_main_true(args: &[Value], _: usize) -> BResult {
+    arity("is_main", args, 0, 0)?;
+    Ok(Value::Bool(true))
+}
+
+fn b_is_main_false(args: &[Value], _: usize) -> BResult {
+    arity("is_main", args, 0, 0)?;
+    Ok(Value::Bool(false))
+}
 
 /// The higher-order builtin `id` stands for, if it is one (the interpreter runs these itself,
 /// calling the callback in ordinary frames).

@@ -153,6 +153,7 @@ fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
         Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
             return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
         }
+        Value::Module(_) => return Err(chain_error(ErrorKind::State, "cannot store a module in STATE")),
     })
 }
 
@@ -267,6 +268,7 @@ pub fn hash_value(v: &Value) -> Result<String, VmError> {
         Value::Func(_) | Value::Builtin(_) => {
             return Err(chain_error(ErrorKind::TypeError, "type error: cannot hash a function"));
         }
+        Value::Module(_) => return Err(chain_error(ErrorKind::TypeError, "type error: cannot hash a module")),
         other => to_data(other).map_err(|e| {
             if e.kind == ErrorKind::State {
                 chain_error(ErrorKind::TypeError, "type error: cannot hash a function")

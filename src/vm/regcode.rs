@@ -116,6 +116,10 @@ pub enum XOp {
     ReturnNull { top: Pos },
     /// `Op::MakeClosure`.
     MakeClosure { dst: Pos, proto: u32 },
+    /// `Op::UseModule`.
+    UseModule { dst: Pos, module: u32 },
+    /// `Op::LoadModule`.
+    LoadModule { dst: Pos, module: u32 },
     /// `Op::Halt`.
     Halt,
     /// `Op::MakeList`: the `n` items from `at` up, the list at `at`.
@@ -259,6 +263,8 @@ impl XOp {
             XOp::Return { .. } => C::Return,
             XOp::ReturnNull { .. } => C::ReturnNull,
             XOp::MakeClosure { .. } => C::MakeClosure,
+            XOp::UseModule { .. } => C::UseModule,
+            XOp::LoadModule { .. } => C::LoadModule,
             XOp::Halt => C::Halt,
             XOp::MakeList { .. } => C::MakeList,
             XOp::MakeMap { .. } => C::MakeMap,
@@ -453,6 +459,8 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::Return => XOp::Return { src: below(1) },
         Op::ReturnNull => XOp::ReturnNull { top: o },
         Op::MakeClosure { proto } => XOp::MakeClosure { dst: o, proto },
+        Op::UseModule { module } => XOp::UseModule { dst: o, module },
+        Op::LoadModule { module } => XOp::LoadModule { dst: o, module },
         Op::Halt => XOp::Halt,
         Op::MakeList { n } => XOp::MakeList { at: below(n), n },
         Op::MakeMap { n } => XOp::MakeMap { at: below(n.saturating_mul(2)), n },

@@ -130,6 +130,17 @@ pub enum Value {
     Func(Rc<Closure>) = 9,
     /// A captured variable's box (only ever in frame slots, never visible to programs).
     Cell(CellRef) = 10,
+    /// A module value (MODULES.md §9): what `use "p" as m` binds.
+    Module(Rc<ModuleRef>) = 11,
+}
+
+/// Which module a module value stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleRef {
+    /// Index into the program's module table (`Program::modules`).
+    pub index: u32,
+    /// The module name `N(M)`, as programs see it.
+    pub name: String,
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
@@ -160,6 +171,7 @@ impl Value {
             Value::Map(_) => 8,
             Value::Func(_) => 9,
             Value::Cell(_) => 10,
+            Value::Module(_) => 11,
         }
     }
 
@@ -189,6 +201,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Map(_) => "map",
             Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => "function",
+            Value::Module(_) => "module",
         }
     }
 
@@ -203,7 +216,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => true,
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) | Value::Module(_) => true,
         }
     }
 }
@@ -330,6 +343,9 @@ impl Walker {
                 let inner = c.borrow().clone();
                 self.write(&inner, repr, out)?;
             }
+            Value::Module(m) => {
+                let _ = write!(out, "<module {}>", m.name);
+            }
         }
         Ok(())
     }
@@ -448,6 +464,7 @@ fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
         }
         (Value::Func(x), Value::Func(y)) => Rc::ptr_eq(x, y),
         (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        (Value::Module(x), Value::Module(y)) => x.index == y.index,
         _ => false,
     })
 }
