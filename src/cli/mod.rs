@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod cache_dir;
+pub mod module_fs;
 pub mod snapshot;
 pub mod state_file;
 pub mod stats;
@@ -45,10 +46,13 @@ pub struct Cli {
 pub enum Command {
     /// Run a program headless: its output on stdout, diagnostics on stderr.
     Run {
-        /// The program.
-        file: PathBuf,
         #[command(flatten)]
         opts: RunOpts,
+        /// The program.
+        file: PathBuf,
+        /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Print the bytecode listing of a program, before and after optimization.
     Dis {
@@ -188,7 +192,7 @@ fn io_reason(e: &std::io::Error) -> String {
 /// Entry point after argument parsing.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Run { file, opts, args }) => cmd_run(&file, &opts, args),
         Some(Command::Profile(args)) => profile::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
@@ -266,15 +270,21 @@ pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -
     ExitCode::from(1)
 }
 
-fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
-    let (path, src) = match load(file) {
+fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCode {
+    let main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let mut session = match make_session(&src, opts, out) {
+    let mut options = opts.options();
+    options.vm.args = args;
+    let mut builder = Session::builder(&main.src).options(&options).output(out).cache(make_cache(opts));
+    if let Some(p) = &main.program {
+        builder = builder.program(p.clone());
+    }
+    let mut session = match builder.build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     if let Some(state_path) = &opts.state {
         match state_file::load(state_path) {
@@ -286,7 +296,14 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         }
     }
     let halt = session.run_to_end();
-    let code = finish(&mut session, &halt, &path, &src);
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    let code = match &halt {
+        Halt::Error(e) => main.report(&[e.to_diagnostic()]),
+        _ => ExitCode::SUCCESS,
+    };
     if session.cache_stats().disk_write_errors > 0
         && let Some(why) = session.cache_warning()
     {

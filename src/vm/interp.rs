@@ -470,6 +470,8 @@ impl Vm {
     }
 
     fn undefined(&self, name: &str) -> VmError {
+        // A module's globals are `x@N`; the message names the variable as written.
+        let name = modules::split_global(name).0;
         VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
     }
 
