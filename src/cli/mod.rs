@@ -24,6 +24,7 @@ use crate::engine::cache::CompileCache;
 use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
+mod dis_files;
 mod dis_jit;
 mod dis_views;
 
@@ -247,8 +248,13 @@ fn make_cache(opts: &RunOpts) -> CompileCache {
 }
 
 /// Builds a session for `src` with the cache `opts` ask for.
-fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Session, Vec<crate::diag::Diagnostic>> {
-    Session::builder(src).options(&opts.options()).output(out).cache(make_cache(opts)).build()
+fn make_session(
+    src: &str,
+    opts: &RunOpts,
+    out: Box<dyn Write>,
+    program: Option<std::rc::Rc<engine::loader::LoadedProgram>>,
+) -> Result<Session, Vec<crate::diag::Diagnostic>> {
+    Session::builder(src).program_opt(program).options(&opts.options()).output(out).cache(make_cache(opts)).build()
 }
 
 /// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and
@@ -324,10 +330,14 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
 }
 
 fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Some(program) = &main.program {
+        return dis_files::cmd_dis_program(&main, program, opts, mode);
+    }
+    let (path, src) = (main.path, main.src);
     let build = match engine::build(&src, &opts.options()) {
         Ok(build) => build,
         Err(diags) => return report(&diags, &path, &src),

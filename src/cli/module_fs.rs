@@ -52,6 +52,21 @@ impl LoadedMain {
         }
     }
 
+    /// Ends a headless run like `cli::finish`, rendering a runtime error in its file.
+    pub fn finish(&self, session: &mut crate::engine::Session, halt: &crate::vm::interp::Halt) -> ExitCode {
+        if self.program.is_none() {
+            return super::finish(session, halt, &self.path, &self.src);
+        }
+        session.vm.flush();
+        for w in &session.vm.warnings {
+            eprintln!("{w}");
+        }
+        match halt {
+            crate::vm::interp::Halt::Error(e) => self.report(&[e.to_diagnostic()]),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+
     /// Prints diagnostics on stderr; returns exit status 1.
     pub fn report(&self, diags: &[crate::diag::Diagnostic]) -> ExitCode {
         eprintln!("{}", self.render(diags).trim_end());

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::Args;
 
-use super::{RunOpts, finish, load, report};
+use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
 use crate::trace::report::ProfileReport;
@@ -43,10 +43,11 @@ pub struct ProfileArgs {
 
 /// Runs `profile`.
 pub fn run(args: &ProfileArgs) -> ExitCode {
-    let (path, src) = match load(&args.file) {
+    let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let (path, src) = (main.path.clone(), main.src.clone());
     let sink = observe::live_sink();
     // By default the counts come from the VM's exact block counts, which keep the JIT on.
     let profiler = if args.instruction_events { Profiler::new() } else { Profiler::calls_only() };
@@ -54,16 +55,16 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let mut session = match Session::builder(&src).options(&options).output(out).build() {
+    let mut session = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let exact_counts = !args.no_instructions && !args.instruction_events;
     if exact_counts {
         session.enable_exec_counts();
     }
     let halt = session.run_to_end();
-    let code = finish(&mut session, &halt, &path, &src);
+    let code = main.finish(&mut session, &halt);
     session.sink.detach_all();
     let mut profile = profiler.borrow().profile();
     if exact_counts && let Some(counts) = session.exec_counts() {

@@ -9,23 +9,24 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use super::{RunOpts, finish, load, make_session, report};
+use super::RunOpts;
 use crate::engine::stats::RunStats;
 
 /// Runs `file` and prints its statistics.
 pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let src = main.src.clone();
     let out: Box<dyn Write> =
         if json { Box::new(BufWriter::new(std::io::stderr())) } else { Box::new(BufWriter::new(std::io::stdout())) };
-    let mut session = match make_session(&src, opts, out) {
+    let mut session = match super::make_session(&src, opts, out, main.program.clone()) {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let (halt, stats) = session.run_with_stats();
-    let code = finish(&mut session, &halt, &path, &src);
+    let code = main.finish(&mut session, &halt);
     if json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let mut stdout = std::io::stdout().lock();

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 
-use super::{RunOpts, finish, load, report};
+use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::syntax::span::SourceMap;
 use crate::trace::chrome::ChromeTraceWriter;
@@ -133,10 +133,11 @@ impl Writer {
 
 /// Runs `trace`.
 pub fn run(args: &TraceArgs) -> ExitCode {
-    let (path, src) = match load(&args.file) {
+    let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let (path, src) = (main.path.clone(), main.src.clone());
     let shown = args.output.display().to_string();
     let file = match File::create(&args.output) {
         Ok(f) => BufWriter::with_capacity(1 << 20, f),
@@ -150,14 +151,14 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
     let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
-    let (code, session) = match Session::builder(&src).options(&options).output(out).build() {
+    let (code, session) = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
             let halt = session.run_to_end();
-            let code = finish(&mut session, &halt, &path, &src);
+            let code = main.finish(&mut session, &halt);
             (code, Some(session))
         }
-        Err(diags) => (report(&diags, &path, &src), None),
+        Err(diags) => (main.report(&diags), None),
     };
     options.sink.detach_all();
     drop(session);

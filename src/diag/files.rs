@@ -48,7 +48,7 @@ impl SourceFiles {
         let display = self.files.get(idx).map_or("", |f| f.display.as_str());
         if name == "<module>" {
             format!("<module {display}>")
-        } else if idx == 0 || self.files.len() < 2 {
+        } else if idx == 0 || self.files.len() < 2 || name.contains('@') || name.starts_with("<module ") {
             name.to_string()
         } else {
             format!("{name}@{display}")

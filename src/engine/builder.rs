@@ -77,6 +77,12 @@ impl SessionBuilder {
         self
     }
 
+    /// [`SessionBuilder::program`] when there is a multi-file program.
+    pub fn program_opt(mut self, program: Option<std::rc::Rc<super::loader::LoadedProgram>>) -> SessionBuilder {
+        self.program = program;
+        self
+    }
+
     pub fn cache(mut self, cache: CompileCache) -> SessionBuilder {
         self.cache = cache;
         self

@@ -68,8 +68,11 @@ pub fn link_with_modules(top: &Chunk, modules: &[LinkModule<'_>], files: &[FileN
     let mut next_id = 0u32;
     link_chunk(top, &mut globals, &mut protos, &mut next_id);
     let mut infos = Vec::with_capacity(modules.len());
+    let mut owners: Vec<(u32, String)> = Vec::new();
     for m in modules {
+        let first = next_id;
         let proto = link_chunk(m.chunk, &mut globals, &mut protos, &mut next_id);
+        owners.extend((first..next_id).map(|id| (id, m.display.clone())));
         let exports = m
             .exports
             .iter()
@@ -83,6 +86,13 @@ pub fn link_with_modules(top: &Chunk, modules: &[LinkModule<'_>], files: &[FileN
         // Each `Rc` is still unique here. The top level's slots are the globals, so its
         // operands start above every global the program names.
         if let Some(p) = Rc::get_mut(p) {
+            if let Some((_, display)) = owners.iter().find(|(id, _)| *id == p.id) {
+                p.qualified = Some(match p.name.as_deref() {
+                    Some("<module>") => format!("<module {display}>"),
+                    Some(n) => format!("{n}@{display}"),
+                    None => format!("<anonymous>@{display}"),
+                });
+            }
             let operand_base = if p.is_top { p.n_slots.max(global_names.len() as u32) } else { p.n_slots };
             p.exec = regcode::translate_with_handlers(&p.code, &p.handlers, operand_base);
         }
@@ -187,6 +197,7 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         span: chunk.span,
         part_spans: chunk.part_spans.iter().cloned().collect(),
         handlers: chunk.handlers.clone(),
+        qualified: None,
     }));
     id
 }

@@ -77,11 +77,17 @@ pub struct Proto {
     pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
     /// The exception table (ERRORS.md), innermost entries first.
     pub handlers: Vec<crate::bytecode::handlers::Handler>,
+    /// The qualified name of a module's function (`f@D`, `<module D>`; MODULES.md §13.3), which
+    /// listings, profiles, traces and tracebacks show; `None` in the main file.
+    pub qualified: Option<String>,
 }
 
 impl Proto {
     /// Name for listings and tracebacks.
     pub fn display_name(&self) -> &str {
+        if let Some(q) = &self.qualified {
+            return q;
+        }
         match (&self.name, self.is_top) {
             (_, true) => "<main>",
             (Some(n), false) => n,
