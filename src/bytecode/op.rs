@@ -451,10 +451,15 @@ define_ops! {
 
     // --- modules (MODULES.md §6; semantics in vm/modules.rs; never JIT-compiled) -----------
     /// Run module `module`'s top level in a frame of its own unless it already ran; the
-    /// frame's result (or null) is pushed. `-> null`
-    UseModule { module: u32 } => "USE_MODULE", gas 10, stack (0, 1), Next, jit MODULES;
+    /// frame's result (or null) is pushed. With the `POP` after it, a `use` costs 10 gas, and
+    /// its bindings below cost nothing (MODULES.md §12). `-> null`
+    UseModule { module: u32 } => "USE_MODULE", gas 9, stack (0, 1), Next, jit MODULES;
     /// `-> m`, the module value of module `module`.
-    LoadModule { module: u32 } => "LOAD_MODULE", gas 1, stack (0, 1), Next, jit MODULES;
+    LoadModule { module: u32 } => "LOAD_MODULE", gas 0, stack (0, 1), Next, jit MODULES;
+    /// `-> g`: global `idx` (chunk global table), even when it has no value (a use's snapshot).
+    ImportLoad { idx: u32 } => "IMPORT_LOAD", gas 0, stack (0, 1), Next, jit MODULES;
+    /// `v ->` into global `idx` (chunk global table): a name a use statement binds.
+    ImportStore { idx: u32 } => "IMPORT_STORE", gas 0, stack (1, 0), Next, jit MODULES;
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);

@@ -1097,7 +1097,14 @@ impl Vm {
                         (Some(v), Some(to)) => put_clone(to, v),
                     }
                 }
-                XOp::StoreGlobal { src, idx } => {
+                XOp::ImportLoad { dst, idx } => {
+                    gas += xop.gas();
+                    let g = idx as usize;
+                    let v = if g < base { below.get(g) } else { fr.get(g - base) };
+                    let Some(v) = v.cloned() else { fail!(dst, internal("global out of range")) };
+                    put!(dst, v);
+                }
+                XOp::StoreGlobal { src, idx } | XOp::ImportStore { src, idx } => {
                     gas += xop.gas();
                     let g = idx as usize;
                     let (dst, v) = if g < base {

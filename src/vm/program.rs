@@ -162,6 +162,8 @@ fn link_chunk(chunk: &Chunk, globals: &mut IndexMap<String, ()>, out: &mut Vec<R
         .map(|op| match *op {
             Op::LoadGlobal { idx } => Op::LoadGlobal { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
             Op::StoreGlobal { idx } => Op::StoreGlobal { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
+            Op::ImportLoad { idx } => Op::ImportLoad { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
+            Op::ImportStore { idx } => Op::ImportStore { idx: global_ids.get(idx as usize).copied().unwrap_or(idx) },
             Op::MakeClosure { proto } => {
                 Op::MakeClosure { proto: child_ids.get(proto as usize).copied().unwrap_or(proto) }
             }

@@ -120,6 +120,10 @@ pub enum XOp {
     UseModule { dst: Pos, module: u32 },
     /// `Op::LoadModule`.
     LoadModule { dst: Pos, module: u32 },
+    /// `Op::ImportLoad`.
+    ImportLoad { dst: Pos, idx: u32 },
+    /// `Op::ImportStore`.
+    ImportStore { src: Pos, idx: u32 },
     /// `Op::Halt`.
     Halt,
     /// `Op::MakeList`: the `n` items from `at` up, the list at `at`.
@@ -265,6 +269,8 @@ impl XOp {
             XOp::MakeClosure { .. } => C::MakeClosure,
             XOp::UseModule { .. } => C::UseModule,
             XOp::LoadModule { .. } => C::LoadModule,
+            XOp::ImportLoad { .. } => C::ImportLoad,
+            XOp::ImportStore { .. } => C::ImportStore,
             XOp::Halt => C::Halt,
             XOp::MakeList { .. } => C::MakeList,
             XOp::MakeMap { .. } => C::MakeMap,
@@ -461,6 +467,8 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::MakeClosure { proto } => XOp::MakeClosure { dst: o, proto },
         Op::UseModule { module } => XOp::UseModule { dst: o, module },
         Op::LoadModule { module } => XOp::LoadModule { dst: o, module },
+        Op::ImportLoad { idx } => XOp::ImportLoad { dst: o, idx },
+        Op::ImportStore { idx } => XOp::ImportStore { src: below(1), idx },
         Op::Halt => XOp::Halt,
         Op::MakeList { n } => XOp::MakeList { at: below(n), n },
         Op::MakeMap { n } => XOp::MakeMap { at: below(n.saturating_mul(2)), n },

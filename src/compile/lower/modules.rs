@@ -5,19 +5,19 @@
 //! programs compile exactly as before. A `use` statement becomes
 //!
 //! ```text
-//! USE_MODULE m      ; run the module's top level unless it already ran (10 gas)
-//! POP
-//! LOAD_GLOBAL x@N   ; use-all / named: copy each bound export (a snapshot, §8.1)
-//! STORE x
-//! LOAD_MODULE m     ; alias: the module value (§8.3)
-//! STORE m
+//! USE_MODULE m      ; run the module's top level unless it already ran (9 gas)
+//! POP               ; (1 gas: a use costs 10, as a call, BLOCKCHAIN.md §7a)
+//! IMPORT_LOAD x@N   ; use-all / named: copy each bound export (a snapshot, §8.1; no gas)
+//! IMPORT_STORE x
+//! LOAD_MODULE m     ; alias: the module value (§8.3; no gas)
+//! IMPORT_STORE m
 //! ```
 //!
 //! which the loader's checks make safe: imported names are never assigned elsewhere (§10).
 
 use std::collections::HashMap;
 
-use super::{Lowerer, Result, Var};
+use super::{Lowerer, Result};
 use crate::bytecode::op::Op;
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{AstUse, UseForm};
@@ -85,24 +85,27 @@ impl Lowerer {
     /// Stores the value on top into this file's `name` (no const check: imports are read-only
     /// by the loader's rule, and never constants of this file).
     fn bind(&mut self, name: &str, span: Span) -> Result<()> {
-        let (var, _) = self.resolve(name, span)?;
-        self.store_plain(var, span);
+        if self.stack[self.stack.len() - 1].chunk.is_top {
+            // The main file's globals are its top-level slots; the global table entry below
+            // names the same program global.
+            self.top_slot(name, span)?;
+        }
+        let idx = self.global_entry(&self.file.global(name));
+        self.emit(Op::ImportStore { idx }, span);
         Ok(())
     }
 
     /// Loads the program global `global`, already qualified with its file's namespace.
     fn load_foreign(&mut self, global: &str, span: Span) -> Result<()> {
-        let level = self.stack.len() - 1;
-        if self.stack[level].chunk.is_top {
-            let slot = self.top_slot(global, span)?;
-            self.emit(Op::LoadLocal { slot }, span);
-        } else {
-            let state = &mut self.stack[level];
-            let next = state.globals.len() as u32;
-            let idx = *state.globals.entry(global.to_string()).or_insert(next);
-            let _ = Var::Global(idx);
-            self.emit(Op::LoadGlobal { idx }, span);
-        }
+        let idx = self.global_entry(global);
+        self.emit(Op::ImportLoad { idx }, span);
         Ok(())
+    }
+
+    /// The index of program global `global` in the current chunk's global table.
+    fn global_entry(&mut self, global: &str) -> u32 {
+        let state = self.top();
+        let next = state.globals.len() as u32;
+        *state.globals.entry(global.to_string()).or_insert(next)
     }
 }
