@@ -70,7 +70,10 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     if exact_counts && let Some(counts) = session.exec_counts() {
         profile.set_exec_counts(counts);
     }
-    let data = ProfileReport::new(&profile, &session.build.program, &src, &path);
+    let data = match &main.program {
+        Some(_) => ProfileReport::new_in(&profile, &session.build.program, &main.sources, &path),
+        None => ProfileReport::new(&profile, &session.build.program, &src, &path),
+    };
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {
             Ok(s) => s + "\n",
