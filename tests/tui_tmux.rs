@@ -313,3 +313,38 @@ fn a_terminal_that_goes_away_ends_the_debugger() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// ERRORS.md in the debugger: with the break on caught errors (`B` `6`), a throw three frames
+/// deep stops at the throw with those frames still on the call stack, then continues into the
+/// catch.
+#[test]
+fn a_catch_breakpoint_stops_at_the_throw_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("deep_throw.zx");
+    let src = "action c(n) {\n  if n > 2 {\n    throw \"deep \" + str(n)\n  }\n  return c(n + 1)\n}\n\
+               action b() { return c(1) }\naction a() { return b() }\nprint(\"start\")\n\
+               try {\n  a()\n} catch (e) {\n  print(\"caught\", e)\n}\nprint(\"end\")\n";
+    std::fs::write(&program, src).expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["B"]);
+    tmux.wait_for("the event menu", |s| s.contains("Break on VM events") && s.contains("an error is caught"));
+    tmux.keys(&["6"]);
+    tmux.wait_for("the break on catch", |s| s.lines().next().is_some_and(|l| l.contains("⚑ catch")));
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_still("the stop at the throw", |s| {
+        s.starts_with(" PAUSED (error caught: throw \"deep 3\" (line 3, unwinding 5 frames")
+    });
+    assert_eq!(status_number(&screen, "line"), Some(3), "stopped on the throw's line:\n{screen}");
+    // The frames the throw unwinds are still there: a, b and three of c.
+    let stack_rows = |name: &str| screen.lines().filter(|l| l.contains(&format!(" {name}  line "))).count();
+    assert!(stack_rows("c") >= 3 && stack_rows("b") == 1 && stack_rows("a") == 1, "{screen}");
+    assert!(screen.contains("start") && !screen.contains("caught deep 3"), "{screen}");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the run to finish", |s| s.contains("caught deep 3") && s.contains("end"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "catch");
+}

@@ -424,7 +424,9 @@ impl Lowerer {
         match &stmt.kind {
             AstStmtKind::Let { name, is_const, value } => {
                 self.expr(value)?;
-                self.store(&name.name, name.span)?;
+                // A `let`/`const` over a constant is reported at the statement's keyword, as
+                // the spec's model does (ARCHITECTURE.md, language decisions).
+                self.store(&name.name, span)?;
                 if *is_const {
                     self.mark_const(&name.name, name.span)?;
                 }

@@ -75,16 +75,16 @@ struct Active {
     steps: u64,
 }
 
-/// A replay toward the instruction before a runtime error.
+/// A replay toward the instruction that raises an error (a runtime error, or one a `catch`
+/// will handle).
 #[derive(Debug, Clone)]
 struct Replay {
     /// Instructions to run before stopping.
     until: u64,
-    /// Where the error happened: function and pc of the failing instruction.
+    /// Where the error happens: function and pc of the raising instruction.
     at: (u32, u32),
-    /// The error's message and line, for the stop reason.
-    message: String,
-    line: u32,
+    /// The stop reason once there.
+    reason: String,
 }
 
 /// A session under the debugger's control.
@@ -293,6 +293,9 @@ impl Debugger {
             if let Some(reason) = self.event_stop() {
                 return self.stop(reason);
             }
+            if self.replay.is_some() {
+                return false;
+            }
             return self.after_halt(halt);
         }
         let mut prev = active.prev;
@@ -309,6 +312,9 @@ impl Debugger {
             prev = cur;
             if let Some(reason) = self.event_stop() {
                 return self.stop(reason);
+            }
+            if self.replay.is_some() {
+                return false;
             }
             if !matches!(halt, Halt::Budget) {
                 return self.after_halt(halt);
@@ -336,8 +342,7 @@ impl Debugger {
         }
         let here = self.pos().map(|p| (p.function, p.pc));
         if matches!(halt, Halt::Budget) && here == Some(replay.at) {
-            let reason = format!("before runtime error: {} (line {})", replay.message, replay.line);
-            return self.stop(reason);
+            return self.stop(replay.reason);
         }
         // The replay went elsewhere (the program is not deterministic): carry on normally.
         if matches!(halt, Halt::Budget) { false } else { self.after_halt(halt) }
@@ -399,7 +404,12 @@ impl Debugger {
         if !self.interrupt.replace(false) {
             return None;
         }
-        let happened = self.take_events().into_iter().next()?;
+        // A caught error already replayed to (the user continued from its throw) is passed.
+        let replayed = self.replayed_error;
+        let happened = self
+            .take_events()
+            .into_iter()
+            .find(|h| !matches!(h, Happened::Caught { instructions, .. } if Some(*instructions) == replayed))?;
         let loop_line = |func: u32, loop_id: u16| -> u32 {
             let proto = self.session.vm.program.protos.get(func as usize);
             let header = proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header);
@@ -417,6 +427,19 @@ impl Debugger {
                 let line = self.pos().map_or(0, |p| self.line_of(p.function, p.pc.saturating_sub(1)));
                 format!("transaction rolled back at line {line} ({keys} keys discarded, depth {depth})")
             }
+            Happened::Caught { func, pc, instructions, message, from_depth, to_depth } => {
+                if instructions == 0 {
+                    return None;
+                }
+                let frames = from_depth.saturating_sub(to_depth);
+                let reason = format!(
+                    "error caught: {message} (line {}, unwinding {frames} frame{} to the handler)",
+                    self.line_of(func, pc),
+                    if frames == 1 { "" } else { "s" }
+                );
+                self.begin_replay(instructions, (func, pc), reason);
+                return None;
+            }
         })
     }
 
@@ -432,25 +455,27 @@ impl Debugger {
                 let replay =
                     self.event_breaks.contains(&EventBreak::RuntimeError) && self.replayed_error != Some(n) && n > 0;
                 if replay && let Some(loc) = self.session.location() {
-                    self.replayed_error = Some(n);
-                    self.replay = Some(Replay {
-                        until: n - 1,
-                        at: (loc.function, loc.pc),
-                        message: e.message.clone(),
-                        line: loc.line,
-                    });
-                    if let Ok(mut r) = self.recorder.try_borrow_mut() {
-                        r.set_muted(true);
-                    }
-                    self.session.rewind();
-                    self.attach_recorder();
-                    self.session.run_started = true;
+                    let reason = format!("before runtime error: {} (line {})", e.message, loc.line);
+                    self.begin_replay(n, (loc.function, loc.pc), reason);
                     return false;
                 }
                 self.run_end(RunOutcome::Error);
                 self.stop("runtime error".to_string())
             }
         }
+    }
+
+    /// Starts the run over (same build, fresh VM, events muted) to stop before the `n`-th
+    /// instruction, which raises an error at `at`; `n` is never replayed to twice.
+    fn begin_replay(&mut self, n: u64, at: (u32, u32), reason: String) {
+        self.replayed_error = Some(n);
+        self.replay = Some(Replay { until: n - 1, at, reason });
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_muted(true);
+        }
+        self.session.rewind();
+        self.attach_recorder();
+        self.session.run_started = true;
     }
 
     fn run_end(&mut self, outcome: RunOutcome) {
@@ -714,6 +739,32 @@ print(total)
         assert!(d.run_to_stop(Goal::Continue, 10_000));
         assert_eq!(d.snapshot().status, RunStatus::Failed);
         assert_eq!(d.stop_reason(), Some("runtime error"));
+    }
+
+    #[test]
+    fn breaks_on_a_caught_throw_at_the_throw_with_its_frames() {
+        let src = "action c(n) {\n  if n > 2 { throw \"deep \" + str(n) }\n  return c(n + 1)\n}\n\
+                   print(\"start\")\ntry {\n  c(1)\n} catch (e) {\n  print(\"caught\", e)\n}\n\
+                   try { c(3) } catch { print(\"again\") }\n";
+        let mut d = debugger(src);
+        d.toggle_event_break(EventBreak::Caught);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(
+            d.stop_reason(),
+            Some("error caught: throw \"deep 3\" (line 2, unwinding 3 frames to the handler)")
+        );
+        let snap = d.snapshot();
+        assert_eq!(snap.status, RunStatus::Paused);
+        assert_eq!(snap.location.map(|l| l.line), Some(2));
+        assert_eq!(snap.frames.len(), 4, "<main> and three frames of c, not yet unwound");
+        assert_eq!(snap.output, vec!["start"], "the replay printed the output once");
+        // Continuing runs the throw into the catch; the next caught error stops again.
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("error caught: throw \"deep 3\" (line 2, unwinding 1 frame to the handler)"));
+        assert_eq!(d.snapshot().output, vec!["start", "caught deep 3"]);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("finished"));
+        assert_eq!(d.snapshot().output, vec!["start", "caught deep 3", "again"]);
     }
 
     #[test]

@@ -38,16 +38,20 @@ pub enum EventBreak {
     RuntimeError,
     /// A transaction was rolled back by `TX_REVERT` (stops after it).
     TxRollback,
+    /// A `catch` or `finally` is about to handle an error (stops at the raising instruction,
+    /// with the frames it unwinds still there, by replaying the run up to it).
+    Caught,
 }
 
 impl EventBreak {
     /// Every event, in menu order.
-    pub const ALL: [EventBreak; 5] = [
+    pub const ALL: [EventBreak; 6] = [
         EventBreak::JitCompiled,
         EventBreak::Bailout,
         EventBreak::CacheMiss,
         EventBreak::RuntimeError,
         EventBreak::TxRollback,
+        EventBreak::Caught,
     ];
 
     /// Short name for the status bar.
@@ -58,6 +62,7 @@ impl EventBreak {
             EventBreak::CacheMiss => "miss",
             EventBreak::RuntimeError => "error",
             EventBreak::TxRollback => "rollback",
+            EventBreak::Caught => "catch",
         }
     }
 
@@ -69,6 +74,7 @@ impl EventBreak {
             EventBreak::CacheMiss => "a restart misses the cache",
             EventBreak::RuntimeError => "before a runtime error",
             EventBreak::TxRollback => "a transaction rolls back",
+            EventBreak::Caught => "an error is caught",
         }
     }
 
@@ -80,6 +86,7 @@ impl EventBreak {
             EventBreak::CacheMiss => "at the start, naming recompiled units",
             EventBreak::RuntimeError => "replays up to the failing instruction",
             EventBreak::TxRollback => "right after TX_REVERT",
+            EventBreak::Caught => "replays up to the throw, frames intact",
         }
     }
 
@@ -111,6 +118,22 @@ pub enum Happened {
     },
     /// A unit was compiled because the cache did not have it.
     CacheMiss,
+    /// A catch or finally of the frame at `to_depth` will handle the error raised by
+    /// instruction `pc` of `func` at `from_depth`, the `instructions`-th instruction run.
+    Caught {
+        /// Function (proto id) of the raising instruction.
+        func: u32,
+        /// The raising instruction.
+        pc: u32,
+        /// Instructions run, the raising one included.
+        instructions: u64,
+        /// The error's message.
+        message: String,
+        /// Depth of the raising frame.
+        from_depth: u32,
+        /// Depth of the handler's frame.
+        to_depth: u32,
+    },
     /// `TX_REVERT` discarded a transaction with these many keys written.
     TxRollback {
         /// Depth after the rollback.
@@ -235,6 +258,14 @@ impl Listener for Recorder {
             TraceEvent::CacheMiss { .. } => self.queue(EventBreak::CacheMiss, Happened::CacheMiss),
             TraceEvent::TxRollback { depth, keys } => {
                 self.queue(EventBreak::TxRollback, Happened::TxRollback { depth, keys: keys.0.len() });
+            }
+            TraceEvent::Caught { message, thrown, func, pc, from_depth, to_depth, instructions, .. } => {
+                let message = match thrown {
+                    Some(value) => format!("throw {}", value.text()),
+                    None => message.to_string(),
+                };
+                let happened = Happened::Caught { func, pc, instructions, message, from_depth, to_depth };
+                self.queue(EventBreak::Caught, happened);
             }
             _ => {}
         }

@@ -4,7 +4,7 @@
 use crate::bytecode::op::Op;
 use crate::vm::hooks::{Observer, VmEvent};
 
-use super::event::{ArgList, KeyList, TraceEvent};
+use super::event::{ArgList, KeyList, TraceEvent, ValueText};
 use super::sink::EventSink;
 
 /// Installed by the engine as the VM's observer whenever an enabled sink is in use.
@@ -59,6 +59,18 @@ impl Observer for VmBridge {
             VmEvent::TxCommit { depth, keys } => TraceEvent::TxCommit { depth: depth32(depth), keys: KeyList(keys) },
             VmEvent::TxRevert { depth, keys } => TraceEvent::TxRollback { depth: depth32(depth), keys: KeyList(keys) },
             VmEvent::StateAccess { write, key, depth } => TraceEvent::StateAccess { write, key, depth: depth32(depth) },
+            VmEvent::Caught { error, thrown, proto, pc, from_depth, to_depth, finally, instructions } => {
+                TraceEvent::Caught {
+                    message: &error.message,
+                    thrown: thrown.map(ValueText),
+                    func: proto.id,
+                    pc,
+                    from_depth: depth32(from_depth),
+                    to_depth: depth32(to_depth),
+                    finally,
+                    instructions,
+                }
+            }
             VmEvent::Error { error, depth, instructions } => TraceEvent::Error {
                 kind: error.kind,
                 message: &error.message,

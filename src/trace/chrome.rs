@@ -423,6 +423,18 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
                 self.instant(at_ns, TID_VM, "runtime error", "error", args);
                 self.end_all(at_ns, TID_VM);
             }
+            TraceEvent::Caught { message, thrown, func, pc, from_depth, to_depth, finally, .. } => {
+                let args = json!({
+                    "message": message,
+                    "thrown": thrown,
+                    "function": self.func_name(func),
+                    "pc": pc,
+                    "from_depth": from_depth,
+                    "to_depth": to_depth,
+                    "handler": if finally { "finally" } else { "catch" },
+                });
+                self.instant(at_ns, TID_VM, "caught", "error", args);
+            }
             TraceEvent::Print { text } => {
                 self.instant(at_ns, TID_VM, "print", "output", json!({"text": truncate_chars(text, PRINT_TEXT_LIMIT)}));
             }

@@ -94,6 +94,23 @@ impl Serialize for ArgList<'_> {
     }
 }
 
+/// A value shown in an event, serialized as a bounded rendering (as arguments are).
+#[derive(Debug, Clone, Copy)]
+pub struct ValueText<'a>(pub &'a Value);
+
+impl ValueText<'_> {
+    /// The bounded rendering.
+    pub fn text(&self) -> String {
+        summarize_value(self.0, ARG_TEXT_LIMIT)
+    }
+}
+
+impl Serialize for ValueText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
 /// STATE keys touched by a commit or rollback, serialized as a list of at most
 /// [`KEY_LIST_LIMIT`] keys.
 #[derive(Debug, Clone, Copy)]
@@ -254,6 +271,27 @@ pub enum TraceEvent<'a> {
         /// Instructions executed so far.
         instructions: u64,
     },
+    /// A catchable error is about to be handled by a `catch` or `finally` (ERRORS.md): the
+    /// frames between the raising one and the handler's are unwound after this event.
+    Caught {
+        /// The error's message (`Requirement failed: ...`; for a `throw`, `uncaught exception`,
+        /// with the value in `thrown`).
+        message: &'a str,
+        /// The value of a `throw`, if the error is one.
+        thrown: Option<ValueText<'a>>,
+        /// The function that raised it.
+        func: FuncId,
+        /// The raising instruction.
+        pc: u32,
+        /// Depth of the raising frame.
+        from_depth: u32,
+        /// Depth of the frame whose handler runs.
+        to_depth: u32,
+        /// True if a finally body (not a catch) receives it.
+        finally: bool,
+        /// Instructions executed so far (the raising one included).
+        instructions: u64,
+    },
     /// The program printed a line (without its newline).
     Print {
         /// The text.
@@ -364,6 +402,7 @@ impl TraceEvent<'_> {
             TraceEvent::Call { .. } => "call",
             TraceEvent::Return { .. } => "return",
             TraceEvent::Error { .. } => "error",
+            TraceEvent::Caught { .. } => "caught",
             TraceEvent::Print { .. } => "print",
             TraceEvent::LoopHot { .. } => "loop_hot",
             TraceEvent::JitCompileStart { .. } => "jit_compile_start",

@@ -243,7 +243,7 @@ fn b_sort(args: &[Value], _: usize) -> BResult {
     if !all_numbers && !all_strings {
         return Err(type_error("sort() needs a list of numbers or a list of strings".to_string()));
     }
-    items.sort_by(|a, b| compare(a, b, "<").ok().flatten().unwrap_or(std::cmp::Ordering::Equal));
+    items.sort_by(|a, b| compare(a, b).ok().flatten().unwrap_or(std::cmp::Ordering::Equal));
     Ok(Value::list(items))
 }
 

@@ -306,7 +306,7 @@ fn extreme(name: &str, args: &[Value], want: std::cmp::Ordering) -> Result<Value
     }
     let mut best = 0;
     for i in 1..items.len() {
-        if value::compare(&items[i], &items[best], "<")? == Some(want) {
+        if value::compare(&items[i], &items[best])? == Some(want) {
             best = i;
         }
     }

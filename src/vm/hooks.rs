@@ -34,6 +34,20 @@ pub enum VmEvent<'a> {
     /// The program failed; `depth` is the call depth of the failing frame. Frames are not
     /// popped afterwards, so observers close every open activation here.
     Error { error: &'a RuntimeError, depth: usize, instructions: u64 },
+    /// A catchable error raised by instruction `pc` of `proto` at depth `from_depth` is about
+    /// to be handled by a `catch` (or, with `finally`, a finally body) at depth `to_depth`;
+    /// the frames above it are still there. `thrown` is the value of a `throw`;
+    /// `instructions` counts the raising instruction.
+    Caught {
+        error: &'a RuntimeError,
+        thrown: Option<&'a Value>,
+        proto: &'a Rc<Proto>,
+        pc: u32,
+        from_depth: usize,
+        to_depth: usize,
+        finally: bool,
+        instructions: u64,
+    },
 }
 
 /// A listener for [`VmEvent`]s.

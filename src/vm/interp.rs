@@ -2149,13 +2149,7 @@ fn ordered(op: Op, a: &Value, b: &Value) -> OpResult<bool> {
             _ => x >= y,
         });
     }
-    let sym = match op {
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        _ => ">=",
-    };
-    let ord = value::compare(a, b, sym)?;
+    let ord = value::compare(a, b)?;
     Ok(match (op, ord) {
         (_, None) => false,
         (Op::Lt, Some(o)) => o == Less,

@@ -122,6 +122,7 @@ impl Vm {
                 let frame = &self.frames[i];
                 let pc = frame.ip.saturating_sub(1) as u32;
                 if let Some(h) = handlers::find(&frame.proto.handlers, pc).copied() {
+                    self.report_caught(i, h, &err, thrown.as_ref());
                     self.enter_handler(i, h, err, thrown);
                     return None;
                 }
@@ -133,6 +134,26 @@ impl Vm {
         }
         self.ledger.revert_all();
         Some(err)
+    }
+
+    /// Tells the observer that the handler `h` of frame `frame_idx` catches `err`, before any
+    /// frame is discarded (the debugger's catch breakpoint and the trace's `caught` event).
+    fn report_caught(&mut self, frame_idx: usize, h: handlers::Handler, err: &RuntimeError, thrown: Option<&Value>) {
+        let Some(obs) = self.observer.as_mut() else { return };
+        let Some(top) = self.frames.last() else { return };
+        obs.event(
+            self.counters.gas,
+            &VmEvent::Caught {
+                error: err,
+                thrown,
+                proto: &top.proto,
+                pc: top.ip.saturating_sub(1) as u32,
+                from_depth: self.frames.len() - 1,
+                to_depth: frame_idx,
+                finally: h.kind == HandlerKind::Finally,
+                instructions: self.counters.instructions,
+            },
+        );
     }
 
     /// Discards the frames above `frame_idx`, reverts the transactions above the handler's

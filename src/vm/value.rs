@@ -477,7 +477,7 @@ fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
 
 /// Orders two numbers or two strings (`<`, `<=`, `>`, `>=`); anything else is a type error.
 /// Returns `None` when a NaN is involved (every ordered comparison is then false).
-pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Ordering>> {
+pub fn compare(a: &Value, b: &Value) -> VResult<Option<std::cmp::Ordering>> {
     use std::cmp::Ordering;
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
@@ -486,7 +486,7 @@ pub fn compare(a: &Value, b: &Value, op: &str) -> VResult<Option<std::cmp::Order
         (Value::Float(x), Value::Int(y)) => cmp_int_float(*y, *x).map(Ordering::reverse),
         (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
         _ => {
-            return Err(type_error(format!("cannot compare {} {op} {}", a.type_name(), b.type_name())));
+            return Err(type_error(format!("cannot compare {} and {}", a.type_name(), b.type_name())));
         }
     })
 }

@@ -1,5 +1,5 @@
 //! Fuzz targets on stable Rust (proptest-driven, with a time-boxed long-run mode): the front
-//! end, the compiler and optimizer, the VM, the optimizer and JIT differentials, the bytecode
+//! end, the compiler and optimizer, the VM, the optimizer and JIT differentials, the spec's model as an oracle, the bytecode
 //! verifier, and the cache, theme and state loaders. Each target first replays its stored
 //! corpus and regression inputs (`tests/fuzz/corpus`, `tests/fuzz/regressions`).
 //!
@@ -13,6 +13,7 @@ mod harness;
 mod loader_targets;
 mod module_targets;
 mod mutate;
+mod oracle_target;
 mod program_targets;
 mod rich;
 mod seeds;
@@ -108,6 +109,27 @@ fn multi_file() {
             corpus: &["multi_file"],
         };
         harness::run(&target, common::module_programs::program().prop_map(String::into_bytes));
+    });
+}
+
+#[test]
+fn model_oracle() {
+    assert!(
+        oracle_target::model_path().is_file(),
+        "the spec's model is missing at {}",
+        oracle_target::model_path().display()
+    );
+    on_big_stack(|| {
+        let target = Target {
+            name: "model_oracle",
+            default_cases: 32,
+            check: oracle_target::check_model_oracle,
+            // Not the shared seed programs: collections.zx prints a list beside a `pop()` of
+            // it, where the model displays each argument as it is evaluated (see
+            // ARCHITECTURE.md, language decisions: print evaluates all its arguments first).
+            corpus: &[],
+        };
+        harness::run(&target, oracle_target::oracle_inputs());
     });
 }
 
@@ -268,6 +290,12 @@ fn stored_seeds_are_valid() {
     use zexus_tui::bytecode::verify::verify;
     let corpus = harness::fuzz_dir().join("corpus");
     if std::env::var("ZEXUS_FUZZ_WRITE_CORPUS").is_ok_and(|v| v == "1") {
+        // Stale seeds of an older format (or of a unit that no longer exists) go first.
+        for kind in ["verifier", "cache_loader"] {
+            for (path, _) in harness::files("corpus", kind) {
+                std::fs::remove_file(&path).expect("remove a stale seed");
+            }
+        }
         for (path, bytes) in harness::files("corpus", "programs") {
             let src = String::from_utf8_lossy(&bytes).into_owned();
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! A generator of well-formed Zexus programs that reach the whole VM: strings and their
 //! methods, lists, maps, builtins, closures over locals, recursion, STATE with nested
-//! transactions, HASH and VERIFY, constants, and statements that raise every kind of runtime
-//! error. Expressions are typed (numbers, strings, lists, maps, conditions) so most programs
+//! transactions, HASH and VERIFY, constants, statements that raise every kind of runtime
+//! error, and try/catch/finally around throw, require and revert raised a few frames deep and
+//! around transactions the error rolls back (ERRORS.md). Expressions are typed (numbers, strings, lists, maps, conditions) so most programs
 //! run a good while; a few statements mix types or fail on purpose. Programs always compile.
 
 use proptest::prelude::*;
@@ -150,6 +151,14 @@ fn simple_stmt() -> S {
         1 => e.num.clone().prop_map(|x| format!("STATE[\"n\"] += {x}")),
         1 => (e.cond.clone(), e.text.clone()).prop_map(|(c, msg)| format!("VERIFY({c} || true, {msg})")),
         1 => (0u32..1_000_000, e.any.clone()).prop_map(|(n, x)| format!("const K{n} = {x}")),
+        // ERRORS.md: raised a few frames deep, or here; caught when inside a `try` below.
+        1 => (0u8..4).prop_map(|k| format!("a += thrower({k})")),
+        1 => e.num.clone().prop_map(|x| format!("a = guarded({x})")),
+        1 => prop_oneof![
+            e.any.clone().prop_map(|x| format!("throw {x}")),
+            e.text.clone().prop_map(|x| format!("revert({x})")),
+            (e.cond.clone(), e.text.clone()).prop_map(|(c, m)| format!("require({c}, {m})")),
+        ],
         // Type changes and failures on purpose (each ends the run, so they are rare).
         1 => prop_oneof![
             e.text.clone().prop_map(|x| format!("a = {x}")),
@@ -189,6 +198,17 @@ pub fn stmt() -> impl Strategy<Value = String> {
                 let end = if commit { "TX_COMMIT();" } else { "TX_REVERT();" };
                 format!("TX_BEGIN();\n{b}\n{end}")
             }),
+            // try/catch/finally, alone and around a transaction the error rolls back.
+            (block.clone(), block.clone())
+                .prop_map(|(b, h)| format!("try {{\n{b}\n}} catch (e) {{\nprint(\"caught\", typeof(e))\n{h}\n}}")),
+            (block.clone(), block.clone(), block.clone()).prop_map(|(b, h, f)| {
+                format!("try {{\n{b}\n}} catch (e) {{\nc = typeof(e)\n{h}\n}} finally {{\nprint(\"finally\", a)\n{f}\n}}")
+            }),
+            (block.clone(), 0u8..4).prop_map(|(b, k)| {
+                format!(
+                    "try {{\nTX_BEGIN();\nSTATE[\"n\"] += 1\n{b}\nprint(thrower({k}))\nTX_COMMIT();\n}} catch {{\nprint(\"rolled back\", STATE[\"n\"])\n}}"
+                )
+            }),
         ]
     })
 }
@@ -202,6 +222,8 @@ pub fn program() -> impl Strategy<Value = String> {
              let f = function(v) { return [v] }\n\
              action twice(v) { return v + v }\n\
              action rec(n) { if (n <= 0) { return 0 } return rec(n - 1) + 1 }\n\
+             action thrower(n) { if (n <= 0) { throw \"thrown \" + str(n) } return thrower(n - 1) + 1 }\n\
+             action guarded(v) { require(v < 5, \"big\")\nreturn v }\n\
              function make_adder(n) { return function(x) { return x + n } }\n\
              action make_counter() { let n = 0\nreturn function(d) { n = n + d\nreturn n } }\n\
              let counter = make_counter()\nSTATE[\"n\"] = 0\n",

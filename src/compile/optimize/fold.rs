@@ -85,7 +85,7 @@ fn binary(op: Op, a: &Value, b: &Value) -> Option<Value> {
         Op::Ne => value::values_equal(a, b).map(|e| Value::Bool(!e)),
         Op::Lt | Op::Le | Op::Gt | Op::Ge => {
             use std::cmp::Ordering::*;
-            let ord = value::compare(a, b, "<");
+            let ord = value::compare(a, b);
             ord.map(|o| {
                 Value::Bool(match (op, o) {
                     (_, None) => false,
