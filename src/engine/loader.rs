@@ -210,6 +210,8 @@ impl Loader<'_> {
     /// Resolves one `use` of file `from` and loads its module if it is new.
     fn follow(&mut self, from: usize, u: &AstUse) -> Result<usize, Diags> {
         let p = &u.path;
+        // The position of a `use` is the opening quote of its path (MODULES.md §13.1).
+        let quote = Span { start: u.path_span.start, end: u.path_span.start + 1 };
         let dir = self.files[from].canonical.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if p.starts_with('/') { PathBuf::from(p) } else { dir.join(p) };
         let mut candidates = vec![(base.clone(), p.clone())];
@@ -224,7 +226,7 @@ impl Loader<'_> {
             } else {
                 (format!("syntax error: module not found: \"{p}\""), "no such file")
             };
-            let d = Diagnostic::error("E0150", msg, u.path_span).with_label(label);
+            let d = Diagnostic::error("E0150", msg, quote).with_label(label);
             return Err(self.with_chain(from, vec![d]));
         };
         let canonical = self.fs.canonical(&found).unwrap_or(found.clone());
@@ -233,7 +235,7 @@ impl Loader<'_> {
                 let mut names: Vec<&str> = self.path[pos..].iter().map(|&f| self.files[f].display.as_str()).collect();
                 names.push(self.files[idx].display.as_str());
                 let msg = format!("syntax error: import cycle: {}", names.join(" -> "));
-                let d = Diagnostic::error("E0151", msg, u.path_span).with_label("this closes the cycle");
+                let d = Diagnostic::error("E0151", msg, quote).with_label("this closes the cycle");
                 return Err(self.with_chain(from, vec![d]));
             }
             return Ok(idx);
@@ -241,7 +243,7 @@ impl Loader<'_> {
         let text = match self.fs.read(&found) {
             Ok(t) => t,
             Err(why) => {
-                let d = Diagnostic::error("E0150", format!("syntax error: cannot read module \"{p}\": {why}"), u.path_span)
+                let d = Diagnostic::error("E0150", format!("syntax error: cannot read module \"{p}\": {why}"), quote)
                     .with_label("cannot be read");
                 return Err(self.with_chain(from, vec![d]));
             }
