@@ -196,7 +196,9 @@ fn limits_stop_at_the_same_instruction_in_every_mode() {
         assert!(fast.end.contains("out of gas"), "{limit}: {}", fast.end);
         assert_eq!(fast, run(src, Some(1), &config), "gas limit {limit}");
     }
-    for steps in [1, 50, full.instructions / 2, full.instructions - 1] {
+    // `full.instructions` counts HALT, which does not count against the limit: the last
+    // limit that stops the program is two fewer (issue 13, L10).
+    for steps in [1, 50, full.instructions / 2, full.instructions - 2] {
         let config = VmConfig { max_steps: Some(steps), ..VmConfig::default() };
         let fast = run(src, None, &config);
         assert!(fast.end.contains("step limit"), "{steps}: {}", fast.end);

@@ -67,7 +67,11 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
             name(idx as usize, &chunk.globals)
         }
         Op::LoadFree { idx } | Op::StoreFree { idx } => name(idx as usize, &chunk.free_names),
-        Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } => konst(name),
+        Op::CheckConst { name }
+        | Op::GetMember { name }
+        | Op::SetMember { name }
+        | Op::Emit { name, .. }
+        | Op::NewEntity { name, .. } => konst(name),
         Op::LoopBack { target, loop_id } => format!("loop {loop_id} to {target}"),
         Op::ForNext { slot: s, exit } => format!("{}, exit to {exit}", slot(s)),
         Op::ForPrep { slot: s } | Op::ForPrep2 { slot: s } | Op::TryBegin { slot: s } => slot(s),

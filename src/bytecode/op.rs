@@ -248,6 +248,7 @@ const NOT_YET: Jit = Jit::Refused("no native code yet");
 const CALLS: Jit = Jit::Refused("calls leave the loop");
 const CHAIN: Jit = Jit::Refused("blockchain operations are never compiled");
 const ERRORS: Jit = Jit::Refused("errors are raised and handled by the interpreter");
+const CONTRACTS: Jit = Jit::Refused("contract operations touch the ledger and are never compiled");
 const MODULES: Jit = Jit::Refused("modules are run by the interpreter");
 
 define_ops! {
@@ -420,6 +421,18 @@ define_ops! {
     /// because of an error). `token ->` (never falls through)
     Reraise => "RERAISE", gas 0, stack (1, 0), End, jit ERRORS;
 
+    // --- contracts (CONTRACTS.md; semantics in vm/contract.rs and vm/interp/contract_ops;
+    // never JIT-compiled). Member reads, writes and action calls on instances are
+    // GET_MEMBER/SET_MEMBER/CALL_METHOD, charged the difference to §11's costs at run time.
+    /// Push the frame's current instance (`this`/`self`). `-> this`
+    This => "LOAD_THIS", gas 2, stack (0, 1), Next, jit CONTRACTS;
+    /// Append an event named by const `name` with the top `argc` values as its arguments.
+    /// `a1..an ->`
+    Emit { name: u32, argc: u16 } => "EMIT", gas 10, stack (u32::from(argc), 0), Next, jit CONTRACTS;
+    /// Build an entity of the type below `n` (name, value) pairs; const `name` is the type's
+    /// name as written (for the error when it is not an entity type). `ty k1 v1..kn vn -> e`
+    NewEntity { name: u32, n: u16 } => "NEW_ENTITY", gas 3, stack (1 + 2 * u32::from(n), 1), Next, jit CONTRACTS;
+
     // --- superinstructions (made by the peephole pass; each equals the sequence named and
     // costs the sum of its gas, so gas is independent of fusion) ----------------------------
     /// `LoadLocal a; LoadLocal b`. `-> a b`
@@ -536,7 +549,18 @@ impl Op {
 
     /// True for the blockchain opcodes, which the optimizer must not move, fold or remove.
     pub fn is_chain(&self) -> bool {
-        matches!(self, Op::StateGet | Op::StateSet | Op::TxBegin | Op::TxCommit | Op::TxRevert | Op::Hash | Op::Verify)
+        matches!(
+            self,
+            Op::StateGet
+                | Op::StateSet
+                | Op::TxBegin
+                | Op::TxCommit
+                | Op::TxRevert
+                | Op::Hash
+                | Op::Verify
+                | Op::Emit { .. }
+                | Op::NewEntity { .. }
+        )
     }
 }
 

@@ -199,9 +199,12 @@ impl Verifier<'_> {
                     Err(self.error(Some(pc), format!("captured variable {idx} out of range")))
                 }
             }
-            Op::CheckConst { name } | Op::GetMember { name } | Op::SetMember { name } | Op::CallMethod { name, .. } => {
-                self.name(pc, name)
-            }
+            Op::CheckConst { name }
+            | Op::GetMember { name }
+            | Op::SetMember { name }
+            | Op::CallMethod { name, .. }
+            | Op::Emit { name, .. }
+            | Op::NewEntity { name, .. } => self.name(pc, name),
             Op::LoopBack { loop_id, .. } => match chunk.loops.get(loop_id as usize) {
                 Some(_) => Ok(()),
                 None => Err(self.error(Some(pc), format!("loop {loop_id} out of range"))),

@@ -36,7 +36,7 @@ pub fn cmd_dis_jit(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         let _ = writeln!(text, "note: the program stopped with an error: {}", e.message);
     }
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(crate::sanitize::clean_lines(&text).as_bytes());
     ExitCode::SUCCESS
 }
 

@@ -35,7 +35,7 @@ pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
     if let Halt::Error(e) = &halt {
         let _ = writeln!(text, "note: the program stopped with an error: {}", e.message);
     }
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = std::io::stdout().lock().write_all(crate::sanitize::clean_lines(&text).as_bytes());
     ExitCode::SUCCESS
 }
 
@@ -51,7 +51,7 @@ pub fn cmd_dis_passes(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Err(diags) => return main.report(&diags),
     };
     let text = render_passes(&session.snapshot());
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = std::io::stdout().lock().write_all(crate::sanitize::clean_lines(&text).as_bytes());
     ExitCode::SUCCESS
 }
 

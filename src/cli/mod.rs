@@ -4,7 +4,7 @@
 pub mod profile;
 pub mod trace;
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,6 +15,7 @@ pub mod module_fs;
 pub mod snapshot;
 pub mod state_file;
 pub mod stats;
+pub mod stdout;
 pub mod tui;
 
 pub use crate::compile::optimize::report::DisMode;
@@ -123,6 +124,10 @@ pub struct RunOpts {
     /// the program ends without error.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// If another run holds the `--state` file, wait for it to finish (the default is to fail
+    /// at once with an error).
+    #[arg(long, requires = "state")]
+    pub state_wait: bool,
     /// Optimization level: 0 (none), 1 (fold, dce), 2 (all passes; the default).
     #[arg(short = 'O', value_name = "LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub opt_level: u8,
@@ -169,29 +174,19 @@ impl RunOpts {
     }
 }
 
-/// Reads a program's source: a missing, unreadable, non-UTF-8 file or a directory is a
-/// one-line error.
-pub fn read_source(path: &std::path::Path) -> Result<String, String> {
-    let shown = path.display();
-    if path.is_dir() {
-        return Err(format!("error: {shown} is a directory, not a Zexus program"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {shown}: {}", io_reason(&e)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!("error: {shown} is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
-    })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
+pub use crate::input::read_source;
 
 /// Entry point after argument parsing.
 pub fn run(cli: Cli) -> ExitCode {
+    let refused = match &cli.command {
+        Some(Command::Dis { opts, .. }) => refuse_state(opts, "`dis`"),
+        Some(Command::Snapshot(args)) => refuse_state(&args.opts, "`snapshot`"),
+        None => refuse_state(&cli.run_opts, "the visual debugger"),
+        _ => None,
+    };
+    if let Some(code) = refused {
+        return code;
+    }
     match cli.command {
         Some(Command::Run { file, opts, args }) => cmd_run(&file, &opts, args),
         Some(Command::Profile(args)) => profile::run(&args),
@@ -218,11 +213,12 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 pub(crate) fn load(file: &std::path::Path) -> Result<(String, String), ExitCode> {
-    let path = file.display().to_string();
+    // The name shown in diagnostics and reports: a file name may hold escape sequences too.
+    let path = crate::sanitize::clean(&file.display().to_string());
     match read_source(file) {
         Ok(src) => Ok((path, src)),
         Err(msg) => {
-            eprintln!("{msg}");
+            eprintln!("{}", crate::sanitize::clean(&msg));
             Err(ExitCode::from(1))
         }
     }
@@ -245,6 +241,11 @@ fn make_cache(opts: &RunOpts) -> CompileCache {
             }
         },
     }
+}
+
+/// The cache for `run`: the one `opts` ask for with a disk tier, none without.
+fn run_cache(opts: &RunOpts) -> CompileCache {
+    if opts.cache_dir.is_none() { CompileCache::disabled() } else { make_cache(opts) }
 }
 
 /// Builds a session for `src` with the cache `opts` ask for.
@@ -272,7 +273,8 @@ pub(crate) fn finish(session: &mut Session, halt: &Halt, path: &str, src: &str) 
 
 pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", render::render_all(diags, path, src).trim_end());
+    let text = render::render_all(diags, path, src);
+    let _ = writeln!(err, "{}", crate::sanitize::clean_keep_width(text.trim_end()));
     ExitCode::from(1)
 }
 
@@ -281,26 +283,21 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
         Ok(x) => x,
         Err(code) => return code,
     };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = stdout::program_stdout();
     let mut options = opts.options();
     options.vm.args = args;
-    let mut builder = Session::builder(&main.src).options(&options).output(out).cache(make_cache(opts));
-    if let Some(p) = &main.program {
-        builder = builder.program(p.clone());
-    }
-    let mut session = match builder.build() {
+    // A single headless run never looks a unit up twice, except identical units in one
+    // program, so without a disk tier the in-memory cache only doubles the memory a large
+    // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
+    let built = Session::builder(&main.src).program_opt(main.program.clone()).options(&options).output(out).cache(run_cache(opts)).build();
+    let mut session = match built {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
     };
-    if let Some(state_path) = &opts.state {
-        match state_file::load(state_path) {
-            Ok(committed) => session.vm.ledger = crate::vm::chain::Ledger::with_committed(committed),
-            Err(msg) => {
-                eprintln!("{msg}");
-                return ExitCode::from(1);
-            }
-        }
-    }
+    let state = match attach_state(opts, &mut session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
     let halt = session.run_to_end();
     session.vm.flush();
     for w in &session.vm.warnings {
@@ -315,18 +312,48 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
     {
         eprintln!("warning: bytecode cache: {why}");
     }
-    match halt {
-        Halt::Error(_) => code,
-        _ => {
-            if let Some(state_path) = &opts.state
-                && let Err(msg) = state_file::save(state_path, session.vm.ledger.committed())
-            {
-                eprintln!("{msg}");
-                return ExitCode::from(1);
-            }
-            ExitCode::SUCCESS
+    save_state(state.as_ref(), &session, &halt, code)
+}
+
+/// Opens the run's `--state` file, if any: locks it (see `state_file`), and starts the
+/// session's STATE from it. The error has been printed.
+pub(crate) fn attach_state(opts: &RunOpts, session: &mut Session) -> Result<Option<state_file::StateFile>, ExitCode> {
+    let Some(path) = &opts.state else { return Ok(None) };
+    match state_file::StateFile::open(path, opts.state_wait) {
+        Ok((file, committed)) => {
+            session.vm.ledger = crate::vm::chain::Ledger::for_state_file(committed);
+            Ok(Some(file))
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            Err(ExitCode::from(1))
         }
     }
+}
+
+/// Saves committed STATE to the run's `--state` file when the program ended without error;
+/// returns `code`, or 1 if the save failed.
+pub(crate) fn save_state(
+    file: Option<&state_file::StateFile>,
+    session: &Session,
+    halt: &Halt,
+    code: ExitCode,
+) -> ExitCode {
+    if let (Some(file), false) = (file, matches!(halt, Halt::Error(_)))
+        && let Err(msg) = file.save(session.vm.ledger.committed())
+    {
+        eprintln!("{msg}");
+        return ExitCode::from(1);
+    }
+    code
+}
+
+/// `--state` with a command that does not run a program to its end: a clear error.
+fn refuse_state(opts: &RunOpts, what: &str) -> Option<ExitCode> {
+    opts.state.as_ref().map(|_| {
+        eprintln!("error: --state is not supported by {what}; use `run`, `stats`, `profile` or `trace` to run with a state file");
+        ExitCode::from(2)
+    })
 }
 
 fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
@@ -345,7 +372,7 @@ fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
     let text =
         crate::compile::optimize::report::render_dis(&build.unoptimized, &build.chunk, &build.pass_stats, &src, mode);
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(crate::sanitize::clean_lines(&text).as_bytes());
     ExitCode::SUCCESS
 }
 

@@ -4,14 +4,14 @@
 //! `--json`, as the JSON documented in `trace::report`.
 
 use std::cell::RefCell;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::Args;
 
-use super::RunOpts;
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
 use crate::trace::report::ProfileReport;
@@ -43,6 +43,12 @@ pub struct ProfileArgs {
 
 /// Runs `profile`.
 pub fn run(args: &ProfileArgs) -> ExitCode {
+    if let Some(output) = &args.output
+        && crate::atomic_file::same_file(output, &args.file)
+    {
+        eprintln!("error: the output {} is the program itself; choose another -o path", output.display());
+        return ExitCode::from(2);
+    }
     let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
@@ -54,7 +60,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     let profiler = Rc::new(RefCell::new(profiler));
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = super::stdout::program_stdout();
     let mut session = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
@@ -63,8 +69,13 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     if exact_counts {
         session.enable_exec_counts();
     }
+    let state = match attach_state(&args.opts, &mut session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
     let halt = session.run_to_end();
     let code = main.finish(&mut session, &halt);
+    let code = save_state(state.as_ref(), &session, &halt, code);
     session.sink.detach_all();
     let mut profile = profiler.borrow().profile();
     if exact_counts && let Some(counts) = session.exec_counts() {
@@ -83,15 +94,17 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
             }
         }
     } else {
-        data.render_text(args.top)
+        // The hottest lines quote the program's source: never raw.
+        crate::sanitize::clean_lines(&data.render_text(args.top))
     };
     let written = match &args.output {
-        Some(file) => std::fs::write(file, text.as_bytes()).map_err(|e| (file.display().to_string(), e)),
+        Some(file) => crate::atomic_file::write(file, |f| f.write_all(text.as_bytes()))
+            .map_err(|why| (file.display().to_string(), why)),
         None => {
             let mut err = std::io::stderr().lock();
             // Separate the report from the program's own diagnostics.
             let _ = writeln!(err);
-            err.write_all(text.as_bytes()).map_err(|e| ("stderr".to_string(), e))
+            err.write_all(text.as_bytes()).map_err(|e| ("stderr".to_string(), e.to_string()))
         }
     };
     if let Err((name, e)) = written {

@@ -67,7 +67,17 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         debugger.pause();
     }
     if let Some(path) = &args.trace {
-        let res = std::fs::File::create(path).and_then(|f| debugger.export_trace(&mut std::io::BufWriter::new(f)));
+        if crate::atomic_file::same_file(path, &args.file) {
+            eprintln!("error: the trace output {} is the program itself; choose another --trace path", path.display());
+            return ExitCode::from(2);
+        }
+        let mut summary = None;
+        let res = crate::atomic_file::write(path, |f| {
+            let mut out = std::io::BufWriter::new(f);
+            summary = Some(debugger.export_trace(&mut out)?);
+            std::io::Write::flush(&mut out)
+        })
+        .and_then(|()| summary.ok_or_else(|| "nothing written".to_string()));
         match res {
             Ok(summary) => eprintln!("trace: wrote {}: {} events", path.display(), summary.events_kept),
             Err(e) => {
@@ -86,7 +96,8 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         }
     } else {
-        render_text(&snap)
+        // Program output, source lines and STATE values are the program's: never raw.
+        crate::sanitize::clean_lines(&render_text(&snap))
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

@@ -6,10 +6,10 @@
 //! always go to stderr, and the exit code is `run`'s (1 if the program failed).
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
-use super::RunOpts;
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::stats::RunStats;
 
 /// Runs `file` and prints its statistics.
@@ -19,21 +19,25 @@ pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode
         Err(code) => return code,
     };
     let src = main.src.clone();
-    let out: Box<dyn Write> =
-        if json { Box::new(BufWriter::new(std::io::stderr())) } else { Box::new(BufWriter::new(std::io::stdout())) };
+    let out = if json { super::stdout::program_stderr() } else { super::stdout::program_stdout() };
     let mut session = match super::make_session(&src, opts, out, main.program.clone()) {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
     };
+    let state = match attach_state(opts, &mut session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
     let (halt, stats) = session.run_with_stats();
     let code = main.finish(&mut session, &halt);
+    let code = save_state(state.as_ref(), &session, &halt, code);
     if json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{text}");
     } else {
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(render_table(&stats).as_bytes());
+        let _ = stderr.write_all(crate::sanitize::clean_lines(&render_table(&stats)).as_bytes());
     }
     code
 }

@@ -4,14 +4,14 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 
-use super::RunOpts;
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::{Options, Session, observe};
 use crate::syntax::span::SourceMap;
 use crate::trace::chrome::ChromeTraceWriter;
@@ -139,8 +139,17 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     };
     let (path, src) = (main.path.clone(), main.src.clone());
     let shown = args.output.display().to_string();
-    let file = match File::create(&args.output) {
-        Ok(f) => BufWriter::with_capacity(1 << 20, f),
+    if crate::atomic_file::same_file(&args.output, &args.file) {
+        eprintln!("error: the output {shown} is the program itself; choose another -o path");
+        return ExitCode::from(2);
+    }
+    // The trace streams into a temporary file that replaces the output only once complete.
+    let pending = crate::atomic_file::Pending::create(&args.output);
+    let (pending, file) = match pending.and_then(|mut p| {
+        let file = p.file().try_clone().map_err(|e| e.to_string())?;
+        Ok((p, file))
+    }) {
+        Ok((p, f)) => (p, BufWriter::with_capacity(1 << 20, f)),
         Err(e) => {
             eprintln!("error: cannot create {shown}: {e}");
             return ExitCode::from(1);
@@ -150,19 +159,24 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     let sink: EventSink = observe::live_sink();
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
-    let out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout()));
+    let out = super::stdout::program_stdout();
     let (code, session) = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
+            let state = match attach_state(&args.opts, &mut session) {
+                Ok(state) => state,
+                Err(code) => return code,
+            };
             let halt = session.run_to_end();
             let code = main.finish(&mut session, &halt);
+            let code = save_state(state.as_ref(), &session, &halt, code);
             (code, Some(session))
         }
         Err(diags) => (main.report(&diags), None),
     };
     options.sink.detach_all();
     drop(session);
-    match writer.finish() {
+    match writer.finish().map_err(|e| e.to_string()).and_then(|what| pending.commit().map(|()| what)) {
         Ok(what) => {
             eprintln!("trace: wrote {shown}: {what}");
             code

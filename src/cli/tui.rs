@@ -81,16 +81,22 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
         Some(path) => match read_source(path) {
             Ok(src) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                (path.display().to_string(), src, stem)
+                (crate::sanitize::clean(&path.display().to_string()), src, stem)
             }
             Err(msg) => {
-                eprintln!("{msg}");
+                eprintln!("{}", crate::sanitize::clean(&msg));
                 return ExitCode::from(1);
             }
         },
         None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
     };
     let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    if let Some(path) = file
+        && crate::atomic_file::same_file(&export_path, path)
+    {
+        eprintln!("error: the export path {} is the program itself; choose another --export path", export_path.display());
+        return ExitCode::from(2);
+    }
     let cache = match cache_factory(run_opts) {
         Ok(f) => f,
         Err(msg) => {

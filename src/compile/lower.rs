@@ -75,6 +75,7 @@ pub struct Lowerer {
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
+mod contracts;
 mod errors;
 pub mod modules;
 use errors::{ExitKind, TryCtx};
@@ -519,6 +520,7 @@ impl Lowerer {
             AstStmtKind::Throw { value, kw } => self.throw_stmt(value, *kw)?,
             AstStmtKind::Require { cond, message, kw } => self.require_stmt(cond, message.as_ref(), *kw)?,
             AstStmtKind::Revert { message, kw } => self.revert_stmt(message.as_ref(), *kw)?,
+            AstStmtKind::Emit { name, args } => self.emit_stmt(name, args)?,
             AstStmtKind::Use(u) => self.use_stmt(u)?,
         }
         Ok(())
@@ -797,6 +799,10 @@ impl Lowerer {
                 self.expr(value)?;
                 self.emit(Op::Hash, *paren);
             }
+            AstExprKind::This => {
+                self.emit(Op::This, span);
+            }
+            AstExprKind::Construct { ty, name, fields } => self.construct(ty, name, fields, span)?,
         }
         Ok(())
     }

@@ -192,6 +192,7 @@ impl UseCollector<'_> {
                     self.expr(m);
                 }
             }
+            AstStmtKind::Emit { args, .. } => args.iter().for_each(|a| self.expr(a)),
             AstStmtKind::Break
             | AstStmtKind::Continue
             | AstStmtKind::Use(_)
@@ -224,6 +225,7 @@ pub fn for_each_subexpr<'a>(e: &'a AstExpr, mut f: impl FnMut(&'a AstExpr)) {
         | AstExprKind::Bool(_)
         | AstExprKind::Null
         | AstExprKind::Name(_)
+        | AstExprKind::This
         | AstExprKind::Func(_) => {}
         AstExprKind::List(items) => items.iter().for_each(f),
         AstExprKind::Map(entries) => entries.iter().for_each(|(_, _, v)| f(v)),
@@ -254,6 +256,10 @@ pub fn for_each_subexpr<'a>(e: &'a AstExpr, mut f: impl FnMut(&'a AstExpr)) {
         AstExprKind::Member { object, .. } => f(object),
         AstExprKind::StateGet { key, .. } => f(key),
         AstExprKind::Hash { value, .. } => f(value),
+        AstExprKind::Construct { ty, fields, .. } => {
+            f(ty);
+            fields.iter().for_each(|(_, _, v)| f(v));
+        }
     }
 }
 
@@ -330,6 +336,7 @@ pub fn children_of_stmts<'a>(stmts: &'a [AstStmt], out: &mut Vec<&'a AstFunc>) {
                 }
             }
             AstStmtKind::Revert { message: Some(m), .. } => children_of_expr(m, out),
+            AstStmtKind::Emit { args, .. } => args.iter().for_each(|a| children_of_expr(a, out)),
             _ => {}
         }
     }

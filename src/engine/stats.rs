@@ -156,43 +156,39 @@ struct Counts {
     tx_depth: usize,
 }
 
-/// Counts executed instructions per opcode and follows the transaction depth.
-struct InstructionCounter(Rc<RefCell<Counts>>);
+/// Follows the transaction depth. (Per-opcode counts come from the exact block counts, which
+/// keep hot loops in native code, not from one event per instruction.)
+struct TxDepthWatcher(Rc<RefCell<Counts>>);
 
-impl Observer for InstructionCounter {
+impl Observer for TxDepthWatcher {
     fn event(&mut self, _gas: u64, event: &VmEvent<'_>) {
-        let mut counts = self.0.borrow_mut();
-        match event {
-            VmEvent::Instr { proto, pc, .. } => {
-                if let Some(op) = proto.code.get(*pc as usize) {
-                    *counts.per_op.entry(op.name()).or_insert(0) += 1;
-                }
-            }
-            VmEvent::TxBegin { depth } | VmEvent::TxCommit { depth, .. } | VmEvent::TxRevert { depth, .. } => {
-                counts.tx_depth = *depth;
-            }
-            _ => {}
+        if let VmEvent::TxBegin { depth } | VmEvent::TxCommit { depth, .. } | VmEvent::TxRevert { depth, .. } = event {
+            self.0.borrow_mut().tx_depth = *depth;
         }
-    }
-
-    fn wants_instructions(&self) -> bool {
-        true
     }
 }
 
 impl Session {
-    /// Runs the program to its end with per-opcode counting on, and gathers the statistics.
-    /// Any observer attached before is set aside for the run and put back afterwards.
+    /// Runs the program to its end as `run` does (hot loops in native code), with exact
+    /// execution counts on for the per-opcode figures, and gathers the statistics. Any
+    /// observer attached before is set aside for the run and put back afterwards.
     pub fn run_with_stats(&mut self) -> (Halt, RunStats) {
         let counts = Rc::new(RefCell::new(Counts::default()));
+        self.enable_exec_counts();
         let previous = self.vm.take_observer();
-        self.vm.set_observer(Some(Box::new(InstructionCounter(counts.clone()))));
+        self.vm.set_observer(Some(Box::new(TxDepthWatcher(counts.clone()))));
         let t_run = Instant::now();
         let halt = self.run_to_end();
         let run_us = duration_us(t_run.elapsed());
         self.vm.set_observer(previous);
         self.vm.flush();
-        let counts = counts.take();
+        let mut counts = counts.take();
+        for (id, per_pc) in self.exec_counts().unwrap_or_default().iter().enumerate() {
+            let Some(proto) = self.build.program.protos.get(id) else { continue };
+            for (op, &n) in proto.code.iter().zip(per_pc).filter(|(_, n)| **n > 0) {
+                *counts.per_op.entry(op.name()).or_insert(0) += n;
+            }
+        }
         let stats = self.collect_stats(&halt, run_us, counts);
         (halt, stats)
     }

@@ -146,6 +146,8 @@ pub enum AstStmtKind {
     Require { cond: AstExpr, message: Option<AstExpr>, kw: Span },
     /// `revert()` or `revert(msg)`; `kw` is the span of the keyword.
     Revert { message: Option<AstExpr>, kw: Span },
+    /// `emit Name(args)` or `emit Name { k: v }` (one map argument) (CONTRACTS.md §7.2).
+    Emit { name: AstIdent, args: Vec<AstExpr> },
     /// `use ...` (MODULES.md §3); only at the top level of a file.
     Use(AstUse),
 }
@@ -271,4 +273,9 @@ pub enum AstExprKind {
     StateGet { key: Box<AstExpr>, bracket: Span },
     /// `HASH(value)`; `paren` is the span of the `(`.
     Hash { value: Box<AstExpr>, paren: Span },
+    /// `this` / `self` inside a contract body: the current instance (CONTRACTS.md §4.3).
+    This,
+    /// `Name { f: v, ... }` (CONTRACTS.md §9): `ty` is the name read as a variable, `name`
+    /// the name as written (for the error when it is not an entity type).
+    Construct { ty: Box<AstExpr>, name: AstIdent, fields: Vec<(String, Span, AstExpr)> },
 }

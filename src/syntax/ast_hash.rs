@@ -127,6 +127,10 @@ enum Tag {
     Throw,
     Require,
     Revert,
+    // CONTRACTS.md (appended likewise).
+    Emit,
+    This,
+    Construct,
     Use,
 }
 
@@ -357,6 +361,11 @@ impl Walk {
                     None => self.tag(Tag::NoMessage),
                 }
             }
+            AstStmtKind::Emit { name, args } => {
+                self.tag(Tag::Emit);
+                self.ident(name);
+                self.exprs(args);
+            }
             AstStmtKind::Use(u) => {
                 self.tag(Tag::Use);
                 self.text(&u.path);
@@ -515,6 +524,18 @@ impl Walk {
                 self.tag(Tag::Hash);
                 self.span(*paren);
                 self.expr(value);
+            }
+            AstExprKind::This => self.tag(Tag::This),
+            AstExprKind::Construct { ty, name, fields } => {
+                self.tag(Tag::Construct);
+                self.expr(ty);
+                self.ident(name);
+                self.len(fields.len());
+                for (key, key_span, value) in fields {
+                    self.text(key);
+                    self.span(*key_span);
+                    self.expr(value);
+                }
             }
         }
     }

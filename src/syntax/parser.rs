@@ -21,6 +21,7 @@ use super::span::Span;
 use super::token::Token;
 use crate::diag::Diagnostic;
 
+mod contracts;
 mod errors;
 mod modules;
 
@@ -31,8 +32,8 @@ const MAX_DIAGNOSTICS: usize = 50;
 
 /// Words reserved for later extensions: they may not be declared, assigned or read as names.
 const RESERVED_WORDS: &[&str] = &[
-    "log", "emit", "require", "tx", "contract", "entity", "use", "export", "try", "catch", "throw", "async", "await",
-    "match", "enum", "state", "finally", "revert",
+    "log", "require", "tx", "use", "export", "try", "catch", "throw", "async", "await", "match", "enum", "finally",
+    "revert",
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
@@ -42,7 +43,8 @@ const CHAIN_NAMES: &[&str] = &["STATE", "TX_BEGIN", "TX_COMMIT", "TX_REVERT", "H
 /// position, at most about 50), next to whatever part of the program could be parsed.
 pub fn parse(src: &str) -> (AstProgram, Vec<Diagnostic>) {
     let mut parser = Parser::new(src);
-    let (stmts, _height) = parser.statement_list(false);
+    let (mut stmts, _height) = parser.statement_list(false);
+    contracts::hoist(&mut stmts, &mut parser.diags);
     let Parser { lexer, diags, exports, .. } = parser;
     let mut all = lexer.into_diagnostics();
     all.extend(diags);
@@ -155,6 +157,9 @@ struct Parser<'src> {
     /// The body indentation B of the innermost indented block being parsed (DIALECT.md §1),
     /// or `None` in a free-form context (the top level, a brace block).
     block_indent: Option<&'src str>,
+    /// While parsing the header of `if`/`elif`/`while`/`for each`: the bracket depth at its
+    /// start, where `Name {` opens the body rather than a construction (CONTRACTS.md §2).
+    no_construct_at: Option<u32>,
     /// Statements being parsed, the current one included (1 at the top level of the file).
     stmt_nesting: u32,
     /// Names added to the export list by `export` statements (MODULES.md §7).
@@ -184,6 +189,7 @@ impl<'src> Parser<'src> {
             in_function: false,
             in_loop: false,
             block_indent: None,
+            no_construct_at: None,
             stmt_nesting: 0,
             exports: Vec::new(),
         }
@@ -472,6 +478,7 @@ impl<'src> Parser<'src> {
             Token::Function | Token::Action | Token::Ident => self.peek2().token,
             _ => Token::Eof,
         };
+        let declaration = self.cur.token == Token::Ident && next == Token::Ident && self.at_contracts_stmt();
         match self.cur.token {
             Token::Let | Token::Const => self.let_stmt(),
             Token::Action if next != Token::LParen => self.func_decl(),
@@ -488,6 +495,7 @@ impl<'src> Parser<'src> {
                 let diag = Diagnostic::error("E0110", message, self.cur.span).with_label("no 'if' before this");
                 Err(self.fail(diag))
             }
+            Token::Ident if declaration => self.contracts_stmt(),
             Token::Ident if next == Token::LParen => match self.text(self.cur.span) {
                 "TX_BEGIN" | "TX_COMMIT" | "TX_REVERT" | "VERIFY" => self.chain_stmt(),
                 word => match self.errors_stmt(word) {
@@ -718,7 +726,7 @@ impl<'src> Parser<'src> {
             // A `{` here is the body, not a map literal: the condition is missing.
             return Err(self.expected("a condition"));
         }
-        self.expression()
+        self.without_construct(|p| p.expression())
     }
 
     /// `while_stmt = "while" expression block`.
@@ -748,7 +756,7 @@ impl<'src> Parser<'src> {
             key = Some(std::mem::replace(&mut var, second));
         }
         self.expect(Token::In, "after the loop variable")?;
-        let (iterable, ih) = self.expression()?;
+        let (iterable, ih) = self.without_construct(|p| p.expression())?;
         let (body, bh) = self.loop_body(kw.span.start)?;
         self.stmt(AstStmtKind::ForEach { var, key, iterable, body }, kw.span.start, ih.max(bh) + 1)
     }
@@ -1541,6 +1549,7 @@ impl<'src> Parser<'src> {
                     .with_label("throw is a statement");
                 Err(self.fail(diag))
             }
+            _ if self.construct_follows() => self.construct(AstIdent { name: name.to_string(), span: tok.span }),
             _ => {
                 self.check_name_use(name, tok.span, false);
                 Ok((AstExpr { kind: AstExprKind::Name(name.to_string()), span: tok.span }, 1))
@@ -1924,6 +1933,11 @@ pub(crate) mod tests {
                 }
                 out.push(')');
             }
+            AstStmtKind::Emit { name, args } => {
+                out.push_str(&format!("(emit {}", name.name));
+                write_args(out, args);
+                out.push(')');
+            }
             AstStmtKind::Use(u) => out.push_str(&format!("(use {:?})", u.path)),
         }
     }
@@ -2027,6 +2041,15 @@ pub(crate) mod tests {
             AstExprKind::Hash { value, .. } => {
                 out.push_str("(hash ");
                 write_expr(out, value);
+                out.push(')');
+            }
+            AstExprKind::This => out.push_str("this"),
+            AstExprKind::Construct { name, fields, .. } => {
+                out.push_str(&format!("(construct {}", name.name));
+                for (k, _, v) in fields {
+                    out.push_str(&format!(" {k}:"));
+                    write_expr(out, v);
+                }
                 out.push(')');
             }
         }
@@ -2441,12 +2464,12 @@ pub(crate) mod tests {
 
     #[test]
     fn err_reserved_word_as_name() {
-        check!("let state = 1\naction f(log) {}\nfor each match in xs {}\nawait = 3", @r#"
-        (let state 1)
+        check!("let async = 1\naction f(log) {}\nfor each match in xs {}\nawait = 3", @r#"
+        (let async 1)
         (fn f (log) {})
         (for match xs {})
         (Set await 3)
-        E0123 syntax error: 'state' is a reserved word and cannot be used as a name @4..9
+        E0123 syntax error: 'async' is a reserved word and cannot be used as a name @4..9
         E0123 syntax error: 'log' is a reserved word and cannot be used as a name @23..26
         E0123 syntax error: 'match' is a reserved word and cannot be used as a name @40..45
         E0123 syntax error: 'await' is a reserved word and cannot be used as a name @55..60
@@ -2592,6 +2615,9 @@ pub(crate) mod tests {
             AstExprKind::Member { object, .. } => vec![object],
             AstExprKind::StateGet { key, .. } => vec![key],
             AstExprKind::Hash { value, .. } => vec![value],
+            AstExprKind::Construct { ty, fields, .. } => {
+                std::iter::once(&**ty).chain(fields.iter().map(|(_, _, v)| v)).collect()
+            }
             _ => Vec::new(),
         };
         1 + children.into_iter().map(expr_height).max().unwrap_or(0)

@@ -130,6 +130,10 @@ impl Shift {
                 }
                 self.span(kw);
             }
+            AstStmtKind::Emit { name, args } => {
+                self.ident(name);
+                args.iter_mut().for_each(|a| self.expr(a));
+            }
             AstStmtKind::Use(u) => {
                 self.span(&mut u.path_span);
                 match &mut u.form {
@@ -164,7 +168,16 @@ impl Shift {
             | AstExprKind::Str(_)
             | AstExprKind::Bool(_)
             | AstExprKind::Null
+            | AstExprKind::This
             | AstExprKind::Name(_) => {}
+            AstExprKind::Construct { ty, name, fields } => {
+                self.expr(ty);
+                self.ident(name);
+                for (_, span, v) in fields {
+                    self.span(span);
+                    self.expr(v);
+                }
+            }
             AstExprKind::List(items) => items.iter_mut().for_each(|x| self.expr(x)),
             AstExprKind::Map(entries) => {
                 for (_, span, v) in entries {

@@ -265,7 +265,9 @@ impl<W: Write> ChromeTraceWriter<W> {
         let ts = self.ts(at_ns);
         let track = self.track(tid);
         if track.suppressed > 0 {
+            // The end of a slice whose begin was dropped is dropped too: count it.
             track.suppressed -= 1;
+            self.summary.events_dropped += 1;
             return;
         }
         let Some(name) = track.open.pop() else { return };
@@ -276,7 +278,9 @@ impl<W: Write> ChromeTraceWriter<W> {
     }
 
     fn end_all(&mut self, at_ns: u64, tid: u32) {
-        self.track(tid).suppressed = 0;
+        // Slices begun past the limit end here unwritten, like their begins.
+        let suppressed = std::mem::take(&mut self.track(tid).suppressed);
+        self.summary.events_dropped += suppressed;
         while !self.track(tid).open.is_empty() {
             self.end(at_ns, tid, None);
         }
@@ -485,7 +489,7 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
 
 impl<W: Write> ChromeTraceWriter<W> {
     fn end_all_with(&mut self, at_ns: u64, args: Json) {
-        self.tracks[0].suppressed = 0;
+        self.summary.events_dropped += std::mem::take(&mut self.tracks[0].suppressed);
         while self.tracks[0].open.len() > 1 {
             self.end(at_ns, TID_VM, None);
         }
@@ -545,7 +549,8 @@ mod tests {
         w.on_event(60, &TraceEvent::Print { text: "dropped" });
         let summary = w.summary();
         assert!(summary.truncated);
-        assert_eq!(summary.events_dropped, 2);
+        // The begin and the end of `c`, and the print.
+        assert_eq!(summary.events_dropped, 3);
         let events = events_of(&mut w);
         let timed: Vec<(String, String)> = events
             .iter()

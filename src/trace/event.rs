@@ -169,6 +169,7 @@ pub fn summarize_value(v: &Value, limit: usize) -> String {
             Ok(inner) if !matches!(&*inner, Value::Cell(_)) => return summarize_value(&inner, limit),
             _ => out.push_str("<cell>"),
         },
+        Value::Obj(o) => out.push_str(&crate::vm::value::obj_label(o)),
     }
     out
 }

@@ -46,6 +46,8 @@ pub enum Mode {
 pub enum TerminalRequest {
     /// Enable or disable mouse capture.
     Mouse(bool),
+    /// Suspend the process (Ctrl-Z): restore the terminal, stop, and take it back on `fg`.
+    Suspend,
 }
 
 /// Settings the app starts with.
@@ -120,6 +122,11 @@ impl App {
     /// The open four-way view's loop (function, loop index), if one is open.
     pub fn four_way(&self) -> Option<(u32, u16)> {
         self.four_way.as_ref().map(|f| (f.function, f.loop_id))
+    }
+
+    /// Whether mouse capture is on.
+    pub fn mouse(&self) -> bool {
+        self.mouse
     }
 
     /// The theme in use.
@@ -315,6 +322,7 @@ impl App {
                 self.message = None;
             }
             Action::Status(message) => self.message = Some(message),
+            Action::Suspend => self.terminal_requests.push(TerminalRequest::Suspend),
             Action::Quit => {
                 self.quit = true;
                 self.outbox.push(Request::Quit);

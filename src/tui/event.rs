@@ -1,10 +1,11 @@
-//! Input for the run loop: terminal events read with a deadline (so frames stay on time), and
+//! Input for the run loop: terminal events read with a deadline (so frames stay on time),
 //! termination signals (SIGTERM, SIGHUP, SIGINT) turned into a flag the loop checks, so the
-//! terminal is restored on every way out.
+//! terminal is restored on every way out, and job control (SIGTSTP, SIGCONT) turned into flags
+//! the loop answers by suspending and resuming the terminal, as helix does.
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind, MouseEvent};
@@ -40,9 +41,13 @@ pub fn next(deadline: Instant) -> io::Result<Option<Event>> {
     }
 }
 
-/// Termination signals caught since installation.
+/// Termination signals caught since installation, and job-control signals not yet handled.
 pub struct Signals {
     caught: Arc<AtomicUsize>,
+    /// SIGTSTP arrived (`kill -TSTP`; Ctrl-Z itself is a key in raw mode).
+    stop: Arc<AtomicBool>,
+    /// SIGCONT arrived (after any stop, ours or `kill -STOP`).
+    cont: Arc<AtomicBool>,
 }
 
 impl Signals {
@@ -55,7 +60,37 @@ impl Signals {
             signal_hook::flag::register_usize(sig, caught.clone(), sig as usize)?;
         }
         spawn_watchdog(caught.clone())?;
-        Ok(Signals { caught })
+        let stop = Arc::new(AtomicBool::new(false));
+        let cont = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        {
+            signal_hook::flag::register(signal_hook::consts::SIGTSTP, stop.clone())?;
+            signal_hook::flag::register(signal_hook::consts::SIGCONT, cont.clone())?;
+        }
+        Ok(Signals { caught, stop, cont })
+    }
+
+    /// True once per SIGTSTP: the run loop should suspend.
+    pub fn take_stop(&self) -> bool {
+        self.stop.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether a SIGTSTP is waiting (without taking it).
+    pub fn stop_pending(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// True once per SIGCONT: the run loop should take the terminal back and redraw.
+    pub fn take_continue(&self) -> bool {
+        self.cont.swap(false, Ordering::SeqCst)
+    }
+
+    /// Stops the process as the default SIGTSTP action would (the caller has restored the
+    /// terminal); returns after SIGCONT.
+    pub fn stop_now(&self) -> io::Result<()> {
+        #[cfg(unix)]
+        signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)?;
+        Ok(())
     }
 
     /// The signal caught, if any.

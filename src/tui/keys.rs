@@ -63,6 +63,8 @@ pub enum Action {
     Escape,
     /// Show a message in the status line.
     Status(String),
+    /// Suspend to the shell (Ctrl-Z; `fg` comes back).
+    Suspend,
     /// Leave the program.
     Quit,
 }
@@ -322,6 +324,7 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Other, &[(Char('m'), G(Action::ToggleMouse))], "mouse capture on/off", None),
     row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),
     row(Section::Other, &[(Char('?'), G(Action::Help)), (F(1), G(Action::Help))], "this help", Some("help")),
+    row(Section::Other, &[(Ctrl('z'), G(Action::Suspend))], "suspend (fg resumes)", None),
     row(Section::Other, &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))], "quit", Some("quit")),
 ];
 

@@ -74,6 +74,33 @@ pub fn restore_terminal() {
     }
 }
 
+/// Takes the terminal back after a stop: raw mode, alternate screen, hidden cursor and mouse
+/// capture if it was on. The caller redraws the whole screen.
+fn resume_terminal(mouse: bool) -> io::Result<()> {
+    enable_raw_mode()?;
+    TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    execute!(out, EnterAlternateScreen, cursor::Hide)?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// Suspends to the shell (Ctrl-Z or SIGTSTP): restores the terminal, stops the process, and
+/// when it continues (`fg`) takes the terminal back and clears it for a full redraw.
+fn suspend(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    signals: &event::Signals,
+    mouse: bool,
+) -> io::Result<()> {
+    restore_terminal();
+    signals.stop_now()?;
+    let _ = signals.take_continue();
+    resume_terminal(mouse)?;
+    terminal.clear()
+}
+
 /// Restores the terminal when dropped.
 struct TerminalGuard;
 
@@ -136,7 +163,8 @@ pub fn run(config: TuiConfig) -> ExitCode {
     ) {
         Ok(w) => w,
         Err(diags) => {
-            eprintln!("{}", render::render_all(&diags, &config.name, &config.source).trim_end());
+            let text = render::render_all(&diags, &config.name, &config.source);
+            eprintln!("{}", crate::sanitize::clean_keep_width(text.trim_end()));
             return ExitCode::from(1);
         }
     };
@@ -183,6 +211,14 @@ fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io
         if let Some(sig) = signals.caught() {
             return Ok(Some(sig));
         }
+        if signals.take_stop() {
+            suspend(&mut terminal, signals, app.mouse())?;
+        } else if signals.take_continue() {
+            // Continued after a stop that was not ours (`kill -STOP`): the shell may have
+            // reset the terminal, so take it back.
+            resume_terminal(app.mouse())?;
+            terminal.clear()?;
+        }
         if let Some(snap) = worker.take_snapshot() {
             app.update(snap);
         }
@@ -205,18 +241,18 @@ fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io
             for request in app.outbox.drain(..) {
                 worker.send(request);
             }
-            for request in app.terminal_requests.drain(..) {
-                let TerminalRequest::Mouse(on) = request;
-                if on {
-                    execute!(io::stdout(), EnableMouseCapture)?;
-                } else {
-                    execute!(io::stdout(), DisableMouseCapture)?;
+            let requests: Vec<TerminalRequest> = app.terminal_requests.drain(..).collect();
+            for request in requests {
+                match request {
+                    TerminalRequest::Mouse(true) => execute!(io::stdout(), EnableMouseCapture)?,
+                    TerminalRequest::Mouse(false) => execute!(io::stdout(), DisableMouseCapture)?,
+                    TerminalRequest::Suspend => suspend(&mut terminal, signals, app.mouse())?,
                 }
             }
             if app.quit {
                 return Ok(None);
             }
-            if signals.caught().is_some() {
+            if signals.caught().is_some() || signals.stop_pending() {
                 break;
             }
         }

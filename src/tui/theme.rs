@@ -230,8 +230,10 @@ impl Theme {
         if !path.exists() && !spec.ends_with(".json") && !spec.contains('/') {
             return Err(ThemeError::Base { origin: "--theme".to_string(), value: spec.to_string() });
         }
-        let text = std::fs::read_to_string(path)
+        let bytes = crate::input::read_limited(path, crate::input::MAX_THEME_BYTES)
             .map_err(|e| ThemeError::Io { origin: spec.to_string(), message: e.to_string() })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ThemeError::Io { origin: spec.to_string(), message: "not valid UTF-8".to_string() })?;
         Theme::from_json(&text, spec)
     }
 

@@ -123,8 +123,9 @@ impl Worker {
         let (name, src, out, notes) = (name.to_string(), src.to_string(), mailbox.clone(), notices.clone());
         let handle = std::thread::Builder::new()
             .name(VM_THREAD.to_string())
-            // Deeply nested values are dropped recursively; a large stack keeps that safe.
-            .stack_size(1 << 30)
+            // Values are dropped iteratively (`vm::value::ListCell`) and every recursive walk is
+            // bounded, so a moderate stack is enough (issue 13, M9).
+            .stack_size(64 << 20)
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
                 let cache = cache.map(|make| (make.0)()).unwrap_or_default();
@@ -317,15 +318,11 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
         let _ = debugger.restart();
         return;
     };
-    let src = match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(src)) => src,
-        Ok(Err(_)) => {
-            out.notice(format!("restart: {} is not valid UTF-8; kept the loaded program", path.display()));
-            let _ = debugger.restart();
-            return;
-        }
-        Err(e) => {
-            out.notice(format!("restart: cannot read {}: {e}; kept the loaded program", path.display()));
+    let src = match crate::input::read_source(path) {
+        Ok(src) => src,
+        Err(msg) => {
+            let why = msg.strip_prefix("error: ").unwrap_or(&msg);
+            out.notice(format!("restart: {why}; kept the loaded program"));
             let _ = debugger.restart();
             return;
         }
@@ -339,10 +336,13 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
 
 /// Writes the trace; returns the status-line message.
 fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
-    let res = std::fs::File::create(path).and_then(|file| {
+    let mut summary = None;
+    let res = crate::atomic_file::write(path, |file| {
         let mut file = std::io::BufWriter::new(file);
-        debugger.export_trace(&mut file)
-    });
+        summary = Some(debugger.export_trace(&mut file)?);
+        std::io::Write::flush(&mut file)
+    })
+    .and_then(|()| summary.ok_or_else(|| "nothing written".to_string()));
     match res {
         Ok(summary) => {
             let cut = if summary.truncated { ", truncated at the event limit" } else { "" };

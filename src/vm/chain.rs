@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorKind, VmError};
+use super::contract::ContractWorld;
 use super::value::{MAX_VALUE_DEPTH, Value};
 
 /// A value stored in STATE: plain data, deep-copied in and out.
@@ -38,6 +39,11 @@ pub const MAX_TX_DEPTH: usize = 256;
 pub struct Ledger {
     committed: BTreeMap<String, Data>,
     overlays: Vec<BTreeMap<String, Data>>,
+    /// Contract storage, instances and the event log (CONTRACTS.md §6.3): every overlay has
+    /// one journal frame there, opened, merged and discarded with it.
+    pub contracts: ContractWorld,
+    /// Refuse writes that a `--state` file could not hold (NaN, infinities) at the write.
+    json_only: bool,
 }
 
 fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
@@ -47,7 +53,24 @@ fn chain_error(kind: ErrorKind, msg: impl Into<String>) -> VmError {
 impl Ledger {
     /// A ledger whose committed state is `entries`.
     pub fn with_committed(entries: BTreeMap<String, Data>) -> Ledger {
-        Ledger { committed: entries, overlays: Vec::new() }
+        Ledger { committed: entries, overlays: Vec::new(), contracts: ContractWorld::default(), json_only: false }
+    }
+
+    /// A ledger that will be saved to a `--state` file: [`Ledger::store`] refuses a value JSON
+    /// cannot hold at the write, not after the whole run.
+    pub fn for_state_file(entries: BTreeMap<String, Data>) -> Ledger {
+        Ledger { committed: entries, overlays: Vec::new(), contracts: ContractWorld::default(), json_only: true }
+    }
+
+    /// [`Ledger::set`] for a program's STATE write: with a state file, a value holding NaN or
+    /// an infinity is a runtime error here (BLOCKCHAIN.md: saving it would fail).
+    pub fn store(&mut self, key: String, value: Data) -> Result<(), VmError> {
+        if self.json_only {
+            data_to_json(&value, &format!("STATE[{key:?}]"))
+                .map_err(|why| chain_error(ErrorKind::State, format!("cannot save STATE to the state file: {why}")))?;
+        }
+        self.set(key, value);
+        Ok(())
     }
 
     /// The committed state, sorted by key.
@@ -84,6 +107,7 @@ impl Ledger {
             return Err(chain_error(ErrorKind::Transaction, "transaction nesting too deep (limit 256)"));
         }
         self.overlays.push(BTreeMap::new());
+        self.contracts.begin();
         Ok(())
     }
 
@@ -95,6 +119,7 @@ impl Ledger {
             .pop()
             .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_COMMIT without active transaction"))?;
         let keys = top.keys().cloned().collect();
+        self.contracts.commit();
         let dest = match self.overlays.last_mut() {
             Some(below) => below,
             None => &mut self.committed,
@@ -109,6 +134,7 @@ impl Ledger {
             .overlays
             .pop()
             .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_REVERT without active transaction"))?;
+        self.contracts.revert();
         Ok(top.into_keys().collect())
     }
 
@@ -116,49 +142,106 @@ impl Ledger {
     pub fn revert_all(&mut self) -> usize {
         let n = self.overlays.len();
         self.overlays.clear();
+        for _ in 0..n {
+            self.contracts.revert();
+        }
         n
     }
 }
 
-/// Deep-copies a program value into STATE data.
+/// Deepest nesting of lists and maps a STATE value may have: a list of scalars is 1 level.
+///
+/// One limit for the three places STATE data passes: a STATE write refuses a deeper value,
+/// the saver never writes one and the loader rejects a file holding one. It stays below
+/// serde_json's recursion limit (128, counting the file's top-level object), so everything
+/// that is saved loads again.
+pub const MAX_STATE_DEPTH: usize = 100;
+
+/// Deep-copies a program value into STATE data (for HASH and messages: values may nest up to
+/// `MAX_VALUE_DEPTH` levels).
 pub fn to_data(v: &Value) -> Result<Data, VmError> {
-    to_data_at(v, 0)
+    DataCopier { open: Vec::new(), for_state: false }.copy(v)
 }
 
-fn to_data_at(v: &Value, depth: usize) -> Result<Data, VmError> {
-    if depth > MAX_VALUE_DEPTH {
-        return Err(chain_error(
-            ErrorKind::CyclicValue,
-            "cyclic value: cannot store a list or map that contains itself in STATE",
-        ));
+/// Deep-copies a program value for a STATE write: it may nest at most [`MAX_STATE_DEPTH`]
+/// levels, so that the file it is saved to can be read back.
+pub fn to_state_data(v: &Value) -> Result<Data, VmError> {
+    DataCopier { open: Vec::new(), for_state: true }.copy(v)
+}
+
+/// The walk of [`to_data`]: the containers on the current path tell a cycle (a container
+/// inside itself) from a value that is merely deep.
+struct DataCopier {
+    open: Vec<*const ()>,
+    /// True for a STATE write ([`MAX_STATE_DEPTH`]), false otherwise ([`MAX_VALUE_DEPTH`]).
+    for_state: bool,
+}
+
+impl DataCopier {
+    fn enter(&mut self, ptr: *const ()) -> Result<(), VmError> {
+        if self.open.contains(&ptr) {
+            return Err(cyclic());
+        }
+        if self.for_state && self.open.len() >= MAX_STATE_DEPTH {
+            return Err(chain_error(
+                ErrorKind::State,
+                format!(
+                    "STATE value nested too deeply: lists and maps in STATE may nest at most {MAX_STATE_DEPTH} levels"
+                ),
+            ));
+        }
+        if self.open.len() >= MAX_VALUE_DEPTH {
+            return Err(chain_error(
+                ErrorKind::CyclicValue,
+                format!("value nested too deeply: lists and maps may nest at most {MAX_VALUE_DEPTH} levels here"),
+            ));
+        }
+        self.open.push(ptr);
+        Ok(())
     }
-    Ok(match v {
-        Value::Undef | Value::Null => Data::Null,
-        Value::Bool(b) => Data::Bool(*b),
-        Value::Int(i) => Data::Int(*i),
-        Value::Float(f) => Data::Float(*f),
-        Value::Str(s) => Data::Str(s.to_string()),
-        Value::List(l) => {
-            let items = l.try_borrow().map_err(|_| cyclic())?;
-            Data::List(items.iter().map(|x| to_data_at(x, depth + 1)).collect::<Result<_, _>>()?)
-        }
-        Value::Map(m) => {
-            let entries = m.try_borrow().map_err(|_| cyclic())?;
-            let mut out = IndexMap::with_capacity(entries.len());
-            for (k, x) in entries.iter() {
-                out.insert(k.to_string(), to_data_at(x, depth + 1)?);
+
+    fn copy(&mut self, v: &Value) -> Result<Data, VmError> {
+        Ok(match v {
+            Value::Undef | Value::Null => Data::Null,
+            Value::Bool(b) => Data::Bool(*b),
+            Value::Int(i) => Data::Int(*i),
+            Value::Float(f) => Data::Float(*f),
+            Value::Str(s) => Data::Str(s.to_string()),
+            Value::List(l) => {
+                self.enter(Rc::as_ptr(l) as *const ())?;
+                let items = l.try_borrow().map_err(|_| cyclic())?;
+                let out = items.iter().map(|x| self.copy(x)).collect::<Result<_, _>>()?;
+                self.open.pop();
+                Data::List(out)
             }
-            Data::Map(out)
-        }
-        Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
-            return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
-        }
-        Value::Module(_) => return Err(chain_error(ErrorKind::State, "cannot store a module in STATE")),
-    })
+            Value::Map(m) => {
+                self.enter(Rc::as_ptr(m) as *const ())?;
+                let entries = m.try_borrow().map_err(|_| cyclic())?;
+                let mut out = IndexMap::with_capacity(entries.len());
+                for (k, x) in entries.iter() {
+                    out.insert(k.to_string(), self.copy(x)?);
+                }
+                self.open.pop();
+                Data::Map(out)
+            }
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => {
+                return Err(chain_error(ErrorKind::State, "cannot store a function in STATE"));
+            }
+            Value::Obj(_) => {
+                let what = match v.type_name() {
+                    "type" => "a type",
+                    "entity" => "an entity",
+                    _ => "a contract",
+                };
+                return Err(chain_error(ErrorKind::State, format!("cannot store {what} in STATE")));
+            }
+            Value::Module(_) => return Err(chain_error(ErrorKind::State, "cannot store a module in STATE")),
+        })
+    }
 }
 
 fn cyclic() -> VmError {
-    chain_error(ErrorKind::CyclicValue, "cyclic value")
+    chain_error(ErrorKind::CyclicValue, "cyclic value: cannot store a list or map that contains itself in STATE")
 }
 
 /// Deep-copies STATE data into a fresh program value.
@@ -181,6 +264,18 @@ pub fn from_data(d: &Data) -> Value {
 /// Converts a JSON value to STATE data: integers stay integers, numbers with a fraction or
 /// exponent become floats.
 pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
+    data_from_json_at(v, 0)
+}
+
+fn too_deep_in_file() -> String {
+    format!("a value is nested more than {MAX_STATE_DEPTH} levels deep (the STATE nesting limit)")
+}
+
+fn data_from_json_at(v: &serde_json::Value, depth: usize) -> Result<Data, String> {
+    let container = matches!(v, serde_json::Value::Array(_) | serde_json::Value::Object(_));
+    if container && depth >= MAX_STATE_DEPTH {
+        return Err(too_deep_in_file());
+    }
     Ok(match v {
         serde_json::Value::Null => Data::Null,
         serde_json::Value::Bool(b) => Data::Bool(*b),
@@ -194,11 +289,13 @@ pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
             }
         }
         serde_json::Value::String(s) => Data::Str(s.clone()),
-        serde_json::Value::Array(items) => Data::List(items.iter().map(data_from_json).collect::<Result<_, _>>()?),
+        serde_json::Value::Array(items) => {
+            Data::List(items.iter().map(|x| data_from_json_at(x, depth + 1)).collect::<Result<_, _>>()?)
+        }
         serde_json::Value::Object(entries) => {
             let mut out = IndexMap::with_capacity(entries.len());
             for (k, v) in entries {
-                out.insert(k.clone(), data_from_json(v)?);
+                out.insert(k.clone(), data_from_json_at(v, depth + 1)?);
             }
             Data::Map(out)
         }
@@ -207,7 +304,15 @@ pub fn data_from_json(v: &serde_json::Value) -> Result<Data, String> {
 
 /// Converts STATE data to JSON; floats always keep a fraction or exponent so they reload as
 /// floats. NaN and infinities have no JSON form: an error names the path to the value.
+/// Data nested deeper than [`MAX_STATE_DEPTH`] is refused, so a saved file always loads.
 pub fn data_to_json(d: &Data, path: &str) -> Result<serde_json::Value, String> {
+    data_to_json_at(d, path, 0)
+}
+
+fn data_to_json_at(d: &Data, path: &str, depth: usize) -> Result<serde_json::Value, String> {
+    if matches!(d, Data::List(_) | Data::Map(_)) && depth >= MAX_STATE_DEPTH {
+        return Err(format!("{path} is nested more than {MAX_STATE_DEPTH} levels deep (the STATE nesting limit)"));
+    }
     Ok(match d {
         Data::Null => serde_json::Value::Null,
         Data::Bool(b) => serde_json::Value::Bool(*b),
@@ -221,30 +326,114 @@ pub fn data_to_json(d: &Data, path: &str) -> Result<serde_json::Value, String> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| data_to_json(x, &format!("{path}[{i}]")))
+                .map(|(i, x)| data_to_json_at(x, &format!("{path}[{i}]"), depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
         Data::Map(entries) => {
             let mut out = serde_json::Map::with_capacity(entries.len());
             for (k, v) in entries {
-                out.insert(k.clone(), data_to_json(v, &format!("{path}[{k:?}]"))?);
+                out.insert(k.clone(), data_to_json_at(v, &format!("{path}[{k:?}]"), depth + 1)?);
             }
             serde_json::Value::Object(out)
         }
     })
 }
 
-/// Parses a `--state` file: a JSON object of committed entries.
+/// Parses a `--state` file: a JSON object of committed entries. A key given twice in one
+/// object is an error (JSON parsers disagree on which one wins).
 pub fn state_from_json_text(text: &str) -> Result<BTreeMap<String, Data>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let serde_json::Value::Object(entries) = value else {
         return Err("the top level must be a JSON object of STATE entries".to_string());
     };
+    serde_json::from_str::<NoDuplicateEntries>(text).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
     for (k, v) in &entries {
         out.insert(k.clone(), data_from_json(v).map_err(|e| format!("entry {k:?}: {e}"))?);
     }
     Ok(out)
+}
+
+/// A `--state` document walked only to find a key given twice in one object; the error names
+/// the entry it is in.
+struct NoDuplicateEntries;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateEntries)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateEntries {
+    type Value = NoDuplicateEntries;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        use serde::de::Error as _;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(A::Error::custom(format!("duplicate entry {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>().map_err(|e| A::Error::custom(format!("entry {key:?}: {e}")))?;
+        }
+        Ok(self)
+    }
+}
+
+/// A JSON value walked only to find a key given twice in one object.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
 }
 
 /// Renders committed STATE as the text of a `--state` file (pretty JSON, keys sorted).

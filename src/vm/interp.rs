@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
 use super::chain::{self, Ledger};
+use super::contract::{self, ActionCall, CallStage, Member};
 use super::dialect;
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
@@ -15,7 +16,7 @@ use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
 use super::modules;
-use super::value::{self, Closure, ModuleRef, Value};
+use super::value::{self, Closure, ModuleRef, Obj, Value};
 use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
 use crate::diag::TraceFrame;
@@ -71,6 +72,9 @@ struct CallRec {
     ip: usize,
     /// Index of slot 0 in the value stack.
     base: usize,
+    /// The frame's current instance (CONTRACTS.md §4.3): an instance registry number, 0 for
+    /// none.
+    this: u32,
 }
 
 /// Why [`Vm::run`] returned.
@@ -165,6 +169,9 @@ pub struct Vm {
     interrupt: Rc<Cell<bool>>,
     /// The error in flight and the errors waiting for their finally bodies (vm/unwind.rs).
     errs: unwind::ErrorState,
+    /// External action calls and constructions whose callee runs, innermost last (each one
+    /// transaction, CONTRACTS.md §6; finished by `resume_action!` when the callee returns).
+    action_calls: Vec<ActionCall>,
     /// Whether each module of the program has started running (MODULES.md §6.1).
     pub modules_run: Vec<bool>,
 }
@@ -210,6 +217,7 @@ impl Vm {
             interrupt: Rc::new(Cell::new(false)),
             hof_calls: Vec::new(),
             errs: unwind::ErrorState::default(),
+            action_calls: Vec::new(),
             modules_run: Vec::new(),
         };
         vm.modules_run = vec![false; vm.program.modules.len()];
@@ -222,7 +230,7 @@ impl Vm {
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
         vm.sp = n;
-        vm.calls.push(CallRec { proto: main.id, ip: 0, base: 0 });
+        vm.calls.push(CallRec { proto: main.id, ip: 0, base: 0, this: 0 });
         vm.frames.push(Frame { proto: main, ip: 0, base: 0 });
         vm
     }
@@ -307,17 +315,20 @@ impl Vm {
             let mut fuel = remaining;
             if let Some(max) = self.config.max_steps {
                 let left = max.saturating_sub(self.counters.instructions);
-                if left == 0 {
+                // HALT only ends the run and does not count against the limit: a program
+                // that ran exactly `max` instructions of its own finishes.
+                let at_halt = || self.frames.last().is_some_and(|f| matches!(f.proto.code.get(f.ip), Some(Op::Halt)));
+                if left == 0 && !at_halt() {
                     let err = VmError::new(
                         ErrorKind::StepLimit,
                         format!("step limit exceeded: the program ran {max} instructions (--max-steps)"),
                     );
                     return self.halt_error(err);
                 }
-                fuel = fuel.min(left);
+                fuel = fuel.min(left.max(1));
             }
             if let Some(limit) = self.config.gas_limit {
-                let safe = limit.saturating_sub(self.counters.gas) / MAX_OP_GAS;
+                let safe = limit.saturating_sub(self.counters.gas) / (MAX_OP_GAS + contract::MAX_EXTRA_GAS);
                 if safe == 0 {
                     if let Some(err) = self.check_gas_exactly(limit) {
                         return self.halt_error(err);
@@ -825,8 +836,12 @@ impl Vm {
         }
         // Enters `callee`, whose arguments are the `argc` values above position `at`.
         macro_rules! enter {
-            ($callee:expr, $at:expr, $argc:expr) => {{
+            ($callee:expr, $at:expr, $argc:expr) => {
+                enter!($callee, $at, $argc, 0)
+            };
+            ($callee:expr, $at:expr, $argc:expr, $this:expr) => {{
                 let callee: &Rc<Proto> = $callee;
+                let this: u32 = $this;
                 let callee_at: usize = $at as usize;
                 let n_args = $argc as usize;
                 let o = callee_at + n_args + 1;
@@ -871,8 +886,9 @@ impl Vm {
                         c.proto = callee.id;
                         c.ip = 0;
                         c.base = base;
+                        c.this = this;
                     }
-                    None => self.calls.push(CallRec { proto: callee.id, ip: 0, base }),
+                    None => self.calls.push(CallRec { proto: callee.id, ip: 0, base, this }),
                 }
                 self.depth = depth + 1;
                 proto = callee;
@@ -925,7 +941,15 @@ impl Vm {
                                         put!(at + 1 + i as u32, a);
                                     }
                                     self.hof_calls.push(call);
-                                    enter!(callee, at, n);
+                                    if c.bound {
+                                        // A bound action: an action call like any other.
+                                        let Some(inst) = self.ledger.contracts.instance(c.this).cloned() else {
+                                            fail!(at + 1, internal("bound action without an instance"))
+                                        };
+                                        action_call!(inst, c.clone(), at, n as u16);
+                                    } else {
+                                        enter!(callee, at, n, c.this);
+                                    }
                                     break;
                                 }
                                 _ => fail!(at + 1, internal("callback is not a function")),
@@ -983,6 +1007,8 @@ impl Vm {
                 };
                 release!(0, end);
                 load_frame!();
+                // An external call returns its (copied) result before a pending `map` takes it.
+                resume_action!();
                 resume_hof!();
             }};
         }
@@ -1001,7 +1027,222 @@ impl Vm {
                 }
             };
         }
+        // The running frame's current instance (CONTRACTS.md §4.3).
+        macro_rules! cur_this {
+            () => {
+                self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).map_or(0, |c| c.this)
+            };
+        }
+        // Calls action `$action` of instance `$inst` with the `$argc` arguments above `$at`:
+        // internal when the running frame's instance is `$inst` (no copies, no transaction),
+        // else external: the arguments are copied and a transaction begins (CONTRACTS.md §6),
+        // finished by `resume_action!` when the action returns.
+        macro_rules! action_call {
+            ($inst:expr, $action:expr, $at:expr, $argc:expr) => {{
+                let inst_obj: Rc<Obj> = $inst;
+                let action: Rc<Closure> = $action;
+                let at: u32 = $at;
+                let argc: u16 = $argc;
+                let o = at + u32::from(argc) + 1;
+                let Obj::Instance(inst) = &*inst_obj else { fail!(o, internal("not a contract instance")) };
+                tri!(o, contract::check_alive(inst));
+                let id = inst.id;
+                let callee = match program.protos.get(action.proto.id as usize) {
+                    Some(p) if Rc::ptr_eq(p, &action.proto) => p,
+                    _ => fail!(o, internal("function is not part of the program")),
+                };
+                let n_args = argc as usize;
+                if n_args > callee.arity as usize || n_args < callee.min_arity as usize {
+                    fail!(o, wrong_argument_count(callee, n_args));
+                }
+                if id != cur_this!() {
+                    for i in at + 1..o {
+                        if let Some(slot) = get_mut!(i) {
+                            let copy = tri!(o, contract::deep_copy(slot));
+                            *slot = copy;
+                        }
+                    }
+                    gas += contract::EXTERNAL_BEGIN_GAS;
+                    let floor = self.ledger.depth();
+                    tri!(o, self.ledger.begin());
+                    if let Some(obs) = self.observer.as_mut() {
+                        obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
+                    }
+                    let name = callee.display_name().to_string();
+                    self.action_calls.push(ActionCall { depth: self.depth, at, floor, name, stage: CallStage::Action });
+                }
+                if let Some(slot) = get_mut!(at) {
+                    *slot = Value::Func(action.clone());
+                }
+                enter!(callee, at, argc, id);
+            }};
+        }
+        // Calls the value `$f` (placed at `$at`) as an ordinary function: a bound action is an
+        // action call, a closure runs with its captured instance, a builtin runs here.
+        macro_rules! call_value {
+            ($f:expr, $at:expr, $argc:expr, $not_callable:expr) => {{
+                let f: Value = $f;
+                let at: u32 = $at;
+                let argc: u16 = $argc;
+                let o = at + u32::from(argc) + 1;
+                match f {
+                    Value::Func(c) if c.bound => {
+                        let Some(inst) = self.ledger.contracts.instance(c.this).cloned() else {
+                            fail!(o, internal("bound action without an instance"))
+                        };
+                        action_call!(inst, c, at, argc);
+                    }
+                    Value::Func(c) => {
+                        let callee = match program.protos.get(c.proto.id as usize) {
+                            Some(p) if Rc::ptr_eq(p, &c.proto) => p,
+                            _ => fail!(o, internal("function is not part of the program")),
+                        };
+                        let this = c.this;
+                        if let Some(slot) = get_mut!(at) {
+                            *slot = Value::Func(c);
+                        }
+                        enter!(callee, at, argc, this);
+                    }
+                    Value::Builtin(id) => {
+                        let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                        let v = tri!(o, builtins::call_builtin(id, args, max_alloc));
+                        release!(at, o);
+                        put!(at, v);
+                    }
+                    _ => fail!(o, $not_callable),
+                }
+            }};
+        }
+        // Finishes the external call `$call` whose result (or whose constructed `$inst`) goes
+        // to `$at`: the call must leave no transaction of its own open; its transaction
+        // commits and the result is copied out.
+        macro_rules! finish_call {
+            ($call:expr, $at:expr, $inst:expr) => {{
+                let call: ActionCall = $call;
+                let at: u32 = $at;
+                let inst: Option<Rc<Obj>> = $inst;
+                let open = self.ledger.depth().saturating_sub(call.floor + 1);
+                if open > 0 {
+                    let msg = format!("action {} returned with {open} open transaction(s)", call.name);
+                    fail!(at + 1, VmError::new(ErrorKind::Transaction, msg));
+                }
+                let keys = tri!(at + 1, self.ledger.commit());
+                gas += contract::EXTERNAL_COMMIT_GAS;
+                if let Some(obs) = self.observer.as_mut() {
+                    obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
+                }
+                let result = take!(at);
+                let out = match inst {
+                    Some(inst) => {
+                        discard(result);
+                        Value::Obj(inst)
+                    }
+                    None => tri!(at, contract::deep_copy(&result)),
+                };
+                put!(at, out);
+            }};
+        }
+        // Leaves the entity `$made` (a `contract::NewEntity`) at `$at`, first running its code
+        // defaults one by one as ordinary calls in the global scope (`CallStage::EntityDefaults`).
+        macro_rules! new_entity {
+            ($made:expr, $at:expr) => {{
+                let (entity, pending): contract::NewEntity = $made;
+                let at: u32 = $at;
+                match pending.first().map(|(_, f)| f.clone()) {
+                    None => put!(at, Value::Obj(entity)),
+                    Some(f) => {
+                        let callee = match program.protos.get(f.proto.id as usize) {
+                            Some(p) if Rc::ptr_eq(p, &f.proto) => p,
+                            _ => fail!(at, internal("function is not part of the program")),
+                        };
+                        let floor = self.ledger.depth();
+                        let stage = CallStage::EntityDefaults { entity, pending };
+                        self.action_calls.push(ActionCall { depth: self.depth, at, floor, name: String::new(), stage });
+                        put!(at, Value::Func(f));
+                        enter!(callee, at, 0, 0);
+                    }
+                }
+            }};
+        }
+        // After a return: finishes the pending external call of the running frame, if the
+        // return came back from it (or runs `init` after a construction's initializers).
+        macro_rules! resume_action {
+            () => {
+                if self.action_calls.last().is_some_and(|a| a.depth == self.depth)
+                    && let Some(call) = self.action_calls.pop()
+                {
+                    let at = call.at;
+                    match call.stage {
+                        CallStage::Action => finish_call!(call, at, None),
+                        CallStage::Members { ref inst, ref args } => {
+                            let inst = inst.clone();
+                            let args = args.clone();
+                            discard(take!(at));
+                            let init = match &*inst {
+                                Obj::Instance(i) => i.contract().and_then(|c| c.actions.get("init")).cloned(),
+                                _ => None,
+                            };
+                            let n = args.len();
+                            let accepts = init.as_ref().is_some_and(|f| {
+                                n <= f.proto.arity as usize && n >= f.proto.min_arity as usize
+                            });
+                            match init {
+                                Some(init) if accepts => {
+                                    let callee = match program.protos.get(init.proto.id as usize) {
+                                        Some(p) if Rc::ptr_eq(p, &init.proto) => p,
+                                        _ => fail!(at, internal("function is not part of the program")),
+                                    };
+                                    let need = at as usize + n + 1;
+                                    if need > fr.len() {
+                                        rebase!(need);
+                                        debug_assert!(below.len() == base);
+                                    }
+                                    put!(at, Value::Func(init.clone()));
+                                    for (k, a) in args.into_iter().enumerate() {
+                                        put!(at + 1 + k as u32, a);
+                                    }
+                                    let id = match &*inst {
+                                        Obj::Instance(i) => i.id,
+                                        _ => 0,
+                                    };
+                                    let next = ActionCall { stage: CallStage::Init { inst }, ..call };
+                                    self.action_calls.push(next);
+                                    enter!(callee, at, n as u16, id);
+                                }
+                                _ if n == 0 => {
+                                    put!(at, Value::Null);
+                                    finish_call!(call, at, Some(inst));
+                                }
+                                _ => {
+                                    let err = match &init {
+                                        Some(f) => wrong_argument_count(&f.proto, n),
+                                        None => VmError::new(
+                                            ErrorKind::WrongArgumentCount,
+                                            format!("wrong number of arguments: {}() takes 0 but {n} were given", call.name),
+                                        ),
+                                    };
+                                    fail!(at, err);
+                                }
+                            }
+                        }
+                        CallStage::Init { ref inst } => {
+                            let inst = inst.clone();
+                            finish_call!(call, at, Some(inst));
+                        }
+                        CallStage::EntityDefaults { entity, mut pending } => {
+                            let v = take!(at);
+                            if !pending.is_empty() {
+                                let (i, _) = pending.remove(0);
+                                contract::set_field(&entity, i, v);
+                            }
+                            new_entity!((entity, pending), at);
+                        }
+                    }
+                }
+            };
+        }
         load_frame!();
+        resume_action!();
         resume_hof!();
         loop {
             if EXACT && fuel_left == 0 {
@@ -1368,12 +1609,73 @@ impl Vm {
                     gas += xop.gas();
                     let o = at + u32::from(argc) + 1;
                     match get!(at) {
+                        Some(Value::Func(c)) if c.bound => {
+                            let c = c.clone();
+                            call_value!(Value::Func(c), at, argc, internal("not callable"));
+                        }
                         Some(Value::Func(c)) => {
                             let callee = match program.protos.get(c.proto.id as usize) {
                                 Some(p) if Rc::ptr_eq(p, &c.proto) => p,
                                 _ => fail!(o, internal("function is not part of the program")),
                             };
-                            enter!(callee, at, argc);
+                            let this = c.this;
+                            enter!(callee, at, argc, this);
+                        }
+                        Some(Value::Builtin(id)) if *id == crate::vm::builtin_names::EVENTS_ID => {
+                            self.counters.builtin_calls += 1;
+                            let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                            let v = tri!(o, self.ledger.contracts.events_value(args));
+                            release!(at, o);
+                            put!(at, v);
+                        }
+                        Some(Value::Obj(obj)) => {
+                            let obj = obj.clone();
+                            match &*obj {
+                                Obj::Contract(c) => {
+                                    // Construction (CONTRACTS.md §4.2): copied arguments, one
+                                    // transaction, the initializers, then `init`.
+                                    let mut args = Vec::with_capacity(argc as usize);
+                                    for i in at + 1..o {
+                                        let v = take!(i);
+                                        args.push(tri!(at + 1, contract::deep_copy(&v)));
+                                    }
+                                    gas += contract::NEW_INSTANCE_GAS + contract::EXTERNAL_BEGIN_GAS;
+                                    let floor = self.ledger.depth();
+                                    tri!(at + 1, self.ledger.begin());
+                                    if let Some(obs) = self.observer.as_mut() {
+                                        obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
+                                    }
+                                    let inst = tri!(at + 1, self.ledger.contracts.create(&obj));
+                                    tri!(at + 1, contract::check_protocols(c));
+                                    let members = c.init_members.clone();
+                                    let callee = match program.protos.get(members.proto.id as usize) {
+                                        Some(p) if Rc::ptr_eq(p, &members.proto) => p,
+                                        _ => fail!(at + 1, internal("function is not part of the program")),
+                                    };
+                                    let id = match &*inst {
+                                        Obj::Instance(i) => i.id,
+                                        _ => 0,
+                                    };
+                                    let name = format!("{}.init", c.name);
+                                    let stage = CallStage::Members { inst, args };
+                                    self.action_calls.push(ActionCall { depth: self.depth, at, floor, name, stage });
+                                    if let Some(slot) = get_mut!(at) {
+                                        *slot = Value::Func(members);
+                                    }
+                                    enter!(callee, at, 0, id);
+                                }
+                                Obj::EntityType(_) => {
+                                    gas += Op::NewEntity { name: 0, n: 0 }.gas();
+                                    let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
+                                    let made = tri!(o, contract::construct_positional(&obj, args));
+                                    release!(at, o);
+                                    new_entity!(made, at);
+                                }
+                                _ => {
+                                    let msg = format!("not callable: {}", Value::Obj(obj.clone()).type_name());
+                                    fail!(o, VmError::new(ErrorKind::NotCallable, msg))
+                                }
+                            }
                         }
                         Some(Value::Builtin(id)) if builtins::higher_order(*id).is_some() => {
                             let kind = builtins::higher_order(*id);
@@ -1406,8 +1708,27 @@ impl Vm {
                         Some(Value::Str(s)) => s.clone(),
                         _ => fail!(o, internal("method name is not a string")),
                     };
-                    self.counters.builtin_calls += 1;
                     let recv = get!(at).cloned().unwrap_or_default();
+                    if let Value::Obj(obj) = &recv {
+                        let obj = obj.clone();
+                        match &*obj {
+                            Obj::Instance(inst) => match tri!(o, contract::lookup(inst, &name)) {
+                                Member::Action(a) => action_call!(obj.clone(), a, at, argc),
+                                Member::State(_) => {
+                                    gas += contract::MEMBER_GET_EXTRA_GAS;
+                                    let this = cur_this!();
+                                    let f = tri!(o, contract::get_member(&mut self.ledger.contracts, &obj, &name, this));
+                                    call_value!(f, at, argc, contract::state_not_callable(inst, &name));
+                                }
+                            },
+                            _ => {
+                                let f = tri!(o, contract::get_member(&mut self.ledger.contracts, &obj, &name, 0));
+                                call_value!(f, at, argc, VmError::new(ErrorKind::NotCallable, format!("not callable: '{name}' is not a function")));
+                            }
+                        }
+                        continue;
+                    }
+                    self.counters.builtin_calls += 1;
                     let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
                     if let (Value::List(_), Some(kind)) = (&recv, dialect::HofKind::of(&name)) {
                         let mut all = Vec::with_capacity(args.len() + 1);
@@ -1436,7 +1757,7 @@ impl Vm {
                             if let Some(slot) = get_mut!(at) {
                                 *slot = Value::Func(c.clone());
                             }
-                            enter!(callee, at, argc);
+                            enter!(callee, at, argc, c.this);
                         }
                         MethodOutcome::CallValue(Value::Builtin(id)) => {
                             let args = fr.get(at as usize + 1..o as usize).unwrap_or(&[]);
@@ -1470,7 +1791,7 @@ impl Vm {
                         let Some(callee) = program.protos.get(info.proto as usize) else {
                             fail!(dst, internal("module function is not part of the program"));
                         };
-                        let closure = Closure { proto: callee.clone(), upvalues: Box::new([]) };
+                        let closure = Closure { proto: callee.clone(), upvalues: Box::new([]), this: 0, bound: false };
                         put!(dst, Value::Func(Rc::new(closure)));
                         enter!(callee, dst, 0);
                     }
@@ -1501,7 +1822,8 @@ impl Vm {
                             None => fail!(dst, internal("captured variable is not a cell")),
                         }
                     }
-                    let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice() };
+                    let this = self.calls.get(self.depth - 1).map_or(0, |c| c.this);
+                    let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice(), this, bound: false };
                     put!(dst, Value::Func(Rc::new(closure)));
                 }
                 XOp::Halt => {
@@ -1561,8 +1883,20 @@ impl Vm {
                         }
                         continue;
                     }
-                    let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
-                    *obj = tri!(at + 1, member_get(obj, &key));
+                    if let (Some(Value::Obj(obj)), Value::Str(key)) = (get!(at), &key) {
+                        let obj = obj.clone();
+                        if matches!(&*obj, Obj::Instance(_)) {
+                            gas += contract::MEMBER_GET_EXTRA_GAS;
+                        }
+                        let this = cur_this!();
+                        let v = tri!(at + 1, contract::get_member(&mut self.ledger.contracts, &obj, key, this));
+                        if let Some(slot) = get_mut!(at) {
+                            *slot = v;
+                        }
+                    } else {
+                        let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
+                        *obj = tri!(at + 1, member_get(obj, &key));
+                    }
                 }
                 XOp::SetMember { at, name } => {
                     gas += xop.gas();
@@ -1572,7 +1906,50 @@ impl Vm {
                     if let (Value::Module(m), Value::Str(k)) = (&obj, &key) {
                         fail!(at, modules::assign_error(&program.modules, m, k));
                     }
-                    tri!(at, member_set(&obj, &key, v));
+                    if let (Value::Obj(obj), Value::Str(key)) = (&obj, &key) {
+                        if matches!(&**obj, Obj::Instance(_)) {
+                            gas += contract::MEMBER_SET_EXTRA_GAS;
+                        }
+                        let this = cur_this!();
+                        tri!(at, contract::set_member(&mut self.ledger.contracts, obj, key, v, this));
+                    } else {
+                        tri!(at, member_set(&obj, &key, v));
+                    }
+                }
+                XOp::This { dst } => {
+                    gas += xop.gas();
+                    match self.ledger.contracts.instance(cur_this!()).cloned() {
+                        Some(inst) => put!(dst, Value::Obj(inst)),
+                        None => fail!(dst, self.undefined("this")),
+                    }
+                }
+                XOp::Emit { at, name, argc } => {
+                    gas += xop.gas();
+                    let o = at + u32::from(argc);
+                    let Some(Value::Str(event)) = proto.consts.get(name as usize) else {
+                        fail!(o, internal("event name is not a string"))
+                    };
+                    let args = fr.get(at as usize..o as usize).unwrap_or(&[]);
+                    let this = cur_this!();
+                    tri!(o, self.ledger.contracts.emit(event, this, args));
+                    release!(at, o);
+                }
+                XOp::NewEntity { at, name, n } => {
+                    gas += xop.gas();
+                    let Some(Value::Str(written)) = proto.consts.get(name as usize) else {
+                        fail!(at + 1 + 2 * u32::from(n), internal("entity name is not a string"))
+                    };
+                    let ty = take!(at);
+                    let mut given = Vec::with_capacity(n as usize);
+                    for k in 0..u32::from(n) {
+                        let key = take!(at + 1 + 2 * k);
+                        let v = take!(at + 2 + 2 * k);
+                        if let Value::Str(key) = key {
+                            given.push((key, v));
+                        }
+                    }
+                    let made = tri!(at, contract::construct(&ty, written, given));
+                    new_entity!(made, at);
                 }
                 XOp::Print { at, n } => {
                     gas += xop.gas();
@@ -1603,11 +1980,11 @@ impl Vm {
                     let v = take!(at + 1);
                     let key = take!(at);
                     let key = tri!(at, state_key(&key));
-                    let data = tri!(at, chain::to_data(&v));
+                    let data = tri!(at, chain::to_state_data(&v));
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
                     }
-                    self.ledger.set(key, data);
+                    tri!(at, self.ledger.store(key, data));
                 }
                 XOp::TxBegin => {
                     gas += xop.gas();
@@ -1618,6 +1995,10 @@ impl Vm {
                 }
                 XOp::TxCommit => {
                     gas += xop.gas();
+                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                        let err = VmError::new(ErrorKind::Transaction, "TX_COMMIT without active transaction");
+                        fail!(proto.exec.top_at(ip!() - 1), err);
+                    }
                     let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.commit());
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
@@ -1625,6 +2006,10 @@ impl Vm {
                 }
                 XOp::TxRevert => {
                     gas += xop.gas();
+                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                        let err = VmError::new(ErrorKind::Transaction, "TX_REVERT without active transaction");
+                        fail!(proto.exec.top_at(ip!() - 1), err);
+                    }
                     let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.revert());
                     if let Some(obs) = self.observer.as_mut() {
                         obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
@@ -2202,6 +2587,7 @@ fn index_get(obj: &Value, idx: &Value) -> OpResult<Value> {
             Err(type_err(format!("{} index must be an integer, got {}", obj.type_name(), other.type_name())))
         }
         (Value::Map(_), other) => Err(type_err(format!("map key must be a string, got {}", other.type_name()))),
+        (Value::Obj(o), key) => contract::index_get(o, key),
         (other, _) => Err(type_err(format!("cannot index {}", other.type_name()))),
     }
 }
@@ -2226,6 +2612,7 @@ fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
         (Value::List(_), other) => Err(type_err(format!("list index must be an integer, got {}", other.type_name()))),
         (Value::Map(_), other) => Err(type_err(format!("map key must be a string, got {}", other.type_name()))),
         (Value::Str(_), _) => Err(type_err("strings are immutable: cannot assign into a string".to_string())),
+        (Value::Obj(o), key) => contract::index_set(o, key, v),
         (other, _) => Err(type_err(format!("cannot index-assign into {}", other.type_name()))),
     }
 }

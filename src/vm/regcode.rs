@@ -116,6 +116,12 @@ pub enum XOp {
     ReturnNull { top: Pos },
     /// `Op::MakeClosure`.
     MakeClosure { dst: Pos, proto: u32 },
+    /// `Op::This`.
+    This { dst: Pos },
+    /// `Op::Emit`: the arguments from `at` up.
+    Emit { at: Pos, name: u32, argc: u16 },
+    /// `Op::NewEntity`: the type at `at`, the pairs above it.
+    NewEntity { at: Pos, name: u32, n: u16 },
     /// `Op::UseModule`.
     UseModule { dst: Pos, module: u32 },
     /// `Op::LoadModule`.
@@ -267,6 +273,9 @@ impl XOp {
             XOp::Return { .. } => C::Return,
             XOp::ReturnNull { .. } => C::ReturnNull,
             XOp::MakeClosure { .. } => C::MakeClosure,
+            XOp::This { .. } => C::This,
+            XOp::Emit { .. } => C::Emit,
+            XOp::NewEntity { .. } => C::NewEntity,
             XOp::UseModule { .. } => C::UseModule,
             XOp::LoadModule { .. } => C::LoadModule,
             XOp::ImportLoad { .. } => C::ImportLoad,
@@ -465,6 +474,9 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::Return => XOp::Return { src: below(1) },
         Op::ReturnNull => XOp::ReturnNull { top: o },
         Op::MakeClosure { proto } => XOp::MakeClosure { dst: o, proto },
+        Op::This => XOp::This { dst: o },
+        Op::Emit { name, argc } => XOp::Emit { at: below(u32::from(argc)), name, argc },
+        Op::NewEntity { name, n } => XOp::NewEntity { at: below(1 + 2 * u32::from(n)), name, n },
         Op::UseModule { module } => XOp::UseModule { dst: o, module },
         Op::LoadModule { module } => XOp::LoadModule { dst: o, module },
         Op::ImportLoad { idx } => XOp::ImportLoad { dst: o, idx },

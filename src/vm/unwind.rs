@@ -209,6 +209,12 @@ impl Vm {
             f.ip = h.target as usize;
         }
         self.depth = frame_idx + 1;
+        // External calls whose caller is the handling frame or above were abandoned (their
+        // transactions were reverted just above).
+        let depth = self.depth;
+        self.action_calls.retain(|c| c.depth < depth);
+        // Likewise a `map`/`filter`/`reduce` whose callback the error left.
+        self.hof_calls.retain(|c| c.depth < depth);
         if let Some(rec) = self.calls.get_mut(frame_idx) {
             rec.ip = h.target as usize;
         }

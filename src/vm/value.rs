@@ -17,9 +17,71 @@ use crate::bytecode::op::Op;
 use crate::syntax::span::Span;
 
 /// A shared, mutable list.
-pub type ListRef = Rc<RefCell<Vec<Value>>>;
+pub type ListRef = Rc<ListCell>;
 /// A shared, mutable, insertion-ordered map with string keys.
-pub type MapRef = Rc<RefCell<IndexMap<Rc<String>, Value>>>;
+pub type MapRef = Rc<MapCell>;
+
+/// The contents of a list: a `RefCell<Vec<Value>>` (it derefs to one, and has its layout)
+/// whose drop is iterative, so a list nested a million levels deep is freed without deep
+/// recursion and the run thread needs no huge stack for it (issue 13, M9).
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub struct ListCell(pub RefCell<Vec<Value>>);
+
+/// The contents of a map, dropped iteratively like [`ListCell`].
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub struct MapCell(pub RefCell<IndexMap<Rc<String>, Value>>);
+
+impl std::ops::Deref for ListCell {
+    type Target = RefCell<Vec<Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MapCell {
+    type Target = RefCell<IndexMap<Rc<String>, Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for ListCell {
+    fn drop(&mut self) {
+        drop_shallow(std::mem::take(self.0.get_mut()));
+    }
+}
+
+impl Drop for MapCell {
+    fn drop(&mut self) {
+        let entries = std::mem::take(self.0.get_mut());
+        drop_shallow(entries.into_values().collect());
+    }
+}
+
+/// Drops `pending` without recursing into nested containers: a list or map this was the last
+/// owner of gives its contents to `pending` before it is freed (empty), so the walk uses a
+/// heap worklist instead of the stack.
+fn drop_shallow(mut pending: Vec<Value>) {
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::List(list) => {
+                if let Ok(cell) = Rc::try_unwrap(list) {
+                    let mut cell = cell;
+                    pending.append(cell.0.get_mut());
+                }
+            }
+            Value::Map(map) => {
+                if let Ok(cell) = Rc::try_unwrap(map) {
+                    let mut cell = cell;
+                    pending.extend(std::mem::take(cell.0.get_mut()).into_values());
+                }
+            }
+            other => drop(other),
+        }
+    }
+}
 /// A captured variable shared between a frame and its closures.
 pub type CellRef = Rc<RefCell<Value>>;
 
@@ -103,6 +165,134 @@ pub struct Closure {
     pub proto: Rc<Proto>,
     /// Captured variables, in the order of `proto.captures`.
     pub upvalues: Box<[CellRef]>,
+    /// The current instance captured when the closure was made (CONTRACTS.md §4.3): the
+    /// registry number of a contract instance (`Instance::id`), 0 for none.
+    pub this: u32,
+    /// True for a bound action (`c.inc` without a call, CONTRACTS.md §4.4): calling it is an
+    /// action call on instance `this`.
+    pub bound: bool,
+}
+
+/// A contract instance (CONTRACTS.md §4): its type, number and storage. Storage is
+/// transactional through the ledger's contract journal (`vm/contract.rs`).
+pub struct Instance {
+    /// The contract type (an [`Obj::Contract`]).
+    pub ty: Rc<Obj>,
+    /// `k` of the id `C#k`.
+    pub number: u32,
+    /// The registry number (index + 1 in the ledger's instance list).
+    pub id: u32,
+    /// One value per state member, in declaration order.
+    pub storage: RefCell<Vec<Value>>,
+    /// False once the creation was reverted.
+    pub alive: Cell<bool>,
+    /// The journal frame that last snapshotted this storage (0: none).
+    pub snap: Cell<u64>,
+}
+
+/// A contract type: state members, actions (closures made at declaration), the member
+/// initializer function and the protocols it claims to implement.
+pub struct ContractType {
+    /// The declared name.
+    pub name: String,
+    /// State member names, in declaration order.
+    pub members: IndexMap<String, ()>,
+    /// Actions by name.
+    pub actions: IndexMap<String, Rc<Closure>>,
+    /// `C.<members>`: sets every member initializer on `this`.
+    pub init_members: Rc<Closure>,
+    /// The `implements` list: protocol values (or the name, as a string, when unbound).
+    pub implements: Vec<Value>,
+}
+
+/// An entity type (CONTRACTS.md §9): field names and their constant defaults.
+pub struct EntityType {
+    /// The declared name.
+    pub name: String,
+    /// Fields in declaration order with their default: a constant (deep-copied per
+    /// construction), or, where `code` is set, a function `E.<f>` evaluated per construction.
+    pub fields: IndexMap<String, Value>,
+    /// Per field: the default is code to run (a zero-argument function), not a constant.
+    pub code: Vec<bool>,
+}
+
+/// An entity record: its type and its fields (shared by reference like maps).
+pub struct Entity {
+    /// The entity type (an [`Obj::EntityType`]).
+    pub ty: Rc<Obj>,
+    /// Field values in declaration order.
+    pub fields: RefCell<Vec<Value>>,
+}
+
+/// The heap objects of CONTRACTS.md: instances, entities and the declared types.
+pub enum Obj {
+    /// `<contract C#k>`
+    Instance(Instance),
+    /// `Name { f: v }`
+    Entity(Entity),
+    /// `<contract C>`
+    Contract(ContractType),
+    /// `<entity E>`
+    EntityType(EntityType),
+    /// `<protocol P>` with its signatures (action name, parameter count).
+    Protocol(String, Vec<(String, usize)>),
+}
+
+impl std::fmt::Debug for Obj {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&obj_label(self))
+    }
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", type_label(&self.ty), self.number)
+    }
+}
+
+fn type_label(ty: &Obj) -> &str {
+    match ty {
+        Obj::Contract(c) => &c.name,
+        Obj::EntityType(e) => &e.name,
+        Obj::Protocol(n, _) => n,
+        Obj::Instance(_) | Obj::Entity(_) => "?",
+    }
+}
+
+impl Instance {
+    /// `C#k`.
+    pub fn label(&self) -> String {
+        format!("{}#{}", type_label(&self.ty), self.number)
+    }
+
+    /// The contract type.
+    pub fn contract(&self) -> Option<&ContractType> {
+        match &*self.ty {
+            Obj::Contract(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl Entity {
+    /// The entity type.
+    pub fn entity_type(&self) -> Option<&EntityType> {
+        match &*self.ty {
+            Obj::EntityType(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The display form of a non-entity object (entities display their fields).
+pub fn obj_label(o: &Obj) -> String {
+    match o {
+        Obj::Instance(i) => format!("<contract {}>", i.label()),
+        Obj::Entity(e) => format!("<{} record>", type_label(&e.ty)),
+        Obj::Contract(c) => format!("<contract {}>", c.name),
+        Obj::EntityType(e) => format!("<entity {}>", e.name),
+        Obj::Protocol(n, _) => format!("<protocol {n}>"),
+    }
 }
 
 /// A Zexus value.
@@ -136,8 +326,10 @@ pub enum Value {
     Func(Rc<Closure>) = 9,
     /// A captured variable's box (only ever in frame slots, never visible to programs).
     Cell(CellRef) = 10,
+    /// A contract instance, an entity record, or a declared type (CONTRACTS.md).
+    Obj(Rc<Obj>) = 11,
     /// A module value (MODULES.md §9): what `use "p" as m` binds.
-    Module(Rc<ModuleRef>) = 11,
+    Module(Rc<ModuleRef>) = 12,
 }
 
 /// Which module a module value stands for.
@@ -177,7 +369,8 @@ impl Value {
             Value::Map(_) => 8,
             Value::Func(_) => 9,
             Value::Cell(_) => 10,
-            Value::Module(_) => 11,
+            Value::Obj(_) => 11,
+            Value::Module(_) => 12,
         }
     }
 
@@ -188,12 +381,12 @@ impl Value {
 
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(RefCell::new(items)))
+        Value::List(Rc::new(ListCell(RefCell::new(items))))
     }
 
     /// A new map value.
     pub fn map(entries: IndexMap<Rc<String>, Value>) -> Value {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        Value::Map(Rc::new(MapCell(RefCell::new(entries))))
     }
 
     /// The `typeof` name.
@@ -207,6 +400,11 @@ impl Value {
             Value::List(_) => "list",
             Value::Map(_) => "map",
             Value::Func(_) | Value::Builtin(_) | Value::Cell(_) => "function",
+            Value::Obj(o) => match &**o {
+                Obj::Instance(_) => "contract",
+                Obj::Entity(_) => "entity",
+                Obj::Contract(_) | Obj::EntityType(_) | Obj::Protocol(..) => "type",
+            },
             Value::Module(_) => "module",
         }
     }
@@ -222,7 +420,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) | Value::Module(_) => true,
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) | Value::Obj(_) | Value::Module(_) => true,
         }
     }
 }
@@ -349,6 +547,28 @@ impl Walker {
                 let inner = c.borrow().clone();
                 self.write(&inner, repr, out)?;
             }
+            Value::Obj(o) => match &**o {
+                Obj::Entity(e) => {
+                    self.enter(Rc::as_ptr(o) as *const ())?;
+                    let _ = write!(out, "{} {{", type_label(&e.ty));
+                    let names: Vec<String> = e.entity_type().map(|t| t.fields.keys().cloned().collect()).unwrap_or_default();
+                    let fields = e.fields.borrow();
+                    if fields.is_empty() {
+                        out.push('}');
+                    } else {
+                        for (i, v) in fields.iter().enumerate() {
+                            out.push_str(if i == 0 { " " } else { ", " });
+                            out.push_str(names.get(i).map(String::as_str).unwrap_or("?"));
+                            out.push_str(": ");
+                            self.write(v, true, out)?;
+                            self.check_size(out)?;
+                        }
+                        out.push_str(" }");
+                    }
+                    self.leave();
+                }
+                other => out.push_str(&obj_label(other)),
+            },
             Value::Module(m) => {
                 let _ = write!(out, "<module {}>", m.name);
             }
@@ -468,8 +688,34 @@ fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
             w.leave();
             same
         }
-        (Value::Func(x), Value::Func(y)) => Rc::ptr_eq(x, y),
+        (Value::Func(x), Value::Func(y)) => {
+            Rc::ptr_eq(x, y) || (x.bound && y.bound && x.this == y.this && Rc::ptr_eq(&x.proto, &y.proto))
+        }
         (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        (Value::Obj(x), Value::Obj(y)) => match (&**x, &**y) {
+            (Obj::Entity(p), Obj::Entity(q)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if !Rc::ptr_eq(&p.ty, &q.ty) {
+                    return Ok(false);
+                }
+                w.enter(Rc::as_ptr(x) as *const ())?;
+                let (ps, qs) = (p.fields.borrow(), q.fields.borrow());
+                let mut same = ps.len() == qs.len();
+                if same {
+                    for (a, b) in ps.iter().zip(qs.iter()) {
+                        if !eq_walk(a, b, w)? {
+                            same = false;
+                            break;
+                        }
+                    }
+                }
+                w.leave();
+                same
+            }
+            _ => Rc::ptr_eq(x, y),
+        },
         (Value::Module(x), Value::Module(y)) => x.index == y.index,
         _ => false,
     })

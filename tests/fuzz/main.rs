@@ -9,6 +9,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod contracts_gen;
 mod harness;
 mod loader_targets;
 mod module_targets;
@@ -67,7 +68,9 @@ fn compiler() {
 fn vm() {
     on_big_stack(|| {
         let target = Target { name: "vm", default_cases: 500, check: programs::check_vm, corpus: &["programs"] };
-        let strategy = prop_oneof![3 => rich::program(), 1 => common::programs::program()].prop_map(String::into_bytes);
+        let strategy =
+            prop_oneof![3 => rich::program(), 1 => common::programs::program(), 1 => contracts_gen::program()]
+                .prop_map(String::into_bytes);
         harness::run(&target, strategy);
     });
 }
@@ -81,7 +84,8 @@ fn optimizer_differential() {
             check: programs::check_optimizer_differential,
             corpus: &["programs"],
         };
-        let strategy = prop_oneof![common::programs::program(), rich::program()].prop_map(String::into_bytes);
+        let strategy = prop_oneof![common::programs::program(), rich::program(), contracts_gen::program()]
+            .prop_map(String::into_bytes);
         harness::run(&target, strategy);
     });
 }

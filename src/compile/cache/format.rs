@@ -27,7 +27,7 @@ pub const MAGIC: &[u8; 8] = b"ZXBCACHE";
 
 /// Version of the file layout and payload schema (4: chunks carry an exception table and
 /// the number of required parameters).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const HEADER_LEN: usize = 52;
 

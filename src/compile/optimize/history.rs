@@ -113,9 +113,15 @@ fn collect(tagged: &Chunk, originals: &[&Chunk], pass: Option<Pass>, out: &mut V
         |tag: &Span| -> Span { original.and_then(|o| o.spans.get(tag.start as usize).copied()).unwrap_or_default() };
     let mut chunk = tagged.clone();
     chunk.children.clear();
+    // One lookup table, not a scan of `part_spans` per pc (that was quadratic: a 100,000-line
+    // program took minutes to open in the TUI, issue 13 M8).
+    let mut parts_at: std::collections::HashMap<usize, &[Span]> = std::collections::HashMap::new();
+    for (at, parts) in &tagged.part_spans {
+        parts_at.entry(*at as usize).or_insert(parts.as_slice());
+    }
     let origins: Vec<Vec<u32>> = (0..tagged.code.len())
         .map(|pc| {
-            let parts = tagged.part_spans.iter().find(|(at, _)| *at as usize == pc).map(|(_, p)| p.as_slice());
+            let parts = parts_at.get(&pc).copied();
             let main = tagged.spans.get(pc).map(|s| s.start);
             let mut list: Vec<u32> = main.into_iter().collect();
             for part in parts.unwrap_or(&[]) {
