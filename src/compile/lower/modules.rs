@@ -56,7 +56,10 @@ impl Lowerer {
     pub(super) fn use_stmt(&mut self, u: &AstUse) -> Result<()> {
         let span = u.path_span;
         let Some(target) = self.file.uses.get(&span.start).cloned() else {
-            return Err(Diagnostic::error("E0190", "syntax error: internal: module not loaded", span));
+            // Only a program loaded by `engine::loader` has its `use` statements resolved; the
+            // debugger (TUI, `snapshot`) still builds one file.
+            let msg = "syntax error: this command runs one file: `use` needs `run`, `dis`, `profile`, `trace` or `stats`";
+            return Err(Diagnostic::error("E0190", msg, span).with_label("module not loaded"));
         };
         self.emit(Op::UseModule { module: target.module }, span);
         self.emit(Op::Pop, span);
