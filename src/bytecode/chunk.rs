@@ -7,8 +7,10 @@ use super::handlers::Handler;
 use super::op::Op;
 use crate::syntax::span::Span;
 
-/// A constant-pool entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A constant-pool entry. Equality is by value for integers and strings and by bit pattern
+/// for floats, so a NaN constant equals itself (a chunk equals its round trip through the
+/// cache) and `0.0` and `-0.0` stay two constants.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Const {
     /// An integer.
     Int(i64),
@@ -16,6 +18,17 @@ pub enum Const {
     Float(#[serde(with = "float_bits")] f64),
     /// A string.
     Str(String),
+}
+
+impl PartialEq for Const {
+    fn eq(&self, other: &Const) -> bool {
+        match (self, other) {
+            (Const::Int(a), Const::Int(b)) => a == b,
+            (Const::Float(a), Const::Float(b)) => a.to_bits() == b.to_bits(),
+            (Const::Str(a), Const::Str(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Serde helpers storing an `f64` as its IEEE-754 bits.

@@ -63,7 +63,9 @@ fn comment(op: &Op, chunk: &Chunk) -> String {
         | Op::StoreLocal { slot: s }
         | Op::LoadCell { slot: s }
         | Op::StoreCell { slot: s } => slot(s),
-        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => name(idx as usize, &chunk.globals),
+        Op::LoadGlobal { idx } | Op::StoreGlobal { idx } | Op::ImportLoad { idx } | Op::ImportStore { idx } => {
+            name(idx as usize, &chunk.globals)
+        }
         Op::LoadFree { idx } | Op::StoreFree { idx } => name(idx as usize, &chunk.free_names),
         Op::CheckConst { name }
         | Op::GetMember { name }

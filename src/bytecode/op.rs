@@ -249,6 +249,7 @@ const CALLS: Jit = Jit::Refused("calls leave the loop");
 const CHAIN: Jit = Jit::Refused("blockchain operations are never compiled");
 const ERRORS: Jit = Jit::Refused("errors are raised and handled by the interpreter");
 const CONTRACTS: Jit = Jit::Refused("contract operations touch the ledger and are never compiled");
+const MODULES: Jit = Jit::Refused("modules are run by the interpreter");
 
 define_ops! {
     // --- constants and stack -------------------------------------------------------------
@@ -460,6 +461,18 @@ define_ops! {
     BranchLocals { cmp: Cmp, a: u16, b: u16, target: u16 } => "BRANCH_LOCALS", gas 2 + 2 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
     /// `LoadLocal a; Int imm; <cmp>; JumpIfFalse target`: jump unless `a cmp imm`. `->`
     BranchLocalImm { cmp: Cmp, a: u16, imm: i16, target: u16 } => "BRANCH_LOCAL_IMM", gas 2 + 1 + 2 + 3, stack (0, 0), Branch(target), jit Jit::Inline;
+
+    // --- modules (MODULES.md §6; semantics in vm/modules.rs; never JIT-compiled) -----------
+    /// Run module `module`'s top level in a frame of its own unless it already ran; the
+    /// frame's result (or null) is pushed. With the `POP` after it, a `use` costs 10 gas, and
+    /// its bindings below cost nothing (MODULES.md §12). `-> null`
+    UseModule { module: u32 } => "USE_MODULE", gas 9, stack (0, 1), Next, jit MODULES;
+    /// `-> m`, the module value of module `module`.
+    LoadModule { module: u32 } => "LOAD_MODULE", gas 0, stack (0, 1), Next, jit MODULES;
+    /// `-> g`: global `idx` (chunk global table), even when it has no value (a use's snapshot).
+    ImportLoad { idx: u32 } => "IMPORT_LOAD", gas 0, stack (0, 1), Next, jit MODULES;
+    /// `v ->` into global `idx` (chunk global table): a name a use statement binds.
+    ImportStore { idx: u32 } => "IMPORT_STORE", gas 0, stack (1, 0), Next, jit MODULES;
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);

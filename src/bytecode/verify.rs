@@ -185,7 +185,7 @@ impl Verifier<'_> {
             Op::LoadLocal2 { a, b } => self.slot(pc, a).and_then(|_| self.slot(pc, b)),
             Op::AddLocalLocal { dst, src } => self.slot(pc, dst).and_then(|_| self.slot(pc, src)),
             Op::LoadCell { slot } | Op::StoreCell { slot } => self.cell(pc, slot),
-            Op::LoadGlobal { idx } | Op::StoreGlobal { idx } => {
+            Op::LoadGlobal { idx } | Op::StoreGlobal { idx } | Op::ImportLoad { idx } | Op::ImportStore { idx } => {
                 if (idx as usize) < chunk.globals.len() {
                     Ok(())
                 } else {

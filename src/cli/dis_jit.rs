@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::{RunOpts, load, report};
+use super::RunOpts;
 use crate::bytecode::chunk::Chunk;
 use crate::bytecode::disasm;
 use crate::engine::Session;
@@ -21,13 +21,14 @@ use crate::vm::interp::Halt;
 
 /// Runs `dis --jit FILE`.
 pub fn cmd_dis_jit(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut session = match Session::builder(&src).options(&opts.options()).build() {
+    let src = main.src.clone();
+    let mut session = match Session::builder(&src).program_opt(main.program.clone()).options(&opts.options()).build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let halt = session.run_to_end();
     let mut text = render(&session, &src);

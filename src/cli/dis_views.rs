@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::{RunOpts, load, report};
+use super::RunOpts;
 use crate::bytecode::disasm::format_row;
 use crate::compile::optimize::report::{format_row_without_pc, unified_diff};
 use crate::engine::Session;
@@ -20,13 +20,14 @@ use crate::vm::interp::Halt;
 
 /// Runs `dis --counts FILE`.
 pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut session = match Session::builder(&src).name(&path).options(&opts.options()).capture_output().build() {
+    let (path, src) = (main.path.clone(), main.src.clone());
+    let mut session = match Session::builder(&src).program_opt(main.program.clone()).name(&path).options(&opts.options()).capture_output().build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     session.enable_exec_counts();
     let halt = session.run_to_end();
@@ -40,13 +41,14 @@ pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
 
 /// Runs `dis --by-pass FILE`.
 pub fn cmd_dis_passes(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let session = match Session::builder(&src).name(&path).options(&opts.options()).capture_output().build() {
+    let (path, src) = (main.path.clone(), main.src.clone());
+    let session = match Session::builder(&src).program_opt(main.program.clone()).name(&path).options(&opts.options()).capture_output().build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let text = render_passes(&session.snapshot());
     let _ = std::io::stdout().lock().write_all(crate::sanitize::clean_lines(&text).as_bytes());

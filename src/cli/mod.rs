@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod cache_dir;
+pub mod module_fs;
 pub mod snapshot;
 pub mod state_file;
 pub mod stats;
@@ -24,6 +25,7 @@ use crate::engine::cache::CompileCache;
 use crate::engine::{self, Options, Session};
 use crate::vm::interp::{Halt, VmConfig};
 
+mod dis_files;
 mod dis_jit;
 mod dis_views;
 
@@ -46,10 +48,13 @@ pub struct Cli {
 pub enum Command {
     /// Run a program headless: its output on stdout, diagnostics on stderr.
     Run {
-        /// The program.
-        file: PathBuf,
         #[command(flatten)]
         opts: RunOpts,
+        /// The program.
+        file: PathBuf,
+        /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Print the bytecode listing of a program, before and after optimization.
     Dis {
@@ -160,6 +165,7 @@ impl RunOpts {
                 gas_limit: self.gas_limit,
                 max_alloc: self.memory_limit,
                 hot_threshold: self.jit_threshold,
+                args: Vec::new(),
             },
             passes: self.passes.clone().unwrap_or_else(|| optimize::passes_for_level(self.opt_level)),
             jit: engine::jit_policy::JitPolicy { enabled: !self.no_jit },
@@ -182,7 +188,7 @@ pub fn run(cli: Cli) -> ExitCode {
         return code;
     }
     match cli.command {
-        Some(Command::Run { file, opts }) => cmd_run(&file, &opts),
+        Some(Command::Run { file, opts, args }) => cmd_run(&file, &opts, args),
         Some(Command::Profile(args)) => profile::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
@@ -243,8 +249,13 @@ fn run_cache(opts: &RunOpts) -> CompileCache {
 }
 
 /// Builds a session for `src` with the cache `opts` ask for.
-fn make_session(src: &str, opts: &RunOpts, out: Box<dyn Write>) -> Result<Session, Vec<crate::diag::Diagnostic>> {
-    Session::builder(src).options(&opts.options()).output(out).cache(make_cache(opts)).build()
+fn make_session(
+    src: &str,
+    opts: &RunOpts,
+    out: Box<dyn Write>,
+    program: Option<std::rc::Rc<engine::loader::LoadedProgram>>,
+) -> Result<Session, Vec<crate::diag::Diagnostic>> {
+    Session::builder(src).program_opt(program).options(&opts.options()).output(out).cache(make_cache(opts)).build()
 }
 
 /// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and
@@ -267,25 +278,35 @@ pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -
     ExitCode::from(1)
 }
 
-fn cmd_run(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
-    let (path, src) = match load(file) {
+fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCode {
+    let main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let out = stdout::program_stdout();
+    let mut options = opts.options();
+    options.vm.args = args;
     // A single headless run never looks a unit up twice, except identical units in one
     // program, so without a disk tier the in-memory cache only doubles the memory a large
     // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
-    let mut session = match Session::builder(&src).options(&opts.options()).output(out).cache(run_cache(opts)).build() {
+    let built = Session::builder(&main.src).program_opt(main.program.clone()).options(&options).output(out).cache(run_cache(opts)).build();
+    let mut session = match built {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let state = match attach_state(opts, &mut session) {
         Ok(state) => state,
         Err(code) => return code,
     };
     let halt = session.run_to_end();
-    let code = finish(&mut session, &halt, &path, &src);
+    session.vm.flush();
+    for w in &session.vm.warnings {
+        eprintln!("{w}");
+    }
+    let code = match &halt {
+        Halt::Error(e) => main.report(&[e.to_diagnostic()]),
+        _ => ExitCode::SUCCESS,
+    };
     if session.cache_stats().disk_write_errors > 0
         && let Some(why) = session.cache_warning()
     {
@@ -336,10 +357,14 @@ fn refuse_state(opts: &RunOpts, what: &str) -> Option<ExitCode> {
 }
 
 fn cmd_dis(file: &std::path::Path, opts: &RunOpts, mode: DisMode) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Some(program) = &main.program {
+        return dis_files::cmd_dis_program(&main, program, opts, mode);
+    }
+    let (path, src) = (main.path, main.src);
     let build = match engine::build(&src, &opts.options()) {
         Ok(build) => build,
         Err(diags) => return report(&diags, &path, &src),

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::Args;
 
-use super::{RunOpts, attach_state, finish, load, report, save_state};
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
 use crate::trace::report::ProfileReport;
@@ -49,10 +49,11 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         eprintln!("error: the output {} is the program itself; choose another -o path", output.display());
         return ExitCode::from(2);
     }
-    let (path, src) = match load(&args.file) {
+    let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let (path, src) = (main.path.clone(), main.src.clone());
     let sink = observe::live_sink();
     // By default the counts come from the VM's exact block counts, which keep the JIT on.
     let profiler = if args.instruction_events { Profiler::new() } else { Profiler::calls_only() };
@@ -60,9 +61,9 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
     let out = super::stdout::program_stdout();
-    let mut session = match Session::builder(&src).options(&options).output(out).build() {
+    let mut session = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let exact_counts = !args.no_instructions && !args.instruction_events;
     if exact_counts {
@@ -73,14 +74,17 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         Err(code) => return code,
     };
     let halt = session.run_to_end();
-    let code = finish(&mut session, &halt, &path, &src);
+    let code = main.finish(&mut session, &halt);
     let code = save_state(state.as_ref(), &session, &halt, code);
     session.sink.detach_all();
     let mut profile = profiler.borrow().profile();
     if exact_counts && let Some(counts) = session.exec_counts() {
         profile.set_exec_counts(counts);
     }
-    let data = ProfileReport::new(&profile, &session.build.program, &src, &path);
+    let data = match &main.program {
+        Some(_) => ProfileReport::new_in(&profile, &session.build.program, &main.sources, &path),
+        None => ProfileReport::new(&profile, &session.build.program, &src, &path),
+    };
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {
             Ok(s) => s + "\n",

@@ -9,26 +9,27 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::{RunOpts, attach_state, finish, load, make_session, report, save_state};
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::stats::RunStats;
 
 /// Runs `file` and prints its statistics.
 pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode {
-    let (path, src) = match load(file) {
+    let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let src = main.src.clone();
     let out = if json { super::stdout::program_stderr() } else { super::stdout::program_stdout() };
-    let mut session = match make_session(&src, opts, out) {
+    let mut session = match super::make_session(&src, opts, out, main.program.clone()) {
         Ok(s) => s,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
     let state = match attach_state(opts, &mut session) {
         Ok(state) => state,
         Err(code) => return code,
     };
     let (halt, stats) = session.run_with_stats();
-    let code = finish(&mut session, &halt, &path, &src);
+    let code = main.finish(&mut session, &halt);
     let code = save_state(state.as_ref(), &session, &halt, code);
     if json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 
-use super::{RunOpts, attach_state, finish, load, report, save_state};
+use super::{RunOpts, attach_state, save_state};
 use crate::engine::{Options, Session, observe};
 use crate::syntax::span::SourceMap;
 use crate::trace::chrome::ChromeTraceWriter;
@@ -133,10 +133,11 @@ impl Writer {
 
 /// Runs `trace`.
 pub fn run(args: &TraceArgs) -> ExitCode {
-    let (path, src) = match load(&args.file) {
+    let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let (path, src) = (main.path.clone(), main.src.clone());
     let shown = args.output.display().to_string();
     if crate::atomic_file::same_file(&args.output, &args.file) {
         eprintln!("error: the output {shown} is the program itself; choose another -o path");
@@ -159,7 +160,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
     let out = super::stdout::program_stdout();
-    let (code, session) = match Session::builder(&src).options(&options).output(out).build() {
+    let (code, session) = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
         Ok(mut session) => {
             writer.name_functions(&session.build.program, &src, &path);
             let state = match attach_state(&args.opts, &mut session) {
@@ -167,11 +168,11 @@ pub fn run(args: &TraceArgs) -> ExitCode {
                 Err(code) => return code,
             };
             let halt = session.run_to_end();
-            let code = finish(&mut session, &halt, &path, &src);
+            let code = main.finish(&mut session, &halt);
             let code = save_state(state.as_ref(), &session, &halt, code);
             (code, Some(session))
         }
-        Err(diags) => (report(&diags, &path, &src), None),
+        Err(diags) => (main.report(&diags), None),
     };
     options.sink.detach_all();
     drop(session);

@@ -69,13 +69,17 @@ pub struct Lowerer {
     /// When compiling the top level as a unit on its own: the index of every function it
     /// creates (by address), which `MakeClosure` names instead of compiling the body.
     deferred: Option<HashMap<usize, u32>>,
+    /// The file being compiled (its namespace and resolved `use` statements).
+    file: Rc<FileCtx>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 mod contracts;
 mod errors;
+pub mod modules;
 use errors::{ExitKind, TryCtx};
+pub use modules::{FileCtx, UseTarget};
 
 fn limit_error(what: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0190", format!("syntax error: too many {what}"), span)
@@ -104,7 +108,12 @@ impl Lowerer {
     /// Compiles one top-level function, with the functions nested inside it, as a unit of its
     /// own. Its code does not depend on the top level: its free names are globals.
     pub fn compile_function_unit(func: &AstFunc) -> (Option<Chunk>, Vec<Diagnostic>) {
-        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: None };
+        Lowerer::compile_function_unit_in(func, Rc::default())
+    }
+
+    /// [`Lowerer::compile_function_unit`] for a function of the file `file`.
+    pub fn compile_function_unit_in(func: &AstFunc, file: Rc<FileCtx>) -> (Option<Chunk>, Vec<Diagnostic>) {
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: None, file };
         // The same stack shape as in the whole-program path: an (empty) top level below.
         let top = Chunk::new(None, true, func.span);
         lw.stack.push(FuncState::new(top, IndexSet::new(), BTreeSet::new()));
@@ -117,12 +126,42 @@ impl Lowerer {
         }
     }
 
+    /// Compiles the top level of the main file of a multi-file program (as
+    /// [`Lowerer::compile_top_unit`], with its `use` statements resolved by `file`).
+    pub fn compile_main_unit(program: &AstProgram, span: Span, units: &[&AstFunc], file: Rc<FileCtx>) -> (Chunk, Vec<Diagnostic>) {
+        let index = units.iter().enumerate().map(|(i, f)| (func_address(f), i as u32)).collect();
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: Some(index), file };
+        lw.top_body(program, span)
+    }
+
+    /// Compiles the top level of a module as a unit of its own: a function of no parameters
+    /// named `<module>` whose names are all globals of the module's namespace (MODULES.md §6).
+    pub fn compile_module_unit(program: &AstProgram, span: Span, units: &[&AstFunc], file: Rc<FileCtx>) -> (Chunk, Vec<Diagnostic>) {
+        let index = units.iter().enumerate().map(|(i, f)| (func_address(f), i as u32)).collect();
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: Some(index), file };
+        let chunk = Chunk::new(Some("<module>".to_string()), false, span);
+        lw.stack.push(FuncState::new(chunk, IndexSet::new(), BTreeSet::new()));
+        if let Err(d) = lw.body(&program.stmts) {
+            lw.diags.push(d);
+        }
+        let end = Span::new(span.end as usize, span.end as usize);
+        lw.emit(Op::ReturnNull, end);
+        let state = lw.stack.pop();
+        let chunk = state.map(FuncState::finish).unwrap_or_else(|| Chunk::new(None, false, span));
+        (chunk, lw.diags)
+    }
+
     fn compile_top_with(
         program: &AstProgram,
         span: Span,
         deferred: Option<HashMap<usize, u32>>,
     ) -> (Chunk, Vec<Diagnostic>) {
-        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred };
+        let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred, file: Rc::default() };
+        lw.top_body(program, span)
+    }
+
+    fn top_body(&mut self, program: &AstProgram, span: Span) -> (Chunk, Vec<Diagnostic>) {
+        let lw = self;
         let declared = declared_names(&[], &program.stmts);
         lw.stack.push(FuncState::new(Chunk::new(None, true, span), declared, BTreeSet::new()));
         // The top level's declared names become its first slots, in order of appearance, so
@@ -131,7 +170,7 @@ impl Lowerer {
         for name in names {
             if let Err(d) = lw.top_slot(&name, span) {
                 lw.diags.push(d);
-                return (lw.stack.pop().map(|s| s.chunk).unwrap_or_else(|| Chunk::new(None, true, span)), lw.diags);
+                return (lw.stack.pop().map(|s| s.chunk).unwrap_or_else(|| Chunk::new(None, true, span)), std::mem::take(&mut lw.diags));
             }
         }
         if let Err(d) = lw.body(&program.stmts) {
@@ -141,7 +180,7 @@ impl Lowerer {
         lw.emit(Op::Halt, end);
         let state = lw.stack.pop();
         let chunk = state.map(FuncState::finish).unwrap_or_else(|| Chunk::new(None, true, span));
-        (chunk, lw.diags)
+        (chunk, std::mem::take(&mut lw.diags))
     }
 
     fn top(&mut self) -> &mut FuncState {
@@ -226,9 +265,10 @@ impl Lowerer {
                 Ok((Var::Free(idx), Some(owner)))
             }
             None => {
+                let global = self.file.global(name);
                 let state = &mut self.stack[level];
                 let next = state.globals.len() as u32;
-                let idx = *state.globals.entry(name.to_string()).or_insert(next);
+                let idx = *state.globals.entry(global).or_insert(next);
                 Ok((Var::Global(idx), None))
             }
         }
@@ -481,6 +521,7 @@ impl Lowerer {
             AstStmtKind::Require { cond, message, kw } => self.require_stmt(cond, message.as_ref(), *kw)?,
             AstStmtKind::Revert { message, kw } => self.revert_stmt(message.as_ref(), *kw)?,
             AstStmtKind::Emit { name, args } => self.emit_stmt(name, args)?,
+            AstStmtKind::Use(u) => self.use_stmt(u)?,
         }
         Ok(())
     }

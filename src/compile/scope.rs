@@ -195,6 +195,7 @@ impl UseCollector<'_> {
             AstStmtKind::Emit { args, .. } => args.iter().for_each(|a| self.expr(a)),
             AstStmtKind::Break
             | AstStmtKind::Continue
+            | AstStmtKind::Use(_)
             | AstStmtKind::Return(None)
             | AstStmtKind::TxBegin
             | AstStmtKind::TxCommit

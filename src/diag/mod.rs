@@ -1,5 +1,6 @@
 //! Diagnostics: one model for syntax and runtime errors, rendered rustc-style.
 
+pub mod files;
 pub mod render;
 
 use crate::syntax::span::Span;

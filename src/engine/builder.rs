@@ -23,6 +23,7 @@ pub struct SessionBuilder {
     out: Option<Box<dyn Write>>,
     capture: bool,
     cache: CompileCache,
+    program: Option<std::rc::Rc<super::loader::LoadedProgram>>,
 }
 
 impl Session {
@@ -35,6 +36,7 @@ impl Session {
             out: None,
             capture: false,
             cache: CompileCache::default(),
+            program: None,
         }
     }
 }
@@ -68,6 +70,19 @@ impl SessionBuilder {
     }
 
     /// Builds through `cache` (off, or with a disk tier) instead of a fresh in-memory one.
+    /// Builds the loaded multi-file program `program` (whose main file's text is the
+    /// builder's source) instead of parsing the source alone.
+    pub fn program(mut self, program: std::rc::Rc<super::loader::LoadedProgram>) -> SessionBuilder {
+        self.program = Some(program);
+        self
+    }
+
+    /// [`SessionBuilder::program`] when there is a multi-file program.
+    pub fn program_opt(mut self, program: Option<std::rc::Rc<super::loader::LoadedProgram>>) -> SessionBuilder {
+        self.program = program;
+        self
+    }
+
     pub fn cache(mut self, cache: CompileCache) -> SessionBuilder {
         self.cache = cache;
         self
@@ -76,8 +91,11 @@ impl SessionBuilder {
     /// Compiles the source and prepares a VM paused before its first instruction; on failure
     /// returns every diagnostic found.
     pub fn build(self) -> Result<Session, Vec<Diagnostic>> {
-        let SessionBuilder { src, name, options, out, capture, mut cache } = self;
-        let (build, report) = build_with_cache(&src, &options, &mut cache)?;
+        let SessionBuilder { src, name, options, out, capture, mut cache, program } = self;
+        let (build, report) = match &program {
+            Some(p) => super::program_build::build_loaded(p, &options, &mut cache)?,
+            None => build_with_cache(&src, &options, &mut cache)?,
+        };
         let log = capture.then(OutputLog::default);
         let out: Box<dyn Write> = match (&log, out) {
             (Some(log), _) => Box::new(log.clone()),

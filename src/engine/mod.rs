@@ -9,6 +9,8 @@ pub mod builder;
 pub mod cache;
 pub mod counts;
 pub mod jit_policy;
+pub mod loader;
+pub mod program_build;
 pub mod observe;
 pub mod output;
 pub mod pipeline;
@@ -85,6 +87,21 @@ pub struct Build {
     pub program: Rc<Program>,
     /// Time per phase.
     pub timings: PhaseTimings,
+    /// The modules of a multi-file program, in load order (empty for one file).
+    pub modules: Vec<ModuleBuild>,
+}
+
+/// The code of one module of a multi-file program.
+#[derive(Debug)]
+pub struct ModuleBuild {
+    /// `N(M)`.
+    pub name: String,
+    /// `D(M)`.
+    pub display: String,
+    /// Its top level (a function chunk) with its functions, as run.
+    pub chunk: Chunk,
+    /// The same before optimization.
+    pub unoptimized: Chunk,
 }
 
 /// Parses and compiles `src` without a cache; on failure returns every diagnostic found.

@@ -79,10 +79,10 @@ impl BuildReport {
 }
 
 /// One unit's code, resolved to absolute spans.
-struct UnitCode {
-    optimized: Chunk,
-    unoptimized: Chunk,
-    figures: Vec<UnitPassFigures>,
+pub(super) struct UnitCode {
+    pub(super) optimized: Chunk,
+    pub(super) unoptimized: Chunk,
+    pub(super) figures: Vec<UnitPassFigures>,
 }
 
 enum UnitAst<'a> {
@@ -187,10 +187,10 @@ pub fn build_parsed(
     let t_link = Instant::now();
     let program = observe::phase(&options.sink, Phase::Link, || Rc::new(program::link(&chunk)));
     timings.link = t_link.elapsed();
-    Ok((Build { ast, unoptimized, chunk, pass_stats, program, timings }, report))
+    Ok((Build { ast, unoptimized, chunk, pass_stats, program, timings, modules: Vec::new() }, report))
 }
 
-fn add_figures(totals: &mut [PassStats], figures: &[UnitPassFigures]) {
+pub(super) fn add_figures(totals: &mut [PassStats], figures: &[UnitPassFigures]) {
     for (total, f) in totals.iter_mut().zip(figures) {
         f.add_to(total);
     }
@@ -231,7 +231,7 @@ fn compile_unit(
     Some((UnitCode { optimized, unoptimized, figures }, micros))
 }
 
-fn store(cache: &mut CompileCache, key: UnitKey, kind: UnitKind, enc: &UnitEncoding, code: &UnitCode, micros: u64) {
+pub(super) fn store(cache: &mut CompileCache, key: UnitKey, kind: UnitKind, enc: &UnitEncoding, code: &UnitCode, micros: u64) {
     if !cache.is_enabled() {
         return;
     }

@@ -18,6 +18,33 @@ pub struct AstIdent {
 pub struct AstProgram {
     /// Top-level statements in source order.
     pub stmts: Vec<AstStmt>,
+    /// Names the file's `export` statements add to its export list (MODULES.md §7), in source
+    /// order, with where each was written; `export use` adds its names when resolved.
+    pub exports: Vec<AstIdent>,
+}
+
+/// The three forms of `use` (MODULES.md §3).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UseForm {
+    /// `use "p"`: every exported name.
+    All,
+    /// `use "p" as m`: the module value.
+    Alias(AstIdent),
+    /// `use { a, b } from "p"`: the listed names.
+    Named(Vec<AstIdent>),
+}
+
+/// A `use` statement (or the `use` of an `export use`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AstUse {
+    /// What it binds.
+    pub form: UseForm,
+    /// The path text (escapes processed).
+    pub path: String,
+    /// The path string literal, quotes included (where its errors point).
+    pub path_span: Span,
+    /// True for `export use`: every name it binds is also exported.
+    pub reexport: bool,
 }
 
 /// A function declaration or literal (`action f(a) { ... }`, `function(a) { ... }`).
@@ -121,6 +148,8 @@ pub enum AstStmtKind {
     Revert { message: Option<AstExpr>, kw: Span },
     /// `emit Name(args)` or `emit Name { k: v }` (one map argument) (CONTRACTS.md §7.2).
     Emit { name: AstIdent, args: Vec<AstExpr> },
+    /// `use ...` (MODULES.md §3); only at the top level of a file.
+    Use(AstUse),
 }
 
 /// The catch clause of a `try` statement.

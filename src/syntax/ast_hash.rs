@@ -33,10 +33,16 @@ pub struct UnitEncoding {
 /// The span list starts with the whole program (`0..source_len`) and the end-of-program span
 /// (`source_len..source_len`), the two spans the compiler derives for the top level.
 pub fn encode_top(program: &AstProgram, source_len: usize, salt: &[u8]) -> UnitEncoding {
+    encode_top_in(program, Span::new(0, source_len), salt)
+}
+
+/// Encodes the top level of a file that occupies `extent` of the program's offsets (a module
+/// of a multi-file program starts past the files before it).
+pub fn encode_top_in(program: &AstProgram, extent: Span, salt: &[u8]) -> UnitEncoding {
     let mut walk = Walk::new(salt, true);
     walk.tag(Tag::Top);
-    walk.span(Span::new(0, source_len));
-    walk.span(Span::new(source_len, source_len));
+    walk.span(extent);
+    walk.span(Span { start: extent.end, end: extent.end });
     walk.stmts(&program.stmts);
     walk.finish()
 }
@@ -125,6 +131,7 @@ enum Tag {
     Emit,
     This,
     Construct,
+    Use,
 }
 
 struct Walk {
@@ -358,6 +365,24 @@ impl Walk {
                 self.tag(Tag::Emit);
                 self.ident(name);
                 self.exprs(args);
+            }
+            AstStmtKind::Use(u) => {
+                self.tag(Tag::Use);
+                self.text(&u.path);
+                self.span(u.path_span);
+                self.byte(u8::from(u.reexport));
+                match &u.form {
+                    UseForm::All => self.byte(0),
+                    UseForm::Alias(id) => {
+                        self.byte(1);
+                        self.ident(id);
+                    }
+                    UseForm::Named(ids) => {
+                        self.byte(2);
+                        self.len(ids.len());
+                        ids.iter().for_each(|id| self.ident(id));
+                    }
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod ast_hash;
 pub mod lexer;
 pub mod limits;
 pub mod parser;
+pub mod shift;
 pub mod span;
 pub mod token;
 

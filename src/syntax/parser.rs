@@ -23,6 +23,7 @@ use crate::diag::Diagnostic;
 
 mod contracts;
 mod errors;
+mod modules;
 
 pub use super::limits::MAX_NESTING;
 
@@ -44,12 +45,12 @@ pub fn parse(src: &str) -> (AstProgram, Vec<Diagnostic>) {
     let mut parser = Parser::new(src);
     let (mut stmts, _height) = parser.statement_list(false);
     contracts::hoist(&mut stmts, &mut parser.diags);
-    let Parser { lexer, diags, .. } = parser;
+    let Parser { lexer, diags, exports, .. } = parser;
     let mut all = lexer.into_diagnostics();
     all.extend(diags);
     all.sort_by_key(|d| d.span.start);
     all.truncate(MAX_DIAGNOSTICS);
-    (AstProgram { stmts }, all)
+    (AstProgram { stmts, exports }, all)
 }
 
 /// What an infix token does once its left operand is parsed.
@@ -159,6 +160,10 @@ struct Parser<'src> {
     /// While parsing the header of `if`/`elif`/`while`/`for each`: the bracket depth at its
     /// start, where `Name {` opens the body rather than a construction (CONTRACTS.md §2).
     no_construct_at: Option<u32>,
+    /// Statements being parsed, the current one included (1 at the top level of the file).
+    stmt_nesting: u32,
+    /// Names added to the export list by `export` statements (MODULES.md §7).
+    exports: Vec<AstIdent>,
 }
 
 impl<'src> Parser<'src> {
@@ -185,6 +190,8 @@ impl<'src> Parser<'src> {
             in_loop: false,
             block_indent: None,
             no_construct_at: None,
+            stmt_nesting: 0,
+            exports: Vec::new(),
         }
     }
 
@@ -456,6 +463,17 @@ impl<'src> Parser<'src> {
 
     /// One statement.
     fn statement(&mut self) -> PResult<PStmt> {
+        self.stmt_nesting += 1;
+        let res = match self.cur.token {
+            Token::Ident if modules::MODULE_WORDS.contains(&self.text(self.cur.span)) => self.module_stmt(),
+            _ => self.statement_kind(),
+        };
+        self.stmt_nesting -= 1;
+        res
+    }
+
+    /// One statement other than `use` and `export`.
+    fn statement_kind(&mut self) -> PResult<PStmt> {
         let next = match self.cur.token {
             Token::Function | Token::Action | Token::Ident => self.peek2().token,
             _ => Token::Eof,
@@ -1920,6 +1938,7 @@ pub(crate) mod tests {
                 write_args(out, args);
                 out.push(')');
             }
+            AstStmtKind::Use(u) => out.push_str(&format!("(use {:?})", u.path)),
         }
     }
 

@@ -148,6 +148,7 @@ pub fn summarize_value(v: &Value, limit: usize) -> String {
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(f) => text::format_float(*f, &mut out),
         Value::Builtin(_) => out.push_str("<builtin>"),
+        Value::Module(m) => out.push_str(&format!("<module {}>", m.name)),
         Value::Str(s) => {
             let cut: String = s.chars().take(limit).collect();
             text::repr_str(&cut, &mut out);

@@ -25,7 +25,16 @@ use serde::Serialize;
 
 use super::event::RunOutcome;
 use super::profile::Profile;
+use crate::diag::files::{SourceFile, SourceFiles};
 use crate::syntax::span::SourceMap;
+
+/// `D:LINE` in a multi-file program, else `LINE`.
+fn at(file: &Option<String>, line: u32) -> String {
+    match file {
+        Some(f) => format!("{f}:{line}"),
+        None => line.to_string(),
+    }
+}
 use crate::vm::program::Program;
 
 /// Version of the JSON layout; bumped when a field changes meaning or disappears.
@@ -64,6 +73,9 @@ pub struct FunctionRow {
     pub name: String,
     /// Line where the function is defined.
     pub line: u32,
+    /// The file of the line, in a multi-file program (its display path; MODULES.md §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Times entered.
     pub calls: u64,
     /// Time in the function and its callees (outermost activations only).
@@ -85,6 +97,9 @@ pub struct FunctionRow {
 pub struct LineRow {
     /// 1-based line number.
     pub line: u32,
+    /// The file of the line, in a multi-file program (its display path; MODULES.md §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Instructions executed on it.
     pub count: u64,
     /// The line's text (trimmed).
@@ -104,6 +119,9 @@ pub struct InstrRow {
     pub op: &'static str,
     /// Source line.
     pub line: u32,
+    /// The file of the line, in a multi-file program (its display path; MODULES.md §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Executions.
     pub count: u64,
 }
@@ -121,6 +139,9 @@ pub struct LoopRow {
     pub header_pc: u32,
     /// Source line of the loop header.
     pub header_line: u32,
+    /// The file of the line, in a multi-file program (its display path; MODULES.md §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Text of that line (trimmed).
     pub text: String,
     /// Back-edges taken.
@@ -165,14 +186,33 @@ pub struct ProfileReport {
 impl ProfileReport {
     /// Resolves `profile` against the program it was taken from and its source text.
     pub fn new(profile: &Profile, program: &Program, src: &str, file: &str) -> ProfileReport {
-        let map = SourceMap::new(src);
-        let line_of = |offset: u32| map.line_index(offset) as u32 + 1;
-        let text_of = |line: u32| map.line_text(src, line.saturating_sub(1) as usize).trim().to_string();
+        let one = SourceFiles { files: vec![SourceFile { text: src.to_string(), display: file.to_string(), ..SourceFile::default() }] };
+        ProfileReport::new_in(profile, program, &one, file)
+    }
+
+    /// [`ProfileReport::new`] for a program of several files: lines are lines of their own
+    /// file, and every row names its file (MODULES.md §14).
+    pub fn new_in(profile: &Profile, program: &Program, sources: &SourceFiles, file: &str) -> ProfileReport {
+        let maps: Vec<SourceMap> = sources.files.iter().map(|f| SourceMap::new(&f.text)).collect();
+        let many = sources.files.len() > 1;
+        // (file index, 1-based line) of a program offset.
+        let place = |offset: u32| {
+            let i = sources.file_of(offset);
+            let base = sources.files.get(i).map_or(0, |f| f.base);
+            let line = maps.get(i).map_or(0, |m| m.line_index(offset.saturating_sub(base)) as u32 + 1);
+            (i, line)
+        };
+        let file_name = |i: usize| many.then(|| sources.files.get(i).map_or(String::new(), |f| f.display.clone()));
+        let line_of = |offset: u32| place(offset).1;
+        let text_in = |i: usize, line: u32| match (sources.files.get(i), maps.get(i)) {
+            (Some(f), Some(m)) => m.line_text(&f.text, line.saturating_sub(1) as usize).trim().to_string(),
+            _ => String::new(),
+        };
         let name_of = |id: u32| program.protos.get(id as usize).map_or("?", |p| p.display_name()).to_string();
 
         let mut functions = Vec::new();
         let mut instructions = Vec::new();
-        let mut line_counts: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+        let mut line_counts: std::collections::BTreeMap<(usize, u32), u64> = std::collections::BTreeMap::new();
         for (id, f) in profile.functions.iter().enumerate() {
             let id = id as u32;
             let proto = program.protos.get(id as usize);
@@ -181,6 +221,7 @@ impl ProfileReport {
                     id,
                     name: name_of(id),
                     line: proto.map_or(0, |p| line_of(p.span.start)),
+                    file: file_name(proto.map_or(0, |p| place(p.span.start).0)),
                     calls: f.calls,
                     inclusive_ns: f.inclusive.ns,
                     exclusive_ns: f.exclusive.ns,
@@ -194,10 +235,11 @@ impl ProfileReport {
                 if count == 0 {
                     continue;
                 }
-                let line = proto.and_then(|p| p.spans.get(pc)).map_or(0, |s| line_of(s.start));
-                *line_counts.entry(line).or_default() += count;
+                let (fi, line) = proto.and_then(|p| p.spans.get(pc)).map_or((0, 0), |s| place(s.start));
+                *line_counts.entry((fi, line)).or_default() += count;
                 let op = proto.and_then(|p| p.code.get(pc)).map_or("?", |op| op.name());
-                instructions.push(InstrRow { function_id: id, function: name_of(id), pc: pc as u32, op, line, count });
+                let file = file_name(fi);
+                instructions.push(InstrRow { function_id: id, function: name_of(id), pc: pc as u32, op, line, file, count });
             }
         }
         functions.sort_by(|a, b| {
@@ -209,8 +251,8 @@ impl ProfileReport {
         });
         instructions.sort_by(|a, b| b.count.cmp(&a.count).then((a.function_id, a.pc).cmp(&(b.function_id, b.pc))));
         let mut lines: Vec<LineRow> =
-            line_counts.into_iter().map(|(line, count)| LineRow { line, count, text: text_of(line) }).collect();
-        lines.sort_by(|a, b| b.count.cmp(&a.count).then(a.line.cmp(&b.line)));
+            line_counts.into_iter().map(|((fi, line), count)| LineRow { line, file: file_name(fi), count, text: text_in(fi, line) }).collect();
+        lines.sort_by(|a, b| b.count.cmp(&a.count).then((&a.file, a.line).cmp(&(&b.file, b.line))));
 
         let mut loops = Vec::new();
         for proto in &program.protos {
@@ -231,14 +273,15 @@ impl ProfileReport {
                 if iterations == 0 && !hot {
                     continue;
                 }
-                let header_line = proto.spans.get(info.header as usize).map_or(0, |s| line_of(s.start));
+                let (fi, header_line) = proto.spans.get(info.header as usize).map_or((0, 0), |s| place(s.start));
                 loops.push(LoopRow {
                     function_id: proto.id,
                     function: proto.display_name().to_string(),
                     loop_id,
                     header_pc: info.header,
                     header_line,
-                    text: text_of(header_line),
+                    file: file_name(fi),
+                    text: text_in(fi, header_line),
                     iterations,
                     hot,
                     compiled,
@@ -326,7 +369,7 @@ impl ProfileReport {
                 f.exclusive_ns as f64 / 1e6,
                 100.0 * f.exclusive_ns as f64 / run,
                 instrs,
-                f.line
+                at(&f.file, f.line)
             );
         }
 
@@ -336,14 +379,14 @@ impl ProfileReport {
             let _ = writeln!(out, "  {:>6} {:>12} {:>6}  source", "line", "instrs", "%");
             for l in self.lines.iter().take(top) {
                 let pct = 100.0 * l.count as f64 / total;
-                let _ = writeln!(out, "  {:>6} {:>12} {:>5.1}%  {}", l.line, l.count, pct, l.text);
+                let _ = writeln!(out, "  {:>6} {:>12} {:>5.1}%  {}", at(&l.file, l.line), l.count, pct, l.text);
             }
             let _ = writeln!(out, "\nHottest instructions");
             let fn_w = self.instructions.iter().take(top).map(|i| i.function.chars().count()).max().unwrap_or(0).max(8);
             let _ = writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", "count", "function", "pc", "op", "line");
             for i in self.instructions.iter().take(top) {
                 let _ =
-                    writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", i.count, i.function, i.pc, i.op, i.line);
+                    writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", i.count, i.function, i.pc, i.op, at(&i.file, i.line));
             }
         } else {
             let _ = writeln!(out, "\n(instruction counts off: no per-line or per-instruction figures)");
@@ -387,7 +430,7 @@ impl ProfileReport {
                 let _ = writeln!(
                     out,
                     "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  {}",
-                    l.function, l.loop_id, l.header_line, l.iterations, l.status, l.bailouts, l.text
+                    l.function, l.loop_id, at(&l.file, l.header_line), l.iterations, l.status, l.bailouts, l.text
                 );
             }
         }

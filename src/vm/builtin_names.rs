@@ -4,17 +4,23 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 27] = [
+pub const NAMES: [&str; 29] = [
     "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
     // DIALECT.md §11.
     "string", "first", "last", "min", "max", "pow", "map", "filter", "reduce",
     // CONTRACTS.md: the event log, and the declaration builtins the parser's desugaring calls
     // (their `%` names cannot be written in programs).
     "events", "%contract", "%entity", "%protocol",
+    // MODULES.md §11: `is_main` as read in the main file, then as read in a module (the
+    // linker binds a module's `is_main` to the second; both display as `is_main`).
+    "is_main", "is_main",
 ];
 
 /// The id of `events` (the interpreter runs it, since it reads the event log).
 pub const EVENTS_ID: u8 = 23;
+
+/// The id of `is_main` as read in a module (it returns false).
+pub const IS_MAIN_IN_MODULE: u8 = 28;
 
 /// The id of builtin `name`, if there is one.
 pub fn builtin_id(name: &str) -> Option<u8> {
@@ -32,7 +38,7 @@ mod tests {
 
     #[test]
     fn ids_and_names_round_trip() {
-        for (i, name) in NAMES.iter().enumerate() {
+        for (i, name) in NAMES.iter().enumerate().filter(|&(i, _)| i as u8 != IS_MAIN_IN_MODULE) {
             assert_eq!(builtin_id(name), Some(i as u8));
             assert_eq!(builtin_name(i as u8), *name);
         }

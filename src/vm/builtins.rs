@@ -22,7 +22,18 @@ const BUILTINS: [BuiltinFn; NAMES.len()] = [
     dialect::b_map, dialect::b_filter, dialect::b_reduce,
     // CONTRACTS.md.
     contract::b_events, contract::b_contract, contract::b_entity, contract::b_protocol,
+    b_is_main_true, b_is_main_false,
 ];
+
+fn b_is_main_true(args: &[Value], _: usize) -> BResult {
+    arity("is_main", args, 0, 0)?;
+    Ok(Value::Bool(true))
+}
+
+fn b_is_main_false(args: &[Value], _: usize) -> BResult {
+    arity("is_main", args, 0, 0)?;
+    Ok(Value::Bool(false))
+}
 
 /// The higher-order builtin `id` stands for, if it is one (the interpreter runs these itself,
 /// calling the callback in ordinary frames).
@@ -464,6 +475,14 @@ mod tests {
             if *name == "events" || name.starts_with('%') {
                 let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");
                 assert!(matches!(err.kind, ErrorKind::NotCallable | ErrorKind::TypeError), "{name}");
+                continue;
+            }
+            if *name == "is_main" {
+                // The one builtin of no arguments (MODULES.md §11): one extra names it.
+                let err = call_builtin(id as u8, &[Value::Null], CAP).expect_err("one argument");
+                assert!(err.message.contains("is_main()"), "id {id} ran: {}", err.message);
+                let answer = call_builtin(id as u8, &[], CAP).ok();
+                assert!(matches!(answer, Some(Value::Bool(b)) if b == (id as u8 != super::super::builtin_names::IS_MAIN_IN_MODULE)));
                 continue;
             }
             let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");

@@ -235,6 +235,7 @@ impl DataCopier {
                 };
                 return Err(chain_error(ErrorKind::State, format!("cannot store {what} in STATE")));
             }
+            Value::Module(_) => return Err(chain_error(ErrorKind::State, "cannot store a module in STATE")),
         })
     }
 }
@@ -456,6 +457,7 @@ pub fn hash_value(v: &Value) -> Result<String, VmError> {
         Value::Func(_) | Value::Builtin(_) => {
             return Err(chain_error(ErrorKind::TypeError, "type error: cannot hash a function"));
         }
+        Value::Module(_) => return Err(chain_error(ErrorKind::TypeError, "type error: cannot hash a module")),
         other => to_data(other).map_err(|e| {
             if e.kind == ErrorKind::State {
                 chain_error(ErrorKind::TypeError, "type error: cannot hash a function")

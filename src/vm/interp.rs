@@ -15,7 +15,8 @@ use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
-use super::value::{self, Closure, Obj, Value};
+use super::modules;
+use super::value::{self, Closure, ModuleRef, Obj, Value};
 use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
 use crate::diag::TraceFrame;
@@ -33,6 +34,8 @@ pub struct VmConfig {
     pub max_alloc: usize,
     /// Back-edges after which a loop is hot.
     pub hot_threshold: u64,
+    /// The program arguments (`__ARGS__`, MODULES.md §11).
+    pub args: Vec<String>,
 }
 
 impl Default for VmConfig {
@@ -43,6 +46,7 @@ impl Default for VmConfig {
             gas_limit: None,
             max_alloc: value::DEFAULT_MAX_ALLOC,
             hot_threshold: 100,
+            args: Vec::new(),
         }
     }
 }
@@ -168,6 +172,8 @@ pub struct Vm {
     /// External action calls and constructions whose callee runs, innermost last (each one
     /// transaction, CONTRACTS.md §6; finished by `resume_action!` when the callee returns).
     action_calls: Vec<ActionCall>,
+    /// Whether each module of the program has started running (MODULES.md §6.1).
+    pub modules_run: Vec<bool>,
 }
 
 #[path = "unwind.rs"]
@@ -212,7 +218,15 @@ impl Vm {
             hof_calls: Vec::new(),
             errs: unwind::ErrorState::default(),
             action_calls: Vec::new(),
+            modules_run: Vec::new(),
         };
+        vm.modules_run = vec![false; vm.program.modules.len()];
+        let args = Value::list(vm.config.args.iter().map(|a| Value::str(a)).collect());
+        for &g in &vm.program.args_globals {
+            if let Some(slot) = vm.stack.get_mut(g as usize) {
+                *slot = args.clone();
+            }
+        }
         let n = (main.n_slots as usize).max(vm.stack.len());
         vm.stack.resize(n, Value::Undef);
         vm.sp = n;
@@ -474,6 +488,8 @@ impl Vm {
     }
 
     fn undefined(&self, name: &str) -> VmError {
+        // A module's globals are `x@N`; the message names the variable as written.
+        let name = modules::split_global(name).0;
         VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
     }
 
@@ -1329,7 +1345,14 @@ impl Vm {
                         (Some(v), Some(to)) => put_clone(to, v),
                     }
                 }
-                XOp::StoreGlobal { src, idx } => {
+                XOp::ImportLoad { dst, idx } => {
+                    gas += xop.gas();
+                    let g = idx as usize;
+                    let v = if g < base { below.get(g) } else { fr.get(g - base) };
+                    let Some(v) = v.cloned() else { fail!(dst, internal("global out of range")) };
+                    put!(dst, v);
+                }
+                XOp::StoreGlobal { src, idx } | XOp::ImportStore { src, idx } => {
                     gas += xop.gas();
                     let g = idx as usize;
                     let (dst, v) = if g < base {
@@ -1723,7 +1746,11 @@ impl Vm {
                         hof_drive!(call, None);
                         continue;
                     }
-                    let outcome = tri!(o, builtins::call_method(&recv, &name, args, max_alloc));
+                    let outcome = match &recv {
+                        // `m.f(args)`: the exported value, called without a receiver.
+                        Value::Module(m) => MethodOutcome::CallValue(tri!(o, module_read(&program, m, &name, below, fr, base))),
+                        _ => tri!(o, builtins::call_method(&recv, &name, args, max_alloc)),
+                    };
                     match outcome {
                         MethodOutcome::Value(v) => {
                             release!(at, o);
@@ -1757,6 +1784,31 @@ impl Vm {
                 XOp::ReturnNull { top } => {
                     gas += xop.gas();
                     op_return!(Returned::Null, top);
+                }
+                XOp::UseModule { dst, module } => {
+                    gas += xop.gas();
+                    let m = module as usize;
+                    let (Some(ran), Some(info)) = (self.modules_run.get(m).copied(), program.modules.get(m)) else {
+                        fail!(dst, internal("module index out of range"));
+                    };
+                    if ran {
+                        put!(dst, Value::Null);
+                    } else {
+                        self.modules_run[m] = true;
+                        let Some(callee) = program.protos.get(info.proto as usize) else {
+                            fail!(dst, internal("module function is not part of the program"));
+                        };
+                        let closure = Closure { proto: callee.clone(), upvalues: Box::new([]), this: 0, bound: false };
+                        put!(dst, Value::Func(Rc::new(closure)));
+                        enter!(callee, dst, 0);
+                    }
+                }
+                XOp::LoadModule { dst, module } => {
+                    gas += xop.gas();
+                    let Some(v) = modules::module_value(&program.modules, module) else {
+                        fail!(dst, internal("module index out of range"));
+                    };
+                    put!(dst, v);
                 }
                 XOp::MakeClosure { dst, proto: idx } => {
                     gas += xop.gas();
@@ -1831,6 +1883,13 @@ impl Vm {
                 XOp::GetMember { at, name } => {
                     gas += xop.gas();
                     let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
+                    if let (Some(Value::Module(m)), Value::Str(k)) = (get!(at), &key) {
+                        let v = tri!(at + 1, module_read(&program, &m.clone(), k, below, fr, base));
+                        if let Some(obj) = get_mut!(at) {
+                            *obj = v;
+                        }
+                        continue;
+                    }
                     if let (Some(Value::Obj(obj)), Value::Str(key)) = (get!(at), &key) {
                         let obj = obj.clone();
                         if matches!(&*obj, Obj::Instance(_)) {
@@ -1851,6 +1910,9 @@ impl Vm {
                     let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
                     let v = take!(at + 1);
                     let obj = take!(at);
+                    if let (Value::Module(m), Value::Str(k)) = (&obj, &key) {
+                        fail!(at, modules::assign_error(&program.modules, m, k));
+                    }
                     if let (Value::Obj(obj), Value::Str(key)) = (&obj, &key) {
                         if matches!(&**obj, Obj::Instance(_)) {
                             gas += contract::MEMBER_SET_EXTRA_GAS;
@@ -2560,6 +2622,13 @@ fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
         (Value::Obj(o), key) => contract::index_set(o, key, v),
         (other, _) => Err(type_err(format!("cannot index-assign into {}", other.type_name()))),
     }
+}
+
+/// `m.name` on a module value: its module's exported global, read now.
+fn module_read(program: &Program, m: &ModuleRef, name: &str, below: &[Value], fr: &[Value], base: usize) -> OpResult<Value> {
+    let g = modules::member_slot(&program.modules, m, name)? as usize;
+    let v = if g < base { below.get(g) } else { fr.get(g - base) };
+    modules::member_value(v, name)
 }
 
 fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {

@@ -122,6 +122,14 @@ pub enum XOp {
     Emit { at: Pos, name: u32, argc: u16 },
     /// `Op::NewEntity`: the type at `at`, the pairs above it.
     NewEntity { at: Pos, name: u32, n: u16 },
+    /// `Op::UseModule`.
+    UseModule { dst: Pos, module: u32 },
+    /// `Op::LoadModule`.
+    LoadModule { dst: Pos, module: u32 },
+    /// `Op::ImportLoad`.
+    ImportLoad { dst: Pos, idx: u32 },
+    /// `Op::ImportStore`.
+    ImportStore { src: Pos, idx: u32 },
     /// `Op::Halt`.
     Halt,
     /// `Op::MakeList`: the `n` items from `at` up, the list at `at`.
@@ -268,6 +276,10 @@ impl XOp {
             XOp::This { .. } => C::This,
             XOp::Emit { .. } => C::Emit,
             XOp::NewEntity { .. } => C::NewEntity,
+            XOp::UseModule { .. } => C::UseModule,
+            XOp::LoadModule { .. } => C::LoadModule,
+            XOp::ImportLoad { .. } => C::ImportLoad,
+            XOp::ImportStore { .. } => C::ImportStore,
             XOp::Halt => C::Halt,
             XOp::MakeList { .. } => C::MakeList,
             XOp::MakeMap { .. } => C::MakeMap,
@@ -465,6 +477,10 @@ fn lower(op: Op, o: Pos) -> XOp {
         Op::This => XOp::This { dst: o },
         Op::Emit { name, argc } => XOp::Emit { at: below(u32::from(argc)), name, argc },
         Op::NewEntity { name, n } => XOp::NewEntity { at: below(1 + 2 * u32::from(n)), name, n },
+        Op::UseModule { module } => XOp::UseModule { dst: o, module },
+        Op::LoadModule { module } => XOp::LoadModule { dst: o, module },
+        Op::ImportLoad { idx } => XOp::ImportLoad { dst: o, idx },
+        Op::ImportStore { idx } => XOp::ImportStore { src: below(1), idx },
         Op::Halt => XOp::Halt,
         Op::MakeList { n } => XOp::MakeList { at: below(n), n },
         Op::MakeMap { n } => XOp::MakeMap { at: below(n.saturating_mul(2)), n },

@@ -139,11 +139,17 @@ pub struct Proto {
     pub part_spans: std::collections::HashMap<u32, Vec<Span>>,
     /// The exception table (ERRORS.md), innermost entries first.
     pub handlers: Vec<crate::bytecode::handlers::Handler>,
+    /// The qualified name of a module's function (`f@D`, `<module D>`; MODULES.md §13.3), which
+    /// listings, profiles, traces and tracebacks show; `None` in the main file.
+    pub qualified: Option<String>,
 }
 
 impl Proto {
     /// Name for listings and tracebacks.
     pub fn display_name(&self) -> &str {
+        if let Some(q) = &self.qualified {
+            return q;
+        }
         match (&self.name, self.is_top) {
             (_, true) => "<main>",
             (Some(n), false) => n,
@@ -322,6 +328,17 @@ pub enum Value {
     Cell(CellRef) = 10,
     /// A contract instance, an entity record, or a declared type (CONTRACTS.md).
     Obj(Rc<Obj>) = 11,
+    /// A module value (MODULES.md §9): what `use "p" as m` binds.
+    Module(Rc<ModuleRef>) = 12,
+}
+
+/// Which module a module value stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleRef {
+    /// Index into the program's module table (`Program::modules`).
+    pub index: u32,
+    /// The module name `N(M)`, as programs see it.
+    pub name: String,
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
@@ -353,6 +370,7 @@ impl Value {
             Value::Func(_) => 9,
             Value::Cell(_) => 10,
             Value::Obj(_) => 11,
+            Value::Module(_) => 12,
         }
     }
 
@@ -387,6 +405,7 @@ impl Value {
                 Obj::Entity(_) => "entity",
                 Obj::Contract(_) | Obj::EntityType(_) | Obj::Protocol(..) => "type",
             },
+            Value::Module(_) => "module",
         }
     }
 
@@ -401,7 +420,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) | Value::Obj(_) => true,
+            Value::Func(_) | Value::Builtin(_) | Value::Cell(_) | Value::Obj(_) | Value::Module(_) => true,
         }
     }
 }
@@ -550,6 +569,9 @@ impl Walker {
                 }
                 other => out.push_str(&obj_label(other)),
             },
+            Value::Module(m) => {
+                let _ = write!(out, "<module {}>", m.name);
+            }
         }
         Ok(())
     }
@@ -694,6 +716,7 @@ fn eq_walk(a: &Value, b: &Value, w: &mut Walker) -> VResult<bool> {
             }
             _ => Rc::ptr_eq(x, y),
         },
+        (Value::Module(x), Value::Module(y)) => x.index == y.index,
         _ => false,
     })
 }

@@ -11,6 +11,7 @@ use wait_timeout::ChildExt;
 
 pub mod inproc;
 pub mod jit_programs;
+pub mod module_programs;
 pub mod programs;
 
 /// What one run of the binary produced.

@@ -12,6 +12,7 @@ mod common;
 mod contracts_gen;
 mod harness;
 mod loader_targets;
+mod module_targets;
 mod mutate;
 mod oracle_target;
 mod program_targets;
@@ -99,6 +100,19 @@ fn jit_differential() {
             corpus: &["jit_differential"],
         };
         harness::run(&target, programs::jit_input());
+    });
+}
+
+#[test]
+fn multi_file() {
+    on_big_stack(|| {
+        let target = Target {
+            name: "multi_file",
+            default_cases: 150,
+            check: module_targets::check_multi_file,
+            corpus: &["multi_file"],
+        };
+        harness::run(&target, common::module_programs::program().prop_map(String::into_bytes));
     });
 }
 

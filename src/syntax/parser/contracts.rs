@@ -659,7 +659,8 @@ impl Rewriter<'_> {
             | AstStmtKind::Continue
             | AstStmtKind::TxBegin
             | AstStmtKind::TxCommit
-            | AstStmtKind::TxRevert => {}
+            | AstStmtKind::TxRevert
+            | AstStmtKind::Use(_) => {}
         }
     }
 

@@ -1,0 +1,96 @@
+//! The file system as the program loader sees it (`engine::loader::ModuleFs`), and the one
+//! way subcommands load a program: the main file, then every module it reaches.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use crate::diag::files::SourceFiles;
+use crate::engine::loader::{self, LoadedProgram, ModuleFs, PathKind};
+
+/// The real file system.
+pub struct RealFs;
+
+impl ModuleFs for RealFs {
+    fn kind(&self, path: &Path) -> PathKind {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => PathKind::File,
+            Ok(m) if m.is_dir() => PathKind::Dir,
+            _ => PathKind::Missing,
+        }
+    }
+
+    fn canonical(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+
+    fn read(&self, path: &Path) -> Result<String, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+    }
+}
+
+/// A program ready to build: the main file's path and text, and, when it imports modules,
+/// the whole loaded program.
+pub struct LoadedMain {
+    /// The main file as given.
+    pub path: String,
+    /// Its text.
+    pub src: String,
+    /// Every file, when the program has modules (`None` for one file).
+    pub program: Option<Rc<LoadedProgram>>,
+    /// The files for rendering diagnostics.
+    pub sources: SourceFiles,
+}
+
+impl LoadedMain {
+    /// Renders diagnostics in their files.
+    pub fn render(&self, diags: &[crate::diag::Diagnostic]) -> String {
+        match &self.program {
+            Some(_) => self.sources.render_all(diags),
+            None => crate::diag::render::render_all(diags, &self.path, &self.src),
+        }
+    }
+
+    /// Ends a headless run like `cli::finish`, rendering a runtime error in its file.
+    pub fn finish(&self, session: &mut crate::engine::Session, halt: &crate::vm::interp::Halt) -> ExitCode {
+        if self.program.is_none() {
+            return super::finish(session, halt, &self.path, &self.src);
+        }
+        session.vm.flush();
+        for w in &session.vm.warnings {
+            eprintln!("{w}");
+        }
+        match halt {
+            crate::vm::interp::Halt::Error(e) => self.report(&[e.to_diagnostic()]),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+
+    /// Prints diagnostics on stderr; returns exit status 1.
+    pub fn report(&self, diags: &[crate::diag::Diagnostic]) -> ExitCode {
+        eprintln!("{}", self.render(diags).trim_end());
+        ExitCode::from(1)
+    }
+}
+
+/// Reads `file` and loads every module it reaches (MODULES.md §5); errors are printed.
+pub fn load_main(file: &Path) -> Result<LoadedMain, ExitCode> {
+    let (path, src) = super::load(file)?;
+    match loader::load(&RealFs, file, src.clone()) {
+        Ok(p) => {
+            let sources = p.sources();
+            let program = (p.files.len() > 1).then(|| Rc::new(p));
+            Ok(LoadedMain { path, src, program, sources })
+        }
+        Err((diags, sources)) => {
+            let text = if sources.files.len() > 1 {
+                sources.render_all(&diags)
+            } else {
+                crate::diag::render::render_all(&diags, &path, &src)
+            };
+            eprintln!("{}", text.trim_end());
+            Err(ExitCode::from(1))
+        }
+    }
+}
