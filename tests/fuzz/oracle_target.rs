@@ -84,6 +84,7 @@ const MESSAGE_KINDS: &[&str] = &[
     "cannot assign to constant",
     "cannot convert",
     "integer overflow",
+    "cyclic value",
     "stack overflow",
     "empty list",
     "uncaught exception",
