@@ -25,7 +25,13 @@ pub fn cmd_dis_counts(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Err(code) => return code,
     };
     let (path, src) = (main.path.clone(), main.src.clone());
-    let mut session = match Session::builder(&src).program_opt(main.program.clone()).name(&path).options(&opts.options()).capture_output().build() {
+    let mut session = match Session::builder(&src)
+        .program_opt(main.program.clone())
+        .name(&path)
+        .options(&opts.options())
+        .capture_output()
+        .build()
+    {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
     };
@@ -46,7 +52,13 @@ pub fn cmd_dis_passes(file: &std::path::Path, opts: &RunOpts) -> ExitCode {
         Err(code) => return code,
     };
     let (path, src) = (main.path.clone(), main.src.clone());
-    let session = match Session::builder(&src).program_opt(main.program.clone()).name(&path).options(&opts.options()).capture_output().build() {
+    let session = match Session::builder(&src)
+        .program_opt(main.program.clone())
+        .name(&path)
+        .options(&opts.options())
+        .capture_output()
+        .build()
+    {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
     };

@@ -289,7 +289,12 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
     // A single headless run never looks a unit up twice, except identical units in one
     // program, so without a disk tier the in-memory cache only doubles the memory a large
     // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
-    let built = Session::builder(&main.src).program_opt(main.program.clone()).options(&options).output(out).cache(run_cache(opts)).build();
+    let built = Session::builder(&main.src)
+        .program_opt(main.program.clone())
+        .options(&options)
+        .output(out)
+        .cache(run_cache(opts))
+        .build();
     let mut session = match built {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),

@@ -61,10 +61,11 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options() };
     let out = super::stdout::program_stdout();
-    let mut session = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
-        Ok(s) => s,
-        Err(diags) => return main.report(&diags),
-    };
+    let mut session =
+        match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
+            Ok(s) => s,
+            Err(diags) => return main.report(&diags),
+        };
     let exact_counts = !args.no_instructions && !args.instruction_events;
     if exact_counts {
         session.enable_exec_counts();

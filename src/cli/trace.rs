@@ -160,20 +160,21 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     sink.attach(writer.listener());
     let options = Options { sink, ..args.opts.options() };
     let out = super::stdout::program_stdout();
-    let (code, session) = match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
-        Ok(mut session) => {
-            writer.name_functions(&session.build.program, &src, &path);
-            let state = match attach_state(&args.opts, &mut session) {
-                Ok(state) => state,
-                Err(code) => return code,
-            };
-            let halt = session.run_to_end();
-            let code = main.finish(&mut session, &halt);
-            let code = save_state(state.as_ref(), &session, &halt, code);
-            (code, Some(session))
-        }
-        Err(diags) => (main.report(&diags), None),
-    };
+    let (code, session) =
+        match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
+            Ok(mut session) => {
+                writer.name_functions(&session.build.program, &src, &path);
+                let state = match attach_state(&args.opts, &mut session) {
+                    Ok(state) => state,
+                    Err(code) => return code,
+                };
+                let halt = session.run_to_end();
+                let code = main.finish(&mut session, &halt);
+                let code = save_state(state.as_ref(), &session, &halt, code);
+                (code, Some(session))
+            }
+            Err(diags) => (main.report(&diags), None),
+        };
     options.sink.detach_all();
     drop(session);
     match writer.finish().map_err(|e| e.to_string()).and_then(|what| pending.commit().map(|()| what)) {

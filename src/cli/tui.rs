@@ -94,7 +94,10 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
     if let Some(path) = file
         && crate::atomic_file::same_file(&export_path, path)
     {
-        eprintln!("error: the export path {} is the program itself; choose another --export path", export_path.display());
+        eprintln!(
+            "error: the export path {} is the program itself; choose another --export path",
+            export_path.display()
+        );
         return ExitCode::from(2);
     }
     let cache = match cache_factory(run_opts) {

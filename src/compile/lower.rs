@@ -128,7 +128,12 @@ impl Lowerer {
 
     /// Compiles the top level of the main file of a multi-file program (as
     /// [`Lowerer::compile_top_unit`], with its `use` statements resolved by `file`).
-    pub fn compile_main_unit(program: &AstProgram, span: Span, units: &[&AstFunc], file: Rc<FileCtx>) -> (Chunk, Vec<Diagnostic>) {
+    pub fn compile_main_unit(
+        program: &AstProgram,
+        span: Span,
+        units: &[&AstFunc],
+        file: Rc<FileCtx>,
+    ) -> (Chunk, Vec<Diagnostic>) {
         let index = units.iter().enumerate().map(|(i, f)| (func_address(f), i as u32)).collect();
         let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: Some(index), file };
         lw.top_body(program, span)
@@ -136,7 +141,12 @@ impl Lowerer {
 
     /// Compiles the top level of a module as a unit of its own: a function of no parameters
     /// named `<module>` whose names are all globals of the module's namespace (MODULES.md §6).
-    pub fn compile_module_unit(program: &AstProgram, span: Span, units: &[&AstFunc], file: Rc<FileCtx>) -> (Chunk, Vec<Diagnostic>) {
+    pub fn compile_module_unit(
+        program: &AstProgram,
+        span: Span,
+        units: &[&AstFunc],
+        file: Rc<FileCtx>,
+    ) -> (Chunk, Vec<Diagnostic>) {
         let index = units.iter().enumerate().map(|(i, f)| (func_address(f), i as u32)).collect();
         let mut lw = Lowerer { stack: Vec::new(), diags: Vec::new(), deferred: Some(index), file };
         let chunk = Chunk::new(Some("<module>".to_string()), false, span);
@@ -170,7 +180,10 @@ impl Lowerer {
         for name in names {
             if let Err(d) = lw.top_slot(&name, span) {
                 lw.diags.push(d);
-                return (lw.stack.pop().map(|s| s.chunk).unwrap_or_else(|| Chunk::new(None, true, span)), std::mem::take(&mut lw.diags));
+                return (
+                    lw.stack.pop().map(|s| s.chunk).unwrap_or_else(|| Chunk::new(None, true, span)),
+                    std::mem::take(&mut lw.diags),
+                );
             }
         }
         if let Err(d) = lw.body(&program.stmts) {

@@ -3,8 +3,8 @@
 //! of the caret, names it by display path, and writes tracebacks with qualified names and
 //! `<module D>, imported at` frames (MODULES.md §13).
 
-use super::render::render;
 use super::Diagnostic;
+use super::render::render;
 use crate::syntax::span::{SourceMap, Span};
 
 /// One file.

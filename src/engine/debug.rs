@@ -749,10 +749,7 @@ print(total)
         let mut d = debugger(src);
         d.toggle_event_break(EventBreak::Caught);
         assert!(d.run_to_stop(Goal::Continue, 10_000_000));
-        assert_eq!(
-            d.stop_reason(),
-            Some("error caught: throw \"deep 3\" (line 2, unwinding 3 frames to the handler)")
-        );
+        assert_eq!(d.stop_reason(), Some("error caught: throw \"deep 3\" (line 2, unwinding 3 frames to the handler)"));
         let snap = d.snapshot();
         assert_eq!(snap.status, RunStatus::Paused);
         assert_eq!(snap.location.map(|l| l.line), Some(2));

@@ -84,7 +84,12 @@ impl LoadedProgram {
             files: self
                 .files
                 .iter()
-                .map(|f| SourceFile { name: f.name.clone(), display: f.display.clone(), text: f.text.clone(), base: f.base })
+                .map(|f| SourceFile {
+                    name: f.name.clone(),
+                    display: f.display.clone(),
+                    text: f.text.clone(),
+                    base: f.base,
+                })
                 .collect(),
         }
     }
@@ -92,9 +97,21 @@ impl LoadedProgram {
 
 /// Loads the program whose main file is `main_path` (as given on the command line) with text
 /// `main_text`. On failure returns the diagnostics and the files read so far (to render them).
-pub fn load(fs: &dyn ModuleFs, main_path: &Path, main_text: String) -> Result<LoadedProgram, (Vec<Diagnostic>, SourceFiles)> {
+pub fn load(
+    fs: &dyn ModuleFs,
+    main_path: &Path,
+    main_text: String,
+) -> Result<LoadedProgram, (Vec<Diagnostic>, SourceFiles)> {
     let canonical = fs.canonical(main_path).unwrap_or_else(|| main_path.to_path_buf());
-    let mut l = Loader { fs, files: Vec::new(), by_path: HashMap::new(), path: Vec::new(), imported_at: Vec::new(), next_base: 0, main_display: main_path.display().to_string() };
+    let mut l = Loader {
+        fs,
+        files: Vec::new(),
+        by_path: HashMap::new(),
+        path: Vec::new(),
+        imported_at: Vec::new(),
+        next_base: 0,
+        main_display: main_path.display().to_string(),
+    };
     let display = l.main_display.clone();
     let res = l.load_file(String::new(), display, canonical, main_text, None);
     let fail = |l: &Loader<'_>, diags: Vec<Diagnostic>| (diags, l.sources());
@@ -115,7 +132,14 @@ pub fn load(fs: &dyn ModuleFs, main_path: &Path, main_text: String) -> Result<Lo
         let mut uses = HashMap::new();
         for u in &f.uses {
             let target = &l.files[u.file];
-            uses.insert(u.path_span.start, UseTarget { module: (u.file - 1) as u32, ns: target.name.clone(), exports: exports[u.file].keys().cloned().collect() });
+            uses.insert(
+                u.path_span.start,
+                UseTarget {
+                    module: (u.file - 1) as u32,
+                    ns: target.name.clone(),
+                    exports: exports[u.file].keys().cloned().collect(),
+                },
+            );
         }
         let ctx = Rc::new(FileCtx { ns: f.name.clone(), uses });
         files.push(LoadedFile {
@@ -168,13 +192,25 @@ impl Loader<'_> {
             files: self
                 .files
                 .iter()
-                .map(|f| SourceFile { name: f.name.clone(), display: f.display.clone(), text: f.text.clone(), base: f.base })
+                .map(|f| SourceFile {
+                    name: f.name.clone(),
+                    display: f.display.clone(),
+                    text: f.text.clone(),
+                    base: f.base,
+                })
                 .collect(),
         }
     }
 
     /// Reads, parses and follows file number `files.len()`.
-    fn load_file(&mut self, name: String, display: String, canonical: PathBuf, text: String, from: Option<(usize, Span)>) -> Result<usize, Diags> {
+    fn load_file(
+        &mut self,
+        name: String,
+        display: String,
+        canonical: PathBuf,
+        text: String,
+        from: Option<(usize, Span)>,
+    ) -> Result<usize, Diags> {
         let idx = self.files.len();
         let base = self.next_base;
         self.next_base = base.saturating_add(text.len() as u32).saturating_add(1);
@@ -253,7 +289,8 @@ impl Loader<'_> {
         } else {
             normalize(&join(dir_of(&self.files[from].name), &written))
         };
-        let display = if name.starts_with('/') { name.clone() } else { normalize(&join(dir_of(&self.main_display), &name)) };
+        let display =
+            if name.starts_with('/') { name.clone() } else { normalize(&join(dir_of(&self.main_display), &name)) };
         self.load_file(name, display, canonical, text, Some((from, u.path_span)))
     }
 
@@ -290,7 +327,10 @@ impl Loader<'_> {
             let mut list = IndexMap::new();
             for id in &f.ast.exports {
                 if !top.contains(&id.name) && !bound_by_use(&f.ast).contains(&id.name) {
-                    let msg = format!("syntax error: cannot export '{}': it is not defined at the top level of this file", id.name);
+                    let msg = format!(
+                        "syntax error: cannot export '{}': it is not defined at the top level of this file",
+                        id.name
+                    );
                     let d = Diagnostic::error("E0152", msg, id.span).with_label("not a top-level name");
                     return Err(self.with_chain(i, vec![d]));
                 }
@@ -345,7 +385,10 @@ impl Loader<'_> {
                 if let Some((file, was_alias, path, _)) = bound.get(&name)
                     && (*file != r.file || *was_alias != alias)
                 {
-                    let msg = format!("syntax error: name clash: '{name}' is imported from \"{path}\" and from \"{}\"", u.path);
+                    let msg = format!(
+                        "syntax error: name clash: '{name}' is imported from \"{path}\" and from \"{}\"",
+                        u.path
+                    );
                     return err(Diagnostic::error("E0154", msg, span).with_label("imported twice"));
                 }
                 bound.entry(name).or_insert((r.file, alias, u.path.clone(), span));
@@ -353,7 +396,8 @@ impl Loader<'_> {
         }
         for (name, span) in top_level_declarations(&f.ast) {
             if let Some((_, _, path, use_span)) = bound.get(&name) {
-                let msg = format!("syntax error: name clash: '{name}' is imported from \"{path}\" and declared in this file");
+                let msg =
+                    format!("syntax error: name clash: '{name}' is imported from \"{path}\" and declared in this file");
                 let at = if span.start > use_span.start { span } else { *use_span };
                 return err(Diagnostic::error("E0154", msg, at).with_label("clashes with an import"));
             }

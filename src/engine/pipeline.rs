@@ -231,7 +231,14 @@ fn compile_unit(
     Some((UnitCode { optimized, unoptimized, figures }, micros))
 }
 
-pub(super) fn store(cache: &mut CompileCache, key: UnitKey, kind: UnitKind, enc: &UnitEncoding, code: &UnitCode, micros: u64) {
+pub(super) fn store(
+    cache: &mut CompileCache,
+    key: UnitKey,
+    kind: UnitKind,
+    enc: &UnitEncoding,
+    code: &UnitCode,
+    micros: u64,
+) {
     if !cache.is_enabled() {
         return;
     }

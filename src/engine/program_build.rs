@@ -46,12 +46,22 @@ pub fn build_loaded(
     let Some((chunk, unoptimized)) = files.next() else { return Err(Vec::new()) };
     let modules: Vec<ModuleBuild> = files
         .zip(loaded.files.iter().skip(1))
-        .map(|((chunk, unoptimized), f)| ModuleBuild { name: f.name.clone(), display: f.display.clone(), chunk, unoptimized })
+        .map(|((chunk, unoptimized), f)| ModuleBuild {
+            name: f.name.clone(),
+            display: f.display.clone(),
+            chunk,
+            unoptimized,
+        })
         .collect();
     let link_modules: Vec<LinkModule<'_>> = modules
         .iter()
         .zip(loaded.files.iter().skip(1))
-        .map(|(m, f)| LinkModule { chunk: &m.chunk, name: m.name.clone(), display: m.display.clone(), exports: f.exports.clone() })
+        .map(|(m, f)| LinkModule {
+            chunk: &m.chunk,
+            name: m.name.clone(),
+            display: m.display.clone(),
+            exports: f.exports.clone(),
+        })
         .collect();
     let names: Vec<FileNames> = loaded
         .files
@@ -63,7 +73,9 @@ pub fn build_loaded(
         })
         .collect();
     let t_link = Instant::now();
-    let linked = observe::phase(&options.sink, Phase::Link, || Rc::new(program::link_with_modules(&chunk, &link_modules, &names)));
+    let linked = observe::phase(&options.sink, Phase::Link, || {
+        Rc::new(program::link_with_modules(&chunk, &link_modules, &names))
+    });
     timings.link = t_link.elapsed();
     let ast = loaded.files[0].ast.clone();
     Ok((Build { ast, unoptimized, chunk, pass_stats, program: linked, timings, modules }, report))
@@ -122,7 +134,11 @@ fn build_file(
         let (code, source, compile_us) = match resolved {
             Some(((optimized, unoptimized), entry, tier)) => {
                 let source = if tier == Tier::Memory { UnitSource::Memory } else { UnitSource::Disk };
-                (Some(UnitCode { optimized, unoptimized, figures: entry.pass_figures.clone() }), source, entry.compile_micros)
+                (
+                    Some(UnitCode { optimized, unoptimized, figures: entry.pass_figures.clone() }),
+                    source,
+                    entry.compile_micros,
+                )
             }
             None => {
                 let compiled = compile(file, is_main, unit, &funcs, options, timings, diags);

@@ -13,10 +13,10 @@ use super::cache::CacheStats;
 use super::pipeline::{UnitReport, duration_us};
 use super::{JitSummary, Session};
 use crate::compile::optimize::PassStats;
-use crate::vm::{chain, contract};
 use crate::vm::hooks::{Observer, VmEvent};
 use crate::vm::interp::Halt;
 use crate::vm::value;
+use crate::vm::{chain, contract};
 
 /// Version of the [`RunStats`] JSON layout; bumped when a field is renamed or removed.
 pub const STATS_FORMAT_VERSION: u32 = 1;

@@ -1725,12 +1725,10 @@ fn starts_inside_comment(src: &str, from: usize, line_start: usize) -> bool {
                 }
                 None => return true,
             },
-            (Some(b'/'), Some(b'/')) | (Some(b'#'), _) => {
-                match src.get(i..).and_then(|rest| rest.find('\n')) {
-                    Some(nl) => i += nl + 1,
-                    None => return false,
-                }
-            }
+            (Some(b'/'), Some(b'/')) | (Some(b'#'), _) => match src.get(i..).and_then(|rest| rest.find('\n')) {
+                Some(nl) => i += nl + 1,
+                None => return false,
+            },
             (Some(_), _) => i += 1,
             (None, _) => return false,
         }

@@ -74,7 +74,11 @@ impl Shift {
                 self.expr(iterable);
                 self.stmts(body);
             }
-            AstStmtKind::Break | AstStmtKind::Continue | AstStmtKind::TxBegin | AstStmtKind::TxCommit | AstStmtKind::TxRevert => {}
+            AstStmtKind::Break
+            | AstStmtKind::Continue
+            | AstStmtKind::TxBegin
+            | AstStmtKind::TxCommit
+            | AstStmtKind::TxRevert => {}
             AstStmtKind::Return(v) => {
                 if let Some(v) = v {
                     self.expr(v);

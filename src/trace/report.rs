@@ -186,7 +186,9 @@ pub struct ProfileReport {
 impl ProfileReport {
     /// Resolves `profile` against the program it was taken from and its source text.
     pub fn new(profile: &Profile, program: &Program, src: &str, file: &str) -> ProfileReport {
-        let one = SourceFiles { files: vec![SourceFile { text: src.to_string(), display: file.to_string(), ..SourceFile::default() }] };
+        let one = SourceFiles {
+            files: vec![SourceFile { text: src.to_string(), display: file.to_string(), ..SourceFile::default() }],
+        };
         ProfileReport::new_in(profile, program, &one, file)
     }
 
@@ -239,7 +241,15 @@ impl ProfileReport {
                 *line_counts.entry((fi, line)).or_default() += count;
                 let op = proto.and_then(|p| p.code.get(pc)).map_or("?", |op| op.name());
                 let file = file_name(fi);
-                instructions.push(InstrRow { function_id: id, function: name_of(id), pc: pc as u32, op, line, file, count });
+                instructions.push(InstrRow {
+                    function_id: id,
+                    function: name_of(id),
+                    pc: pc as u32,
+                    op,
+                    line,
+                    file,
+                    count,
+                });
             }
         }
         functions.sort_by(|a, b| {
@@ -250,8 +260,10 @@ impl ProfileReport {
             ))
         });
         instructions.sort_by(|a, b| b.count.cmp(&a.count).then((a.function_id, a.pc).cmp(&(b.function_id, b.pc))));
-        let mut lines: Vec<LineRow> =
-            line_counts.into_iter().map(|((fi, line), count)| LineRow { line, file: file_name(fi), count, text: text_in(fi, line) }).collect();
+        let mut lines: Vec<LineRow> = line_counts
+            .into_iter()
+            .map(|((fi, line), count)| LineRow { line, file: file_name(fi), count, text: text_in(fi, line) })
+            .collect();
         lines.sort_by(|a, b| b.count.cmp(&a.count).then((&a.file, a.line).cmp(&(&b.file, b.line))));
 
         let mut loops = Vec::new();
@@ -385,8 +397,15 @@ impl ProfileReport {
             let fn_w = self.instructions.iter().take(top).map(|i| i.function.chars().count()).max().unwrap_or(0).max(8);
             let _ = writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", "count", "function", "pc", "op", "line");
             for i in self.instructions.iter().take(top) {
-                let _ =
-                    writeln!(out, "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}", i.count, i.function, i.pc, i.op, at(&i.file, i.line));
+                let _ = writeln!(
+                    out,
+                    "  {:>12}  {:<fn_w$} {:>5}  {:<16} {:>6}",
+                    i.count,
+                    i.function,
+                    i.pc,
+                    i.op,
+                    at(&i.file, i.line)
+                );
             }
         } else {
             let _ = writeln!(out, "\n(instruction counts off: no per-line or per-instruction figures)");
@@ -430,7 +449,13 @@ impl ProfileReport {
                 let _ = writeln!(
                     out,
                     "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  {}",
-                    l.function, l.loop_id, at(&l.file, l.header_line), l.iterations, l.status, l.bailouts, l.text
+                    l.function,
+                    l.loop_id,
+                    at(&l.file, l.header_line),
+                    l.iterations,
+                    l.status,
+                    l.bailouts,
+                    l.text
                 );
             }
         }

@@ -5,15 +5,40 @@
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
 pub const NAMES: [&str; 29] = [
-    "len", "str", "int", "float", "typeof", "push", "append", "keys", "values", "range", "sort", "slice", "abs", "sqrt",
+    "len",
+    "str",
+    "int",
+    "float",
+    "typeof",
+    "push",
+    "append",
+    "keys",
+    "values",
+    "range",
+    "sort",
+    "slice",
+    "abs",
+    "sqrt",
     // DIALECT.md §11.
-    "string", "first", "last", "min", "max", "pow", "map", "filter", "reduce",
+    "string",
+    "first",
+    "last",
+    "min",
+    "max",
+    "pow",
+    "map",
+    "filter",
+    "reduce",
     // CONTRACTS.md: the event log, and the declaration builtins the parser's desugaring calls
     // (their `%` names cannot be written in programs).
-    "events", "%contract", "%entity", "%protocol",
+    "events",
+    "%contract",
+    "%entity",
+    "%protocol",
     // MODULES.md §11: `is_main` as read in the main file, then as read in a module (the
     // linker binds a module's `is_main` to the second; both display as `is_main`).
-    "is_main", "is_main",
+    "is_main",
+    "is_main",
 ];
 
 /// The id of `events` (the interpreter runs it, since it reads the event log).

@@ -16,13 +16,37 @@ type BuiltinFn = fn(&[Value], usize) -> BResult;
 /// order; the array length makes a missing entry a compile error). The second argument is the
 /// allocation cap.
 const BUILTINS: [BuiltinFn; NAMES.len()] = [
-    b_len, b_str, b_int, b_float, b_typeof, b_push, b_append, b_keys, b_values, b_range, b_sort, b_slice, b_abs, b_sqrt,
+    b_len,
+    b_str,
+    b_int,
+    b_float,
+    b_typeof,
+    b_push,
+    b_append,
+    b_keys,
+    b_values,
+    b_range,
+    b_sort,
+    b_slice,
+    b_abs,
+    b_sqrt,
     // DIALECT.md §11.
-    dialect::b_string, dialect::b_first, dialect::b_last, dialect::b_min, dialect::b_max, dialect::b_pow,
-    dialect::b_map, dialect::b_filter, dialect::b_reduce,
+    dialect::b_string,
+    dialect::b_first,
+    dialect::b_last,
+    dialect::b_min,
+    dialect::b_max,
+    dialect::b_pow,
+    dialect::b_map,
+    dialect::b_filter,
+    dialect::b_reduce,
     // CONTRACTS.md.
-    contract::b_events, contract::b_contract, contract::b_entity, contract::b_protocol,
-    b_is_main_true, b_is_main_false,
+    contract::b_events,
+    contract::b_contract,
+    contract::b_entity,
+    contract::b_protocol,
+    b_is_main_true,
+    b_is_main_false,
 ];
 
 fn b_is_main_true(args: &[Value], _: usize) -> BResult {
@@ -482,7 +506,9 @@ mod tests {
                 let err = call_builtin(id as u8, &[Value::Null], CAP).expect_err("one argument");
                 assert!(err.message.contains("is_main()"), "id {id} ran: {}", err.message);
                 let answer = call_builtin(id as u8, &[], CAP).ok();
-                assert!(matches!(answer, Some(Value::Bool(b)) if b == (id as u8 != super::super::builtin_names::IS_MAIN_IN_MODULE)));
+                assert!(
+                    matches!(answer, Some(Value::Bool(b)) if b == (id as u8 != super::super::builtin_names::IS_MAIN_IN_MODULE))
+                );
                 continue;
             }
             let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");

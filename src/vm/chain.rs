@@ -8,8 +8,8 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use super::error::{ErrorKind, VmError};
 use super::contract::ContractWorld;
+use super::error::{ErrorKind, VmError};
 use super::value::{MAX_VALUE_DEPTH, Value};
 
 /// A value stored in STATE: plain data, deep-copied in and out.

@@ -161,17 +161,8 @@ impl HofCall {
                 format!("not callable: the callback of {name}() is {}, not a function", f.type_name()),
             ));
         }
-        let mut call = HofCall {
-            kind,
-            list,
-            f,
-            pos: 0,
-            acc: Value::Null,
-            current: Value::Null,
-            out: Vec::new(),
-            at,
-            depth,
-        };
+        let mut call =
+            HofCall { kind, list, f, pos: 0, acc: Value::Null, current: Value::Null, out: Vec::new(), at, depth };
         if kind == HofKind::Reduce {
             match args.get(2) {
                 Some(init) => call.acc = init.clone(),

@@ -13,9 +13,9 @@ use super::dialect;
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
+use super::modules;
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
-use super::modules;
 use super::value::{self, Closure, ModuleRef, Obj, Value};
 use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
@@ -1190,9 +1190,9 @@ impl Vm {
                                 _ => None,
                             };
                             let n = args.len();
-                            let accepts = init.as_ref().is_some_and(|f| {
-                                n <= f.proto.arity as usize && n >= f.proto.min_arity as usize
-                            });
+                            let accepts = init
+                                .as_ref()
+                                .is_some_and(|f| n <= f.proto.arity as usize && n >= f.proto.min_arity as usize);
                             match init {
                                 Some(init) if accepts => {
                                     let callee = match program.protos.get(init.proto.id as usize) {
@@ -1225,7 +1225,10 @@ impl Vm {
                                         Some(f) => wrong_argument_count(&f.proto, n),
                                         None => VmError::new(
                                             ErrorKind::WrongArgumentCount,
-                                            format!("wrong number of arguments: {}() takes 0 but {n} were given", call.name),
+                                            format!(
+                                                "wrong number of arguments: {}() takes 0 but {n} were given",
+                                                call.name
+                                            ),
                                         ),
                                     };
                                     fail!(at, err);
@@ -1724,13 +1727,22 @@ impl Vm {
                                 Member::State(_) => {
                                     gas += contract::MEMBER_GET_EXTRA_GAS;
                                     let this = cur_this!();
-                                    let f = tri!(o, contract::get_member(&mut self.ledger.contracts, &obj, &name, this));
+                                    let f =
+                                        tri!(o, contract::get_member(&mut self.ledger.contracts, &obj, &name, this));
                                     call_value!(f, at, argc, contract::state_not_callable(inst, &name));
                                 }
                             },
                             _ => {
                                 let f = tri!(o, contract::get_member(&mut self.ledger.contracts, &obj, &name, 0));
-                                call_value!(f, at, argc, VmError::new(ErrorKind::NotCallable, format!("not callable: '{name}' is not a function")));
+                                call_value!(
+                                    f,
+                                    at,
+                                    argc,
+                                    VmError::new(
+                                        ErrorKind::NotCallable,
+                                        format!("not callable: '{name}' is not a function")
+                                    )
+                                );
                             }
                         }
                         continue;
@@ -1748,7 +1760,9 @@ impl Vm {
                     }
                     let outcome = match &recv {
                         // `m.f(args)`: the exported value, called without a receiver.
-                        Value::Module(m) => MethodOutcome::CallValue(tri!(o, module_read(&program, m, &name, below, fr, base))),
+                        Value::Module(m) => {
+                            MethodOutcome::CallValue(tri!(o, module_read(&program, m, &name, below, fr, base)))
+                        }
                         _ => tri!(o, builtins::call_method(&recv, &name, args, max_alloc)),
                     };
                     match outcome {
@@ -2002,7 +2016,13 @@ impl Vm {
                 }
                 XOp::TxCommit => {
                     gas += xop.gas();
-                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                    if self
+                        .action_calls
+                        .iter()
+                        .rev()
+                        .find(|c| c.is_transaction())
+                        .is_some_and(|c| self.ledger.depth() <= c.floor + 1)
+                    {
                         let err = VmError::new(ErrorKind::Transaction, "TX_COMMIT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }
@@ -2013,7 +2033,13 @@ impl Vm {
                 }
                 XOp::TxRevert => {
                     gas += xop.gas();
-                    if self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1) {
+                    if self
+                        .action_calls
+                        .iter()
+                        .rev()
+                        .find(|c| c.is_transaction())
+                        .is_some_and(|c| self.ledger.depth() <= c.floor + 1)
+                    {
                         let err = VmError::new(ErrorKind::Transaction, "TX_REVERT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }
@@ -2625,7 +2651,14 @@ fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
 }
 
 /// `m.name` on a module value: its module's exported global, read now.
-fn module_read(program: &Program, m: &ModuleRef, name: &str, below: &[Value], fr: &[Value], base: usize) -> OpResult<Value> {
+fn module_read(
+    program: &Program,
+    m: &ModuleRef,
+    name: &str,
+    below: &[Value],
+    fr: &[Value],
+    base: usize,
+) -> OpResult<Value> {
     let g = modules::member_slot(&program.modules, m, name)? as usize;
     let v = if g < base { below.get(g) } else { fr.get(g - base) };
     modules::member_value(v, name)

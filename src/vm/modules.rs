@@ -45,7 +45,9 @@ pub fn module_value(modules: &[ModuleInfo], index: u32) -> Option<Value> {
 
 /// The global that `m.name` reads, or the error for a name the module does not export.
 pub fn member_slot(modules: &[ModuleInfo], m: &ModuleRef, name: &str) -> Result<u32, VmError> {
-    let info = modules.get(m.index as usize).ok_or_else(|| VmError::new(ErrorKind::TypeError, "internal error: no such module"))?;
+    let info = modules
+        .get(m.index as usize)
+        .ok_or_else(|| VmError::new(ErrorKind::TypeError, "internal error: no such module"))?;
     match info.exports.iter().find(|(n, _)| n == name) {
         Some((_, slot)) => Ok(*slot),
         None => Err(VmError::new(
@@ -58,7 +60,9 @@ pub fn member_slot(modules: &[ModuleInfo], m: &ModuleRef, name: &str) -> Result<
 /// The value read from an exported global (`undefined variable` while it has none).
 pub fn member_value(v: Option<&Value>, name: &str) -> Result<Value, VmError> {
     match v {
-        Some(Value::Undef) | None => Err(VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))),
+        Some(Value::Undef) | None => {
+            Err(VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'")))
+        }
         Some(v) => Ok(v.clone()),
     }
 }

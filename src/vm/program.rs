@@ -73,11 +73,8 @@ pub fn link_with_modules(top: &Chunk, modules: &[LinkModule<'_>], files: &[FileN
         let first = next_id;
         let proto = link_chunk(m.chunk, &mut globals, &mut protos, &mut next_id);
         owners.extend((first..next_id).map(|id| (id, m.display.clone())));
-        let exports = m
-            .exports
-            .iter()
-            .map(|x| (x.clone(), globals.insert_full(global_name(x, &m.name), ()).0 as u32))
-            .collect();
+        let exports =
+            m.exports.iter().map(|x| (x.clone(), globals.insert_full(global_name(x, &m.name), ()).0 as u32)).collect();
         infos.push(ModuleInfo { name: m.name.clone(), display: m.display.clone(), proto, exports });
     }
     protos.sort_by_key(|p: &Rc<Proto>| p.id);
@@ -98,9 +95,8 @@ pub fn link_with_modules(top: &Chunk, modules: &[LinkModule<'_>], files: &[FileN
         }
     }
     let global_init = global_names.iter().map(|n| initial_value(n, files)).collect();
-    let args_globals = (0..global_names.len() as u32)
-        .filter(|&i| split_global(&global_names[i as usize]).0 == "__ARGS__")
-        .collect();
+    let args_globals =
+        (0..global_names.len() as u32).filter(|&i| split_global(&global_names[i as usize]).0 == "__ARGS__").collect();
     Program { protos, global_names, global_init, modules: infos, args_globals }
 }
 

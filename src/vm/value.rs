@@ -551,7 +551,8 @@ impl Walker {
                 Obj::Entity(e) => {
                     self.enter(Rc::as_ptr(o) as *const ())?;
                     let _ = write!(out, "{} {{", type_label(&e.ty));
-                    let names: Vec<String> = e.entity_type().map(|t| t.fields.keys().cloned().collect()).unwrap_or_default();
+                    let names: Vec<String> =
+                        e.entity_type().map(|t| t.fields.keys().cloned().collect()).unwrap_or_default();
                     let fields = e.fields.borrow();
                     if fields.is_empty() {
                         out.push('}');

@@ -28,7 +28,8 @@ fn form() -> impl Strategy<Value = Form> {
 
 /// A small integer expression over `x` and the names in `refs`.
 fn expr(refs: Vec<String>) -> impl Strategy<Value = String> {
-    let mut leaves: Vec<BoxedStrategy<String>> = vec![(0i64..10).prop_map(|n| n.to_string()).boxed(), Just("x".to_string()).boxed()];
+    let mut leaves: Vec<BoxedStrategy<String>> =
+        vec![(0i64..10).prop_map(|n| n.to_string()).boxed(), Just("x".to_string()).boxed()];
     if !refs.is_empty() {
         leaves.push(proptest::sample::select(refs).boxed());
     }
@@ -63,7 +64,8 @@ fn use_line(j: usize, form: Form) -> String {
 
 /// Module `i` of `n`, importing `deps` (each `(j, form)` with `j > i`).
 fn module(i: usize, deps: Vec<(usize, Form)>) -> impl Strategy<Value = String> {
-    let refs: Vec<String> = deps.iter().flat_map(|&(j, f)| [reach(j, f, "v"), format!("{}(x)", reach(j, f, "f"))]).collect();
+    let refs: Vec<String> =
+        deps.iter().flat_map(|&(j, f)| [reach(j, f, "v"), format!("{}(x)", reach(j, f, "f"))]).collect();
     (expr(Vec::new()), expr(refs), any::<bool>()).prop_map(move |(init, body, print_first)| {
         let mut s = String::new();
         if print_first {
@@ -88,7 +90,10 @@ fn call(j: usize, form: Form) -> impl Strategy<Value = String> {
         0 => format!("print({}({k}))\n", reach(j, form, "f")),
         1 => format!("print({}())\n", reach(j, form, "g")),
         2 => format!("print({})\n", reach(j, form, "v")),
-        3 => format!("let s{j}_{k} = 0\nfor each i in range({k} * 40) {{ s{j}_{k} = s{j}_{k} + {}(i) % 7 }}\nprint(s{j}_{k})\n", reach(j, form, "f")),
+        3 => format!(
+            "let s{j}_{k} = 0\nfor each i in range({k} * 40) {{ s{j}_{k} = s{j}_{k} + {}(i) % 7 }}\nprint(s{j}_{k})\n",
+            reach(j, form, "f")
+        ),
         _ => match form {
             Form::Alias => format!("print(typeof(a{j}), a{j}, a{j} == a{j})\n"),
             _ => format!("print(typeof({}))\n", reach(j, form, "f")),
@@ -98,37 +103,42 @@ fn call(j: usize, form: Form) -> impl Strategy<Value = String> {
 
 /// A whole program (main file and modules) in the one-string form.
 pub fn program() -> impl Strategy<Value = String> {
-    (1usize..=4).prop_flat_map(|n| {
-        // deps[i]: which later modules module i imports, and how.
-        let graph = (0..n).map(move |i| proptest::collection::vec((any::<bool>(), form()), n - i - 1)).collect::<Vec<_>>();
-        let main_forms = proptest::collection::vec((any::<bool>(), form()), n);
-        (graph, main_forms).prop_flat_map(move |(graph, main_forms)| {
-            let deps: Vec<Vec<(usize, Form)>> = graph
-                .iter()
-                .enumerate()
-                .map(|(i, row)| row.iter().enumerate().filter(|(_, (on, _))| *on).map(|(k, (_, f))| (i + 1 + k, *f)).collect())
-                .collect();
-            let mut used: Vec<(usize, Form)> = main_forms.iter().enumerate().filter(|(_, (on, _))| *on).map(|(j, (_, f))| (j, *f)).collect();
-            if used.is_empty() {
-                used.push((0, main_forms[0].1));
-            }
-            let modules: Vec<_> = deps.into_iter().enumerate().map(|(i, d)| module(i, d)).collect();
-            let calls: Vec<_> = used.iter().map(|&(j, f)| proptest::collection::vec(call(j, f), 1..4)).collect();
-            (modules, calls, Just(used))
+    (1usize..=4)
+        .prop_flat_map(|n| {
+            // deps[i]: which later modules module i imports, and how.
+            let graph =
+                (0..n).map(move |i| proptest::collection::vec((any::<bool>(), form()), n - i - 1)).collect::<Vec<_>>();
+            let main_forms = proptest::collection::vec((any::<bool>(), form()), n);
+            (graph, main_forms).prop_flat_map(move |(graph, main_forms)| {
+                let deps: Vec<Vec<(usize, Form)>> = graph
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        row.iter().enumerate().filter(|(_, (on, _))| *on).map(|(k, (_, f))| (i + 1 + k, *f)).collect()
+                    })
+                    .collect();
+                let mut used: Vec<(usize, Form)> =
+                    main_forms.iter().enumerate().filter(|(_, (on, _))| *on).map(|(j, (_, f))| (j, *f)).collect();
+                if used.is_empty() {
+                    used.push((0, main_forms[0].1));
+                }
+                let modules: Vec<_> = deps.into_iter().enumerate().map(|(i, d)| module(i, d)).collect();
+                let calls: Vec<_> = used.iter().map(|&(j, f)| proptest::collection::vec(call(j, f), 1..4)).collect();
+                (modules, calls, Just(used))
+            })
         })
-    })
-    .prop_map(|(modules, calls, used)| {
-        let mut main = String::from("print(\"main starts\", __MODULE__, is_main())\n");
-        for (&(j, f), cs) in used.iter().zip(&calls) {
-            main.push_str(&use_line(j, f));
-            cs.iter().for_each(|c| main.push_str(c));
-        }
-        let mut out = main;
-        for (i, m) in modules.iter().enumerate() {
-            out.push_str(&format!("{FILE_MARK}m{i}.zx\n{m}"));
-        }
-        out
-    })
+        .prop_map(|(modules, calls, used)| {
+            let mut main = String::from("print(\"main starts\", __MODULE__, is_main())\n");
+            for (&(j, f), cs) in used.iter().zip(&calls) {
+                main.push_str(&use_line(j, f));
+                cs.iter().for_each(|c| main.push_str(c));
+            }
+            let mut out = main;
+            for (i, m) in modules.iter().enumerate() {
+                out.push_str(&format!("{FILE_MARK}m{i}.zx\n{m}"));
+            }
+            out
+        })
 }
 
 /// The files of a program in the one-string form: `(name, text)`, the main file first.

@@ -60,10 +60,20 @@ fn load(input: &str) -> Result<LoadedProgram, String> {
 fn behaviour(program: &Rc<LoadedProgram>, options: &Options, cache: CompileCache) -> Behaviour {
     let buf = SharedBuf::default();
     let src = program.files[0].text.clone();
-    let built = Session::builder(&src).program(program.clone()).options(options).output(Box::new(buf.clone())).cache(cache).build();
+    let built = Session::builder(&src)
+        .program(program.clone())
+        .options(options)
+        .output(Box::new(buf.clone()))
+        .cache(cache)
+        .build();
     let mut session = match built {
         Ok(s) => s,
-        Err(diags) => return Behaviour { output: String::new(), end: format!("syntax: {}", diags.first().map_or("", |d| d.message.as_str())) },
+        Err(diags) => {
+            return Behaviour {
+                output: String::new(),
+                end: format!("syntax: {}", diags.first().map_or("", |d| d.message.as_str())),
+            };
+        }
     };
     let end = match session.run_to_end() {
         Halt::Error(e) => format!("error at {}: {}", e.span.start, e.message),

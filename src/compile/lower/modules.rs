@@ -58,7 +58,8 @@ impl Lowerer {
         let Some(target) = self.file.uses.get(&span.start).cloned() else {
             // Only a program loaded by `engine::loader` has its `use` statements resolved; the
             // debugger (TUI, `snapshot`) still builds one file.
-            let msg = "syntax error: this command runs one file: `use` needs `run`, `dis`, `profile`, `trace` or `stats`";
+            let msg =
+                "syntax error: this command runs one file: `use` needs `run`, `dis`, `profile`, `trace` or `stats`";
             return Err(Diagnostic::error("E0190", msg, span).with_label("module not loaded"));
         };
         self.emit(Op::UseModule { module: target.module }, span);

@@ -120,8 +120,12 @@ impl Parser<'_> {
         match declared_by(&stmt) {
             Some(name) => self.exports.push(name),
             None => {
-                let diag = Diagnostic::error("E0142", "syntax error: expected a declaration or a name after 'export'", stmt.span)
-                    .with_label("this cannot be exported");
+                let diag = Diagnostic::error(
+                    "E0142",
+                    "syntax error: expected a declaration or a name after 'export'",
+                    stmt.span,
+                )
+                .with_label("this cannot be exported");
                 return Err(self.fail(diag));
             }
         }
