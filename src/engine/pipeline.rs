@@ -130,16 +130,7 @@ pub fn build_parsed(
             UnitAst::Function(func) => (UnitKind::Function, ast_hash::encode_func(func, &salt)),
         };
         let key = UnitKey(encoding.hash);
-        let cached = cache.lookup(key, kind, &encoding.spans, funcs.len());
-        let resolved = cached.and_then(|(entry, tier)| Some((entry.resolve(&encoding.spans)?, entry, tier)));
-        if cache.is_enabled() {
-            // Trace events carry the low 64 bits of the 128-bit key.
-            let short = encoding.hash as u64;
-            options.sink.emit(&match resolved {
-                Some(_) => TraceEvent::CacheHit { key: short },
-                None => TraceEvent::CacheMiss { key: short },
-            });
-        }
+        let resolved = lookup_unit(cache, options, kind, &encoding, funcs.len());
         report.cache_time += t_hash.elapsed();
         let (code, source, compile_us) = match resolved {
             Some(((optimized, unoptimized), entry, tier)) => {
@@ -229,6 +220,27 @@ fn compile_unit(
     let figures = stats.iter().map(UnitPassFigures::from_stats).collect();
     let micros = duration_us(compile + optimize);
     Some((UnitCode { optimized, unoptimized, figures }, micros))
+}
+
+/// A cached unit found for `encoding` (its code with the unit's own spans), or `None`; the hit
+/// or miss is reported to the trace, whose events carry the low 64 bits of the 128-bit key.
+pub(super) fn lookup_unit(
+    cache: &mut CompileCache,
+    options: &Options,
+    kind: UnitKind,
+    encoding: &UnitEncoding,
+    n_functions: usize,
+) -> Option<((Chunk, Chunk), Rc<CachedUnit>, Tier)> {
+    let cached = cache.lookup(UnitKey(encoding.hash), kind, &encoding.spans, n_functions);
+    let resolved = cached.and_then(|(entry, tier)| Some((entry.resolve(&encoding.spans)?, entry, tier)));
+    if cache.is_enabled() {
+        let short = encoding.hash as u64;
+        options.sink.emit(&match resolved {
+            Some(_) => TraceEvent::CacheHit { key: short },
+            None => TraceEvent::CacheMiss { key: short },
+        });
+    }
+    resolved
 }
 
 pub(super) fn store(

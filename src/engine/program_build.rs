@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::cache::{CompileCache, Tier};
 use super::loader::{LoadedFile, LoadedProgram};
-use super::pipeline::{BuildReport, UnitCode, UnitReport, UnitSource, add_figures, duration_us, store};
+use super::pipeline::{BuildReport, UnitCode, UnitReport, UnitSource, add_figures, duration_us, lookup_unit, store};
 use super::{Build, ModuleBuild, Options, PhaseTimings, observe};
 use crate::bytecode::chunk::Chunk;
 use crate::compile::cache::{UnitKey, UnitKind, UnitPassFigures, key_salt};
@@ -19,7 +19,7 @@ use crate::compile::lower::{FileCtx, Lowerer, top_level_units};
 use crate::compile::optimize::{self, PassStats};
 use crate::diag::Diagnostic;
 use crate::syntax::ast_hash;
-use crate::trace::{Phase, TraceEvent};
+use crate::trace::Phase;
 use crate::vm::program::{self, FileNames, LinkModule};
 
 /// Builds every file of `loaded`; on failure returns every diagnostic found.
@@ -121,15 +121,7 @@ fn build_file(
             (UnitKind::Function, ast_hash::encode_func(funcs[unit - 1], &salt))
         };
         let key = UnitKey(encoding.hash);
-        let cached = cache.lookup(key, kind, &encoding.spans, funcs.len());
-        let resolved = cached.and_then(|(entry, tier)| Some((entry.resolve(&encoding.spans)?, entry, tier)));
-        if cache.is_enabled() {
-            let short = encoding.hash as u64;
-            options.sink.emit(&match resolved {
-                Some(_) => TraceEvent::CacheHit { key: short },
-                None => TraceEvent::CacheMiss { key: short },
-            });
-        }
+        let resolved = lookup_unit(cache, options, kind, &encoding, funcs.len());
         report.cache_time += t_hash.elapsed();
         let (code, source, compile_us) = match resolved {
             Some(((optimized, unoptimized), entry, tier)) => {
