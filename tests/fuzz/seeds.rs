@@ -58,10 +58,18 @@ pub fn programs() -> Vec<String> {
     out
 }
 
+/// The memory cap of fuzzed runs: the largest string or list one operation may create.
+///
+/// Steps and gas do not bound the work of one instruction (HASH and string `+` cost the same
+/// for 1 byte and for the whole cap), so a generated loop that grows a string and hashes it at
+/// every step does work quadratic in this cap: at 1 MiB one such case ran 85 s per tier
+/// (`regressions/optimizer_differential/hash_growing_string.zx`), at 64 KiB 0.3 s.
+pub const MAX_ALLOC: usize = 1 << 16;
+
 /// Options for fuzzed runs: a step limit and a small memory cap, so no case runs long.
 pub fn options(level: u8, max_steps: u64) -> Options {
     Options {
-        vm: zexus_tui::vm::interp::VmConfig { max_steps: Some(max_steps), max_alloc: 1 << 20, ..Default::default() },
+        vm: zexus_tui::vm::interp::VmConfig { max_steps: Some(max_steps), max_alloc: MAX_ALLOC, ..Default::default() },
         passes: passes_for_level(level),
         ..Options::default()
     }
