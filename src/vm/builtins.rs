@@ -7,6 +7,7 @@ pub use super::builtin_names::{builtin_id, builtin_name};
 use super::contract;
 use super::dialect;
 use super::error::{ErrorKind, VmError};
+use super::methods_ext;
 use super::value::{Value, compare, display_into_capped, out_of_memory, values_equal};
 
 type BResult = Result<Value, VmError>;
@@ -382,7 +383,10 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                 };
                 Ok(V(Value::list(parts)))
             }
-            _ => Err(type_error(format!("string has no method {name}()"))),
+            _ => match methods_ext::string_method(recv, s, name, args) {
+                Some(r) => r.map(V),
+                None => Err(type_error(format!("string has no method {name}()"))),
+            },
         },
         Value::List(l) => match name {
             "push" => {
@@ -425,7 +429,10 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                 }
                 Ok(V(Value::Str(Rc::new(out))))
             }
-            _ => Err(type_error(format!("list has no method {name}()"))),
+            _ => match methods_ext::list_method(recv, &l.borrow(), name, args, max_alloc) {
+                Some(r) => r.map(V),
+                None => Err(type_error(format!("list has no method {name}()"))),
+            },
         },
         Value::Map(m) => match name {
             "has" => {
@@ -457,9 +464,13 @@ pub fn call_method(recv: &Value, name: &str, args: &[Value], max_alloc: usize) -
                         ErrorKind::NotCallable,
                         format!("not callable: map entry \"{name}\" is {}", other.type_name()),
                     )),
-                    None => {
-                        Err(VmError::new(ErrorKind::NotCallable, format!("not callable: map has no entry \"{name}\"")))
-                    }
+                    None => match methods_ext::map_method(recv, m, name, args) {
+                        Some(r) => r.map(V),
+                        None => Err(VmError::new(
+                            ErrorKind::NotCallable,
+                            format!("not callable: map has no entry \"{name}\""),
+                        )),
+                    },
                 }
             }
         },

@@ -13,6 +13,7 @@ pub mod error;
 pub mod exec_counts;
 pub mod hooks;
 pub mod interp;
+pub mod methods_ext;
 pub mod modules;
 pub mod preview;
 pub mod program;
