@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use super::builtin_names::NAMES;
 pub use super::builtin_names::{builtin_id, builtin_name};
+use super::clock;
 use super::contract;
 use super::dialect;
 use super::error::{ErrorKind, VmError};
@@ -48,6 +49,8 @@ const BUILTINS: [BuiltinFn; NAMES.len()] = [
     contract::b_protocol,
     b_is_main_true,
     b_is_main_false,
+    clock::b_time,
+    clock::b_timestamp,
 ];
 
 fn b_is_main_true(args: &[Value], _: usize) -> BResult {
@@ -510,6 +513,15 @@ mod tests {
             if *name == "events" || name.starts_with('%') {
                 let err = call_builtin(id as u8, &[], CAP).expect_err("no arguments");
                 assert!(matches!(err.kind, ErrorKind::NotCallable | ErrorKind::TypeError), "{name}");
+                continue;
+            }
+            if *name == "time" || *name == "timestamp" {
+                // The clock takes no arguments: one extra names it, none reads the clock.
+                let err = call_builtin(id as u8, &[Value::Null], CAP).expect_err("one argument");
+                assert!(err.message.contains(&format!("{name}()")), "id {id} ran: {}", err.message);
+                let now = call_builtin(id as u8, &[], CAP).ok();
+                // After 2020-01-01 in either unit.
+                assert!(matches!(now, Some(Value::Int(t)) if t > 1_577_836_800), "{name}: {now:?}");
                 continue;
             }
             if *name == "is_main" {

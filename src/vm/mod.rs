@@ -7,6 +7,7 @@
 pub mod builtin_names;
 pub mod builtins;
 pub mod chain;
+pub mod clock;
 pub mod contract;
 pub mod dialect;
 pub mod error;
