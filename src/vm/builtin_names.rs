@@ -4,7 +4,7 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 31] = [
+pub const NAMES: [&str; 32] = [
     "len",
     "str",
     "int",
@@ -42,6 +42,8 @@ pub const NAMES: [&str; 31] = [
     // The wall clock (`clock.rs`; not in the spec).
     "time",
     "timestamp",
+    // What a slice `x[a:b]` calls (the parser's desugaring; ARCHITECTURE.md).
+    "%slice",
 ];
 
 /// The id of `events` (the interpreter runs it, since it reads the event log).

@@ -1,21 +1,37 @@
 //! The wall-clock builtins `time()` (milliseconds since the Unix epoch) and `timestamp()`
-//! (seconds), as the reference has them; LANGUAGE.md §6 has no clock. They are the only
-//! builtins whose result differs between runs (ARCHITECTURE.md, "Language decisions").
+//! (seconds), as the reference has them; LANGUAGE.md §6 has no clock. The VM reads no clock
+//! itself: the engine installs one ([`install_wall_clock`]) when it builds a session, and
+//! without one the builtins fail. They are the only builtins whose result differs between runs
+//! (ARCHITECTURE.md, "Language decisions").
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use super::error::{ErrorKind, VmError};
 use super::value::Value;
 
-fn since_epoch(name: &str, args: &[Value]) -> Result<std::time::Duration, VmError> {
+/// The time since the Unix epoch, as the installed clock reads it.
+pub type WallClock = fn() -> Duration;
+
+static WALL_CLOCK: OnceLock<WallClock> = OnceLock::new();
+
+/// Installs the process's wall clock; the first installation wins.
+pub fn install_wall_clock(clock: WallClock) {
+    // A second installation (every session build tries) keeps the first clock.
+    let _ = WALL_CLOCK.set(clock);
+}
+
+fn since_epoch(name: &str, args: &[Value]) -> Result<Duration, VmError> {
     if !args.is_empty() {
         return Err(VmError::new(
             ErrorKind::WrongArgumentCount,
             format!("wrong number of arguments: {name}() takes 0, got {}", args.len()),
         ));
     }
-    // A clock set before 1970 reads as the epoch.
-    Ok(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
+    match WALL_CLOCK.get() {
+        Some(clock) => Ok(clock()),
+        None => Err(VmError::new(ErrorKind::NotCallable, format!("not callable: {name}() has no clock installed"))),
+    }
 }
 
 /// `time()`: integer milliseconds since the Unix epoch.
