@@ -488,6 +488,9 @@ impl<'src> Parser<'src> {
             _ => Token::Eof,
         };
         let declaration = self.cur.token == Token::Ident && next == Token::Ident && self.at_contracts_stmt();
+        if self.cur.token == Token::Ident && self.at_verify_stmt(next) {
+            return self.verify_stmt();
+        }
         match self.cur.token {
             Token::Let | Token::Const => self.let_stmt(),
             Token::Action if next != Token::LParen => self.func_decl(),
@@ -1119,6 +1122,42 @@ impl<'src> Parser<'src> {
         }
         self.end_statement()?;
         self.stmt(kind, name_tok.span.start, h + 1)
+    }
+
+    /// True at `verify` directly followed, on the same line, by a token that starts an
+    /// operand and cannot continue an expression (a name, a literal, `!`, `not`): the
+    /// reference's `verify condition, "message"` (ARCHITECTURE.md, language decisions).
+    /// `verify(...)`, `verify - x` or `verify = 1` stay ordinary uses of the name.
+    fn at_verify_stmt(&mut self, next: Token) -> bool {
+        let opens_operand = matches!(
+            next,
+            Token::Ident
+                | Token::Int(_)
+                | Token::Float(_)
+                | Token::Str
+                | Token::True
+                | Token::False
+                | Token::Null
+                | Token::Bang
+                | Token::Not
+        );
+        opens_operand && self.text(self.cur.span) == "verify" && !self.peek2().newline_before
+    }
+
+    /// `verify condition [, message]`: exactly `VERIFY(condition[, message])` (BLOCKCHAIN.md
+    /// §6, whose rationale names this spelling of the reference).
+    fn verify_stmt(&mut self) -> PResult<PStmt> {
+        let word = self.bump();
+        let (cond, ch) = self.expression()?;
+        let (message, mh) = if self.at(Token::Comma) {
+            self.bump();
+            let (message, h) = self.expression()?;
+            (Some(message), h)
+        } else {
+            (None, 0)
+        };
+        self.end_statement()?;
+        self.stmt(AstStmtKind::Verify { cond, message }, word.span.start, ch.max(mh) + 1)
     }
 
     /// Reports a blockchain form called with the wrong number of arguments.

@@ -4,7 +4,7 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 32] = [
+pub const NAMES: [&str; 33] = [
     "len",
     "str",
     "int",
@@ -44,6 +44,8 @@ pub const NAMES: [&str; 32] = [
     "timestamp",
     // What a slice `x[a:b]` calls (the parser's desugaring; ARCHITECTURE.md).
     "%slice",
+    // `len` under the reference's other name (ARCHITECTURE.md).
+    "length",
 ];
 
 /// The id of `events` (the interpreter runs it, since it reads the event log).

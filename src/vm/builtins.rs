@@ -52,6 +52,7 @@ const BUILTINS: [BuiltinFn; NAMES.len()] = [
     clock::b_time,
     clock::b_timestamp,
     b_slice_syntax,
+    b_length,
 ];
 
 fn b_is_main_true(args: &[Value], _: usize) -> BResult {
@@ -99,12 +100,21 @@ fn cannot_convert(what: &Value, to: &str) -> VmError {
 }
 
 fn b_len(args: &[Value], _: usize) -> BResult {
-    arity("len", args, 1, 1)?;
+    length_of("len", args)
+}
+
+/// `length(x)`: exactly `len(x)`, under the name the reference also accepts.
+fn b_length(args: &[Value], _: usize) -> BResult {
+    length_of("length", args)
+}
+
+fn length_of(name: &str, args: &[Value]) -> BResult {
+    arity(name, args, 1, 1)?;
     Ok(Value::Int(match &args[0] {
         Value::Str(s) => s.chars().count() as i64,
         Value::List(l) => l.borrow().len() as i64,
         Value::Map(m) => m.borrow().len() as i64,
-        other => return Err(type_error(format!("len() of {}", other.type_name()))),
+        other => return Err(type_error(format!("{name}() of {}", other.type_name()))),
     }))
 }
 
