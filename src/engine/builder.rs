@@ -92,6 +92,7 @@ impl SessionBuilder {
     /// returns every diagnostic found.
     pub fn build(self) -> Result<Session, Vec<Diagnostic>> {
         let SessionBuilder { src, name, options, out, capture, mut cache, program } = self;
+        crate::vm::clock::install_wall_clock(super::observe::system_wall_clock);
         let (build, report) = match &program {
             Some(p) => super::program_build::build_loaded(p, &options, &mut cache)?,
             None => build_with_cache(&src, &options, &mut cache)?,

@@ -2,7 +2,7 @@
 //! installing the VM bridge, and running a session in slices that report counters.
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Session;
 use crate::compile::optimize::PassStats;
@@ -12,6 +12,13 @@ use crate::vm::interp::{Halt, Vm};
 
 /// Instructions between two [`TraceEvent::Counters`] samples when a session runs observed.
 pub const SAMPLE_EVERY: u64 = 10_000;
+
+/// The system's wall clock since the Unix epoch (a clock set before 1970 reads as the epoch):
+/// what the VM's `time()` and `timestamp()` read once [`crate::vm::clock::install_wall_clock`]
+/// installed it.
+pub fn system_wall_clock() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
 
 /// The system's monotonic clock (the only implementation of [`Clock`] that reads real time).
 #[derive(Debug, Clone, Copy)]

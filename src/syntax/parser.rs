@@ -37,6 +37,15 @@ const RESERVED_WORDS: &[&str] = &[
 ];
 
 /// The blockchain names of BLOCKCHAIN.md section 1, usable only in their own forms.
+/// The hidden builtin a slice `x[a:b]` calls (its `%` name cannot be written in programs).
+const SLICE_BUILTIN: &str = "%slice";
+
+/// The inside of `[...]` after an expression: `x[i]` or `x[a:b]`.
+enum Subscript {
+    Index(Box<AstExpr>),
+    Slice(Option<Box<AstExpr>>, Option<Box<AstExpr>>),
+}
+
 const CHAIN_NAMES: &[&str] = &["STATE", "TX_BEGIN", "TX_COMMIT", "TX_REVERT", "HASH", "VERIFY"];
 
 /// Parses a whole program. Never fails: syntax errors come back as diagnostics (sorted by
@@ -479,6 +488,9 @@ impl<'src> Parser<'src> {
             _ => Token::Eof,
         };
         let declaration = self.cur.token == Token::Ident && next == Token::Ident && self.at_contracts_stmt();
+        if self.cur.token == Token::Ident && self.at_verify_stmt(next) {
+            return self.verify_stmt();
+        }
         match self.cur.token {
             Token::Let | Token::Const => self.let_stmt(),
             Token::Action if next != Token::LParen => self.func_decl(),
@@ -1112,6 +1124,42 @@ impl<'src> Parser<'src> {
         self.stmt(kind, name_tok.span.start, h + 1)
     }
 
+    /// True at `verify` directly followed, on the same line, by a token that starts an
+    /// operand and cannot continue an expression (a name, a literal, `!`, `not`): the
+    /// reference's `verify condition, "message"` (ARCHITECTURE.md, language decisions).
+    /// `verify(...)`, `verify - x` or `verify = 1` stay ordinary uses of the name.
+    fn at_verify_stmt(&mut self, next: Token) -> bool {
+        let opens_operand = matches!(
+            next,
+            Token::Ident
+                | Token::Int(_)
+                | Token::Float(_)
+                | Token::Str
+                | Token::True
+                | Token::False
+                | Token::Null
+                | Token::Bang
+                | Token::Not
+        );
+        opens_operand && self.text(self.cur.span) == "verify" && !self.peek2().newline_before
+    }
+
+    /// `verify condition [, message]`: exactly `VERIFY(condition[, message])` (BLOCKCHAIN.md
+    /// §6, whose rationale names this spelling of the reference).
+    fn verify_stmt(&mut self) -> PResult<PStmt> {
+        let word = self.bump();
+        let (cond, ch) = self.expression()?;
+        let (message, mh) = if self.at(Token::Comma) {
+            self.bump();
+            let (message, h) = self.expression()?;
+            (Some(message), h)
+        } else {
+            (None, 0)
+        };
+        self.end_statement()?;
+        self.stmt(AstStmtKind::Verify { cond, message }, word.span.start, ch.max(mh) + 1)
+    }
+
     /// Reports a blockchain form called with the wrong number of arguments.
     fn report_arity(&mut self, span: Span, text: &str) {
         let diag =
@@ -1310,15 +1358,53 @@ impl<'src> Parser<'src> {
         }
     }
 
-    /// `object "[" expression "]"`.
+    /// `object "[" expression "]"`, or a slice `object "[" [a] ":" [b] "]"` (ARCHITECTURE.md,
+    /// language decisions), which becomes a call of the hidden builtin `%slice(object, a, b)`
+    /// with `null` for a missing bound; its errors point at the `[`.
     #[inline(never)]
     fn index_suffix(&mut self, object: PExpr) -> PResult<PExpr> {
         let (object, height) = object;
         let open = self.bump();
-        let (index, ih) = self.bracketed(open, Token::RBracket)?;
+        let saved = self.open_bracket();
+        let inner = self.subscript(open);
+        self.close_bracket(saved);
+        let (subscript, ih) = inner?;
         let span = object.span.to(Span { start: open.span.start, end: self.prev_end });
-        let kind = AstExprKind::Index { object: Box::new(object), index: Box::new(index), bracket: open.span };
+        let object = Box::new(object);
+        let kind = match subscript {
+            Subscript::Index(index) => AstExprKind::Index { object, index, bracket: open.span },
+            Subscript::Slice(start, end) => {
+                let null = || AstExpr { kind: AstExprKind::Null, span: open.span };
+                let bound = |b: Option<Box<AstExpr>>| b.map_or_else(null, |b| *b);
+                let callee = Box::new(AstExpr { kind: AstExprKind::Name(SLICE_BUILTIN.to_string()), span: open.span });
+                AstExprKind::Call { callee, args: vec![*object, bound(start), bound(end)], paren: open.span }
+            }
+        };
         self.node(kind, span, height.max(ih) + 1)
+    }
+
+    /// What follows `[` up to and including its `]`: an index or the bounds of a slice (boxed,
+    /// to keep this recursive path's frames small).
+    #[inline(never)]
+    fn subscript(&mut self, open: Tok) -> PResult<(Subscript, usize)> {
+        let (start, sh) = if self.at(Token::Colon) { (None, 0) } else { self.boxed_expression()? };
+        let start = match start {
+            Some(index) if !self.at(Token::Colon) => {
+                self.expect_closing(Token::RBracket, open)?;
+                return Ok((Subscript::Index(index), sh));
+            }
+            bound => bound,
+        };
+        self.bump();
+        let (end, eh) = if self.at(Token::RBracket) { (None, 0) } else { self.boxed_expression()? };
+        self.expect_closing(Token::RBracket, open)?;
+        Ok((Subscript::Slice(start, end), sh.max(eh)))
+    }
+
+    #[inline(never)]
+    fn boxed_expression(&mut self) -> PResult<(Option<Box<AstExpr>>, usize)> {
+        let (e, h) = self.expression()?;
+        Ok((Some(Box::new(e)), h))
     }
 
     /// `object "." word`.

@@ -4,7 +4,7 @@
 //! importing each other.
 
 /// Every builtin function's name; its index is its id (`Value::Builtin(id)`).
-pub const NAMES: [&str; 29] = [
+pub const NAMES: [&str; 33] = [
     "len",
     "str",
     "int",
@@ -39,6 +39,13 @@ pub const NAMES: [&str; 29] = [
     // linker binds a module's `is_main` to the second; both display as `is_main`).
     "is_main",
     "is_main",
+    // The wall clock (`clock.rs`; not in the spec).
+    "time",
+    "timestamp",
+    // What a slice `x[a:b]` calls (the parser's desugaring; ARCHITECTURE.md).
+    "%slice",
+    // `len` under the reference's other name (ARCHITECTURE.md).
+    "length",
 ];
 
 /// The id of `events` (the interpreter runs it, since it reads the event log).

@@ -7,12 +7,14 @@
 pub mod builtin_names;
 pub mod builtins;
 pub mod chain;
+pub mod clock;
 pub mod contract;
 pub mod dialect;
 pub mod error;
 pub mod exec_counts;
 pub mod hooks;
 pub mod interp;
+pub mod methods_ext;
 pub mod modules;
 pub mod preview;
 pub mod program;
