@@ -1,9 +1,11 @@
 //! The VM's observer that feeds the event stream: it turns each borrowed [`VmEvent`] into a
-//! [`TraceEvent`] and emits it through an [`EventSink`].
+//! [`TraceEvent`] and emits it through an [`EventSink`], with the `action_call` and
+//! `action_end` events an [`ActionTracker`] finds around external contract calls.
 
 use crate::bytecode::op::Op;
 use crate::vm::hooks::{Observer, VmEvent};
 
+use super::actions::{ActionReport, ActionTracker};
 use super::event::{ArgList, KeyList, TraceEvent, ValueText};
 use super::sink::EventSink;
 
@@ -11,12 +13,68 @@ use super::sink::EventSink;
 #[derive(Debug, Clone)]
 pub struct VmBridge {
     sink: EventSink,
+    actions: ActionTracker,
 }
 
 impl VmBridge {
     /// A bridge emitting into `sink`.
     pub fn new(sink: EventSink) -> VmBridge {
-        VmBridge { sink }
+        VmBridge { sink, actions: ActionTracker::default() }
+    }
+
+    fn report(&self, r: &ActionReport) {
+        let ev = match r.outcome {
+            None => TraceEvent::ActionCall {
+                func: r.func,
+                name: &r.name,
+                depth: r.depth,
+                tx_depth: r.tx_depth,
+                gas: r.gas,
+                instructions: r.instructions,
+            },
+            Some(outcome) => TraceEvent::ActionEnd {
+                func: r.func,
+                name: &r.name,
+                depth: r.depth,
+                outcome,
+                gas_used: r.gas,
+                instructions: r.instructions,
+            },
+        };
+        self.sink.emit(&ev);
+    }
+
+    /// Feeds `event` to the action tracker: reports of calls that begin are sent before the
+    /// event's own trace event, reports of calls that end after it (`Error` excepted: the
+    /// calls it reverts end before the error closes every activation).
+    fn track(&mut self, vm_gas: u64, event: &VmEvent<'_>) -> (Option<ActionReport>, Vec<ActionReport>) {
+        match *event {
+            VmEvent::TxBegin { depth } => {
+                self.actions.tx_begin(vm_gas, depth32(depth));
+                (None, Vec::new())
+            }
+            VmEvent::Call { proto, depth, instructions, .. } => {
+                (self.actions.call(proto, depth32(depth), vm_gas, instructions), Vec::new())
+            }
+            VmEvent::Return { depth, instructions, .. } => {
+                self.actions.returned(depth32(depth), instructions);
+                (None, Vec::new())
+            }
+            VmEvent::Caught { instructions, .. } => {
+                self.actions.caught(instructions);
+                (None, Vec::new())
+            }
+            VmEvent::TxCommit { depth, .. } => {
+                (None, self.actions.committed(depth32(depth), vm_gas).into_iter().collect())
+            }
+            VmEvent::TxRevert { depth, .. } => (None, self.actions.reverted(depth32(depth), vm_gas)),
+            VmEvent::Error { instructions, .. } => (None, self.actions.failed(vm_gas, instructions)),
+            VmEvent::Instr { .. } => (None, Vec::new()),
+            _ => {
+                self.actions.other();
+                (None, Vec::new())
+            }
+        }
     }
 }
 
@@ -26,6 +84,16 @@ fn depth32(depth: usize) -> u32 {
 
 impl Observer for VmBridge {
     fn event(&mut self, vm_gas: u64, event: &VmEvent<'_>) {
+        let (begins, ends) = self.track(vm_gas, event);
+        if let Some(r) = &begins {
+            self.report(r);
+        }
+        let failed = matches!(event, VmEvent::Error { .. });
+        if failed {
+            for r in &ends {
+                self.report(r);
+            }
+        }
         let ev = match *event {
             VmEvent::Instr { proto, pc, depth } => TraceEvent::Instr {
                 func: proto.id,
@@ -80,6 +148,11 @@ impl Observer for VmBridge {
             },
         };
         self.sink.emit(&ev);
+        if !failed {
+            for r in &ends {
+                self.report(r);
+            }
+        }
     }
 
     fn wants_instructions(&self) -> bool {
