@@ -162,6 +162,7 @@ impl Session {
             loops,
             breakpoints: Vec::new(),
             event_breaks: Vec::new(),
+            event_filters: Vec::new(),
             jit: self.jit_summary(),
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),

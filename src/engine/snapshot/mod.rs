@@ -436,6 +436,9 @@ pub struct SessionSnapshot {
     pub breakpoints: Vec<Breakpoint>,
     /// The VM events the debugger stops on.
     pub event_breaks: Vec<EventBreak>,
+    /// Filters of the contract breaks that have one (a contract, action or event name).
+    #[serde(default)]
+    pub event_filters: Vec<(EventBreak, String)>,
     /// What the JIT did.
     pub jit: JitSummary,
     /// Per-instruction JIT information; `None` until the JIT lands.
