@@ -10,9 +10,11 @@
 //! reverted by the `TxRevert` that discards its transaction (an error caught outside it) or by
 //! an uncaught `Error`.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::vm::contract::EXTERNAL_BEGIN_GAS;
+use crate::vm::hooks::VmEvent;
 use crate::vm::program::Proto;
 
 use super::event::ActionOutcome;
@@ -68,7 +70,42 @@ fn action_name(proto: &Proto) -> String {
     }
 }
 
+fn depth32(depth: usize) -> u32 {
+    u32::try_from(depth).unwrap_or(u32::MAX)
+}
+
 impl ActionTracker {
+    /// Feeds one VM event (`vm_gas` used so far): the report of a call that begins at it, to
+    /// send before the event, and of the calls that end at it, to send after it (`Error`
+    /// excepted: the calls it reverts end before the error closes every activation).
+    pub fn observe(&mut self, vm_gas: u64, event: &VmEvent<'_>) -> (Option<ActionReport>, Vec<ActionReport>) {
+        match *event {
+            VmEvent::TxBegin { depth } => {
+                self.tx_begin(vm_gas, depth32(depth));
+                (None, Vec::new())
+            }
+            VmEvent::Call { proto, depth, instructions, .. } => {
+                (self.call(proto, depth32(depth), vm_gas, instructions), Vec::new())
+            }
+            VmEvent::Return { depth, instructions, .. } => {
+                self.returned(depth32(depth), instructions);
+                (None, Vec::new())
+            }
+            VmEvent::Caught { instructions, .. } => {
+                self.caught(instructions);
+                (None, Vec::new())
+            }
+            VmEvent::TxCommit { depth, .. } => (None, self.committed(depth32(depth), vm_gas).into_iter().collect()),
+            VmEvent::TxRevert { depth, .. } => (None, self.reverted(depth32(depth), vm_gas)),
+            VmEvent::Error { instructions, .. } => (None, self.failed(vm_gas, instructions)),
+            VmEvent::Instr { .. } => (None, Vec::new()),
+            _ => {
+                self.other();
+                (None, Vec::new())
+            }
+        }
+    }
+
     /// A transaction began at `tx_depth` with `gas` used so far.
     pub fn tx_begin(&mut self, gas: u64, tx_depth: u32) {
         self.begun = Some((gas, tx_depth));
@@ -171,5 +208,41 @@ fn end(call: OpenAction, outcome: ActionOutcome, gas: u64, instructions: u64) ->
         outcome: Some(outcome),
         gas: gas.saturating_sub(call.gas_start),
         instructions: instructions.saturating_sub(call.instructions_start),
+    }
+}
+
+/// What the external calls of one action cost (a gas report row).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ActionCost {
+    /// External calls that ended (committed or reverted).
+    pub calls: u64,
+    /// Of those, the reverted ones.
+    pub reverted: u64,
+    /// Gas of all of them, implicit begin and commit included.
+    pub gas: u64,
+    /// The cheapest call's gas.
+    pub min_gas: u64,
+    /// The dearest call's gas.
+    pub max_gas: u64,
+    /// Instructions of all of them.
+    pub instructions: u64,
+}
+
+/// The gas report: per `Contract.action`, what its external calls cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct ActionCosts(pub BTreeMap<String, ActionCost>);
+
+impl ActionCosts {
+    /// Counts one ended call (begin reports are ignored).
+    pub fn add(&mut self, r: &ActionReport) {
+        let Some(outcome) = r.outcome else { return };
+        let row = self.0.entry(r.name.clone()).or_default();
+        row.min_gas = if row.calls == 0 { r.gas } else { row.min_gas.min(r.gas) };
+        row.max_gas = row.max_gas.max(r.gas);
+        row.calls += 1;
+        row.reverted += u64::from(outcome == ActionOutcome::Reverted);
+        row.gas = row.gas.saturating_add(r.gas);
+        row.instructions = row.instructions.saturating_add(r.instructions);
     }
 }

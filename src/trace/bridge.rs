@@ -43,39 +43,6 @@ impl VmBridge {
         };
         self.sink.emit(&ev);
     }
-
-    /// Feeds `event` to the action tracker: reports of calls that begin are sent before the
-    /// event's own trace event, reports of calls that end after it (`Error` excepted: the
-    /// calls it reverts end before the error closes every activation).
-    fn track(&mut self, vm_gas: u64, event: &VmEvent<'_>) -> (Option<ActionReport>, Vec<ActionReport>) {
-        match *event {
-            VmEvent::TxBegin { depth } => {
-                self.actions.tx_begin(vm_gas, depth32(depth));
-                (None, Vec::new())
-            }
-            VmEvent::Call { proto, depth, instructions, .. } => {
-                (self.actions.call(proto, depth32(depth), vm_gas, instructions), Vec::new())
-            }
-            VmEvent::Return { depth, instructions, .. } => {
-                self.actions.returned(depth32(depth), instructions);
-                (None, Vec::new())
-            }
-            VmEvent::Caught { instructions, .. } => {
-                self.actions.caught(instructions);
-                (None, Vec::new())
-            }
-            VmEvent::TxCommit { depth, .. } => {
-                (None, self.actions.committed(depth32(depth), vm_gas).into_iter().collect())
-            }
-            VmEvent::TxRevert { depth, .. } => (None, self.actions.reverted(depth32(depth), vm_gas)),
-            VmEvent::Error { instructions, .. } => (None, self.actions.failed(vm_gas, instructions)),
-            VmEvent::Instr { .. } => (None, Vec::new()),
-            _ => {
-                self.actions.other();
-                (None, Vec::new())
-            }
-        }
-    }
 }
 
 fn depth32(depth: usize) -> u32 {
@@ -84,7 +51,7 @@ fn depth32(depth: usize) -> u32 {
 
 impl Observer for VmBridge {
     fn event(&mut self, vm_gas: u64, event: &VmEvent<'_>) {
-        let (begins, ends) = self.track(vm_gas, event);
+        let (begins, ends) = self.actions.observe(vm_gas, event);
         if let Some(r) = &begins {
             self.report(r);
         }
