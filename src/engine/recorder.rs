@@ -113,7 +113,7 @@ impl EventBreak {
             EventBreak::TxRollback => "right after TX_REVERT",
             EventBreak::Caught => "replays up to the throw, frames intact",
             EventBreak::RequireFailed => "at the require, pending writes still there",
-            EventBreak::ActionReverted => "after its rollback, discarded writes listed",
+            EventBreak::ActionReverted => "after its rollback, lists the discards",
             EventBreak::EventEmitted => "right after the emit",
         }
     }
