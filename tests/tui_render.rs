@@ -610,3 +610,43 @@ fn contract_breaks_take_a_filter_in_the_event_menu() {
         );
     }
 }
+
+#[test]
+fn contracts_pane_shows_the_pending_write_then_the_rollback() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/token.zx")).expect("sample");
+    let mut d = Debugger::new("token.zx", &src, &Options::default()).expect("builds");
+    d.set_event_break(EventBreak::RequireFailed, true, None);
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    let at_require = fixed(d.snapshot());
+    assert!(d.run_to_stop(Goal::StepInstruction, 10));
+    let rolled_back = fixed(d.snapshot());
+    assert_eq!(
+        rolled_back.last_rollback.as_deref(),
+        Some(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#)
+    );
+    assert_eq!(rolled_back.reverted_calls, vec!["Token.transfer (190 gas, 30 instructions)"]);
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(at_require.clone());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Contracts"), "the pane shows itself for a contract program:\n{screen}");
+        insta::assert_snapshot!(format!("contracts_at_require_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('8'));
+        app.on_key(key('z'));
+        let zoomed = format!("{}", draw(&app, size).backend());
+        assert!(
+            zoomed.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470"#),
+            "{zoomed}"
+        );
+        insta::assert_snapshot!(
+            format!("contracts_zoomed_at_require_{}x{}", size.0, size.1),
+            draw(&app, size).backend()
+        );
+        app.update(rolled_back.clone());
+        let zoomed = format!("{}", draw(&app, size).backend());
+        assert!(zoomed.contains("Open transactions (0)") && zoomed.contains("✗ Token.transfer (190 gas"), "{zoomed}");
+        insta::assert_snapshot!(
+            format!("contracts_zoomed_rolled_back_{}x{}", size.0, size.1),
+            draw(&app, size).backend()
+        );
+    }
+}

@@ -211,6 +211,18 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             let _ = writeln!(s, "  {e}");
         }
     }
+    if let Some(rollback) = &snap.last_rollback {
+        let _ = writeln!(s, "last rollback discarded");
+        for part in rollback.split("; ") {
+            let _ = writeln!(s, "  {part}");
+        }
+    }
+    if !snap.reverted_calls.is_empty() {
+        let _ = writeln!(s, "reverted     {} calls", snap.reverted_calls.len());
+        for r in &snap.reverted_calls {
+            let _ = writeln!(s, "  {r}");
+        }
+    }
     let _ = writeln!(s, "loops        {}", snap.loops.len());
     for l in &snap.loops {
         let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();

@@ -102,6 +102,8 @@ pub struct Debugger {
     event_breaks: BTreeSet<EventBreak>,
     /// Filters of the contract breaks (a contract, action or event name).
     event_filters: BTreeMap<EventBreak, String>,
+    /// What the latest rollback discarded.
+    last_rollback: Option<String>,
     active: Option<Active>,
     stop_reason: Option<String>,
     recorder: SharedRecorder,
@@ -144,6 +146,7 @@ impl Debugger {
             breakpoints: BTreeSet::new(),
             event_breaks: BTreeSet::new(),
             event_filters: BTreeMap::new(),
+            last_rollback: None,
             active: None,
             stop_reason: Some("start".to_string()),
             recorder,
@@ -197,6 +200,7 @@ impl Debugger {
         self.active = None;
         self.replay = None;
         self.replayed_error = None;
+        self.last_rollback = None;
         let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
         self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
@@ -302,6 +306,7 @@ impl Debugger {
     /// stopped (goal reached, breakpoint, VM event, end of program) during this slice.
     pub fn advance(&mut self, budget: u64) -> bool {
         let stopped = self.advance_inner(budget);
+        let _ = self.discarded_text();
         let now = self.session.sink.now_ns();
         if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
             self.last_counters_ns = now;
@@ -316,7 +321,6 @@ impl Debugger {
             return self.advance_replay(budget);
         }
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty();
-        let _ = self.session.vm.ledger.contracts.take_discarded();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
             let halt = self.session.vm.run(budget.max(1));
@@ -431,6 +435,8 @@ impl Debugger {
         snap.breakpoints = self.breakpoints.iter().copied().collect();
         snap.event_breaks = self.event_breaks.iter().copied().collect();
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
+        snap.last_rollback = self.last_rollback.clone();
+        snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
         snap
     }
 
@@ -559,7 +565,9 @@ impl Debugger {
     fn mute_and_rewind(&mut self) {
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_muted(true);
+            r.clear_reverted();
         }
+        self.last_rollback = None;
         self.session.rewind();
         self.attach_recorder();
         self.session.run_started = true;

@@ -24,6 +24,9 @@ const REQUIRE_FAILED: &str = "Requirement failed";
 /// truncated (`otherData.truncated`) and records only the ends of slices already open.
 pub const TRACE_EVENT_LIMIT: u64 = 100_000;
 
+/// Reverted action calls kept for the contracts pane.
+const MAX_REVERTED: usize = 8;
+
 /// Pending stop events kept at most (older ones are dropped).
 const MAX_PENDING: usize = 16;
 
@@ -199,6 +202,8 @@ pub struct Recorder {
     pending: Vec<Happened>,
     interrupt: Option<Rc<Cell<bool>>>,
     muted: bool,
+    /// The latest reverted action calls (recorded also while muted), oldest first.
+    reverted: Vec<String>,
 }
 
 /// The recorder shared between the sink and the debugger.
@@ -220,6 +225,7 @@ impl Recorder {
             pending: Vec::new(),
             interrupt: None,
             muted: false,
+            reverted: Vec::new(),
         }
     }
 
@@ -228,6 +234,17 @@ impl Recorder {
         self.trace = ChromeTraceWriter::new(Vec::new(), TRACE_EVENT_LIMIT);
         self.trace.set_function_names(self.names.clone());
         self.pending.clear();
+        self.reverted.clear();
+    }
+
+    /// The latest reverted action calls, oldest first (`Token.transfer (190 gas, ...)`).
+    pub fn reverted_calls(&self) -> &[String] {
+        &self.reverted
+    }
+
+    /// Forgets the reverted calls (the run starts over).
+    pub fn clear_reverted(&mut self) {
+        self.reverted.clear();
     }
 
     /// Names the program's functions in the trace (by proto id).
@@ -290,6 +307,12 @@ impl Recorder {
 
 impl Listener for Recorder {
     fn on_event(&mut self, at_ns: u64, event: &TraceEvent<'_>) {
+        if let TraceEvent::ActionEnd { name, outcome: ActionOutcome::Reverted, gas_used, instructions, .. } = *event {
+            if self.reverted.len() >= MAX_REVERTED {
+                self.reverted.remove(0);
+            }
+            self.reverted.push(format!("{name} ({gas_used} gas, {instructions} instructions)"));
+        }
         if self.muted {
             return;
         }

@@ -101,6 +101,7 @@ impl App {
                 Box::new(panes::output::OutputPane::default()),
                 Box::new(panes::cache::CachePane::default()),
                 Box::new(panes::sparkline::SparklinePane::default()),
+                Box::new(panes::contracts::ContractsPane::default()),
             ],
             focus: PaneId::Source,
             zoom: false,
@@ -370,7 +371,12 @@ impl App {
     }
 
     fn visible(&self) -> Vec<PaneId> {
-        PaneId::ALL.iter().copied().filter(|p| !self.hidden.contains(p)).collect()
+        let contracts = self.snapshot.as_ref().is_some_and(|s| panes::contracts::has_contracts(s));
+        PaneId::ALL
+            .iter()
+            .copied()
+            .filter(|p| !self.hidden.contains(p) && (*p != PaneId::Contracts || contracts))
+            .collect()
     }
 
     fn cycle_focus(&mut self, step: i32) {
@@ -463,10 +469,11 @@ impl App {
         }
         let left: Vec<PaneId> =
             [PaneId::Source, PaneId::Bytecode].into_iter().filter(|p| visible.contains(p)).collect();
-        let right: Vec<PaneId> = [PaneId::Vm, PaneId::HotLoops, PaneId::Output, PaneId::Cache, PaneId::Sparkline]
-            .into_iter()
-            .filter(|p| visible.contains(p))
-            .collect();
+        let right: Vec<PaneId> =
+            [PaneId::Vm, PaneId::Contracts, PaneId::HotLoops, PaneId::Output, PaneId::Cache, PaneId::Sparkline]
+                .into_iter()
+                .filter(|p| visible.contains(p))
+                .collect();
         let (left_area, right_area) = match (left.is_empty(), right.is_empty()) {
             (true, _) => (Rect::default(), body),
             (_, true) => (body, Rect::default()),
@@ -490,7 +497,7 @@ impl App {
         let mut constraints: Vec<Constraint> = stacked
             .iter()
             .map(|p| match p {
-                PaneId::Vm => Constraint::Fill(3),
+                PaneId::Vm | PaneId::Contracts => Constraint::Fill(3),
                 PaneId::Output => Constraint::Fill(2),
                 PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 5 }),
                 PaneId::Cache => Constraint::Length(4),

@@ -266,7 +266,7 @@ pub const KEYS: &[KeyRow] = &[
         "next / previous pane",
         Some("pane"),
     ),
-    row(Section::Panes, &[(Key::Digits('7'), Meaning::FocusDigit)], "focus pane by number", None),
+    row(Section::Panes, &[(Key::Digits('8'), Meaning::FocusDigit)], "focus pane by number", None),
     row(Section::Panes, &[(Char('z'), G(Action::ToggleZoom))], "zoom focused pane", None),
     row(
         Section::Panes,

@@ -47,7 +47,9 @@ impl Debugger {
         if writes.len() > MAX_LISTED {
             parts.push(format!("{} more", writes.len() - MAX_LISTED));
         }
-        Some(parts.join("; "))
+        let text = parts.join("; ");
+        self.last_rollback = Some(text.clone());
+        Some(text)
     }
 
     /// The stop message of a reverted action call (after its rollback).

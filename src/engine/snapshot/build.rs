@@ -163,6 +163,8 @@ impl Session {
             breakpoints: Vec::new(),
             event_breaks: Vec::new(),
             event_filters: Vec::new(),
+            last_rollback: None,
+            reverted_calls: Vec::new(),
             jit: self.jit_summary(),
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),

@@ -436,6 +436,12 @@ pub struct SessionSnapshot {
     pub breakpoints: Vec<Breakpoint>,
     /// The VM events the debugger stops on.
     pub event_breaks: Vec<EventBreak>,
+    /// What the latest rollback discarded (`C#k.member: old → new; ...`), from the debugger.
+    #[serde(default)]
+    pub last_rollback: Option<String>,
+    /// The latest reverted action calls, oldest first, from the debugger.
+    #[serde(default)]
+    pub reverted_calls: Vec<String>,
     /// Filters of the contract breaks that have one (a contract, action or event name).
     #[serde(default)]
     pub event_filters: Vec<(EventBreak, String)>,
