@@ -812,7 +812,7 @@ print(total)
         let mut d = debugger(src);
         d.toggle_event_break(EventBreak::TxRollback);
         assert!(d.run_to_stop(Goal::Continue, 10_000));
-        assert_eq!(d.stop_reason(), Some("transaction rolled back at line 4 (1 keys discarded, depth 0)"));
+        assert_eq!(d.stop_reason(), Some("transaction rolled back at line 4 (depth 0); discarded STATE[\"a\"]: 1 → 2"));
         assert_eq!(line(&d), 5);
         assert!(d.run_to_stop(Goal::Continue, 10_000));
         assert_eq!(d.snapshot().output, vec!["1"]);
