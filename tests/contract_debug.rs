@@ -139,3 +139,80 @@ fn the_chrome_trace_has_one_slice_per_action_call_with_its_outcome() {
         doc["traceEvents"].as_array().map_or(0, |a| a.iter().filter(|e| e["tid"] == 4 && e["ph"] == "B").count());
     assert_eq!(begins, ends.len(), "every slice is closed");
 }
+
+/// The `action_call` / `action_end` events of a program, as `+name` and `-name outcome`.
+fn action_events(src: &str, instructions: bool) -> Vec<String> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use zexus_tui::engine::{Options, Session};
+    use zexus_tui::trace::{EventSink, FakeClock, Listener, TraceEvent};
+
+    #[derive(Default)]
+    struct Seen(Vec<String>, bool);
+    impl Listener for Seen {
+        fn on_event(&mut self, _: u64, event: &TraceEvent<'_>) {
+            match *event {
+                TraceEvent::ActionCall { name, .. } => self.0.push(format!("+{name}")),
+                TraceEvent::ActionEnd { name, outcome, .. } => self.0.push(format!("-{name} {}", outcome.name())),
+                _ => {}
+            }
+        }
+        fn wants_instructions(&self) -> bool {
+            self.1
+        }
+    }
+    let seen = Rc::new(RefCell::new(Seen(Vec::new(), instructions)));
+    let sink = EventSink::new(Rc::new(FakeClock::new()));
+    sink.attach(seen.clone());
+    let options = Options { sink, ..Options::default() };
+    let mut session = Session::builder(src).options(&options).output(Box::new(Vec::new())).build().expect("compiles");
+    let _ = session.run_to_end();
+    let out = seen.borrow().0.clone();
+    out
+}
+
+#[test]
+fn the_tracker_finds_external_calls_and_their_outcomes_at_every_depth() {
+    // A calls B, B fails and A catches it: B reverted, A committed. A helper called internally
+    // right after an explicit TX_BEGIN is not an external call. A construction with `init` is
+    // one call. An uncaught failure reverts every open call, innermost first.
+    let src = r#"
+contract B {
+    state n = 0
+    action bad() { n = 1; require(false, "no") }
+}
+contract A {
+    state b = null
+    state notes = []
+    action init(x) { this.b = x }
+    action go() {
+        try { b.bad() } catch (e) { notes.push("caught") }
+        TX_BEGIN()
+        helper()
+        TX_COMMIT()
+        return len(notes)
+    }
+    action helper() { notes.push("h") }
+    action boom() { b.bad() }
+}
+let a = A(B())
+a.go()
+a.boom()
+"#;
+    let expected = [
+        "+B.<new>",
+        "-B.<new> committed",
+        "+A.<new>",
+        "-A.<new> committed",
+        "+A.go",
+        "+B.bad",
+        "-B.bad reverted",
+        "-A.go committed",
+        "+A.boom",
+        "+B.bad",
+        "-B.bad reverted",
+        "-A.boom reverted",
+    ];
+    assert_eq!(action_events(src, false), expected);
+    assert_eq!(action_events(src, true), expected, "the same with one event per instruction");
+}
