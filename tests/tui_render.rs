@@ -648,5 +648,9 @@ fn contracts_pane_shows_the_pending_write_then_the_rollback() {
             format!("contracts_zoomed_rolled_back_{}x{}", size.0, size.1),
             draw(&app, size).backend()
         );
+        // The call stack (VM pane, zoomed) names the call the step reverted.
+        app.on_key(key('3'));
+        let vm = format!("{}", draw(&app, size).backend());
+        assert!(vm.contains("Call stack (1)") && vm.contains("✗ reverted Token.transfer (190 gas"), "{vm}");
     }
 }

@@ -1,4 +1,5 @@
-//! The VM pane: the call stack (a frame can be selected), the selected frame's locals, the
+//! The VM pane: the call stack (a frame can be selected; the latest reverted contract call
+//! under it), the selected frame's locals, the
 //! operand stack, globals, committed STATE with the open transactions, contract instances with
 //! their storage (members a step changed marked) and the event log, and gas.
 
@@ -59,6 +60,10 @@ impl VmPane {
             let mark = if Some(i) == selected { "▶" } else { " " };
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
             out.push((kind, format!("{mark} #{i} {}  line {}  pc {}", f.name, f.line, f.pc)));
+        }
+        // Calls an error unwound: the latest reverted external call (CONTRACTS.md §6.2).
+        if let Some(r) = snap.reverted_calls.last() {
+            out.push((Kind::Dim, format!("  ✗ reverted {r}")));
         }
         if let Some(i) = selected
             && let Some(f) = snap.frames.get(i)
