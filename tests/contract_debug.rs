@@ -167,8 +167,7 @@ fn action_events(src: &str, instructions: bool) -> Vec<String> {
     let options = Options { sink, ..Options::default() };
     let mut session = Session::builder(src).options(&options).output(Box::new(Vec::new())).build().expect("compiles");
     let _ = session.run_to_end();
-    let out = seen.borrow().0.clone();
-    out
+    seen.borrow().0.clone()
 }
 
 #[test]

@@ -506,7 +506,7 @@ impl Debugger {
             Happened::ActionReverted { name, gas, instructions } => self.reverted_reason(&name, gas, instructions),
             Happened::RequireFailed { at, instructions, message } => {
                 let at = at.or_else(|| self.session.location().map(|l| (l.function, l.pc)));
-                let Some((func, pc)) = at else { return None };
+                let (func, pc) = at?;
                 if instructions == 0 {
                     return None;
                 }

@@ -54,7 +54,7 @@ impl Debugger {
 
     /// The stop message of a reverted action call (after its rollback).
     pub(super) fn reverted_reason(&mut self, name: &str, gas: u64, instructions: u64) -> String {
-        let discarded = self.discarded_text().map_or_else(|| "nothing written".to_string(), |d| d);
+        let discarded = self.discarded_text().unwrap_or_else(|| "nothing written".to_string());
         let line = self.session.location().map_or(0, |l| l.line);
         format!(
             "action call {name} reverted (now at line {line}; {gas} gas, {instructions} instructions); discarded {discarded}"
