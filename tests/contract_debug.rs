@@ -85,6 +85,19 @@ fn snapshot_breaks_on_contract_events_and_their_filters() {
     assert!(
         out.stdout.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#)
     );
+    assert!(
+        out.stdout.contains("#1 Token.transfer line 15 pc 29 (2 operands, external call in tx 1)"),
+        "{}",
+        out.stdout
+    );
+    // An uncaught failure leaves its frames, marked reverted.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("v.zx");
+    std::fs::write(&program, "contract V {\n state b = 1\n action w() { b = 2; require(false, \"x\") }\n}\nV().w()\n")
+        .expect("write");
+    let out = run_bin(&["snapshot", "v.zx"], dir.path(), T);
+    assert!(out.stdout.contains("#1 V.w line 3 pc 5 (0 operands, reverted)"), "{}", out.stdout);
+    assert!(out.stdout.contains("last rollback discarded\n  V#1.b: 1 → 2"), "{}", out.stdout);
     let out = run_bin(&["snapshot", "--break-on", "action-reverted", "token.zx"], samples(), T);
     assert!(
         out.stdout.contains(

@@ -629,6 +629,9 @@ fn contracts_pane_shows_the_pending_write_then_the_rollback() {
         let mut app = app(at_require.clone());
         let screen = format!("{}", draw(&app, size).backend());
         assert!(screen.contains("Contracts"), "the pane shows itself for a contract program:\n{screen}");
+        if size.0 >= 120 {
+            assert!(screen.contains("#1 Token.transfer  line 15  pc 29  tx 1"), "{screen}");
+        }
         insta::assert_snapshot!(format!("contracts_at_require_{}x{}", size.0, size.1), draw(&app, size).backend());
         app.on_key(key('8'));
         app.on_key(key('z'));

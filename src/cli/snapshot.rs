@@ -11,7 +11,7 @@ use clap::Args;
 use super::{RunOpts, load, report};
 use crate::engine::debug::{Debugger, Goal};
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, LoopState, SessionSnapshot};
+use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
 
 /// `NAME` or, for the contract events, `NAME:FILTER` (a contract, action or event name).
 fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
@@ -174,7 +174,12 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
     for (i, f) in snap.frames.iter().enumerate() {
-        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands)", f.name, f.line, f.pc, f.operand_count);
+        let tx = match f.transaction {
+            Some(_) if snap.status == RunStatus::Failed => ", reverted".to_string(),
+            Some(depth) => format!(", external call in tx {depth}"),
+            None => String::new(),
+        };
+        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands{tx})", f.name, f.line, f.pc, f.operand_count);
         for b in &f.locals {
             let _ = writeln!(s, "       {} = {}", b.name, b.value);
         }

@@ -221,6 +221,7 @@ impl Session {
     fn frame_views(&self, program: &ProgramInfo) -> Vec<FrameView> {
         let vm = &self.vm;
         let n = vm.frames.len();
+        let calls = vm.external_calls();
         vm.frames
             .iter()
             .enumerate()
@@ -256,6 +257,7 @@ impl Session {
                     line,
                     locals,
                     operand_count: end.saturating_sub(start),
+                    transaction: calls.iter().find(|(frame, _)| *frame == i).map(|(_, tx)| *tx),
                 }
             })
             .collect()

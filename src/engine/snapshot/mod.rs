@@ -190,6 +190,9 @@ pub struct FrameView {
     pub locals: Vec<Binding>,
     /// Operands on this frame's part of the value stack.
     pub operand_count: usize,
+    /// For the callee frame of an external contract call: the transaction depth inside it.
+    #[serde(default)]
+    pub transaction: Option<usize>,
 }
 
 /// One open transaction.
