@@ -570,3 +570,90 @@ fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
     assert_eq!(members, vec!["{\"alice\": 6, \"bob\": 4}".to_string()]);
     assert_eq!(end.events_len, 1);
 }
+
+/// `samples/token.zx` stopped at its failing `require` (the "require failed" break, filtered
+/// to `Token.transfer`): the pending write is on screen.
+fn token_at_failed_require() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/token.zx")).expect("sample");
+    let mut d = Debugger::new("token.zx", &src, &Options::default()).expect("builds");
+    d.set_event_break(EventBreak::RequireFailed, true, Some("Token.transfer".to_string()));
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn contract_breaks_take_a_filter_in_the_event_menu() {
+    let snap = token_at_failed_require();
+    assert_eq!(
+        snap.stop_reason.as_deref(),
+        Some("require failed: Requirement failed: insufficient balance in Token.transfer (line 15)")
+    );
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        app.on_key(KeyEvent::new(KeyCode::Char('B'), KeyModifiers::SHIFT));
+        app.on_key(key('/'));
+        for c in "Transfer".chars() {
+            app.on_key(key(c));
+        }
+        insta::assert_snapshot!(format!("contract_event_menu_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::EventMenu, "Enter ends the filter, the menu stays");
+        app.on_key(key('9'));
+        app.on_key(key('7'));
+        assert_eq!(
+            app.outbox,
+            vec![
+                Request::SetEventBreak(EventBreak::EventEmitted, Some("Transfer".to_string())),
+                Request::ToggleEventBreak(EventBreak::RequireFailed),
+            ],
+            "a break that is on toggles off; an off one takes the filter"
+        );
+    }
+}
+
+#[test]
+fn contracts_pane_shows_the_pending_write_then_the_rollback() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/token.zx")).expect("sample");
+    let mut d = Debugger::new("token.zx", &src, &Options::default()).expect("builds");
+    d.set_event_break(EventBreak::RequireFailed, true, None);
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    let at_require = fixed(d.snapshot());
+    assert!(d.run_to_stop(Goal::StepInstruction, 10));
+    let rolled_back = fixed(d.snapshot());
+    assert_eq!(
+        rolled_back.last_rollback.as_deref(),
+        Some(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#)
+    );
+    assert_eq!(rolled_back.reverted_calls, vec!["Token.transfer (190 gas, 30 instructions)"]);
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(at_require.clone());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Contracts"), "the pane shows itself for a contract program:\n{screen}");
+        if size.0 >= 120 {
+            assert!(screen.contains("#1 Token.transfer  line 15  pc 29  tx 1"), "{screen}");
+        }
+        insta::assert_snapshot!(format!("contracts_at_require_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('8'));
+        app.on_key(key('z'));
+        let zoomed = format!("{}", draw(&app, size).backend());
+        assert!(
+            zoomed.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470"#),
+            "{zoomed}"
+        );
+        insta::assert_snapshot!(
+            format!("contracts_zoomed_at_require_{}x{}", size.0, size.1),
+            draw(&app, size).backend()
+        );
+        app.update(rolled_back.clone());
+        let zoomed = format!("{}", draw(&app, size).backend());
+        assert!(zoomed.contains("Open transactions (0)") && zoomed.contains("✗ Token.transfer (190 gas"), "{zoomed}");
+        insta::assert_snapshot!(
+            format!("contracts_zoomed_rolled_back_{}x{}", size.0, size.1),
+            draw(&app, size).backend()
+        );
+        // The call stack (VM pane, zoomed) names the call the step reverted.
+        app.on_key(key('3'));
+        let vm = format!("{}", draw(&app, size).backend());
+        assert!(vm.contains("Call stack (1)") && vm.contains("✗ reverted Token.transfer (190 gas"), "{vm}");
+    }
+}

@@ -348,3 +348,54 @@ fn a_catch_breakpoint_stops_at_the_throw_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "catch");
 }
+
+/// Issue 15: a token transfer that fails its `require`, in a real terminal. The "require
+/// failed" break (chosen in the B menu with a filter) stops at the failing require with the
+/// pending write on screen; one step later the contracts pane shows the rollback.
+#[test]
+fn a_failed_require_stops_before_its_rollback_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("token.zx");
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/token.zx")).expect("sample");
+    std::fs::write(&program, src).expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["B"]);
+    tmux.wait_for("the event menu", |s| s.contains("Break on VM events") && s.contains("a require fails"));
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "Token.transfer"]);
+    tmux.wait_for("the typed filter", |s| s.contains("filter for 7-9: Token.transfer"));
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["7"]);
+    tmux.wait_for("the filtered break", |s| s.contains("only Token.transfer"));
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_still("the stop at the failed require", |s| {
+        s.starts_with(" PAUSED (require failed: Requirement failed: insufficient balance in Token.transfer (line 15))")
+    });
+    assert!(screen.contains("transfer 30: true") || screen.contains("Output"), "{screen}");
+    // The contracts pane, zoomed: the write the failed call is about to lose, pending.
+    tmux.keys(&["8"]);
+    tmux.keys(&["z"]);
+    let screen = tmux.wait_still("the pending write", |s| s.contains("Open transactions (1)"));
+    assert!(
+        screen.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#),
+        "{screen}"
+    );
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_still("the rollback after one step", |s| {
+        s.contains("Open transactions (0)") && s.contains("Last rollback discarded")
+    });
+    assert!(screen.contains(r#"* balances = {"alice": 70, "bob": 30}"#), "storage is back:\n{screen}");
+    assert!(screen.contains("✗ Token.transfer (190 gas, 30 instructions)"), "{screen}");
+    assert!(
+        screen.contains(r#"✗ Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#),
+        "{screen}"
+    );
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the run to finish", |s| s.starts_with(" FINISHED") || s.contains("finished"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "token");
+}

@@ -11,13 +11,23 @@ use clap::Args;
 use super::{RunOpts, load, report};
 use crate::engine::debug::{Debugger, Goal};
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, LoopState, SessionSnapshot};
+use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
 
-fn parse_event(name: &str) -> Result<EventBreak, String> {
-    EventBreak::ALL.into_iter().find(|e| e.name() == name.trim()).ok_or_else(|| {
+/// `NAME` or, for the contract events, `NAME:FILTER` (a contract, action or event name).
+fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
+    let (name, filter) = match spec.split_once(':') {
+        Some((n, f)) => (n.trim(), Some(f.trim().to_string())),
+        None => (spec.trim(), None),
+    };
+    let event = EventBreak::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| {
         let all: Vec<&str> = EventBreak::ALL.iter().map(|e| e.name()).collect();
         format!("unknown event '{name}' (events: {})", all.join(", "))
-    })
+    })?;
+    match filter {
+        Some(f) if !event.takes_filter() => Err(format!("'{name}' takes no filter (got '{f}')")),
+        Some(f) if f.is_empty() => Err(format!("empty filter after '{name}:'")),
+        filter => Ok((event, filter)),
+    }
 }
 
 /// Arguments of `snapshot`.
@@ -35,9 +45,13 @@ pub struct SnapshotArgs {
     #[arg(long = "break", value_name = "LINE")]
     pub breaks: Vec<u32>,
     /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
-    /// out), error (before a runtime error), rollback (a transaction rolls back).
-    #[arg(long = "break-on", value_name = "EVENT", value_parser = parse_event)]
-    pub break_on: Vec<EventBreak>,
+    /// out), miss (a restart misses the cache), error (before a runtime error), rollback (a
+    /// transaction rolls back), catch (an error is caught), require-failed (at a failing
+    /// require, before its rollback), action-reverted (after an action call's rollback),
+    /// event-emitted (after an emit). The last three take a filter after a colon, a
+    /// contract, action or event name: `event-emitted:Transfer`, `action-reverted:Token.transfer`.
+    #[arg(long = "break-on", value_name = "EVENT[:FILTER]", value_parser = parse_event)]
+    pub break_on: Vec<(EventBreak, Option<String>)>,
     /// Also write the Chrome trace of the run (what `e` exports in the TUI) to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -59,8 +73,8 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
     for &line in &args.breaks {
         debugger.toggle_breakpoint(Breakpoint::Line { line });
     }
-    for &event in &args.break_on {
-        debugger.toggle_event_break(event);
+    for (event, filter) in &args.break_on {
+        debugger.set_event_break(*event, true, filter.clone());
     }
     if args.steps != Some(0) {
         debugger.run_to_stop(Goal::Continue, args.steps.unwrap_or(u64::MAX));
@@ -137,7 +151,14 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         c.instructions, c.gas, c.calls, c.builtin_calls, c.max_depth
     );
     if !snap.event_breaks.is_empty() {
-        let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
+        let names: Vec<String> = snap
+            .event_breaks
+            .iter()
+            .map(|e| match snap.event_filters.iter().find(|(f, _)| f == e) {
+                Some((_, filter)) => format!("{}:{filter}", e.name()),
+                None => e.name().to_string(),
+            })
+            .collect();
         let _ = writeln!(s, "break on     {}", names.join(", "));
     }
     if !snap.breakpoints.is_empty() {
@@ -153,7 +174,12 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
     for (i, f) in snap.frames.iter().enumerate() {
-        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands)", f.name, f.line, f.pc, f.operand_count);
+        let tx = match f.transaction {
+            Some(_) if snap.status == RunStatus::Failed => ", reverted".to_string(),
+            Some(depth) => format!(", external call in tx {depth}"),
+            None => String::new(),
+        };
+        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands{tx})", f.name, f.line, f.pc, f.operand_count);
         for b in &f.locals {
             let _ = writeln!(s, "       {} = {}", b.name, b.value);
         }
@@ -188,6 +214,18 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         let _ = writeln!(s, "events       {}", snap.events_len);
         for e in &snap.events {
             let _ = writeln!(s, "  {e}");
+        }
+    }
+    if let Some(rollback) = &snap.last_rollback {
+        let _ = writeln!(s, "last rollback discarded");
+        for part in rollback.split("; ") {
+            let _ = writeln!(s, "  {part}");
+        }
+    }
+    if !snap.reverted_calls.is_empty() {
+        let _ = writeln!(s, "reverted     {} calls", snap.reverted_calls.len());
+        for r in &snap.reverted_calls {
+            let _ = writeln!(s, "  {r}");
         }
     }
     let _ = writeln!(s, "loops        {}", snap.loops.len());

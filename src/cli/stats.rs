@@ -163,6 +163,14 @@ pub fn render_table(s: &RunStats) -> String {
             let _ = writeln!(out, "    {e}");
         }
     }
+    if !b.actions.is_empty() {
+        let _ = writeln!(out, "  gas per contract action (external calls):");
+        let mut rows = String::new();
+        crate::trace::report::render_action_rows(&mut rows, &b.actions, usize::MAX);
+        for line in rows.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
 
     flat_section(&mut out, "jit", &s.jit);
     out

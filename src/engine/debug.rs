@@ -17,7 +17,7 @@
 //! ([`Debugger::export_trace`]).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::rc::Rc;
 
@@ -30,6 +30,8 @@ use crate::diag::Diagnostic;
 use crate::trace::chrome::ChromeSummary;
 use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
+
+mod contract_breaks;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -85,6 +87,9 @@ struct Replay {
     at: (u32, u32),
     /// The stop reason once there.
     reason: String,
+    /// For an emit replay (`at` and `reason` unused): the emit counter at the replayed
+    /// slice's start and end.
+    emits: Option<(u64, u64)>,
 }
 
 /// A session under the debugger's control.
@@ -95,6 +100,10 @@ pub struct Debugger {
     lines: Vec<Vec<u32>>,
     breakpoints: BTreeSet<Breakpoint>,
     event_breaks: BTreeSet<EventBreak>,
+    /// Filters of the contract breaks (a contract, action or event name).
+    event_filters: BTreeMap<EventBreak, String>,
+    /// What the latest rollback discarded.
+    last_rollback: Option<String>,
     active: Option<Active>,
     stop_reason: Option<String>,
     recorder: SharedRecorder,
@@ -136,6 +145,8 @@ impl Debugger {
             lines,
             breakpoints: BTreeSet::new(),
             event_breaks: BTreeSet::new(),
+            event_filters: BTreeMap::new(),
+            last_rollback: None,
             active: None,
             stop_reason: Some("start".to_string()),
             recorder,
@@ -151,6 +162,7 @@ impl Debugger {
     /// Points the recorder at the current VM and program.
     fn attach_recorder(&mut self) {
         self.interrupt = self.session.vm.interrupt_flag();
+        self.session.vm.ledger.contracts.record_discards = true;
         let names = self.session.vm.program.protos.iter().map(|p| p.display_name().to_string()).collect();
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_function_names(names);
@@ -188,6 +200,7 @@ impl Debugger {
         self.active = None;
         self.replay = None;
         self.replayed_error = None;
+        self.last_rollback = None;
         let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
         self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
@@ -225,11 +238,30 @@ impl Debugger {
         let on = !self.event_breaks.remove(&event);
         if on {
             self.event_breaks.insert(event);
+        } else {
+            self.event_filters.remove(&event);
         }
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_break(event, on);
         }
         on
+    }
+
+    /// Turns the break on `event` on with `filter` (a contract, action or event name; `None`
+    /// for every occurrence), or off.
+    pub fn set_event_break(&mut self, event: EventBreak, on: bool, filter: Option<String>) {
+        match filter.filter(|f| on && !f.is_empty()) {
+            Some(f) => self.event_filters.insert(event, f),
+            None => self.event_filters.remove(&event),
+        };
+        if on != self.event_breaks.contains(&event) {
+            self.toggle_event_break(event);
+        }
+    }
+
+    /// The filters of the breaks that have one.
+    pub fn event_filters(&self) -> impl Iterator<Item = (&EventBreak, &String)> {
+        self.event_filters.iter()
     }
 
     /// The VM events the debugger stops on.
@@ -274,6 +306,7 @@ impl Debugger {
     /// stopped (goal reached, breakpoint, VM event, end of program) during this slice.
     pub fn advance(&mut self, budget: u64) -> bool {
         let stopped = self.advance_inner(budget);
+        let _ = self.discarded_text();
         let now = self.session.sink.now_ns();
         if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
             self.last_counters_ns = now;
@@ -289,11 +322,19 @@ impl Debugger {
         }
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty();
         if free_run {
+            let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
             let halt = self.session.vm.run(budget.max(1));
             if let Some(reason) = self.event_stop() {
+                if !matches!(halt, Halt::Budget) {
+                    self.after_halt(halt);
+                }
                 return self.stop(reason);
             }
             if self.replay.is_some() {
+                return false;
+            }
+            if self.event_breaks.contains(&EventBreak::EventEmitted) && self.emitted() > emitted {
+                self.begin_emit_replay(instructions, emitted, self.emitted());
                 return false;
             }
             return self.after_halt(halt);
@@ -307,10 +348,14 @@ impl Debugger {
             {
                 return self.stop(reason);
             }
+            let emitted = self.emitted();
             let halt = self.session.vm.run(1);
             steps += 1;
             prev = cur;
-            if let Some(reason) = self.event_stop() {
+            if let Some(reason) = self.event_stop().or_else(|| self.emit_check(emitted)) {
+                if !matches!(halt, Halt::Budget) {
+                    self.after_halt(halt);
+                }
                 return self.stop(reason);
             }
             if self.replay.is_some() {
@@ -331,15 +376,18 @@ impl Debugger {
     fn advance_replay(&mut self, budget: u64) -> bool {
         let Some(replay) = self.replay.clone() else { return false };
         let left = replay.until.saturating_sub(self.session.vm.counters.instructions);
+        if let (Some((before, after)), 0) = (replay.emits, left) {
+            return self.step_emits(budget, before, after);
+        }
         let halt = if left == 0 { Halt::Budget } else { self.session.vm.run(budget.max(1).min(left)) };
         self.interrupt.set(false);
         if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
             return false;
         }
-        self.replay = None;
-        if let Ok(mut r) = self.recorder.try_borrow_mut() {
-            r.set_muted(false);
+        if replay.emits.is_some() && matches!(halt, Halt::Budget) {
+            return false;
         }
+        self.end_replay();
         let here = self.pos().map(|p| (p.function, p.pc));
         if matches!(halt, Halt::Budget) && here == Some(replay.at) {
             return self.stop(replay.reason);
@@ -386,7 +434,23 @@ impl Debugger {
         snap.stop_reason = if self.is_running() { None } else { self.stop_reason.clone() };
         snap.breakpoints = self.breakpoints.iter().copied().collect();
         snap.event_breaks = self.event_breaks.iter().copied().collect();
+        snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
+        snap.last_rollback = self.last_rollback.clone();
+        snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
         snap
+    }
+
+    /// The world's emit counter.
+    fn emitted(&self) -> u64 {
+        self.session.vm.ledger.contracts.emitted
+    }
+
+    /// Ends a replay: events are recorded again.
+    fn end_replay(&mut self) {
+        self.replay = None;
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_muted(false);
+        }
     }
 
     fn stop(&mut self, reason: String) -> bool {
@@ -406,10 +470,21 @@ impl Debugger {
         }
         // A caught error already replayed to (the user continued from its throw) is passed.
         let replayed = self.replayed_error;
-        let happened = self
-            .take_events()
-            .into_iter()
-            .find(|h| !matches!(h, Happened::Caught { instructions, .. } if Some(*instructions) == replayed))?;
+        let happened = self.take_events().into_iter().find(|h| match h {
+            Happened::Caught { instructions, .. } => Some(*instructions) != replayed,
+            Happened::RequireFailed { at, instructions, .. } => {
+                let func = at.map(|(f, _)| f).or_else(|| self.session.location().map(|l| l.function));
+                let names = func.map(|f| self.function_names(f)).unwrap_or_default();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                Some(*instructions) != replayed && self.filter_matches(EventBreak::RequireFailed, &names)
+            }
+            Happened::ActionReverted { name, .. } => {
+                let names = contract_breaks::action_names(name);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.filter_matches(EventBreak::ActionReverted, &names)
+            }
+            _ => true,
+        })?;
         let loop_line = |func: u32, loop_id: u16| -> u32 {
             let proto = self.session.vm.program.protos.get(func as usize);
             let header = proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header);
@@ -425,7 +500,20 @@ impl Debugger {
             Happened::CacheMiss => self.cache_miss_reason(),
             Happened::TxRollback { depth, keys } => {
                 let line = self.pos().map_or(0, |p| self.line_of(p.function, p.pc.saturating_sub(1)));
-                format!("transaction rolled back at line {line} ({keys} keys discarded, depth {depth})")
+                let discarded = self.discarded_text().unwrap_or_else(|| format!("{keys} keys"));
+                format!("transaction rolled back at line {line} (depth {depth}); discarded {discarded}")
+            }
+            Happened::ActionReverted { name, gas, instructions } => self.reverted_reason(&name, gas, instructions),
+            Happened::RequireFailed { at, instructions, message } => {
+                let at = at.or_else(|| self.session.location().map(|l| (l.function, l.pc)));
+                let (func, pc) = at?;
+                if instructions == 0 {
+                    return None;
+                }
+                let name = self.function_names(func).into_iter().next().unwrap_or_default();
+                let reason = format!("require failed: {message} in {name} (line {})", self.line_of(func, pc));
+                self.begin_replay(instructions, (func, pc), reason);
+                return None;
             }
             Happened::Caught { func, pc, instructions, message, from_depth, to_depth } => {
                 if instructions == 0 {
@@ -469,10 +557,17 @@ impl Debugger {
     /// instruction, which raises an error at `at`; `n` is never replayed to twice.
     fn begin_replay(&mut self, n: u64, at: (u32, u32), reason: String) {
         self.replayed_error = Some(n);
-        self.replay = Some(Replay { until: n - 1, at, reason });
+        self.replay = Some(Replay { until: n - 1, at, reason, emits: None });
+        self.mute_and_rewind();
+    }
+
+    /// Starts the run over with events muted (the replay's start).
+    fn mute_and_rewind(&mut self) {
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_muted(true);
+            r.clear_reverted();
         }
+        self.last_rollback = None;
         self.session.rewind();
         self.attach_recorder();
         self.session.run_started = true;
@@ -717,7 +812,7 @@ print(total)
         let mut d = debugger(src);
         d.toggle_event_break(EventBreak::TxRollback);
         assert!(d.run_to_stop(Goal::Continue, 10_000));
-        assert_eq!(d.stop_reason(), Some("transaction rolled back at line 4 (1 keys discarded, depth 0)"));
+        assert_eq!(d.stop_reason(), Some("transaction rolled back at line 4 (depth 0); discarded STATE[\"a\"]: 1 → 2"));
         assert_eq!(line(&d), 5);
         assert!(d.run_to_stop(Goal::Continue, 10_000));
         assert_eq!(d.snapshot().output, vec!["1"]);

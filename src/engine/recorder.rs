@@ -14,11 +14,18 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::trace::chrome::{ChromeSummary, ChromeTraceWriter};
-use crate::trace::{Listener, TraceEvent};
+use crate::trace::{ActionOutcome, Listener, TraceEvent};
+use crate::vm::error::ErrorKind;
+
+/// How the message of a failed `require` begins (ERRORS.md §5.1).
+const REQUIRE_FAILED: &str = "Requirement failed";
 
 /// Trace events the debugger keeps (about 130 bytes each); past this, the trace says it was
 /// truncated (`otherData.truncated`) and records only the ends of slices already open.
 pub const TRACE_EVENT_LIMIT: u64 = 100_000;
+
+/// Reverted action calls kept for the contracts pane.
+const MAX_REVERTED: usize = 8;
 
 /// Pending stop events kept at most (older ones are dropped).
 const MAX_PENDING: usize = 16;
@@ -41,18 +48,33 @@ pub enum EventBreak {
     /// A `catch` or `finally` is about to handle an error (stops at the raising instruction,
     /// with the frames it unwinds still there, by replaying the run up to it).
     Caught,
+    /// A `require` fails (stops at it, before its rollback, by replaying the run up to it).
+    RequireFailed,
+    /// An external action call is reverted (stops right after its rollback).
+    ActionReverted,
+    /// An `emit` appended an event (stops right after it, by replaying the slice it was in).
+    EventEmitted,
 }
 
 impl EventBreak {
     /// Every event, in menu order.
-    pub const ALL: [EventBreak; 6] = [
+    pub const ALL: [EventBreak; 9] = [
         EventBreak::JitCompiled,
         EventBreak::Bailout,
         EventBreak::CacheMiss,
         EventBreak::RuntimeError,
         EventBreak::TxRollback,
         EventBreak::Caught,
+        EventBreak::RequireFailed,
+        EventBreak::ActionReverted,
+        EventBreak::EventEmitted,
     ];
+
+    /// True for the contract events, whose break takes a filter (a contract, action or event
+    /// name).
+    pub fn takes_filter(self) -> bool {
+        matches!(self, EventBreak::RequireFailed | EventBreak::ActionReverted | EventBreak::EventEmitted)
+    }
 
     /// Short name for the status bar.
     pub fn name(self) -> &'static str {
@@ -63,6 +85,9 @@ impl EventBreak {
             EventBreak::RuntimeError => "error",
             EventBreak::TxRollback => "rollback",
             EventBreak::Caught => "catch",
+            EventBreak::RequireFailed => "require-failed",
+            EventBreak::ActionReverted => "action-reverted",
+            EventBreak::EventEmitted => "event-emitted",
         }
     }
 
@@ -75,6 +100,9 @@ impl EventBreak {
             EventBreak::RuntimeError => "before a runtime error",
             EventBreak::TxRollback => "a transaction rolls back",
             EventBreak::Caught => "an error is caught",
+            EventBreak::RequireFailed => "a require fails",
+            EventBreak::ActionReverted => "an action call reverts",
+            EventBreak::EventEmitted => "an event is emitted",
         }
     }
 
@@ -87,11 +115,14 @@ impl EventBreak {
             EventBreak::RuntimeError => "replays up to the failing instruction",
             EventBreak::TxRollback => "right after TX_REVERT",
             EventBreak::Caught => "replays up to the throw, frames intact",
+            EventBreak::RequireFailed => "at the require, pending writes still there",
+            EventBreak::ActionReverted => "after its rollback, lists the discards",
+            EventBreak::EventEmitted => "right after the emit",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -134,6 +165,25 @@ pub enum Happened {
         /// Depth of the handler's frame.
         to_depth: u32,
     },
+    /// A `require` failed in function `func` (at `pc`; `None` for an uncaught error, which
+    /// is where the VM stopped) as the `instructions`-th instruction.
+    RequireFailed {
+        /// Function and pc of the failing `require`, when known from the event.
+        at: Option<(u32, u32)>,
+        /// Instructions run, the failing one included.
+        instructions: u64,
+        /// `Requirement failed: ...`.
+        message: String,
+    },
+    /// An external action call `name` (`Token.transfer`) was reverted.
+    ActionReverted {
+        /// `Contract.action`.
+        name: String,
+        /// Gas the call used.
+        gas: u64,
+        /// Instructions it ran.
+        instructions: u64,
+    },
     /// `TX_REVERT` discarded a transaction with these many keys written.
     TxRollback {
         /// Depth after the rollback.
@@ -148,10 +198,12 @@ pub enum Happened {
 pub struct Recorder {
     trace: ChromeTraceWriter<Vec<u8>>,
     names: Vec<String>,
-    breaks: u8,
+    breaks: u16,
     pending: Vec<Happened>,
     interrupt: Option<Rc<Cell<bool>>>,
     muted: bool,
+    /// The latest reverted action calls (recorded also while muted), oldest first.
+    reverted: Vec<String>,
 }
 
 /// The recorder shared between the sink and the debugger.
@@ -173,6 +225,7 @@ impl Recorder {
             pending: Vec::new(),
             interrupt: None,
             muted: false,
+            reverted: Vec::new(),
         }
     }
 
@@ -181,6 +234,17 @@ impl Recorder {
         self.trace = ChromeTraceWriter::new(Vec::new(), TRACE_EVENT_LIMIT);
         self.trace.set_function_names(self.names.clone());
         self.pending.clear();
+        self.reverted.clear();
+    }
+
+    /// The latest reverted action calls, oldest first (`Token.transfer (190 gas, ...)`).
+    pub fn reverted_calls(&self) -> &[String] {
+        &self.reverted
+    }
+
+    /// Forgets the reverted calls (the run starts over).
+    pub fn clear_reverted(&mut self) {
+        self.reverted.clear();
     }
 
     /// Names the program's functions in the trace (by proto id).
@@ -243,6 +307,12 @@ impl Recorder {
 
 impl Listener for Recorder {
     fn on_event(&mut self, at_ns: u64, event: &TraceEvent<'_>) {
+        if let TraceEvent::ActionEnd { name, outcome: ActionOutcome::Reverted, gas_used, instructions, .. } = *event {
+            if self.reverted.len() >= MAX_REVERTED {
+                self.reverted.remove(0);
+            }
+            self.reverted.push(format!("{name} ({gas_used} gas, {instructions} instructions)"));
+        }
         if self.muted {
             return;
         }
@@ -259,15 +329,30 @@ impl Listener for Recorder {
             TraceEvent::TxRollback { depth, keys } => {
                 self.queue(EventBreak::TxRollback, Happened::TxRollback { depth, keys: keys.0.len() });
             }
-            TraceEvent::Caught { message, thrown, func, pc, from_depth, to_depth, instructions, .. } => {
-                let message = match thrown {
-                    Some(value) => format!("throw {}", value.text()),
-                    None => message.to_string(),
-                };
-                let happened = Happened::Caught { func, pc, instructions, message, from_depth, to_depth };
-                self.queue(EventBreak::Caught, happened);
+            TraceEvent::Caught { message, thrown: None, func, pc, instructions, .. }
+                if message.starts_with(REQUIRE_FAILED) =>
+            {
+                let happened =
+                    Happened::RequireFailed { at: Some((func, pc)), instructions, message: message.to_string() };
+                self.queue(EventBreak::RequireFailed, happened);
+            }
+            TraceEvent::Error { kind: ErrorKind::RequireFailed, message, instructions, .. } => {
+                let happened = Happened::RequireFailed { at: None, instructions, message: message.to_string() };
+                self.queue(EventBreak::RequireFailed, happened);
+            }
+            TraceEvent::ActionEnd { name, outcome: ActionOutcome::Reverted, gas_used, instructions, .. } => {
+                let happened = Happened::ActionReverted { name: name.to_string(), gas: gas_used, instructions };
+                self.queue(EventBreak::ActionReverted, happened);
             }
             _ => {}
+        }
+        if let TraceEvent::Caught { message, thrown, func, pc, from_depth, to_depth, instructions, .. } = *event {
+            let message = match thrown {
+                Some(value) => format!("throw {}", value.text()),
+                None => message.to_string(),
+            };
+            let happened = Happened::Caught { func, pc, instructions, message, from_depth, to_depth };
+            self.queue(EventBreak::Caught, happened);
         }
     }
 }

@@ -13,6 +13,8 @@ use super::cache::CacheStats;
 use super::pipeline::{UnitReport, duration_us};
 use super::{JitSummary, Session};
 use crate::compile::optimize::PassStats;
+use crate::trace::actions::{ActionCosts, ActionTracker};
+use crate::trace::report::{ActionRow, action_rows};
 use crate::vm::hooks::{Observer, VmEvent};
 use crate::vm::interp::Halt;
 use crate::vm::value;
@@ -153,6 +155,9 @@ pub struct ChainStats {
     pub contracts: Vec<InstanceEntry>,
     /// The event log at the end, one `repr` of each `events()` record.
     pub events: Vec<String>,
+    /// The gas report: per contract action, its external calls (calls, reverted calls, gas,
+    /// instructions), dearest first.
+    pub actions: Vec<ActionRow>,
 }
 
 /// One contract instance at the end of a run.
@@ -168,16 +173,23 @@ pub struct InstanceEntry {
 struct Counts {
     per_op: HashMap<&'static str, u64>,
     tx_depth: usize,
+    actions: ActionTracker,
+    action_costs: ActionCosts,
 }
 
-/// Follows the transaction depth. (Per-opcode counts come from the exact block counts, which
+/// Follows the transaction depth and the external contract calls (the gas report). (Per-opcode counts come from the exact block counts, which
 /// keep hot loops in native code, not from one event per instruction.)
 struct TxDepthWatcher(Rc<RefCell<Counts>>);
 
 impl Observer for TxDepthWatcher {
-    fn event(&mut self, _gas: u64, event: &VmEvent<'_>) {
+    fn event(&mut self, gas: u64, event: &VmEvent<'_>) {
+        let mut counts = self.0.borrow_mut();
         if let VmEvent::TxBegin { depth } | VmEvent::TxCommit { depth, .. } | VmEvent::TxRevert { depth, .. } = event {
-            self.0.borrow_mut().tx_depth = *depth;
+            counts.tx_depth = *depth;
+        }
+        let (_, ended) = counts.actions.observe(gas, event);
+        for r in &ended {
+            counts.action_costs.add(r);
         }
     }
 }
@@ -285,7 +297,9 @@ impl Session {
             }
             _ => Vec::new(),
         };
-        let blockchain = ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth, contracts, events };
+        let actions = action_rows(&counts.action_costs);
+        let blockchain =
+            ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth, contracts, events, actions };
         RunStats {
             format_version: STATS_FORMAT_VERSION,
             outcome,

@@ -1,9 +1,11 @@
 //! The VM's observer that feeds the event stream: it turns each borrowed [`VmEvent`] into a
-//! [`TraceEvent`] and emits it through an [`EventSink`].
+//! [`TraceEvent`] and emits it through an [`EventSink`], with the `action_call` and
+//! `action_end` events an [`ActionTracker`] finds around external contract calls.
 
 use crate::bytecode::op::Op;
 use crate::vm::hooks::{Observer, VmEvent};
 
+use super::actions::{ActionReport, ActionTracker};
 use super::event::{ArgList, KeyList, TraceEvent, ValueText};
 use super::sink::EventSink;
 
@@ -11,12 +13,35 @@ use super::sink::EventSink;
 #[derive(Debug, Clone)]
 pub struct VmBridge {
     sink: EventSink,
+    actions: ActionTracker,
 }
 
 impl VmBridge {
     /// A bridge emitting into `sink`.
     pub fn new(sink: EventSink) -> VmBridge {
-        VmBridge { sink }
+        VmBridge { sink, actions: ActionTracker::default() }
+    }
+
+    fn report(&self, r: &ActionReport) {
+        let ev = match r.outcome {
+            None => TraceEvent::ActionCall {
+                func: r.func,
+                name: &r.name,
+                depth: r.depth,
+                tx_depth: r.tx_depth,
+                gas: r.gas,
+                instructions: r.instructions,
+            },
+            Some(outcome) => TraceEvent::ActionEnd {
+                func: r.func,
+                name: &r.name,
+                depth: r.depth,
+                outcome,
+                gas_used: r.gas,
+                instructions: r.instructions,
+            },
+        };
+        self.sink.emit(&ev);
     }
 }
 
@@ -26,6 +51,16 @@ fn depth32(depth: usize) -> u32 {
 
 impl Observer for VmBridge {
     fn event(&mut self, vm_gas: u64, event: &VmEvent<'_>) {
+        let (begins, ends) = self.actions.observe(vm_gas, event);
+        if let Some(r) = &begins {
+            self.report(r);
+        }
+        let failed = matches!(event, VmEvent::Error { .. });
+        if failed {
+            for r in &ends {
+                self.report(r);
+            }
+        }
         let ev = match *event {
             VmEvent::Instr { proto, pc, depth } => TraceEvent::Instr {
                 func: proto.id,
@@ -80,6 +115,11 @@ impl Observer for VmBridge {
             },
         };
         self.sink.emit(&ev);
+        if !failed {
+            for r in &ends {
+                self.report(r);
+            }
+        }
     }
 
     fn wants_instructions(&self) -> bool {

@@ -2,12 +2,15 @@
 //! events arrive, so memory stays bounded however long the program runs. Perfetto UI and
 //! chrome://tracing load the result.
 //!
-//! Layout: one process (pid 1, "zexus-tui") with three tracks: tid 1 "VM" (the run as a
+//! Layout: one process (pid 1, "zexus-tui") with four tracks: tid 1 "VM" (the run as a
 //! `<main>` slice, each Zexus call as a nested B/E slice whose `args` summarize the
 //! arguments, instants for prints, transactions, STATE access, hot loops and errors; the
 //! counters `instructions`, `stack depth` and `gas`), tid 2 "pipeline" (lex, parse, compile,
 //! optimize and link slices; instants for optimizer passes and cache hits and misses) and
-//! tid 3 "JIT" (one slice per loop compilation; instants for bail-outs). Timestamps are
+//! tid 3 "JIT" (one slice per loop compilation; instants for bail-outs) and tid 4 "contract
+//! calls" (one slice per external contract call, named `Contract.action`; its end's `args`
+//! give `contract`, `action`, `outcome` `committed`/`reverted`, `gas` and `instructions`).
+//! Timestamps are
 //! microseconds (with nanosecond decimals) since the first event, never decreasing per track,
 //! and slices nest strictly per track: whatever is still open when the writer finishes
 //! (after a runtime error, or when the trace was cut short) is closed then.
@@ -34,7 +37,10 @@ pub const TID_PIPELINE: u32 = 2;
 /// The JIT track.
 pub const TID_JIT: u32 = 3;
 
-const TRACKS: [(u32, &str); 3] = [(TID_VM, "VM"), (TID_PIPELINE, "pipeline"), (TID_JIT, "JIT")];
+/// Track of the external contract calls: one slice per call, its outcome and gas in `args`.
+pub const TID_CONTRACTS: u32 = 4;
+const TRACKS: [(u32, &str); 4] =
+    [(TID_VM, "VM"), (TID_PIPELINE, "pipeline"), (TID_JIT, "JIT"), (TID_CONTRACTS, "contract calls")];
 
 /// Longest printed line kept in a `print` instant, in characters.
 const PRINT_TEXT_LIMIT: usize = 200;
@@ -107,7 +113,7 @@ pub struct ChromeTraceWriter<W: Write> {
     finished: bool,
     origin_ns: Option<u64>,
     last_ns: u64,
-    tracks: [Track; 3],
+    tracks: [Track; 4],
     names: Vec<Option<Rc<str>>>,
 }
 
@@ -375,6 +381,11 @@ fn process_meta() -> ChromeEvent<'static> {
     ChromeEvent { name: "", cat: None, ph: "M", ts: 0.0, pid: PID, tid: TID_VM, s: None, args: None }
 }
 
+/// `Token.transfer` as (`Token`, `transfer`).
+fn split_action(name: &str) -> (&str, &str) {
+    name.split_once('.').unwrap_or(("", name))
+}
+
 fn truncate_chars(s: &str, limit: usize) -> String {
     let mut out: String = s.chars().take(limit).collect();
     if out.len() < s.len() {
@@ -470,6 +481,22 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
             }
             TraceEvent::TxRollback { depth, keys } => {
                 self.instant(at_ns, TID_VM, "TX_ROLLBACK", "tx", json!({"depth": depth, "keys": keys}));
+            }
+            TraceEvent::ActionCall { name, depth, tx_depth, gas, .. } => {
+                let (contract, action) = split_action(name);
+                let args = json!({"contract": contract, "action": action, "depth": depth, "tx_depth": tx_depth, "gas_before": gas});
+                self.begin(at_ns, TID_CONTRACTS, Rc::from(name), "action", Some(args));
+            }
+            TraceEvent::ActionEnd { name, outcome, gas_used, instructions, .. } => {
+                let (contract, action) = split_action(name);
+                let args = json!({
+                    "contract": contract,
+                    "action": action,
+                    "outcome": outcome,
+                    "gas": gas_used,
+                    "instructions": instructions,
+                });
+                self.end(at_ns, TID_CONTRACTS, Some(args));
             }
             TraceEvent::StateAccess { write, key, depth } => {
                 let name = if write { "STATE write" } else { "STATE read" };

@@ -54,6 +54,26 @@ pub enum RunOutcome {
     Stopped,
 }
 
+/// How an external action call (one transaction, CONTRACTS.md §6) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionOutcome {
+    /// The callee returned and its transaction committed.
+    Committed,
+    /// An error left the callee and its transaction was rolled back.
+    Reverted,
+}
+
+impl ActionOutcome {
+    /// `committed` / `reverted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionOutcome::Committed => "committed",
+            ActionOutcome::Reverted => "reverted",
+        }
+    }
+}
+
 /// The arguments of a call, borrowed from the VM's stack; serialized (and summarized) only
 /// when a listener asks, as a map from parameter name to a short rendering of the value.
 #[derive(Debug, Clone, Copy)]
@@ -367,6 +387,37 @@ pub enum TraceEvent<'a> {
         /// Keys discarded (at most [`KEY_LIST_LIMIT`] shown when serialized).
         keys: KeyList<'a>,
     },
+    /// An external action call (or a construction, `C.<new>`) began: its implicit
+    /// transaction is open and its callee is about to be entered (the `call` event follows).
+    ActionCall {
+        /// The callee (an action, or a construction's `C.<members>`).
+        func: FuncId,
+        /// `Contract.action` (`Contract.<new>` for a construction).
+        name: &'a str,
+        /// Depth of the callee's frame.
+        depth: u32,
+        /// Transaction depth inside the call.
+        tx_depth: u32,
+        /// Gas used so far (the implicit begin included).
+        gas: u64,
+        /// Instructions executed so far (the call included).
+        instructions: u64,
+    },
+    /// An external action call ended: committed after its return, or reverted by an error.
+    ActionEnd {
+        /// The callee.
+        func: FuncId,
+        /// `Contract.action`.
+        name: &'a str,
+        /// Depth of the callee's frame.
+        depth: u32,
+        /// Committed or reverted.
+        outcome: ActionOutcome,
+        /// Gas the call used, its implicit begin and commit included.
+        gas_used: u64,
+        /// Instructions the call executed (the instructions of every frame it entered).
+        instructions: u64,
+    },
     /// STATE was read or written.
     StateAccess {
         /// True for a write.
@@ -414,6 +465,8 @@ impl TraceEvent<'_> {
             TraceEvent::TxBegin { .. } => "tx_begin",
             TraceEvent::TxCommit { .. } => "tx_commit",
             TraceEvent::TxRollback { .. } => "tx_rollback",
+            TraceEvent::ActionCall { .. } => "action_call",
+            TraceEvent::ActionEnd { .. } => "action_end",
             TraceEvent::StateAccess { .. } => "state_access",
             TraceEvent::Counters { .. } => "counters",
         }

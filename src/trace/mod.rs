@@ -17,6 +17,9 @@
 //! iterations}; `jit_compile_start` {func, loop_id}; `jit_compile_end` {func, loop_id,
 //! compiled, native_bytes, reason}; `jit_bailout` {func, loop_id, pc, reason}; `cache_hit` /
 //! `cache_miss` {key}; `tx_begin` {depth}; `tx_commit` / `tx_rollback` {depth, keys};
+//! `action_call` {func, name, depth, tx_depth, gas, instructions} and `action_end` {func,
+//! name, depth, outcome (`committed` / `reverted`), gas_used, instructions}, around each
+//! external contract call (inferred by the [`VmBridge`], see there);
 //! `state_access` {write, key, depth}; `counters` {instructions, gas, gas_limit, depth}.
 //!
 //! Emitting from engine code (the JIT's `LoopCompiler`, the bytecode cache): keep a clone of
@@ -38,6 +41,7 @@
 //! Architecture invariant: nothing here reads the clock or opens files; time comes from the
 //! [`Clock`] the engine passes in, and exporters write to any `io::Write` they are given.
 
+pub mod actions;
 pub mod bridge;
 pub mod chrome;
 pub mod clock;
@@ -50,6 +54,6 @@ pub mod speedscope;
 
 pub use bridge::VmBridge;
 pub use clock::{Clock, FakeClock};
-pub use event::{FuncId, Phase, RunOutcome, TraceEvent};
+pub use event::{ActionOutcome, FuncId, Phase, RunOutcome, TraceEvent};
 pub use profile::{Profile, Profiler};
 pub use sink::{EventSink, Listener, SharedListener};

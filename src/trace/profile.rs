@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::actions::{ActionCosts, ActionReport};
 use super::event::{FuncId, Phase, RunOutcome, TraceEvent};
 use super::sink::Listener;
 
@@ -88,6 +89,8 @@ pub struct Profile {
     pub run_ns: u64,
     /// Whether instructions were counted one by one.
     pub counted_instructions: bool,
+    /// The gas report: per contract action, its external calls (from `action_end` events).
+    pub actions: ActionCosts,
 }
 
 impl Profile {
@@ -133,6 +136,7 @@ pub struct Profiler {
     outcome: Option<RunOutcome>,
     error: Option<String>,
     final_instructions: Option<u64>,
+    actions: ActionCosts,
 }
 
 impl Profiler {
@@ -222,6 +226,7 @@ impl Profiler {
             gas: copy.now.gas,
             run_ns,
             counted_instructions: copy.count_instructions,
+            actions: copy.actions,
         }
     }
 }
@@ -297,6 +302,18 @@ impl Listener for Profiler {
             }
             TraceEvent::JitBailout { func, loop_id, .. } => {
                 self.loops.entry((func, loop_id)).or_default().bailouts += 1;
+            }
+            TraceEvent::ActionEnd { func, name, depth, outcome, gas_used, instructions } => {
+                let report = ActionReport {
+                    func,
+                    name: name.to_string(),
+                    depth,
+                    tx_depth: 0,
+                    outcome: Some(outcome),
+                    gas: gas_used,
+                    instructions,
+                };
+                self.actions.add(&report);
             }
             _ => {}
         }

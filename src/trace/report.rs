@@ -158,6 +158,64 @@ pub struct LoopRow {
     pub bailouts: u64,
 }
 
+/// One row of the gas report: the external calls of one contract action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionRow {
+    /// `Contract.action` (`Contract.<new>` for constructions).
+    pub action: String,
+    /// External calls.
+    pub calls: u64,
+    /// Of those, reverted.
+    pub reverted: u64,
+    /// Gas of all calls (implicit begin and commit included).
+    pub gas: u64,
+    /// Cheapest call.
+    pub min_gas: u64,
+    /// Mean per call.
+    pub avg_gas: u64,
+    /// Dearest call.
+    pub max_gas: u64,
+    /// Instructions of all calls.
+    pub instructions: u64,
+}
+
+/// The gas report's rows, dearest first.
+pub fn action_rows(costs: &super::actions::ActionCosts) -> Vec<ActionRow> {
+    let mut rows: Vec<ActionRow> = costs
+        .0
+        .iter()
+        .map(|(name, c)| ActionRow {
+            action: name.clone(),
+            calls: c.calls,
+            reverted: c.reverted,
+            gas: c.gas,
+            min_gas: c.min_gas,
+            avg_gas: c.gas / c.calls.max(1),
+            max_gas: c.max_gas,
+            instructions: c.instructions,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.gas.cmp(&a.gas).then(a.action.cmp(&b.action)));
+    rows
+}
+
+/// The gas report as text (the rows of `stats` and `profile`).
+pub fn render_action_rows(out: &mut String, rows: &[ActionRow], top: usize) {
+    let name_w = rows.iter().map(|r| r.action.chars().count()).max().unwrap_or(0).max(8);
+    let _ = writeln!(
+        out,
+        "  {:<name_w$} {:>6} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "action", "calls", "reverted", "gas", "min", "avg", "max", "instrs"
+    );
+    for r in rows.iter().take(top) {
+        let _ = writeln!(
+            out,
+            "  {:<name_w$} {:>6} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
+            r.action, r.calls, r.reverted, r.gas, r.min_gas, r.avg_gas, r.max_gas, r.instructions
+        );
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileReport {
@@ -181,6 +239,8 @@ pub struct ProfileReport {
     pub instructions: Vec<InstrRow>,
     /// Loops, by iterations.
     pub loops: Vec<LoopRow>,
+    /// The gas report: per contract action, its external calls, by gas.
+    pub actions: Vec<ActionRow>,
 }
 
 impl ProfileReport {
@@ -337,6 +397,7 @@ impl ProfileReport {
             lines,
             instructions,
             loops,
+            actions: action_rows(&profile.actions),
         }
     }
 
@@ -411,29 +472,11 @@ impl ProfileReport {
             let _ = writeln!(out, "\n(instruction counts off: no per-line or per-instruction figures)");
         }
 
-        // A gas report per contract action (CONTRACTS.md §12): frames named `C.m`.
-        let actions: Vec<&FunctionRow> = self.functions.iter().filter(|f| is_action_name(&f.name)).collect();
-        if !actions.is_empty() {
-            let mut actions = actions;
-            actions.sort_by(|a, b| b.inclusive_gas.cmp(&a.inclusive_gas).then(a.name.cmp(&b.name)));
-            let _ = writeln!(out, "\nGas per contract action (the action and its callees)");
-            let name_w = actions.iter().map(|f| f.name.chars().count()).max().unwrap_or(0).max(8);
-            let _ = writeln!(
-                out,
-                "  {:<name_w$} {:>8} {:>12} {:>10} {:>12}",
-                "action", "calls", "gas", "avg gas", "instrs"
-            );
-            for f in actions.iter().take(top) {
-                let _ = writeln!(
-                    out,
-                    "  {:<name_w$} {:>8} {:>12} {:>10} {:>12}",
-                    f.name,
-                    f.calls,
-                    f.inclusive_gas,
-                    f.inclusive_gas / f.calls.max(1),
-                    f.inclusive_instructions
-                );
-            }
+        // The gas report (CONTRACTS.md §12): external calls per contract action; internal
+        // calls count in the action that made them.
+        if !self.actions.is_empty() {
+            let _ = writeln!(out, "\nGas per contract action (external calls, implicit begin and commit included)");
+            render_action_rows(&mut out, &self.actions, top);
         }
 
         let _ = writeln!(out, "\nHot loops");
@@ -460,15 +503,6 @@ impl ProfileReport {
             }
         }
         out
-    }
-}
-
-/// True for a contract action's frame name, `C.m` (also `C.m@D` for a module; not the
-/// member initializers `C.<members>` or entity defaults `E.<f>`).
-fn is_action_name(name: &str) -> bool {
-    match name.split_once('.') {
-        Some((c, m)) => !c.is_empty() && !c.starts_with('<') && !m.is_empty() && !m.starts_with('<'),
-        None => false,
     }
 }
 

@@ -76,6 +76,8 @@ pub struct App {
     snapshot: Option<Arc<SessionSnapshot>>,
     message: Option<String>,
     last_search: String,
+    /// The event menu's filter for the contract breaks, and whether it is being typed.
+    menu_filter: (String, bool),
     /// Requests for the VM thread, drained by the run loop.
     pub outbox: Vec<Request>,
     /// Requests for the terminal, drained by the run loop.
@@ -99,6 +101,7 @@ impl App {
                 Box::new(panes::output::OutputPane::default()),
                 Box::new(panes::cache::CachePane::default()),
                 Box::new(panes::sparkline::SparklinePane::default()),
+                Box::new(panes::contracts::ContractsPane::default()),
             ],
             focus: PaneId::Source,
             zoom: false,
@@ -111,6 +114,7 @@ impl App {
             snapshot: None,
             message: None,
             last_search: String::new(),
+            menu_filter: (String::new(), false),
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
             quit: false,
@@ -184,12 +188,24 @@ impl App {
                     self.apply(Action::Quit);
                 }
             }
+            Mode::EventMenu if self.menu_filter.1 => match key.code {
+                KeyCode::Char(c) if !c.is_control() => self.menu_filter.0.push(c),
+                KeyCode::Backspace => drop(self.menu_filter.0.pop()),
+                _ => self.menu_filter.1 = false,
+            },
             Mode::EventMenu => match key.code {
                 KeyCode::Char(c @ '1'..='9') => {
                     if let Some(&event) = EventBreak::ALL.get(c as usize - '1' as usize) {
-                        self.apply(Action::ToggleEventBreak(event));
+                        let on = self.snapshot.as_ref().is_some_and(|s| s.event_breaks.contains(&event));
+                        let filter = self.menu_filter.0.trim().to_string();
+                        if event.takes_filter() && !on && !filter.is_empty() {
+                            self.outbox.push(Request::SetEventBreak(event, Some(filter)));
+                        } else {
+                            self.apply(Action::ToggleEventBreak(event));
+                        }
                     }
                 }
+                KeyCode::Char('/') => self.menu_filter = (String::new(), true),
                 _ => self.mode = Mode::Normal,
             },
             Mode::Search(mut query) => match key.code {
@@ -355,7 +371,12 @@ impl App {
     }
 
     fn visible(&self) -> Vec<PaneId> {
-        PaneId::ALL.iter().copied().filter(|p| !self.hidden.contains(p)).collect()
+        let contracts = self.snapshot.as_ref().is_some_and(|s| panes::contracts::has_contracts(s));
+        PaneId::ALL
+            .iter()
+            .copied()
+            .filter(|p| !self.hidden.contains(p) && (*p != PaneId::Contracts || contracts))
+            .collect()
     }
 
     fn cycle_focus(&mut self, step: i32) {
@@ -435,7 +456,8 @@ impl App {
         }
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
-            render_event_menu(area, buf, theme, &on);
+            let filters = self.snapshot.as_ref().map(|s| s.event_filters.clone()).unwrap_or_default();
+            render_event_menu(area, buf, theme, &on, &filters, &self.menu_filter);
         }
     }
 
@@ -447,10 +469,11 @@ impl App {
         }
         let left: Vec<PaneId> =
             [PaneId::Source, PaneId::Bytecode].into_iter().filter(|p| visible.contains(p)).collect();
-        let right: Vec<PaneId> = [PaneId::Vm, PaneId::HotLoops, PaneId::Output, PaneId::Cache, PaneId::Sparkline]
-            .into_iter()
-            .filter(|p| visible.contains(p))
-            .collect();
+        let right: Vec<PaneId> =
+            [PaneId::Vm, PaneId::Contracts, PaneId::HotLoops, PaneId::Output, PaneId::Cache, PaneId::Sparkline]
+                .into_iter()
+                .filter(|p| visible.contains(p))
+                .collect();
         let (left_area, right_area) = match (left.is_empty(), right.is_empty()) {
             (true, _) => (Rect::default(), body),
             (_, true) => (body, Rect::default()),
@@ -474,7 +497,7 @@ impl App {
         let mut constraints: Vec<Constraint> = stacked
             .iter()
             .map(|p| match p {
-                PaneId::Vm => Constraint::Fill(3),
+                PaneId::Vm | PaneId::Contracts => Constraint::Fill(3),
                 PaneId::Output => Constraint::Fill(2),
                 PaneId::HotLoops => Constraint::Length(if tall { 8 } else { 5 }),
                 PaneId::Cache => Constraint::Length(4),
@@ -619,9 +642,16 @@ fn render_popup(area: Rect, buf: &mut Buffer, theme: &Theme, (width, height): (u
 }
 
 /// The menu of VM events to break on, with the ones that are on checked.
-fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBreak]) {
-    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 4).min(area.height));
-    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-5 toggle, any other key closes ");
+fn render_event_menu(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    on: &[EventBreak],
+    filters: &[(EventBreak, String)],
+    typed: &(String, bool),
+) {
+    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 5).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-9 toggle, / filter, other keys close ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let wide = inner.width >= 70;
     for (i, event) in EventBreak::ALL.iter().enumerate() {
@@ -649,9 +679,27 @@ fn render_event_menu(area: Rect, buf: &mut Buffer, theme: &Theme, on: &[EventBre
             inner.right().saturating_sub(x),
             theme.text(),
         );
-        if wide {
-            panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
+        let filter = filters.iter().find(|(e, _)| e == event).map(|(_, f)| f.as_str());
+        match filter {
+            Some(f) => {
+                let text = crate::sanitize::clean(&format!("only {f}"));
+                panes::put_raw(buf, x, y, &text, inner.right().saturating_sub(x), theme.fg(theme.breakpoint));
+            }
+            None if wide => {
+                panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
+            }
+            None => {}
         }
+    }
+    let y = inner.y + 2 + EventBreak::ALL.len() as u16;
+    if y < inner.bottom() {
+        let text = match typed {
+            (f, true) => format!("filter for 7-9: {f}▏ (Enter ends)"),
+            (f, false) if !f.trim().is_empty() => format!("filter for 7-9: {f} (a contract, action or event name)"),
+            _ => "/ sets a filter for 7-9: a contract, action or event name".to_string(),
+        };
+        let text = crate::sanitize::clean(&text);
+        panes::put_raw(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), theme.dimmed());
     }
 }
 

@@ -266,7 +266,7 @@ pub const KEYS: &[KeyRow] = &[
         "next / previous pane",
         Some("pane"),
     ),
-    row(Section::Panes, &[(Key::Digits('7'), Meaning::FocusDigit)], "focus pane by number", None),
+    row(Section::Panes, &[(Key::Digits('8'), Meaning::FocusDigit)], "focus pane by number", None),
     row(Section::Panes, &[(Char('z'), G(Action::ToggleZoom))], "zoom focused pane", None),
     row(
         Section::Panes,
@@ -417,7 +417,8 @@ mod tests {
         }
         assert_eq!(global(&KeyEvent::new(KeyCode::F(11), KeyModifiers::SHIFT)), Some(Action::Run(Goal::StepOut)));
         assert_eq!(global(&key(KeyCode::Char('3'))), Some(Action::FocusIndex(2)));
-        assert_eq!(global(&key(KeyCode::Char('8'))), None);
+        assert_eq!(global(&key(KeyCode::Char('8'))), Some(Action::FocusIndex(7)), "the contracts pane");
+        assert_eq!(global(&key(KeyCode::Char('9'))), None);
         assert_eq!(nav(&KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Nav::PageDown));
     }
 

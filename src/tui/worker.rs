@@ -50,6 +50,8 @@ pub enum Request {
     ToggleBreakpoint(Breakpoint),
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
+    /// Turn the break on a contract event on with a filter (a contract, action or event name).
+    SetEventBreak(EventBreak, Option<String>),
     /// Start over: from the program's file as it is now if it has one (so edits are
     /// recompiled and the rest comes from the cache), else from the same source.
     Restart,
@@ -302,6 +304,11 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
         Request::ToggleEventBreak(event) => {
             let on = debugger.toggle_event_break(event);
             out.notice(format!("break when {}: {}", event.describe(), if on { "on" } else { "off" }));
+        }
+        Request::SetEventBreak(event, filter) => {
+            let only = filter.as_ref().map(|f| format!(" (only {f})")).unwrap_or_default();
+            debugger.set_event_break(event, true, filter);
+            out.notice(format!("break when {}{only}: on", event.describe()));
         }
         Request::Restart => restart(debugger, out),
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),

@@ -135,15 +135,41 @@ impl Ledger {
             .pop()
             .ok_or_else(|| chain_error(ErrorKind::Transaction, "TX_REVERT without active transaction"))?;
         self.contracts.revert();
+        if self.contracts.record_discards {
+            self.note_state_discards(&top);
+        }
         Ok(top.into_keys().collect())
+    }
+
+    /// Records the STATE writes of the discarded overlay `top` (old is the value below it).
+    fn note_state_discards(&mut self, top: &BTreeMap<String, Data>) {
+        let writes = top
+            .iter()
+            .take(super::contract::MAX_DISCARDED)
+            .map(|(key, d)| super::contract::DiscardedWrite {
+                key: {
+                    let mut k = String::from("STATE[");
+                    crate::text::repr_str(key, &mut k);
+                    k.push(']');
+                    k
+                },
+                old: self.get(key).map_or(Value::Null, from_data),
+                new: from_data(d),
+            })
+            .collect();
+        self.contracts.note_discarded(writes);
     }
 
     /// Discards every open transaction (after an error, or at program end); returns how many.
     pub fn revert_all(&mut self) -> usize {
         let n = self.overlays.len();
-        self.overlays.clear();
         for _ in 0..n {
             self.contracts.revert();
+            if let Some(top) = self.overlays.pop()
+                && self.contracts.record_discards
+            {
+                self.note_state_discards(&top);
+            }
         }
         n
     }

@@ -41,6 +41,21 @@ struct JournalFrame {
     events_len: usize,
 }
 
+/// One write a revert discarded (for the debugger): the member (`C#k.member`) or STATE key,
+/// the value it goes back to and the value that was thrown away.
+#[derive(Debug, Clone)]
+pub struct DiscardedWrite {
+    /// `Token#1.balances`, or `STATE["key"]`.
+    pub key: String,
+    /// The value restored.
+    pub old: Value,
+    /// The value discarded.
+    pub new: Value,
+}
+
+/// Most discarded writes kept between two [`ContractWorld::take_discarded`] calls.
+pub const MAX_DISCARDED: usize = 64;
+
 /// Every contract instance of the run, the event log and the journal of open transactions.
 #[derive(Debug, Clone, Default)]
 pub struct ContractWorld {
@@ -52,6 +67,14 @@ pub struct ContractWorld {
     pub events: Vec<EventRecord>,
     frames: Vec<JournalFrame>,
     last_frame_id: u64,
+    /// `emit`s so far in this run; never decreases, also when a revert drops records (the
+    /// debugger's "event emitted" break watches it).
+    pub emitted: u64,
+    /// While true (the debugger sets it), every revert records what it discards.
+    pub record_discards: bool,
+    /// The writes discarded by the reverts since the last `take_discarded`, innermost
+    /// transaction first (at most [`MAX_DISCARDED`]).
+    discarded: Vec<DiscardedWrite>,
 }
 
 impl ContractWorld {
@@ -73,6 +96,12 @@ impl ContractWorld {
 
     /// The innermost transaction was reverted: storage, creations and events go back.
     pub fn revert(&mut self) {
+        if self.record_discards
+            && let Some(top) = self.frames.last()
+        {
+            let writes = frame_writes(top);
+            self.note_discarded(writes);
+        }
         let Some(top) = self.frames.pop() else { return };
         for (obj, snapshot) in top.touched.into_iter().rev() {
             if let Obj::Instance(inst) = &*obj {
@@ -92,26 +121,19 @@ impl ContractWorld {
     /// they had when the transaction first touched their instance, as (`C#k.member`, old,
     /// now) — the pending writes the debugger shows.
     pub fn pending_writes(&self) -> Vec<Vec<(String, Value, Value)>> {
-        let mut out = Vec::with_capacity(self.frames.len());
-        for frame in &self.frames {
-            let mut writes = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for (obj, snapshot) in &frame.touched {
-                let Obj::Instance(inst) = &**obj else { continue };
-                let Some(c) = inst.contract() else { continue };
-                if !seen.insert(inst.id) {
-                    continue;
-                }
-                let now = inst.storage.borrow();
-                for ((name, _), (old, new)) in c.members.iter().zip(snapshot.iter().zip(now.iter())) {
-                    if !super::value::values_equal(old, new).unwrap_or(false) {
-                        writes.push((format!("{}.{name}", inst.label()), old.clone(), new.clone()));
-                    }
-                }
-            }
-            out.push(writes);
-        }
-        out
+        self.frames.iter().map(|f| frame_writes(f).into_iter().map(|w| (w.key, w.old, w.new)).collect()).collect()
+    }
+
+    /// Records writes a revert discards (called by `revert` and by `Ledger::revert` for
+    /// STATE keys while [`ContractWorld::record_discards`] is on).
+    pub fn note_discarded(&mut self, writes: Vec<DiscardedWrite>) {
+        let room = MAX_DISCARDED.saturating_sub(self.discarded.len());
+        self.discarded.extend(writes.into_iter().take(room));
+    }
+
+    /// The writes discarded since the last call, innermost transaction first.
+    pub fn take_discarded(&mut self) -> Vec<DiscardedWrite> {
+        std::mem::take(&mut self.discarded)
     }
 
     /// Snapshots `obj`'s storage in the innermost frame unless it already holds one.
@@ -166,6 +188,7 @@ impl ContractWorld {
         let args = args.iter().map(deep_copy).collect::<Result<Vec<_>, _>>()?;
         let source = self.label(source);
         self.events.push(EventRecord { name: name.to_string(), source, args });
+        self.emitted += 1;
         Ok(())
     }
 
@@ -193,6 +216,27 @@ impl ContractWorld {
         }
         Ok(Value::list(out))
     }
+}
+
+/// The members of the instances `frame` touched whose value differs from the snapshot it took.
+fn frame_writes(frame: &JournalFrame) -> Vec<DiscardedWrite> {
+    let mut writes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (obj, snapshot) in &frame.touched {
+        let Obj::Instance(inst) = &**obj else { continue };
+        let Some(c) = inst.contract() else { continue };
+        if !seen.insert(inst.id) {
+            continue;
+        }
+        let now = inst.storage.borrow();
+        for ((name, _), (old, new)) in c.members.iter().zip(snapshot.iter().zip(now.iter())) {
+            if !super::value::values_equal(old, new).unwrap_or(false) {
+                let key = format!("{}.{name}", inst.label());
+                writes.push(DiscardedWrite { key, old: old.clone(), new: new.clone() });
+            }
+        }
+    }
+    writes
 }
 
 fn type_error(msg: String) -> VmError {

@@ -108,6 +108,12 @@ impl Vm {
         }
     }
 
+    /// The open external calls (CONTRACTS.md §6), outermost first: the index in `frames` of
+    /// each callee's frame and the transaction depth inside the call (for the debugger).
+    pub fn external_calls(&self) -> Vec<(usize, usize)> {
+        self.action_calls.iter().filter(|c| c.is_transaction()).map(|c| (c.depth, c.floor + 1)).collect()
+    }
+
     /// Moves the error `err` that just left the dispatch loop to its handler. Returns `None`
     /// when a handler will run (the loop resumes there), or the error, complete with its
     /// message, when nothing catches it; open transactions are then all reverted.

@@ -162,6 +162,9 @@ impl Session {
             loops,
             breakpoints: Vec::new(),
             event_breaks: Vec::new(),
+            event_filters: Vec::new(),
+            last_rollback: None,
+            reverted_calls: Vec::new(),
             jit: self.jit_summary(),
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),
@@ -218,6 +221,7 @@ impl Session {
     fn frame_views(&self, program: &ProgramInfo) -> Vec<FrameView> {
         let vm = &self.vm;
         let n = vm.frames.len();
+        let calls = vm.external_calls();
         vm.frames
             .iter()
             .enumerate()
@@ -253,6 +257,7 @@ impl Session {
                     line,
                     locals,
                     operand_count: end.saturating_sub(start),
+                    transaction: calls.iter().find(|(frame, _)| *frame == i).map(|(_, tx)| *tx),
                 }
             })
             .collect()

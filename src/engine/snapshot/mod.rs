@@ -190,6 +190,9 @@ pub struct FrameView {
     pub locals: Vec<Binding>,
     /// Operands on this frame's part of the value stack.
     pub operand_count: usize,
+    /// For the callee frame of an external contract call: the transaction depth inside it.
+    #[serde(default)]
+    pub transaction: Option<usize>,
 }
 
 /// One open transaction.
@@ -436,6 +439,15 @@ pub struct SessionSnapshot {
     pub breakpoints: Vec<Breakpoint>,
     /// The VM events the debugger stops on.
     pub event_breaks: Vec<EventBreak>,
+    /// What the latest rollback discarded (`C#k.member: old → new; ...`), from the debugger.
+    #[serde(default)]
+    pub last_rollback: Option<String>,
+    /// The latest reverted action calls, oldest first, from the debugger.
+    #[serde(default)]
+    pub reverted_calls: Vec<String>,
+    /// Filters of the contract breaks that have one (a contract, action or event name).
+    #[serde(default)]
+    pub event_filters: Vec<(EventBreak, String)>,
     /// What the JIT did.
     pub jit: JitSummary,
     /// Per-instruction JIT information; `None` until the JIT lands.

@@ -3,6 +3,7 @@
 
 pub mod bytecode;
 pub mod cache;
+pub mod contracts;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
@@ -45,11 +46,13 @@ pub enum PaneId {
     Cache,
     /// Instructions per second.
     Sparkline,
+    /// Contract instances, open transactions and the event log (shown when there are any).
+    Contracts,
 }
 
 impl PaneId {
     /// Every pane, in focus order.
-    pub const ALL: [PaneId; 7] = [
+    pub const ALL: [PaneId; 8] = [
         PaneId::Source,
         PaneId::Bytecode,
         PaneId::Vm,
@@ -57,6 +60,7 @@ impl PaneId {
         PaneId::Output,
         PaneId::Cache,
         PaneId::Sparkline,
+        PaneId::Contracts,
     ];
 
     /// Short name for the help and status lines.
@@ -69,6 +73,7 @@ impl PaneId {
             PaneId::Output => "output",
             PaneId::Cache => "cache",
             PaneId::Sparkline => "speed",
+            PaneId::Contracts => "contracts",
         }
     }
 

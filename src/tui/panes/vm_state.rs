@@ -1,4 +1,5 @@
-//! The VM pane: the call stack (a frame can be selected), the selected frame's locals, the
+//! The VM pane: the call stack (a frame can be selected; the latest reverted contract call
+//! under it), the selected frame's locals, the
 //! operand stack, globals, committed STATE with the open transactions, contract instances with
 //! their storage (members a step changed marked) and the event log, and gas.
 
@@ -11,7 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::{Command, Pane, PaneId, StopTracker, frame, put, thousands, title};
-use crate::engine::snapshot::SessionSnapshot;
+use crate::engine::snapshot::{RunStatus, SessionSnapshot};
 use crate::tui::keys::Action;
 use crate::tui::keys::{self, Nav};
 use crate::tui::theme::Theme;
@@ -58,7 +59,16 @@ impl VmPane {
         for (i, f) in snap.frames.iter().enumerate().rev() {
             let mark = if Some(i) == selected { "▶" } else { " " };
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
-            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}", f.name, f.line, f.pc)));
+            let tx = match f.transaction {
+                Some(_) if snap.status == RunStatus::Failed => "  reverted".to_string(),
+                Some(depth) => format!("  tx {depth}"),
+                None => String::new(),
+            };
+            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}{tx}", f.name, f.line, f.pc)));
+        }
+        // Calls an error unwound: the latest reverted external call (CONTRACTS.md §6.2).
+        if let Some(r) = snap.reverted_calls.last() {
+            out.push((Kind::Dim, format!("  ✗ reverted {r}")));
         }
         if let Some(i) = selected
             && let Some(f) = snap.frames.get(i)
