@@ -61,7 +61,7 @@ fn fixed(mut snap: SessionSnapshot) -> Arc<SessionSnapshot> {
 /// Stopped inside `transfer` on round 2 (transaction open, loops hot, output so far).
 fn paused_in_transaction() -> Arc<SessionSnapshot> {
     let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
-    d.toggle_breakpoint(Breakpoint::Line { line: 17 });
+    d.toggle_breakpoint(Breakpoint::main_line(17));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     fixed(d.snapshot())
@@ -311,10 +311,10 @@ fn inside_compiled_loop() -> Arc<SessionSnapshot> {
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     d.toggle_event_break(EventBreak::JitCompiled);
     // Into the second call's loop (native code ran for the first), then four instructions on.
-    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    d.toggle_breakpoint(Breakpoint::main_line(6));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    d.toggle_breakpoint(Breakpoint::main_line(6));
     for _ in 0..4 {
         assert!(d.run_to_stop(Goal::StepInstruction, 10));
     }
@@ -414,7 +414,7 @@ fn keys_become_requests() {
     app.on_key(key('u'));
     assert_eq!(
         app.outbox,
-        vec![Request::ToggleBreakpoint(Breakpoint::Line { line: 17 }), Request::Start(Goal::RunToLine(18))]
+        vec![Request::ToggleBreakpoint(Breakpoint::main_line(17)), Request::Start(Goal::RunToLine { file: 0, line: 18 })]
     );
     app.outbox.clear();
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
@@ -487,7 +487,7 @@ fn mouse_focuses_selects_and_scrolls() {
     app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 4));
     assert_eq!(app.focus(), PaneId::Source);
     app.on_key(key('b'));
-    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line })) = app.outbox.pop() else {
+    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line, .. })) = app.outbox.pop() else {
         panic!("b after a click sets a line breakpoint")
     };
     let screen = format!("{}", draw(&app, (160, 48)).backend());
@@ -496,7 +496,7 @@ fn mouse_focuses_selects_and_scrolls() {
     // The wheel moves the cursor three rows.
     app.on_mouse(at(MouseEventKind::ScrollDown, 10, 4));
     app.on_key(key('b'));
-    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(line + 3))));
 }
 
 /// A long program path gives way to the status message instead of pushing it off the edge (CI
@@ -541,7 +541,7 @@ print(t.balances)
 #[test]
 fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
     let mut d = Debugger::new("token.zx", TOKEN, &Options::default()).expect("builds");
-    d.toggle_breakpoint(Breakpoint::Line { line: 7 });
+    d.toggle_breakpoint(Breakpoint::main_line(7));
     // First stop: the successful transfer's require; second: the failing one, with its
     // pending writes in storage.
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));

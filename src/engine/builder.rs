@@ -107,7 +107,10 @@ impl SessionBuilder {
         let sink = options.sink.clone();
         let reload = ReloadState { cache, options, out, last_build: report, builds: 1 };
         let mut text = SessionText::new(&src);
-        text.name = name;
+        if let Some(p) = &program {
+            text.files = super::files::ProgramFiles::loaded(p);
+        }
+        text.set_name(&name);
         text.output = log;
         Ok(Session { build, vm, jit, reload, sink, run_started: false, text })
     }

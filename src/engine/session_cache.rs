@@ -8,7 +8,10 @@ use std::rc::Rc;
 
 use super::cache::{CacheStats, CompileCache};
 use super::pipeline::{BuildReport, build_with_cache};
-use super::{Options, Session};
+use super::files::ProgramFiles;
+use super::loader::LoadedProgram;
+use super::program_build::build_loaded;
+use super::{Build, Options, Session};
 use crate::diag::Diagnostic;
 
 /// One output sink shared by the VMs of successive reloads.
@@ -59,6 +62,21 @@ impl Session {
             let state = &mut self.reload;
             build_with_cache(new_src, &state.options, &mut state.cache)?
         };
+        self.replace_build(build, report, ProgramFiles::single("", new_src))
+    }
+
+    /// [`Session::reload`] for a multi-file program loaded again (`engine::loader`): every
+    /// file's units go through the cache, so only the changed units of changed files are
+    /// recompiled.
+    pub fn reload_program(&mut self, program: &LoadedProgram) -> Result<&BuildReport, Vec<Diagnostic>> {
+        let (build, report) = {
+            let state = &mut self.reload;
+            build_loaded(program, &state.options, &mut state.cache)?
+        };
+        self.replace_build(build, report, ProgramFiles::loaded(program))
+    }
+
+    fn replace_build(&mut self, build: Build, report: BuildReport, files: ProgramFiles) -> Result<&BuildReport, Vec<Diagnostic>> {
         self.vm.flush();
         self.report_stopped();
         let (vm, jit) = Session::new_vm(&build, &self.reload.options, Box::new(self.reload.out.clone()));
@@ -66,7 +84,7 @@ impl Session {
         self.jit = jit;
         self.run_started = false;
         self.build = build;
-        self.text.reset(new_src);
+        self.text.reset(files);
         if self.text.counting {
             self.enable_exec_counts();
         }
