@@ -50,6 +50,9 @@ pub struct TraceArgs {
     pub instructions: bool,
     #[command(flatten)]
     pub opts: RunOpts,
+    /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 type Out = BufWriter<File>;
@@ -158,7 +161,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     let writer = Writer::new(args, file, &path);
     let sink: EventSink = observe::live_sink();
     sink.attach(writer.listener());
-    let options = Options { sink, ..args.opts.options() };
+    let options = Options { sink, ..args.opts.options_with_args(&args.args) };
     let out = super::stdout::program_stdout();
     let (code, session) =
         match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
