@@ -59,11 +59,13 @@ impl SourcePane {
         }
     }
 
-    /// Shows file `file` with the cursor on 1-based line `line` (the file list, search).
+    /// Shows file `file` with the cursor on 1-based line `line`; line 0 is the pc's line when
+    /// the pc is in that file, else the first.
     pub fn show(&mut self, file: u32, line: u32) {
-        if let Some(snap) = self.snap.clone() {
-            self.load_file(&snap, file);
-        }
+        let Some(snap) = self.snap.clone() else { return };
+        self.load_file(&snap, file);
+        let at_pc = snap.location.filter(|l| l.file == self.file).map(|l| l.line);
+        let line = if line == 0 { at_pc.unwrap_or(1) } else { line };
         self.scroll.jump((line.max(1) - 1) as usize);
     }
 }
@@ -203,20 +205,61 @@ impl Pane for SourcePane {
         self.scroll.move_by(lines, self.lines.len());
     }
 
+    fn shown_file(&self) -> Option<u32> {
+        Some(self.file)
+    }
+
+    fn show_file(&mut self, file: u32, line: u32) {
+        self.show(file, line);
+    }
+
     fn click(&mut self, row: u16) {
         self.scroll.click(row, self.lines.len());
     }
 
     fn search(&mut self, query: &str) -> Option<String> {
         let needle = query.to_lowercase();
+        let hit = |l: &str| l.to_lowercase().contains(&needle);
         let n = self.lines.len();
-        let found = (1..=n)
-            .map(|k| (self.scroll.cursor + k) % n.max(1))
-            .find(|&i| self.lines.get(i).is_some_and(|l| l.to_lowercase().contains(&needle)));
-        match found {
+        let after = (self.scroll.cursor + 1..n).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        let Some(snap) = self.snap.clone() else { return None };
+        let files = &snap.program.files;
+        let others = files.len().saturating_sub(1);
+        // Matches in the other files: (file, first matching line, count), in order after this one.
+        let elsewhere: Vec<(u32, u32, usize)> = (1..=others)
+            .map(|k| ((self.file as usize + k) % files.len()) as u32)
+            .filter_map(|f| {
+                let lines: Vec<usize> =
+                    files[f as usize].source.lines().enumerate().filter(|(_, l)| hit(l)).map(|(i, _)| i).collect();
+                lines.first().map(|&first| (f, first as u32 + 1, lines.len()))
+            })
+            .collect();
+        let more = |skip: Option<u32>| {
+            let rest: Vec<&(u32, u32, usize)> = elsewhere.iter().filter(|(f, _, _)| Some(*f) != skip).collect();
+            let count: usize = rest.iter().map(|(_, _, c)| c).sum();
+            match rest.len() {
+                0 => String::new(),
+                k => format!(" (and {count} in {k} other file{}: F lists them)", if k == 1 { "" } else { "s" }),
+            }
+        };
+        let multi = snap.is_multi_file();
+        let name = |file: u32, line: usize| {
+            if multi { format!("{}:{line}", snap.file_name(file)) } else { format!("line {line}") }
+        };
+        if let Some(i) = after {
+            self.scroll.jump(i);
+            return Some(format!("found {query:?} at {}{}", name(self.file, i + 1), more(None)));
+        }
+        // Past the last match of this file: the next file that has one, else wrap around.
+        if let Some(&(file, line, _)) = elsewhere.first() {
+            self.show(file, line);
+            return Some(format!("found {query:?} at {}{}", name(file, line as usize), more(Some(file))));
+        }
+        let wrapped = (0..=self.scroll.cursor.min(n.saturating_sub(1))).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        match wrapped {
             Some(i) => {
                 self.scroll.jump(i);
-                Some(format!("found {query:?} at line {}", i + 1))
+                Some(format!("found {query:?} at {}", name(self.file, i + 1)))
             }
             None => Some(format!("no match for {query:?}")),
         }
