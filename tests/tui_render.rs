@@ -97,7 +97,7 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     let max_instruction = counts.iter().flatten().copied().max().unwrap_or(0);
     let max_line_hits = lines.iter().copied().max().unwrap_or(0);
     snap.profile =
-        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits });
+        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits, modules: Vec::new() });
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {

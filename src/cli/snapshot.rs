@@ -289,12 +289,23 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             let _ = writeln!(s, "cache        off");
         }
     }
+    if let Some(cache) = snap.cache.as_ref().filter(|c| c.enabled) {
+        for f in &cache.files {
+            let why = f.why(cache.builds);
+            let _ = writeln!(s, "  {}: {} of {} units from the cache ({why})", snap.file_name(f.file), f.hits, f.units);
+        }
+    }
     match &snap.profile {
         Some(p) => {
-            let mut lines: Vec<(usize, u64)> =
-                p.line_hits.iter().copied().enumerate().filter(|(_, n)| *n > 0).collect();
-            lines.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let top: Vec<String> = lines.iter().take(5).map(|(line, n)| format!("line {line} x{n}")).collect();
+            let files = std::iter::once(&p.line_hits).chain(p.modules.iter().map(|m| &m.line_hits));
+            let mut lines: Vec<(u32, usize, u64)> = files
+                .enumerate()
+                .flat_map(|(f, hits)| hits.iter().copied().enumerate().map(move |(l, n)| (f as u32, l, n)))
+                .filter(|(_, _, n)| *n > 0)
+                .collect();
+            lines.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+            let top: Vec<String> =
+                lines.iter().take(5).map(|(f, line, n)| format!("{} x{n}", snap.where_line(*f, *line as u32))).collect();
             let _ = writeln!(s, "profile      exact counts; most run: {}", top.join(", "));
         }
         None => {

@@ -105,7 +105,7 @@ impl SessionBuilder {
         let out = SharedOut::new(out);
         let (vm, jit) = Session::new_vm(&build, &options, Box::new(out.clone()));
         let sink = options.sink.clone();
-        let reload = ReloadState { cache, options, out, last_build: report, builds: 1 };
+        let reload = ReloadState { cache, options, out, last_build: report, builds: 1, changed: Vec::new() };
         let mut text = SessionText::new(&src);
         if let Some(p) = &program {
             text.files = super::files::ProgramFiles::loaded(p);

@@ -51,6 +51,8 @@ pub struct ReloadState {
     pub last_build: BuildReport,
     /// Builds so far (1 after creation; each successful reload adds one).
     pub builds: u64,
+    /// The files whose text changed in the latest reload (by display path; new files too).
+    pub changed: Vec<String>,
 }
 
 impl Session {
@@ -84,6 +86,18 @@ impl Session {
         self.jit = jit;
         self.run_started = false;
         self.build = build;
+        let changed = files
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                // The main file is matched by position (its display name is the session's).
+                let old = if *i == 0 { Some(0) } else { self.text.files.by_display(&f.display) };
+                old.is_none_or(|o| self.text.files.get(o).source != f.source)
+            })
+            .map(|(i, f)| if i == 0 { self.text.name.clone() } else { f.display.clone() })
+            .collect();
+        self.reload.changed = changed;
         self.text.reset(files);
         if self.text.counting {
             self.enable_exec_counts();

@@ -225,7 +225,31 @@ impl Session {
             entries: stats.entries,
             memory_bytes: stats.memory_bytes,
             evictions: stats.evictions,
+            files: self.file_cache_views(),
         }
+    }
+
+    /// The latest build's units per file (a multi-file program only).
+    fn file_cache_views(&self) -> Vec<FileCacheView> {
+        let files = &self.text.files;
+        if !files.is_multi() {
+            return Vec::new();
+        }
+        let mut views: Vec<FileCacheView> = (0..files.files.len() as u32)
+            .map(|file| {
+                let display = if file == 0 { &self.text.name } else { &files.get(file).display };
+                FileCacheView { file, changed: self.reload.changed.contains(display), ..FileCacheView::default() }
+            })
+            .collect();
+        for unit in &self.last_build().units {
+            let Some(view) = views.get_mut(unit.file as usize) else { continue };
+            view.units += 1;
+            match unit.source {
+                crate::engine::pipeline::UnitSource::Compiled => view.compiled.push(unit.name.clone()),
+                _ => view.hits += 1,
+            }
+        }
+        views
     }
 
     fn frame_views(&self, program: &ProgramInfo) -> Vec<FrameView> {

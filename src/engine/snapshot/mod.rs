@@ -348,6 +348,35 @@ pub struct CacheView {
     pub memory_bytes: u64,
     /// Entries evicted.
     pub evictions: u64,
+    /// What the latest build took from the cache, file by file (empty for a one-file program).
+    pub files: Vec<FileCacheView>,
+}
+
+/// What the latest build did with one file's units.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileCacheView {
+    /// The file (index in [`ProgramInfo::files`]).
+    pub file: u32,
+    /// Its units (its top level and each top-level function).
+    pub units: u64,
+    /// Units taken from the cache (memory or disk).
+    pub hits: u64,
+    /// The units compiled (misses), by name.
+    pub compiled: Vec<String>,
+    /// True when the file's text changed since the previous build (always false on the first).
+    pub changed: bool,
+}
+
+impl FileCacheView {
+    /// Why the file's units were compiled or not, in a few words.
+    pub fn why(&self, builds: u64) -> String {
+        match (self.compiled.is_empty(), builds > 1, self.changed) {
+            (true, _, _) => "all from the cache".to_string(),
+            (false, false, _) => "first build".to_string(),
+            (false, true, true) => format!("file changed: recompiled {}", self.compiled.join(", ")),
+            (false, true, false) => format!("an import changed: recompiled {}", self.compiled.join(", ")),
+        }
+    }
 }
 
 impl CacheView {

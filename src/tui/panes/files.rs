@@ -90,6 +90,11 @@ impl FileList {
                 if !self.query.is_empty() {
                     parts.push(format!("{} matches", self.match_count(snap, i)));
                 }
+                if let Some((c, f)) =
+                    snap.cache.as_ref().and_then(|c| Some((c, c.files.iter().find(|f| f.file == i)?)))
+                {
+                    parts.push(format!("cache {}/{}: {}", f.hits, f.units, f.why(c.builds)));
+                }
                 let role = if i == 0 { "main" } else { "module" };
                 format!("{} ({role}) · {}", f.display, parts.join(", "))
             }
