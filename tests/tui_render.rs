@@ -87,6 +87,7 @@ fn with_future_data() -> Arc<SessionSnapshot> {
         entries: 8,
         memory_bytes: 64 * 1024,
         evictions: 1,
+        files: Vec::new(),
     });
     let counts: Vec<Vec<u64>> =
         snap.program.functions.iter().map(|f| (0..f.optimized.len() as u64).map(|pc| pc * 10).collect()).collect();
@@ -569,4 +570,62 @@ fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
     let members: Vec<String> = end.contracts.iter().flat_map(|c| c.members.iter().map(|m| m.value.clone())).collect();
     assert_eq!(members, vec!["{\"alice\": 6, \"bob\": 4}".to_string()]);
     assert_eq!(end.events_len, 1);
+}
+
+/// samples/modules.zx (three files) loaded as the CLI loads it, paused at a breakpoint in the
+/// module `samples/modules/shapes.zx`.
+fn multi_file_at_module_breakpoint() -> Arc<SessionSnapshot> {
+    use zexus_tui::cli::module_fs::RealFs;
+    use zexus_tui::engine::cache::CompileCache;
+    use zexus_tui::engine::loader;
+    // Relative to the crate root (the test's working directory), so display paths are stable.
+    let path = std::path::Path::new("samples/modules.zx");
+    let src = std::fs::read_to_string(path).expect("sample");
+    let program = loader::load(&RealFs, path, src.clone()).map_err(|(d, _)| d).expect("loads");
+    assert_eq!(program.files.len(), 3);
+    let name = "samples/modules.zx";
+    let program = Some(std::rc::Rc::new(program));
+    let mut d = Debugger::with_program(name, &src, program, &Options::default(), CompileCache::default())
+        .expect("builds");
+    d.toggle_breakpoint(Breakpoint::Line { file: 1, line: 3 });
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    assert_eq!(d.stop_reason(), Some("breakpoint at samples/modules/shapes.zx:3"));
+    fixed(d.snapshot())
+}
+
+#[test]
+fn multi_file_source_follows_the_pc_and_the_file_list() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(multi_file_at_module_breakpoint());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Source samples/modules/shapes.zx"), "{screen}");
+        if size.0 >= 120 {
+            assert!(screen.contains("#1 area@samples/modules/shapes.zx:3"), "the call stack names files: {screen}");
+            assert!(screen.contains("#0 <main> samples/modules.zx:9"), "{screen}");
+        }
+        // The file list, after a search that matches in every file.
+        app.on_key(key('/'));
+        for c in "side".chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let message = app.message().unwrap_or_default().to_string();
+        assert!(message.starts_with("found \"side\" at samples/modules/shapes.zx:"), "{message}");
+        app.on_key(key('F'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("samples/modules/stats.zx (module)"), "{screen}");
+        insta::assert_snapshot!(format!("file_list_{}x{}", size.0, size.1), terminal.backend());
+        // Enter on the main file's first match shows it in the source pane.
+        app.on_key(key('g'));
+        app.on_key(key('j'));
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Source samples/modules.zx "), "{screen}");
+        assert!(!screen.contains("(module)"), "the list closed: {screen}");
+        // A breakpoint set there names the main file.
+        app.outbox.clear();
+        app.on_key(key('b'));
+        assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { file: 0, line: 5 })));
+    }
 }

@@ -83,7 +83,7 @@ impl FileList {
                     .iter()
                     .filter(|b| matches!(b, Breakpoint::Line { file, .. } if *file == i))
                     .count();
-                let mut parts = vec![format!("{} lines", f.line_count), format!("{functions} functions")];
+                let mut parts = vec![format!("{} lines", f.line_count), format!("{functions} function{}", if functions == 1 { "" } else { "s" })];
                 if breaks > 0 {
                     parts.push(format!("{breaks} breakpoint{}", if breaks == 1 { "" } else { "s" }));
                 }

@@ -58,7 +58,16 @@ impl VmPane {
         for (i, f) in snap.frames.iter().enumerate().rev() {
             let mark = if Some(i) == selected { "▶" } else { " " };
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
-            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}", f.name, f.line, f.pc)));
+            let at = if snap.is_multi_file() {
+                // `f@D:LINE` for a function of module D, else `name D:LINE`.
+                let file = snap.file_name(f.file);
+                let qualified = f.name.strip_suffix(file).is_some_and(|n| n.ends_with('@'))
+                    || f.name.strip_suffix('>').is_some_and(|n| n.ends_with(file));
+                if qualified { format!("{}:{}", f.name, f.line) } else { format!("{} {file}:{}", f.name, f.line) }
+            } else {
+                format!("{}  line {}", f.name, f.line)
+            };
+            out.push((kind, format!("{mark} #{i} {at}  pc {}", f.pc)));
         }
         if let Some(i) = selected
             && let Some(f) = snap.frames.get(i)
