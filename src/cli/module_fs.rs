@@ -80,17 +80,8 @@ pub fn reload_program(file: &Path) -> Result<(String, Option<Rc<LoadedProgram>>)
     let src = crate::input::read_source(file)?;
     match loader::load(&RealFs, file, src.clone()) {
         Ok(p) => Ok((src, (p.files.len() > 1).then(|| Rc::new(p)))),
-        Err((diags, sources)) => Err(summary(&diags, &sources)),
+        Err((diags, sources)) => Err(sources.summary(&diags)),
     }
-}
-
-/// The first diagnostic in one line: `D:LINE:COL: message`.
-pub fn summary(diags: &[crate::diag::Diagnostic], sources: &SourceFiles) -> String {
-    let Some(d) = diags.first() else { return "error".to_string() };
-    if sources.files.is_empty() {
-        return d.message.clone();
-    }
-    format!("{}: {}", sources.position(d.span.start), d.message)
 }
 
 /// Reads `file` and loads every module it reaches (MODULES.md §5); errors are printed.

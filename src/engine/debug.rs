@@ -180,8 +180,13 @@ impl Debugger {
     fn attach_recorder(&mut self) {
         self.interrupt = self.session.vm.interrupt_flag();
         let names = self.session.vm.program.protos.iter().map(|p| p.display_name().to_string()).collect();
+        let files = self.session.files();
+        let file_of = |p: &std::rc::Rc<crate::vm::program::Proto>| files.get(files.file_of(p.span.start)).display.clone();
+        let owners: Vec<String> =
+            if files.is_multi() { self.session.vm.program.protos.iter().map(file_of).collect() } else { Vec::new() };
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_function_names(names);
+            r.set_function_files(owners);
             r.set_interrupt(self.interrupt.clone());
         }
     }

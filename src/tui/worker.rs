@@ -406,7 +406,7 @@ fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader
     };
     if let Err((diags, sources)) = res {
         let first = match &sources {
-            Some(files) => crate::cli::module_fs::summary(&diags, files),
+            Some(files) => files.summary(&diags),
             None => diags.first().map(|d| d.message.clone()).unwrap_or_default(),
         };
         out.notice(format!("restart: the program does not compile ({first}); {kept}"));
