@@ -916,4 +916,113 @@ print(total)
         assert_eq!(profile.line_hits[7], 1);
         assert_eq!(profile.instructions.iter().flatten().sum::<u64>(), snap.counters.instructions);
     }
+
+    /// Multi-file programs, loaded from an in-memory file system.
+    mod multi_file {
+        use std::collections::HashMap;
+        use std::path::{Path, PathBuf};
+
+        use super::*;
+        use crate::engine::loader::{self, ModuleFs, PathKind};
+
+        /// Files under `/p`, the working directory.
+        struct MemFs(HashMap<PathBuf, String>);
+
+        impl MemFs {
+            fn abs(path: &Path) -> PathBuf {
+                Path::new("/p").join(path)
+            }
+        }
+
+        impl ModuleFs for MemFs {
+            fn kind(&self, path: &Path) -> PathKind {
+                if self.0.contains_key(&MemFs::abs(path)) { PathKind::File } else { PathKind::Missing }
+            }
+            fn canonical(&self, path: &Path) -> Option<PathBuf> {
+                let abs = MemFs::abs(path);
+                self.0.contains_key(&abs).then_some(abs)
+            }
+            fn read(&self, path: &Path) -> Result<String, String> {
+                self.0.get(&MemFs::abs(path)).cloned().ok_or_else(|| "missing".to_string())
+            }
+        }
+
+        const MAIN: &str = "use { area } from \"./m/shapes.zx\"\nuse { mean } from \"./m/stats.zx\"\n\
+                            let a = area(3)\nprint(a, mean([a, 1]))\n";
+        const SHAPES: &str = "export action area(side) {\n  let a = side * side\n  return a\n}\n";
+        const STATS: &str = "export action mean(xs) {\n  return (xs[0] + xs[1]) / 2\n}\n";
+
+        fn load(main: &str, shapes: &str) -> Rc<LoadedProgram> {
+            let fs = MemFs(HashMap::from([
+                (PathBuf::from("/p/main.zx"), main.to_string()),
+                (PathBuf::from("/p/m/shapes.zx"), shapes.to_string()),
+                (PathBuf::from("/p/m/stats.zx"), STATS.to_string()),
+            ]));
+            Rc::new(loader::load(&fs, Path::new("main.zx"), main.to_string()).map_err(|(d, _)| d).expect("loads"))
+        }
+
+        fn debugger() -> Debugger {
+            let program = load(MAIN, SHAPES);
+            Debugger::with_program("main.zx", MAIN, Some(program), &Options::default(), CompileCache::default())
+                .expect("builds")
+        }
+
+        #[test]
+        fn steps_into_a_module_function_and_out() {
+            let mut d = debugger();
+            assert!(d.run_to_stop(Goal::RunToLine { file: 0, line: 3 }, 10_000));
+            assert_eq!(d.stop_reason(), Some("reached main.zx:3"));
+            let mut steps = 0;
+            while d.snapshot().location.map(|l| l.file) == Some(0) {
+                assert!(d.run_to_stop(Goal::StepInstruction, 10));
+                steps += 1;
+                assert!(steps < 20, "never entered the module");
+            }
+            let snap = d.snapshot();
+            let loc = snap.location.expect("a location");
+            assert_eq!((snap.file_name(loc.file), loc.line), ("m/shapes.zx", 2));
+            assert_eq!(snap.function(loc.function).map(|f| (f.name.as_str(), f.file)), Some(("area@m/shapes.zx", 1)));
+            let frames: Vec<(String, u32, u32)> = snap.frames.iter().map(|f| (f.name.clone(), f.file, f.line)).collect();
+            assert_eq!(frames, [("<main>".to_string(), 0, 3), ("area@m/shapes.zx".to_string(), 1, 2)]);
+            assert!(d.run_to_stop(Goal::StepOut, 10_000));
+            let loc = d.snapshot().location.expect("a location");
+            assert_eq!((loc.file, loc.line), (0, 3));
+        }
+
+        #[test]
+        fn a_module_breakpoint_follows_its_file_across_restarts() {
+            let mut d = debugger();
+            d.toggle_breakpoint(Breakpoint::Line { file: 2, line: 2 });
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.stop_reason(), Some("breakpoint at m/stats.zx:2"));
+            // The main file now imports stats first: the module's index changes, the
+            // breakpoint stays in m/stats.zx.
+            let swapped = "use { mean } from \"./m/stats.zx\"\nuse { area } from \"./m/shapes.zx\"\n\
+                           let a = area(3)\nprint(a, mean([a, 1]))\n";
+            d.restart_with_program(load(swapped, SHAPES)).expect("restarts");
+            assert_eq!(d.snapshot().breakpoints, vec![Breakpoint::Line { file: 1, line: 2 }]);
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.stop_reason(), Some("breakpoint at m/stats.zx:2"));
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.snapshot().output, vec!["9 5.0"]);
+        }
+
+        #[test]
+        fn a_restart_after_a_module_edit_recompiles_only_that_file() {
+            let mut d = debugger();
+            d.toggle_event_break(EventBreak::CacheMiss);
+            d.restart_with_program(load(MAIN, &SHAPES.replace("side * side", "side * side + 0")))
+                .expect("restarts");
+            assert_eq!(d.stop_reason(), Some("cache miss: recompiled area@m/shapes.zx"));
+            let snap = d.snapshot();
+            let cache = snap.cache.as_ref().expect("cache figures");
+            let files: Vec<(u32, u64, u64, bool)> = cache.files.iter().map(|f| (f.file, f.units, f.hits, f.changed)).collect();
+            assert_eq!(files, [(0, 1, 1, false), (1, 2, 1, true), (2, 2, 2, false)]);
+            assert_eq!(cache.files[1].why(cache.builds), "file changed: recompiled area@m/shapes.zx");
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.snapshot().output, vec!["9 5.0"]);
+            let profile = d.snapshot().profile.expect("counts");
+            assert_eq!(profile.line_hits_in(1, 2), 1, "line 2 of m/shapes.zx ran once");
+        }
+    }
 }
