@@ -94,8 +94,9 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         },
         None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
     };
-    let loader = match (file, &sources) {
-        (Some(path), Some(_)) => {
+    // Always through the loader, so that a `use` added before a restart loads its module.
+    let loader = match file {
+        Some(path) => {
             let path = path.to_path_buf();
             Some(ProgramLoader(Arc::new(move || super::module_fs::reload_program(&path))))
         }

@@ -399,6 +399,7 @@ fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader
             debugger.restart_with_program(program).map_err(|d| (d, Some(sources)))
         }
         Err(why) => {
+            let why = why.strip_prefix("error: ").unwrap_or(&why);
             out.notice(format!("restart: {why}; {kept}"));
             let _ = debugger.restart();
             return;
