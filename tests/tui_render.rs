@@ -629,3 +629,39 @@ fn multi_file_source_follows_the_pc_and_the_file_list() {
         assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { file: 0, line: 5 })));
     }
 }
+
+/// A runtime error in a module: the source pane shows the module at the failing line, and the
+/// four-way view of a loop in a module shows that module's source.
+#[test]
+fn multi_file_error_and_loop_view_in_a_module() {
+    use zexus_tui::cli::module_fs::RealFs;
+    use zexus_tui::engine::cache::CompileCache;
+    use zexus_tui::engine::loader;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main = "use { total, ratio } from \"./lib/m.zx\"\nprint(total(300))\nprint(ratio(1, 0))\n";
+    let module = "export action total(n) {\n  let t = 0\n  let i = 0\n  while (i < n) {\n    t = t + i\n    i = i + 1\n  }\n  return t\n}\nexport action ratio(a, b) {\n  return a / b\n}\n";
+    std::fs::create_dir_all(dir.path().join("lib")).expect("mkdir");
+    std::fs::write(dir.path().join("p.zx"), main).expect("write");
+    std::fs::write(dir.path().join("lib/m.zx"), module).expect("write");
+    let path = dir.path().join("p.zx");
+    let program = loader::load(&RealFs, &path, main.to_string()).map_err(|(d, _)| d).expect("loads");
+    let options = Options::default();
+    let mut d =
+        Debugger::with_program("p.zx", main, Some(std::rc::Rc::new(program)), &options, CompileCache::default())
+            .expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    let snap = fixed(d.snapshot());
+    let err = snap.error.as_ref().expect("a runtime error");
+    assert_eq!((snap.file_name(err.file), err.line), (snap.program.files[1].display.as_str(), 11));
+    assert!(err.rendered.contains("lib/m.zx:11:"), "{}", err.rendered);
+    let mut app = app(snap.clone());
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("Source ") && screen.contains("lib/m.zx ·"), "{screen}");
+    assert!(screen.contains("lib/m.zx:11:12: division by zero"), "{screen}");
+    assert!(screen.contains("11 │   return a / b"), "{screen}");
+    // The loop of `total`, four ways: its source column reads the module.
+    app.on_key(key('L'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("while (i < n) {"), "{screen}");
+    assert!(screen.contains("t = t + i"), "{screen}");
+}
