@@ -97,8 +97,14 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     }
     let max_instruction = counts.iter().flatten().copied().max().unwrap_or(0);
     let max_line_hits = lines.iter().copied().max().unwrap_or(0);
-    snap.profile =
-        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits, modules: Vec::new() });
+    snap.profile = Some(ProfileView {
+        instructions: counts,
+        line_hits: lines.clone(),
+        lines,
+        max_instruction,
+        max_line_hits,
+        modules: Vec::new(),
+    });
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
@@ -415,7 +421,10 @@ fn keys_become_requests() {
     app.on_key(key('u'));
     assert_eq!(
         app.outbox,
-        vec![Request::ToggleBreakpoint(Breakpoint::main_line(17)), Request::Start(Goal::RunToLine { file: 0, line: 18 })]
+        vec![
+            Request::ToggleBreakpoint(Breakpoint::main_line(17)),
+            Request::Start(Goal::RunToLine { file: 0, line: 18 })
+        ]
     );
     app.outbox.clear();
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
@@ -585,8 +594,8 @@ fn multi_file_at_module_breakpoint() -> Arc<SessionSnapshot> {
     assert_eq!(program.files.len(), 3);
     let name = "samples/modules.zx";
     let program = Some(std::rc::Rc::new(program));
-    let mut d = Debugger::with_program(name, &src, program, &Options::default(), CompileCache::default())
-        .expect("builds");
+    let mut d =
+        Debugger::with_program(name, &src, program, &Options::default(), CompileCache::default()).expect("builds");
     d.toggle_breakpoint(Breakpoint::Line { file: 1, line: 3 });
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     assert_eq!(d.stop_reason(), Some("breakpoint at samples/modules/shapes.zx:3"));

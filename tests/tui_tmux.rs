@@ -409,7 +409,9 @@ fn multi_file_program_in_tmux() {
     tmux.wait_for("the file list", |s| s.contains("Files (3)") && s.contains("modules/stats.zx (module)"));
     tmux.keys(&["j"]);
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the module in the source pane", |s| s.contains("Source modules/shapes.zx") && !s.contains("Files (3)"));
+    tmux.wait_for("the module in the source pane", |s| {
+        s.contains("Source modules/shapes.zx") && !s.contains("Files (3)")
+    });
     tmux.keys(&["g"]);
     tmux.keys(&["j"]);
     tmux.keys(&["j"]);
@@ -421,9 +423,8 @@ fn multi_file_program_in_tmux() {
     tmux.keys(&["r"]);
     tmux.wait_still("restarted", |s| s.starts_with(" PAUSED (restarted)"));
     tmux.keys(&["c"]);
-    let screen = tmux.wait_still("the breakpoint in the module", |s| {
-        s.starts_with(" PAUSED (breakpoint at modules/shapes.zx:3)")
-    });
+    let screen = tmux
+        .wait_still("the breakpoint in the module", |s| s.starts_with(" PAUSED (breakpoint at modules/shapes.zx:3)"));
     assert!(screen.contains("Source modules/shapes.zx"), "{screen}");
 
     // A syntax error in the module: a restart says where and keeps the loaded program.

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use super::module_fs::LoadedMain;
 use super::{DisMode, RunOpts};
 use crate::engine::cache::CompileCache;
+use crate::engine::files::localized;
 use crate::engine::loader::LoadedProgram;
 use crate::engine::program_build::build_loaded;
-use crate::engine::files::localized;
 
 /// Lists every file's units.
 pub fn cmd_dis_program(main: &LoadedMain, program: &LoadedProgram, opts: &RunOpts, mode: DisMode) -> ExitCode {

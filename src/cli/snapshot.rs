@@ -304,8 +304,11 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
                 .filter(|(_, _, n)| *n > 0)
                 .collect();
             lines.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
-            let top: Vec<String> =
-                lines.iter().take(5).map(|(f, line, n)| format!("{} x{n}", snap.where_line(*f, *line as u32))).collect();
+            let top: Vec<String> = lines
+                .iter()
+                .take(5)
+                .map(|(f, line, n)| format!("{} x{n}", snap.where_line(*f, *line as u32)))
+                .collect();
             let _ = writeln!(s, "profile      exact counts; most run: {}", top.join(", "));
         }
         None => {

@@ -7,8 +7,8 @@ use clap::Args;
 
 use std::sync::Arc;
 
-use super::cache_dir::DirStore;
 use super::RunOpts;
+use super::cache_dir::DirStore;
 use crate::engine::cache::CompileCache;
 use crate::tui::worker::{CacheFactory, ProgramLoader};
 use crate::tui::{self, TuiConfig, theme::Theme};

@@ -43,10 +43,8 @@ impl Session {
 /// its own file): instructions executed on each line, and the times each line ran (the count
 /// of its most-executed instruction).
 pub fn profile_view(instructions: Vec<Vec<u64>>, functions: &[FunctionInfo], line_counts: &[usize]) -> ProfileView {
-    let mut files: Vec<LineCounts> = line_counts
-        .iter()
-        .map(|&n| LineCounts { lines: vec![0u64; n + 2], line_hits: vec![0u64; n + 2] })
-        .collect();
+    let mut files: Vec<LineCounts> =
+        line_counts.iter().map(|&n| LineCounts { lines: vec![0u64; n + 2], line_hits: vec![0u64; n + 2] }).collect();
     for (f, counts) in functions.iter().zip(&instructions) {
         let Some(file) = files.get_mut(f.file as usize) else { continue };
         for (row, &n) in f.optimized.iter().zip(counts) {

@@ -181,7 +181,8 @@ impl Debugger {
         self.interrupt = self.session.vm.interrupt_flag();
         let names = self.session.vm.program.protos.iter().map(|p| p.display_name().to_string()).collect();
         let files = self.session.files();
-        let file_of = |p: &std::rc::Rc<crate::vm::program::Proto>| files.get(files.file_of(p.span.start)).display.clone();
+        let file_of =
+            |p: &std::rc::Rc<crate::vm::program::Proto>| files.get(files.file_of(p.span.start)).display.clone();
         let owners: Vec<String> =
             if files.is_multi() { self.session.vm.program.protos.iter().map(file_of).collect() } else { Vec::new() };
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
@@ -240,7 +241,10 @@ impl Debugger {
         Ok(())
     }
 
-    fn restart_by(&mut self, reload: impl FnOnce(&mut Session) -> Result<(), Vec<Diagnostic>>) -> Result<(), Vec<Diagnostic>> {
+    fn restart_by(
+        &mut self,
+        reload: impl FnOnce(&mut Session) -> Result<(), Vec<Diagnostic>>,
+    ) -> Result<(), Vec<Diagnostic>> {
         // The abandoned run ends in the old trace; the new trace starts with the rebuild.
         self.session.report_stopped();
         self.session.run_started = false;
@@ -520,7 +524,8 @@ impl Debugger {
                 let replay =
                     self.event_breaks.contains(&EventBreak::RuntimeError) && self.replayed_error != Some(n) && n > 0;
                 if replay && let Some(loc) = self.session.location() {
-                    let reason = format!("before runtime error: {} ({})", e.message, self.where_line(loc.file, loc.line));
+                    let reason =
+                        format!("before runtime error: {} ({})", e.message, self.where_line(loc.file, loc.line));
                     self.begin_replay(n, (loc.function, loc.pc), reason);
                     return false;
                 }
@@ -982,7 +987,8 @@ print(total)
             let loc = snap.location.expect("a location");
             assert_eq!((snap.file_name(loc.file), loc.line), ("m/shapes.zx", 2));
             assert_eq!(snap.function(loc.function).map(|f| (f.name.as_str(), f.file)), Some(("area@m/shapes.zx", 1)));
-            let frames: Vec<(String, u32, u32)> = snap.frames.iter().map(|f| (f.name.clone(), f.file, f.line)).collect();
+            let frames: Vec<(String, u32, u32)> =
+                snap.frames.iter().map(|f| (f.name.clone(), f.file, f.line)).collect();
             assert_eq!(frames, [("<main>".to_string(), 0, 3), ("area@m/shapes.zx".to_string(), 1, 2)]);
             assert!(d.run_to_stop(Goal::StepOut, 10_000));
             let loc = d.snapshot().location.expect("a location");
@@ -1011,12 +1017,12 @@ print(total)
         fn a_restart_after_a_module_edit_recompiles_only_that_file() {
             let mut d = debugger();
             d.toggle_event_break(EventBreak::CacheMiss);
-            d.restart_with_program(load(MAIN, &SHAPES.replace("side * side", "side * side + 0")))
-                .expect("restarts");
+            d.restart_with_program(load(MAIN, &SHAPES.replace("side * side", "side * side + 0"))).expect("restarts");
             assert_eq!(d.stop_reason(), Some("cache miss: recompiled area@m/shapes.zx"));
             let snap = d.snapshot();
             let cache = snap.cache.as_ref().expect("cache figures");
-            let files: Vec<(u32, u64, u64, bool)> = cache.files.iter().map(|f| (f.file, f.units, f.hits, f.changed)).collect();
+            let files: Vec<(u32, u64, u64, bool)> =
+                cache.files.iter().map(|f| (f.file, f.units, f.hits, f.changed)).collect();
             assert_eq!(files, [(0, 1, 1, false), (1, 2, 1, true), (2, 2, 2, false)]);
             assert_eq!(cache.files[1].why(cache.builds), "file changed: recompiled area@m/shapes.zx");
             assert!(d.run_to_stop(Goal::Continue, 10_000));

@@ -7,9 +7,9 @@ use std::io::Write;
 use std::rc::Rc;
 
 use super::cache::{CacheStats, CompileCache};
-use super::pipeline::{BuildReport, build_with_cache};
 use super::files::ProgramFiles;
 use super::loader::LoadedProgram;
+use super::pipeline::{BuildReport, build_with_cache};
 use super::program_build::build_loaded;
 use super::{Build, Options, Session};
 use crate::diag::Diagnostic;
@@ -78,7 +78,12 @@ impl Session {
         self.replace_build(build, report, ProgramFiles::loaded(program))
     }
 
-    fn replace_build(&mut self, build: Build, report: BuildReport, files: ProgramFiles) -> Result<&BuildReport, Vec<Diagnostic>> {
+    fn replace_build(
+        &mut self,
+        build: Build,
+        report: BuildReport,
+        files: ProgramFiles,
+    ) -> Result<&BuildReport, Vec<Diagnostic>> {
         self.vm.flush();
         self.report_stopped();
         let (vm, jit) = Session::new_vm(&build, &self.reload.options, Box::new(self.reload.out.clone()));

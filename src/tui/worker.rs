@@ -20,9 +20,9 @@ use crate::diag::Diagnostic;
 use std::rc::Rc;
 
 use crate::engine::Options;
-use crate::engine::loader::LoadedProgram;
 use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
+use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
 

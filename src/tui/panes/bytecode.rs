@@ -237,7 +237,10 @@ impl BytecodePane {
                     x = put_raw(buf, x, y, marker, right.saturating_sub(x), style);
                     let bp = if optimized && snap.breakpoints.contains(&Breakpoint::Instruction { function: f, pc }) {
                         "●"
-                    } else if snap.breakpoints.contains(&Breakpoint::Line { file: function_file(snap, f), line: lr.line }) {
+                    } else if snap
+                        .breakpoints
+                        .contains(&Breakpoint::Line { file: function_file(snap, f), line: lr.line })
+                    {
                         "○"
                     } else {
                         " "

@@ -83,15 +83,17 @@ impl FileList {
                     .iter()
                     .filter(|b| matches!(b, Breakpoint::Line { file, .. } if *file == i))
                     .count();
-                let mut parts = vec![format!("{} lines", f.line_count), format!("{functions} function{}", if functions == 1 { "" } else { "s" })];
+                let mut parts = vec![
+                    format!("{} lines", f.line_count),
+                    format!("{functions} function{}", if functions == 1 { "" } else { "s" }),
+                ];
                 if breaks > 0 {
                     parts.push(format!("{breaks} breakpoint{}", if breaks == 1 { "" } else { "s" }));
                 }
                 if !self.query.is_empty() {
                     parts.push(format!("{} matches", self.match_count(snap, i)));
                 }
-                if let Some((c, f)) =
-                    snap.cache.as_ref().and_then(|c| Some((c, c.files.iter().find(|f| f.file == i)?)))
+                if let Some((c, f)) = snap.cache.as_ref().and_then(|c| Some((c, c.files.iter().find(|f| f.file == i)?)))
                 {
                     parts.push(format!("cache {}/{}: {}", f.hits, f.units, f.why(c.builds)));
                 }

@@ -255,7 +255,8 @@ impl Pane for SourcePane {
             self.show(file, line);
             return Some(format!("found {query:?} at {}{}", name(file, line as usize), more(Some(file))));
         }
-        let wrapped = (0..=self.scroll.cursor.min(n.saturating_sub(1))).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        let wrapped =
+            (0..=self.scroll.cursor.min(n.saturating_sub(1))).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
         match wrapped {
             Some(i) => {
                 self.scroll.jump(i);
