@@ -480,13 +480,13 @@ impl Debugger {
             .take_events()
             .into_iter()
             .find(|h| !matches!(h, Happened::Caught { instructions, .. } if Some(*instructions) == replayed))?;
-        let loop_line = |func: u32, loop_id: u16| -> u32 {
+        let loop_header = |func: u32, loop_id: u16| -> u32 {
             let proto = self.session.vm.program.protos.get(func as usize);
             proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header)
         };
         Some(match happened {
             Happened::JitCompiled { func, loop_id } => {
-                format!("JIT compiled loop at {}", self.at(func, loop_line(func, loop_id)))
+                format!("JIT compiled loop at {}", self.at_pc(func, loop_header(func, loop_id)))
             }
             Happened::Bailout { func, pc, reason, .. } => {
                 format!("bail-out: {reason} ({})", self.at_pc(func, pc))
@@ -583,11 +583,6 @@ impl Debugger {
     fn at_pc(&self, function: u32, pc: u32) -> String {
         let (file, line) = self.line_of(function, pc);
         self.where_line(file, line)
-    }
-
-    /// [`Debugger::at_pc`] of a loop header.
-    fn at(&self, function: u32, header: u32) -> String {
-        self.at_pc(function, header)
     }
 
     fn pos(&self) -> Option<Pos> {

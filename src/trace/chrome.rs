@@ -139,7 +139,7 @@ impl<W: Write> ChromeTraceWriter<W> {
     /// Names the file of each function (by `FuncId`), written as `file` in the `args` of its
     /// calls (a multi-file program's trace; a one-file trace sets none).
     pub fn set_function_files(&mut self, files: Vec<String>) {
-        self.files = files.into_iter().map(|n| Rc::from(n)).collect();
+        self.files = files.into_iter().map(Rc::from).collect();
     }
 
     /// Names functions up front (by `FuncId`), for events that carry only an id.

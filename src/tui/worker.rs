@@ -96,7 +96,10 @@ impl std::fmt::Debug for CacheFactory {
 /// `Rc`s): the main file's text and, for a multi-file program, every file (`engine::loader`);
 /// or why not, in one line (`D:LINE:COL: message`). The CLI supplies it; restarts call it again.
 #[derive(Clone)]
-pub struct ProgramLoader(pub Arc<dyn Fn() -> Result<(String, Option<Rc<LoadedProgram>>), String> + Send + Sync>);
+pub struct ProgramLoader(pub Arc<dyn Fn() -> LoadResult + Send + Sync>);
+
+/// What a [`ProgramLoader`] returns: the main file's text and the multi-file program, if any.
+pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), String>;
 
 impl std::fmt::Debug for ProgramLoader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -222,7 +222,7 @@ impl Pane for SourcePane {
         let hit = |l: &str| l.to_lowercase().contains(&needle);
         let n = self.lines.len();
         let after = (self.scroll.cursor + 1..n).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
-        let Some(snap) = self.snap.clone() else { return None };
+        let snap = self.snap.clone()?;
         let files = &snap.program.files;
         let others = files.len().saturating_sub(1);
         // Matches in the other files: (file, first matching line, count), in order after this one.
