@@ -480,11 +480,11 @@ impl App {
         }
         *self.rects.borrow_mut() = rects;
         self.render_bar(bar, buf, theme);
-        if self.mode == Mode::Help {
-            render_help(area, buf, theme);
-        }
         if let Some(list) = &self.files {
             list.render(body, buf, theme, true);
+        }
+        if self.mode == Mode::Help {
+            render_help(area, buf, theme);
         }
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
