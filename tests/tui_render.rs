@@ -61,7 +61,7 @@ fn fixed(mut snap: SessionSnapshot) -> Arc<SessionSnapshot> {
 /// Stopped inside `transfer` on round 2 (transaction open, loops hot, output so far).
 fn paused_in_transaction() -> Arc<SessionSnapshot> {
     let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
-    d.toggle_breakpoint(Breakpoint::Line { line: 17 });
+    d.toggle_breakpoint(Breakpoint::main_line(17));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     fixed(d.snapshot())
@@ -87,6 +87,7 @@ fn with_future_data() -> Arc<SessionSnapshot> {
         entries: 8,
         memory_bytes: 64 * 1024,
         evictions: 1,
+        files: Vec::new(),
     });
     let counts: Vec<Vec<u64>> =
         snap.program.functions.iter().map(|f| (0..f.optimized.len() as u64).map(|pc| pc * 10).collect()).collect();
@@ -96,8 +97,14 @@ fn with_future_data() -> Arc<SessionSnapshot> {
     }
     let max_instruction = counts.iter().flatten().copied().max().unwrap_or(0);
     let max_line_hits = lines.iter().copied().max().unwrap_or(0);
-    snap.profile =
-        Some(ProfileView { instructions: counts, line_hits: lines.clone(), lines, max_instruction, max_line_hits });
+    snap.profile = Some(ProfileView {
+        instructions: counts,
+        line_hits: lines.clone(),
+        lines,
+        max_instruction,
+        max_line_hits,
+        modules: Vec::new(),
+    });
     snap.jit.available = true;
     snap.jit.loops_compiled = 1;
     snap.jit_code = Some(JitView {
@@ -311,10 +318,10 @@ fn inside_compiled_loop() -> Arc<SessionSnapshot> {
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     d.toggle_event_break(EventBreak::JitCompiled);
     // Into the second call's loop (native code ran for the first), then four instructions on.
-    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    d.toggle_breakpoint(Breakpoint::main_line(6));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-    d.toggle_breakpoint(Breakpoint::Line { line: 6 });
+    d.toggle_breakpoint(Breakpoint::main_line(6));
     for _ in 0..4 {
         assert!(d.run_to_stop(Goal::StepInstruction, 10));
     }
@@ -414,7 +421,10 @@ fn keys_become_requests() {
     app.on_key(key('u'));
     assert_eq!(
         app.outbox,
-        vec![Request::ToggleBreakpoint(Breakpoint::Line { line: 17 }), Request::Start(Goal::RunToLine(18))]
+        vec![
+            Request::ToggleBreakpoint(Breakpoint::main_line(17)),
+            Request::Start(Goal::RunToLine { file: 0, line: 18 })
+        ]
     );
     app.outbox.clear();
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
@@ -487,7 +497,7 @@ fn mouse_focuses_selects_and_scrolls() {
     app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, 4));
     assert_eq!(app.focus(), PaneId::Source);
     app.on_key(key('b'));
-    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line })) = app.outbox.pop() else {
+    let Some(Request::ToggleBreakpoint(Breakpoint::Line { line, .. })) = app.outbox.pop() else {
         panic!("b after a click sets a line breakpoint")
     };
     let screen = format!("{}", draw(&app, (160, 48)).backend());
@@ -496,7 +506,7 @@ fn mouse_focuses_selects_and_scrolls() {
     // The wheel moves the cursor three rows.
     app.on_mouse(at(MouseEventKind::ScrollDown, 10, 4));
     app.on_key(key('b'));
-    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { line: line + 3 })));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(line + 3))));
 }
 
 /// A long program path gives way to the status message instead of pushing it off the edge (CI
@@ -541,7 +551,7 @@ print(t.balances)
 #[test]
 fn vm_pane_shows_contract_storage_with_the_changed_members_and_the_events() {
     let mut d = Debugger::new("token.zx", TOKEN, &Options::default()).expect("builds");
-    d.toggle_breakpoint(Breakpoint::Line { line: 7 });
+    d.toggle_breakpoint(Breakpoint::main_line(7));
     // First stop: the successful transfer's require; second: the failing one, with its
     // pending writes in storage.
     assert!(d.run_to_stop(Goal::Continue, 1_000_000));
@@ -578,6 +588,27 @@ fn token_at_failed_require() -> Arc<SessionSnapshot> {
     let mut d = Debugger::new("token.zx", &src, &Options::default()).expect("builds");
     d.set_event_break(EventBreak::RequireFailed, true, Some("Token.transfer".to_string()));
     assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    fixed(d.snapshot())
+}
+
+/// samples/modules.zx (three files) loaded as the CLI loads it, paused at a breakpoint in the
+/// module `samples/modules/shapes.zx`.
+fn multi_file_at_module_breakpoint() -> Arc<SessionSnapshot> {
+    use zexus_tui::cli::module_fs::RealFs;
+    use zexus_tui::engine::cache::CompileCache;
+    use zexus_tui::engine::loader;
+    // Relative to the crate root (the test's working directory), so display paths are stable.
+    let path = std::path::Path::new("samples/modules.zx");
+    let src = std::fs::read_to_string(path).expect("sample");
+    let program = loader::load(&RealFs, path, src.clone()).map_err(|(d, _)| d).expect("loads");
+    assert_eq!(program.files.len(), 3);
+    let name = "samples/modules.zx";
+    let program = Some(std::rc::Rc::new(program));
+    let mut d =
+        Debugger::with_program(name, &src, program, &Options::default(), CompileCache::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::Line { file: 1, line: 3 });
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    assert_eq!(d.stop_reason(), Some("breakpoint at samples/modules/shapes.zx:3"));
     fixed(d.snapshot())
 }
 
@@ -656,4 +687,77 @@ fn contracts_pane_shows_the_pending_write_then_the_rollback() {
         let vm = format!("{}", draw(&app, size).backend());
         assert!(vm.contains("Call stack (1)") && vm.contains("✗ reverted Token.transfer (190 gas"), "{vm}");
     }
+}
+
+#[test]
+fn multi_file_source_follows_the_pc_and_the_file_list() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app(multi_file_at_module_breakpoint());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Source samples/modules/shapes.zx"), "{screen}");
+        if size.0 >= 120 {
+            assert!(screen.contains("#1 area@samples/modules/shapes.zx:3"), "the call stack names files: {screen}");
+            assert!(screen.contains("#0 <main> samples/modules.zx:9"), "{screen}");
+        }
+        // The file list, after a search that matches in every file.
+        app.on_key(key('/'));
+        for c in "side".chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let message = app.message().unwrap_or_default().to_string();
+        assert!(message.starts_with("found \"side\" at samples/modules/shapes.zx:"), "{message}");
+        app.on_key(key('F'));
+        let terminal = draw(&app, size);
+        let screen = format!("{}", terminal.backend());
+        assert!(screen.contains("samples/modules/stats.zx (module)"), "{screen}");
+        insta::assert_snapshot!(format!("file_list_{}x{}", size.0, size.1), terminal.backend());
+        // Enter on the main file's first match shows it in the source pane.
+        app.on_key(key('g'));
+        app.on_key(key('j'));
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Source samples/modules.zx "), "{screen}");
+        assert!(!screen.contains("(module)"), "the list closed: {screen}");
+        // A breakpoint set there names the main file.
+        app.outbox.clear();
+        app.on_key(key('b'));
+        assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::Line { file: 0, line: 5 })));
+    }
+}
+
+/// A runtime error in a module: the source pane shows the module at the failing line, and the
+/// four-way view of a loop in a module shows that module's source.
+#[test]
+fn multi_file_error_and_loop_view_in_a_module() {
+    use zexus_tui::cli::module_fs::RealFs;
+    use zexus_tui::engine::cache::CompileCache;
+    use zexus_tui::engine::loader;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main = "use { total, ratio } from \"./lib/m.zx\"\nprint(total(300))\nprint(ratio(1, 0))\n";
+    let module = "export action total(n) {\n  let t = 0\n  let i = 0\n  while (i < n) {\n    t = t + i\n    i = i + 1\n  }\n  return t\n}\nexport action ratio(a, b) {\n  return a / b\n}\n";
+    std::fs::create_dir_all(dir.path().join("lib")).expect("mkdir");
+    std::fs::write(dir.path().join("p.zx"), main).expect("write");
+    std::fs::write(dir.path().join("lib/m.zx"), module).expect("write");
+    let path = dir.path().join("p.zx");
+    let program = loader::load(&RealFs, &path, main.to_string()).map_err(|(d, _)| d).expect("loads");
+    let options = Options::default();
+    let mut d =
+        Debugger::with_program("p.zx", main, Some(std::rc::Rc::new(program)), &options, CompileCache::default())
+            .expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    let snap = fixed(d.snapshot());
+    let err = snap.error.as_ref().expect("a runtime error");
+    assert_eq!((snap.file_name(err.file), err.line), (snap.program.files[1].display.as_str(), 11));
+    assert!(err.rendered.contains("lib/m.zx:11:"), "{}", err.rendered);
+    let mut app = app(snap.clone());
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("Source ") && screen.contains("lib/m.zx ·"), "{screen}");
+    assert!(screen.contains("lib/m.zx:11:12: division by zero"), "{screen}");
+    assert!(screen.contains("11 │   return a / b"), "{screen}");
+    // The loop of `total`, four ways: its source column reads the module.
+    app.on_key(key('L'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("while (i < n) {"), "{screen}");
+    assert!(screen.contains("t = t + i"), "{screen}");
 }

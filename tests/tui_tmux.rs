@@ -399,3 +399,103 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "token");
 }
+
+/// A copy of samples/modules.zx and its two modules in `dir`.
+fn copy_modules_sample(dir: &Path) {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::create_dir_all(dir.join("modules")).expect("mkdir");
+    for name in ["modules.zx", "modules/shapes.zx", "modules/stats.zx"] {
+        std::fs::copy(samples.join(name), dir.join(name)).expect("copy the sample");
+    }
+}
+
+/// Issue 16: the debugger on a multi-file program. Steps from the main file into a module's
+/// function (the source pane switches to the module and names it) and back out; sets a
+/// breakpoint in the module through the file list, which a restart keeps and a run stops at;
+/// a syntax error in the module is shown in the module with the import chain, on restart (in
+/// the status line) and on start (as `run` prints it).
+#[test]
+fn multi_file_program_in_tmux() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_modules_sample(dir.path());
+    let tmux = start_shell(dir.path());
+    tmux.keys(&["-l", &format!("{BIN} modules.zx")]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger on the main file", |s| {
+        s.starts_with(" PAUSED") && s.contains("Source modules.zx ") && status_number(s, "pc").is_some()
+    });
+
+    // Run to line 9 (`total = total + area(sides[i])`), then step instructions into `area`.
+    tmux.keys(&["g"]);
+    for _ in 0..8 {
+        tmux.keys(&["j"]);
+    }
+    tmux.keys(&["u"]);
+    let mut screen = tmux.wait_for("run to line 9", |s| s.starts_with(" PAUSED (reached modules.zx:9)"));
+    for _ in 0..20 {
+        if screen.lines().next().is_some_and(|l| l.contains("area@modules/shapes.zx")) {
+            break;
+        }
+        let before = (status_number(&screen, "pc"), screen.lines().next().map(str::to_owned));
+        tmux.keys(&["s"]);
+        screen = tmux.wait_still("one more instruction", |s| {
+            s.starts_with(" PAUSED (step)") && (status_number(s, "pc"), s.lines().next().map(str::to_owned)) != before
+        });
+    }
+    assert!(screen.lines().next().is_some_and(|l| l.contains("area@modules/shapes.zx line 3 pc 0")), "{screen}");
+    assert!(screen.contains("Source modules/shapes.zx"), "the source pane shows the module: {screen}");
+    assert!(screen.contains("#1 area@modules/shapes.zx:3"), "the call stack names the file: {screen}");
+
+    // `o`: back out to the main file.
+    tmux.keys(&["o"]);
+    let screen = tmux.wait_still("back in the main file", |s| s.starts_with(" PAUSED (step out)"));
+    assert!(screen.lines().next().is_some_and(|l| l.contains("<main> line 9")), "{screen}");
+    assert!(screen.contains("Source modules.zx "), "the source pane shows the main file again: {screen}");
+
+    // `F`: the file list; the module, then a breakpoint on its line 3.
+    tmux.keys(&["F"]);
+    tmux.wait_for("the file list", |s| s.contains("Files (3)") && s.contains("modules/stats.zx (module)"));
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the module in the source pane", |s| {
+        s.contains("Source modules/shapes.zx") && !s.contains("Files (3)")
+    });
+    tmux.keys(&["g"]);
+    tmux.keys(&["j"]);
+    tmux.keys(&["j"]);
+    tmux.keys(&["b"]);
+    tmux.wait_for("the breakpoint marker in the module", |s| {
+        s.lines().any(|l| l.contains("●") && l.contains("  3 │   let a = side * side"))
+    });
+    // A restart keeps it (by path); running stops there.
+    tmux.keys(&["r"]);
+    tmux.wait_still("restarted", |s| s.starts_with(" PAUSED (restarted)"));
+    tmux.keys(&["c"]);
+    let screen = tmux
+        .wait_still("the breakpoint in the module", |s| s.starts_with(" PAUSED (breakpoint at modules/shapes.zx:3)"));
+    assert!(screen.contains("Source modules/shapes.zx"), "{screen}");
+
+    // A syntax error in the module: a restart says where and keeps the loaded program.
+    let shapes = dir.path().join("modules/shapes.zx");
+    let text = std::fs::read_to_string(&shapes).expect("read");
+    std::fs::write(&shapes, text.replace("side * side", "side * (side")).expect("write");
+    tmux.keys(&["r"]);
+    tmux.wait_for("the restart error", |s| {
+        s.lines().next().is_some_and(|l| l.contains("restart: modules/shapes.zx:3:23: syntax error"))
+    });
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    // On start, the TUI reports it like `run`: in the module, with the import chain.
+    tmux.keys(&["-l", "clear"]);
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["-l", &format!("{BIN} modules.zx; echo \"exit=$?\"")]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the error report", |s| s.contains("exit=1"));
+    assert!(screen.contains(" --> modules/shapes.zx:3:23"), "{screen}");
+    assert!(screen.contains("3 |   let a = side * (side"), "{screen}");
+    assert!(screen.contains("= note: modules/shapes.zx is imported at modules.zx:2:30"), "{screen}");
+    assert_terminal_sane(&tmux, dir.path(), "multi-file");
+}

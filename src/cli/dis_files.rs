@@ -5,36 +5,10 @@ use std::process::ExitCode;
 
 use super::module_fs::LoadedMain;
 use super::{DisMode, RunOpts};
-use crate::bytecode::chunk::Chunk;
 use crate::engine::cache::CompileCache;
+use crate::engine::files::localized;
 use crate::engine::loader::LoadedProgram;
 use crate::engine::program_build::build_loaded;
-use crate::syntax::span::Span;
-
-/// A copy of a module's chunk tree with spans relative to its own file and qualified names.
-pub fn localized(chunk: &Chunk, base: u32, display: &str) -> Chunk {
-    let mut c = chunk.clone();
-    localize(&mut c, base, display);
-    c
-}
-
-fn localize(c: &mut Chunk, base: u32, display: &str) {
-    let back = |s: &mut Span| {
-        s.start = s.start.saturating_sub(base);
-        s.end = s.end.saturating_sub(base);
-    };
-    c.spans.iter_mut().for_each(back);
-    back(&mut c.span);
-    for (_, parts) in &mut c.part_spans {
-        parts.iter_mut().for_each(back);
-    }
-    c.name = Some(match c.name.as_deref() {
-        Some("<module>") => format!("<module {display}>"),
-        Some(n) => format!("{n}@{display}"),
-        None => format!("<anonymous>@{display}"),
-    });
-    c.children.iter_mut().for_each(|k| localize(k, base, display));
-}
 
 /// Lists every file's units.
 pub fn cmd_dis_program(main: &LoadedMain, program: &LoadedProgram, opts: &RunOpts, mode: DisMode) -> ExitCode {

@@ -99,16 +99,28 @@ pub fn render_counts(snap: &SessionSnapshot) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "== lines ==");
-    let _ = writeln!(out, "{:>6}  {:>12}  {:>14}  source", "line", "times run", "instructions");
-    for (i, text) in snap.program.source.lines().enumerate() {
-        let line = i + 1;
-        let hits = profile.line_hits.get(line).copied().unwrap_or(0);
-        let instructions = profile.lines.get(line).copied().unwrap_or(0);
-        if hits == 0 && instructions == 0 {
-            continue;
+    // One table per file (a multi-file program names each by display path).
+    for (file, info) in snap.program.files.iter().enumerate() {
+        let counts = match file {
+            0 => Some((&profile.line_hits, &profile.lines)),
+            _ => profile.modules.get(file - 1).map(|m| (&m.line_hits, &m.lines)),
+        };
+        let Some((line_hits, lines)) = counts else { continue };
+        if snap.is_multi_file() {
+            let _ = writeln!(out, "== lines of {} ==", info.display);
+        } else {
+            let _ = writeln!(out, "== lines ==");
         }
-        let _ = writeln!(out, "{line:>6}  {hits:>12}  {instructions:>14}  {}", text.trim_end());
+        let _ = writeln!(out, "{:>6}  {:>12}  {:>14}  source", "line", "times run", "instructions");
+        for (i, text) in info.source.lines().enumerate() {
+            let line = i + 1;
+            let hits = line_hits.get(line).copied().unwrap_or(0);
+            let instructions = lines.get(line).copied().unwrap_or(0);
+            if hits == 0 && instructions == 0 {
+                continue;
+            }
+            let _ = writeln!(out, "{line:>6}  {hits:>12}  {instructions:>14}  {}", text.trim_end());
+        }
     }
     out
 }

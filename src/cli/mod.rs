@@ -35,6 +35,9 @@ mod dis_views;
 pub struct Cli {
     /// Program to open in the visual debugger (the built-in demo if omitted).
     pub file: Option<PathBuf>,
+    /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, requires = "file")]
+    pub args: Vec<String>,
     #[command(flatten)]
     pub run_opts: RunOpts,
     #[command(flatten)]
@@ -96,6 +99,9 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         opts: RunOpts,
+        /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Run a program and report where the time went: functions, lines, instructions, loops.
     Profile(profile::ProfileArgs),
@@ -156,6 +162,13 @@ fn parse_pass(name: &str) -> Result<Pass, String> {
 }
 
 impl RunOpts {
+    /// The engine options these flags select, the program's `__ARGS__` being `args`.
+    pub fn options_with_args(&self, args: &[String]) -> Options {
+        let mut options = self.options();
+        options.vm.args = args.to_vec();
+        options
+    }
+
     /// The engine options these flags select.
     pub fn options(&self) -> Options {
         Options {
@@ -191,7 +204,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Run { file, opts, args }) => cmd_run(&file, &opts, args),
         Some(Command::Profile(args)) => profile::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
-        Some(Command::Stats { file, json, opts }) => stats::cmd_stats(&file, &opts, json),
+        Some(Command::Stats { file, json, opts, args }) => stats::cmd_stats(&file, &opts, json, &args),
         Some(Command::Dis { file, jit: true, opts, .. }) => dis_jit::cmd_dis_jit(&file, &opts),
         Some(Command::Dis { file, counts: true, opts, .. }) => dis_views::cmd_dis_counts(&file, &opts),
         Some(Command::Dis { file, by_pass: true, opts, .. }) => dis_views::cmd_dis_passes(&file, &opts),
@@ -208,7 +221,7 @@ pub fn run(cli: Cli) -> ExitCode {
             cmd_dis(&file, &opts, mode)
         }
         Some(Command::Snapshot(args)) => snapshot::cmd_snapshot(&args),
-        None => tui::cmd_tui(cli.file.as_deref(), &cli.run_opts, &cli.tui_opts),
+        None => tui::cmd_tui(cli.file.as_deref(), &cli.run_opts, &cli.tui_opts, cli.args),
     }
 }
 
@@ -246,16 +259,6 @@ fn make_cache(opts: &RunOpts) -> CompileCache {
 /// The cache for `run`: the one `opts` ask for with a disk tier, none without.
 fn run_cache(opts: &RunOpts) -> CompileCache {
     if opts.cache_dir.is_none() { CompileCache::disabled() } else { make_cache(opts) }
-}
-
-/// Builds a session for `src` with the cache `opts` ask for.
-fn make_session(
-    src: &str,
-    opts: &RunOpts,
-    out: Box<dyn Write>,
-    program: Option<std::rc::Rc<engine::loader::LoadedProgram>>,
-) -> Result<Session, Vec<crate::diag::Diagnostic>> {
-    Session::builder(src).program_opt(program).options(&opts.options()).output(out).cache(make_cache(opts)).build()
 }
 
 /// Ends a headless run: flushes the program's output, prints the VM's warnings on stderr and

@@ -74,6 +74,16 @@ impl LoadedMain {
     }
 }
 
+/// The program at `file` loaded again (the TUI's restarts): the main file's text and, when
+/// it imports modules, the whole program; or a one-line reason (`D:LINE:COL: message`).
+pub fn reload_program(file: &Path) -> Result<(String, Option<Rc<LoadedProgram>>), String> {
+    let src = crate::input::read_source(file)?;
+    match loader::load(&RealFs, file, src.clone()) {
+        Ok(p) => Ok((src, (p.files.len() > 1).then(|| Rc::new(p)))),
+        Err((diags, sources)) => Err(sources.summary(&diags)),
+    }
+}
+
 /// Reads `file` and loads every module it reaches (MODULES.md §5); errors are printed.
 pub fn load_main(file: &Path) -> Result<LoadedMain, ExitCode> {
     let (path, src) = super::load(file)?;

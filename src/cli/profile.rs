@@ -39,6 +39,9 @@ pub struct ProfileArgs {
     pub instruction_events: bool,
     #[command(flatten)]
     pub opts: RunOpts,
+    /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// Runs `profile`.
@@ -59,7 +62,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     let profiler = if args.instruction_events { Profiler::new() } else { Profiler::calls_only() };
     let profiler = Rc::new(RefCell::new(profiler));
     sink.attach(profiler.clone());
-    let options = Options { sink, ..args.opts.options() };
+    let options = Options { sink, ..args.opts.options_with_args(&args.args) };
     let out = super::stdout::program_stdout();
     let mut session =
         match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {

@@ -8,10 +8,26 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{RunOpts, load, report};
+use super::RunOpts;
 use crate::engine::debug::{Debugger, Goal};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
+
+/// `LINE` or `FILE:LINE` (the last colon splits, so a file name may hold colons).
+fn parse_break(text: &str) -> Result<(Option<String>, u32), String> {
+    let (file, line) = match text.rsplit_once(':') {
+        Some((file, line)) => (Some(file.to_string()), line),
+        None => (None, text),
+    };
+    let line: u32 = line.trim().parse().map_err(|_| format!("expected LINE or FILE:LINE, got '{text}'"))?;
+    Ok((file, line))
+}
+
+/// The index of the file `--break FILE:LINE` names: its display path or its module name.
+fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> Option<u32> {
+    let by_name = || program.files.iter().position(|f| !f.name.is_empty() && f.name == file).map(|i| i as u32);
+    program.by_display(file).or_else(by_name)
+}
 
 /// `NAME` or, for the contract events, `NAME:FILTER` (a contract, action or event name).
 fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
@@ -41,9 +57,10 @@ pub struct SnapshotArgs {
     /// Stop after N instructions [default: run to the end or the first breakpoint].
     #[arg(long, value_name = "N")]
     pub steps: Option<u64>,
-    /// Stop when execution enters LINE (repeatable).
-    #[arg(long = "break", value_name = "LINE")]
-    pub breaks: Vec<u32>,
+    /// Stop when execution enters LINE of the main file, or LINE of FILE (a module by its
+    /// display path, as `dis` and diagnostics name it: `modules/x.zx:12`) (repeatable).
+    #[arg(long = "break", value_name = "[FILE:]LINE", value_parser = parse_break)]
+    pub breaks: Vec<(Option<String>, u32)>,
     /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
     /// out), miss (a restart misses the cache), error (before a runtime error), rollback (a
     /// transaction rolls back), catch (an error is caught), require-failed (at a failing
@@ -57,21 +74,41 @@ pub struct SnapshotArgs {
     pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub opts: RunOpts,
+    /// Arguments passed to the program as `__ARGS__` (everything after FILE and the options).
+    #[arg(last = false, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// Runs the program as asked and prints its snapshot. Exit status 0 once a snapshot is
 /// printed (even of a failed program), 1 if the program does not compile.
 pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
-    let (path, src) = match load(&args.file) {
+    let main = match super::module_fs::load_main(&args.file) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut debugger = match Debugger::with_cache(&path, &src, &args.opts.options(), super::make_cache(&args.opts)) {
+    let mut options = args.opts.options();
+    options.vm.args = args.args.clone();
+    let built =
+        Debugger::with_program(&main.path, &main.src, main.program.clone(), &options, super::make_cache(&args.opts));
+    let mut debugger = match built {
         Ok(d) => d,
-        Err(diags) => return report(&diags, &path, &src),
+        Err(diags) => return main.report(&diags),
     };
-    for &line in &args.breaks {
-        debugger.toggle_breakpoint(Breakpoint::Line { line });
+    for (file, line) in &args.breaks {
+        let files = debugger.session().files();
+        let file = match file.as_deref().map(|f| (f, break_file(files, f))) {
+            None => 0,
+            Some((_, Some(i))) => i,
+            Some((name, None)) => {
+                let known: Vec<&str> = files.files.iter().map(|f| f.display.as_str()).collect();
+                eprintln!(
+                    "error: --break {name}:{line}: the program has no file {name} (files: {})",
+                    crate::sanitize::clean(&known.join(", "))
+                );
+                return ExitCode::from(2);
+            }
+        };
+        debugger.toggle_breakpoint(Breakpoint::Line { file, line: *line });
     }
     for (event, filter) in &args.break_on {
         debugger.set_event_break(*event, true, filter.clone());
@@ -140,9 +177,18 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             let _ = writeln!(s, "status       {status}");
         }
     }
+    if snap.is_multi_file() {
+        let names: Vec<&str> = snap.program.files.iter().map(|f| f.display.as_str()).collect();
+        let _ = writeln!(s, "files        {}: {}", names.len(), names.join(", "));
+    }
     if let Some(loc) = snap.location {
         let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
-        let _ = writeln!(s, "location     {name} line {} col {} pc {} depth {}", loc.line, loc.col, loc.pc, loc.depth);
+        let file = if snap.is_multi_file() { format!(" file {}", snap.file_name(loc.file)) } else { String::new() };
+        let _ = writeln!(
+            s,
+            "location     {name}{file} line {} col {} pc {} depth {}",
+            loc.line, loc.col, loc.pc, loc.depth
+        );
     }
     let c = &snap.counters;
     let _ = writeln!(
@@ -166,7 +212,7 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             .breakpoints
             .iter()
             .map(|b| match b {
-                Breakpoint::Line { line } => format!("line {line}"),
+                Breakpoint::Line { file, line } => snap.where_line(*file, *line),
                 Breakpoint::Instruction { function, pc } => format!("function {function} pc {pc}"),
             })
             .collect();
@@ -174,12 +220,17 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
     for (i, f) in snap.frames.iter().enumerate() {
+        let at = if snap.is_multi_file() {
+            format!("{}:{}", snap.file_name(f.file), f.line)
+        } else {
+            format!("line {}", f.line)
+        };
         let tx = match f.transaction {
             Some(_) if snap.status == RunStatus::Failed => ", reverted".to_string(),
             Some(depth) => format!(", external call in tx {depth}"),
             None => String::new(),
         };
-        let _ = writeln!(s, "  #{i} {} line {} pc {} ({} operands{tx})", f.name, f.line, f.pc, f.operand_count);
+        let _ = writeln!(s, "  #{i} {} {at} pc {} ({} operands{tx})", f.name, f.pc, f.operand_count);
         for b in &f.locals {
             let _ = writeln!(s, "       {} = {}", b.name, b.value);
         }
@@ -276,12 +327,26 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             let _ = writeln!(s, "cache        off");
         }
     }
+    if let Some(cache) = snap.cache.as_ref().filter(|c| c.enabled) {
+        for f in &cache.files {
+            let why = f.why(cache.builds);
+            let _ = writeln!(s, "  {}: {} of {} units from the cache ({why})", snap.file_name(f.file), f.hits, f.units);
+        }
+    }
     match &snap.profile {
         Some(p) => {
-            let mut lines: Vec<(usize, u64)> =
-                p.line_hits.iter().copied().enumerate().filter(|(_, n)| *n > 0).collect();
-            lines.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let top: Vec<String> = lines.iter().take(5).map(|(line, n)| format!("line {line} x{n}")).collect();
+            let files = std::iter::once(&p.line_hits).chain(p.modules.iter().map(|m| &m.line_hits));
+            let mut lines: Vec<(u32, usize, u64)> = files
+                .enumerate()
+                .flat_map(|(f, hits)| hits.iter().copied().enumerate().map(move |(l, n)| (f as u32, l, n)))
+                .filter(|(_, _, n)| *n > 0)
+                .collect();
+            lines.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+            let top: Vec<String> = lines
+                .iter()
+                .take(5)
+                .map(|(f, line, n)| format!("{} x{n}", snap.where_line(*f, *line as u32)))
+                .collect();
             let _ = writeln!(s, "profile      exact counts; most run: {}", top.join(", "));
         }
         None => {
@@ -304,7 +369,8 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         let _ = writeln!(s, "warning      {w}");
     }
     if let Some(err) = &snap.error {
-        let _ = writeln!(s, "error        line {} col {}: {}", err.line, err.col, err.message);
+        let file = if snap.is_multi_file() { format!("{} ", snap.file_name(err.file)) } else { String::new() };
+        let _ = writeln!(s, "error        {file}line {} col {}: {}", err.line, err.col, err.message);
         for line in err.rendered.lines() {
             let _ = writeln!(s, "  {line}");
         }

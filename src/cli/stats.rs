@@ -10,17 +10,24 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::{RunOpts, attach_state, save_state};
+use crate::engine::Session;
 use crate::engine::stats::RunStats;
 
 /// Runs `file` and prints its statistics.
-pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool) -> ExitCode {
+pub fn cmd_stats(file: &std::path::Path, opts: &RunOpts, json: bool, args: &[String]) -> ExitCode {
     let main = match super::module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let src = main.src.clone();
     let out = if json { super::stdout::program_stderr() } else { super::stdout::program_stdout() };
-    let mut session = match super::make_session(&src, opts, out, main.program.clone()) {
+    let built = Session::builder(&src)
+        .program_opt(main.program.clone())
+        .options(&opts.options_with_args(args))
+        .output(out)
+        .cache(super::make_cache(opts))
+        .build();
+    let mut session = match built {
         Ok(s) => s,
         Err(diags) => return main.report(&diags),
     };

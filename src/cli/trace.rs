@@ -13,7 +13,6 @@ use clap::{Args, ValueEnum};
 
 use super::{RunOpts, attach_state, save_state};
 use crate::engine::{Options, Session, observe};
-use crate::syntax::span::SourceMap;
 use crate::trace::chrome::ChromeTraceWriter;
 use crate::trace::jsonl::JsonLinesWriter;
 use crate::trace::speedscope::{FrameInfo, SpeedscopeWriter};
@@ -50,6 +49,9 @@ pub struct TraceArgs {
     pub instructions: bool,
     #[command(flatten)]
     pub opts: RunOpts,
+    /// Arguments passed to the program as `__ARGS__` (everything after FILE).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 type Out = BufWriter<File>;
@@ -84,21 +86,42 @@ impl Writer {
         }
     }
 
-    fn name_functions(&self, program: &Program, src: &str, path: &str) {
+    fn name_functions(&self, program: &Program, main: &super::module_fs::LoadedMain) {
+        // Each function's file and line (a multi-file program's spans name their file).
+        let files = crate::engine::files::ProgramFiles::single(&main.path, &main.src);
+        let files = if main.program.is_some() {
+            let mut f = crate::engine::files::ProgramFiles {
+                files: main
+                    .sources
+                    .files
+                    .iter()
+                    .map(|s| crate::engine::files::FileText::new(&s.name, &s.display, &s.text, s.base))
+                    .collect(),
+            };
+            f.files[0].display = main.path.clone();
+            f
+        } else {
+            files
+        };
+        let at = |p: &crate::vm::program::Proto| {
+            let (file, lc) = files.locate(p.span.start);
+            (files.get(file).display.clone(), lc.line)
+        };
         match self {
             Writer::Chrome(w) => {
-                w.borrow_mut()
-                    .set_function_names(program.protos.iter().map(|p| p.display_name().to_string()).collect());
+                let mut w = w.borrow_mut();
+                w.set_function_names(program.protos.iter().map(|p| p.display_name().to_string()).collect());
+                if files.is_multi() {
+                    w.set_function_files(program.protos.iter().map(|p| at(p).0).collect());
+                }
             }
             Writer::Speedscope(w, _) => {
-                let map = SourceMap::new(src);
                 let frames = program
                     .protos
                     .iter()
-                    .map(|p| FrameInfo {
-                        name: p.display_name().to_string(),
-                        file: Some(path.to_string()),
-                        line: Some(map.line_index(p.span.start) as u32 + 1),
+                    .map(|p| {
+                        let (file, line) = at(p);
+                        FrameInfo { name: p.display_name().to_string(), file: Some(file), line: Some(line) }
                     })
                     .collect();
                 w.borrow_mut().set_frames(frames);
@@ -158,12 +181,12 @@ pub fn run(args: &TraceArgs) -> ExitCode {
     let writer = Writer::new(args, file, &path);
     let sink: EventSink = observe::live_sink();
     sink.attach(writer.listener());
-    let options = Options { sink, ..args.opts.options() };
+    let options = Options { sink, ..args.opts.options_with_args(&args.args) };
     let out = super::stdout::program_stdout();
     let (code, session) =
         match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
             Ok(mut session) => {
-                writer.name_functions(&session.build.program, &src, &path);
+                writer.name_functions(&session.build.program, &main);
                 let state = match attach_state(&args.opts, &mut session) {
                     Ok(state) => state,
                     Err(code) => return code,

@@ -7,10 +7,10 @@ use clap::Args;
 
 use std::sync::Arc;
 
+use super::RunOpts;
 use super::cache_dir::DirStore;
-use super::{RunOpts, read_source};
 use crate::engine::cache::CompileCache;
-use crate::tui::worker::CacheFactory;
+use crate::tui::worker::{CacheFactory, ProgramLoader};
 use crate::tui::{self, TuiConfig, theme::Theme};
 
 /// The demo program opened when no file is given.
@@ -68,8 +68,11 @@ fn cache_factory(opts: &RunOpts) -> Result<CacheFactory, String> {
     })))
 }
 
-/// Opens the TUI on `file` (or the demo).
-pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitCode {
+/// Opens the TUI on `file` (or the demo), the program's `__ARGS__` being `args`. A program
+/// with modules is loaded (and checked) here first, so a load error is reported like `run`
+/// reports it, before the terminal is taken over; the VM thread loads it again for itself and
+/// on each restart.
+pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Vec<String>) -> ExitCode {
     let themes = match themes(&opts.theme) {
         Ok(t) => t,
         Err(msg) => {
@@ -77,18 +80,27 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
             return ExitCode::from(1);
         }
     };
+    let mut sources = None;
     let (name, source, stem) = match file {
-        Some(path) => match read_source(path) {
-            Ok(src) => {
+        Some(path) => match super::module_fs::load_main(path) {
+            Ok(main) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                (crate::sanitize::clean(&path.display().to_string()), src, stem)
+                if main.program.is_some() {
+                    sources = Some(main.sources);
+                }
+                (main.path, main.src, stem)
             }
-            Err(msg) => {
-                eprintln!("{}", crate::sanitize::clean(&msg));
-                return ExitCode::from(1);
-            }
+            Err(code) => return code,
         },
         None => ("<demo>".to_string(), DEMO.to_string(), "demo".to_string()),
+    };
+    // Always through the loader, so that a `use` added before a restart loads its module.
+    let loader = match file {
+        Some(path) => {
+            let path = path.to_path_buf();
+            Some(ProgramLoader(Arc::new(move || super::module_fs::reload_program(&path))))
+        }
+        _ => None,
     };
     let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
     if let Some(path) = file
@@ -107,12 +119,16 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts) -> ExitC
             return ExitCode::from(1);
         }
     };
+    let mut options = run_opts.options();
+    options.vm.args = args;
     tui::run(TuiConfig {
         name,
         path: file.map(Path::to_path_buf),
+        loader,
+        sources,
         cache: Some(cache),
         source,
-        options: run_opts.options(),
+        options,
         themes,
         mouse: !opts.no_mouse,
         export_path,

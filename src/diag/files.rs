@@ -55,6 +55,15 @@ impl SourceFiles {
         }
     }
 
+    /// The first diagnostic in one line, `D:LINE:COL: message` (status lines).
+    pub fn summary(&self, diags: &[Diagnostic]) -> String {
+        let Some(d) = diags.first() else { return "error".to_string() };
+        if self.files.is_empty() {
+            return d.message.clone();
+        }
+        format!("{}: {}", self.position(d.span.start), d.message)
+    }
+
     /// Renders diagnostics, separated by blank lines.
     pub fn render_all(&self, diags: &[Diagnostic]) -> String {
         let mut out = String::new();

@@ -106,9 +106,12 @@ impl SessionBuilder {
         let out = SharedOut::new(out);
         let (vm, jit) = Session::new_vm(&build, &options, Box::new(out.clone()));
         let sink = options.sink.clone();
-        let reload = ReloadState { cache, options, out, last_build: report, builds: 1 };
+        let reload = ReloadState { cache, options, out, last_build: report, builds: 1, changed: Vec::new() };
         let mut text = SessionText::new(&src);
-        text.name = name;
+        if let Some(p) = &program {
+            text.files = super::files::ProgramFiles::loaded(p);
+        }
+        text.set_name(&name);
         text.output = log;
         Ok(Session { build, vm, jit, reload, sink, run_started: false, text })
     }

@@ -8,7 +8,7 @@
 //! stay exact while hot loops run as machine code and nothing single-steps.
 
 use super::Session;
-use super::snapshot::{FunctionInfo, ProfileView};
+use super::snapshot::{FunctionInfo, LineCounts, ProfileView};
 
 impl Session {
     /// Starts counting how often each instruction runs, from now on, in this VM and in the
@@ -31,31 +31,43 @@ impl Session {
         Some(counts)
     }
 
-    /// The counts with their per-line totals, for snapshots (`None` while counting is off).
-    pub fn profile_view(&self, functions: &[FunctionInfo], line_count: usize) -> Option<ProfileView> {
+    /// The counts with their per-line totals, for snapshots (`None` while counting is off);
+    /// `line_counts` gives each file's number of lines, the main file first.
+    pub fn profile_view(&self, functions: &[FunctionInfo], line_counts: &[usize]) -> Option<ProfileView> {
         let instructions = self.exec_counts()?;
-        Some(profile_view(instructions, functions, line_count))
+        Some(profile_view(instructions, functions, line_counts))
     }
 }
 
-/// Per-line figures from per-instruction counts: instructions executed on each line, and the
-/// times each line ran (the count of its most-executed instruction).
-pub fn profile_view(instructions: Vec<Vec<u64>>, functions: &[FunctionInfo], line_count: usize) -> ProfileView {
-    let mut lines = vec![0u64; line_count + 2];
-    let mut line_hits = vec![0u64; line_count + 2];
+/// Per-line figures from per-instruction counts, per file (each function's rows give lines of
+/// its own file): instructions executed on each line, and the times each line ran (the count
+/// of its most-executed instruction).
+pub fn profile_view(instructions: Vec<Vec<u64>>, functions: &[FunctionInfo], line_counts: &[usize]) -> ProfileView {
+    let mut files: Vec<LineCounts> =
+        line_counts.iter().map(|&n| LineCounts { lines: vec![0u64; n + 2], line_hits: vec![0u64; n + 2] }).collect();
     for (f, counts) in functions.iter().zip(&instructions) {
+        let Some(file) = files.get_mut(f.file as usize) else { continue };
         for (row, &n) in f.optimized.iter().zip(counts) {
-            if let Some(total) = lines.get_mut(row.line as usize) {
+            if let Some(total) = file.lines.get_mut(row.line as usize) {
                 *total = total.saturating_add(n);
             }
-            if let Some(hits) = line_hits.get_mut(row.line as usize) {
+            if let Some(hits) = file.line_hits.get_mut(row.line as usize) {
                 *hits = (*hits).max(n);
             }
         }
     }
     let max_instruction = instructions.iter().flatten().copied().max().unwrap_or(0);
-    let max_line_hits = line_hits.iter().copied().max().unwrap_or(0);
-    ProfileView { instructions, lines, line_hits, max_instruction, max_line_hits }
+    let max_line_hits = files.iter().flat_map(|f| f.line_hits.iter().copied()).max().unwrap_or(0);
+    let mut files = files.into_iter();
+    let main = files.next().unwrap_or_default();
+    ProfileView {
+        instructions,
+        lines: main.lines,
+        line_hits: main.line_hits,
+        modules: files.collect(),
+        max_instruction,
+        max_line_hits,
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 
 use super::cache::CompileCache;
+use super::loader::LoadedProgram;
 use super::pipeline::UnitSource;
 use super::recorder::{EventBreak, Happened, Recorder, SharedRecorder};
 use super::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
@@ -47,8 +48,13 @@ pub enum Goal {
     StepLine,
     /// Run until the current function returns.
     StepOut,
-    /// Run until execution enters this line (or a breakpoint).
-    RunToLine(u32),
+    /// Run until execution enters this line of this file (or a breakpoint).
+    RunToLine {
+        /// The file (index in the snapshot's `program.files`; 0 is the main file).
+        file: u32,
+        /// The 1-based line.
+        line: u32,
+    },
     /// Run until this instruction is next (or a breakpoint).
     RunToInstruction {
         /// Function index.
@@ -63,6 +69,7 @@ pub enum Goal {
 struct Pos {
     function: u32,
     pc: u32,
+    file: u32,
     line: u32,
     depth: usize,
 }
@@ -96,8 +103,10 @@ struct Replay {
 pub struct Debugger {
     session: Session,
     src: String,
-    /// Per function, per instruction: source line.
-    lines: Vec<Vec<u32>>,
+    /// The multi-file program being debugged (`None` for one file), rebuilt by restarts.
+    program: Option<Rc<LoadedProgram>>,
+    /// Per function, per instruction: file and source line.
+    lines: Vec<Vec<(u32, u32)>>,
     breakpoints: BTreeSet<Breakpoint>,
     event_breaks: BTreeSet<EventBreak>,
     /// Filters of the contract breaks (a contract, action or event name).
@@ -131,17 +140,36 @@ impl Debugger {
         options: &Options,
         cache: CompileCache,
     ) -> Result<Debugger, Vec<Diagnostic>> {
+        Debugger::with_program(name, src, None, options, cache)
+    }
+
+    /// [`Debugger::with_cache`] for the multi-file program `program` when there is one (its
+    /// main file's text is `src`); restarts rebuild it.
+    pub fn with_program(
+        name: &str,
+        src: &str,
+        program: Option<Rc<LoadedProgram>>,
+        options: &Options,
+        cache: CompileCache,
+    ) -> Result<Debugger, Vec<Diagnostic>> {
         let recorder: SharedRecorder = Rc::new(RefCell::new(Recorder::new()));
         let sink = if options.sink.is_enabled() { options.sink.clone() } else { observe::live_sink() };
         sink.attach(recorder.clone());
         let options = Options { sink, ..options.clone() };
-        let mut session = Session::builder(src).name(name).options(&options).capture_output().cache(cache).build()?;
+        let mut session = Session::builder(src)
+            .program_opt(program.clone())
+            .name(name)
+            .options(&options)
+            .capture_output()
+            .cache(cache)
+            .build()?;
         session.enable_exec_counts();
         let lines = line_tables(&session);
         let interrupt = session.vm.interrupt_flag();
         let mut debugger = Debugger {
             session,
             src: src.to_string(),
+            program,
             lines,
             breakpoints: BTreeSet::new(),
             event_breaks: BTreeSet::new(),
@@ -164,8 +192,14 @@ impl Debugger {
         self.interrupt = self.session.vm.interrupt_flag();
         self.session.vm.ledger.contracts.record_discards = true;
         let names = self.session.vm.program.protos.iter().map(|p| p.display_name().to_string()).collect();
+        let files = self.session.files();
+        let file_of =
+            |p: &std::rc::Rc<crate::vm::program::Proto>| files.get(files.file_of(p.span.start)).display.clone();
+        let owners: Vec<String> =
+            if files.is_multi() { self.session.vm.program.protos.iter().map(file_of).collect() } else { Vec::new() };
         if let Ok(mut r) = self.recorder.try_borrow_mut() {
             r.set_function_names(names);
+            r.set_function_files(owners);
             r.set_interrupt(self.interrupt.clone());
         }
     }
@@ -178,14 +212,51 @@ impl Debugger {
     /// Starts over: the same source reloaded in the same session (so every unit comes from
     /// the bytecode cache), paused at the start. Breakpoints are kept.
     pub fn restart(&mut self) -> Result<(), Vec<Diagnostic>> {
+        if let Some(program) = self.program.clone() {
+            return self.restart_with_program(program);
+        }
         let src = self.src.clone();
         self.restart_with(&src)
+    }
+
+    /// [`Debugger::restart_with`] for a multi-file program loaded again from its files as they
+    /// are now. Line breakpoints stay in their files, found by display path (those in a file
+    /// the program no longer has are dropped).
+    pub fn restart_with_program(&mut self, program: Rc<LoadedProgram>) -> Result<(), Vec<Diagnostic>> {
+        let old: Vec<String> = self.session.files().files.iter().map(|f| f.display.clone()).collect();
+        self.restart_by(|s| s.reload_program(&program).map(|_| ()))?;
+        self.src = program.files.first().map(|f| f.text.clone()).unwrap_or_default();
+        self.program = Some(program);
+        let files = self.session.files();
+        self.breakpoints = std::mem::take(&mut self.breakpoints)
+            .into_iter()
+            .filter_map(|bp| match bp {
+                Breakpoint::Line { file, line } => {
+                    let display = old.get(file as usize)?;
+                    // The main file keeps its index whatever its display name.
+                    let file = if file == 0 { 0 } else { files.by_display(display)? };
+                    Some(Breakpoint::Line { file, line })
+                }
+                other => Some(other),
+            })
+            .collect();
+        Ok(())
     }
 
     /// Starts over on `src` (the program's file as it is now): units whose code did not change
     /// come from the bytecode cache, the others are recompiled. Paused at the start, with the
     /// breakpoints kept; on a compile error the current program stays.
     pub fn restart_with(&mut self, src: &str) -> Result<(), Vec<Diagnostic>> {
+        self.restart_by(|s| s.reload(src).map(|_| ()))?;
+        self.src = src.to_string();
+        self.program = None;
+        Ok(())
+    }
+
+    fn restart_by(
+        &mut self,
+        reload: impl FnOnce(&mut Session) -> Result<(), Vec<Diagnostic>>,
+    ) -> Result<(), Vec<Diagnostic>> {
         // The abandoned run ends in the old trace; the new trace starts with the rebuild.
         self.session.report_stopped();
         self.session.run_started = false;
@@ -193,8 +264,7 @@ impl Debugger {
             r.set_muted(false);
             r.restart_trace();
         }
-        self.session.reload(src)?;
-        self.src = src.to_string();
+        reload(&mut self.session)?;
         self.lines = line_tables(&self.session);
         self.attach_recorder();
         self.active = None;
@@ -485,23 +555,22 @@ impl Debugger {
             }
             _ => true,
         })?;
-        let loop_line = |func: u32, loop_id: u16| -> u32 {
+        let loop_header = |func: u32, loop_id: u16| -> u32 {
             let proto = self.session.vm.program.protos.get(func as usize);
-            let header = proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header);
-            self.line_of(func, header)
+            proto.and_then(|p| p.loops.get(loop_id as usize)).map_or(0, |l| l.header)
         };
         Some(match happened {
             Happened::JitCompiled { func, loop_id } => {
-                format!("JIT compiled loop at line {}", loop_line(func, loop_id))
+                format!("JIT compiled loop at {}", self.at_pc(func, loop_header(func, loop_id)))
             }
             Happened::Bailout { func, pc, reason, .. } => {
-                format!("bail-out: {reason} (line {})", self.line_of(func, pc))
+                format!("bail-out: {reason} ({})", self.at_pc(func, pc))
             }
             Happened::CacheMiss => self.cache_miss_reason(),
             Happened::TxRollback { depth, keys } => {
-                let line = self.pos().map_or(0, |p| self.line_of(p.function, p.pc.saturating_sub(1)));
+                let at = self.pos().map_or("line 0".to_string(), |p| self.at_pc(p.function, p.pc.saturating_sub(1)));
                 let discarded = self.discarded_text().unwrap_or_else(|| format!("{keys} keys"));
-                format!("transaction rolled back at line {line} (depth {depth}); discarded {discarded}")
+                format!("transaction rolled back at {at} (depth {depth}); discarded {discarded}")
             }
             Happened::ActionReverted { name, gas, instructions } => self.reverted_reason(&name, gas, instructions),
             Happened::RequireFailed { at, instructions, message } => {
@@ -511,7 +580,7 @@ impl Debugger {
                     return None;
                 }
                 let name = self.function_names(func).into_iter().next().unwrap_or_default();
-                let reason = format!("require failed: {message} in {name} (line {})", self.line_of(func, pc));
+                let reason = format!("require failed: {message} in {name} ({})", self.at_pc(func, pc));
                 self.begin_replay(instructions, (func, pc), reason);
                 return None;
             }
@@ -521,8 +590,8 @@ impl Debugger {
                 }
                 let frames = from_depth.saturating_sub(to_depth);
                 let reason = format!(
-                    "error caught: {message} (line {}, unwinding {frames} frame{} to the handler)",
-                    self.line_of(func, pc),
+                    "error caught: {message} ({}, unwinding {frames} frame{} to the handler)",
+                    self.at_pc(func, pc),
                     if frames == 1 { "" } else { "s" }
                 );
                 self.begin_replay(instructions, (func, pc), reason);
@@ -543,7 +612,8 @@ impl Debugger {
                 let replay =
                     self.event_breaks.contains(&EventBreak::RuntimeError) && self.replayed_error != Some(n) && n > 0;
                 if replay && let Some(loc) = self.session.location() {
-                    let reason = format!("before runtime error: {} (line {})", e.message, loc.line);
+                    let reason =
+                        format!("before runtime error: {} ({})", e.message, self.where_line(loc.file, loc.line));
                     self.begin_replay(n, (loc.function, loc.pc), reason);
                     return false;
                 }
@@ -593,15 +663,28 @@ impl Debugger {
         });
     }
 
-    fn line_of(&self, function: u32, pc: u32) -> u32 {
-        self.lines.get(function as usize).and_then(|l| l.get(pc as usize)).copied().unwrap_or(0)
+    /// File and line of instruction `pc` of `function`.
+    fn line_of(&self, function: u32, pc: u32) -> (u32, u32) {
+        self.lines.get(function as usize).and_then(|l| l.get(pc as usize)).copied().unwrap_or((0, 0))
+    }
+
+    /// `line N` in a one-file program, `D:N` in a multi-file one.
+    fn where_line(&self, file: u32, line: u32) -> String {
+        let files = self.session.files();
+        if files.is_multi() { format!("{}:{line}", files.get(file).display) } else { format!("line {line}") }
+    }
+
+    /// [`Debugger::where_line`] of instruction `pc` of `function`.
+    fn at_pc(&self, function: u32, pc: u32) -> String {
+        let (file, line) = self.line_of(function, pc);
+        self.where_line(file, line)
     }
 
     fn pos(&self) -> Option<Pos> {
         let frame = self.session.vm.frames.last()?;
         let function = frame.proto.id;
-        let line = self.line_of(function, frame.ip as u32);
-        Some(Pos { function, pc: frame.ip as u32, line, depth: self.session.vm.frames.len() })
+        let (file, line) = self.line_of(function, frame.ip as u32);
+        Some(Pos { function, pc: frame.ip as u32, file, line, depth: self.session.vm.frames.len() })
     }
 
     /// Whether to stop before executing at `cur`, having just executed at `prev`.
@@ -613,8 +696,8 @@ impl Debugger {
                 return Some("step".to_string());
             }
             Goal::StepOut if cur.depth < start.depth => return Some("step out".to_string()),
-            Goal::RunToLine(line) if cur.line == line && enters_line(prev, cur) => {
-                return Some(format!("reached line {line}"));
+            Goal::RunToLine { file, line } if cur.file == file && cur.line == line && enters_line(prev, cur) => {
+                return Some(format!("reached {}", self.where_line(file, line)));
             }
             Goal::RunToInstruction { function, pc } if cur.function == function && cur.pc == pc => {
                 return Some(format!("reached pc {pc}"));
@@ -628,9 +711,9 @@ impl Debugger {
         if self.breakpoints.contains(&at_pc) {
             return Some(format!("breakpoint at pc {}", cur.pc));
         }
-        let at_line = Breakpoint::Line { line: cur.line };
+        let at_line = Breakpoint::Line { file: cur.file, line: cur.line };
         if enters_line(prev, cur) && self.breakpoints.contains(&at_line) {
-            return Some(format!("breakpoint at line {}", cur.line));
+            return Some(format!("breakpoint at {}", self.where_line(cur.file, cur.line)));
         }
         None
     }
@@ -642,15 +725,22 @@ fn enters_line(prev: Pos, cur: Pos) -> bool {
     cur.depth > prev.depth || (cur.depth == prev.depth && (cur.line != prev.line || cur.function != prev.function))
 }
 
-fn line_tables(session: &Session) -> Vec<Vec<u32>> {
-    let src = session.source();
-    let map = session.source_map();
+fn line_tables(session: &Session) -> Vec<Vec<(u32, u32)>> {
+    let files = session.files();
     session
         .vm
         .program
         .protos
         .iter()
-        .map(|p| p.spans.iter().map(|s| map.line_col(src, s.start).line).collect())
+        .map(|p| {
+            p.spans
+                .iter()
+                .map(|s| {
+                    let (file, lc) = files.locate(s.start);
+                    (file, lc.line)
+                })
+                .collect()
+        })
         .collect()
 }
 
@@ -701,7 +791,7 @@ print(total)
     #[test]
     fn line_breakpoint_stops_each_iteration() {
         let mut d = debugger(LOOP);
-        d.toggle_breakpoint(Breakpoint::Line { line: 4 });
+        d.toggle_breakpoint(Breakpoint::main_line(4));
         let mut hits = 0;
         while d.run_to_stop(Goal::Continue, 100_000) && !d.is_done() {
             assert_eq!(line(&d), 4);
@@ -720,7 +810,7 @@ print(total)
         assert!(d.run_to_stop(Goal::Continue, 100_000));
         assert_eq!(d.snapshot().location.map(|l| l.pc), Some(3));
         assert!(!d.toggle_breakpoint(Breakpoint::Instruction { function: 0, pc: 3 }));
-        assert!(d.run_to_stop(Goal::RunToLine(7), 100_000));
+        assert!(d.run_to_stop(Goal::RunToLine { file: 0, line: 7 }, 100_000));
         assert_eq!(line(&d), 7);
         assert_eq!(d.stop_reason(), Some("reached line 7"));
     }
@@ -729,7 +819,7 @@ print(total)
     fn step_out_returns_to_the_caller() {
         let src = "action f(x) {\n  let y = x * 2\n  return y\n}\nlet r = f(3)\nprint(r)\n";
         let mut d = debugger(src);
-        d.toggle_breakpoint(Breakpoint::Line { line: 2 });
+        d.toggle_breakpoint(Breakpoint::main_line(2));
         assert!(d.run_to_stop(Goal::Continue, 10_000));
         assert_eq!(line(&d), 2);
         assert_eq!(d.snapshot().frames.len(), 2);
@@ -753,12 +843,12 @@ print(total)
     #[test]
     fn restart_resets_the_program_and_keeps_breakpoints() {
         let mut d = debugger(LOOP);
-        d.toggle_breakpoint(Breakpoint::Line { line: 5 });
+        d.toggle_breakpoint(Breakpoint::main_line(5));
         assert!(d.run_to_stop(Goal::Continue, 10_000));
         d.restart().expect("restarts");
         let snap = d.snapshot();
         assert_eq!(snap.counters.instructions, 0);
-        assert_eq!(snap.breakpoints, vec![Breakpoint::Line { line: 5 }]);
+        assert_eq!(snap.breakpoints, vec![Breakpoint::main_line(5)]);
     }
 
     #[test]
@@ -920,5 +1010,115 @@ print(total)
         assert_eq!(profile.line_hits[4], 5, "the loop body ran five times");
         assert_eq!(profile.line_hits[7], 1);
         assert_eq!(profile.instructions.iter().flatten().sum::<u64>(), snap.counters.instructions);
+    }
+
+    /// Multi-file programs, loaded from an in-memory file system.
+    mod multi_file {
+        use std::collections::HashMap;
+        use std::path::{Path, PathBuf};
+
+        use super::*;
+        use crate::engine::loader::{self, ModuleFs, PathKind};
+
+        /// Files under `/p`, the working directory.
+        struct MemFs(HashMap<PathBuf, String>);
+
+        impl MemFs {
+            fn abs(path: &Path) -> PathBuf {
+                Path::new("/p").join(path)
+            }
+        }
+
+        impl ModuleFs for MemFs {
+            fn kind(&self, path: &Path) -> PathKind {
+                if self.0.contains_key(&MemFs::abs(path)) { PathKind::File } else { PathKind::Missing }
+            }
+            fn canonical(&self, path: &Path) -> Option<PathBuf> {
+                let abs = MemFs::abs(path);
+                self.0.contains_key(&abs).then_some(abs)
+            }
+            fn read(&self, path: &Path) -> Result<String, String> {
+                self.0.get(&MemFs::abs(path)).cloned().ok_or_else(|| "missing".to_string())
+            }
+        }
+
+        const MAIN: &str = "use { area } from \"./m/shapes.zx\"\nuse { mean } from \"./m/stats.zx\"\n\
+                            let a = area(3)\nprint(a, mean([a, 1]))\n";
+        const SHAPES: &str = "export action area(side) {\n  let a = side * side\n  return a\n}\n";
+        const STATS: &str = "export action mean(xs) {\n  return (xs[0] + xs[1]) / 2\n}\n";
+
+        fn load(main: &str, shapes: &str) -> Rc<LoadedProgram> {
+            let fs = MemFs(HashMap::from([
+                (PathBuf::from("/p/main.zx"), main.to_string()),
+                (PathBuf::from("/p/m/shapes.zx"), shapes.to_string()),
+                (PathBuf::from("/p/m/stats.zx"), STATS.to_string()),
+            ]));
+            Rc::new(loader::load(&fs, Path::new("main.zx"), main.to_string()).map_err(|(d, _)| d).expect("loads"))
+        }
+
+        fn debugger() -> Debugger {
+            let program = load(MAIN, SHAPES);
+            Debugger::with_program("main.zx", MAIN, Some(program), &Options::default(), CompileCache::default())
+                .expect("builds")
+        }
+
+        #[test]
+        fn steps_into_a_module_function_and_out() {
+            let mut d = debugger();
+            assert!(d.run_to_stop(Goal::RunToLine { file: 0, line: 3 }, 10_000));
+            assert_eq!(d.stop_reason(), Some("reached main.zx:3"));
+            let mut steps = 0;
+            while d.snapshot().location.map(|l| l.file) == Some(0) {
+                assert!(d.run_to_stop(Goal::StepInstruction, 10));
+                steps += 1;
+                assert!(steps < 20, "never entered the module");
+            }
+            let snap = d.snapshot();
+            let loc = snap.location.expect("a location");
+            assert_eq!((snap.file_name(loc.file), loc.line), ("m/shapes.zx", 2));
+            assert_eq!(snap.function(loc.function).map(|f| (f.name.as_str(), f.file)), Some(("area@m/shapes.zx", 1)));
+            let frames: Vec<(String, u32, u32)> =
+                snap.frames.iter().map(|f| (f.name.clone(), f.file, f.line)).collect();
+            assert_eq!(frames, [("<main>".to_string(), 0, 3), ("area@m/shapes.zx".to_string(), 1, 2)]);
+            assert!(d.run_to_stop(Goal::StepOut, 10_000));
+            let loc = d.snapshot().location.expect("a location");
+            assert_eq!((loc.file, loc.line), (0, 3));
+        }
+
+        #[test]
+        fn a_module_breakpoint_follows_its_file_across_restarts() {
+            let mut d = debugger();
+            d.toggle_breakpoint(Breakpoint::Line { file: 2, line: 2 });
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.stop_reason(), Some("breakpoint at m/stats.zx:2"));
+            // The main file now imports stats first: the module's index changes, the
+            // breakpoint stays in m/stats.zx.
+            let swapped = "use { mean } from \"./m/stats.zx\"\nuse { area } from \"./m/shapes.zx\"\n\
+                           let a = area(3)\nprint(a, mean([a, 1]))\n";
+            d.restart_with_program(load(swapped, SHAPES)).expect("restarts");
+            assert_eq!(d.snapshot().breakpoints, vec![Breakpoint::Line { file: 1, line: 2 }]);
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.stop_reason(), Some("breakpoint at m/stats.zx:2"));
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.snapshot().output, vec!["9 5.0"]);
+        }
+
+        #[test]
+        fn a_restart_after_a_module_edit_recompiles_only_that_file() {
+            let mut d = debugger();
+            d.toggle_event_break(EventBreak::CacheMiss);
+            d.restart_with_program(load(MAIN, &SHAPES.replace("side * side", "side * side + 0"))).expect("restarts");
+            assert_eq!(d.stop_reason(), Some("cache miss: recompiled area@m/shapes.zx"));
+            let snap = d.snapshot();
+            let cache = snap.cache.as_ref().expect("cache figures");
+            let files: Vec<(u32, u64, u64, bool)> =
+                cache.files.iter().map(|f| (f.file, f.units, f.hits, f.changed)).collect();
+            assert_eq!(files, [(0, 1, 1, false), (1, 2, 1, true), (2, 2, 2, false)]);
+            assert_eq!(cache.files[1].why(cache.builds), "file changed: recompiled area@m/shapes.zx");
+            assert!(d.run_to_stop(Goal::Continue, 10_000));
+            assert_eq!(d.snapshot().output, vec!["9 5.0"]);
+            let profile = d.snapshot().profile.expect("counts");
+            assert_eq!(profile.line_hits_in(1, 2), 1, "line 2 of m/shapes.zx ran once");
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod builder;
 pub mod cache;
 pub mod counts;
+pub mod files;
 pub mod jit_policy;
 pub mod loader;
 pub mod observe;

@@ -46,6 +46,9 @@ pub struct UnitReport {
     pub compile_us: u64,
     /// Instructions after optimization (nested functions included).
     pub instructions: usize,
+    /// The file it is written in (index in load order; 0 is the main file).
+    #[serde(skip)]
+    pub file: u32,
 }
 
 /// What one build did, unit by unit.
@@ -157,7 +160,7 @@ pub fn build_parsed(
             UnitAst::Function(func) => func.name.as_ref().map_or("<anonymous>", |n| n.name.as_str()).to_string(),
         };
         let instructions = code.as_ref().map_or(0, |c| c.optimized.total_len());
-        report.units.push(UnitReport { name, key: key.to_string(), source, compile_us, instructions });
+        report.units.push(UnitReport { name, key: key.to_string(), source, compile_us, instructions, file: 0 });
         codes.push(code);
     }
     if !diags.is_empty() {

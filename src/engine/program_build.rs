@@ -35,7 +35,7 @@ pub fn build_loaded(
         options.passes.iter().map(|p| PassStats { pass: p.name(), ..PassStats::default() }).collect();
     let mut built = Vec::with_capacity(loaded.files.len());
     for (i, file) in loaded.files.iter().enumerate() {
-        built.push(build_file(file, i == 0, options, cache, &mut timings, &mut report, &mut diags, &mut pass_stats));
+        built.push(build_file(file, i as u32, options, cache, &mut timings, &mut report, &mut diags, &mut pass_stats));
     }
     if !diags.is_empty() {
         return Err(diags);
@@ -99,7 +99,7 @@ fn salt_for(options: &Options, ctx: &FileCtx, top: bool) -> Vec<u8> {
 #[allow(clippy::too_many_arguments)]
 fn build_file(
     file: &LoadedFile,
-    is_main: bool,
+    index: u32,
     options: &Options,
     cache: &mut CompileCache,
     timings: &mut PhaseTimings,
@@ -107,6 +107,7 @@ fn build_file(
     diags: &mut Vec<Diagnostic>,
     pass_stats: &mut [PassStats],
 ) -> Option<(Chunk, Chunk)> {
+    let is_main = index == 0;
     let ast = &file.ast;
     let funcs = top_level_units(ast);
     let extent = file.extent();
@@ -152,7 +153,7 @@ fn build_file(
             (false, false) => format!("{plain}@{}", file.display),
         };
         let instructions = code.as_ref().map_or(0, |c| c.optimized.total_len());
-        report.units.push(UnitReport { name, key: key.to_string(), source, compile_us, instructions });
+        report.units.push(UnitReport { name, key: key.to_string(), source, compile_us, instructions, file: index });
         codes.push(code);
     }
     let mut codes = codes.into_iter().collect::<Option<Vec<_>>>()?.into_iter();

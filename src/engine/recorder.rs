@@ -253,6 +253,11 @@ impl Recorder {
         self.names = names;
     }
 
+    /// Names the file of each function (a multi-file program), written in its calls' `args`.
+    pub fn set_function_files(&mut self, files: Vec<String>) {
+        self.trace.set_function_files(files);
+    }
+
     /// The VM flag to raise when a break event happens.
     pub fn set_interrupt(&mut self, flag: Rc<Cell<bool>>) {
         self.interrupt = Some(flag);

@@ -7,8 +7,11 @@ use std::io::Write;
 use std::rc::Rc;
 
 use super::cache::{CacheStats, CompileCache};
+use super::files::ProgramFiles;
+use super::loader::LoadedProgram;
 use super::pipeline::{BuildReport, build_with_cache};
-use super::{Options, Session};
+use super::program_build::build_loaded;
+use super::{Build, Options, Session};
 use crate::diag::Diagnostic;
 
 /// One output sink shared by the VMs of successive reloads.
@@ -48,6 +51,8 @@ pub struct ReloadState {
     pub last_build: BuildReport,
     /// Builds so far (1 after creation; each successful reload adds one).
     pub builds: u64,
+    /// The files whose text changed in the latest reload (by display path; new files too).
+    pub changed: Vec<String>,
 }
 
 impl Session {
@@ -59,6 +64,26 @@ impl Session {
             let state = &mut self.reload;
             build_with_cache(new_src, &state.options, &mut state.cache)?
         };
+        self.replace_build(build, report, ProgramFiles::single("", new_src))
+    }
+
+    /// [`Session::reload`] for a multi-file program loaded again (`engine::loader`): every
+    /// file's units go through the cache, so only the changed units of changed files are
+    /// recompiled.
+    pub fn reload_program(&mut self, program: &LoadedProgram) -> Result<&BuildReport, Vec<Diagnostic>> {
+        let (build, report) = {
+            let state = &mut self.reload;
+            build_loaded(program, &state.options, &mut state.cache)?
+        };
+        self.replace_build(build, report, ProgramFiles::loaded(program))
+    }
+
+    fn replace_build(
+        &mut self,
+        build: Build,
+        report: BuildReport,
+        files: ProgramFiles,
+    ) -> Result<&BuildReport, Vec<Diagnostic>> {
         self.vm.flush();
         self.report_stopped();
         let (vm, jit) = Session::new_vm(&build, &self.reload.options, Box::new(self.reload.out.clone()));
@@ -66,7 +91,19 @@ impl Session {
         self.jit = jit;
         self.run_started = false;
         self.build = build;
-        self.text.reset(new_src);
+        let changed = files
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                // The main file is matched by position (its display name is the session's).
+                let old = if *i == 0 { Some(0) } else { self.text.files.by_display(&f.display) };
+                old.is_none_or(|o| self.text.files.get(o).source != f.source)
+            })
+            .map(|(i, f)| if i == 0 { self.text.name.clone() } else { f.display.clone() })
+            .collect();
+        self.reload.changed = changed;
+        self.text.reset(files);
         if self.text.counting {
             self.enable_exec_counts();
         }

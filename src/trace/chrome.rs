@@ -60,10 +60,12 @@ struct ChromeEvent<'a, A: Serialize = Json> {
     args: Option<A>,
 }
 
-/// A call's `args`: each parameter's summarized value, plus the call depth.
+/// A call's `args`: each parameter's summarized value, plus the call depth and, in a
+/// multi-file program, the file of the function.
 struct CallArgs<'a> {
     args: ArgList<'a>,
     depth: u32,
+    file: Option<Rc<str>>,
 }
 
 impl Serialize for CallArgs<'_> {
@@ -78,6 +80,9 @@ impl Serialize for CallArgs<'_> {
             }
         }
         map.serialize_entry("depth", &self.depth)?;
+        if let Some(file) = &self.file {
+            map.serialize_entry("file", &**file)?;
+        }
         map.end()
     }
 }
@@ -115,6 +120,8 @@ pub struct ChromeTraceWriter<W: Write> {
     last_ns: u64,
     tracks: [Track; 4],
     names: Vec<Option<Rc<str>>>,
+    /// The file of each function (empty for a one-file program).
+    files: Vec<Rc<str>>,
 }
 
 impl<W: Write> ChromeTraceWriter<W> {
@@ -131,7 +138,14 @@ impl<W: Write> ChromeTraceWriter<W> {
             last_ns: 0,
             tracks: Default::default(),
             names: Vec::new(),
+            files: Vec::new(),
         }
+    }
+
+    /// Names the file of each function (by `FuncId`), written as `file` in the `args` of its
+    /// calls (a multi-file program's trace; a one-file trace sets none).
+    pub fn set_function_files(&mut self, files: Vec<String>) {
+        self.files = files.into_iter().map(Rc::from).collect();
     }
 
     /// Names functions up front (by `FuncId`), for events that carry only an id.
@@ -370,6 +384,7 @@ impl ChromeTraceWriter<Vec<u8>> {
             last_ns: self.last_ns,
             tracks: self.tracks.clone(),
             names: self.names.clone(),
+            files: self.files.clone(),
         };
         // Writing into a `Vec` cannot fail.
         let summary = copy.finish().unwrap_or(copy.summary);
@@ -425,7 +440,8 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
             TraceEvent::Instr { .. } => {}
             TraceEvent::Call { func, name, depth, args, .. } => {
                 let name = self.remember_name(func, name);
-                self.begin(at_ns, TID_VM, name, "call", Some(CallArgs { args, depth }));
+                let file = self.files.get(func as usize).cloned();
+                self.begin(at_ns, TID_VM, name, "call", Some(CallArgs { args, depth, file }));
             }
             TraceEvent::Return { .. } => {
                 // The top-level slice ends with the run, not with a stray return.

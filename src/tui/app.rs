@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
 pub use super::keys::Action;
+use super::panes::files::FileList;
 use super::panes::four_way::FourWay;
 use super::panes::{self, Overlay, Pane, PaneId};
 use super::theme::Theme;
@@ -86,6 +87,7 @@ pub struct App {
     pub quit: bool,
     rects: RefCell<Vec<(PaneId, Rect)>>,
     four_way: Option<FourWay>,
+    files: Option<FileList>,
 }
 
 impl App {
@@ -120,6 +122,7 @@ impl App {
             quit: false,
             rects: RefCell::new(Vec::new()),
             four_way: None,
+            files: None,
         }
     }
 
@@ -160,6 +163,9 @@ impl App {
         }
         if let Some(view) = self.four_way.as_mut() {
             view.update(&snap);
+        }
+        if let Some(list) = self.files.as_mut() {
+            list.update(&snap);
         }
         self.snapshot = Some(snap);
     }
@@ -227,6 +233,21 @@ impl App {
                 }
                 _ => {}
             },
+            Mode::Normal if self.files.is_some() => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Char('F')) {
+                    self.files = None;
+                    return;
+                }
+                match self.files.as_mut().and_then(|v| v.handle(key)) {
+                    Some(Some(action)) => self.apply(action),
+                    Some(None) => {}
+                    None => {
+                        if let Some(action) = keys::global(&key) {
+                            self.apply(action);
+                        }
+                    }
+                }
+            }
             Mode::Normal if self.four_way.is_some() => {
                 if key.code == KeyCode::Esc {
                     self.four_way = None;
@@ -302,6 +323,14 @@ impl App {
                 None => self.message = Some("no loops in this program".to_string()),
             },
             Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
+            Action::FileList => self.toggle_files(),
+            Action::ShowFile { file, line } => {
+                self.files = None;
+                self.four_way = None;
+                self.hidden.retain(|&p| p != PaneId::Source);
+                self.focus = PaneId::Source;
+                self.pane_mut(PaneId::Source).show_file(file, line);
+            }
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusIndex(i) => {
@@ -344,6 +373,19 @@ impl App {
                 self.outbox.push(Request::Quit);
             }
         }
+    }
+
+    fn toggle_files(&mut self) {
+        if self.files.take().is_some() {
+            return;
+        }
+        self.four_way = None;
+        let shown = self.pane(PaneId::Source).shown_file().unwrap_or(0);
+        let mut list = FileList::new(shown, &self.last_search);
+        if let Some(snap) = &self.snapshot {
+            list.update(snap);
+        }
+        self.files = Some(list);
     }
 
     fn open_loop_view(&mut self, function: u32, loop_id: u16) {
@@ -398,7 +440,15 @@ impl App {
 
     /// Handles a mouse event.
     pub fn on_mouse(&mut self, event: MouseEvent) {
-        // An open four-way view covers the panes: the wheel scrolls it, clicks do nothing.
+        // An open overlay covers the panes: the wheel scrolls it, clicks do nothing.
+        if let Some(list) = self.files.as_mut() {
+            match event.kind {
+                MouseEventKind::ScrollDown => list.scroll(3),
+                MouseEventKind::ScrollUp => list.scroll(-3),
+                _ => {}
+            }
+            return;
+        }
         if let Some(view) = self.four_way.as_mut() {
             match event.kind {
                 MouseEventKind::ScrollDown => view.scroll(3),
@@ -451,6 +501,9 @@ impl App {
         }
         *self.rects.borrow_mut() = rects;
         self.render_bar(bar, buf, theme);
+        if let Some(list) = &self.files {
+            list.render(body, buf, theme, true);
+        }
         if self.mode == Mode::Help {
             render_help(area, buf, theme);
         }
@@ -591,7 +644,9 @@ impl App {
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }
-        let (pane_label, commands) = if self.four_way.is_some() {
+        let (pane_label, commands) = if let Some(list) = &self.files {
+            ("[files] ".to_string(), list.commands())
+        } else if self.four_way.is_some() {
             ("[four-way] ".to_string(), self.four_way.as_ref().map_or(&[][..], |v| v.commands()))
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())

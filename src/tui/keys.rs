@@ -35,6 +35,16 @@ pub enum Action {
     },
     /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
     OpenLoopAtPc,
+    /// Open (or close) the list of the program's files.
+    FileList,
+    /// Show file `file` in the source pane at 1-based `line` (0: at the pc if it is in that
+    /// file, else at the top).
+    ShowFile {
+        /// Index in the snapshot's `program.files`.
+        file: u32,
+        /// The line, or 0.
+        line: u32,
+    },
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
     /// Focus the next pane.
@@ -275,6 +285,7 @@ pub const KEYS: &[KeyRow] = &[
         None,
     ),
     row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
+    row(Section::Panes, &[(Char('F'), G(Action::FileList))], "files of the program…", None),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
     row(
         Section::Move,

@@ -43,6 +43,10 @@ pub struct TuiConfig {
     pub name: String,
     /// The program's file, re-read on restart (none for the demo).
     pub path: Option<PathBuf>,
+    /// Loads a program with modules (all its files) on the VM thread, at start and on restart.
+    pub loader: Option<worker::ProgramLoader>,
+    /// The files of a program with modules, to render its build errors.
+    pub sources: Option<crate::diag::files::SourceFiles>,
     /// Makes the bytecode cache (an in-memory one if none).
     pub cache: Option<worker::CacheFactory>,
     /// Its source text.
@@ -153,17 +157,31 @@ pub fn run(config: TuiConfig) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let worker = match Worker::spawn_file(
-        &config.name,
-        config.path.clone(),
-        &config.source,
-        &config.options,
-        config.run,
-        config.cache.clone(),
-    ) {
+    let spawned = match (&config.loader, &config.path) {
+        (Some(loader), Some(path)) => Worker::spawn_program(
+            &config.name,
+            path.clone(),
+            loader.clone(),
+            &config.options,
+            config.run,
+            config.cache.clone(),
+        ),
+        _ => Worker::spawn_file(
+            &config.name,
+            config.path.clone(),
+            &config.source,
+            &config.options,
+            config.run,
+            config.cache.clone(),
+        ),
+    };
+    let worker = match spawned {
         Ok(w) => w,
         Err(diags) => {
-            let text = render::render_all(&diags, &config.name, &config.source);
+            let text = match &config.sources {
+                Some(files) => files.render_all(&diags),
+                None => render::render_all(&diags, &config.name, &config.source),
+            };
             eprintln!("{}", crate::sanitize::clean_keep_width(text.trim_end()));
             return ExitCode::from(1);
         }

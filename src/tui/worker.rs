@@ -17,9 +17,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::diag::Diagnostic;
+use std::rc::Rc;
+
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
+use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
 
@@ -91,10 +94,27 @@ impl std::fmt::Debug for CacheFactory {
     }
 }
 
+/// Loads the program from its files as they are now, on the VM thread (a loaded program holds
+/// `Rc`s): the main file's text and, for a multi-file program, every file (`engine::loader`);
+/// or why not, in one line (`D:LINE:COL: message`). The CLI supplies it; restarts call it again.
+#[derive(Clone)]
+pub struct ProgramLoader(pub Arc<dyn Fn() -> LoadResult + Send + Sync>);
+
+/// What a [`ProgramLoader`] returns: the main file's text and the multi-file program, if any.
+pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), String>;
+
+impl std::fmt::Debug for ProgramLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgramLoader")
+    }
+}
+
 /// Where the program came from, for restarts.
 struct Origin {
     /// The file to re-read on restart (none for the demo).
     path: Option<PathBuf>,
+    /// Loads every file of the program again (a program with modules).
+    loader: Option<ProgramLoader>,
 }
 
 impl Worker {
@@ -102,6 +122,19 @@ impl Worker {
     /// With `run`, the program starts running at once instead of paused at its first line.
     pub fn spawn(name: &str, src: &str, options: &Options, run: bool) -> Result<Worker, Vec<Diagnostic>> {
         Worker::spawn_file(name, None, src, options, run, None)
+    }
+
+    /// [`Worker::spawn_file`] for a program that `loader` loads (with its modules), on start
+    /// and on each restart.
+    pub fn spawn_program(
+        name: &str,
+        path: PathBuf,
+        loader: ProgramLoader,
+        options: &Options,
+        run: bool,
+        cache: Option<CacheFactory>,
+    ) -> Result<Worker, Vec<Diagnostic>> {
+        Worker::start(name, Origin { path: Some(path), loader: Some(loader) }, String::new(), options, run, cache)
     }
 
     /// [`Worker::spawn`] for a program read from `path` (re-read on each restart), building
@@ -114,15 +147,25 @@ impl Worker {
         run: bool,
         cache: Option<CacheFactory>,
     ) -> Result<Worker, Vec<Diagnostic>> {
+        Worker::start(name, Origin { path, loader: None }, src.to_string(), options, run, cache)
+    }
+
+    fn start(
+        name: &str,
+        origin: Origin,
+        src: String,
+        options: &Options,
+        run: bool,
+        cache: Option<CacheFactory>,
+    ) -> Result<Worker, Vec<Diagnostic>> {
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let mailbox: Mailbox = Arc::new(Mutex::new(None));
         let notices: Notices = Arc::new(Mutex::new(Vec::new()));
-        let origin = Origin { path };
         // The event sink is thread-local (it holds `Rc`s): send the plain settings and build the
         // options, with the VM thread's own sink, on the other side.
         let (vm_config, passes, jit) = (options.vm.clone(), options.passes.clone(), options.jit);
-        let (name, src, out, notes) = (name.to_string(), src.to_string(), mailbox.clone(), notices.clone());
+        let (name, out, notes) = (name.to_string(), mailbox.clone(), notices.clone());
         let handle = std::thread::Builder::new()
             .name(VM_THREAD.to_string())
             // Values are dropped iteratively (`vm::value::ListCell`) and every recursive walk is
@@ -131,7 +174,18 @@ impl Worker {
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
                 let cache = cache.map(|make| (make.0)()).unwrap_or_default();
-                let debugger = match Debugger::with_cache(&name, &src, &options, cache) {
+                let loaded = match &origin.loader {
+                    Some(load) => (load.0)(),
+                    None => Ok((src, None)),
+                };
+                let (src, program) = match loaded {
+                    Ok(x) => x,
+                    Err(why) => {
+                        let _ = ready_tx.send(Err(vec![Diagnostic::error("E0001", why, Default::default())]));
+                        return;
+                    }
+                };
+                let debugger = match Debugger::with_program(&name, &src, program, &options, cache) {
                     Ok(d) => {
                         let _ = ready_tx.send(Ok(()));
                         d
@@ -320,6 +374,9 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
 /// Restarts from the file as it is now (or the same source); a file that no longer reads or
 /// compiles keeps the current program and says why.
 fn restart(debugger: &mut Debugger, out: &Outboxes) {
+    if let Some(load) = &out.origin.loader {
+        return restart_program(debugger, out, load);
+    }
     let Some(path) = &out.origin.path else {
         // The same source built before, so a rebuild cannot fail; keep the old one if it does.
         let _ = debugger.restart();
@@ -337,6 +394,33 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
     if let Err(diags) = debugger.restart_with(&src) {
         let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
         out.notice(format!("restart: the file does not compile ({first}); kept the loaded program"));
+        let _ = debugger.restart();
+    }
+}
+
+/// [`restart`] for a program with modules: every file is loaded again, and only the changed
+/// units of the changed files are recompiled.
+fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader) {
+    let kept = "kept the loaded program";
+    let res = match (load.0)() {
+        Ok((src, None)) => debugger.restart_with(&src).map_err(|d| (d, None)),
+        Ok((_, Some(program))) => {
+            let sources = program.sources();
+            debugger.restart_with_program(program).map_err(|d| (d, Some(sources)))
+        }
+        Err(why) => {
+            let why = why.strip_prefix("error: ").unwrap_or(&why);
+            out.notice(format!("restart: {why}; {kept}"));
+            let _ = debugger.restart();
+            return;
+        }
+    };
+    if let Err((diags, sources)) = res {
+        let first = match &sources {
+            Some(files) => files.summary(&diags),
+            None => diags.first().map(|d| d.message.clone()).unwrap_or_default(),
+        };
+        out.notice(format!("restart: the program does not compile ({first}); {kept}"));
         let _ = debugger.restart();
     }
 }

@@ -10,6 +10,7 @@ use crate::bytecode::disasm;
 use crate::compile::optimize::history;
 use crate::diag::render;
 use crate::engine::Session;
+use crate::engine::files::{ProgramFiles, localized};
 use crate::engine::output::OutputLog;
 use crate::jit::disasm::NativeSection;
 use crate::jit::{JitCodeListing, JitLoopInfo, JitLoopStatus};
@@ -19,13 +20,13 @@ use crate::vm::value::Value;
 
 /// The session's own text and what snapshots derive from it: the source, the display name, the
 /// captured program output, and the static half of the snapshot (built on first use).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionText {
     pub(crate) name: String,
-    source: String,
+    /// The program's files (the main file first; its display name is `name`).
+    pub(crate) files: ProgramFiles,
     pub(crate) output: Option<OutputLog>,
     program: OnceCell<Arc<ProgramInfo>>,
-    map: OnceCell<SourceMap>,
     /// Disassembled native code, by function, loop and code address (decoded once).
     native: RefCell<Vec<NativeListing>>,
     /// Execution counting is on (and is switched on again in the VM of every reload).
@@ -37,10 +38,9 @@ impl SessionText {
     pub fn new(source: &str) -> SessionText {
         SessionText {
             name: "<program>".to_string(),
-            source: source.to_string(),
+            files: ProgramFiles::single("<program>", source),
             output: None,
             program: OnceCell::new(),
-            map: OnceCell::new(),
             native: RefCell::new(Vec::new()),
             counting: false,
         }
@@ -53,26 +53,37 @@ impl SessionText {
         }
     }
 
-    /// Starts over on `source` after a reload: the name stays, captured output is cleared.
-    pub fn reset(&mut self, source: &str) {
-        self.source = source.to_string();
+    /// Starts over on `files` after a reload: the name stays, captured output is cleared.
+    pub fn reset(&mut self, mut files: ProgramFiles) {
+        files.files[0].display = self.name.clone();
+        self.files = files;
         self.program = OnceCell::new();
-        self.map = OnceCell::new();
         if let Some(log) = &self.output {
             log.clear();
         }
+    }
+
+    /// Sets the display name (also the main file's display path).
+    pub fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+        self.files.files[0].display = name.to_string();
     }
 }
 
 impl Session {
     /// The source text the session was built from.
     pub fn source(&self) -> &str {
-        &self.text.source
+        &self.text.files.files[0].source
     }
 
-    /// Line index of the source (built on first use).
+    /// Line index of the main file's source.
     pub fn source_map(&self) -> &SourceMap {
-        self.text.map.get_or_init(|| SourceMap::new(&self.text.source))
+        &self.text.files.files[0].map
+    }
+
+    /// The program's files (the main file first).
+    pub fn files(&self) -> &ProgramFiles {
+        &self.text.files
     }
 
     /// The static half of the snapshot, built on first use.
@@ -91,9 +102,10 @@ impl Session {
         let frame = self.vm.frames.last()?;
         let pc = if self.vm.failure().is_some() { frame.ip.saturating_sub(1) } else { frame.ip };
         let span = frame.proto.spans.get(pc).copied().unwrap_or_default();
-        let lc = self.source_map().line_col(&self.text.source, span.start);
+        let (file, lc) = self.text.files.locate(span.start);
         Some(Location {
             function: frame.proto.id,
+            file,
             pc: pc as u32,
             line: lc.line,
             col: lc.col,
@@ -120,7 +132,8 @@ impl Session {
         let (operands, operand_count) = self.operands();
         let (state, state_len) = self.state_entries();
         let (contracts, events, events_len) = self.contract_views();
-        let profile = self.profile_view(&program.functions, program.line_count);
+        let line_counts: Vec<usize> = program.files.iter().map(|f| f.line_count).collect();
+        let profile = self.profile_view(&program.functions, &line_counts);
         let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
@@ -215,7 +228,31 @@ impl Session {
             entries: stats.entries,
             memory_bytes: stats.memory_bytes,
             evictions: stats.evictions,
+            files: self.file_cache_views(),
         }
+    }
+
+    /// The latest build's units per file (a multi-file program only).
+    fn file_cache_views(&self) -> Vec<FileCacheView> {
+        let files = &self.text.files;
+        if !files.is_multi() {
+            return Vec::new();
+        }
+        let mut views: Vec<FileCacheView> = (0..files.files.len() as u32)
+            .map(|file| {
+                let display = if file == 0 { &self.text.name } else { &files.get(file).display };
+                FileCacheView { file, changed: self.reload.changed.contains(display), ..FileCacheView::default() }
+            })
+            .collect();
+        for unit in &self.last_build().units {
+            let Some(view) = views.get_mut(unit.file as usize) else { continue };
+            view.units += 1;
+            match unit.source {
+                crate::engine::pipeline::UnitSource::Compiled => view.compiled.push(unit.name.clone()),
+                _ => view.hits += 1,
+            }
+        }
+        views
     }
 
     fn frame_views(&self, program: &ProgramInfo) -> Vec<FrameView> {
@@ -229,12 +266,8 @@ impl Session {
                 let innermost = i + 1 == n;
                 let pc = if innermost && vm.failure().is_none() { frame.ip } else { frame.ip.saturating_sub(1) };
                 let proto = &frame.proto;
-                let line = program
-                    .functions
-                    .get(proto.id as usize)
-                    .and_then(|f| f.optimized.get(pc))
-                    .map(|r| r.line)
-                    .unwrap_or(0);
+                let function = program.functions.get(proto.id as usize);
+                let line = function.and_then(|f| f.optimized.get(pc)).map(|r| r.line).unwrap_or(0);
                 let locals = proto
                     .slot_names
                     .iter()
@@ -253,6 +286,7 @@ impl Session {
                 FrameView {
                     function: proto.id,
                     name: proto.display_name().to_string(),
+                    file: function.map_or(0, |f| f.file),
                     pc: pc as u32,
                     line,
                     locals,
@@ -339,29 +373,51 @@ impl Session {
 
     fn error_view(&self) -> Option<ErrorView> {
         let err = self.vm.failure()?;
-        let src = &self.text.source;
-        let map = self.source_map();
-        let lc = map.line_col(src, err.span.start);
-        let rendered = render::render(&err.to_diagnostic(), &self.text.name, src);
+        let files = &self.text.files;
+        let (file, lc) = files.locate(err.span.start);
+        let diag = err.to_diagnostic();
+        let rendered = if files.is_multi() {
+            self.diag_files().render(&diag)
+        } else {
+            render::render(&diag, &self.text.name, self.source())
+        };
         Some(ErrorView {
             kind: err.kind,
             message: err.message.clone(),
+            file,
             line: lc.line,
             col: lc.col,
             traceback: err
                 .traceback
                 .iter()
-                .map(|t| (t.function.clone(), map.line_col(src, t.call_site.start).line))
+                .map(|t| (t.function.clone(), files.locate(t.call_site.start).1.line))
                 .collect(),
             rendered,
         })
     }
 
+    /// The program's files as the diagnostics renderer takes them.
+    pub fn diag_files(&self) -> crate::diag::files::SourceFiles {
+        crate::diag::files::SourceFiles {
+            files: self
+                .text
+                .files
+                .files
+                .iter()
+                .map(|f| crate::diag::files::SourceFile {
+                    name: f.name.clone(),
+                    display: f.display.clone(),
+                    text: f.source.clone(),
+                    base: f.base,
+                })
+                .collect(),
+        }
+    }
+
     /// Every loop. With execution counts, `iterations` counts native iterations too (the
     /// back-edge's count); without, only the interpreter's.
     fn loop_views(&self, profile: Option<&ProfileView>) -> Vec<LoopView> {
-        let src = &self.text.source;
-        let map = self.source_map();
+        let files = &self.text.files;
         let threshold = self.vm.config.hot_threshold;
         let jit = self.jit_info();
         let jit_on = self.jit.is_some();
@@ -370,6 +426,7 @@ impl Session {
             for (i, (info, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
                 let span = proto.spans.get(info.header as usize).copied().unwrap_or_default();
                 let counted = profile.map_or(0, |p| p.count(proto.id, info.back_edge));
+                let (file, header) = files.locate(span.start);
                 let iterations = counter.iterations.get().max(counted);
                 let seen = jit.loops.iter().find(|l| l.proto_id == proto.id && l.loop_id == i as u16);
                 let hot = counter.decided.get() || iterations >= threshold;
@@ -385,10 +442,11 @@ impl Session {
                 out.push(LoopView {
                     function: proto.id,
                     function_name: proto.display_name().to_string(),
+                    file,
                     loop_id: i as u16,
                     header_pc: info.header,
                     back_edge_pc: info.back_edge,
-                    header_line: map.line_col(src, span.start).line,
+                    header_line: header.line,
                     iterations,
                     threshold,
                     state,
@@ -450,51 +508,83 @@ fn commonest_bailout(l: &JitLoopInfo) -> Option<String> {
 }
 
 fn build_program_info(session: &Session) -> ProgramInfo {
-    let src = &session.text.source;
-    let map = session.source_map();
-    let optimized = session.build.chunk.preorder();
-    let unoptimized = session.build.unoptimized.preorder();
+    let files = &session.text.files;
+    let build = &session.build;
     let passes = &session.reload.options.passes;
-    let histories = history::replay(&session.build.unoptimized, &session.build.chunk, passes);
-    let functions = optimized
-        .iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let history = histories.get(i);
-            FunctionInfo {
-                id: i as u32,
-                name: chunk.display_name().to_string(),
-                arity: chunk.arity,
-                slots: chunk.n_slots,
-                optimized: disasm::rows(chunk, src, map),
-                unoptimized: unoptimized.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
-                unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
-                mapped: history.is_some_and(|h| h.matches_build),
-                passes: history
-                    .map(|h| {
-                        h.stages
-                            .iter()
-                            .filter_map(|stage| {
-                                Some(PassListing {
-                                    pass: stage.pass?.name(),
-                                    rows: disasm::rows(&stage.chunk, src, map),
-                                    origins: stage.origins.clone(),
-                                })
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
+    let mut functions = Vec::new();
+    function_infos(&build.unoptimized, &build.chunk, 0, files.get(0), passes, &mut functions);
+    for (i, m) in build.modules.iter().enumerate() {
+        let file = files.get(i as u32 + 1);
+        let unoptimized = localized(&m.unoptimized, file.base, &file.display);
+        let optimized = localized(&m.chunk, file.base, &file.display);
+        function_infos(&unoptimized, &optimized, i as u32 + 1, file, passes, &mut functions);
+    }
+    let main = files.get(0);
+    let modules_len = |f: fn(&crate::engine::ModuleBuild) -> &crate::bytecode::chunk::Chunk| {
+        build.modules.iter().map(|m| f(m).total_len()).sum::<usize>()
+    };
     ProgramInfo {
         name: session.text.name.clone(),
-        source: src.clone(),
-        line_count: map.line_count(),
+        source: main.source.clone(),
+        line_count: main.map.line_count(),
+        files: files
+            .files
+            .iter()
+            .map(|f| FileInfo {
+                name: f.name.clone(),
+                display: f.display.clone(),
+                source: f.source.clone(),
+                line_count: f.map.line_count(),
+            })
+            .collect(),
         functions,
-        pass_stats: session.build.pass_stats.clone(),
-        unoptimized_len: session.build.unoptimized.total_len(),
-        optimized_len: session.build.chunk.total_len(),
+        pass_stats: build.pass_stats.clone(),
+        unoptimized_len: build.unoptimized.total_len() + modules_len(|m| &m.unoptimized),
+        optimized_len: build.chunk.total_len() + modules_len(|m| &m.chunk),
+    }
+}
+
+/// The listings of every function of one file's chunk tree (spans of that file), appended to
+/// `out` in the linker's order, so that index and proto id agree.
+fn function_infos(
+    unoptimized: &crate::bytecode::chunk::Chunk,
+    optimized: &crate::bytecode::chunk::Chunk,
+    file: u32,
+    text: &crate::engine::files::FileText,
+    passes: &[crate::compile::optimize::Pass],
+    out: &mut Vec<FunctionInfo>,
+) {
+    let (src, map) = (&text.source, &text.map);
+    let optimized_all = optimized.preorder();
+    let unoptimized_all = unoptimized.preorder();
+    let histories = history::replay(unoptimized, optimized, passes);
+    for (i, chunk) in optimized_all.iter().enumerate() {
+        let history = histories.get(i);
+        out.push(FunctionInfo {
+            id: out.len() as u32,
+            name: chunk.display_name().to_string(),
+            file,
+            arity: chunk.arity,
+            slots: chunk.n_slots,
+            optimized: disasm::rows(chunk, src, map),
+            unoptimized: unoptimized_all.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
+            unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
+            mapped: history.is_some_and(|h| h.matches_build),
+            passes: history
+                .map(|h| {
+                    h.stages
+                        .iter()
+                        .filter_map(|stage| {
+                            Some(PassListing {
+                                pass: stage.pass?.name(),
+                                rows: disasm::rows(&stage.chunk, src, map),
+                                origins: stage.origins.clone(),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
     }
 }
 

@@ -65,8 +65,12 @@ impl RunStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Breakpoint {
-    /// Stop when execution enters this 1-based source line.
+    /// Stop when execution enters this 1-based source line of this file.
     Line {
+        /// The file (index in [`ProgramInfo::files`]; 0, the main file, is left out of the
+        /// JSON).
+        #[serde(skip_serializing_if = "is_main_file")]
+        file: u32,
         /// The line.
         line: u32,
     },
@@ -79,15 +83,41 @@ pub enum Breakpoint {
     },
 }
 
+impl Breakpoint {
+    /// A line breakpoint in the main file.
+    pub fn main_line(line: u32) -> Breakpoint {
+        Breakpoint::Line { file: 0, line }
+    }
+}
+
+fn is_main_file(file: &u32) -> bool {
+    *file == 0
+}
+
+/// One file of the program.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    /// `N(F)` (MODULES.md §4.3): `""` for the main file.
+    pub name: String,
+    /// `D(F)`: how the debugger names the file (the main file: the program's display name).
+    pub display: String,
+    /// Its text.
+    pub source: String,
+    /// Number of lines.
+    pub line_count: usize,
+}
+
 /// The static half of a snapshot: what does not change while the program runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramInfo {
     /// Display name of the program (its path, or `<demo>`).
     pub name: String,
-    /// The source text.
+    /// The main file's source text.
     pub source: String,
-    /// Number of source lines.
+    /// Number of source lines of the main file.
     pub line_count: usize,
+    /// Every file of the program: the main file first, then the modules in load order.
+    pub files: Vec<FileInfo>,
     /// Every function, in program order (index 0 is the top level).
     pub functions: Vec<FunctionInfo>,
     /// What each optimizer pass did.
@@ -114,8 +144,11 @@ pub struct PassListing {
 pub struct FunctionInfo {
     /// Index in [`ProgramInfo::functions`] (the VM's proto id).
     pub id: u32,
-    /// Display name (`<main>` for the top level).
+    /// Display name (`<main>` for the top level; `f@D`, `<module D>` in module `D`).
     pub name: String,
+    /// The file it is written in (index in [`ProgramInfo::files`]); its listing rows give
+    /// lines of that file.
+    pub file: u32,
     /// Parameters.
     pub arity: u16,
     /// Frame slots.
@@ -147,9 +180,11 @@ impl FunctionInfo {
 pub struct Location {
     /// Function index.
     pub function: u32,
+    /// The file of that function (index in [`ProgramInfo::files`]).
+    pub file: u32,
     /// Instruction index: the next one to run (or the failing one after an error).
     pub pc: u32,
-    /// 1-based source line of that instruction.
+    /// 1-based source line of that instruction, in its file.
     pub line: u32,
     /// 1-based column of that instruction.
     pub col: u32,
@@ -182,9 +217,11 @@ pub struct FrameView {
     pub function: u32,
     /// Function name.
     pub name: String,
+    /// The file of the function (index in [`ProgramInfo::files`]).
+    pub file: u32,
     /// The instruction this frame is at (for callers: the call in progress).
     pub pc: u32,
-    /// Source line of `pc`.
+    /// Source line of `pc`, in the function's file.
     pub line: u32,
     /// Named slots that hold a value (hidden compiler slots are left out).
     pub locals: Vec<Binding>,
@@ -213,11 +250,14 @@ pub struct ErrorView {
     pub kind: ErrorKind,
     /// Message.
     pub message: String,
-    /// 1-based line of the failing operation.
+    /// The file of the failing operation (index in [`ProgramInfo::files`]).
+    pub file: u32,
+    /// 1-based line of the failing operation, in its file.
     pub line: u32,
     /// 1-based column.
     pub col: u32,
-    /// Call chain, outermost first: function and the line it was called from.
+    /// Call chain, outermost first: function and the line it was called from (in the file of
+    /// the call).
     pub traceback: Vec<(String, u32)>,
     /// The rustc-style rendering (as `zexus-tui run` prints it).
     pub rendered: String,
@@ -253,13 +293,15 @@ pub struct LoopView {
     pub function: u32,
     /// Function name.
     pub function_name: String,
+    /// The file of the function (index in [`ProgramInfo::files`]).
+    pub file: u32,
     /// Loop index within the function.
     pub loop_id: u16,
     /// First instruction of the loop.
     pub header_pc: u32,
     /// The closing `LoopBack`.
     pub back_edge_pc: u32,
-    /// Source line of the header.
+    /// Source line of the header, in its file.
     pub header_line: u32,
     /// Back-edges taken so far (interpreted and native).
     pub iterations: u64,
@@ -309,6 +351,35 @@ pub struct CacheView {
     pub memory_bytes: u64,
     /// Entries evicted.
     pub evictions: u64,
+    /// What the latest build took from the cache, file by file (empty for a one-file program).
+    pub files: Vec<FileCacheView>,
+}
+
+/// What the latest build did with one file's units.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileCacheView {
+    /// The file (index in [`ProgramInfo::files`]).
+    pub file: u32,
+    /// Its units (its top level and each top-level function).
+    pub units: u64,
+    /// Units taken from the cache (memory or disk).
+    pub hits: u64,
+    /// The units compiled (misses), by name.
+    pub compiled: Vec<String>,
+    /// True when the file's text changed since the previous build (always false on the first).
+    pub changed: bool,
+}
+
+impl FileCacheView {
+    /// Why the file's units were compiled or not, in a few words.
+    pub fn why(&self, builds: u64) -> String {
+        match (self.compiled.is_empty(), builds > 1, self.changed) {
+            (true, _, _) => "all from the cache".to_string(),
+            (false, false, _) => "first build".to_string(),
+            (false, true, true) => format!("file changed: recompiled {}", self.compiled.join(", ")),
+            (false, true, false) => format!("an import changed: recompiled {}", self.compiled.join(", ")),
+        }
+    }
 }
 
 impl CacheView {
@@ -324,18 +395,39 @@ impl CacheView {
 pub struct ProfileView {
     /// Per function, per instruction of the optimized code: times executed.
     pub instructions: Vec<Vec<u64>>,
-    /// Per 1-based source line (index 0 unused): instructions executed on it.
+    /// Per 1-based source line of the main file (index 0 unused): instructions executed on it.
     pub lines: Vec<u64>,
-    /// Per 1-based source line (index 0 unused): times the line ran (the count of its
-    /// most-executed instruction).
+    /// Per 1-based source line of the main file (index 0 unused): times the line ran (the
+    /// count of its most-executed instruction).
     pub line_hits: Vec<u64>,
+    /// The same two figures for each module, in load order (file `i + 1` is `modules[i]`;
+    /// empty for a one-file program).
+    pub modules: Vec<LineCounts>,
     /// The largest instruction count (the top of the heat scale).
     pub max_instruction: u64,
     /// The largest line hit count.
     pub max_line_hits: u64,
 }
 
+/// Per-line figures of one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LineCounts {
+    /// Per 1-based line (index 0 unused): instructions executed on it.
+    pub lines: Vec<u64>,
+    /// Per 1-based line (index 0 unused): times the line ran.
+    pub line_hits: Vec<u64>,
+}
+
 impl ProfileView {
+    /// Times line `line` of file `file` ran (0 when out of range).
+    pub fn line_hits_in(&self, file: u32, line: u32) -> u64 {
+        let hits = match file {
+            0 => Some(&self.line_hits),
+            _ => self.modules.get(file as usize - 1).map(|m| &m.line_hits),
+        };
+        hits.and_then(|h| h.get(line as usize)).copied().unwrap_or(0)
+    }
+
     /// Times instruction `pc` of function `function` ran (0 when out of range).
     pub fn count(&self, function: u32, pc: u32) -> u64 {
         self.instructions.get(function as usize).and_then(|c| c.get(pc as usize)).copied().unwrap_or(0)
@@ -476,5 +568,20 @@ impl SessionSnapshot {
     /// The function of `id`, if it exists.
     pub fn function(&self, id: u32) -> Option<&FunctionInfo> {
         self.program.functions.get(id as usize)
+    }
+
+    /// The display path of file `file` (the program's name when out of range).
+    pub fn file_name(&self, file: u32) -> &str {
+        self.program.files.get(file as usize).map_or(self.program.name.as_str(), |f| f.display.as_str())
+    }
+
+    /// True for a program of more than one file.
+    pub fn is_multi_file(&self) -> bool {
+        self.program.files.len() > 1
+    }
+
+    /// `D:LINE` when the program has several files, else `line LINE`.
+    pub fn where_line(&self, file: u32, line: u32) -> String {
+        if self.is_multi_file() { format!("{}:{line}", self.file_name(file)) } else { format!("line {line}") }
     }
 }

@@ -237,7 +237,10 @@ impl BytecodePane {
                     x = put_raw(buf, x, y, marker, right.saturating_sub(x), style);
                     let bp = if optimized && snap.breakpoints.contains(&Breakpoint::Instruction { function: f, pc }) {
                         "●"
-                    } else if snap.breakpoints.contains(&Breakpoint::Line { line: lr.line }) {
+                    } else if snap
+                        .breakpoints
+                        .contains(&Breakpoint::Line { file: function_file(snap, f), line: lr.line })
+                    {
                         "○"
                     } else {
                         " "
@@ -446,14 +449,20 @@ impl Pane for BytecodePane {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc }))
                 }
-                (_, Some(_), line) => Some(Action::ToggleBreakpoint(Breakpoint::Line { line })),
+                (function, Some(_), line) => {
+                    let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
+                    Some(Action::ToggleBreakpoint(Breakpoint::Line { file, line }))
+                }
                 _ => None,
             },
             KeyCode::Char('u') | KeyCode::F(4) => match self.cursor_target()? {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::Run(Goal::RunToInstruction { function, pc }))
                 }
-                (_, Some(_), line) => Some(Action::Run(Goal::RunToLine(line))),
+                (function, Some(_), line) => {
+                    let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
+                    Some(Action::Run(Goal::RunToLine { file, line }))
+                }
                 _ => None,
             },
             _ => None,
@@ -514,4 +523,9 @@ impl Pane for BytecodePane {
             None => Some(format!("no match for {query:?}")),
         }
     }
+}
+
+/// The file function `function` is written in (0, the main file, when unknown).
+fn function_file(snap: &SessionSnapshot, function: u32) -> u32 {
+    snap.function(function).map_or(0, |f| f.file)
 }

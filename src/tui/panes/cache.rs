@@ -1,6 +1,8 @@
 //! The cache pane: the bytecode cache's hit rate as a gauge, hits, misses, entries, memory and
 //! evictions (cumulative over the session: a restart rebuilds through the cache, so it shows
-//! hits), what the latest build took from the cache, and the optimizer's figures.
+//! hits), what the latest build took from the cache (per file in a multi-file program, with why
+//! a file's units were recompiled: it changed, or a module it imports did), and the optimizer's
+//! figures.
 
 use std::sync::Arc;
 
@@ -79,6 +81,13 @@ impl Pane for CachePane {
                 }
                 if cache.builds == 1 {
                     line(buf, &mut y, "r: restart through the cache", theme.dimmed());
+                }
+                // A multi-file program: what the latest build took from the cache, per file.
+                for f in &cache.files {
+                    let name = crate::tui::sanitize::clean(snap.file_name(f.file));
+                    let text = format!("{name}: {}/{} cached · {}", f.hits, f.units, f.why(cache.builds));
+                    let style = if f.compiled.is_empty() { theme.text() } else { theme.fg(theme.hot) };
+                    line(buf, &mut y, &text, style);
                 }
             }
             Some(_) => line(buf, &mut y, "the bytecode cache is off: every unit compiles", theme.placeholder()),

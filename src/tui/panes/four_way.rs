@@ -73,6 +73,11 @@ impl FourWay {
         snap.function(self.function)
     }
 
+    /// The file the loop is written in.
+    fn file(&self) -> u32 {
+        self.snap.as_ref().and_then(|s| self.info(s)).map_or(0, |f| f.file)
+    }
+
     fn listing<'a>(&self, snap: &'a SessionSnapshot) -> Option<&'a NativeListing> {
         snap.jit_code.as_ref()?.native_of(self.function, self.loop_id)
     }
@@ -265,7 +270,7 @@ impl FourWay {
             KeyCode::Char('b') | KeyCode::F(9) => {
                 let (pcs, line) = self.selection();
                 let bp = match (line, pcs.first()) {
-                    (Some(line), _) => crate::engine::snapshot::Breakpoint::Line { line },
+                    (Some(line), _) => crate::engine::snapshot::Breakpoint::Line { file: self.file(), line },
                     (None, Some(&pc)) => {
                         crate::engine::snapshot::Breakpoint::Instruction { function: self.function, pc }
                     }
@@ -276,7 +281,7 @@ impl FourWay {
             KeyCode::Char('u') | KeyCode::F(4) => {
                 let (pcs, line) = self.selection();
                 let goal = match (line, pcs.first()) {
-                    (Some(line), _) => crate::engine::debug::Goal::RunToLine(line),
+                    (Some(line), _) => crate::engine::debug::Goal::RunToLine { file: self.file(), line },
                     (None, Some(&pc)) => crate::engine::debug::Goal::RunToInstruction { function: self.function, pc },
                     _ => return Some(None),
                 };
@@ -357,7 +362,9 @@ impl FourWay {
     fn render_source(&self, ctx: &Ctx<'_>, inner: Rect, buf: &mut Buffer) {
         let theme = ctx.theme;
         let current_line = self.current_pc(ctx).and_then(|pc| ctx.info.optimized.get(pc as usize)).map(|r| r.line);
-        let source: Vec<&str> = ctx.snap.program.source.lines().collect();
+        let file = ctx.info.file;
+        let text = ctx.snap.program.files.get(file as usize).map_or(ctx.snap.program.source.as_str(), |f| &f.source);
+        let source: Vec<&str> = text.lines().collect();
         let profile = ctx.snap.profile.as_ref();
         for (row, idx) in self.cursors[0].window(self.lines.len(), inner.height as usize).enumerate() {
             let Some(&line) = self.lines.get(idx) else { break };
@@ -367,7 +374,7 @@ impl FourWay {
             fill_row(buf, inner, y, style);
             let mut x = put_raw(buf, inner.x, y, if current { "▶" } else { " " }, inner.width, style);
             if let Some(p) = profile {
-                let n = p.line_hits.get(line as usize).copied().unwrap_or(0);
+                let n = p.line_hits_in(file, line);
                 let s = if current { style } else { style.fg(theme.heat(n, p.max_line_hits)) };
                 x = put_raw(buf, x, y, &count_cell(n), inner.right().saturating_sub(x), s);
             }

@@ -4,6 +4,7 @@
 pub mod bytecode;
 pub mod cache;
 pub mod contracts;
+pub mod files;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
@@ -110,6 +111,13 @@ pub trait Pane {
     fn search(&mut self, _query: &str) -> Option<String> {
         None
     }
+    /// The file of the program the pane shows (the source pane), if it shows one.
+    fn shown_file(&self) -> Option<u32> {
+        None
+    }
+    /// Shows file `file` at 1-based `line` (see `Action::ShowFile`); panes that show no file
+    /// ignore it.
+    fn show_file(&mut self, _file: u32, _line: u32) {}
 }
 
 /// A view laid over the layout that sees keys before what lies under it: the four-way loop view

@@ -1,5 +1,7 @@
 //! The source pane: the program text with line numbers, breakpoints, the current line, the
-//! failing line, and in the gutter how many times each line ran, heat-coloured.
+//! failing line, and in the gutter how many times each line ran, heat-coloured. In a
+//! multi-file program it shows one file at a time (named in its title): the file of the
+//! running frame's function at each stop, or the one picked in the file list or by a search.
 
 use std::sync::Arc;
 
@@ -19,6 +21,8 @@ use crate::tui::theme::Theme;
 #[derive(Default)]
 pub struct SourcePane {
     snap: Option<Arc<SessionSnapshot>>,
+    /// The file shown (index in the snapshot's `program.files`).
+    file: u32,
     lines: Vec<String>,
     scroll: Scroll,
     follow: bool,
@@ -31,11 +35,38 @@ impl SourcePane {
         self.scroll.cursor as u32 + 1
     }
 
+    /// The file shown.
+    pub fn file(&self) -> u32 {
+        self.file
+    }
+
     fn jump_to_current(&mut self, snap: &SessionSnapshot) {
-        let line = snap.error.as_ref().map(|e| e.line).or(snap.location.map(|l| l.line));
-        if let Some(line) = line {
+        let at = snap.error.as_ref().map(|e| (e.file, e.line)).or(snap.location.map(|l| (l.file, l.line)));
+        if let Some((file, line)) = at {
+            self.load_file(snap, file);
             self.scroll.jump((line.max(1) - 1) as usize);
         }
+    }
+
+    /// Shows file `file` of the program (the main file if it has no such file).
+    fn load_file(&mut self, snap: &SessionSnapshot, file: u32) {
+        let file = if (file as usize) < snap.program.files.len() { file } else { 0 };
+        if file != self.file || self.lines.is_empty() {
+            self.file = file;
+            let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
+            self.lines = text.lines().map(sanitize::clean).collect();
+            self.scroll.jump(0);
+        }
+    }
+
+    /// Shows file `file` with the cursor on 1-based line `line`; line 0 is the pc's line when
+    /// the pc is in that file, else the first.
+    pub fn show(&mut self, file: u32, line: u32) {
+        let Some(snap) = self.snap.clone() else { return };
+        self.load_file(&snap, file);
+        let at_pc = snap.location.filter(|l| l.file == self.file).map(|l| l.line);
+        let line = if line == 0 { at_pc.unwrap_or(1) } else { line };
+        self.scroll.jump((line.max(1) - 1) as usize);
     }
 }
 
@@ -47,7 +78,11 @@ impl Pane for SourcePane {
     fn update(&mut self, snap: &Arc<SessionSnapshot>) {
         let same_program = self.snap.as_ref().is_some_and(|old| Arc::ptr_eq(&old.program, &snap.program));
         if !same_program {
-            self.lines = snap.program.source.lines().map(sanitize::clean).collect();
+            // A new build: the same file again (its text may have changed), if it still exists.
+            let file = if (self.file as usize) < snap.program.files.len() { self.file } else { 0 };
+            let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
+            self.file = file;
+            self.lines = text.lines().map(sanitize::clean).collect();
         }
         if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
             self.jump_to_current(snap);
@@ -66,8 +101,13 @@ impl Pane for SourcePane {
             (None, true) => "· follow · line counts off".to_string(),
             (None, false) => "· line counts off".to_string(),
         };
-        let inner = frame(area, buf, title("Source", detail, theme, focused), theme, focused);
-        let error_line = snap.error.as_ref().map(|e| e.line);
+        let name = if snap.is_multi_file() {
+            format!("Source {}", sanitize::clean(snap.file_name(self.file)))
+        } else {
+            "Source".to_string()
+        };
+        let inner = frame(area, buf, title(&name, detail, theme, focused), theme, focused);
+        let error_line = snap.error.as_ref().filter(|e| e.file == self.file).map(|e| e.line);
         let mut height = inner.height as usize;
         if let Some(err) = &snap.error {
             // The last row carries the error message.
@@ -75,11 +115,20 @@ impl Pane for SourcePane {
                 height -= 1;
                 let y = inner.bottom() - 1;
                 fill_row(buf, inner, y, theme.error());
-                let text = format!(" ✗ line {}:{}: {}", err.line, err.col, err.message);
+                let at = if snap.is_multi_file() {
+                    format!("{}:{}:{}", sanitize::clean(snap.file_name(err.file)), err.line, err.col)
+                } else {
+                    format!("line {}:{}", err.line, err.col)
+                };
+                let text = format!(" ✗ {at}: {}", err.message);
                 put(buf, inner.x, y, &text, inner.width, theme.error());
             }
         }
-        let current = if snap.status == RunStatus::Failed { None } else { snap.location.map(|l| l.line) };
+        let current = if snap.status == RunStatus::Failed {
+            None
+        } else {
+            snap.location.filter(|l| l.file == self.file).map(|l| l.line)
+        };
         let digits = (self.lines.len().max(1).ilog10() + 1).max(3) as u16;
         let profile = snap.profile.as_ref();
         for (row, idx) in self.scroll.window(self.lines.len(), height).enumerate() {
@@ -98,7 +147,7 @@ impl Pane for SourcePane {
                 theme.text()
             };
             fill_row(buf, inner, y, row_style);
-            let bp = snap.breakpoints.contains(&Breakpoint::Line { line: line_no });
+            let bp = snap.breakpoints.contains(&Breakpoint::Line { file: self.file, line: line_no });
             let mut x = inner.x;
             let right = inner.right();
             x = put_raw(buf, x, y, if bp { "●" } else { " " }, right - x, row_style.fg(theme.breakpoint));
@@ -114,7 +163,7 @@ impl Pane for SourcePane {
             x = put_raw(buf, x, y, marker, right.saturating_sub(x), row_style);
             let number_style = if is_current || is_error { row_style } else { row_style.fg(theme.line_number) };
             if let Some(p) = profile {
-                let n = p.line_hits.get(line_no as usize).copied().unwrap_or(0);
+                let n = p.line_hits_in(self.file, line_no);
                 let style =
                     if is_current || is_error { row_style } else { row_style.fg(theme.heat(n, p.max_line_hits)) };
                 x = put_raw(buf, x, y, &super::count_cell(n), right.saturating_sub(x), style);
@@ -135,9 +184,11 @@ impl Pane for SourcePane {
         }
         match key.code {
             KeyCode::Char('b') | KeyCode::F(9) => {
-                Some(Action::ToggleBreakpoint(Breakpoint::Line { line: self.cursor_line() }))
+                Some(Action::ToggleBreakpoint(Breakpoint::Line { file: self.file, line: self.cursor_line() }))
             }
-            KeyCode::Char('u') | KeyCode::F(4) => Some(Action::Run(Goal::RunToLine(self.cursor_line()))),
+            KeyCode::Char('u') | KeyCode::F(4) => {
+                Some(Action::Run(Goal::RunToLine { file: self.file, line: self.cursor_line() }))
+            }
             KeyCode::Char('f') => {
                 self.follow = !self.follow;
                 Some(Action::Status(format!("follow {}", if self.follow { "on" } else { "off" })))
@@ -154,20 +205,62 @@ impl Pane for SourcePane {
         self.scroll.move_by(lines, self.lines.len());
     }
 
+    fn shown_file(&self) -> Option<u32> {
+        Some(self.file)
+    }
+
+    fn show_file(&mut self, file: u32, line: u32) {
+        self.show(file, line);
+    }
+
     fn click(&mut self, row: u16) {
         self.scroll.click(row, self.lines.len());
     }
 
     fn search(&mut self, query: &str) -> Option<String> {
         let needle = query.to_lowercase();
+        let hit = |l: &str| l.to_lowercase().contains(&needle);
         let n = self.lines.len();
-        let found = (1..=n)
-            .map(|k| (self.scroll.cursor + k) % n.max(1))
-            .find(|&i| self.lines.get(i).is_some_and(|l| l.to_lowercase().contains(&needle)));
-        match found {
+        let after = (self.scroll.cursor + 1..n).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        let snap = self.snap.clone()?;
+        let files = &snap.program.files;
+        let others = files.len().saturating_sub(1);
+        // Matches in the other files: (file, first matching line, count), in order after this one.
+        let elsewhere: Vec<(u32, u32, usize)> = (1..=others)
+            .map(|k| ((self.file as usize + k) % files.len()) as u32)
+            .filter_map(|f| {
+                let lines: Vec<usize> =
+                    files[f as usize].source.lines().enumerate().filter(|(_, l)| hit(l)).map(|(i, _)| i).collect();
+                lines.first().map(|&first| (f, first as u32 + 1, lines.len()))
+            })
+            .collect();
+        let more = |skip: Option<u32>| {
+            let rest: Vec<&(u32, u32, usize)> = elsewhere.iter().filter(|(f, _, _)| Some(*f) != skip).collect();
+            let count: usize = rest.iter().map(|(_, _, c)| c).sum();
+            match rest.len() {
+                0 => String::new(),
+                k => format!(" (and {count} in {k} other file{}: F lists them)", if k == 1 { "" } else { "s" }),
+            }
+        };
+        let multi = snap.is_multi_file();
+        let name = |file: u32, line: usize| {
+            if multi { format!("{}:{line}", snap.file_name(file)) } else { format!("line {line}") }
+        };
+        if let Some(i) = after {
+            self.scroll.jump(i);
+            return Some(format!("found {query:?} at {}{}", name(self.file, i + 1), more(None)));
+        }
+        // Past the last match of this file: the next file that has one, else wrap around.
+        if let Some(&(file, line, _)) = elsewhere.first() {
+            self.show(file, line);
+            return Some(format!("found {query:?} at {}{}", name(file, line as usize), more(Some(file))));
+        }
+        let wrapped =
+            (0..=self.scroll.cursor.min(n.saturating_sub(1))).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        match wrapped {
             Some(i) => {
                 self.scroll.jump(i);
-                Some(format!("found {query:?} at line {}", i + 1))
+                Some(format!("found {query:?} at {}", name(self.file, i + 1)))
             }
             None => Some(format!("no match for {query:?}")),
         }

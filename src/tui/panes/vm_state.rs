@@ -64,7 +64,16 @@ impl VmPane {
                 Some(depth) => format!("  tx {depth}"),
                 None => String::new(),
             };
-            out.push((kind, format!("{mark} #{i} {}  line {}  pc {}{tx}", f.name, f.line, f.pc)));
+            let at = if snap.is_multi_file() {
+                // `f@D:LINE` for a function of module D, else `name D:LINE`.
+                let file = snap.file_name(f.file);
+                let qualified = f.name.strip_suffix(file).is_some_and(|n| n.ends_with('@'))
+                    || f.name.strip_suffix('>').is_some_and(|n| n.ends_with(file));
+                if qualified { format!("{}:{}", f.name, f.line) } else { format!("{} {file}:{}", f.name, f.line) }
+            } else {
+                format!("{}  line {}", f.name, f.line)
+            };
+            out.push((kind, format!("{mark} #{i} {at}  pc {}{tx}", f.pc)));
         }
         // Calls an error unwound: the latest reverted external call (CONTRACTS.md §6.2).
         if let Some(r) = snap.reverted_calls.last() {
