@@ -323,6 +323,19 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
     save_state(state.as_ref(), &session, &halt, code)
 }
 
+/// Runs `session` to its end with the `--state` file of `opts` attached, reports the program's
+/// end as `main` does, and saves STATE: the exit code (the state file's own when it cannot be
+/// opened or saved).
+pub(crate) fn run_to_end_with_state(opts: &RunOpts, session: &mut Session, main: &module_fs::LoadedMain) -> ExitCode {
+    let state = match attach_state(opts, session) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
+    let halt = session.run_to_end();
+    let code = main.finish(session, &halt);
+    save_state(state.as_ref(), session, &halt, code)
+}
+
 /// Opens the run's `--state` file, if any: locks it (see `state_file`), and starts the
 /// session's STATE from it. The error has been printed.
 pub(crate) fn attach_state(opts: &RunOpts, session: &mut Session) -> Result<Option<state_file::StateFile>, ExitCode> {

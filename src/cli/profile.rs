@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::Args;
 
-use super::{RunOpts, attach_state, save_state};
+use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
 use crate::trace::report::ProfileReport;
@@ -73,13 +73,7 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     if exact_counts {
         session.enable_exec_counts();
     }
-    let state = match attach_state(&args.opts, &mut session) {
-        Ok(state) => state,
-        Err(code) => return code,
-    };
-    let halt = session.run_to_end();
-    let code = main.finish(&mut session, &halt);
-    let code = save_state(state.as_ref(), &session, &halt, code);
+    let code = super::run_to_end_with_state(&args.opts, &mut session, &main);
     session.sink.detach_all();
     let mut profile = profiler.borrow().profile();
     if exact_counts && let Some(counts) = session.exec_counts() {

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 
-use super::{RunOpts, attach_state, save_state};
+use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::trace::chrome::ChromeTraceWriter;
 use crate::trace::jsonl::JsonLinesWriter;
@@ -187,13 +187,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
             Ok(mut session) => {
                 writer.name_functions(&session.build.program, &main);
-                let state = match attach_state(&args.opts, &mut session) {
-                    Ok(state) => state,
-                    Err(code) => return code,
-                };
-                let halt = session.run_to_end();
-                let code = main.finish(&mut session, &halt);
-                let code = save_state(state.as_ref(), &session, &halt, code);
+                let code = super::run_to_end_with_state(&args.opts, &mut session, &main);
                 (code, Some(session))
             }
             Err(diags) => (main.report(&diags), None),

@@ -96,6 +96,21 @@ pub enum Nav {
     Bottom,
 }
 
+impl Nav {
+    /// The first shown row of a scrolled list after this move, `page` rows to a page (`Bottom`
+    /// overshoots; the pane clamps it to its length).
+    pub fn scrolled(self, top: usize, page: usize) -> usize {
+        match self {
+            Nav::Up => top.saturating_sub(1),
+            Nav::Down => top + 1,
+            Nav::PageUp => top.saturating_sub(page),
+            Nav::PageDown => top + page,
+            Nav::Top => 0,
+            Nav::Bottom => usize::MAX / 2,
+        }
+    }
+}
+
 /// A key (or mouse gesture) as the table names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {

@@ -510,6 +510,12 @@ impl Vm {
         exit
     }
 
+    /// Whether the innermost open transaction is the implicit one of the running external
+    /// action call (or below it), which an explicit `TX_COMMIT`/`TX_REVERT` may not end.
+    fn call_owns_innermost_tx(&self) -> bool {
+        self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1)
+    }
+
     /// The dispatch loop over `vec`, the value stack taken out of `self`. Runs at most `*fuel`
     /// instructions.
     ///
@@ -2016,13 +2022,7 @@ impl Vm {
                 }
                 XOp::TxCommit => {
                     gas += xop.gas();
-                    if self
-                        .action_calls
-                        .iter()
-                        .rev()
-                        .find(|c| c.is_transaction())
-                        .is_some_and(|c| self.ledger.depth() <= c.floor + 1)
-                    {
+                    if self.call_owns_innermost_tx() {
                         let err = VmError::new(ErrorKind::Transaction, "TX_COMMIT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }
@@ -2033,13 +2033,7 @@ impl Vm {
                 }
                 XOp::TxRevert => {
                     gas += xop.gas();
-                    if self
-                        .action_calls
-                        .iter()
-                        .rev()
-                        .find(|c| c.is_transaction())
-                        .is_some_and(|c| self.ledger.depth() <= c.floor + 1)
-                    {
+                    if self.call_owns_innermost_tx() {
                         let err = VmError::new(ErrorKind::Transaction, "TX_REVERT without active transaction");
                         fail!(proto.exec.top_at(ip!() - 1), err);
                     }

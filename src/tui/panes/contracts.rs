@@ -15,7 +15,7 @@ use ratatui::layout::Rect;
 
 use super::{Command, Pane, PaneId, frame, put, thousands, title};
 use crate::engine::snapshot::SessionSnapshot;
-use crate::tui::keys::{self, Action, Nav};
+use crate::tui::keys::{self, Action};
 use crate::tui::theme::Theme;
 
 /// The contracts pane.
@@ -146,14 +146,7 @@ impl Pane for ContractsPane {
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
         let nav = keys::nav(&key)?;
         let page = self.height.get().max(2) - 1;
-        self.top = match nav {
-            Nav::Up => self.top.saturating_sub(1),
-            Nav::Down => self.top + 1,
-            Nav::PageUp => self.top.saturating_sub(page),
-            Nav::PageDown => self.top + page,
-            Nav::Top => 0,
-            Nav::Bottom => usize::MAX / 2,
-        };
+        self.top = nav.scrolled(self.top, page);
         self.clamp_top();
         None
     }

@@ -13,8 +13,8 @@ use ratatui::style::Style;
 
 use super::{Command, Pane, PaneId, StopTracker, frame, put, thousands, title};
 use crate::engine::snapshot::{RunStatus, SessionSnapshot};
+use crate::tui::keys;
 use crate::tui::keys::Action;
-use crate::tui::keys::{self, Nav};
 use crate::tui::theme::Theme;
 
 /// The VM pane.
@@ -218,14 +218,7 @@ impl Pane for VmPane {
         }
         let nav = keys::nav(&key)?;
         let page = self.height.get().max(2) - 1;
-        self.top = match nav {
-            Nav::Up => self.top.saturating_sub(1),
-            Nav::Down => self.top + 1,
-            Nav::PageUp => self.top.saturating_sub(page),
-            Nav::PageDown => self.top + page,
-            Nav::Top => 0,
-            Nav::Bottom => usize::MAX / 2,
-        };
+        self.top = nav.scrolled(self.top, page);
         self.clamp_top();
         None
     }
