@@ -228,3 +228,47 @@ fn construction_runs_initializers_then_init_in_one_transaction() {
          [{\"event\": \"Made\", \"contract\": \"T#1\", \"args\": [\"t\"]}]\n"
     );
 }
+
+/// The journal makes a transaction's frame only when contract code first runs at its depth
+/// (`ContractWorld::top_frame`); these are the orders in which a lazily made frame must still
+/// give the same rollback as one made at `TX_BEGIN`.
+#[test]
+fn rollback_is_exact_when_outer_transactions_never_touched_a_contract() {
+    let out = output(
+        r#"
+        contract Counter {
+            state n = 0
+            action bump() { this.n += 1; emit Bumped(this.n); return this.n }
+        }
+        let c = Counter()
+        TX_BEGIN()
+        TX_BEGIN()
+        c.bump()
+        TX_COMMIT()
+        TX_REVERT()
+        print("inner commit, outer revert:", c.n, len(events("Bumped")))
+        TX_BEGIN()
+        TX_BEGIN()
+        c.bump()
+        TX_COMMIT()
+        c.bump()
+        TX_BEGIN()
+        c.bump()
+        TX_REVERT()
+        print("inside:", c.n, len(events("Bumped")))
+        TX_COMMIT()
+        print("committed:", c.n, len(events("Bumped")))
+        TX_BEGIN()
+        let d = Counter()
+        TX_BEGIN()
+        TX_COMMIT()
+        TX_REVERT()
+        try { print(d.n) } catch (e) { print("reverted creation:", e) }
+        "#,
+    );
+    assert_eq!(
+        out,
+        "inner commit, outer revert: 0 0\ninside: 2 2\ncommitted: 2 2\n\
+         reverted creation: contract Counter#2 no longer exists (its creation was reverted)\n"
+    );
+}

@@ -3,12 +3,17 @@
 //! overlay stack drives it, see `chain::Ledger`), deep copies at the contract boundary, member
 //! and field access, and the declaration builtins (`%contract`, `%entity`, `%protocol`).
 //!
-//! Transactions: every open STATE overlay has one journal frame. The first access to an
-//! instance's storage inside a frame snapshots the storage (a deep copy) into the frame;
-//! reverting the frame restores the snapshots (newest first, so the oldest wins), marks the
-//! instances created inside it as gone and truncates the event log to its length when the
-//! frame began. Committing appends the frame's snapshots and creations to the frame below (or
-//! drops them at the outermost level), exactly as an overlay merges into the one below.
+//! Transactions: every open STATE overlay has one journal frame, made lazily: `TX_BEGIN` only
+//! counts the depth, and the frame of a depth exists from the first storage access, instance
+//! creation or `emit` at that depth (a transaction that touches no contract, the common case
+//! in STATE-only code, costs an increment). The first access to an instance's storage inside
+//! a frame snapshots the storage (a deep copy) into the frame; reverting the frame restores the
+//! snapshots (newest first, so the oldest wins), marks the instances created inside it as gone
+//! and truncates the event log to its length when the frame began. Committing appends the
+//! frame's snapshots and creations to the frame below, or relabels it as the frame below when
+//! that one was never made (nothing happened at that depth before, so its snapshots are that
+//! depth's too), or drops it at the outermost level, exactly as an overlay merges into the one
+//! below.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -33,6 +38,8 @@ pub struct EventRecord {
 #[derive(Debug, Clone, Default)]
 struct JournalFrame {
     id: u64,
+    /// The transaction depth (1 = outermost) this frame journals.
+    level: usize,
     /// Storage snapshots taken in this frame, oldest first.
     touched: Vec<(Rc<Obj>, Vec<Value>)>,
     /// Instances created in this frame.
@@ -65,8 +72,11 @@ pub struct ContractWorld {
     counters: HashMap<String, u32>,
     /// The event log, oldest first.
     pub events: Vec<EventRecord>,
+    /// The frames made so far, by increasing `level` (depths where nothing happened have none).
     frames: Vec<JournalFrame>,
     last_frame_id: u64,
+    /// Open transactions.
+    depth: usize,
     /// `emit`s so far in this run; never decreases, also when a revert drops records (the
     /// debugger's "event emitted" break watches it).
     pub emitted: u64,
@@ -78,31 +88,73 @@ pub struct ContractWorld {
 }
 
 impl ContractWorld {
-    /// A transaction began (called by `Ledger::begin`).
+    /// A transaction began (called by `Ledger::begin`); its frame is made when first needed.
     pub fn begin(&mut self) {
-        self.last_frame_id += 1;
-        let events_len = self.events.len();
-        self.frames.push(JournalFrame { id: self.last_frame_id, events_len, ..JournalFrame::default() });
+        self.depth += 1;
+    }
+
+    /// The frame of the innermost transaction, made now if this depth has none yet; `None`
+    /// outside transactions.
+    fn top_frame(&mut self) -> Option<&mut JournalFrame> {
+        if self.depth == 0 {
+            return None;
+        }
+        if self.frames.last().is_none_or(|f| f.level != self.depth) {
+            self.last_frame_id += 1;
+            let frame = JournalFrame {
+                id: self.last_frame_id,
+                level: self.depth,
+                events_len: self.events.len(),
+                ..JournalFrame::default()
+            };
+            self.frames.push(frame);
+        }
+        self.frames.last_mut()
+    }
+
+    /// Takes the innermost transaction's frame off the journal, if it was ever made.
+    fn pop_top_frame(&mut self) -> Option<JournalFrame> {
+        match self.frames.last() {
+            Some(f) if f.level == self.depth => self.frames.pop(),
+            _ => None,
+        }
     }
 
     /// The innermost transaction committed: its journal merges into the frame below.
     pub fn commit(&mut self) {
-        let Some(top) = self.frames.pop() else { return };
-        if let Some(below) = self.frames.last_mut() {
-            below.touched.extend(top.touched);
-            below.created.extend(top.created);
+        if self.depth == 0 {
+            return;
+        }
+        let top = self.pop_top_frame();
+        self.depth -= 1;
+        let Some(mut top) = top else { return };
+        if self.depth == 0 {
+            return;
+        }
+        match self.frames.last_mut() {
+            Some(below) if below.level == self.depth => {
+                below.touched.extend(top.touched);
+                below.created.extend(top.created);
+            }
+            _ => {
+                top.level = self.depth;
+                self.frames.push(top);
+            }
         }
     }
 
     /// The innermost transaction was reverted: storage, creations and events go back.
     pub fn revert(&mut self) {
-        if self.record_discards
-            && let Some(top) = self.frames.last()
-        {
-            let writes = frame_writes(top);
+        if self.depth == 0 {
+            return;
+        }
+        let top = self.pop_top_frame();
+        self.depth -= 1;
+        let Some(top) = top else { return };
+        if self.record_discards {
+            let writes = frame_writes(&top);
             self.note_discarded(writes);
         }
-        let Some(top) = self.frames.pop() else { return };
         for (obj, snapshot) in top.touched.into_iter().rev() {
             if let Obj::Instance(inst) = &*obj {
                 *inst.storage.borrow_mut() = snapshot;
@@ -121,7 +173,11 @@ impl ContractWorld {
     /// they had when the transaction first touched their instance, as (`C#k.member`, old,
     /// now) — the pending writes the debugger shows.
     pub fn pending_writes(&self) -> Vec<Vec<(String, Value, Value)>> {
-        self.frames.iter().map(|f| frame_writes(f).into_iter().map(|w| (w.key, w.old, w.new)).collect()).collect()
+        let mut out = vec![Vec::new(); self.depth];
+        for f in &self.frames {
+            out[f.level - 1] = frame_writes(f).into_iter().map(|w| (w.key, w.old, w.new)).collect();
+        }
+        out
     }
 
     /// Records writes a revert discards (called by `revert` and by `Ledger::revert` for
@@ -138,7 +194,8 @@ impl ContractWorld {
 
     /// Snapshots `obj`'s storage in the innermost frame unless it already holds one.
     pub fn touch(&mut self, obj: &Rc<Obj>) -> Result<(), VmError> {
-        let (Some(top), Obj::Instance(inst)) = (self.frames.last_mut(), &**obj) else { return Ok(()) };
+        let Obj::Instance(inst) = &**obj else { return Ok(()) };
+        let Some(top) = self.top_frame() else { return Ok(()) };
         if inst.snap.get() == top.id {
             return Ok(());
         }
@@ -164,7 +221,7 @@ impl ContractWorld {
         };
         let obj = Rc::new(Obj::Instance(inst));
         self.instances.push(obj.clone());
-        if let Some(top) = self.frames.last_mut() {
+        if let Some(top) = self.top_frame() {
             top.created.push(obj.clone());
         }
         Ok(obj)
@@ -187,6 +244,8 @@ impl ContractWorld {
     pub fn emit(&mut self, name: &str, source: u32, args: &[Value]) -> Result<(), VmError> {
         let args = args.iter().map(deep_copy).collect::<Result<Vec<_>, _>>()?;
         let source = self.label(source);
+        // The frame records the log's length before this record, so a revert drops it.
+        self.top_frame();
         self.events.push(EventRecord { name: name.to_string(), source, args });
         self.emitted += 1;
         Ok(())
