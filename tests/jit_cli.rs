@@ -39,6 +39,29 @@ fn dis_jit_shows_bytecode_and_machine_code() {
     assert_eq!(text.matches("== loop ").count(), 1, "{text}");
 }
 
+/// Two runs of `dis --jit` print the same listing but for compile times: branch targets are
+/// offsets into the loop's code, not the code buffer's address (which moves from run to run).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn dis_jit_listings_diff_cleanly() {
+    let listing = || {
+        let out = run_bin(&["dis", "--jit", "samples/jit_states.zx"], root(), Duration::from_secs(30));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout.lines().map(|l| l.split(", compile time").next().unwrap_or(l).to_string()).collect::<Vec<_>>()
+    };
+    let (first, second) = (listing(), listing());
+    assert!(first.iter().any(|l| l.contains("jne ")), "{first:?}");
+    assert_eq!(first, second);
+    // Every branch target is an offset inside the code (a few kilobytes), not an address.
+    for line in first.iter().filter(|l| l.contains(" j")) {
+        if let Some(target) = line.rsplit(' ').next().and_then(|t| t.strip_suffix('h')) {
+            if let Ok(at) = u64::from_str_radix(target, 16) {
+                assert!(at < 0x10000, "branch target {at:#x} is an address: {line}");
+            }
+        }
+    }
+}
+
 #[test]
 fn dis_jit_without_the_jit_says_so() {
     let out = run_bin(&["dis", "--jit", "--no-jit", "samples/sum150.zx"], root(), Duration::from_secs(20));

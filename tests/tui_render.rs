@@ -384,6 +384,11 @@ fn help_overlay() {
         let mut app = app(paused_in_transaction());
         app.on_key(key('?'));
         insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), draw(&app, size).backend());
+        let screen = format!("{}", draw(&app, size).backend());
+        for marker in ["▶ stopped here", "○ line bp", "J native code", "* hot loop, interpreted", "[●] stops on"]
+        {
+            assert!(screen.contains(marker), "the help legend shows {marker:?} at {size:?}");
+        }
         app.on_key(key('x'));
         let screen = format!("{}", draw(&app, size).backend());
         assert!(!screen.contains("any key closes"), "help closes on any key");

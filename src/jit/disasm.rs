@@ -36,7 +36,9 @@ pub enum NativeSection {
 
 /// Decodes all of `code`.
 pub fn decode(code: &JitCodeListing) -> Vec<NativeLine> {
-    let mut decoder = Decoder::with_ip(64, &code.bytes, code.address, DecoderOptions::NONE);
+    // Decoded at ip 0, so branch targets read as offsets into the code, not as the buffer's
+    // address (which differs from run to run): listings diff cleanly.
+    let mut decoder = Decoder::with_ip(64, &code.bytes, 0, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
     let mut instruction = Instruction::default();
     let mut out = Vec::new();
@@ -44,7 +46,7 @@ pub fn decode(code: &JitCodeListing) -> Vec<NativeLine> {
         decoder.decode_out(&mut instruction);
         let mut text = String::new();
         formatter.format(&instruction, &mut text);
-        let offset = instruction.ip().wrapping_sub(code.address) as usize;
+        let offset = instruction.ip() as usize;
         let end = offset.saturating_add(instruction.len()).min(code.bytes.len());
         let hex = code.bytes.get(offset..end).unwrap_or(&[]).iter().map(|b| format!("{b:02x}")).collect();
         out.push(NativeLine { offset, hex, text });

@@ -764,7 +764,7 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
     let column_rows =
         |sections: &[(&str, Vec<(String, &str)>)]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
     let rows = column_rows(&help[..half]).max(column_rows(&help[half..]));
-    let size = (area.width.saturating_sub(4).min(84), (rows as u16 + 2).min(area.height));
+    let size = (area.width.saturating_sub(4).min(84), (rows + 2 + MARKERS.len() + 1).min(area.height as usize) as u16);
     let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let column_width = inner.width / 2;
@@ -787,4 +787,22 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
             }
         }
     }
+    // The legend of every marker the panes draw, full width below both columns (README has it
+    // per pane).
+    let mut y = inner.y + rows as u16;
+    for line in std::iter::once("Markers").chain(MARKERS.iter().copied()) {
+        if y >= inner.bottom() {
+            break;
+        }
+        let style = if line == "Markers" { theme.heading() } else { theme.text() };
+        let x = if line == "Markers" { inner.x + 1 } else { inner.x + 2 };
+        panes::put_raw(buf, x, y, line, inner.right().saturating_sub(x), style);
+        y += 1;
+    }
 }
+
+/// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
+const MARKERS: [&str; 2] = [
+    "▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint  ○ line bp",
+    "J native code  * hot loop, interpreted  * member changed  [●] stops on",
+];

@@ -346,12 +346,15 @@ impl Pane for BytecodePane {
             Overlay::render(&self.passes, inner, buf, theme, focused);
             return;
         }
-        let detail = format!(
-            "· {} · {} instr (unoptimized {})",
-            self.view.name(),
-            thousands(program.optimized_len as u64),
-            thousands(program.unoptimized_len as u64)
-        );
+        // The count of the listing shown comes first; the other listing's is named.
+        let (optimized, unoptimized) =
+            (thousands(program.optimized_len as u64), thousands(program.unoptimized_len as u64));
+        let counts = match self.view {
+            View::Unoptimized => format!("{unoptimized} instr (optimized {optimized})"),
+            View::SideBySide => format!("{unoptimized} │ {optimized} instr"),
+            _ => format!("{optimized} instr (unoptimized {unoptimized})"),
+        };
+        let detail = format!("· {} · {counts}", self.view.name());
         let mut inner = frame(area, buf, title("Bytecode", detail, theme, focused), theme, focused);
         let note = if !snap.jit.available {
             Some(("JIT: not available in this build (x86-64 only)", "JIT: not in this build"))
