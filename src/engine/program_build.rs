@@ -77,8 +77,7 @@ pub fn build_loaded(
         Rc::new(program::link_with_modules(&chunk, &link_modules, &names))
     });
     timings.link = t_link.elapsed();
-    let ast = loaded.files[0].ast.clone();
-    Ok((Build { ast, unoptimized, chunk, pass_stats, program: linked, timings, modules }, report))
+    Ok((Build { unoptimized, chunk, pass_stats, program: linked, timings, modules }, report))
 }
 
 /// The cache salt of one file's units.
