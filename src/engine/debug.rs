@@ -33,6 +33,7 @@ use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
 mod contract_breaks;
+pub mod eval;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -62,6 +63,37 @@ pub enum Goal {
         /// Instruction index.
         pc: u32,
     },
+}
+
+/// What makes a breakpoint stop, beyond being reached (gdb's `condition`, `ignore` and
+/// `tbreak`). A plain breakpoint has the default: stop every time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BreakOptions {
+    /// A Zexus expression evaluated in the stopped frame (its locals, the globals and STATE);
+    /// the breakpoint stops only when it is truthy. A condition that does not compile or
+    /// raises stops, and the stop reason says why.
+    pub condition: Option<String>,
+    /// Hits to pass over before stopping (`ignore N`: stop on hit N + 1).
+    pub ignore: u64,
+    /// Delete the breakpoint when it first stops.
+    pub temporary: bool,
+}
+
+impl BreakOptions {
+    /// How these options read after a breakpoint's place: ` if n == 0, ignore 3, once`.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        if let Some(c) = &self.condition {
+            out.push_str(&format!(" if {c}"));
+        }
+        if self.ignore > 0 {
+            out.push_str(&format!(" (ignore {})", self.ignore));
+        }
+        if self.temporary {
+            out.push_str(" (temporary)");
+        }
+        out
+    }
 }
 
 /// Where the VM is, as the debugger compares positions.
@@ -108,6 +140,10 @@ pub struct Debugger {
     /// Per function, per instruction: file and source line.
     lines: Vec<Vec<(u32, u32)>>,
     breakpoints: BTreeSet<Breakpoint>,
+    /// Conditions, ignore counts and temporariness of the breakpoints that have them.
+    break_options: BTreeMap<Breakpoint, BreakOptions>,
+    /// How often each breakpoint was reached (its condition held) since the last restart.
+    break_hits: BTreeMap<Breakpoint, u64>,
     event_breaks: BTreeSet<EventBreak>,
     /// Filters of the contract breaks (a contract, action or event name).
     event_filters: BTreeMap<EventBreak, String>,
@@ -172,6 +208,8 @@ impl Debugger {
             program,
             lines,
             breakpoints: BTreeSet::new(),
+            break_options: BTreeMap::new(),
+            break_hits: BTreeMap::new(),
             event_breaks: BTreeSet::new(),
             event_filters: BTreeMap::new(),
             last_rollback: None,
@@ -228,18 +266,18 @@ impl Debugger {
         self.src = program.files.first().map(|f| f.text.clone()).unwrap_or_default();
         self.program = Some(program);
         let files = self.session.files();
-        self.breakpoints = std::mem::take(&mut self.breakpoints)
-            .into_iter()
-            .filter_map(|bp| match bp {
-                Breakpoint::Line { file, line } => {
-                    let display = old.get(file as usize)?;
-                    // The main file keeps its index whatever its display name.
-                    let file = if file == 0 { 0 } else { files.by_display(display)? };
-                    Some(Breakpoint::Line { file, line })
-                }
-                other => Some(other),
-            })
-            .collect();
+        let remap = |bp: Breakpoint| match bp {
+            Breakpoint::Line { file, line } => {
+                let display = old.get(file as usize)?;
+                // The main file keeps its index whatever its display name.
+                let file = if file == 0 { 0 } else { files.by_display(display)? };
+                Some(Breakpoint::Line { file, line })
+            }
+            other => Some(other),
+        };
+        self.breakpoints = std::mem::take(&mut self.breakpoints).into_iter().filter_map(remap).collect();
+        self.break_options =
+            std::mem::take(&mut self.break_options).into_iter().filter_map(|(bp, o)| Some((remap(bp)?, o))).collect();
         Ok(())
     }
 
@@ -271,6 +309,7 @@ impl Debugger {
         self.replay = None;
         self.replayed_error = None;
         self.last_rollback = None;
+        self.break_hits.clear();
         let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
         self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
@@ -293,9 +332,38 @@ impl Debugger {
         self.breakpoints.iter()
     }
 
+    /// Sets `bp` with `options` (replacing any options it had); its hit count starts at 0.
+    pub fn set_breakpoint(&mut self, bp: Breakpoint, options: BreakOptions) {
+        self.breakpoints.insert(bp);
+        self.break_hits.remove(&bp);
+        if options == BreakOptions::default() {
+            self.break_options.remove(&bp);
+        } else {
+            self.break_options.insert(bp, options);
+        }
+    }
+
+    /// Deletes `bp` with its options; returns true if it was set.
+    pub fn delete_breakpoint(&mut self, bp: Breakpoint) -> bool {
+        self.break_options.remove(&bp);
+        self.break_hits.remove(&bp);
+        self.breakpoints.remove(&bp)
+    }
+
+    /// The options of `bp` (the default for a plain breakpoint).
+    pub fn break_options(&self, bp: &Breakpoint) -> BreakOptions {
+        self.break_options.get(bp).cloned().unwrap_or_default()
+    }
+
+    /// How often `bp` was reached with its condition holding since the last restart.
+    pub fn break_hits(&self, bp: &Breakpoint) -> u64 {
+        self.break_hits.get(bp).copied().unwrap_or(0)
+    }
+
     /// Sets `bp` if it is not set, clears it if it is; returns true if it is now set.
     pub fn toggle_breakpoint(&mut self, bp: Breakpoint) -> bool {
-        if self.breakpoints.remove(&bp) {
+        if self.breakpoints.contains(&bp) {
+            self.delete_breakpoint(bp);
             false
         } else {
             self.breakpoints.insert(bp);
@@ -688,7 +756,7 @@ impl Debugger {
     }
 
     /// Whether to stop before executing at `cur`, having just executed at `prev`.
-    fn stop_check(&self, active: &Active, prev: Pos, cur: Pos, steps: u64) -> Option<String> {
+    fn stop_check(&mut self, active: &Active, prev: Pos, cur: Pos, steps: u64) -> Option<String> {
         let start = active.start;
         match active.goal {
             Goal::StepInstruction if steps >= 1 => return Some("step".to_string()),
@@ -708,14 +776,53 @@ impl Debugger {
             return None;
         }
         let at_pc = Breakpoint::Instruction { function: cur.function, pc: cur.pc };
-        if self.breakpoints.contains(&at_pc) {
-            return Some(format!("breakpoint at pc {}", cur.pc));
+        if self.breakpoints.contains(&at_pc)
+            && let Some(why) = self.breakpoint_hit(at_pc, format!("breakpoint at pc {}", cur.pc))
+        {
+            return Some(why);
         }
         let at_line = Breakpoint::Line { file: cur.file, line: cur.line };
         if enters_line(prev, cur) && self.breakpoints.contains(&at_line) {
-            return Some(format!("breakpoint at {}", self.where_line(cur.file, cur.line)));
+            let place = format!("breakpoint at {}", self.where_line(cur.file, cur.line));
+            return self.breakpoint_hit(at_line, place);
         }
         None
+    }
+
+    /// A set breakpoint `bp` was reached: the stop reason if it stops (its condition holds or
+    /// fails to evaluate, and its ignore count is used up), counting the hit and deleting a
+    /// temporary breakpoint that stops.
+    fn breakpoint_hit(&mut self, bp: Breakpoint, place: String) -> Option<String> {
+        let Some(options) = self.break_options.get(&bp).cloned() else {
+            *self.break_hits.entry(bp).or_insert(0) += 1;
+            return Some(place);
+        };
+        let mut reason = place;
+        if let Some(cond) = &options.condition {
+            let frame = self.session.vm.frames.len().saturating_sub(1);
+            match eval::condition_holds(&self.session.vm, frame, cond) {
+                Ok(false) => return None,
+                Ok(true) => reason.push_str(&format!(" ({cond})")),
+                // gdb's rule: a condition that cannot be evaluated stops, saying so.
+                Err(e) => {
+                    *self.break_hits.entry(bp).or_insert(0) += 1;
+                    return Some(format!("{reason}: error in condition `{cond}`: {e}"));
+                }
+            }
+        }
+        let hits = self.break_hits.entry(bp).or_insert(0);
+        *hits += 1;
+        if *hits <= options.ignore {
+            return None;
+        }
+        if options.ignore > 0 {
+            reason.push_str(&format!(", hit {hits}"));
+        }
+        if options.temporary {
+            self.delete_breakpoint(bp);
+            reason.push_str(", temporary breakpoint deleted");
+        }
+        Some(reason)
     }
 }
 
@@ -767,6 +874,91 @@ print(total)
 
     fn line(d: &Debugger) -> u32 {
         d.snapshot().location.map(|l| l.line).unwrap_or(0)
+    }
+
+    const DOWN: &str = "action down(n) {\n  if n == 0 {\n    return 0\n  }\n  return down(n - 1) + 1\n}\nlet k = 7\nprint(down(500))\n";
+
+    #[test]
+    fn a_conditional_breakpoint_stops_a_500_deep_recursion_at_its_base_case() {
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n == 0".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("breakpoint at line 2 (n == 0)"));
+        assert_eq!(d.session().vm.frames.len(), 502);
+        assert_eq!(eval::eval_preview(&d.session().vm, 501, "n + k").as_deref(), Ok("7"));
+        // The outer frames see their own `n`.
+        assert_eq!(eval::eval_preview(&d.session().vm, 1, "n").as_deref(), Ok("500"));
+        assert_eq!(d.break_hits(&Breakpoint::main_line(2)), 1);
+    }
+
+    #[test]
+    fn an_ignore_count_stops_on_the_following_hit_and_a_temporary_breakpoint_goes() {
+        let mut d = debugger(DOWN);
+        let bp = Breakpoint::main_line(2);
+        d.set_breakpoint(bp, BreakOptions { ignore: 9, temporary: true, ..Default::default() });
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("breakpoint at line 2, hit 10, temporary breakpoint deleted"));
+        assert_eq!(eval::eval_preview(&d.session().vm, d.session().vm.frames.len() - 1, "n").as_deref(), Ok("491"));
+        assert_eq!(d.breakpoints().count(), 0);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn a_condition_that_fails_stops_and_says_why() {
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n ==".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.starts_with("breakpoint at line 2: error in condition `n ==`: "), "{why}");
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n / 0 == 1".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.contains("error in condition `n / 0 == 1`: division by zero"), "{why}");
+    }
+
+    #[test]
+    fn a_condition_cannot_print_write_state_or_hang() {
+        let src = "let i = 0\nwhile i < 3 {\n  i = i + 1\n}\nprint(i)\n";
+        let mut d = debugger(src);
+        let cond = "(function() { print(\"x\"); STATE[\"k\"] = 1; return true })()";
+        d.set_breakpoint(Breakpoint::main_line(3), BreakOptions { condition: Some(cond.into()), ..Default::default() });
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some(format!("breakpoint at line 3 ({cond})").as_str()));
+        assert!(d.session().vm.ledger.get("k").is_none());
+        let spin = "(function() { while true { } })()";
+        let r = eval::eval_in_frame(&d.session().vm, 0, spin);
+        assert!(matches!(&r, Err(e) if e.contains("step") || e.contains("instructions")), "{r:?}");
+        d.set_breakpoint(Breakpoint::main_line(3), BreakOptions::default());
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.is_done());
+        let out = d.snapshot().output.concat();
+        assert!(out.contains('3') && !out.contains('x'), "{out:?}");
+    }
+
+    #[test]
+    fn an_expression_changes_copies_of_lists_and_refuses_functions() {
+        let src = "let xs = [1, 2]\naction f() { return 1 }\nprint(len(xs))\n";
+        let mut d = debugger(src);
+        d.toggle_breakpoint(Breakpoint::main_line(3));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        let vm = &d.session().vm;
+        assert_eq!(eval::eval_preview(vm, 0, "xs.push(9)").is_ok(), true);
+        assert_eq!(eval::eval_preview(vm, 0, "len(xs)").as_deref(), Ok("2"));
+        let e = eval::eval_preview(vm, 0, "f()").unwrap_err();
+        assert!(e.contains("cannot be used in an expression"), "{e}");
     }
 
     #[test]
