@@ -9,18 +9,42 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::RunOpts;
-use crate::engine::debug::{Debugger, Goal};
+use crate::engine::debug::{BreakOptions, Debugger, Goal};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
 
-/// `LINE` or `FILE:LINE` (the last colon splits, so a file name may hold colons).
-fn parse_break(text: &str) -> Result<(Option<String>, u32), String> {
-    let (file, line) = match text.rsplit_once(':') {
-        Some((file, line)) => (Some(file.to_string()), line),
-        None => (None, text),
+/// A `--break`: where, and the options after it.
+#[derive(Debug, Clone)]
+pub struct BreakArg {
+    file: Option<String>,
+    line: u32,
+    options: BreakOptions,
+}
+
+/// `[FILE:]LINE [ignore N] [if COND]` (gdb's `break LINE if COND` and `ignore`; in the place
+/// the last colon splits, so a file name may hold colons; COND is a Zexus expression and runs
+/// to the end of the text).
+fn parse_break(text: &str) -> Result<BreakArg, String> {
+    let (head, condition) = match text.split_once(" if ") {
+        Some((head, cond)) if !cond.trim().is_empty() => (head, Some(cond.trim().to_string())),
+        Some(_) => return Err(format!("'{text}': `if` needs a condition")),
+        None => (text, None),
     };
-    let line: u32 = line.trim().parse().map_err(|_| format!("expected LINE or FILE:LINE, got '{text}'"))?;
-    Ok((file, line))
+    let (place, ignore) = match head.split_once(" ignore ") {
+        Some((place, n)) => {
+            let n: u64 = n.trim().parse().map_err(|_| format!("'{text}': expected `ignore N` with a count N"))?;
+            (place, n)
+        }
+        None => (head, 0),
+    };
+    let place = place.trim();
+    let (file, line) = match place.rsplit_once(':') {
+        Some((file, line)) => (Some(file.to_string()), line),
+        None => (None, place),
+    };
+    let line: u32 =
+        line.trim().parse().map_err(|_| format!("expected [FILE:]LINE [ignore N] [if COND], got '{text}'"))?;
+    Ok(BreakArg { file, line, options: BreakOptions { condition, ignore, temporary: false } })
 }
 
 /// The index of the file `--break FILE:LINE` names: its display path or its module name.
@@ -59,8 +83,14 @@ pub struct SnapshotArgs {
     pub steps: Option<u64>,
     /// Stop when execution enters LINE of the main file, or LINE of FILE (a module by its
     /// display path, as `dis` and diagnostics name it: `modules/x.zx:12`) (repeatable).
-    #[arg(long = "break", value_name = "[FILE:]LINE", value_parser = parse_break)]
-    pub breaks: Vec<(Option<String>, u32)>,
+    /// `ignore N` passes over the first N hits; `if COND` stops only where the Zexus
+    /// expression COND (in the stopped frame: its locals, the globals, STATE) is true:
+    /// `--break '2 if n == 0'`, `--break 'lib.zx:7 ignore 3 if x > 1'`.
+    #[arg(long = "break", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
+    pub breaks: Vec<BreakArg>,
+    /// As `--break`, deleted when it first stops (gdb's `tbreak`) (repeatable).
+    #[arg(long = "tbreak", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
+    pub tbreaks: Vec<BreakArg>,
     /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
     /// out), miss (a restart misses the cache), error (before a runtime error), rollback (a
     /// transaction rolls back), catch (an error is caught), require-failed (at a failing
@@ -94,7 +124,12 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         Ok(d) => d,
         Err(diags) => return main.report(&diags),
     };
-    for (file, line) in &args.breaks {
+    let temporary = args.tbreaks.iter().map(|b| {
+        let mut b = b.clone();
+        b.options.temporary = true;
+        b
+    });
+    for BreakArg { file, line, options } in args.breaks.iter().cloned().chain(temporary) {
         let files = debugger.session().files();
         let file = match file.as_deref().map(|f| (f, break_file(files, f))) {
             None => 0,
@@ -108,7 +143,7 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        debugger.toggle_breakpoint(Breakpoint::Line { file, line: *line });
+        debugger.set_breakpoint(Breakpoint::Line { file, line }, options);
     }
     for (event, filter) in &args.break_on {
         debugger.set_event_break(*event, true, filter.clone());
