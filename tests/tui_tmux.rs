@@ -499,3 +499,32 @@ fn multi_file_program_in_tmux() {
     assert!(screen.contains("= note: modules/shapes.zx is imported at modules.zx:2:30"), "{screen}");
     assert_terminal_sane(&tmux, dir.path(), "multi-file");
 }
+
+/// Issue 17: a conditional breakpoint typed at the `C` prompt stops a 500-deep recursion at
+/// its base case with one `c`.
+#[test]
+fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("down.zx");
+    let src = "action down(n) {\n  if n == 0 {\n    return 0\n  }\n  return down(n - 1) + 1\n}\nprint(\"depth\", down(500))\n";
+    std::fs::write(&program, src).expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["C"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("[FILE:]LINE [ignore N] [if COND]"));
+    tmux.keys(&["-l", "2 if n == 0"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the breakpoint set", |s| s.contains("breakpoint at line 2 if n == 0"));
+    tmux.keys(&["c"]);
+    let screen =
+        tmux.wait_still("the stop at the base case", |s| s.starts_with(" PAUSED (breakpoint at line 2 (n == 0))"));
+    assert_eq!(status_number(&screen, "line"), Some(2), "{screen}");
+    assert!(screen.contains("Call stack (502)"), "{screen}");
+    assert!(!screen.contains("depth 500"), "{screen}");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the run to finish", |s| s.contains("depth 500"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "conditional");
+}

@@ -9,49 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::RunOpts;
-use crate::engine::debug::{BreakOptions, Debugger, Goal};
+use crate::engine::debug::{BreakSpec, Debugger, Goal, break_file, parse_break};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
-
-/// A `--break`: where, and the options after it.
-#[derive(Debug, Clone)]
-pub struct BreakArg {
-    file: Option<String>,
-    line: u32,
-    options: BreakOptions,
-}
-
-/// `[FILE:]LINE [ignore N] [if COND]` (gdb's `break LINE if COND` and `ignore`; in the place
-/// the last colon splits, so a file name may hold colons; COND is a Zexus expression and runs
-/// to the end of the text).
-fn parse_break(text: &str) -> Result<BreakArg, String> {
-    let (head, condition) = match text.split_once(" if ") {
-        Some((head, cond)) if !cond.trim().is_empty() => (head, Some(cond.trim().to_string())),
-        Some(_) => return Err(format!("'{text}': `if` needs a condition")),
-        None => (text, None),
-    };
-    let (place, ignore) = match head.split_once(" ignore ") {
-        Some((place, n)) => {
-            let n: u64 = n.trim().parse().map_err(|_| format!("'{text}': expected `ignore N` with a count N"))?;
-            (place, n)
-        }
-        None => (head, 0),
-    };
-    let place = place.trim();
-    let (file, line) = match place.rsplit_once(':') {
-        Some((file, line)) => (Some(file.to_string()), line),
-        None => (None, place),
-    };
-    let line: u32 =
-        line.trim().parse().map_err(|_| format!("expected [FILE:]LINE [ignore N] [if COND], got '{text}'"))?;
-    Ok(BreakArg { file, line, options: BreakOptions { condition, ignore, temporary: false } })
-}
-
-/// The index of the file `--break FILE:LINE` names: its display path or its module name.
-fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> Option<u32> {
-    let by_name = || program.files.iter().position(|f| !f.name.is_empty() && f.name == file).map(|i| i as u32);
-    program.by_display(file).or_else(by_name)
-}
 
 /// `NAME` or, for the contract events, `NAME:FILTER` (a contract, action or event name).
 fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
@@ -87,10 +47,10 @@ pub struct SnapshotArgs {
     /// expression COND (in the stopped frame: its locals, the globals, STATE) is true:
     /// `--break '2 if n == 0'`, `--break 'lib.zx:7 ignore 3 if x > 1'`.
     #[arg(long = "break", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
-    pub breaks: Vec<BreakArg>,
+    pub breaks: Vec<BreakSpec>,
     /// As `--break`, deleted when it first stops (gdb's `tbreak`) (repeatable).
     #[arg(long = "tbreak", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
-    pub tbreaks: Vec<BreakArg>,
+    pub tbreaks: Vec<BreakSpec>,
     /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
     /// out), miss (a restart misses the cache), error (before a runtime error), rollback (a
     /// transaction rolls back), catch (an error is caught), require-failed (at a failing
@@ -129,7 +89,7 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         b.options.temporary = true;
         b
     });
-    for BreakArg { file, line, options } in args.breaks.iter().cloned().chain(temporary) {
+    for BreakSpec { file, line, options } in args.breaks.iter().cloned().chain(temporary) {
         let files = debugger.session().files();
         let file = match file.as_deref().map(|f| (f, break_file(files, f))) {
             None => 0,

@@ -96,6 +96,49 @@ impl BreakOptions {
     }
 }
 
+/// A breakpoint as `snapshot --break` and the TUI's breakpoint prompt write it: where, and the options after it.
+#[derive(Debug, Clone)]
+pub struct BreakSpec {
+    /// The file as written (a display path or module name), `None` for the main file.
+    pub file: Option<String>,
+    /// The 1-based line.
+    pub line: u32,
+    /// Condition, ignore count, temporariness.
+    pub options: BreakOptions,
+}
+
+/// `[FILE:]LINE [ignore N] [if COND]` (gdb's `break LINE if COND` and `ignore`; in the place
+/// the last colon splits, so a file name may hold colons; COND is a Zexus expression and runs
+/// to the end of the text).
+pub fn parse_break(text: &str) -> Result<BreakSpec, String> {
+    let (head, condition) = match text.split_once(" if ") {
+        Some((head, cond)) if !cond.trim().is_empty() => (head, Some(cond.trim().to_string())),
+        Some(_) => return Err(format!("'{text}': `if` needs a condition")),
+        None => (text, None),
+    };
+    let (place, ignore) = match head.split_once(" ignore ") {
+        Some((place, n)) => {
+            let n: u64 = n.trim().parse().map_err(|_| format!("'{text}': expected `ignore N` with a count N"))?;
+            (place, n)
+        }
+        None => (head, 0),
+    };
+    let place = place.trim();
+    let (file, line) = match place.rsplit_once(':') {
+        Some((file, line)) => (Some(file.to_string()), line),
+        None => (None, place),
+    };
+    let line: u32 =
+        line.trim().parse().map_err(|_| format!("expected [FILE:]LINE [ignore N] [if COND], got '{text}'"))?;
+    Ok(BreakSpec { file, line, options: BreakOptions { condition, ignore, temporary: false } })
+}
+
+/// The index of the file `--break FILE:LINE` names: its display path or its module name.
+pub fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> Option<u32> {
+    let by_name = || program.files.iter().position(|f| !f.name.is_empty() && f.name == file).map(|i| i as u32);
+    program.by_display(file).or_else(by_name)
+}
+
 /// Where the VM is, as the debugger compares positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pos {

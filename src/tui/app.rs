@@ -40,6 +40,8 @@ pub enum Mode {
     Search(String),
     /// The menu of VM events to break on is open.
     EventMenu,
+    /// Typing a breakpoint: `[FILE:]LINE [ignore N] [if COND]`.
+    BreakPrompt(String),
 }
 
 /// A change the run loop must make to the terminal.
@@ -214,6 +216,24 @@ impl App {
                 KeyCode::Char('/') => self.menu_filter = (String::new(), true),
                 _ => self.mode = Mode::Normal,
             },
+            Mode::BreakPrompt(mut text) => match key.code {
+                KeyCode::Esc => self.mode = Mode::Normal,
+                KeyCode::Enter => {
+                    self.mode = Mode::Normal;
+                    if !text.trim().is_empty() {
+                        self.outbox.push(Request::SetBreakpoint(text));
+                    }
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    self.mode = Mode::BreakPrompt(text);
+                }
+                KeyCode::Char(c) => {
+                    text.push(c);
+                    self.mode = Mode::BreakPrompt(text);
+                }
+                _ => self.mode = Mode::BreakPrompt(text),
+            },
             Mode::Search(mut query) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
@@ -351,6 +371,7 @@ impl App {
             Action::ShowAll => self.hidden.clear(),
             Action::Help => self.mode = Mode::Help,
             Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
             Action::Export => self.export(),
             Action::NextTheme => {
                 self.theme_index = (self.theme_index + 1) % self.themes.len();
@@ -641,6 +662,11 @@ impl App {
         let right = area.right();
         if let Mode::Search(query) = &self.mode {
             let text = format!("/{query}▏  (Enter: find next, Esc: cancel)");
+            panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
+            return;
+        }
+        if let Mode::BreakPrompt(spec) = &self.mode {
+            let text = format!("break {spec}▏  ([FILE:]LINE [ignore N] [if COND]; Enter: set, Esc: cancel)");
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }

@@ -26,6 +26,8 @@ pub enum Action {
     ToggleBreakpoint(Breakpoint),
     /// Open the menu of VM events to break on.
     EventMenu,
+    /// Type a breakpoint with options: `[FILE:]LINE [ignore N] [if COND]`.
+    BreakPrompt,
     /// Open the four-way view of loop `loop_id` of `function`.
     OpenLoopView {
         /// Function index.
@@ -284,6 +286,7 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
+    row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(
         Section::Panes,
