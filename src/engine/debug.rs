@@ -139,6 +139,85 @@ pub fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> O
     program.by_display(file).or_else(by_name)
 }
 
+/// What a watchpoint watches (gdb's `watch`): the run stops when its value changes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Watched {
+    /// A global of the program.
+    Global(String),
+    /// A local of the frame at this depth (1 = the outermost frame); the watchpoint goes out
+    /// of scope, and is deleted with a stop, when that frame returns.
+    Local {
+        /// The local's name.
+        name: String,
+        /// The frame's depth (number of frames, that frame included).
+        depth: usize,
+    },
+    /// `STATE[key]` (the pending value inside a transaction).
+    State(String),
+}
+
+impl Watched {
+    /// `NAME` or `STATE["key"]` as typed, resolved in the innermost frame of `vm`: a local
+    /// of that frame if it has a slot of that name, else a global.
+    pub fn parse(text: &str, vm: &crate::vm::interp::Vm) -> Result<Watched, String> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("STATE[").and_then(|r| r.strip_suffix(']')) {
+            let key = rest.trim();
+            let key = key
+                .strip_prefix('"')
+                .and_then(|k| k.strip_suffix('"'))
+                .ok_or_else(|| format!("expected STATE[\"key\"], got '{text}'"))?;
+            return Ok(Watched::State(key.to_string()));
+        }
+        let ident = !text.is_empty()
+            && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !text.starts_with(|c: char| c.is_ascii_digit());
+        if !ident {
+            return Err(format!("expected NAME or STATE[\"key\"], got '{text}'"));
+        }
+        if let Some(f) = vm.frames.last()
+            && vm.frames.len() > 1
+            && f.proto.slot_names.iter().any(|n| n == text)
+        {
+            return Ok(Watched::Local { name: text.to_string(), depth: vm.frames.len() });
+        }
+        if vm.program.global_names.iter().any(|n| n == text) {
+            return Ok(Watched::Global(text.to_string()));
+        }
+        Err(format!("no local or global named '{text}' here"))
+    }
+
+    /// How the stop reason names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Watched::Global(name) | Watched::Local { name, .. } => name.clone(),
+            Watched::State(key) => format!("STATE[{key:?}]"),
+        }
+    }
+
+    /// Its value now as the views preview values (`None`: unset or out of scope).
+    fn value(&self, vm: &crate::vm::interp::Vm) -> Option<String> {
+        match self {
+            Watched::State(key) => vm.ledger.get(key).map(crate::vm::preview::data_preview),
+            Watched::Global(name) => eval::lookup(vm, 0, name).map(|v| crate::vm::preview::preview(&v)),
+            Watched::Local { name, depth } => {
+                let frame = depth.checked_sub(1)?;
+                if vm.frames.len() < *depth {
+                    return None;
+                }
+                eval::lookup(vm, frame, name).map(|v| crate::vm::preview::preview(&v))
+            }
+        }
+    }
+}
+
+/// A watchpoint and the value it last saw.
+#[derive(Debug, Clone)]
+struct Watch {
+    what: Watched,
+    last: Option<String>,
+}
+
 /// Where the VM is, as the debugger compares positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pos {
@@ -185,6 +264,8 @@ pub struct Debugger {
     breakpoints: BTreeSet<Breakpoint>,
     /// Conditions, ignore counts and temporariness of the breakpoints that have them.
     break_options: BTreeMap<Breakpoint, BreakOptions>,
+    /// Watchpoints, in the order they were set.
+    watches: Vec<Watch>,
     /// How often each breakpoint was reached (its condition held) since the last restart.
     break_hits: BTreeMap<Breakpoint, u64>,
     event_breaks: BTreeSet<EventBreak>,
@@ -253,6 +334,7 @@ impl Debugger {
             breakpoints: BTreeSet::new(),
             break_options: BTreeMap::new(),
             break_hits: BTreeMap::new(),
+            watches: Vec::new(),
             event_breaks: BTreeSet::new(),
             event_filters: BTreeMap::new(),
             last_rollback: None,
@@ -353,6 +435,11 @@ impl Debugger {
         self.replayed_error = None;
         self.last_rollback = None;
         self.break_hits.clear();
+        let vm = &self.session.vm;
+        self.watches.retain(|w| !matches!(w.what, Watched::Local { .. }));
+        for w in &mut self.watches {
+            w.last = w.what.value(vm);
+        }
         let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
         self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
@@ -373,6 +460,25 @@ impl Debugger {
     /// Breakpoints, sorted.
     pub fn breakpoints(&self) -> impl Iterator<Item = &Breakpoint> {
         self.breakpoints.iter()
+    }
+
+    /// Watches `what`: the run stops after the instruction that changes its value.
+    pub fn add_watch(&mut self, what: Watched) {
+        let last = what.value(&self.session.vm);
+        self.watches.retain(|w| w.what != what);
+        self.watches.push(Watch { what, last });
+    }
+
+    /// Stops watching `what`; returns true if it was watched.
+    pub fn delete_watch(&mut self, what: &Watched) -> bool {
+        let n = self.watches.len();
+        self.watches.retain(|w| &w.what != what);
+        self.watches.len() != n
+    }
+
+    /// The watchpoints with the value each last saw.
+    pub fn watches(&self) -> impl Iterator<Item = (&Watched, Option<&str>)> {
+        self.watches.iter().map(|w| (&w.what, w.last.as_deref()))
     }
 
     /// Sets `bp` with `options` (replacing any options it had); its hit count starts at 0.
@@ -501,7 +607,7 @@ impl Debugger {
         if self.replay.is_some() {
             return self.advance_replay(budget);
         }
-        let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty();
+        let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
             let halt = self.session.vm.run(budget.max(1));
@@ -815,6 +921,9 @@ impl Debugger {
             }
             _ => {}
         }
+        if let Some(why) = self.watch_check() {
+            return Some(why);
+        }
         if self.breakpoints.is_empty() {
             return None;
         }
@@ -828,6 +937,30 @@ impl Debugger {
         if enters_line(prev, cur) && self.breakpoints.contains(&at_line) {
             let place = format!("breakpoint at {}", self.where_line(cur.file, cur.line));
             return self.breakpoint_hit(at_line, place);
+        }
+        None
+    }
+
+    /// The stop reason if a watched value changed (old → new), or a watched local's frame
+    /// returned (the watchpoint is then deleted, as gdb does).
+    fn watch_check(&mut self) -> Option<String> {
+        let vm = &self.session.vm;
+        for i in 0..self.watches.len() {
+            let w = &mut self.watches[i];
+            if let Watched::Local { depth, .. } = w.what
+                && vm.frames.len() < depth
+            {
+                let name = w.what.describe();
+                self.watches.remove(i);
+                return Some(format!("watchpoint {name} deleted: its frame returned"));
+            }
+            let now = w.what.value(vm);
+            if now != w.last {
+                let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+                let why = format!("watchpoint {}: {} → {}", w.what.describe(), show(&w.last), show(&now));
+                w.last = now;
+                return Some(why);
+            }
         }
         None
     }
@@ -1002,6 +1135,49 @@ print(total)
         assert_eq!(eval::eval_preview(vm, 0, "len(xs)").as_deref(), Ok("2"));
         let e = eval::eval_preview(vm, 0, "f()").unwrap_err();
         assert!(e.contains("cannot be used in an expression"), "{e}");
+    }
+
+    #[test]
+    fn a_watchpoint_on_state_stops_where_it_changes_showing_old_and_new() {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/bank.zx")).expect("sample");
+        let mut d = debugger(&src);
+        let what = Watched::parse("STATE[\"alice\"]", &d.session().vm).expect("parses");
+        d.add_watch(what);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint STATE[\"alice\"]: (unset) → 100"));
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.starts_with("watchpoint STATE[\"alice\"]: 100 → "), "{why}");
+        assert!(!why.ends_with("→ 100"), "{why}");
+    }
+
+    #[test]
+    fn watchpoints_on_a_global_and_a_local() {
+        let src =
+            "let g = 1\naction f(n) {\n  let t = n\n  t = t * 2\n  g = g + t\n  return t\n}\nf(3)\nf(4)\nprint(g)\n";
+        let mut d = debugger(src);
+        d.add_watch(Watched::parse("g", &d.session().vm).expect("global"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: (unset) → 1"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 1 → 7"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 7 → 15"));
+        d.delete_watch(&Watched::Global("g".into()));
+        // A local of f, set inside f's second call: stops on its change, then when f returns.
+        let mut d = debugger(src);
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        let t = Watched::parse("t", &d.session().vm).expect("local");
+        assert_eq!(t, Watched::Local { name: "t".into(), depth: 2 });
+        d.add_watch(t);
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint t: 3 → 6"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint t deleted: its frame returned"));
+        assert_eq!(d.watches().count(), 0);
+        assert!(Watched::parse("nope", &d.session().vm).is_err());
     }
 
     #[test]
