@@ -230,3 +230,15 @@ fn snapshot_conditional_and_counted_breakpoints() {
     let out = run_bin(&["snapshot", "down.zx", "--break", "2 if "], dir.path(), LONG);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
 }
+
+#[test]
+fn snapshot_watchpoint_on_state_shows_old_and_new() {
+    let out = run_bin(&["snapshot", "samples/bank.zx", "--json", "--watch", "STATE[\"alice\"]"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("snapshot JSON parses");
+    assert_eq!(json["stop_reason"], "watchpoint STATE[\"alice\"]: (unset) → 100 (line 13)");
+    assert_eq!(json["location"]["line"], 14);
+    let out = run_bin(&["snapshot", "samples/bank.zx", "--watch", "nope"], repo(), LONG);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("no local or global named 'nope'"), "{}", out.stderr);
+}

@@ -528,3 +528,33 @@ fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "conditional");
 }
+
+/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `C` prompt, stops in the transfer
+/// that changes it, with old → new.
+#[test]
+fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/bank.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["C"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("or watch NAME"));
+    tmux.keys(&["-l", "watch STATE[\"alice\"]"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the watchpoint set", |s| s.contains("watching STATE[\"alice\"]"));
+    tmux.keys(&["c"]);
+    tmux.wait_still("the first write", |s| {
+        s.starts_with(" PAUSED (watchpoint STATE[\"alice\"]: (unset) → 100 (line 13))")
+    });
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_still("the stop in transfer", |s| {
+        s.starts_with(" PAUSED (watchpoint STATE[\"alice\"]: 100 → 70 (line 4))")
+    });
+    // Stopped after the write (as gdb does), in transfer, the frame that wrote it.
+    assert_eq!(status_number(&screen, "line"), Some(5), "{screen}");
+    assert!(screen.contains("▶ #1 transfer  line 5") && screen.contains("amount = 30"), "{screen}");
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "watch");
+}

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::RunOpts;
-use crate::engine::debug::{BreakSpec, Debugger, Goal, break_file, parse_break};
+use crate::engine::debug::{BreakSpec, Debugger, Goal, Watched, break_file, parse_break};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
 
@@ -48,6 +48,10 @@ pub struct SnapshotArgs {
     /// `--break '2 if n == 0'`, `--break 'lib.zx:7 ignore 3 if x > 1'`.
     #[arg(long = "break", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
     pub breaks: Vec<BreakSpec>,
+    /// Stop after the instruction that changes NAME (a global) or STATE["key"], showing old →
+    /// new in the stop reason (gdb's `watch`) (repeatable).
+    #[arg(long = "watch", value_name = "NAME|STATE[\"key\"]")]
+    pub watches: Vec<String>,
     /// As `--break`, deleted when it first stops (gdb's `tbreak`) (repeatable).
     #[arg(long = "tbreak", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
     pub tbreaks: Vec<BreakSpec>,
@@ -104,6 +108,15 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         };
         debugger.set_breakpoint(Breakpoint::Line { file, line }, options);
+    }
+    for text in &args.watches {
+        match Watched::parse(text, &debugger.session().vm) {
+            Ok(what) => debugger.add_watch(what),
+            Err(e) => {
+                eprintln!("error: --watch {}: {}", crate::sanitize::clean(text), crate::sanitize::clean(&e));
+                return ExitCode::from(2);
+            }
+        }
     }
     for (event, filter) in &args.break_on {
         debugger.set_event_break(*event, true, filter.clone());

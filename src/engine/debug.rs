@@ -921,7 +921,7 @@ impl Debugger {
             }
             _ => {}
         }
-        if let Some(why) = self.watch_check() {
+        if let Some(why) = self.watch_check(prev) {
             return Some(why);
         }
         if self.breakpoints.is_empty() {
@@ -941,9 +941,11 @@ impl Debugger {
         None
     }
 
-    /// The stop reason if a watched value changed (old → new), or a watched local's frame
+    /// The stop reason if a watched value changed (old → new, and the line of the instruction
+    /// that changed it, `prev`), or a watched local's frame
     /// returned (the watchpoint is then deleted, as gdb does).
-    fn watch_check(&mut self) -> Option<String> {
+    fn watch_check(&mut self, prev: Pos) -> Option<String> {
+        let at = self.where_line(prev.file, prev.line);
         let vm = &self.session.vm;
         for i in 0..self.watches.len() {
             let w = &mut self.watches[i];
@@ -957,7 +959,7 @@ impl Debugger {
             let now = w.what.value(vm);
             if now != w.last {
                 let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
-                let why = format!("watchpoint {}: {} → {}", w.what.describe(), show(&w.last), show(&now));
+                let why = format!("watchpoint {}: {} → {} ({at})", w.what.describe(), show(&w.last), show(&now));
                 w.last = now;
                 return Some(why);
             }
@@ -1144,7 +1146,7 @@ print(total)
         let what = Watched::parse("STATE[\"alice\"]", &d.session().vm).expect("parses");
         d.add_watch(what);
         assert!(d.run_to_stop(Goal::Continue, 10_000_000));
-        assert_eq!(d.stop_reason(), Some("watchpoint STATE[\"alice\"]: (unset) → 100"));
+        assert_eq!(d.stop_reason(), Some("watchpoint STATE[\"alice\"]: (unset) → 100 (line 13)"));
         assert!(d.run_to_stop(Goal::Continue, 10_000_000));
         let why = d.stop_reason().unwrap_or_default().to_string();
         assert!(why.starts_with("watchpoint STATE[\"alice\"]: 100 → "), "{why}");
@@ -1158,11 +1160,11 @@ print(total)
         let mut d = debugger(src);
         d.add_watch(Watched::parse("g", &d.session().vm).expect("global"));
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-        assert_eq!(d.stop_reason(), Some("watchpoint g: (unset) → 1"));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: (unset) → 1 (line 1)"));
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-        assert_eq!(d.stop_reason(), Some("watchpoint g: 1 → 7"));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 1 → 7 (line 5)"));
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-        assert_eq!(d.stop_reason(), Some("watchpoint g: 7 → 15"));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 7 → 15 (line 5)"));
         d.delete_watch(&Watched::Global("g".into()));
         // A local of f, set inside f's second call: stops on its change, then when f returns.
         let mut d = debugger(src);
@@ -1173,7 +1175,7 @@ print(total)
         assert_eq!(t, Watched::Local { name: "t".into(), depth: 2 });
         d.add_watch(t);
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
-        assert_eq!(d.stop_reason(), Some("watchpoint t: 3 → 6"));
+        assert_eq!(d.stop_reason(), Some("watchpoint t: 3 → 6 (line 4)"));
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
         assert_eq!(d.stop_reason(), Some("watchpoint t deleted: its frame returned"));
         assert_eq!(d.watches().count(), 0);

@@ -220,8 +220,10 @@ impl App {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
                     self.mode = Mode::Normal;
-                    if !text.trim().is_empty() {
-                        self.outbox.push(Request::SetBreakpoint(text));
+                    match text.trim().strip_prefix("watch ") {
+                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
+                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
+                        None => {}
                     }
                 }
                 KeyCode::Backspace => {
@@ -666,7 +668,9 @@ impl App {
             return;
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
-            let text = format!("break {spec}▏  ([FILE:]LINE [ignore N] [if COND]; Enter: set, Esc: cancel)");
+            let text = format!(
+                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+            );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }

@@ -51,6 +51,8 @@ pub enum Request {
     TogglePause,
     /// Set or clear a breakpoint.
     ToggleBreakpoint(Breakpoint),
+    /// Watch `NAME` or `STATE["key"]` (resolved in the innermost frame).
+    SetWatch(String),
     /// Set a breakpoint written `[FILE:]LINE [ignore N] [if COND]` (as `snapshot --break`).
     SetBreakpoint(String),
     /// Turn the break on a VM event on or off.
@@ -357,6 +359,14 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
         Request::ToggleBreakpoint(bp) => {
             debugger.toggle_breakpoint(bp);
         }
+        Request::SetWatch(text) => match crate::engine::debug::Watched::parse(&text, &debugger.session().vm) {
+            Err(e) => out.notice(format!("watchpoint not set: {e}")),
+            Ok(what) => {
+                let name = what.describe();
+                debugger.add_watch(what);
+                out.notice(format!("watching {name}"));
+            }
+        },
         Request::SetBreakpoint(text) => match crate::engine::debug::parse_break(&text) {
             Err(e) => out.notice(format!("breakpoint not set: {e}")),
             Ok(spec) => {
