@@ -401,16 +401,19 @@ fn too_small_terminal() {
 #[test]
 fn keys_become_requests() {
     let mut app = app(paused_in_transaction());
-    for c in [' ', 's', 'n', 'o', 'r'] {
+    for c in [' ', 'c', 's', 'n', 'o', 'i', 'I', 'r'] {
         app.on_key(key(c));
     }
     assert_eq!(
         app.outbox,
         vec![
             Request::TogglePause,
-            Request::Start(Goal::StepInstruction),
+            Request::Start(Goal::Continue),
+            Request::Start(Goal::StepInto),
             Request::Start(Goal::StepLine),
             Request::Start(Goal::StepOut),
+            Request::Start(Goal::StepInstruction),
+            Request::Start(Goal::NextInstruction),
             Request::Restart,
         ]
     );

@@ -157,8 +157,8 @@ fn debugger_session_in_tmux() {
     let pc0 = status_number(&screen, "pc").expect("pc in the status line");
     assert!(screen.contains("Hot loops") && screen.contains("Bytecode"), "{screen}");
 
-    // `s`: one instruction.
-    tmux.keys(&["s"]);
+    // `i`: one instruction.
+    tmux.keys(&["i"]);
     let screen = tmux.wait_for("pc to advance by one", |s| status_number(s, "pc") == Some(pc0 + 1));
     let line0 = status_number(&screen, "line").expect("line in the status line");
 
@@ -383,7 +383,7 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
         screen.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#),
         "{screen}"
     );
-    tmux.keys(&["s"]);
+    tmux.keys(&["i"]);
     let screen = tmux.wait_still("the rollback after one step", |s| {
         s.contains("Open transactions (0)") && s.contains("Last rollback discarded")
     });
@@ -440,7 +440,7 @@ fn multi_file_program_in_tmux() {
             break;
         }
         let before = (status_number(&screen, "pc"), screen.lines().next().map(str::to_owned));
-        tmux.keys(&["s"]);
+        tmux.keys(&["i"]);
         screen = tmux.wait_still("one more instruction", |s| {
             s.starts_with(" PAUSED (step)") && (status_number(s, "pc"), s.lines().next().map(str::to_owned)) != before
         });

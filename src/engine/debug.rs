@@ -45,6 +45,12 @@ pub enum Goal {
     Continue,
     /// Execute one instruction.
     StepInstruction,
+    /// Execute one instruction, a call with the whole callee (gdb's `nexti`): run until the
+    /// depth is back at or above the start's.
+    NextInstruction,
+    /// Run until the source line changes, entering calls (gdb's `step`): a new line in the
+    /// same frame, a called function's first line, or the caller's line after a return.
+    StepInto,
     /// Run until the source line changes at the same or a shallower call depth.
     StepLine,
     /// Run until the current function returns.
@@ -909,6 +915,10 @@ impl Debugger {
         let start = active.start;
         match active.goal {
             Goal::StepInstruction if steps >= 1 => return Some("step".to_string()),
+            Goal::NextInstruction if steps >= 1 && cur.depth <= start.depth => return Some("step".to_string()),
+            Goal::StepInto if cur.depth != start.depth || cur.line != start.line || cur.file != start.file => {
+                return Some("step".to_string());
+            }
             Goal::StepLine if cur.depth < start.depth || (cur.depth == start.depth && cur.line != start.line) => {
                 return Some("step".to_string());
             }
@@ -1180,6 +1190,32 @@ print(total)
         assert_eq!(d.stop_reason(), Some("watchpoint t deleted: its frame returned"));
         assert_eq!(d.watches().count(), 0);
         assert!(Watched::parse("nope", &d.session().vm).is_err());
+    }
+
+    #[test]
+    fn step_into_enters_a_call_and_next_instruction_steps_over_it() {
+        let src = "action f(n) {\n  return n + 1\n}\nlet a = f(1)\nprint(a)\n";
+        let mut d = debugger(src);
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!(line(&d), 4);
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (2, 2));
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (4, 1));
+        // nexti over the CALL: one stop, back at depth 1 past the call.
+        let mut d = debugger(src);
+        d.run_to_stop(Goal::StepInto, 1_000);
+        let mut calls = 0;
+        while d.session().vm.frames.len() == 1 && !d.is_done() && calls < 20 {
+            let before = d.session().vm.counters.instructions;
+            assert!(d.run_to_stop(Goal::NextInstruction, 1_000));
+            assert_eq!(d.session().vm.frames.len(), 1, "nexti never stops inside f");
+            calls += 1;
+            if d.session().vm.counters.instructions - before > 1 {
+                break;
+            }
+        }
+        assert!(d.session().vm.counters.calls >= 1 && calls < 20);
     }
 
     #[test]
