@@ -42,6 +42,8 @@ pub enum Mode {
     EventMenu,
     /// Typing a breakpoint: `[FILE:]LINE [ignore N] [if COND]`.
     BreakPrompt(String),
+    /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
+    ConfirmQuit,
 }
 
 /// A change the run loop must make to the terminal.
@@ -185,10 +187,18 @@ impl App {
     /// Handles one key.
     pub fn on_key(&mut self, key: KeyEvent) {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.apply(Action::Quit);
+            self.quit_now();
             return;
         }
         match self.mode.clone() {
+            Mode::ConfirmQuit => {
+                self.mode = Mode::Normal;
+                if matches!(key.code, KeyCode::Char('y' | 'q')) {
+                    self.quit_now();
+                } else {
+                    self.message = Some("still running".to_string());
+                }
+            }
             Mode::Help => {
                 // Any key closes the help; `q` still quits.
                 self.mode = Mode::Normal;
@@ -392,10 +402,21 @@ impl App {
             Action::Status(message) => self.message = Some(message),
             Action::Suspend => self.terminal_requests.push(TerminalRequest::Suspend),
             Action::Quit => {
-                self.quit = true;
-                self.outbox.push(Request::Quit);
+                if self.snapshot.as_ref().is_some_and(|s| s.status == RunStatus::Running) {
+                    self.mode = Mode::ConfirmQuit;
+                    self.message =
+                        Some("the program is running: quit? (y or q quits, any other key stays)".to_string());
+                } else {
+                    self.quit_now();
+                }
             }
         }
+    }
+
+    /// Leaves at once (Ctrl-C, or a confirmed `q`).
+    fn quit_now(&mut self) {
+        self.quit = true;
+        self.outbox.push(Request::Quit);
     }
 
     fn toggle_files(&mut self) {

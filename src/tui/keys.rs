@@ -361,7 +361,12 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),
     row(Section::Other, &[(Char('?'), G(Action::Help)), (F(1), G(Action::Help))], "this help", Some("help")),
     row(Section::Other, &[(Ctrl('z'), G(Action::Suspend))], "suspend (fg resumes)", None),
-    row(Section::Other, &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))], "quit", Some("quit")),
+    row(
+        Section::Other,
+        &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))],
+        "quit (asks if running)",
+        Some("quit"),
+    ),
 ];
 
 /// The first meaning the table gives `key`, if any.
