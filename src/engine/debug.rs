@@ -1143,7 +1143,7 @@ print(total)
         d.toggle_breakpoint(Breakpoint::main_line(3));
         assert!(d.run_to_stop(Goal::Continue, 1_000_000));
         let vm = &d.session().vm;
-        assert_eq!(eval::eval_preview(vm, 0, "xs.push(9)").is_ok(), true);
+        assert!(eval::eval_preview(vm, 0, "xs.push(9)").is_ok());
         assert_eq!(eval::eval_preview(vm, 0, "len(xs)").as_deref(), Ok("2"));
         let e = eval::eval_preview(vm, 0, "f()").unwrap_err();
         assert!(e.contains("cannot be used in an expression"), "{e}");
