@@ -204,3 +204,41 @@ fn a_broken_theme_names_the_field() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("unknown theme \"solarized\""), "{}", out.stderr);
 }
+
+#[test]
+fn snapshot_conditional_and_counted_breakpoints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = "action down(n) {\n  if n == 0 {\n    return 0\n  }\n  return down(n - 1) + 1\n}\nprint(down(500))\n";
+    std::fs::write(dir.path().join("down.zx"), src).expect("write");
+    let snap = |extra: &[&str]| {
+        let mut args = vec!["snapshot", "down.zx", "--json"];
+        args.extend_from_slice(extra);
+        let out = run_bin(&args, dir.path(), LONG);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        serde_json::from_str::<serde_json::Value>(&out.stdout).expect("snapshot JSON parses")
+    };
+    let json = snap(&["--break", "2 if n == 0"]);
+    assert_eq!(json["stop_reason"], "breakpoint at line 2 (n == 0)");
+    assert_eq!(json["frames"].as_array().map(Vec::len), Some(502));
+    let json = snap(&["--tbreak", "2 ignore 4"]);
+    assert_eq!(json["stop_reason"], "breakpoint at line 2, hit 5, temporary breakpoint deleted");
+    assert_eq!(json["frames"].as_array().map(Vec::len), Some(6));
+    assert_eq!(json["breakpoints"].as_array().map(Vec::len), Some(0));
+    let json = snap(&["--break", "2 if m == 0"]);
+    let why = json["stop_reason"].as_str().unwrap_or_default().to_string();
+    assert!(why.starts_with("breakpoint at line 2: error in condition `m == 0`: "), "{why}");
+    let out = run_bin(&["snapshot", "down.zx", "--break", "2 if "], dir.path(), LONG);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+}
+
+#[test]
+fn snapshot_watchpoint_on_state_shows_old_and_new() {
+    let out = run_bin(&["snapshot", "samples/bank.zx", "--json", "--watch", "STATE[\"alice\"]"], repo(), LONG);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("snapshot JSON parses");
+    assert_eq!(json["stop_reason"], "watchpoint STATE[\"alice\"]: (unset) → 100 (line 13)");
+    assert_eq!(json["location"]["line"], 14);
+    let out = run_bin(&["snapshot", "samples/bank.zx", "--watch", "nope"], repo(), LONG);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("no local or global named 'nope'"), "{}", out.stderr);
+}

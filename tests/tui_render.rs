@@ -406,16 +406,19 @@ fn too_small_terminal() {
 #[test]
 fn keys_become_requests() {
     let mut app = app(paused_in_transaction());
-    for c in [' ', 's', 'n', 'o', 'r'] {
+    for c in [' ', 'c', 's', 'n', 'o', 'i', 'I', 'r'] {
         app.on_key(key(c));
     }
     assert_eq!(
         app.outbox,
         vec![
             Request::TogglePause,
-            Request::Start(Goal::StepInstruction),
+            Request::Start(Goal::Continue),
+            Request::Start(Goal::StepInto),
             Request::Start(Goal::StepLine),
             Request::Start(Goal::StepOut),
+            Request::Start(Goal::StepInstruction),
+            Request::Start(Goal::NextInstruction),
             Request::Restart,
         ]
     );
@@ -765,4 +768,43 @@ fn multi_file_error_and_loop_view_in_a_module() {
     let screen = format!("{}", draw(&app, (120, 40)).backend());
     assert!(screen.contains("while (i < n) {"), "{screen}");
     assert!(screen.contains("t = t + i"), "{screen}");
+}
+
+#[test]
+fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
+    let mut snap = (*paused_in_transaction()).clone();
+    snap.status = RunStatus::Running;
+    let mut app = app(Arc::new(snap));
+    app.on_key(key('q'));
+    assert!(!app.quit && app.mode == Mode::ConfirmQuit);
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("the program is running: quit?"), "{screen}");
+    app.on_key(key('x'));
+    assert!(!app.quit && app.mode == Mode::Normal);
+    app.on_key(key('q'));
+    app.on_key(key('y'));
+    assert!(app.quit);
+    assert_eq!(app.outbox.last(), Some(&Request::Quit));
+    // Paused: `q` quits at once.
+    let mut app = app_paused();
+    app.on_key(key('q'));
+    assert!(app.quit);
+    // `C` types a breakpoint, `watch …` a watchpoint.
+    let mut app = app_paused();
+    for c in "C2 if n == 0".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    for c in "Cwatch STATE[\"alice\"]".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        app.outbox,
+        vec![Request::SetBreakpoint("2 if n == 0".to_string()), Request::SetWatch("STATE[\"alice\"]".to_string())]
+    );
+}
+
+fn app_paused() -> App {
+    app(paused_in_transaction())
 }

@@ -157,8 +157,8 @@ fn debugger_session_in_tmux() {
     let pc0 = status_number(&screen, "pc").expect("pc in the status line");
     assert!(screen.contains("Hot loops") && screen.contains("Bytecode"), "{screen}");
 
-    // `s`: one instruction.
-    tmux.keys(&["s"]);
+    // `i`: one instruction.
+    tmux.keys(&["i"]);
     let screen = tmux.wait_for("pc to advance by one", |s| status_number(s, "pc") == Some(pc0 + 1));
     let line0 = status_number(&screen, "line").expect("line in the status line");
 
@@ -383,7 +383,7 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
         screen.contains(r#"Token#1.balances: {"alice": 70, "bob": 30} → {"alice": 70, "bob": -470, "carol": 500}"#),
         "{screen}"
     );
-    tmux.keys(&["s"]);
+    tmux.keys(&["i"]);
     let screen = tmux.wait_still("the rollback after one step", |s| {
         s.contains("Open transactions (0)") && s.contains("Last rollback discarded")
     });
@@ -440,7 +440,7 @@ fn multi_file_program_in_tmux() {
             break;
         }
         let before = (status_number(&screen, "pc"), screen.lines().next().map(str::to_owned));
-        tmux.keys(&["s"]);
+        tmux.keys(&["i"]);
         screen = tmux.wait_still("one more instruction", |s| {
             s.starts_with(" PAUSED (step)") && (status_number(s, "pc"), s.lines().next().map(str::to_owned)) != before
         });
@@ -498,4 +498,63 @@ fn multi_file_program_in_tmux() {
     assert!(screen.contains("3 |   let a = side * (side"), "{screen}");
     assert!(screen.contains("= note: modules/shapes.zx is imported at modules.zx:2:30"), "{screen}");
     assert_terminal_sane(&tmux, dir.path(), "multi-file");
+}
+
+/// Issue 17: a conditional breakpoint typed at the `C` prompt stops a 500-deep recursion at
+/// its base case with one `c`.
+#[test]
+fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("down.zx");
+    let src = "action down(n) {\n  if n == 0 {\n    return 0\n  }\n  return down(n - 1) + 1\n}\nprint(\"depth\", down(500))\n";
+    std::fs::write(&program, src).expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["C"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("[FILE:]LINE [ignore N] [if COND]"));
+    tmux.keys(&["-l", "2 if n == 0"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the breakpoint set", |s| s.contains("breakpoint at line 2 if n == 0"));
+    tmux.keys(&["c"]);
+    let screen =
+        tmux.wait_still("the stop at the base case", |s| s.starts_with(" PAUSED (breakpoint at line 2 (n == 0))"));
+    assert_eq!(status_number(&screen, "line"), Some(2), "{screen}");
+    assert!(screen.contains("Call stack (502)"), "{screen}");
+    assert!(!screen.contains("depth 500"), "{screen}");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the run to finish", |s| s.contains("depth 500"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "conditional");
+}
+
+/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `C` prompt, stops in the transfer
+/// that changes it, with old → new.
+#[test]
+fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/bank.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["C"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("or watch NAME"));
+    tmux.keys(&["-l", "watch STATE[\"alice\"]"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the watchpoint set", |s| s.contains("watching STATE[\"alice\"]"));
+    tmux.keys(&["c"]);
+    tmux.wait_still("the first write", |s| {
+        s.starts_with(" PAUSED (watchpoint STATE[\"alice\"]: (unset) → 100 (line 13))")
+    });
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_still("the stop in transfer", |s| {
+        s.starts_with(" PAUSED (watchpoint STATE[\"alice\"]: 100 → 70 (line 4))")
+    });
+    // Stopped after the write (as gdb does), in transfer, the frame that wrote it.
+    assert_eq!(status_number(&screen, "line"), Some(5), "{screen}");
+    assert!(screen.contains("▶ #1 transfer  line 5") && screen.contains("amount = 30"), "{screen}");
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "watch");
 }

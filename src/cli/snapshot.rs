@@ -9,25 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::RunOpts;
-use crate::engine::debug::{Debugger, Goal};
+use crate::engine::debug::{BreakSpec, Debugger, Goal, Watched, break_file, parse_break};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
-
-/// `LINE` or `FILE:LINE` (the last colon splits, so a file name may hold colons).
-fn parse_break(text: &str) -> Result<(Option<String>, u32), String> {
-    let (file, line) = match text.rsplit_once(':') {
-        Some((file, line)) => (Some(file.to_string()), line),
-        None => (None, text),
-    };
-    let line: u32 = line.trim().parse().map_err(|_| format!("expected LINE or FILE:LINE, got '{text}'"))?;
-    Ok((file, line))
-}
-
-/// The index of the file `--break FILE:LINE` names: its display path or its module name.
-fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> Option<u32> {
-    let by_name = || program.files.iter().position(|f| !f.name.is_empty() && f.name == file).map(|i| i as u32);
-    program.by_display(file).or_else(by_name)
-}
 
 /// `NAME` or, for the contract events, `NAME:FILTER` (a contract, action or event name).
 fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
@@ -59,8 +43,18 @@ pub struct SnapshotArgs {
     pub steps: Option<u64>,
     /// Stop when execution enters LINE of the main file, or LINE of FILE (a module by its
     /// display path, as `dis` and diagnostics name it: `modules/x.zx:12`) (repeatable).
-    #[arg(long = "break", value_name = "[FILE:]LINE", value_parser = parse_break)]
-    pub breaks: Vec<(Option<String>, u32)>,
+    /// `ignore N` passes over the first N hits; `if COND` stops only where the Zexus
+    /// expression COND (in the stopped frame: its locals, the globals, STATE) is true:
+    /// `--break '2 if n == 0'`, `--break 'lib.zx:7 ignore 3 if x > 1'`.
+    #[arg(long = "break", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
+    pub breaks: Vec<BreakSpec>,
+    /// Stop after the instruction that changes NAME (a global) or STATE["key"], showing old →
+    /// new in the stop reason (gdb's `watch`) (repeatable).
+    #[arg(long = "watch", value_name = "NAME|STATE[\"key\"]")]
+    pub watches: Vec<String>,
+    /// As `--break`, deleted when it first stops (gdb's `tbreak`) (repeatable).
+    #[arg(long = "tbreak", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
+    pub tbreaks: Vec<BreakSpec>,
     /// Stop on a VM event (repeatable): jit (a loop is compiled), bail (native code bails
     /// out), miss (a restart misses the cache), error (before a runtime error), rollback (a
     /// transaction rolls back), catch (an error is caught), require-failed (at a failing
@@ -94,7 +88,12 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         Ok(d) => d,
         Err(diags) => return main.report(&diags),
     };
-    for (file, line) in &args.breaks {
+    let temporary = args.tbreaks.iter().map(|b| {
+        let mut b = b.clone();
+        b.options.temporary = true;
+        b
+    });
+    for BreakSpec { file, line, options } in args.breaks.iter().cloned().chain(temporary) {
         let files = debugger.session().files();
         let file = match file.as_deref().map(|f| (f, break_file(files, f))) {
             None => 0,
@@ -108,7 +107,16 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        debugger.toggle_breakpoint(Breakpoint::Line { file, line: *line });
+        debugger.set_breakpoint(Breakpoint::Line { file, line }, options);
+    }
+    for text in &args.watches {
+        match Watched::parse(text, &debugger.session().vm) {
+            Ok(what) => debugger.add_watch(what),
+            Err(e) => {
+                eprintln!("error: --watch {}: {}", crate::sanitize::clean(text), crate::sanitize::clean(&e));
+                return ExitCode::from(2);
+            }
+        }
     }
     for (event, filter) in &args.break_on {
         debugger.set_event_break(*event, true, filter.clone());

@@ -33,6 +33,7 @@ use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
 mod contract_breaks;
+pub mod eval;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -44,6 +45,12 @@ pub enum Goal {
     Continue,
     /// Execute one instruction.
     StepInstruction,
+    /// Execute one instruction, a call with the whole callee (gdb's `nexti`): run until the
+    /// depth is back at or above the start's.
+    NextInstruction,
+    /// Run until the source line changes, entering calls (gdb's `step`): a new line in the
+    /// same frame, a called function's first line, or the caller's line after a return.
+    StepInto,
     /// Run until the source line changes at the same or a shallower call depth.
     StepLine,
     /// Run until the current function returns.
@@ -62,6 +69,159 @@ pub enum Goal {
         /// Instruction index.
         pc: u32,
     },
+}
+
+/// What makes a breakpoint stop, beyond being reached (gdb's `condition`, `ignore` and
+/// `tbreak`). A plain breakpoint has the default: stop every time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BreakOptions {
+    /// A Zexus expression evaluated in the stopped frame (its locals, the globals and STATE);
+    /// the breakpoint stops only when it is truthy. A condition that does not compile or
+    /// raises stops, and the stop reason says why.
+    pub condition: Option<String>,
+    /// Hits to pass over before stopping (`ignore N`: stop on hit N + 1).
+    pub ignore: u64,
+    /// Delete the breakpoint when it first stops.
+    pub temporary: bool,
+}
+
+impl BreakOptions {
+    /// How these options read after a breakpoint's place: ` if n == 0, ignore 3, once`.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        if let Some(c) = &self.condition {
+            out.push_str(&format!(" if {c}"));
+        }
+        if self.ignore > 0 {
+            out.push_str(&format!(" (ignore {})", self.ignore));
+        }
+        if self.temporary {
+            out.push_str(" (temporary)");
+        }
+        out
+    }
+}
+
+/// A breakpoint as `snapshot --break` and the TUI's breakpoint prompt write it: where, and the options after it.
+#[derive(Debug, Clone)]
+pub struct BreakSpec {
+    /// The file as written (a display path or module name), `None` for the main file.
+    pub file: Option<String>,
+    /// The 1-based line.
+    pub line: u32,
+    /// Condition, ignore count, temporariness.
+    pub options: BreakOptions,
+}
+
+/// `[FILE:]LINE [ignore N] [if COND]` (gdb's `break LINE if COND` and `ignore`; in the place
+/// the last colon splits, so a file name may hold colons; COND is a Zexus expression and runs
+/// to the end of the text).
+pub fn parse_break(text: &str) -> Result<BreakSpec, String> {
+    let (head, condition) = match text.split_once(" if ") {
+        Some((head, cond)) if !cond.trim().is_empty() => (head, Some(cond.trim().to_string())),
+        Some(_) => return Err(format!("'{text}': `if` needs a condition")),
+        None => (text, None),
+    };
+    let (place, ignore) = match head.split_once(" ignore ") {
+        Some((place, n)) => {
+            let n: u64 = n.trim().parse().map_err(|_| format!("'{text}': expected `ignore N` with a count N"))?;
+            (place, n)
+        }
+        None => (head, 0),
+    };
+    let place = place.trim();
+    let (file, line) = match place.rsplit_once(':') {
+        Some((file, line)) => (Some(file.to_string()), line),
+        None => (None, place),
+    };
+    let line: u32 =
+        line.trim().parse().map_err(|_| format!("expected [FILE:]LINE [ignore N] [if COND], got '{text}'"))?;
+    Ok(BreakSpec { file, line, options: BreakOptions { condition, ignore, temporary: false } })
+}
+
+/// The index of the file `--break FILE:LINE` names: its display path or its module name.
+pub fn break_file(program: &crate::engine::files::ProgramFiles, file: &str) -> Option<u32> {
+    let by_name = || program.files.iter().position(|f| !f.name.is_empty() && f.name == file).map(|i| i as u32);
+    program.by_display(file).or_else(by_name)
+}
+
+/// What a watchpoint watches (gdb's `watch`): the run stops when its value changes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Watched {
+    /// A global of the program.
+    Global(String),
+    /// A local of the frame at this depth (1 = the outermost frame); the watchpoint goes out
+    /// of scope, and is deleted with a stop, when that frame returns.
+    Local {
+        /// The local's name.
+        name: String,
+        /// The frame's depth (number of frames, that frame included).
+        depth: usize,
+    },
+    /// `STATE[key]` (the pending value inside a transaction).
+    State(String),
+}
+
+impl Watched {
+    /// `NAME` or `STATE["key"]` as typed, resolved in the innermost frame of `vm`: a local
+    /// of that frame if it has a slot of that name, else a global.
+    pub fn parse(text: &str, vm: &crate::vm::interp::Vm) -> Result<Watched, String> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("STATE[").and_then(|r| r.strip_suffix(']')) {
+            let key = rest.trim();
+            let key = key
+                .strip_prefix('"')
+                .and_then(|k| k.strip_suffix('"'))
+                .ok_or_else(|| format!("expected STATE[\"key\"], got '{text}'"))?;
+            return Ok(Watched::State(key.to_string()));
+        }
+        let ident = !text.is_empty()
+            && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !text.starts_with(|c: char| c.is_ascii_digit());
+        if !ident {
+            return Err(format!("expected NAME or STATE[\"key\"], got '{text}'"));
+        }
+        if let Some(f) = vm.frames.last()
+            && vm.frames.len() > 1
+            && f.proto.slot_names.iter().any(|n| n == text)
+        {
+            return Ok(Watched::Local { name: text.to_string(), depth: vm.frames.len() });
+        }
+        if vm.program.global_names.iter().any(|n| n == text) {
+            return Ok(Watched::Global(text.to_string()));
+        }
+        Err(format!("no local or global named '{text}' here"))
+    }
+
+    /// How the stop reason names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Watched::Global(name) | Watched::Local { name, .. } => name.clone(),
+            Watched::State(key) => format!("STATE[{key:?}]"),
+        }
+    }
+
+    /// Its value now as the views preview values (`None`: unset or out of scope).
+    fn value(&self, vm: &crate::vm::interp::Vm) -> Option<String> {
+        match self {
+            Watched::State(key) => vm.ledger.get(key).map(crate::vm::preview::data_preview),
+            Watched::Global(name) => eval::lookup(vm, 0, name).map(|v| crate::vm::preview::preview(&v)),
+            Watched::Local { name, depth } => {
+                let frame = depth.checked_sub(1)?;
+                if vm.frames.len() < *depth {
+                    return None;
+                }
+                eval::lookup(vm, frame, name).map(|v| crate::vm::preview::preview(&v))
+            }
+        }
+    }
+}
+
+/// A watchpoint and the value it last saw.
+#[derive(Debug, Clone)]
+struct Watch {
+    what: Watched,
+    last: Option<String>,
 }
 
 /// Where the VM is, as the debugger compares positions.
@@ -108,6 +268,12 @@ pub struct Debugger {
     /// Per function, per instruction: file and source line.
     lines: Vec<Vec<(u32, u32)>>,
     breakpoints: BTreeSet<Breakpoint>,
+    /// Conditions, ignore counts and temporariness of the breakpoints that have them.
+    break_options: BTreeMap<Breakpoint, BreakOptions>,
+    /// Watchpoints, in the order they were set.
+    watches: Vec<Watch>,
+    /// How often each breakpoint was reached (its condition held) since the last restart.
+    break_hits: BTreeMap<Breakpoint, u64>,
     event_breaks: BTreeSet<EventBreak>,
     /// Filters of the contract breaks (a contract, action or event name).
     event_filters: BTreeMap<EventBreak, String>,
@@ -172,6 +338,9 @@ impl Debugger {
             program,
             lines,
             breakpoints: BTreeSet::new(),
+            break_options: BTreeMap::new(),
+            break_hits: BTreeMap::new(),
+            watches: Vec::new(),
             event_breaks: BTreeSet::new(),
             event_filters: BTreeMap::new(),
             last_rollback: None,
@@ -228,18 +397,18 @@ impl Debugger {
         self.src = program.files.first().map(|f| f.text.clone()).unwrap_or_default();
         self.program = Some(program);
         let files = self.session.files();
-        self.breakpoints = std::mem::take(&mut self.breakpoints)
-            .into_iter()
-            .filter_map(|bp| match bp {
-                Breakpoint::Line { file, line } => {
-                    let display = old.get(file as usize)?;
-                    // The main file keeps its index whatever its display name.
-                    let file = if file == 0 { 0 } else { files.by_display(display)? };
-                    Some(Breakpoint::Line { file, line })
-                }
-                other => Some(other),
-            })
-            .collect();
+        let remap = |bp: Breakpoint| match bp {
+            Breakpoint::Line { file, line } => {
+                let display = old.get(file as usize)?;
+                // The main file keeps its index whatever its display name.
+                let file = if file == 0 { 0 } else { files.by_display(display)? };
+                Some(Breakpoint::Line { file, line })
+            }
+            other => Some(other),
+        };
+        self.breakpoints = std::mem::take(&mut self.breakpoints).into_iter().filter_map(remap).collect();
+        self.break_options =
+            std::mem::take(&mut self.break_options).into_iter().filter_map(|(bp, o)| Some((remap(bp)?, o))).collect();
         Ok(())
     }
 
@@ -271,6 +440,12 @@ impl Debugger {
         self.replay = None;
         self.replayed_error = None;
         self.last_rollback = None;
+        self.break_hits.clear();
+        let vm = &self.session.vm;
+        self.watches.retain(|w| !matches!(w.what, Watched::Local { .. }));
+        for w in &mut self.watches {
+            w.last = w.what.value(vm);
+        }
         let missed = self.take_events().into_iter().any(|h| h == Happened::CacheMiss);
         self.stop_reason = Some(if missed { self.cache_miss_reason() } else { "restarted".to_string() });
         Ok(())
@@ -293,9 +468,57 @@ impl Debugger {
         self.breakpoints.iter()
     }
 
+    /// Watches `what`: the run stops after the instruction that changes its value.
+    pub fn add_watch(&mut self, what: Watched) {
+        let last = what.value(&self.session.vm);
+        self.watches.retain(|w| w.what != what);
+        self.watches.push(Watch { what, last });
+    }
+
+    /// Stops watching `what`; returns true if it was watched.
+    pub fn delete_watch(&mut self, what: &Watched) -> bool {
+        let n = self.watches.len();
+        self.watches.retain(|w| &w.what != what);
+        self.watches.len() != n
+    }
+
+    /// The watchpoints with the value each last saw.
+    pub fn watches(&self) -> impl Iterator<Item = (&Watched, Option<&str>)> {
+        self.watches.iter().map(|w| (&w.what, w.last.as_deref()))
+    }
+
+    /// Sets `bp` with `options` (replacing any options it had); its hit count starts at 0.
+    pub fn set_breakpoint(&mut self, bp: Breakpoint, options: BreakOptions) {
+        self.breakpoints.insert(bp);
+        self.break_hits.remove(&bp);
+        if options == BreakOptions::default() {
+            self.break_options.remove(&bp);
+        } else {
+            self.break_options.insert(bp, options);
+        }
+    }
+
+    /// Deletes `bp` with its options; returns true if it was set.
+    pub fn delete_breakpoint(&mut self, bp: Breakpoint) -> bool {
+        self.break_options.remove(&bp);
+        self.break_hits.remove(&bp);
+        self.breakpoints.remove(&bp)
+    }
+
+    /// The options of `bp` (the default for a plain breakpoint).
+    pub fn break_options(&self, bp: &Breakpoint) -> BreakOptions {
+        self.break_options.get(bp).cloned().unwrap_or_default()
+    }
+
+    /// How often `bp` was reached with its condition holding since the last restart.
+    pub fn break_hits(&self, bp: &Breakpoint) -> u64 {
+        self.break_hits.get(bp).copied().unwrap_or(0)
+    }
+
     /// Sets `bp` if it is not set, clears it if it is; returns true if it is now set.
     pub fn toggle_breakpoint(&mut self, bp: Breakpoint) -> bool {
-        if self.breakpoints.remove(&bp) {
+        if self.breakpoints.contains(&bp) {
+            self.delete_breakpoint(bp);
             false
         } else {
             self.breakpoints.insert(bp);
@@ -390,7 +613,7 @@ impl Debugger {
         if self.replay.is_some() {
             return self.advance_replay(budget);
         }
-        let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty();
+        let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
             let halt = self.session.vm.run(budget.max(1));
@@ -688,10 +911,14 @@ impl Debugger {
     }
 
     /// Whether to stop before executing at `cur`, having just executed at `prev`.
-    fn stop_check(&self, active: &Active, prev: Pos, cur: Pos, steps: u64) -> Option<String> {
+    fn stop_check(&mut self, active: &Active, prev: Pos, cur: Pos, steps: u64) -> Option<String> {
         let start = active.start;
         match active.goal {
             Goal::StepInstruction if steps >= 1 => return Some("step".to_string()),
+            Goal::NextInstruction if steps >= 1 && cur.depth <= start.depth => return Some("step".to_string()),
+            Goal::StepInto if cur.depth != start.depth || cur.line != start.line || cur.file != start.file => {
+                return Some("step".to_string());
+            }
             Goal::StepLine if cur.depth < start.depth || (cur.depth == start.depth && cur.line != start.line) => {
                 return Some("step".to_string());
             }
@@ -704,18 +931,86 @@ impl Debugger {
             }
             _ => {}
         }
+        if let Some(why) = self.watch_check(prev) {
+            return Some(why);
+        }
         if self.breakpoints.is_empty() {
             return None;
         }
         let at_pc = Breakpoint::Instruction { function: cur.function, pc: cur.pc };
-        if self.breakpoints.contains(&at_pc) {
-            return Some(format!("breakpoint at pc {}", cur.pc));
+        if self.breakpoints.contains(&at_pc)
+            && let Some(why) = self.breakpoint_hit(at_pc, format!("breakpoint at pc {}", cur.pc))
+        {
+            return Some(why);
         }
         let at_line = Breakpoint::Line { file: cur.file, line: cur.line };
         if enters_line(prev, cur) && self.breakpoints.contains(&at_line) {
-            return Some(format!("breakpoint at {}", self.where_line(cur.file, cur.line)));
+            let place = format!("breakpoint at {}", self.where_line(cur.file, cur.line));
+            return self.breakpoint_hit(at_line, place);
         }
         None
+    }
+
+    /// The stop reason if a watched value changed (old → new, and the line of the instruction
+    /// that changed it, `prev`), or a watched local's frame
+    /// returned (the watchpoint is then deleted, as gdb does).
+    fn watch_check(&mut self, prev: Pos) -> Option<String> {
+        let at = self.where_line(prev.file, prev.line);
+        let vm = &self.session.vm;
+        for i in 0..self.watches.len() {
+            let w = &mut self.watches[i];
+            if let Watched::Local { depth, .. } = w.what
+                && vm.frames.len() < depth
+            {
+                let name = w.what.describe();
+                self.watches.remove(i);
+                return Some(format!("watchpoint {name} deleted: its frame returned"));
+            }
+            let now = w.what.value(vm);
+            if now != w.last {
+                let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+                let why = format!("watchpoint {}: {} → {} ({at})", w.what.describe(), show(&w.last), show(&now));
+                w.last = now;
+                return Some(why);
+            }
+        }
+        None
+    }
+
+    /// A set breakpoint `bp` was reached: the stop reason if it stops (its condition holds or
+    /// fails to evaluate, and its ignore count is used up), counting the hit and deleting a
+    /// temporary breakpoint that stops.
+    fn breakpoint_hit(&mut self, bp: Breakpoint, place: String) -> Option<String> {
+        let Some(options) = self.break_options.get(&bp).cloned() else {
+            *self.break_hits.entry(bp).or_insert(0) += 1;
+            return Some(place);
+        };
+        let mut reason = place;
+        if let Some(cond) = &options.condition {
+            let frame = self.session.vm.frames.len().saturating_sub(1);
+            match eval::condition_holds(&self.session.vm, frame, cond) {
+                Ok(false) => return None,
+                Ok(true) => reason.push_str(&format!(" ({cond})")),
+                // gdb's rule: a condition that cannot be evaluated stops, saying so.
+                Err(e) => {
+                    *self.break_hits.entry(bp).or_insert(0) += 1;
+                    return Some(format!("{reason}: error in condition `{cond}`: {e}"));
+                }
+            }
+        }
+        let hits = self.break_hits.entry(bp).or_insert(0);
+        *hits += 1;
+        if *hits <= options.ignore {
+            return None;
+        }
+        if options.ignore > 0 {
+            reason.push_str(&format!(", hit {hits}"));
+        }
+        if options.temporary {
+            self.delete_breakpoint(bp);
+            reason.push_str(", temporary breakpoint deleted");
+        }
+        Some(reason)
     }
 }
 
@@ -767,6 +1062,160 @@ print(total)
 
     fn line(d: &Debugger) -> u32 {
         d.snapshot().location.map(|l| l.line).unwrap_or(0)
+    }
+
+    const DOWN: &str = "action down(n) {\n  if n == 0 {\n    return 0\n  }\n  return down(n - 1) + 1\n}\nlet k = 7\nprint(down(500))\n";
+
+    #[test]
+    fn a_conditional_breakpoint_stops_a_500_deep_recursion_at_its_base_case() {
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n == 0".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("breakpoint at line 2 (n == 0)"));
+        assert_eq!(d.session().vm.frames.len(), 502);
+        assert_eq!(eval::eval_preview(&d.session().vm, 501, "n + k").as_deref(), Ok("7"));
+        // The outer frames see their own `n`.
+        assert_eq!(eval::eval_preview(&d.session().vm, 1, "n").as_deref(), Ok("500"));
+        assert_eq!(d.break_hits(&Breakpoint::main_line(2)), 1);
+    }
+
+    #[test]
+    fn an_ignore_count_stops_on_the_following_hit_and_a_temporary_breakpoint_goes() {
+        let mut d = debugger(DOWN);
+        let bp = Breakpoint::main_line(2);
+        d.set_breakpoint(bp, BreakOptions { ignore: 9, temporary: true, ..Default::default() });
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("breakpoint at line 2, hit 10, temporary breakpoint deleted"));
+        assert_eq!(eval::eval_preview(&d.session().vm, d.session().vm.frames.len() - 1, "n").as_deref(), Ok("491"));
+        assert_eq!(d.breakpoints().count(), 0);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn a_condition_that_fails_stops_and_says_why() {
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n ==".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.starts_with("breakpoint at line 2: error in condition `n ==`: "), "{why}");
+        let mut d = debugger(DOWN);
+        d.set_breakpoint(
+            Breakpoint::main_line(2),
+            BreakOptions { condition: Some("n / 0 == 1".into()), ..Default::default() },
+        );
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.contains("error in condition `n / 0 == 1`: division by zero"), "{why}");
+    }
+
+    #[test]
+    fn a_condition_cannot_print_write_state_or_hang() {
+        let src = "let i = 0\nwhile i < 3 {\n  i = i + 1\n}\nprint(i)\n";
+        let mut d = debugger(src);
+        let cond = "(function() { print(\"x\"); STATE[\"k\"] = 1; return true })()";
+        d.set_breakpoint(Breakpoint::main_line(3), BreakOptions { condition: Some(cond.into()), ..Default::default() });
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some(format!("breakpoint at line 3 ({cond})").as_str()));
+        assert!(d.session().vm.ledger.get("k").is_none());
+        let spin = "(function() { while true { } })()";
+        let r = eval::eval_in_frame(&d.session().vm, 0, spin);
+        assert!(matches!(&r, Err(e) if e.contains("step") || e.contains("instructions")), "{r:?}");
+        d.set_breakpoint(Breakpoint::main_line(3), BreakOptions::default());
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.is_done());
+        let out = d.snapshot().output.concat();
+        assert!(out.contains('3') && !out.contains('x'), "{out:?}");
+    }
+
+    #[test]
+    fn an_expression_changes_copies_of_lists_and_refuses_functions() {
+        let src = "let xs = [1, 2]\naction f() { return 1 }\nprint(len(xs))\n";
+        let mut d = debugger(src);
+        d.toggle_breakpoint(Breakpoint::main_line(3));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        let vm = &d.session().vm;
+        assert!(eval::eval_preview(vm, 0, "xs.push(9)").is_ok());
+        assert_eq!(eval::eval_preview(vm, 0, "len(xs)").as_deref(), Ok("2"));
+        let e = eval::eval_preview(vm, 0, "f()").unwrap_err();
+        assert!(e.contains("cannot be used in an expression"), "{e}");
+    }
+
+    #[test]
+    fn a_watchpoint_on_state_stops_where_it_changes_showing_old_and_new() {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/bank.zx")).expect("sample");
+        let mut d = debugger(&src);
+        let what = Watched::parse("STATE[\"alice\"]", &d.session().vm).expect("parses");
+        d.add_watch(what);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint STATE[\"alice\"]: (unset) → 100 (line 13)"));
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        assert!(why.starts_with("watchpoint STATE[\"alice\"]: 100 → "), "{why}");
+        assert!(!why.ends_with("→ 100"), "{why}");
+    }
+
+    #[test]
+    fn watchpoints_on_a_global_and_a_local() {
+        let src =
+            "let g = 1\naction f(n) {\n  let t = n\n  t = t * 2\n  g = g + t\n  return t\n}\nf(3)\nf(4)\nprint(g)\n";
+        let mut d = debugger(src);
+        d.add_watch(Watched::parse("g", &d.session().vm).expect("global"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: (unset) → 1 (line 1)"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 1 → 7 (line 5)"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint g: 7 → 15 (line 5)"));
+        d.delete_watch(&Watched::Global("g".into()));
+        // A local of f, set inside f's second call: stops on its change, then when f returns.
+        let mut d = debugger(src);
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        let t = Watched::parse("t", &d.session().vm).expect("local");
+        assert_eq!(t, Watched::Local { name: "t".into(), depth: 2 });
+        d.add_watch(t);
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint t: 3 → 6 (line 4)"));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert_eq!(d.stop_reason(), Some("watchpoint t deleted: its frame returned"));
+        assert_eq!(d.watches().count(), 0);
+        assert!(Watched::parse("nope", &d.session().vm).is_err());
+    }
+
+    #[test]
+    fn step_into_enters_a_call_and_next_instruction_steps_over_it() {
+        let src = "action f(n) {\n  return n + 1\n}\nlet a = f(1)\nprint(a)\n";
+        let mut d = debugger(src);
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!(line(&d), 4);
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (2, 2));
+        assert!(d.run_to_stop(Goal::StepInto, 1_000));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (4, 1));
+        // nexti over the CALL: one stop, back at depth 1 past the call.
+        let mut d = debugger(src);
+        d.run_to_stop(Goal::StepInto, 1_000);
+        let mut calls = 0;
+        while d.session().vm.frames.len() == 1 && !d.is_done() && calls < 20 {
+            let before = d.session().vm.counters.instructions;
+            assert!(d.run_to_stop(Goal::NextInstruction, 1_000));
+            assert_eq!(d.session().vm.frames.len(), 1, "nexti never stops inside f");
+            calls += 1;
+            if d.session().vm.counters.instructions - before > 1 {
+                break;
+            }
+        }
+        assert!(d.session().vm.counters.calls >= 1 && calls < 20);
     }
 
     #[test]

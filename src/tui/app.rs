@@ -40,6 +40,10 @@ pub enum Mode {
     Search(String),
     /// The menu of VM events to break on is open.
     EventMenu,
+    /// Typing a breakpoint: `[FILE:]LINE [ignore N] [if COND]`.
+    BreakPrompt(String),
+    /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
+    ConfirmQuit,
 }
 
 /// A change the run loop must make to the terminal.
@@ -183,10 +187,18 @@ impl App {
     /// Handles one key.
     pub fn on_key(&mut self, key: KeyEvent) {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.apply(Action::Quit);
+            self.quit_now();
             return;
         }
         match self.mode.clone() {
+            Mode::ConfirmQuit => {
+                self.mode = Mode::Normal;
+                if matches!(key.code, KeyCode::Char('y' | 'q')) {
+                    self.quit_now();
+                } else {
+                    self.message = Some("still running".to_string());
+                }
+            }
             Mode::Help => {
                 // Any key closes the help; `q` still quits.
                 self.mode = Mode::Normal;
@@ -213,6 +225,26 @@ impl App {
                 }
                 KeyCode::Char('/') => self.menu_filter = (String::new(), true),
                 _ => self.mode = Mode::Normal,
+            },
+            Mode::BreakPrompt(mut text) => match key.code {
+                KeyCode::Esc => self.mode = Mode::Normal,
+                KeyCode::Enter => {
+                    self.mode = Mode::Normal;
+                    match text.trim().strip_prefix("watch ") {
+                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
+                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
+                        None => {}
+                    }
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    self.mode = Mode::BreakPrompt(text);
+                }
+                KeyCode::Char(c) => {
+                    text.push(c);
+                    self.mode = Mode::BreakPrompt(text);
+                }
+                _ => self.mode = Mode::BreakPrompt(text),
             },
             Mode::Search(mut query) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
@@ -351,6 +383,7 @@ impl App {
             Action::ShowAll => self.hidden.clear(),
             Action::Help => self.mode = Mode::Help,
             Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
             Action::Export => self.export(),
             Action::NextTheme => {
                 self.theme_index = (self.theme_index + 1) % self.themes.len();
@@ -369,10 +402,21 @@ impl App {
             Action::Status(message) => self.message = Some(message),
             Action::Suspend => self.terminal_requests.push(TerminalRequest::Suspend),
             Action::Quit => {
-                self.quit = true;
-                self.outbox.push(Request::Quit);
+                if self.snapshot.as_ref().is_some_and(|s| s.status == RunStatus::Running) {
+                    self.mode = Mode::ConfirmQuit;
+                    self.message =
+                        Some("the program is running: quit? (y or q quits, any other key stays)".to_string());
+                } else {
+                    self.quit_now();
+                }
             }
         }
+    }
+
+    /// Leaves at once (Ctrl-C, or a confirmed `q`).
+    fn quit_now(&mut self) {
+        self.quit = true;
+        self.outbox.push(Request::Quit);
     }
 
     fn toggle_files(&mut self) {
@@ -644,6 +688,13 @@ impl App {
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
         }
+        if let Mode::BreakPrompt(spec) = &self.mode {
+            let text = format!(
+                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+            );
+            panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
+            return;
+        }
         let (pane_label, commands) = if let Some(list) = &self.files {
             ("[files] ".to_string(), list.commands())
         } else if self.four_way.is_some() {
@@ -788,9 +839,10 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
         }
     }
     // The legend of every marker the panes draw, full width below both columns (README has it
-    // per pane).
+    // per pane); its heading only where the popup has a row for it (not at 24 rows).
     let mut y = inner.y + rows as u16;
-    for line in std::iter::once("Markers").chain(MARKERS.iter().copied()) {
+    let heading = (rows + 1 + MARKERS.len() <= inner.height as usize).then_some("Markers");
+    for line in heading.into_iter().chain(MARKERS.iter().copied()) {
         if y >= inner.bottom() {
             break;
         }

@@ -26,6 +26,8 @@ pub enum Action {
     ToggleBreakpoint(Breakpoint),
     /// Open the menu of VM events to break on.
     EventMenu,
+    /// Type a breakpoint with options: `[FILE:]LINE [ignore N] [if COND]`.
+    BreakPrompt,
     /// Open the four-way view of loop `loop_id` of `function`.
     OpenLoopView {
         /// Function index.
@@ -250,23 +252,30 @@ use Meaning::{Global as G, Nav as N, Pane as P};
 
 /// The one key table. The first entry whose key matches decides.
 pub const KEYS: &[KeyRow] = &[
+    row(Section::Run, &[(Char(' '), G(Action::TogglePause))], "continue / pause", Some("run/pause")),
     row(
         Section::Run,
-        &[(Char(' '), G(Action::TogglePause)), (Char('c'), G(Action::TogglePause)), (F(5), G(Action::TogglePause))],
-        "continue / pause",
-        Some("run/pause"),
+        &[(Char('c'), G(Action::Run(Goal::Continue))), (F(5), G(Action::Run(Goal::Continue)))],
+        "continue",
+        None,
     ),
     row(
         Section::Run,
-        &[(Char('s'), G(Action::Run(Goal::StepInstruction))), (F(11), G(Action::Run(Goal::StepInstruction)))],
-        "step instruction",
+        &[(Char('s'), G(Action::Run(Goal::StepInto))), (F(11), G(Action::Run(Goal::StepInto)))],
+        "step into (line)",
         Some("step"),
     ),
     row(
         Section::Run,
         &[(Char('n'), G(Action::Run(Goal::StepLine))), (F(10), G(Action::Run(Goal::StepLine)))],
-        "step source line",
-        Some("line"),
+        "next line (over calls)",
+        Some("next"),
+    ),
+    row(
+        Section::Run,
+        &[(Char('i'), G(Action::Run(Goal::StepInstruction))), (Char('I'), G(Action::Run(Goal::NextInstruction)))],
+        "instr. step / next",
+        None,
     ),
     some_shown(
         row(
@@ -284,6 +293,7 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
+    row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(
         Section::Panes,
@@ -351,7 +361,12 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),
     row(Section::Other, &[(Char('?'), G(Action::Help)), (F(1), G(Action::Help))], "this help", Some("help")),
     row(Section::Other, &[(Ctrl('z'), G(Action::Suspend))], "suspend (fg resumes)", None),
-    row(Section::Other, &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))], "quit", Some("quit")),
+    row(
+        Section::Other,
+        &[(Char('q'), G(Action::Quit)), (Ctrl('c'), G(Action::Quit))],
+        "quit (asks if running)",
+        Some("quit"),
+    ),
 ];
 
 /// The first meaning the table gives `key`, if any.
@@ -413,7 +428,7 @@ mod tests {
     #[test]
     fn vim_and_function_keys_agree() {
         let pairs = [
-            (KeyCode::Char(' '), KeyCode::F(5)),
+            (KeyCode::Char('c'), KeyCode::F(5)),
             (KeyCode::Char('s'), KeyCode::F(11)),
             (KeyCode::Char('n'), KeyCode::F(10)),
             (KeyCode::Char('o'), KeyCode::F(12)),
@@ -454,7 +469,12 @@ mod tests {
         assert_eq!(help.iter().map(|(h, _)| *h).collect::<Vec<_>>(), ["Run", "Panes", "Move", "Other"]);
         let rows: usize = help.iter().map(|(_, r)| r.len()).sum();
         assert_eq!(rows, KEYS.iter().filter(|r| r.section.is_some()).count());
-        assert!(help[0].1.contains(&("space c F5".to_string(), "continue / pause")));
+        assert!(help[0].1.contains(&("space".to_string(), "continue / pause")));
+        assert!(help[0].1.contains(&("c F5".to_string(), "continue")));
+        assert!(help[0].1.contains(&("i I".to_string(), "instr. step / next")));
+        assert_eq!(global(&key(KeyCode::Char('c'))), Some(Action::Run(Goal::Continue)));
+        assert_eq!(global(&key(KeyCode::Char('s'))), Some(Action::Run(Goal::StepInto)));
+        assert_eq!(global(&key(KeyCode::Char('I'))), Some(Action::Run(Goal::NextInstruction)));
         let bar = bar();
         assert_eq!(bar.first(), Some(&("space".to_string(), "run/pause")));
         assert_eq!(bar.last(), Some(&("q".to_string(), "quit")));

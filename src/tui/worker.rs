@@ -51,6 +51,10 @@ pub enum Request {
     TogglePause,
     /// Set or clear a breakpoint.
     ToggleBreakpoint(Breakpoint),
+    /// Watch `NAME` or `STATE["key"]` (resolved in the innermost frame).
+    SetWatch(String),
+    /// Set a breakpoint written `[FILE:]LINE [ignore N] [if COND]` (as `snapshot --break`).
+    SetBreakpoint(String),
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
     /// Turn the break on a contract event on with a filter (a contract, action or event name).
@@ -355,6 +359,40 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
         Request::ToggleBreakpoint(bp) => {
             debugger.toggle_breakpoint(bp);
         }
+        Request::SetWatch(text) => match crate::engine::debug::Watched::parse(&text, &debugger.session().vm) {
+            Err(e) => out.notice(format!("watchpoint not set: {e}")),
+            Ok(what) => {
+                let name = what.describe();
+                debugger.add_watch(what);
+                out.notice(format!("watching {name}"));
+            }
+        },
+        Request::SetBreakpoint(text) => match crate::engine::debug::parse_break(&text) {
+            Err(e) => out.notice(format!("breakpoint not set: {e}")),
+            Ok(spec) => {
+                let files = debugger.session().files();
+                let file = match spec.file.as_deref() {
+                    None => Some(0),
+                    Some(name) => crate::engine::debug::break_file(files, name),
+                };
+                match file {
+                    None => out.notice(format!(
+                        "breakpoint not set: the program has no file {}",
+                        spec.file.unwrap_or_default()
+                    )),
+                    Some(file) => {
+                        let bp = Breakpoint::Line { file, line: spec.line };
+                        let place = match (file, files.files.get(file as usize)) {
+                            (1.., Some(f)) => format!("{}:{}", f.display, spec.line),
+                            _ => format!("line {}", spec.line),
+                        };
+                        let what = format!("breakpoint at {place}{}", spec.options.describe());
+                        debugger.set_breakpoint(bp, spec.options);
+                        out.notice(what);
+                    }
+                }
+            }
+        },
         Request::ToggleEventBreak(event) => {
             let on = debugger.toggle_event_break(event);
             out.notice(format!("break when {}: {}", event.describe(), if on { "on" } else { "off" }));
