@@ -1826,33 +1826,12 @@ impl Vm {
                 }
                 XOp::LoadModule { dst, module } => {
                     gas += xop.gas();
-                    let Some(v) = modules::module_value(&program.modules, module) else {
-                        fail!(dst, internal("module index out of range"));
-                    };
-                    put!(dst, v);
+                    tri!(dst, ops::modules::op_load_module(program, fr, dst, module));
                 }
                 XOp::MakeClosure { dst, proto: idx } => {
                     gas += xop.gas();
-                    let Some(child) = program.protos.get(idx as usize).cloned() else {
-                        fail!(dst, internal("function index out of range"));
-                    };
-                    let mut upvalues = Vec::with_capacity(child.captures.len());
-                    for cap in &child.captures {
-                        let cell = match *cap {
-                            Capture::Cell(slot) => match get!(slot) {
-                                Some(Value::Cell(c)) => Some(c.clone()),
-                                _ => None,
-                            },
-                            Capture::Free(i) => upvalue(below, i),
-                        };
-                        match cell {
-                            Some(c) => upvalues.push(c),
-                            None => fail!(dst, internal("captured variable is not a cell")),
-                        }
-                    }
                     let this = self.calls.get(self.depth - 1).map_or(0, |c| c.this);
-                    let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice(), this, bound: false };
-                    put!(dst, Value::Func(Rc::new(closure)));
+                    tri!(dst, ops::calls::op_make_closure(program, below, fr, dst, idx, this));
                 }
                 XOp::Halt => {
                     gas += xop.gas();
@@ -2449,7 +2428,7 @@ fn box_cells(frame: &mut [Value], n_args: usize, cell_slots: &[u16]) {
 }
 
 /// The captured variable `idx` of the running closure, the last value `below` its frame.
-fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
+pub(super) fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
     match below.last() {
         Some(Value::Func(c)) => c.upvalues.get(idx as usize).cloned(),
         _ => None,

@@ -5,6 +5,8 @@
 //! instruction leaves. Handlers that switch frames (calls, returns) still live in `dispatch`,
 //! where the frame reload is specialised per site.
 
+pub(super) mod calls;
 pub(super) mod chain;
 pub(super) mod containers;
+pub(super) mod modules;
 pub(super) mod output;
