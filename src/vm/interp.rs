@@ -18,7 +18,6 @@ use super::ops;
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
 use super::value::{self, Closure, ModuleRef, Obj, Value};
-use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
 use crate::diag::TraceFrame;
 
