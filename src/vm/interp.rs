@@ -7,17 +7,17 @@ use std::io::Write;
 use std::rc::Rc;
 
 use super::builtins::{self, MethodOutcome};
-use super::chain::{self, Ledger};
+use super::chain::Ledger;
 use super::contract::{self, ActionCall, CallStage, Member};
 use super::dialect;
 use super::error::{ErrorKind, RuntimeError, VmError};
 use super::exec_counts::ExecCounts;
 use super::hooks::{LoopCall, LoopCompiler, LoopExit, Observer, VmEvent};
 use super::modules;
+use super::ops;
 use super::program::{Program, Proto};
 use super::regcode::{self, XOp};
 use super::value::{self, Closure, ModuleRef, Obj, Value};
-use crate::bytecode::chunk::Capture;
 use crate::bytecode::op::{Cmp, MAX_OP_GAS, Op};
 use crate::diag::TraceFrame;
 
@@ -154,7 +154,7 @@ pub struct Vm {
     /// Warnings produced at the end of the run.
     pub warnings: Vec<String>,
     out: Box<dyn Write>,
-    observer: Option<Box<dyn Observer>>,
+    pub(super) observer: Option<Box<dyn Observer>>,
     jit: Option<Box<dyn LoopCompiler>>,
     finished: bool,
     failed: Option<RuntimeError>,
@@ -186,7 +186,7 @@ const FAST_MIN_FUEL: u64 = 1 << 16;
 type OpResult<T> = Result<T, VmError>;
 
 #[cold]
-fn internal(msg: &str) -> VmError {
+pub(super) fn internal(msg: &str) -> VmError {
     VmError::new(ErrorKind::TypeError, format!("internal error: {msg}"))
 }
 
@@ -469,7 +469,7 @@ impl Vm {
         RuntimeError { kind: err.kind, message: err.message, span, traceback }
     }
 
-    fn write_line(&mut self, line: &str) -> OpResult<()> {
+    pub(super) fn write_line(&mut self, line: &str) -> OpResult<()> {
         if let Some(obs) = self.observer.as_mut() {
             obs.event(self.counters.gas, &VmEvent::Print { text: line });
         }
@@ -512,7 +512,7 @@ impl Vm {
 
     /// Whether the innermost open transaction is the implicit one of the running external
     /// action call (or below it), which an explicit `TX_COMMIT`/`TX_REVERT` may not end.
-    fn call_owns_innermost_tx(&self) -> bool {
+    pub(super) fn call_owns_innermost_tx(&self) -> bool {
         self.action_calls.iter().rev().find(|c| c.is_transaction()).is_some_and(|c| self.ledger.depth() <= c.floor + 1)
     }
 
@@ -1825,33 +1825,12 @@ impl Vm {
                 }
                 XOp::LoadModule { dst, module } => {
                     gas += xop.gas();
-                    let Some(v) = modules::module_value(&program.modules, module) else {
-                        fail!(dst, internal("module index out of range"));
-                    };
-                    put!(dst, v);
+                    tri!(dst, ops::modules::op_load_module(program, fr, dst, module));
                 }
                 XOp::MakeClosure { dst, proto: idx } => {
                     gas += xop.gas();
-                    let Some(child) = program.protos.get(idx as usize).cloned() else {
-                        fail!(dst, internal("function index out of range"));
-                    };
-                    let mut upvalues = Vec::with_capacity(child.captures.len());
-                    for cap in &child.captures {
-                        let cell = match *cap {
-                            Capture::Cell(slot) => match get!(slot) {
-                                Some(Value::Cell(c)) => Some(c.clone()),
-                                _ => None,
-                            },
-                            Capture::Free(i) => upvalue(below, i),
-                        };
-                        match cell {
-                            Some(c) => upvalues.push(c),
-                            None => fail!(dst, internal("captured variable is not a cell")),
-                        }
-                    }
                     let this = self.calls.get(self.depth - 1).map_or(0, |c| c.this);
-                    let closure = Closure { proto: child, upvalues: upvalues.into_boxed_slice(), this, bound: false };
-                    put!(dst, Value::Func(Rc::new(closure)));
+                    tri!(dst, ops::calls::op_make_closure(program, below, fr, dst, idx, this));
                 }
                 XOp::Halt => {
                     gas += xop.gas();
@@ -1865,40 +1844,21 @@ impl Vm {
                 }
                 XOp::MakeList { at, n } => {
                     gas += xop.gas();
-                    let from = at as usize;
-                    let items: Vec<Value> = fr
-                        .get_mut(from..from + n as usize)
-                        .unwrap_or_default()
-                        .iter_mut()
-                        .map(std::mem::take)
-                        .collect();
-                    put!(at, Value::list(items));
+                    ops::containers::op_make_list(fr, at, n);
                 }
                 XOp::MakeMap { at, n } => {
                     gas += xop.gas();
-                    let from = at as usize;
-                    let mut map = indexmap::IndexMap::with_capacity(n as usize);
-                    let mut items =
-                        fr.get_mut(from..from + 2 * n as usize).unwrap_or_default().iter_mut().map(std::mem::take);
-                    while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                        if let Value::Str(k) = k {
-                            map.insert(k, v);
-                        }
-                    }
-                    put!(at, Value::map(map));
+                    ops::containers::op_make_map(fr, at, n);
                 }
                 XOp::Index { at } => {
                     gas += xop.gas();
-                    let idx = take!(at + 1);
-                    let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
-                    *obj = tri!(at + 1, index_get(obj, &idx));
+                    if let Err((top, err)) = ops::containers::op_index(fr, at) {
+                        fail!(top, err);
+                    }
                 }
                 XOp::SetIndex { at } => {
                     gas += xop.gas();
-                    let v = take!(at + 2);
-                    let idx = take!(at + 1);
-                    let obj = take!(at);
-                    tri!(at, index_set(&obj, &idx, v));
+                    tri!(at, ops::containers::op_set_index(fr, at));
                 }
                 XOp::GetMember { at, name } => {
                     gas += xop.gas();
@@ -1980,67 +1940,29 @@ impl Vm {
                 }
                 XOp::Print { at, n } => {
                     gas += xop.gas();
-                    let o = at + u32::from(n);
-                    let mut line = String::new();
-                    let items = fr.get(at as usize..o as usize).unwrap_or(&[]);
-                    for (i, v) in items.iter().enumerate() {
-                        if i > 0 {
-                            line.push(' ');
-                        }
-                        tri!(o, value::display_into_capped(v, &mut line, max_alloc));
+                    if let Err((top, err)) = ops::output::op_print(self, fr, at, n, max_alloc) {
+                        fail!(top, err);
                     }
-                    release!(at, o);
-                    tri!(at, self.write_line(&line));
                 }
                 XOp::StateGet { at } => {
                     gas += xop.gas();
-                    let key = take!(at);
-                    let key = tri!(at, state_key(&key));
-                    let v = self.ledger.get(&key).map(chain::from_data).unwrap_or(Value::Null);
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.event(gas, &VmEvent::StateAccess { write: false, key: &key, depth: self.ledger.depth() });
-                    }
-                    put!(at, v);
+                    tri!(at, self.op_state_get(fr, at, gas));
                 }
                 XOp::StateSet { at } => {
                     gas += xop.gas();
-                    let v = take!(at + 1);
-                    let key = take!(at);
-                    let key = tri!(at, state_key(&key));
-                    let data = tri!(at, chain::to_state_data(&v));
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.event(gas, &VmEvent::StateAccess { write: true, key: &key, depth: self.ledger.depth() });
-                    }
-                    tri!(at, self.ledger.store(key, data));
+                    tri!(at, self.op_state_set(fr, at, gas));
                 }
                 XOp::TxBegin => {
                     gas += xop.gas();
-                    tri!(proto.exec.top_at(ip!() - 1), self.ledger.begin());
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.event(gas, &VmEvent::TxBegin { depth: self.ledger.depth() });
-                    }
+                    tri!(proto.exec.top_at(ip!() - 1), self.op_tx_begin(gas));
                 }
                 XOp::TxCommit => {
                     gas += xop.gas();
-                    if self.call_owns_innermost_tx() {
-                        let err = VmError::new(ErrorKind::Transaction, "TX_COMMIT without active transaction");
-                        fail!(proto.exec.top_at(ip!() - 1), err);
-                    }
-                    let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.commit());
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.event(gas, &VmEvent::TxCommit { depth: self.ledger.depth(), keys: &keys });
-                    }
+                    tri!(proto.exec.top_at(ip!() - 1), self.op_tx_commit(gas));
                 }
                 XOp::TxRevert => {
                     gas += xop.gas();
-                    if self.call_owns_innermost_tx() {
-                        let err = VmError::new(ErrorKind::Transaction, "TX_REVERT without active transaction");
-                        fail!(proto.exec.top_at(ip!() - 1), err);
-                    }
-                    let keys = tri!(proto.exec.top_at(ip!() - 1), self.ledger.revert());
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.event(gas, &VmEvent::TxRevert { depth: self.ledger.depth(), keys: &keys });
-                    }
+                    tri!(proto.exec.top_at(ip!() - 1), self.op_tx_revert(gas));
                     if self.interrupt.get() {
                         account!();
                         set_ip!(ip!());
@@ -2049,21 +1971,11 @@ impl Vm {
                 }
                 XOp::Hash { at } => {
                     gas += xop.gas();
-                    let v = take!(at);
-                    let hex = tri!(at, chain::hash_value(&v));
-                    put!(at, Value::Str(Rc::new(hex)));
+                    tri!(at, ops::chain::op_hash(fr, at));
                 }
                 XOp::Verify { at } => {
                     gas += xop.gas();
-                    let msg = take!(at + 1);
-                    let cond = take!(at);
-                    if !cond.truthy() {
-                        let text = match &msg {
-                            Value::Str(s) => s.to_string(),
-                            other => chain::canon_value(other),
-                        };
-                        fail!(at, VmError::new(ErrorKind::VerifyFailed, format!("VERIFY failed: {text}")));
-                    }
+                    tri!(at, ops::chain::op_verify(fr, at));
                 }
                 XOp::LoadLocal2 { dst, a, b } => {
                     gas += xop.gas();
@@ -2410,12 +2322,22 @@ fn grow(stack: &mut Vec<Value>, need: usize) {
     stack.resize(n, Value::Undef);
 }
 
+/// Moves the value out of frame position `pos`, which falls above the stack top (`Undef` if the
+/// frame is shorter); what `take!` does in `dispatch`, for the handlers in `vm::ops`.
+#[inline(always)]
+pub(super) fn take(fr: &mut [Value], pos: u32) -> Value {
+    match fr.get_mut(pos as usize) {
+        Some(v) => std::mem::take(v),
+        None => Value::Undef,
+    }
+}
+
 /// Stores `v` into a slot at or above the stack top, which owns no heap memory by the stack
 /// discipline of [`Vm::dispatch`]. A plain assignment: the old value's destructor runs but has
 /// nothing to free, and unlike a replace through a temporary it lets the compiler store the tag
 /// and the payload straight into the slot.
 #[inline(always)]
-fn put(dst: &mut Value, v: Value) {
+pub(super) fn put(dst: &mut Value, v: Value) {
     debug_assert!(dst.tag() < Value::FIRST_HEAP_TAG, "heap value above the stack top");
     *dst = v;
 }
@@ -2448,7 +2370,7 @@ fn put_int(dst: &mut Value, x: i64) {
 /// Drops the heap values among `slots` (which are about to fall above the stack top); scalars
 /// may stay.
 #[inline(always)]
-fn release(slots: &mut [Value]) {
+pub(super) fn release(slots: &mut [Value]) {
     for v in slots {
         if v.tag() >= Value::FIRST_HEAP_TAG {
             match std::mem::take(v) {
@@ -2505,7 +2427,7 @@ fn box_cells(frame: &mut [Value], n_args: usize, cell_slots: &[u16]) {
 }
 
 /// The captured variable `idx` of the running closure, the last value `below` its frame.
-fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
+pub(super) fn upvalue(below: &[Value], idx: u16) -> Option<value::CellRef> {
     match below.last() {
         Some(Value::Func(c)) => c.upvalues.get(idx as usize).cloned(),
         _ => None,
@@ -2593,7 +2515,7 @@ fn iteration_list(v: Value) -> OpResult<Value> {
     }
 }
 
-fn index_get(obj: &Value, idx: &Value) -> OpResult<Value> {
+pub(super) fn index_get(obj: &Value, idx: &Value) -> OpResult<Value> {
     match (obj, idx) {
         (Value::List(l), Value::Int(i)) => {
             let items = l.borrow();
@@ -2619,7 +2541,7 @@ fn index_get(obj: &Value, idx: &Value) -> OpResult<Value> {
     }
 }
 
-fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
+pub(super) fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
     match (obj, idx) {
         (Value::List(l), Value::Int(i)) => {
             let mut items = l.borrow_mut();
@@ -2677,7 +2599,7 @@ fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
     }
 }
 
-fn state_key(key: &Value) -> OpResult<String> {
+pub(super) fn state_key(key: &Value) -> OpResult<String> {
     match key {
         Value::Str(s) => Ok(s.to_string()),
         other => Err(VmError::new(ErrorKind::State, format!("STATE key must be a string, got {}", other.type_name()))),

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod interp;
 pub mod methods_ext;
 pub mod modules;
+mod ops;
 pub mod preview;
 pub mod program;
 pub mod regcode;
