@@ -128,29 +128,27 @@ pub fn load(
             return Err(fail(&l, d));
         }
     }
-    // The files' texts and ASTs move into the result rather than being copied: a large
-    // program would otherwise hold two ASTs at once (issue 13, M8).
-    let names: Vec<String> = l.files.iter().map(|f| f.name.clone()).collect();
-    for (i, f) in std::mem::take(&mut l.files).into_iter().enumerate() {
+    for (i, f) in l.files.iter().enumerate() {
         let mut uses = HashMap::new();
         for u in &f.uses {
+            let target = &l.files[u.file];
             uses.insert(
                 u.path_span.start,
                 UseTarget {
                     module: (u.file - 1) as u32,
-                    ns: names[u.file].clone(),
+                    ns: target.name.clone(),
                     exports: exports[u.file].keys().cloned().collect(),
                 },
             );
         }
         let ctx = Rc::new(FileCtx { ns: f.name.clone(), uses });
         files.push(LoadedFile {
-            name: f.name,
-            display: f.display,
-            canonical: f.canonical,
-            text: f.text,
+            name: f.name.clone(),
+            display: f.display.clone(),
+            canonical: f.canonical.clone(),
+            text: f.text.clone(),
             base: f.base,
-            ast: f.ast,
+            ast: f.ast.clone(),
             exports: exports[i].keys().cloned().collect(),
             ctx,
         });

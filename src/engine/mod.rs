@@ -28,6 +28,7 @@ use crate::bytecode::chunk::Chunk;
 use crate::compile::optimize::{self, Pass, PassStats};
 use crate::diag::Diagnostic;
 use crate::jit::{Jit, JitInfo};
+use crate::syntax::ast::AstProgram;
 use crate::trace::EventSink;
 use crate::vm::interp::{Halt, Vm, VmConfig};
 use crate::vm::program::Program;
@@ -75,6 +76,8 @@ pub struct PhaseTimings {
 /// A compiled program and the artefacts of every stage.
 #[derive(Debug)]
 pub struct Build {
+    /// The parsed program.
+    pub ast: AstProgram,
     /// The bytecode as compiled, before optimization.
     pub unoptimized: Chunk,
     /// The bytecode that runs (after the optimizer).

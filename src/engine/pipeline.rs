@@ -170,10 +170,6 @@ pub fn build_parsed(
     let Some(top) = codes.next() else { return Err(Vec::new()) };
     let mut pass_stats: Vec<PassStats> =
         options.passes.iter().map(|p| PassStats { pass: p.name(), ..PassStats::default() }).collect();
-    // The AST is not needed once every unit has its bytecode: dropping it here, before the
-    // link and the VM allocate, keeps it out of the run's peak memory (issue 13, M8).
-    drop(funcs);
-    drop(ast);
     let (mut chunk, mut unoptimized) = (top.optimized, top.unoptimized);
     add_figures(&mut pass_stats, &top.figures);
     for code in codes {
@@ -185,7 +181,7 @@ pub fn build_parsed(
     let t_link = Instant::now();
     let program = observe::phase(&options.sink, Phase::Link, || Rc::new(program::link(&chunk)));
     timings.link = t_link.elapsed();
-    Ok((Build { unoptimized, chunk, pass_stats, program, timings, modules: Vec::new() }, report))
+    Ok((Build { ast, unoptimized, chunk, pass_stats, program, timings, modules: Vec::new() }, report))
 }
 
 pub(super) fn add_figures(totals: &mut [PassStats], figures: &[UnitPassFigures]) {

@@ -77,7 +77,8 @@ pub fn build_loaded(
         Rc::new(program::link_with_modules(&chunk, &link_modules, &names))
     });
     timings.link = t_link.elapsed();
-    Ok((Build { unoptimized, chunk, pass_stats, program: linked, timings, modules }, report))
+    let ast = loaded.files[0].ast.clone();
+    Ok((Build { ast, unoptimized, chunk, pass_stats, program: linked, timings, modules }, report))
 }
 
 /// The cache salt of one file's units.
