@@ -110,6 +110,16 @@ pub fn lookup(vm: &Vm, frame: usize, name: &str) -> Option<Value> {
 /// program's own stay untouched); functions, contract instances and modules belong to the
 /// debugged program's code and registries, so an expression cannot use them.
 fn copy_value(v: &Value, budget: &mut usize) -> Result<Value, String> {
+    copy_nested(v, budget, 0)
+}
+
+/// [`copy_value`] at nesting `depth`: a value nested deeper than the VM allows (or a list that
+/// contains itself) is refused instead of recursing without end.
+fn copy_nested(v: &Value, budget: &mut usize, depth: usize) -> Result<Value, String> {
+    if depth > crate::vm::value::MAX_VALUE_DEPTH {
+        return Err("nested too deeply (or contains itself) to copy for an expression".to_string());
+    }
+    let copy_value = |x: &Value, budget: &mut usize| copy_nested(x, budget, depth + 1);
     Ok(match v {
         Value::List(items) => {
             let items = items.0.borrow();
@@ -135,4 +145,29 @@ fn copy_value(v: &Value, budget: &mut usize) -> Result<Value, String> {
 
 fn is_single_let(ast: &crate::syntax::ast::AstProgram) -> bool {
     ast.stmts.len() == 1
+}
+
+#[cfg(test)]
+mod cyclic_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_that_contains_itself_is_refused_not_recursed_into() {
+        // On a stack as large as the TUI worker's (tui/worker.rs), where the debugger runs.
+        let run = || {
+            let list = Value::list(vec![Value::Int(1)]);
+            if let Value::List(items) = &list {
+                items.0.borrow_mut().push(list.clone());
+            }
+            let mut budget = MAX_COPIED;
+            let result = copy_value(&list, &mut budget).map(|_| ());
+            if let Value::List(items) = &list {
+                items.0.borrow_mut().clear(); // break the cycle so the test does not leak it
+            }
+            result
+        };
+        let handle = std::thread::Builder::new().stack_size(64 << 20).spawn(run).expect("test thread");
+        let err = handle.join().expect("no overflow").expect_err("a cycle cannot be copied");
+        assert!(err.contains("contains itself"), "{err}");
+    }
 }
