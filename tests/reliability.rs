@@ -358,8 +358,8 @@ fn h3_ctrl_z_and_sigtstp_suspend_and_fg_resumes_the_tui() {
         tmux.line("fg");
         let screen = tmux.wait_for("the debugger again after fg", |s| tui_is_up(s) && status_pc(s).is_some());
         let pc = status_pc(&screen).expect("pc");
-        // Raw mode is back: one key acts at once, without Enter.
-        tmux.keys(&["s"]);
+        // Raw mode is back: one key acts at once, without Enter (`i`: one instruction).
+        tmux.keys(&["i"]);
         tmux.wait_for("a step after fg", |s| status_pc(s) == Some(pc + 1));
         let _ = std::fs::remove_file(dir.path().join(format!("stty-{how}.txt")));
     }
