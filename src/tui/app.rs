@@ -236,15 +236,10 @@ impl App {
                         None => {}
                     }
                 }
-                KeyCode::Backspace => {
-                    text.pop();
+                code => {
+                    edit_line(&mut text, code);
                     self.mode = Mode::BreakPrompt(text);
                 }
-                KeyCode::Char(c) => {
-                    text.push(c);
-                    self.mode = Mode::BreakPrompt(text);
-                }
-                _ => self.mode = Mode::BreakPrompt(text),
             },
             Mode::Search(mut query) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
@@ -255,15 +250,11 @@ impl App {
                     self.mode = Mode::Normal;
                     self.run_search(&query);
                 }
-                KeyCode::Backspace => {
-                    query.pop();
-                    self.mode = Mode::Search(query);
+                code => {
+                    if edit_line(&mut query, code) {
+                        self.mode = Mode::Search(query);
+                    }
                 }
-                KeyCode::Char(c) => {
-                    query.push(c);
-                    self.mode = Mode::Search(query);
-                }
-                _ => {}
             },
             Mode::Normal if self.files.is_some() => {
                 if matches!(key.code, KeyCode::Esc | KeyCode::Char('F')) {
@@ -807,6 +798,19 @@ fn render_event_menu(
         let text = crate::sanitize::clean(&text);
         panes::put_raw(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), theme.dimmed());
     }
+}
+
+/// A one-line prompt's editing keys (the search and breakpoint prompts): Backspace and typed
+/// characters change `text`; false for any other key.
+fn edit_line(text: &mut String, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        _ => return false,
+    }
+    true
 }
 
 fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
