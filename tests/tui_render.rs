@@ -459,6 +459,19 @@ fn search_finds_instructions() {
     }
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(app.message(), Some("found \"TX_BEGIN\" at line 15"));
+    // `,` and `.` search again for the last query, forward and backward (pudb's keys).
+    app.on_key(key('/'));
+    for c in "state".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.message(), Some("found \"state\" at line 16"));
+    app.on_key(key(','));
+    assert_eq!(app.message(), Some("found \"state\" at line 17"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 16 (backward)"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 29 (backward)"), "wraps to the last match");
 }
 
 #[test]

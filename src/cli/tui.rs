@@ -22,10 +22,11 @@ pub struct TuiOpts {
     /// Colour theme: dark, light, high-contrast, or a JSON theme file (`t` switches).
     #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
     pub theme: String,
-    /// Do not capture the mouse (it is captured by default; `m` toggles it).
+    /// Do not capture the mouse (the default: the terminal keeps selecting and copying text;
+    /// `m` toggles capture).
     #[arg(long, overrides_with = "mouse")]
     pub no_mouse: bool,
-    /// Capture the mouse: click to focus and select, wheel to scroll (the default).
+    /// Capture the mouse: click to focus and select, wheel to scroll (`m` toggles it).
     #[arg(long, overrides_with = "no_mouse")]
     pub mouse: bool,
     /// Where `e` writes the Chrome trace of the run so far [default: zexus-trace-<program>.json].
@@ -130,7 +131,7 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         source,
         options,
         themes,
-        mouse: !opts.no_mouse,
+        mouse: opts.mouse && !opts.no_mouse,
         export_path,
         run: opts.autorun,
     })

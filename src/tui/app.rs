@@ -18,7 +18,7 @@ use super::keys;
 pub use super::keys::Action;
 use super::panes::files::FileList;
 use super::panes::four_way::FourWay;
-use super::panes::{self, Overlay, Pane, PaneId};
+use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
@@ -248,7 +248,7 @@ impl App {
                         query = self.last_search.clone();
                     }
                     self.mode = Mode::Normal;
-                    self.run_search(&query);
+                    self.run_search(&query, SearchDir::Forward);
                 }
                 code => {
                     if edit_line(&mut query, code) {
@@ -309,8 +309,9 @@ impl App {
         }
     }
 
-    fn run_search(&mut self, query: &str) {
+    fn run_search(&mut self, query: &str, dir: SearchDir) {
         if query.is_empty() {
+            self.message = Some("no search yet: / starts one".to_string());
             return;
         }
         self.last_search = query.to_string();
@@ -319,7 +320,7 @@ impl App {
             self.hidden.retain(|&p| p != target);
         }
         self.focus = target;
-        let message = self.pane_mut(target).search(query);
+        let message = self.pane_mut(target).search(query, dir);
         self.message = message;
     }
 
@@ -374,6 +375,10 @@ impl App {
             Action::ShowAll => self.hidden.clear(),
             Action::Help => self.mode = Mode::Help,
             Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::SearchAgain(forward) => {
+                let query = self.last_search.clone();
+                self.run_search(&query, if forward { SearchDir::Forward } else { SearchDir::Backward });
+            }
             Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
             Action::Export => self.export(),
             Action::NextTheme => {

@@ -65,6 +65,8 @@ pub enum Action {
     Help,
     /// Start typing a search.
     StartSearch,
+    /// Search again for the last query: forward (true) or backward.
+    SearchAgain(bool),
     /// Write the Chrome trace of the run so far (answered by the VM thread).
     Export,
     /// Switch to the next theme.
@@ -354,7 +356,13 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Move, &[(Char('f'), P)], "follow current line", None),
     row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
     row(Section::Move, &[(Char('['), P), (Char(']'), P)], "vm frame / pass", None),
-    row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search (Enter: next)", None),
+    row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search", None),
+    row(
+        Section::Other,
+        &[(Char(','), G(Action::SearchAgain(true))), (Char('.'), G(Action::SearchAgain(false)))],
+        "search next / previous",
+        None,
+    ),
     row(Section::Other, &[(Char('e'), G(Action::Export))], "export Chrome trace", None),
     row(Section::Other, &[(Char('t'), G(Action::NextTheme))], "switch theme", None),
     row(Section::Other, &[(Char('m'), G(Action::ToggleMouse))], "mouse capture on/off", None),

@@ -12,7 +12,9 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
 use super::passes::PassesView;
-use super::{Command, Overlay, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
+use super::{
+    Command, Overlay, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, thousands, title,
+};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
@@ -497,7 +499,7 @@ impl Pane for BytecodePane {
         self.scroll.click(row, len);
     }
 
-    fn search(&mut self, query: &str) -> Option<String> {
+    fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {
         if self.view == View::Passes {
             return Some("search works in the listings (v to switch views)".to_string());
         }
@@ -516,8 +518,12 @@ impl Pane for BytecodePane {
                     || r.comment.to_lowercase().contains(&needle)
             }),
         };
-        let found =
-            (1..=n).map(|k| (self.scroll.cursor + k) % n.max(1)).find(|&i| flat.rows.get(i).is_some_and(matches));
+        let n = n.max(1);
+        let at = |k: usize| match dir {
+            SearchDir::Forward => (self.scroll.cursor + k) % n,
+            SearchDir::Backward => (self.scroll.cursor + n - k % n) % n,
+        };
+        let found = (1..=n).map(at).find(|&i| flat.rows.get(i).is_some_and(matches));
         match found {
             Some(i) => {
                 self.scroll.jump(i);

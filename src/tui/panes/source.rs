@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, title};
+use super::{Command, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, title};
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
 use crate::tui::keys;
@@ -217,11 +217,12 @@ impl Pane for SourcePane {
         self.scroll.click(row, self.lines.len());
     }
 
-    fn search(&mut self, query: &str) -> Option<String> {
+    fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {
         let needle = query.to_lowercase();
         let hit = |l: &str| l.to_lowercase().contains(&needle);
         let n = self.lines.len();
-        let after = (self.scroll.cursor + 1..n).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        let here = |i: &usize| self.lines.get(*i).is_some_and(|l| hit(l));
+        let after = (self.scroll.cursor + 1..n).find(here);
         let snap = self.snap.clone()?;
         let files = &snap.program.files;
         let others = files.len().saturating_sub(1);
@@ -246,6 +247,18 @@ impl Pane for SourcePane {
         let name = |file: u32, line: usize| {
             if multi { format!("{}:{line}", snap.file_name(file)) } else { format!("line {line}") }
         };
+        if dir == SearchDir::Backward {
+            // Backward stays in the shown file: the previous match, wrapping to its last one.
+            let cursor = self.scroll.cursor.min(n);
+            let before = (0..cursor).rev().find(here).or_else(|| (cursor..n).rev().find(here));
+            return Some(match before {
+                Some(i) => {
+                    self.scroll.jump(i);
+                    format!("found {query:?} at {} (backward)", name(self.file, i + 1))
+                }
+                None => format!("no match for {query:?}"),
+            });
+        }
         if let Some(i) = after {
             self.scroll.jump(i);
             return Some(format!("found {query:?} at {}{}", name(self.file, i + 1), more(None)));
