@@ -821,3 +821,41 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
 fn app_paused() -> App {
     app(paused_in_transaction())
 }
+
+/// A 20-deep recursion stopped at its base case: the call stack lists the outermost frame first
+/// and the innermost last (the order `run` prints a traceback in), folds the middle so the
+/// locals stay on screen, unfolds on `+`, and `[` / `]` move the source and bytecode cursors
+/// to the selected frame's line and instruction.
+#[test]
+fn a_deep_call_stack_is_folded_and_the_selected_frame_drives_the_source() {
+    const DEEP: &str =
+        "action down(n) {\n  if (n == 0) {\n    return 0;\n  }\n  return down(n - 1) + 1;\n}\nprint(down(20));\n";
+    let mut d = Debugger::new("deep.zx", DEEP, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(3));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    let row = |s: &str, needle: &str| s.lines().position(|l| l.contains(needle));
+    let (outer, fold, inner) = (row(&screen, "#0 <main>"), row(&screen, "⋯ 16 frames"), row(&screen, "▶ #21 down"));
+    assert!(outer.is_some() && fold.is_some() && inner.is_some(), "{screen}");
+    assert!(outer < fold && fold < inner, "outermost first, innermost last:\n{screen}");
+    assert!(screen.contains("n = 0"), "the base case's locals are on screen:\n{screen}");
+    // `[` selects the caller: the source cursor moves to the recursive call's line.
+    app.on_key(key('['));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("▶ #20 down"), "{screen}");
+    assert!(screen.contains("n = 1"), "{screen}");
+    // `b` works on the source cursor from any pane: it is on the caller's line, then back on
+    // the base case's after `]`.
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(5))));
+    app.on_key(key(']'));
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(3))));
+    app.on_key(key('+'));
+    let unfolded = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(!unfolded.contains("⋯"), "+ unfolds:\n{unfolded}");
+    assert!(unfolded.contains("#10 down"), "{unfolded}");
+}

@@ -355,6 +355,10 @@ impl App {
                 self.focus = PaneId::Source;
                 self.pane_mut(PaneId::Source).show_file(file, line);
             }
+            Action::ShowFrame(i) => {
+                self.pane_mut(PaneId::Source).show_frame(i);
+                self.pane_mut(PaneId::Bytecode).show_frame(i);
+            }
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusIndex(i) => {

@@ -47,6 +47,9 @@ pub enum Action {
         /// The line, or 0.
         line: u32,
     },
+    /// Show call frame `i` (index in the snapshot's frames, outermost 0) in the source and
+    /// bytecode panes: the line and instruction that frame is at.
+    ShowFrame(usize),
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
     /// Focus the next pane.
@@ -355,7 +358,8 @@ pub const KEYS: &[KeyRow] = &[
     ),
     row(Section::Move, &[(Char('f'), P)], "follow current line", None),
     row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
-    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "vm frame / pass", None),
+    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "caller / callee frame; pass", None),
+    row(Section::Move, &[(Char('+'), P)], "unfold / fold call stack", None),
     row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search", None),
     row(
         Section::Other,

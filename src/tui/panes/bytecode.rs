@@ -131,10 +131,16 @@ impl BytecodePane {
     fn jump_to_current(&mut self) {
         let Some(snap) = self.snap.clone() else { return };
         let Some(loc) = snap.location else { return };
+        self.jump_to(loc.function, loc.pc, loc.line);
+    }
+
+    /// Puts the cursor on instruction `pc` of `function` (its first instruction of `line` in the
+    /// unoptimized listing).
+    fn jump_to(&mut self, function: u32, pc: u32, line: u32) {
         let row = if self.primary_is_optimized() {
-            self.optimized.row_of(loc.function, loc.pc)
+            self.optimized.row_of(function, pc)
         } else {
-            self.first_row_with_line(&self.unoptimized, false, loc.function, loc.line)
+            self.first_row_with_line(&self.unoptimized, false, function, line)
         };
         if let Some(row) = row {
             self.scroll.jump(row);
@@ -497,6 +503,13 @@ impl Pane for BytecodePane {
         }
         let len = self.primary().rows.len();
         self.scroll.click(row, len);
+    }
+
+    fn show_frame(&mut self, frame: usize) {
+        let Some(f) = self.snap.as_ref().and_then(|s| s.frames.get(frame)).map(|f| (f.function, f.pc, f.line)) else {
+            return;
+        };
+        self.jump_to(f.0, f.1, f.2);
     }
 
     fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {

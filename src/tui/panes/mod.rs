@@ -118,6 +118,9 @@ pub trait Pane {
     /// Shows file `file` at 1-based `line` (see `Action::ShowFile`); panes that show no file
     /// ignore it.
     fn show_file(&mut self, _file: u32, _line: u32) {}
+    /// Shows where call frame `frame` (index in the snapshot's frames) is (see
+    /// `Action::ShowFrame`); panes without a position ignore it.
+    fn show_frame(&mut self, _frame: usize) {}
 }
 
 /// A view laid over the layout that sees keys before what lies under it: the four-way loop view

@@ -31,7 +31,7 @@ fn rows(snap: &SessionSnapshot) -> Vec<(Cow<'_, str>, bool)> {
     rows.extend(snap.warnings.iter().map(|w| (Cow::from(w.as_str()), true)));
     if let Some(err) = &snap.error {
         rows.push((Cow::from(format!("error: {} (line {}:{})", err.message, err.line, err.col)), true));
-        for (function, line) in err.traceback.iter().rev() {
+        for (function, line) in &err.traceback {
             rows.push((Cow::from(format!("  in {function}, called at line {line}")), true));
         }
     }

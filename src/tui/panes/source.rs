@@ -213,6 +213,11 @@ impl Pane for SourcePane {
         self.show(file, line);
     }
 
+    fn show_frame(&mut self, frame: usize) {
+        let Some(f) = self.snap.as_ref().and_then(|s| s.frames.get(frame)).map(|f| (f.file, f.line)) else { return };
+        self.show(f.0, f.1);
+    }
+
     fn click(&mut self, row: u16) {
         self.scroll.click(row, self.lines.len());
     }

@@ -1,5 +1,6 @@
-//! The VM pane: the call stack (a frame can be selected; the latest reverted contract call
-//! under it), the selected frame's locals, the
+//! The VM pane: the call stack (outermost first, a deep one folded; a frame can be selected and
+//! the source and bytecode panes then show where it is; the latest reverted contract call under
+//! it), the selected frame's locals, the
 //! operand stack, globals, committed STATE with the open transactions, contract instances with
 //! their storage (members a step changed marked) and the event log, and gas.
 
@@ -29,6 +30,24 @@ pub struct VmPane {
     /// Contract members (`C#k.name`) and their values in the previous snapshot, to highlight
     /// the members a step changed.
     previous_members: std::collections::HashMap<String, String>,
+    /// Every frame listed (`+`), not only the ends of a deep stack.
+    unfolded: bool,
+}
+
+/// A call stack deeper than this is folded: the outermost [`FOLD_KEEP_OUTER`] frames, a
+/// `⋯ N frames` row, and the innermost [`FOLD_KEEP_INNER`] (plus the selected frame and its
+/// neighbours), so a deep recursion does not push the locals off the pane.
+const FOLD_ABOVE: usize = 8;
+const FOLD_KEEP_OUTER: usize = 2;
+const FOLD_KEEP_INNER: usize = 4;
+
+/// Which frames of `n` the call stack lists (in order), `selected` always among them.
+fn shown_frames(n: usize, selected: Option<usize>, unfolded: bool) -> Vec<usize> {
+    if unfolded || n <= FOLD_ABOVE {
+        return (0..n).collect();
+    }
+    let near = |i: usize| selected.is_some_and(|s| i + 1 >= s && i <= s + 1);
+    (0..n).filter(|&i| i < FOLD_KEEP_OUTER || i + FOLD_KEEP_INNER >= n || near(i)).collect()
 }
 
 #[derive(Clone, Copy)]
@@ -56,7 +75,16 @@ impl VmPane {
         if snap.frames.is_empty() {
             out.push((Kind::Dim, "  (no frames: the program has ended)".to_string()));
         }
-        for (i, f) in snap.frames.iter().enumerate().rev() {
+        // Outermost first and innermost last, the order `run` prints a traceback in.
+        let shown = shown_frames(snap.frames.len(), selected, self.unfolded);
+        let mut next = 0;
+        for &i in &shown {
+            if i > next {
+                let folded = i - next;
+                out.push((Kind::Dim, format!("  ⋯ {folded} frame{} (+ unfolds)", if folded == 1 { "" } else { "s" })));
+            }
+            next = i + 1;
+            let f = &snap.frames[i];
             let mark = if Some(i) == selected { "▶" } else { " " };
             let kind = if Some(i) == selected { Kind::Selected } else { Kind::Text };
             let tx = match f.transaction {
@@ -204,14 +232,21 @@ impl Pane for VmPane {
     fn handle(&mut self, key: KeyEvent) -> Option<Action> {
         let n = self.snap.as_ref().map(|s| s.frames.len()).unwrap_or(0);
         match key.code {
-            KeyCode::Char('[') => {
-                let cur = self.selected.unwrap_or(n.saturating_sub(1));
+            // `[` goes up the listed stack to the caller, `]` down to the callee; the source
+            // and bytecode panes follow the selected frame.
+            KeyCode::Char('[') if n > 0 => {
+                let cur = self.selected.unwrap_or(n - 1);
                 self.selected = Some(cur.saturating_sub(1));
-                return None;
+                return Some(Action::ShowFrame(cur.saturating_sub(1)));
             }
-            KeyCode::Char(']') => {
-                let cur = self.selected.unwrap_or(n.saturating_sub(1));
+            KeyCode::Char(']') if n > 0 => {
+                let cur = self.selected.unwrap_or(n - 1);
                 self.selected = if cur + 1 >= n { None } else { Some(cur + 1) };
+                return Some(Action::ShowFrame((cur + 1).min(n - 1)));
+            }
+            KeyCode::Char('+') => {
+                self.unfolded = !self.unfolded;
+                self.clamp_top();
                 return None;
             }
             _ => {}
@@ -224,7 +259,7 @@ impl Pane for VmPane {
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[("[ ]", "frame"), ("j/k", "scroll")]
+        &[("[ ]", "frame"), ("+", "fold"), ("j/k", "scroll")]
     }
 
     fn scroll(&mut self, lines: i32) {
