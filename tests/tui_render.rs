@@ -859,3 +859,24 @@ fn a_deep_call_stack_is_folded_and_the_selected_frame_drives_the_source() {
     assert!(!unfolded.contains("⋯"), "+ unfolds:\n{unfolded}");
     assert!(unfolded.contains("#10 down"), "{unfolded}");
 }
+
+/// After a continue, the VM pane marks what changed since the last stop (`*`): the global
+/// `round`, the committed STATE the first transfer moved, and the open transaction's pending
+/// writes as old → new; the unchanged arguments of the new `transfer` frame stay unmarked.
+#[test]
+fn vm_pane_marks_changed_values_and_shows_pending_writes_old_to_new() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(17));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    app.update(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 48)).backend());
+    assert!(screen.contains(" *round = 2"), "{screen}");
+    assert!(screen.contains(" *\"alice\" = 95"), "{screen}");
+    assert!(screen.contains("  from = \"alice\""), "unchanged: not marked\n{screen}");
+    assert!(screen.contains("\"alice\": 95 → 90"), "the pending write, old → new\n{screen}");
+}

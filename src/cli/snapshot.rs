@@ -257,7 +257,10 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     }
     let _ = writeln!(s, "transactions {} open", snap.transactions.len());
     for tx in &snap.transactions {
-        let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
+        let _ = writeln!(s, "  #{}{}", tx.depth, crate::engine::snapshot::pending(tx.writes.len() + tx.members.len()));
+        for w in &tx.writes {
+            let _ = writeln!(s, "     {w}");
+        }
         for m in &tx.members {
             let _ = writeln!(s, "     {m}");
         }

@@ -239,8 +239,20 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// The same writes as `"key": old → new` (old `unset` for a new key), in key order.
+    #[serde(default)]
+    pub writes: Vec<String>,
     /// Contract members it changed so far, as `C#k.member: old → new`.
     pub members: Vec<String>,
+}
+
+/// How a transaction's row names its pending writes: ` (no writes yet)`, ` (1 pending write)`.
+pub fn pending(n: usize) -> String {
+    match n {
+        0 => " (no writes yet)".to_string(),
+        1 => " (1 pending write)".to_string(),
+        n => format!(" ({n} pending writes)"),
+    }
 }
 
 /// The error a program failed with.

@@ -32,6 +32,24 @@ pub struct VmPane {
     previous_members: std::collections::HashMap<String, String>,
     /// Every frame listed (`+`), not only the ends of a deep stack.
     unfolded: bool,
+    /// Locals, globals and STATE values in the previous snapshot (keys from [`value_keys`]), to
+    /// mark what the last step or run changed.
+    previous_values: std::collections::HashMap<String, String>,
+}
+
+/// Every local (of each frame), global and committed STATE value of `snap` under a key naming
+/// it, plus one `f:` key per frame, so a frame that is new is not marked as changed throughout.
+fn value_keys(snap: &SessionSnapshot) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for (i, f) in snap.frames.iter().enumerate() {
+        out.insert(format!("f:{i}:{}", f.name), String::new());
+        for b in &f.locals {
+            out.insert(format!("l:{i}:{}:{}", f.name, b.name), b.value.clone());
+        }
+    }
+    out.extend(snap.globals.iter().map(|b| (format!("g:{}", b.name), b.value.clone())));
+    out.extend(snap.state.iter().map(|b| (format!("s:{}", b.name), b.value.clone())));
+    out
 }
 
 /// A call stack deeper than this is folded: the outermost [`FOLD_KEEP_OUTER`] frames, a
@@ -66,6 +84,24 @@ impl VmPane {
             return None;
         }
         Some(self.selected.unwrap_or(n - 1).min(n - 1))
+    }
+
+    /// Whether the value under `key` changed (or appeared) since the previous snapshot; `scope`
+    /// is the key that must have existed before (the frame), if any.
+    fn changed(&self, key: &str, value: &str, scope: Option<&str>) -> bool {
+        if self.previous_values.is_empty() || scope.is_some_and(|s| !self.previous_values.contains_key(s)) {
+            return false;
+        }
+        self.previous_values.get(key).is_none_or(|old| old != value)
+    }
+
+    /// A `name = value` row, marked `*` and highlighted if the value changed.
+    fn binding(&self, key: &str, name: &str, value: &str, scope: Option<&str>) -> (Kind, String) {
+        if self.changed(key, value, scope) {
+            (Kind::Selected, format!(" *{name} = {value}"))
+        } else {
+            (Kind::Binding, format!("  {name} = {value}"))
+        }
     }
 
     fn lines(&self, snap: &SessionSnapshot) -> Vec<(Kind, String)> {
@@ -117,8 +153,9 @@ impl VmPane {
             } else if f.locals.is_empty() {
                 out.push((Kind::Dim, "  (none)".to_string()));
             }
+            let scope = format!("f:{i}:{}", f.name);
             for b in f.locals.iter().filter(|_| i > 0) {
-                out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+                out.push(self.binding(&format!("l:{i}:{}:{}", f.name, b.name), &b.name, &b.value, Some(&scope)));
             }
             if i + 1 == snap.frames.len() {
                 out.push((Kind::Heading, format!("Operands ({}, top first)", snap.operand_count)));
@@ -132,22 +169,27 @@ impl VmPane {
                 out.push((Kind::Heading, format!("Operands ({})", f.operand_count)));
             }
         }
-        out.push((Kind::Heading, format!("Globals ({})", snap.globals.len())));
+        out.push((Kind::Heading, format!("Globals ({}, * changed)", snap.globals.len())));
         for b in &snap.globals {
-            out.push((Kind::Binding, format!("  {} = {}", b.name, b.value)));
+            out.push(self.binding(&format!("g:{}", b.name), &b.name, &b.value, None));
         }
         out.push((Kind::Heading, format!("STATE ({} committed)", thousands(snap.state_len as u64))));
         for b in &snap.state {
-            out.push((Kind::Binding, format!("  {:?} = {}", b.name, b.value)));
+            out.push(self.binding(&format!("s:{}", b.name), &format!("{:?}", b.name), &b.value, None));
         }
         if snap.state_len > snap.state.len() {
             out.push((Kind::Dim, format!("  … {} more", snap.state_len - snap.state.len())));
         }
         out.push((Kind::Heading, format!("Transactions ({} open)", snap.transactions.len())));
         for tx in &snap.transactions {
-            let keys = if tx.keys.is_empty() { "(no writes yet)".to_string() } else { tx.keys.join(", ") };
-            let keys = if tx.keys.is_empty() && !tx.members.is_empty() { String::new() } else { keys };
-            out.push((Kind::Binding, format!("  #{} {keys}", tx.depth)));
+            // Each pending write as old → new, STATE keys first, then contract members.
+            out.push((
+                Kind::Binding,
+                format!("  #{}{}", tx.depth, crate::engine::snapshot::pending(tx.writes.len() + tx.members.len())),
+            ));
+            for w in &tx.writes {
+                out.push((Kind::Binding, format!("     {w}")));
+            }
             for m in &tx.members {
                 out.push((Kind::Binding, format!("     {m}")));
             }
@@ -196,6 +238,9 @@ impl Pane for VmPane {
         // Roll the previous values only when the program moved, so a republished snapshot keeps
         // the highlights of the last step.
         if let Some(old) = self.snap.as_ref().filter(|old| old.counters.instructions != snap.counters.instructions) {
+            // A new build starts over: nothing is marked against another program's values.
+            self.previous_values =
+                if Arc::ptr_eq(&old.program, &snap.program) { value_keys(old) } else { Default::default() };
             self.previous_members = old
                 .contracts
                 .iter()
