@@ -880,3 +880,26 @@ fn vm_pane_marks_changed_values_and_shows_pending_writes_old_to_new() {
     assert!(screen.contains("  from = \"alice\""), "unchanged: not marked\n{screen}");
     assert!(screen.contains("\"alice\": 95 → 90"), "the pending write, old → new\n{screen}");
 }
+
+/// The source pane colours keywords, literals, strings and comments in the theme's colours
+/// (and leaves the line about to run in its own uniform colours).
+#[test]
+fn source_pane_highlights_syntax() {
+    let app = app(paused_in_transaction());
+    let theme = Theme::default();
+    let terminal = draw(&app, (120, 40));
+    let buf = terminal.backend().buffer();
+    let find = |needle: &str| -> Option<(u16, u16)> {
+        (0..buf.area.height).find_map(|y| {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            row.find(needle).map(|col| (row[..col].chars().count() as u16, y))
+        })
+    };
+    let fg_at = |needle: &str| find(needle).map(|(x, y)| buf[(x, y)].fg);
+    assert_eq!(fg_at("action transfer"), Some(theme.syntax_keyword));
+    assert_eq!(fg_at("TX_BEGIN();"), Some(theme.syntax_keyword), "a blockchain primitive");
+    assert_eq!(fg_at("100;"), Some(theme.syntax_literal));
+    assert_eq!(fg_at("\"alice\"] = 100"), Some(theme.syntax_string));
+    // `STATE[to] = ...` on line 17 is about to run: drawn in the current-line colours.
+    assert_eq!(fg_at("STATE[to] = STATE[to]"), Some(theme.current_fg));
+}

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 
 use super::{Command, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, title};
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
+use crate::syntax::highlight::{self, BlockComments, Class};
 use crate::tui::keys;
 use crate::tui::keys::Action;
 use crate::tui::sanitize;
@@ -24,6 +26,8 @@ pub struct SourcePane {
     /// The file shown (index in the snapshot's `program.files`).
     file: u32,
     lines: Vec<String>,
+    /// Which of `lines` start inside a block comment (for colouring one line alone).
+    blocks: BlockComments,
     scroll: Scroll,
     follow: bool,
     stops: StopTracker,
@@ -48,13 +52,19 @@ impl SourcePane {
         }
     }
 
+    /// Takes `text` as the shown lines (cleaned of control sequences).
+    fn set_lines(&mut self, text: &str) {
+        self.lines = text.lines().map(sanitize::clean).collect();
+        self.blocks = BlockComments::scan(self.lines.iter().map(String::as_str));
+    }
+
     /// Shows file `file` of the program (the main file if it has no such file).
     fn load_file(&mut self, snap: &SessionSnapshot, file: u32) {
         let file = if (file as usize) < snap.program.files.len() { file } else { 0 };
         if file != self.file || self.lines.is_empty() {
             self.file = file;
             let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
-            self.lines = text.lines().map(sanitize::clean).collect();
+            self.set_lines(text);
             self.scroll.jump(0);
         }
     }
@@ -70,6 +80,39 @@ impl SourcePane {
     }
 }
 
+impl SourcePane {
+    /// Draws line `idx` from `x` to `right` on row `y`, keywords, literals, strings and
+    /// comments in their theme colours on the row's background.
+    fn put_coloured(
+        &self,
+        buf: &mut Buffer,
+        (mut x, y, right): (u16, u16, u16),
+        idx: usize,
+        text: &str,
+        row: Style,
+        theme: &Theme,
+    ) {
+        let mut in_comment = self.blocks.starts_inside(idx);
+        let mut at = 0;
+        for (range, class) in highlight::classify(text, &mut in_comment) {
+            if range.start > at {
+                x = put_raw(buf, x, y, &text[at..range.start], right.saturating_sub(x), row);
+            }
+            let colour = match class {
+                Class::Keyword => theme.syntax_keyword,
+                Class::Literal => theme.syntax_literal,
+                Class::String => theme.syntax_string,
+                Class::Comment => theme.syntax_comment,
+            };
+            x = put_raw(buf, x, y, &text[range.clone()], right.saturating_sub(x), row.fg(colour));
+            at = range.end;
+        }
+        if at < text.len() {
+            put_raw(buf, x, y, &text[at..], right.saturating_sub(x), row);
+        }
+    }
+}
+
 impl Pane for SourcePane {
     fn id(&self) -> PaneId {
         PaneId::Source
@@ -82,7 +125,7 @@ impl Pane for SourcePane {
             let file = if (self.file as usize) < snap.program.files.len() { self.file } else { 0 };
             let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
             self.file = file;
-            self.lines = text.lines().map(sanitize::clean).collect();
+            self.set_lines(text);
         }
         if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
             self.jump_to_current(snap);
@@ -172,7 +215,11 @@ impl Pane for SourcePane {
             x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
             x = put_raw(buf, x, y, "│ ", right.saturating_sub(x), number_style);
             if let Some(text) = self.lines.get(idx) {
-                put_raw(buf, x, y, text, right.saturating_sub(x), row_style);
+                if is_current || is_error {
+                    put_raw(buf, x, y, text, right.saturating_sub(x), row_style);
+                } else {
+                    self.put_coloured(buf, (x, y, right), idx, text, row_style, theme);
+                }
             }
         }
     }
