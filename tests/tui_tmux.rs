@@ -558,3 +558,27 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "watch");
 }
+
+/// Issue 17: a program with a syntax error opens in the debugger with the error in place
+/// (`run` would only print it); fixed in the file, `r` rebuilds it and `c` runs it.
+#[test]
+fn a_syntax_error_opens_the_debugger_and_r_after_the_fix_runs_it_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("broken.zx");
+    std::fs::write(&program, "let x = 20;\nlet y = (x + ;\nprint(\"sum\", x + y);\n").expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_still("the debugger on the broken program", |s| s.starts_with(" FAILED (does not compile"));
+    assert!(screen.contains("✗ line 2:14: syntax error"), "the error in place:\n{screen}");
+    assert!(screen.contains("let y = (x + ;"), "{screen}");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the refusal to run", |s| s.contains("the program does not compile: fix it, then r restarts"));
+    std::fs::write(&program, "let x = 20;\nlet y = (x + 22);\nprint(\"sum\", x + y);\n").expect("fix the program");
+    tmux.keys(&["r"]);
+    tmux.wait_for("the rebuilt program", |s| s.starts_with(" PAUSED") && s.contains("the program compiles now"));
+    tmux.keys(&["c"]);
+    tmux.wait_for("its output", |s| s.contains("sum 62"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "broken");
+}

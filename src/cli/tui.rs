@@ -69,10 +69,10 @@ fn cache_factory(opts: &RunOpts) -> Result<CacheFactory, String> {
     })))
 }
 
-/// Opens the TUI on `file` (or the demo), the program's `__ARGS__` being `args`. A program
-/// with modules is loaded (and checked) here first, so a load error is reported like `run`
-/// reports it, before the terminal is taken over; the VM thread loads it again for itself and
-/// on each restart.
+/// Opens the TUI on `file` (or the demo), the program's `__ARGS__` being `args`. The file is
+/// read here first, so a file that cannot be read is reported before the terminal is taken
+/// over; the VM thread loads it (with its modules) for itself and on each restart, and a
+/// program that does not compile opens with its diagnostics shown (see `tui::worker`).
 pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Vec<String>) -> ExitCode {
     let themes = match themes(&opts.theme) {
         Ok(t) => t,
@@ -83,7 +83,9 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
     };
     let mut sources = None;
     let (name, source, stem) = match file {
-        Some(path) => match super::module_fs::load_main(path) {
+        // A program that does not compile opens too, with its diagnostics in place, so that it
+        // can be fixed and `r` restarts it.
+        Some(path) => match super::module_fs::load_main_or_broken(path).map(|(main, _)| main) {
             Ok(main) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 if main.program.is_some() {

@@ -627,8 +627,10 @@ impl App {
             RunStatus::Finished => theme.finished,
             RunStatus::Failed => theme.failed,
         };
+        let does_not_build = snap.error.as_ref().is_some_and(|e| e.kind == crate::vm::error::ErrorKind::Compile);
         let label = match (&snap.stop_reason, snap.status) {
             (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            (Some(reason), RunStatus::Failed) if does_not_build => format!(" {} ({reason}) ", snap.status.label()),
             _ => format!(" {} ", snap.status.label()),
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);

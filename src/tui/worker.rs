@@ -10,6 +10,7 @@
 //! edited file) answer with a [`Notice`] in a second mailbox; the thread does that work itself
 //! (writing the file), so the UI never waits for it.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,8 @@ use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
 use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
+use crate::engine::snapshot::{Breakpoint, ErrorView, ProgramInfo, RunStatus, SessionSnapshot};
+use crate::vm::error::ErrorKind;
 
 /// Name of the VM thread (the panic hook recognises it).
 pub const VM_THREAD: &str = "zexus-vm";
@@ -105,7 +107,20 @@ impl std::fmt::Debug for CacheFactory {
 pub struct ProgramLoader(pub Arc<dyn Fn() -> LoadResult + Send + Sync>);
 
 /// What a [`ProgramLoader`] returns: the main file's text and the multi-file program, if any.
-pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), String>;
+pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), LoadFailure>;
+
+/// Why a [`ProgramLoader`] could not load the program.
+#[derive(Debug, Clone, Default)]
+pub struct LoadFailure {
+    /// In one line (`D:LINE:COL: message`, or why the file cannot be read).
+    pub summary: String,
+    /// The diagnostics as `run` prints them (empty if the file cannot be read).
+    pub rendered: String,
+    /// Line and column of the first diagnostic when it is in the main file.
+    pub main_at: Option<(u32, u32)>,
+    /// The main file's text, when it could be read.
+    pub text: Option<String>,
+}
 
 impl std::fmt::Debug for ProgramLoader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -182,10 +197,14 @@ impl Worker {
                     Some(load) => (load.0)(),
                     None => Ok((src, None)),
                 };
-                let (src, program) = match loaded {
-                    Ok(x) => x,
-                    Err(why) => {
-                        let _ = ready_tx.send(Err(vec![Diagnostic::error("E0001", why, Default::default())]));
+                let (src, program, broken) = match loaded {
+                    Ok((src, program)) => (src, program, None),
+                    // A file that reads but does not build: the debugger opens on it anyway,
+                    // an empty program standing in, so that it can be fixed and restarted.
+                    Err(failure) if failure.text.is_some() => (String::new(), None, Some(Broken::new(failure))),
+                    Err(failure) => {
+                        let _ =
+                            ready_tx.send(Err(vec![Diagnostic::error("E0001", failure.summary, Default::default())]));
                         return;
                     }
                 };
@@ -199,7 +218,9 @@ impl Worker {
                         return;
                     }
                 };
-                vm_loop(debugger, rx, Outboxes { snapshots: out, notices: notes, origin }, run);
+                let run = run && broken.is_none();
+                let out = Outboxes { snapshots: out, notices: notes, origin, broken: RefCell::new(broken) };
+                vm_loop(debugger, rx, out, run);
             })
             .map_err(|e| {
                 vec![Diagnostic::error("E0001", format!("cannot start the VM thread: {e}"), Default::default())]
@@ -278,6 +299,60 @@ struct Outboxes {
     snapshots: Mailbox,
     notices: Notices,
     origin: Origin,
+    /// The program as it is on disk when it does not build (the debugger then runs an empty
+    /// program in its place); cleared by a restart that builds.
+    broken: RefCell<Option<Broken>>,
+}
+
+/// A program that does not build, shown instead of the empty program that stands in for it:
+/// its text in the source pane, the first error in place, every diagnostic in the output pane.
+struct Broken {
+    failure: LoadFailure,
+    /// The program info the snapshots show, made from the first one.
+    program: Option<Arc<ProgramInfo>>,
+}
+
+impl Broken {
+    fn new(failure: LoadFailure) -> Broken {
+        Broken { failure, program: None }
+    }
+
+    /// Makes `snap` (of the stand-in program) show the program that does not build.
+    fn patch(&mut self, snap: &mut SessionSnapshot) {
+        let text = self.failure.text.clone().unwrap_or_default();
+        let program = self.program.get_or_insert_with(|| {
+            let mut p = (*snap.program).clone();
+            p.line_count = text.lines().count();
+            if let Some(f) = p.files.first_mut() {
+                f.source = text.clone();
+                f.line_count = p.line_count;
+            }
+            p.source = text;
+            Arc::new(p)
+        });
+        snap.program = program.clone();
+        snap.status = RunStatus::Failed;
+        snap.location = None;
+        snap.frames.clear();
+        let (line, col) = self.failure.main_at.unwrap_or((0, 0));
+        // The summary without its `D:LINE:COL: ` (the pane says where).
+        let summary = &self.failure.summary;
+        let message = match self.failure.main_at.map(|(l, c)| format!(":{l}:{c}: ")) {
+            Some(at) => summary.split_once(&at).map_or(summary.as_str(), |(_, m)| m),
+            None => summary.as_str(),
+        };
+        snap.error = Some(ErrorView {
+            kind: ErrorKind::Compile,
+            message: message.to_string(),
+            file: 0,
+            line,
+            col,
+            traceback: Vec::new(),
+            rendered: self.failure.rendered.clone(),
+        });
+        snap.stop_reason = Some("does not compile: fix it, then r restarts".to_string());
+        snap.warnings = self.failure.rendered.lines().map(crate::sanitize::clean_keep_width).collect();
+    }
 }
 
 impl Outboxes {
@@ -289,7 +364,6 @@ impl Outboxes {
 }
 
 fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bool) {
-    let mailbox = &out.snapshots;
     let clock = Instant::now();
     let mut meter = IpsMeter { samples: Vec::new(), last_at: Duration::ZERO, last_instructions: 0 };
     let mut budget: u64 = 20_000;
@@ -297,7 +371,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
     if run {
         debugger.start(Goal::Continue);
     }
-    publish(&debugger, mailbox, clock, &meter);
+    publish(&debugger, &out, clock, &meter);
     loop {
         let mut dirty = false;
         let first = if debugger.is_running() {
@@ -339,7 +413,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
         let sampled = meter.sample(clock.elapsed(), instructions);
         let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
         if dirty || due || (sampled && !debugger.is_running()) {
-            publish(&debugger, mailbox, clock, &meter);
+            publish(&debugger, &out, clock, &meter);
             last_publish = Instant::now();
         }
     }
@@ -347,6 +421,11 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
 
 /// Applies one request; false means stop the thread.
 fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
+    let runs = matches!(request, Request::Start(_) | Request::TogglePause);
+    if runs && out.broken.borrow().is_some() {
+        out.notice("the program does not compile: fix it, then r restarts".to_string());
+        return true;
+    }
     match request {
         Request::Start(goal) => debugger.start(goal),
         Request::TogglePause => {
@@ -446,13 +525,24 @@ fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader
             let sources = program.sources();
             debugger.restart_with_program(program).map_err(|d| (d, Some(sources)))
         }
-        Err(why) => {
-            let why = why.strip_prefix("error: ").unwrap_or(&why);
+        // Still (or again) not building while the debugger shows a program that does not:
+        // show the file as it is now.
+        Err(failure) if failure.text.is_some() && out.broken.borrow().is_some() => {
+            out.notice(format!("restart: still does not compile ({})", failure.summary));
+            *out.broken.borrow_mut() = Some(Broken::new(failure));
+            let _ = debugger.restart();
+            return;
+        }
+        Err(failure) => {
+            let why = failure.summary.strip_prefix("error: ").unwrap_or(&failure.summary);
             out.notice(format!("restart: {why}; {kept}"));
             let _ = debugger.restart();
             return;
         }
     };
+    if res.is_ok() && out.broken.borrow_mut().take().is_some() {
+        out.notice("restart: the program compiles now".to_string());
+    }
     if let Err((diags, sources)) = res {
         let first = match &sources {
             Some(files) => files.summary(&diags),
@@ -481,8 +571,12 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
     }
 }
 
-fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMeter) {
+fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter) {
+    let mailbox = &out.snapshots;
     let mut snap = debugger.snapshot();
+    if let Some(broken) = out.broken.borrow_mut().as_mut() {
+        broken.patch(&mut snap);
+    }
     snap.clock_us = clock.elapsed().as_micros() as u64;
     snap.ips_history = meter.samples.clone();
     if let Ok(mut slot) = mailbox.lock() {
