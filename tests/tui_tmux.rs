@@ -582,3 +582,45 @@ fn a_syntax_error_opens_the_debugger_and_r_after_the_fix_runs_it_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "broken");
 }
+
+/// The instruction count the status line shows (`12,345 instr`).
+fn status_instructions(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    let before = &status[..status.find(" instr ")?];
+    let digits: String = before.rsplit(' ').next()?.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Issue 17: the built-in demo opens with its JIT-compile and rollback breaks armed and says
+/// what to press; a run watched at 100 instructions/s moves at about that speed, and back at
+/// full speed it stops where the JIT compiles the loop.
+#[test]
+fn the_demo_is_watched_at_a_chosen_speed_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    tmux.keys(&["-l", BIN]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_still("the demo", |s| s.starts_with(" PAUSED (start)"));
+    assert!(screen.contains("space runs and stops at the JIT compile"), "{screen}");
+    for _ in 0..6 {
+        tmux.keys(&["<"]);
+    }
+    tmux.wait_for("the chosen speed", |s| s.contains("speed: 100 instructions/s"));
+    tmux.keys(&["Space"]);
+    let first = tmux.wait_for("the slow run", |s| s.starts_with(" RUNNING") && status_instructions(s).is_some());
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let second = tmux.screen();
+    let seconds = t0.elapsed().as_secs_f64();
+    let ran = status_instructions(&second).unwrap_or(0).saturating_sub(status_instructions(&first).unwrap_or(0));
+    let rate = ran as f64 / seconds;
+    assert!(second.starts_with(" RUNNING") && (40.0..300.0).contains(&rate), "{rate:.0} instr/s:\n{second}");
+    assert!(second.contains("100 instructions/s │"), "{second}");
+    for _ in 0..6 {
+        tmux.keys(&[">"]);
+    }
+    let stop = tmux.wait_still("the JIT stop", |s| s.starts_with(" PAUSED (JIT compiled loop at line 9)"));
+    assert!(!stop.contains("instructions/s │"), "full speed again:\n{stop}");
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "demo-speed");
+}

@@ -10,11 +10,16 @@ use std::sync::Arc;
 use super::RunOpts;
 use super::cache_dir::DirStore;
 use crate::engine::cache::CompileCache;
+use crate::engine::recorder::EventBreak;
 use crate::tui::worker::{CacheFactory, ProgramLoader};
 use crate::tui::{self, TuiConfig, theme::Theme};
 
 /// The demo program opened when no file is given.
 pub const DEMO: &str = include_str!("../../samples/demo.zx");
+
+/// What the demo's status line says first.
+const DEMO_HINT: &str =
+    "demo: space runs and stops at the JIT compile and the rollback · < > speed · E next VM event · ? keys";
 
 /// Options of the visual debugger.
 #[derive(Debug, Args, Clone, Default)]
@@ -136,5 +141,9 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         mouse: opts.mouse && !opts.no_mouse,
         export_path,
         run: opts.autorun,
+        // The demo is there to be watched: it stops where the JIT compiles its loop and where
+        // its transaction rolls back, and says so.
+        arm: if file.is_none() { vec![EventBreak::JitCompiled, EventBreak::TxRollback] } else { Vec::new() },
+        hint: file.is_none().then(|| DEMO_HINT.to_string()),
     })
 }

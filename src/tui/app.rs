@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
 pub use super::keys::Action;
+use super::pace::Speed;
 use super::panes::files::FileList;
 use super::panes::four_way::FourWay;
 use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
@@ -81,6 +82,8 @@ pub struct App {
     snapshot: Option<Arc<SessionSnapshot>>,
     message: Option<String>,
     last_search: String,
+    /// The speed runs go at (sent to the VM thread on each change).
+    speed: Speed,
     /// The event menu's filter for the contract breaks, and whether it is being typed.
     menu_filter: (String, bool),
     /// Requests for the VM thread, drained by the run loop.
@@ -120,6 +123,7 @@ impl App {
             snapshot: None,
             message: None,
             last_search: String::new(),
+            speed: Speed::Full,
             menu_filter: (String::new(), false),
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
@@ -334,6 +338,15 @@ impl App {
             Action::TogglePause => {
                 self.message = None;
                 self.outbox.push(Request::TogglePause);
+            }
+            Action::Speed(faster) => {
+                self.speed = self.speed.step(faster);
+                self.message = Some(format!("speed: {}", self.speed.describe()));
+                self.outbox.push(Request::SetSpeed(self.speed));
+            }
+            Action::RunToEvent => {
+                self.message = Some("running to the next VM event".to_string());
+                self.outbox.push(Request::RunToEvent);
             }
             Action::Restart => {
                 self.message = Some("restarted".to_string());
@@ -643,6 +656,9 @@ impl App {
         if !snap.event_breaks.is_empty() {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
             parts.push(format!("⚑ {}", names.join(",")));
+        }
+        if self.speed != Speed::Full {
+            parts.push(self.speed.describe());
         }
         parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));

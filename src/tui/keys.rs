@@ -20,6 +20,10 @@ pub enum Action {
     Run(Goal),
     /// Continue if paused, pause if running.
     TogglePause,
+    /// One rung faster (true) or slower on the speed ladder (`tui::pace`).
+    Speed(bool),
+    /// Continue to the next VM event of any kind.
+    RunToEvent,
     /// Rebuild the session from the same source.
     Restart,
     /// Set or clear a breakpoint.
@@ -298,6 +302,13 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
+    row(Section::Run, &[(Char('E'), G(Action::RunToEvent))], "run to the next VM event", None),
+    row(
+        Section::Run,
+        &[(Char('<'), G(Action::Speed(false))), (Char('>'), G(Action::Speed(true)))],
+        "slower / faster (animate)",
+        None,
+    ),
     row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::diag::Diagnostic;
 use std::rc::Rc;
 
+use super::pace::{Pace, Speed};
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
 use crate::engine::debug::{Debugger, Goal};
@@ -61,11 +62,18 @@ pub enum Request {
     ToggleEventBreak(EventBreak),
     /// Turn the break on a contract event on with a filter (a contract, action or event name).
     SetEventBreak(EventBreak, Option<String>),
+    /// Turn these event breaks on without a notice (the demo's, at start).
+    ArmEventBreaks(Vec<EventBreak>),
     /// Start over: from the program's file as it is now if it has one (so edits are
     /// recompiled and the rest comes from the cache), else from the same source.
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Run at this speed from now on (see `tui::pace`).
+    SetSpeed(Speed),
+    /// Continue until the next VM event of any kind (every event break on for this run, the
+    /// user's own set back once it stops).
+    RunToEvent,
     /// Stop the thread.
     Quit,
 }
@@ -363,15 +371,58 @@ impl Outboxes {
     }
 }
 
+/// What the VM thread keeps between requests about how the current run goes.
+#[derive(Default)]
+struct RunState {
+    pace: Pace,
+    /// The user's event breaks (with filters) to put back once a run to the next VM event stops.
+    restore_events: Option<(Vec<EventBreak>, Vec<(EventBreak, String)>)>,
+}
+
+impl RunState {
+    /// Continues: one line at a time if animating, else a run toward `goal`.
+    fn go(&mut self, debugger: &mut Debugger, goal: Goal) {
+        self.pace.restart(debugger.session().vm.counters.instructions);
+        self.pace.animating = goal == Goal::Continue && matches!(self.pace.speed, Speed::Animate(_));
+        if !self.pace.animating {
+            debugger.start(goal);
+        }
+    }
+
+    /// After the debugger stopped: the next animated line if it was one, and the user's event
+    /// breaks back after a run to the next event.
+    fn stopped(&mut self, debugger: &mut Debugger) {
+        if self.pace.animating {
+            if debugger.stop_reason() == Some("step") && !debugger.is_done() {
+                self.pace.line_done();
+            } else {
+                self.pace.animating = false;
+            }
+        }
+        self.restore_events(debugger);
+    }
+
+    /// Puts the user's event breaks back after a run to the next VM event.
+    fn restore_events(&mut self, debugger: &mut Debugger) {
+        if let Some((on, filters)) = self.restore_events.take() {
+            for event in EventBreak::ALL {
+                let filter = filters.iter().find(|(e, _)| *e == event).map(|(_, f)| f.clone());
+                debugger.set_event_break(event, on.contains(&event), filter);
+            }
+        }
+    }
+}
+
 fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bool) {
     let clock = Instant::now();
     let mut meter = IpsMeter { samples: Vec::new(), last_at: Duration::ZERO, last_instructions: 0 };
     let mut budget: u64 = 20_000;
     let mut last_publish = Instant::now();
+    let mut state = RunState::default();
     if run {
-        debugger.start(Goal::Continue);
+        state.go(&mut debugger, Goal::Continue);
     }
-    publish(&debugger, &out, clock, &meter);
+    publish(&debugger, &out, clock, &meter, state.pace.animating);
     loop {
         let mut dirty = false;
         let first = if debugger.is_running() {
@@ -381,7 +432,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
                 Err(TryRecvError::Disconnected) => return,
             }
         } else {
-            match rx.recv_timeout(SAMPLE_EVERY) {
+            match rx.recv_timeout(state.pace.wait(SAMPLE_EVERY)) {
                 Ok(r) => Some(r),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -390,50 +441,90 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
         if let Some(request) = first {
             let mut next = Some(request);
             while let Some(request) = next {
-                if !handle(&mut debugger, request, &out) {
+                if !handle(&mut debugger, request, &out, &mut state) {
                     return;
                 }
                 dirty = true;
                 next = rx.try_recv().ok();
             }
         }
+        if state.pace.line_due() && !debugger.is_running() && !debugger.is_done() {
+            debugger.start(Goal::StepInto);
+        }
         if debugger.is_running() {
-            let started = Instant::now();
-            if debugger.advance(budget) {
-                dirty = true;
-            }
-            let took = started.elapsed();
-            if took < SLICE_MIN {
-                budget = (budget * 2).min(1 << 26);
-            } else if took > SLICE_MAX {
-                budget = (budget / 2).max(1_000);
+            let allowed = state.pace.allowance(budget, debugger.session().vm.counters.instructions);
+            if allowed == 0 {
+                // Throttled: nothing is due yet.
+                std::thread::sleep(Duration::from_millis(2));
+            } else {
+                let started = Instant::now();
+                if debugger.advance(allowed) {
+                    dirty = true;
+                    state.stopped(&mut debugger);
+                }
+                let took = started.elapsed();
+                if allowed == budget && took < SLICE_MIN {
+                    budget = (budget * 2).min(1 << 26);
+                } else if took > SLICE_MAX {
+                    budget = (budget / 2).max(1_000);
+                }
             }
         }
         let instructions = debugger.session().vm.counters.instructions;
         let sampled = meter.sample(clock.elapsed(), instructions);
         let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
         if dirty || due || (sampled && !debugger.is_running()) {
-            publish(&debugger, &out, clock, &meter);
+            publish(&debugger, &out, clock, &meter, state.pace.animating);
             last_publish = Instant::now();
         }
     }
 }
 
 /// Applies one request; false means stop the thread.
-fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
-    let runs = matches!(request, Request::Start(_) | Request::TogglePause);
+fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut RunState) -> bool {
+    let runs = matches!(request, Request::Start(_) | Request::TogglePause | Request::RunToEvent);
     if runs && out.broken.borrow().is_some() {
         out.notice("the program does not compile: fix it, then r restarts".to_string());
         return true;
     }
     match request {
-        Request::Start(goal) => debugger.start(goal),
+        Request::Start(goal) => state.go(debugger, goal),
         Request::TogglePause => {
-            if debugger.is_running() {
+            if state.pace.animating {
+                state.pace.animating = false;
                 debugger.pause();
+                out.notice("paused".to_string());
+            } else if debugger.is_running() {
+                debugger.pause();
+                state.restore_events(debugger);
             } else {
-                debugger.start(Goal::Continue);
+                state.go(debugger, Goal::Continue);
             }
+        }
+        Request::SetSpeed(speed) => {
+            let animate = matches!(speed, Speed::Animate(_));
+            state.pace.speed = speed;
+            state.pace.restart(debugger.session().vm.counters.instructions);
+            if state.pace.animating && !animate {
+                // From line by line to a run: continue.
+                state.pace.animating = false;
+                debugger.start(Goal::Continue);
+            } else if !state.pace.animating && animate && debugger.is_running() {
+                // A run becomes line by line.
+                debugger.pause();
+                state.pace.animating = true;
+            }
+        }
+        Request::RunToEvent => {
+            let on: Vec<EventBreak> = debugger.event_breaks().copied().collect();
+            let filters = debugger.event_filters().map(|(e, f)| (*e, f.clone())).collect();
+            for event in EventBreak::ALL {
+                debugger.set_event_break(event, true, None);
+            }
+            state.restore_events = Some((on, filters));
+            state.pace.animating = false;
+            state.pace.restart(debugger.session().vm.counters.instructions);
+            debugger.start(Goal::Continue);
         }
         Request::ToggleBreakpoint(bp) => {
             debugger.toggle_breakpoint(bp);
@@ -476,12 +567,21 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
             let on = debugger.toggle_event_break(event);
             out.notice(format!("break when {}: {}", event.describe(), if on { "on" } else { "off" }));
         }
+        Request::ArmEventBreaks(events) => {
+            for event in events {
+                debugger.set_event_break(event, true, None);
+            }
+        }
         Request::SetEventBreak(event, filter) => {
             let only = filter.as_ref().map(|f| format!(" (only {f})")).unwrap_or_default();
             debugger.set_event_break(event, true, filter);
             out.notice(format!("break when {}{only}: on", event.describe()));
         }
-        Request::Restart => restart(debugger, out),
+        Request::Restart => {
+            state.pace.animating = false;
+            state.restore_events(debugger);
+            restart(debugger, out);
+        }
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
         Request::Quit => return false,
     }
@@ -571,9 +671,14 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
     }
 }
 
-fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter) {
+fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter, animating: bool) {
     let mailbox = &out.snapshots;
     let mut snap = debugger.snapshot();
+    // Between two animated lines the debugger is paused, but the run goes on.
+    if animating && snap.status == RunStatus::Paused {
+        snap.status = RunStatus::Running;
+        snap.stop_reason = None;
+    }
     if let Some(broken) = out.broken.borrow_mut().as_mut() {
         broken.patch(&mut snap);
     }
@@ -684,6 +789,70 @@ mod tests {
         worker.send(Request::ExportTrace(bad.clone()));
         let notice = next_notice(&worker);
         assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_throttled_run_keeps_to_its_speed() {
+        let src = "let i = 0\nwhile (true) {\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("spin.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::SetSpeed(Speed::Instructions(1_000)));
+        let started = Instant::now();
+        worker.send(Request::TogglePause);
+        wait_for(&worker, |s| s.status == RunStatus::Running && s.counters.instructions > 200);
+        worker.send(Request::TogglePause);
+        let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
+        let allowed = 1_000.0 * started.elapsed().as_secs_f64() + 1_000.0;
+        assert!((paused.counters.instructions as f64) < allowed, "{} instructions", paused.counters.instructions);
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn animating_steps_one_line_at_a_time_and_pauses() {
+        let src = "let i = 0\nwhile (true) {\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("spin.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::SetSpeed(Speed::Animate(20)));
+        worker.send(Request::Start(Goal::Continue));
+        // Shown as running between lines, and the lines come one at a time.
+        let mut lines = Vec::new();
+        let running = wait_for(&worker, |s| {
+            if let Some(l) = s.location {
+                lines.push(l.line);
+            }
+            s.status == RunStatus::Running && s.counters.instructions > 20
+        });
+        assert!(
+            running.counters.instructions < 10_000,
+            "{} instructions: not a free run",
+            running.counters.instructions
+        );
+        assert!(lines.iter().any(|&l| l == 3), "{lines:?}");
+        worker.send(Request::TogglePause);
+        let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
+        std::thread::sleep(Duration::from_millis(100));
+        let later = worker.take_snapshot().unwrap_or(paused.clone());
+        assert_eq!(later.counters.instructions, paused.counters.instructions, "no line after the pause");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn run_to_the_next_vm_event_stops_there_and_puts_the_event_breaks_back() {
+        let src = "let i = 0\nwhile (i < 1000) {\n  i = i + 1\n}\nprint(i / 0)\n";
+        let worker = Worker::spawn("hot.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::RunToEvent);
+        let stop = wait_for(&worker, |s| s.status == RunStatus::Paused && s.counters.instructions > 0);
+        assert!(
+            stop.stop_reason.as_deref().is_some_and(|r| r.starts_with("JIT compiled loop")),
+            "{:?}",
+            stop.stop_reason
+        );
+        assert!(stop.event_breaks.is_empty(), "the user's (empty) set is back: {:?}", stop.event_breaks);
+        worker.send(Request::Start(Goal::Continue));
+        let end = wait_for(&worker, |s| s.status == RunStatus::Failed);
+        assert!(end.error.is_some());
         worker.shutdown(Duration::from_secs(5));
     }
 }
