@@ -35,8 +35,8 @@ pub const MIN_HEIGHT: u16 = 24;
 pub enum Mode {
     /// Keys control the debugger and the panes.
     Normal,
-    /// The help overlay is open.
-    Help,
+    /// The help overlay is open, scrolled down this many rows.
+    Help(usize),
     /// Typing a search query.
     Search(String),
     /// The menu of VM events to break on is open.
@@ -84,6 +84,8 @@ pub struct App {
     last_search: String,
     /// The speed runs go at (sent to the VM thread on each change).
     speed: Speed,
+    /// The area of the last frame drawn (how far the help can scroll).
+    last_area: std::cell::Cell<Option<Rect>>,
     /// The event menu's filter for the contract breaks, and whether it is being typed.
     menu_filter: (String, bool),
     /// Requests for the VM thread, drained by the run loop.
@@ -124,6 +126,7 @@ impl App {
             message: None,
             last_search: String::new(),
             speed: Speed::Full,
+            last_area: std::cell::Cell::new(None),
             menu_filter: (String::new(), false),
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
@@ -203,11 +206,29 @@ impl App {
                     self.message = Some("still running".to_string());
                 }
             }
-            Mode::Help => {
-                // Any key closes the help; `q` still quits.
-                self.mode = Mode::Normal;
-                if key.code == KeyCode::Char('q') {
-                    self.apply(Action::Quit);
+            Mode::Help(scroll) => {
+                // j/k and the arrows scroll a help taller than the screen; any other key closes
+                // it, and `q` still quits.
+                let limit = self.last_area.get().map_or(0, help_scroll_limit);
+                match keys::nav(&key) {
+                    Some(keys::Nav::Down | keys::Nav::PageDown) if scroll < limit => {
+                        self.mode = Mode::Help(
+                            (scroll + if keys::nav(&key) == Some(keys::Nav::Down) { 1 } else { 10 }).min(limit),
+                        )
+                    }
+                    Some(keys::Nav::Up | keys::Nav::PageUp) if limit > 0 => {
+                        self.mode = Mode::Help(scroll.saturating_sub(if keys::nav(&key) == Some(keys::Nav::Up) {
+                            1
+                        } else {
+                            10
+                        }))
+                    }
+                    _ => {
+                        self.mode = Mode::Normal;
+                        if key.code == KeyCode::Char('q') {
+                            self.apply(Action::Quit);
+                        }
+                    }
                 }
             }
             Mode::EventMenu if self.menu_filter.1 => match key.code {
@@ -390,7 +411,7 @@ impl App {
                 }
             }
             Action::ShowAll => self.hidden.clear(),
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.mode = Mode::Help(0),
             Action::StartSearch => self.mode = Mode::Search(String::new()),
             Action::SearchAgain(forward) => {
                 let query = self.last_search.clone();
@@ -533,6 +554,7 @@ impl App {
 
     /// Draws everything into `buf`.
     pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        self.last_area.set(Some(area));
         let theme = self.theme();
         buf.set_style(area, theme.text());
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -547,8 +569,8 @@ impl App {
             self.rects.borrow_mut().clear();
             view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
-            if self.mode == Mode::Help {
-                render_help(area, buf, theme);
+            if let Mode::Help(scroll) = self.mode {
+                render_help(area, buf, theme, scroll);
             }
             return;
         }
@@ -561,8 +583,8 @@ impl App {
         if let Some(list) = &self.files {
             list.render(body, buf, theme, true);
         }
-        if self.mode == Mode::Help {
-            render_help(area, buf, theme);
+        if let Mode::Help(scroll) = self.mode {
+            render_help(area, buf, theme, scroll);
         }
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
@@ -840,52 +862,79 @@ fn edit_line(text: &mut String, code: KeyCode) -> bool {
     true
 }
 
-fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let help = keys::help_sections();
-    let half = help.len().div_ceil(2);
-    let column_rows =
-        |sections: &[(&str, Vec<(String, &str)>)]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
-    let rows = column_rows(&help[..half]).max(column_rows(&help[half..]));
-    let size = (area.width.saturating_sub(4).min(84), (rows + 2 + MARKERS.len() + 1).min(area.height as usize) as u16);
-    let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
-    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
-    let column_width = inner.width / 2;
-    for (column, sections) in help.chunks(half.max(1)).enumerate() {
-        let x0 = inner.x + column as u16 * column_width;
-        let mut y = inner.y;
-        for (heading, entries) in sections.iter() {
-            if y >= inner.bottom() {
-                break;
-            }
-            panes::put_raw(buf, x0 + 1, y, heading, column_width.saturating_sub(1), theme.heading());
+/// The help overlay's rows: per column, its lines (a section heading, or key and meaning).
+type HelpColumn = Vec<(Option<String>, &'static str)>;
+
+/// Lays the key table's sections out in `columns` columns, in order, each column as short as
+/// the split allows.
+fn help_columns(columns: usize) -> Vec<HelpColumn> {
+    let sections = keys::help_sections();
+    let total: usize = sections.iter().map(|(_, e)| e.len() + 1).sum();
+    let target = total.div_ceil(columns.max(1));
+    let mut out: Vec<HelpColumn> = vec![Vec::new()];
+    for section in &sections {
+        let last = out.last().map_or(0, Vec::len);
+        if last > 0 && last + section.1.len() + 1 > target && out.len() < columns {
+            out.push(Vec::new());
+        }
+        if let Some(col) = out.last_mut() {
+            col.push((None, section.0));
+            col.extend(section.1.iter().map(|(k, what)| (Some(k.clone()), *what)));
+        }
+    }
+    out
+}
+
+/// The help overlay: the marker legend, then the key table in two or three columns, scrolled
+/// down `scroll` rows (and told so in its title) when it is taller than the screen.
+fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme, scroll: usize) {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let layout = help_columns(columns);
+    let rows = layout.iter().map(Vec::len).max().unwrap_or(0);
+    let width = area.width.saturating_sub(4).min(42 * columns as u16);
+    let wanted = rows + MARKERS.len() + 1 + 2;
+    let height = wanted.min(area.height as usize) as u16;
+    let scrolls = wanted > area.height as usize;
+    let title = if scrolls { " Keys — j/k scroll · any other key closes " } else { " Keys — any key closes " };
+    let inner = render_popup(area, buf, theme, (width, height), title);
+    // The legend of every marker the panes draw first, full width (README has it per pane).
+    let mut y = inner.y;
+    for line in MARKERS {
+        if y < inner.bottom() {
+            panes::put_raw(buf, inner.x + 1, y, line, inner.width.saturating_sub(1), theme.text());
             y += 1;
-            for (key, what) in entries.iter() {
-                if y >= inner.bottom() {
-                    break;
+        }
+    }
+    let top = y + 1;
+    let shown = inner.bottom().saturating_sub(top) as usize;
+    let scroll = scroll.min(rows.saturating_sub(shown));
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let column_width = inner.width / columns as u16;
+    for (c, column) in layout.iter().enumerate() {
+        let x0 = inner.x + c as u16 * column_width;
+        for (row, (key, what)) in column.iter().skip(scroll).take(shown).enumerate() {
+            let y = top + row as u16;
+            match key {
+                None => panes::put_raw(buf, x0 + 1, y, what, column_width.saturating_sub(1), theme.heading()),
+                Some(key) => {
+                    panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
+                    panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text())
                 }
-                panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
-                panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text());
-                y += 1;
-            }
+            };
         }
     }
-    // The legend of every marker the panes draw, full width below both columns (README has it
-    // per pane); its heading only where the popup has a row for it (not at 24 rows).
-    let mut y = inner.y + rows as u16;
-    let heading = (rows + 1 + MARKERS.len() <= inner.height as usize).then_some("Markers");
-    for line in heading.into_iter().chain(MARKERS.iter().copied()) {
-        if y >= inner.bottom() {
-            break;
-        }
-        let style = if line == "Markers" { theme.heading() } else { theme.text() };
-        let x = if line == "Markers" { inner.x + 1 } else { inner.x + 2 };
-        panes::put_raw(buf, x, y, line, inner.right().saturating_sub(x), style);
-        y += 1;
-    }
+}
+
+/// How many rows the help can scroll at `area` (0 when it fits).
+fn help_scroll_limit(area: Rect) -> usize {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let rows = help_columns(columns).iter().map(Vec::len).max().unwrap_or(0);
+    let shown = (area.height as usize).saturating_sub(2 + MARKERS.len() + 1);
+    rows.saturating_sub(shown)
 }
 
 /// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
 const MARKERS: [&str; 2] = [
-    "▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint  ○ line bp",
-    "J native code  * hot loop, interpreted  * member changed  [●] stops on",
+    "Markers: ▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint",
+    "○ line bp  J native code  * hot loop, interpreted / changed  [●] stops on",
 ];

@@ -302,11 +302,11 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
-    row(Section::Run, &[(Char('E'), G(Action::RunToEvent))], "run to the next VM event", None),
+    row(Section::Run, &[(Char('E'), G(Action::RunToEvent))], "run to next VM event", None),
     row(
         Section::Run,
         &[(Char('<'), G(Action::Speed(false))), (Char('>'), G(Action::Speed(true)))],
-        "slower / faster (animate)",
+        "slower / faster run",
         None,
     ),
     row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
@@ -369,8 +369,8 @@ pub const KEYS: &[KeyRow] = &[
     ),
     row(Section::Move, &[(Char('f'), P)], "follow current line", None),
     row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
-    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "caller / callee frame; pass", None),
-    row(Section::Move, &[(Char('+'), P)], "unfold / fold call stack", None),
+    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "caller/callee; pass", None),
+    row(Section::Move, &[(Char('+'), P)], "fold / unfold stack", None),
     row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search", None),
     row(
         Section::Other,
@@ -440,9 +440,22 @@ pub fn bar() -> Vec<(String, &'static str)> {
     KEYS.iter().filter_map(|row| Some((row.keys.first()?.0.label(), row.bar?))).collect()
 }
 
+/// The widest help text that the help overlay shows whole at 80 columns (two columns of 37,
+/// the key names taking 15).
+pub const HELP_TEXT_MAX: usize = 22;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_help_text_fits_the_80_column_help() {
+        for row in KEYS {
+            assert!(row.help.chars().count() <= HELP_TEXT_MAX, "{:?} is cut at 80 columns", row.help);
+            let keys: Vec<String> = row.keys.iter().take(row.shown).map(|(k, _)| k.label()).collect();
+            assert!(keys.join(" ").chars().count() <= 11, "{keys:?} is cut at 80 columns");
+        }
+    }
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
