@@ -825,6 +825,27 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
         app.outbox,
         vec![Request::SetBreakpoint("2 if n == 0".to_string()), Request::SetWatch("STATE[\"alice\"]".to_string())]
     );
+    // `print EXPR` evaluates in the frame selected in the VM pane (the caller after `[`),
+    // `display` / `undisplay` keep a watch expression.
+    let mut app = app_paused();
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('['));
+    for line in ["print from", "display amount * 2", "undisplay amount * 2"] {
+        app.on_key(key('C'));
+        for c in line.chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    }
+    assert_eq!(
+        app.outbox,
+        vec![
+            Request::Evaluate("from".to_string(), Some(0)),
+            Request::Display("amount * 2".to_string()),
+            Request::Undisplay("amount * 2".to_string()),
+        ]
+    );
 }
 
 fn app_paused() -> App {

@@ -255,10 +255,8 @@ impl App {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
                     self.mode = Mode::Normal;
-                    match text.trim().strip_prefix("watch ") {
-                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
-                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
-                        None => {}
+                    if let Some(request) = self.prompt_request(&text) {
+                        self.outbox.push(request);
                     }
                 }
                 code => {
@@ -331,6 +329,23 @@ impl App {
                     self.apply(action);
                 }
             }
+        }
+    }
+
+    /// What a line typed at the breakpoint prompt asks for: `watch NAME|STATE[KEY]`,
+    /// `print EXPR` (or `p EXPR`) in the selected frame, `display EXPR` / `undisplay EXPR`,
+    /// else a breakpoint `[FILE:]LINE [ignore N] [if COND]`.
+    fn prompt_request(&self, text: &str) -> Option<Request> {
+        let text = text.trim();
+        let (word, rest) = text.split_once(' ').map_or((text, ""), |(w, r)| (w, r.trim()));
+        let rest = rest.to_string();
+        match word {
+            "" => None,
+            "watch" => Some(Request::SetWatch(rest)),
+            "print" | "p" => Some(Request::Evaluate(rest, self.pane(PaneId::Vm).selected_frame())),
+            "display" => Some(Request::Display(rest)),
+            "undisplay" => Some(Request::Undisplay(rest)),
+            _ => Some(Request::SetBreakpoint(text.to_string())),
         }
     }
 
@@ -730,7 +745,7 @@ impl App {
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
             let text = format!(
-                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+                "> {spec}▏  ([FILE:]LINE [ignore N] [if COND] · watch NAME|STATE[KEY] · print EXPR · display EXPR; Esc: cancel)"
             );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;

@@ -69,6 +69,13 @@ pub enum Request {
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Evaluate a Zexus expression in call frame `frame` (0 = outermost; `None` = innermost)
+    /// and answer with a notice (gdb's `print`).
+    Evaluate(String, Option<usize>),
+    /// Add a watch expression, re-evaluated at every stop (gdb's `display`).
+    Display(String),
+    /// Remove a watch expression.
+    Undisplay(String),
     /// Run at this speed from now on (see `tui::pace`).
     SetSpeed(Speed),
     /// Continue until the next VM event of any kind (every event break on for this run, the
@@ -377,6 +384,11 @@ struct RunState {
     pace: Pace,
     /// The user's event breaks (with filters) to put back once a run to the next VM event stops.
     restore_events: Option<(Vec<EventBreak>, Vec<(EventBreak, String)>)>,
+    /// Watch expressions, in the order they were added.
+    displays: Vec<String>,
+    /// Their values at the instruction count they were last evaluated at (evaluated again
+    /// only when the program moved or the list changed).
+    displayed: Option<(u64, Vec<crate::engine::snapshot::Binding>)>,
 }
 
 impl RunState {
@@ -422,7 +434,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
     if run {
         state.go(&mut debugger, Goal::Continue);
     }
-    publish(&debugger, &out, clock, &meter, state.pace.animating);
+    publish(&debugger, &out, clock, &meter, &mut state);
     loop {
         let mut dirty = false;
         let first = if debugger.is_running() {
@@ -474,7 +486,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
         let sampled = meter.sample(clock.elapsed(), instructions);
         let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
         if dirty || due || (sampled && !debugger.is_running()) {
-            publish(&debugger, &out, clock, &meter, state.pace.animating);
+            publish(&debugger, &out, clock, &meter, &mut state);
             last_publish = Instant::now();
         }
     }
@@ -514,6 +526,29 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut
                 debugger.pause();
                 state.pace.animating = true;
             }
+        }
+        Request::Evaluate(expr, frame) => {
+            let vm = &debugger.session().vm;
+            let frame = frame.unwrap_or(vm.frames.len().saturating_sub(1));
+            let shown = crate::sanitize::clean(&expr);
+            match crate::engine::debug::eval::eval_preview(vm, frame, &expr) {
+                Ok(value) => out.notice(format!("{shown} = {}", crate::sanitize::clean(&value))),
+                Err(why) => out.notice(format!("{shown}: {}", crate::sanitize::clean(&why))),
+            }
+        }
+        Request::Display(expr) => {
+            if !state.displays.contains(&expr) {
+                out.notice(format!("watching {}", crate::sanitize::clean(&expr)));
+                state.displays.push(expr);
+                state.displayed = None;
+            }
+        }
+        Request::Undisplay(expr) => {
+            let before = state.displays.len();
+            state.displays.retain(|e| *e != expr);
+            state.displayed = None;
+            let what = if state.displays.len() < before { "no longer watching" } else { "was not watching" };
+            out.notice(format!("{what} {}", crate::sanitize::clean(&expr)));
         }
         Request::RunToEvent => {
             let on: Vec<EventBreak> = debugger.event_breaks().copied().collect();
@@ -671,11 +706,23 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
     }
 }
 
-fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter, animating: bool) {
+fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter, state: &mut RunState) {
     let mailbox = &out.snapshots;
     let mut snap = debugger.snapshot();
+    // Watch expressions are evaluated where the program stands still.
+    if !state.displays.is_empty() && !debugger.is_running() {
+        let at = snap.counters.instructions;
+        if state.displayed.as_ref().is_none_or(|(when, _)| *when != at) {
+            let values = crate::engine::debug::eval::displays(&debugger.session().vm, &state.displays);
+            state.displayed = Some((at, values));
+        }
+    }
+    // While it runs, the values of the last stop stay on screen.
+    if !state.displays.is_empty() {
+        snap.displays = state.displayed.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+    }
     // Between two animated lines the debugger is paused, but the run goes on.
-    if animating && snap.status == RunStatus::Paused {
+    if state.pace.animating && snap.status == RunStatus::Paused {
         snap.status = RunStatus::Running;
         snap.stop_reason = None;
     }
@@ -853,6 +900,27 @@ mod tests {
         worker.send(Request::Start(Goal::Continue));
         let end = wait_for(&worker, |s| s.status == RunStatus::Failed);
         assert!(end.error.is_some());
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn watch_expressions_are_evaluated_at_each_stop_and_print_answers() {
+        let src = "let total = 0\nlet i = 0\nwhile (i < 3) {\n  total = total + i\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("w.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::ToggleBreakpoint(Breakpoint::main_line(5)));
+        worker.send(Request::Display("total * 10".to_string()));
+        worker.send(Request::Start(Goal::Continue));
+        let first = wait_for(&worker, |s| s.location.is_some_and(|l| l.line == 5) && !s.displays.is_empty());
+        assert_eq!(first.displays[0].value, "0");
+        worker.send(Request::Start(Goal::Continue));
+        wait_for(&worker, |s| s.displays.first().is_some_and(|d| d.value == "10"));
+        worker.send(Request::Evaluate("i + 100".to_string(), None));
+        let notice = next_notice(&worker);
+        let notice = if notice.starts_with("watching") { next_notice(&worker) } else { notice };
+        assert_eq!(notice, "i + 100 = 101");
+        worker.send(Request::Undisplay("total * 10".to_string()));
+        wait_for(&worker, |s| s.displays.is_empty());
         worker.shutdown(Duration::from_secs(5));
     }
 }

@@ -181,6 +181,7 @@ impl Session {
             output,
             output_total,
             warnings: vm.warnings.clone(),
+            displays: Vec::new(),
             error: self.error_view(),
             loops,
             breakpoints: Vec::new(),

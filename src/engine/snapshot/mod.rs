@@ -535,6 +535,9 @@ pub struct SessionSnapshot {
     pub output_total: u64,
     /// Warnings the VM produced at the end of the run.
     pub warnings: Vec<String>,
+    /// Watch expressions (gdb's `display`) evaluated in the innermost frame at this stop: the
+    /// expression and its value, or `⚠ ` and why it has none.
+    pub displays: Vec<Binding>,
     /// The runtime error, if the program failed.
     pub error: Option<ErrorView>,
     /// Every loop of the program with its counters.

@@ -121,6 +121,10 @@ pub trait Pane {
     /// Shows where call frame `frame` (index in the snapshot's frames) is (see
     /// `Action::ShowFrame`); panes without a position ignore it.
     fn show_frame(&mut self, _frame: usize) {}
+    /// The call frame the user selected in this pane (the VM pane), if any.
+    fn selected_frame(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A view laid over the layout that sees keys before what lies under it: the four-way loop view

@@ -49,6 +49,7 @@ fn value_keys(snap: &SessionSnapshot) -> std::collections::HashMap<String, Strin
     }
     out.extend(snap.globals.iter().map(|b| (format!("g:{}", b.name), b.value.clone())));
     out.extend(snap.state.iter().map(|b| (format!("s:{}", b.name), b.value.clone())));
+    out.extend(snap.displays.iter().map(|b| (format!("w:{}", b.name), b.value.clone())));
     out
 }
 
@@ -167,6 +168,12 @@ impl VmPane {
                 }
             } else {
                 out.push((Kind::Heading, format!("Operands ({})", f.operand_count)));
+            }
+        }
+        if !snap.displays.is_empty() {
+            out.push((Kind::Heading, format!("Watch ({}, in the innermost frame)", snap.displays.len())));
+            for d in &snap.displays {
+                out.push(self.binding(&format!("w:{}", d.name), &d.name, &d.value, None));
             }
         }
         out.push((Kind::Heading, format!("Globals ({}, * changed)", snap.globals.len())));
@@ -301,6 +308,10 @@ impl Pane for VmPane {
         self.top = nav.scrolled(self.top, page);
         self.clamp_top();
         None
+    }
+
+    fn selected_frame(&self) -> Option<usize> {
+        self.selected
     }
 
     fn commands(&self) -> &'static [Command] {
