@@ -14,7 +14,7 @@ use clap::Args;
 use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
-use crate::trace::report::ProfileReport;
+use crate::trace::report::{LoopJitFigures, ProfileReport};
 
 /// Arguments of `profile`.
 #[derive(Debug, Args)]
@@ -79,10 +79,23 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     if exact_counts && let Some(counts) = session.exec_counts() {
         profile.set_exec_counts(counts);
     }
-    let data = match &main.program {
+    let mut data = match &main.program {
         Some(_) => ProfileReport::new_in(&profile, &session.build.program, &main.sources, &path),
         None => ProfileReport::new(&profile, &session.build.program, &src, &path),
     };
+    let figures: Vec<LoopJitFigures> = session
+        .jit_info()
+        .loops
+        .iter()
+        .map(|l| LoopJitFigures {
+            function_id: l.proto_id,
+            loop_id: l.loop_id,
+            entries: l.entries,
+            bailouts: l.bailouts,
+            native_instructions: l.native_instructions,
+        })
+        .collect();
+    data.set_jit(&figures);
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {
             Ok(s) => s + "\n",

@@ -160,12 +160,14 @@ impl Pane for HotLoopsPane {
             let y = inner.bottom() - 1;
             let text = if lv.state.was_compiled() {
                 format!(
-                    "{}:{} · {} bytes of x86-64 · {} entr{} · {} instructions native · Enter: four-way view",
+                    "{}:{} · {} bytes of x86-64 · {} entr{} · {} bail-out{} · {} instructions native · Enter: four-way view",
                     lv.function_name,
                     lv.header_line,
                     thousands(lv.native_bytes),
                     thousands(lv.entries),
                     if lv.entries == 1 { "y" } else { "ies" },
+                    thousands(lv.bailouts),
+                    if lv.bailouts == 1 { "" } else { "s" },
                     thousands(lv.native_instructions)
                 )
             } else {
