@@ -245,3 +245,40 @@ fn a_sliced_run_goes_on_in_native_code_as_the_same_entry() {
         assert_eq!((&exact.0, exact.1, exact.2), (&whole.0, whole.1, whole.2), "exact slices of {slice}");
     }
 }
+
+#[test]
+fn the_static_pre_check_names_the_refusal_before_the_loop_turns_hot() {
+    // On every sample (modules aside, whose loops are the same kinds): a loop the code alone
+    // condemns is refused with the same words once hot, and no loop it passes is refused for
+    // a reason it could have seen.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut condemned = 0;
+    for entry in std::fs::read_dir(&dir).expect("samples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "zx") || path.ends_with("modules.zx") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("sample");
+        let mut s = session(&src, true, 100);
+        let _ = s.run_to_end();
+        let info = s.jit_info();
+        for l in &info.loops {
+            let proto = &s.vm.program.protos[l.proto_id as usize];
+            let told = zexus_tui::jit::static_refusal(proto, l.loop_id);
+            match (&l.status, &told) {
+                (JitLoopStatus::Refused(why), Some(said)) => {
+                    assert_eq!(why, said, "{}: loop {} of {}", path.display(), l.loop_id, l.function);
+                    condemned += 1;
+                }
+                (JitLoopStatus::Refused(why), None) => assert!(
+                    !why.starts_with("unsupported instruction") && !why.contains("try"),
+                    "{}: {why} could have been told from the code",
+                    path.display()
+                ),
+                (_, Some(said)) => panic!("{}: {said}, yet loop {} compiled", path.display(), l.loop_id),
+                (_, None) => {}
+            }
+        }
+    }
+    assert!(condemned > 0, "jit_states.zx has a loop refused for a CALL");
+}

@@ -808,3 +808,23 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
 fn app_paused() -> App {
     app(paused_in_transaction())
 }
+
+#[test]
+fn a_loop_the_jit_will_refuse_says_why_before_it_turns_hot() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    // Paused before the first instruction: every loop is cold.
+    let snap = fixed(d.snapshot());
+    assert!(snap.loops.iter().all(|l| l.iterations == 0));
+    let mut app = app(snap);
+    app.on_key(key('4'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    if zexus_tui::jit::AVAILABLE {
+        let refused = screen.lines().find(|l| l.contains("refused:19")).expect("the refused loop's row");
+        assert!(refused.contains("will not compile"), "{refused}");
+        assert!(screen.contains("unsupported instruction CALL at pc 8"), "{screen}");
+        let compiled = screen.lines().find(|l| l.contains("compiled:7")).expect("the compiled loop's row");
+        assert!(compiled.contains("compiles in 100"), "{compiled}");
+    }
+}

@@ -26,6 +26,22 @@ use std::collections::HashMap;
 
 pub use info::{JitCodeListing, JitExitCount, JitInfo, JitInstrInfo, JitLoopInfo, JitLoopStatus};
 
+/// Why loop `loop_id` of `proto` will be refused whatever values it meets, known before it
+/// turns hot (`plan::static_refusal`); `None` when only its values can tell, or where the JIT
+/// is not built.
+pub fn static_refusal(proto: &Proto, loop_id: u16) -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let info = proto.loops.get(loop_id as usize)?;
+        plan::static_refusal(proto, info.header, info.back_edge)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (proto, loop_id);
+        None
+    }
+}
+
 use crate::vm::hooks::{LoopCall, LoopExit, LoopRun};
 use crate::vm::program::Proto;
 use crate::vm::value::Value;

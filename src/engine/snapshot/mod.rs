@@ -311,6 +311,8 @@ pub struct LoopView {
     pub state: LoopState,
     /// Why it is not compiled (refused, blacklisted, JIT off), or, for a compiled loop that
     /// bailed out, the commonest bail-out: one line, e.g. `type guard: 'x' holds a string`.
+    /// For a cold loop: why the JIT will refuse it when it turns hot, if the code alone tells
+    /// (`jit::static_refusal`, e.g. `unsupported instruction CALL at pc 8`).
     pub reason: Option<String>,
     /// Entries into its native code.
     pub entries: u64,

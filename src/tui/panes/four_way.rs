@@ -440,9 +440,10 @@ impl FourWay {
         let Some(listing) = self.listing(ctx.snap) else {
             let lv = self.loop_view(ctx.snap);
             let why = match lv {
-                Some(l) if l.state == LoopState::Cold => {
-                    format!("not compiled yet: compiles in {}", thousands(l.remaining()))
-                }
+                Some(l) if l.state == LoopState::Cold => match &l.reason {
+                    Some(r) => format!("will not compile: {r}"),
+                    None => format!("not compiled yet: compiles in {}", thousands(l.remaining())),
+                },
                 Some(l) => match &l.reason {
                     Some(r) => format!("not compiled: {r}"),
                     None => "not compiled".to_string(),

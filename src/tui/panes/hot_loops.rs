@@ -40,6 +40,8 @@ fn state_text(lv: &LoopView, jit_on: bool, with_reason: bool, style: Style, them
         _ => prefix.to_string(),
     };
     match lv.state {
+        // The code alone says the JIT will refuse it: say so before it turns hot.
+        LoopState::Cold if jit_on && lv.reason.is_some() => (why("will not compile"), hot),
         LoopState::Cold if jit_on => (format!("compiles in {}", thousands(lv.remaining())), style.fg(theme.dim)),
         LoopState::Cold => (format!("hot in {}", thousands(lv.remaining())), style.fg(theme.dim)),
         LoopState::Hot => (why("interpreted"), hot),
