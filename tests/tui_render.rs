@@ -821,10 +821,52 @@ fn a_loop_the_jit_will_refuse_says_why_before_it_turns_hot() {
     app.on_key(key('z'));
     let screen = format!("{}", draw(&app, (120, 40)).backend());
     if zexus_tui::jit::AVAILABLE {
-        let refused = screen.lines().find(|l| l.contains("refused:19")).expect("the refused loop's row");
+        let row = |name: &str| screen.lines().skip(2).find(|l| l.contains(name)).map(str::to_string);
+        let refused = row("refused:19").expect("the refused loop's row");
         assert!(refused.contains("will not compile"), "{refused}");
         assert!(screen.contains("unsupported instruction CALL at pc 8"), "{screen}");
-        let compiled = screen.lines().find(|l| l.contains("compiled:7")).expect("the compiled loop's row");
+        let compiled = row("compiled:7").expect("the compiled loop's row");
         assert!(compiled.contains("compiles in 100"), "{compiled}");
     }
+}
+
+#[test]
+fn counts_are_exact_with_digit_grouping_and_the_status_bar_has_the_selected_rows() {
+    let mut snap = (*with_future_data()).clone();
+    let profile = snap.profile.as_mut().expect("a profile");
+    profile.line_hits[16] = 4_991;
+    profile.line_hits[18] = 1_234_567_890;
+    profile.max_line_hits = 1_234_567_890;
+    let snap = Arc::new(snap);
+    // Zoomed, the source pane has room for every count exactly, digits grouped.
+    let mut app = app(snap.clone());
+    app.on_key(key('1'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    assert!(screen.contains(" 4,991 "), "{screen}");
+    assert!(screen.contains("1,234,567,890"), "{screen}");
+    assert!(!screen.contains("5.0k"), "{screen}");
+    // In the layout at 120x40 the gutter is narrow: the large count is rounded in its column and
+    // exact in the status bar once its line is selected.
+    let mut app = app_at(snap, '1');
+    let before = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(before.contains(" 4,991 "), "{before}");
+    assert!(before.contains("1.23G"), "{before}");
+    let gutter_of = |screen: &str, line: &str| {
+        screen.lines().find(|l| l.contains(line)).and_then(|l| l.find(line)).expect("the line is shown")
+    };
+    // Every row's gutter has one width: the source text starts in the same column.
+    assert_eq!(gutter_of(&before, "STATE[from] = STATE[from] - amount;"), gutter_of(&before, "TX_BEGIN();"));
+    while !format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").contains("line 18:") {
+        app.on_key(key('j'));
+        assert!(app.outbox.is_empty());
+    }
+    let status = format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").to_string();
+    assert!(status.contains("line 18: 1,234,567,890 instr"), "{status}");
+}
+
+fn app_at(snap: Arc<SessionSnapshot>, pane: char) -> App {
+    let mut app = app(snap);
+    app.on_key(key(pane));
+    app
 }

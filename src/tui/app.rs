@@ -624,20 +624,31 @@ impl App {
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
         x = panes::put(buf, x, area.y, &label, right.saturating_sub(x), label_style);
-        let mut parts = Vec::new();
+        // Each part with the rank at which it gives way when the bar is too narrow (the
+        // highest first): the rate, gas, the instruction count, the selected row's exact
+        // figures (which a narrow column may show rounded), the armed event breaks; the
+        // location last.
+        let mut ranked: Vec<(u8, String)> = Vec::new();
         if let Some(loc) = snap.location {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
-            parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
+            ranked.push((0, format!("{name} line {} pc {}", loc.line, loc.pc)));
         }
         if !snap.event_breaks.is_empty() {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
-            parts.push(format!("⚑ {}", names.join(",")));
+            ranked.push((1, format!("⚑ {}", names.join(","))));
         }
-        parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
-        parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
+        if self.four_way.is_none()
+            && self.files.is_none()
+            && let Some(detail) = self.pane(self.focus).selected_detail()
+        {
+            ranked.push((2, detail));
+        }
+        ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
+        ranked.push((4, format!("gas {}", panes::thousands(snap.counters.gas))));
         if let Some(ips) = snap.ips_history.last() {
-            parts.push(format!("{}/s", panes::compact(*ips)));
+            ranked.push((5, format!("{}/s", panes::compact(*ips))));
         }
+        let mut parts: Vec<String> = ranked.iter().map(|(_, t)| t.clone()).collect();
         // The message (export paths, errors, search results) wins over the program name and then
         // over the counters: a long path must never push it off the right edge.
         let room = right.saturating_sub(x) as usize;
@@ -664,7 +675,23 @@ impl App {
                 }
                 text
             }
-            None => format!(" {} │ {name} ", parts.join(" │ ")),
+            None => {
+                // Whole parts or none, the program name first.
+                ranked.push((6, name));
+                let join = |ranked: &[(u8, String)]| {
+                    format!(" {} ", ranked.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" │ "))
+                };
+                let mut text = join(&ranked);
+                while !fits(&text) && ranked.len() > 1 {
+                    let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
+                    else {
+                        break;
+                    };
+                    ranked.remove(drop);
+                    text = join(&ranked);
+                }
+                text
+            }
         };
         panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
     }

@@ -80,7 +80,10 @@ impl Pane for HotLoopsPane {
         let detail = if jit.available && jit.enabled {
             format!(
                 "· threshold {} · {} compiled, {} entries, {} bail-outs",
-                jit.threshold, jit.loops_compiled, jit.entries, jit.bailouts
+                jit.threshold,
+                jit.loops_compiled,
+                thousands(jit.entries),
+                thousands(jit.bailouts)
             )
         } else if jit.available {
             format!("· threshold {} · JIT off", jit.threshold)
@@ -120,6 +123,10 @@ impl Pane for HotLoopsPane {
         let rows = if footer { inner.height - 1 } else { inner.height };
         let two_rows = rows as usize >= 2 * self.loops.len();
         let jit_on = jit.available && jit.enabled;
+        // Iterations exact with digit grouping in a column as wide as the largest needs
+        // (rounded only past 13 columns, or in a narrow pane).
+        let max_iterations = self.loops.iter().map(|l| l.iterations).max().unwrap_or(0);
+        let iter_width = thousands(max_iterations).len().clamp(10, 13);
         let mut y = inner.y;
         for idx in self.scroll.window(self.loops.len(), rows as usize) {
             let Some(lv) = self.loops.get(idx) else { break };
@@ -133,12 +140,11 @@ impl Pane for HotLoopsPane {
             let place = format!("{}:{}", lv.function_name, lv.header_line);
             let place = if narrow { format!(" {place} ") } else { format!(" {place:<16} ") };
             let mut x = put(buf, inner.x, y, &place, right - inner.x, style);
-            let iterations =
-                if lv.iterations < 10_000_000 { thousands(lv.iterations) } else { super::compact(lv.iterations) };
             let counter = if narrow {
-                format!("{iterations}/{} ", lv.threshold)
+                format!("{}/{} ", super::fit_count(lv.iterations, 7), lv.threshold)
             } else {
-                format!("{iterations:>10} / {:<6} ", lv.threshold)
+                let iterations = super::fit_count(lv.iterations, iter_width);
+                format!("{iterations:>iter_width$} / {:<6} ", lv.threshold)
             };
             x = put_raw(buf, x, y, &counter, right.saturating_sub(x), style.fg(theme.line_number));
             let (full, state_style) = state_text(lv, jit_on, true, style, theme);
@@ -190,6 +196,12 @@ impl Pane for HotLoopsPane {
         let nav = keys::nav(&key)?;
         self.scroll.nav(nav, self.loops.len());
         None
+    }
+
+    fn selected_detail(&self) -> Option<String> {
+        let lv = self.selected()?;
+        // The iterations column is the one that may round; the footer has the rest exactly.
+        Some(format!("{}:{}: {} iterations", lv.function_name, lv.header_line, thousands(lv.iterations)))
     }
 
     fn commands(&self) -> &'static [Command] {
