@@ -619,7 +619,11 @@ impl App {
             RunStatus::Failed => theme.failed,
         };
         let label = match (&snap.stop_reason, snap.status) {
-            (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            (Some(reason), RunStatus::Paused) => {
+                // A long stop reason leaves room for the location: cut by words, with `…`.
+                let room = (area.width as usize).saturating_sub(snap.status.label().len() + 5 + 28).max(12);
+                format!(" {} ({}) ", snap.status.label(), panes::fit_words(reason, room))
+            }
             _ => format!(" {} ", snap.status.label()),
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
@@ -682,6 +686,16 @@ impl App {
                     format!(" {} ", ranked.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" │ "))
                 };
                 let mut text = join(&ranked);
+                // The location in short (`f:44 pc 10`) before anything else gives way.
+                if !fits(&text)
+                    && let Some(loc) = snap.location
+                    && let Some(first) = ranked.first_mut()
+                    && first.0 == 0
+                {
+                    let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
+                    first.1 = format!("{name}:{} pc {}", loc.line, loc.pc);
+                    text = join(&ranked);
+                }
                 while !fits(&text) && ranked.len() > 1 {
                     let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
                     else {
@@ -720,10 +734,32 @@ impl App {
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
-        x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
         let global = keys::bar();
-        let global = global.iter().map(|(key, what)| (key.as_str(), *what));
-        for (key, what) in commands.iter().copied().chain(global) {
+        let global: Vec<(&str, &str)> = global.iter().map(|(key, what)| (key.as_str(), *what)).collect();
+        // Whole hints only, and `? help` and `q quit` always: they are kept at the end and the
+        // others give way (the pane's own first) when the bar is too narrow.
+        let kept: Vec<(&str, &str)> =
+            global.iter().copied().filter(|(_, what)| matches!(*what, "help" | "quit")).collect();
+        let width = |(key, what): &(&str, &str)| (key.chars().count() + what.chars().count() + 3) as u16;
+        let kept_width: u16 = kept.iter().map(width).sum();
+        let mut shown: Vec<(&str, &str)> = Vec::new();
+        let mut room = right.saturating_sub(x).saturating_sub(kept_width);
+        let label_width = pane_label.chars().count() as u16;
+        let with_label = room >= label_width;
+        if with_label {
+            room -= label_width;
+        }
+        for hint in commands.iter().copied().chain(global.iter().copied().filter(|h| !kept.contains(h))) {
+            if width(&hint) > room {
+                continue;
+            }
+            room -= width(&hint);
+            shown.push(hint);
+        }
+        if with_label {
+            x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
+        }
+        for (key, what) in shown.into_iter().chain(kept) {
             if x >= right {
                 break;
             }

@@ -145,6 +145,7 @@ pub trait Overlay {
 
 /// Draws a pane's border and title; returns the inner area.
 pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focused: bool) -> Rect {
+    let title = fit_title(title, area.width.saturating_sub(2) as usize);
     let block = Block::bordered()
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(theme.border_style(focused))
@@ -153,6 +154,47 @@ pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focus
     let inner = block.inner(area);
     block.render(area, buf);
     inner
+}
+
+/// `title` cut to `room` columns at a boundary, never inside a word: the detail loses its last
+/// ` · ` or `, ` part until it fits (`· threshold 100 · 3 compiled, 19 entries` becomes
+/// `· threshold 100 · 3 compiled`, then `· threshold 100`), then goes; a name too long for
+/// the room ends in `…`. What a title drops the pane shows inside, zoomed or in its rows.
+pub fn fit_title(title: Line<'_>, room: usize) -> Line<'_> {
+    if title.width() <= room {
+        return title;
+    }
+    let mut spans: Vec<Span<'_>> = title.spans;
+    let width = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    while spans.len() > 1 && width(&spans) > room {
+        let Some(last) = spans.pop() else { break };
+        let text = last.content.trim_end();
+        let cut = [" · ", ", "].iter().filter_map(|sep| text.rfind(sep)).max();
+        if let Some(at) = cut {
+            let kept = format!("{} ", &text[..at]);
+            spans.push(Span::styled(kept, last.style));
+        }
+    }
+    if width(&spans) > room
+        && let Some(first) = spans.first_mut()
+    {
+        let keep: String = first.content.chars().take(room.saturating_sub(2)).collect();
+        *first = Span::styled(format!("{}… ", keep.trim_end()), first.style);
+        if room < 3 {
+            return Line::default();
+        }
+    }
+    Line::from(spans)
+}
+
+/// `text` in at most `room` columns, cut at a word boundary and ending in `…` if it is cut.
+pub fn fit_words(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let limit: String = text.chars().take(room.saturating_sub(1)).collect();
+    let cut = limit.rfind([' ', ',', ':', '·']).map_or(limit.as_str(), |at| &limit[..at]);
+    format!("{}…", cut.trim_end_matches([' ', ',', ':', '·']))
 }
 
 /// A title made of a name and optional dimmed detail.
