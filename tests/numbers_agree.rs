@@ -153,12 +153,8 @@ fn snapshot(file: &str) -> Report {
 
 /// `profile --json`: the loops and the totals.
 fn profile(file: &str) -> Report {
-    let dir = std::env::temp_dir().join(format!("zexus-numbers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("profile.json");
-    let path_text = path.display().to_string();
-    run(&["profile", "--json", "-o", &path_text, file]);
-    let v = json(&std::fs::read_to_string(&path).expect("profile written"), "profile --json");
+    let (out, _) = run(&["profile", "--json", file]);
+    let v = json(&out, "profile --json");
     let report = Report::from_loops(loops_of(&v["loops"], "function", "entries", "bailouts", "native_instructions"));
     let t = &v["totals"];
     let totals =

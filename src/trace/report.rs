@@ -249,6 +249,8 @@ pub fn render_action_rows(out: &mut String, rows: &[ActionRow], top: usize) {
 pub struct ProfileReport {
     /// Layout version ([`FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// The program's path as given.
     pub file: String,
     /// `finished`, `error`, `stopped` or `running`.
@@ -412,6 +414,7 @@ impl ProfileReport {
         let calls = profile.functions.iter().skip(1).map(|f| f.calls).sum();
         ProfileReport {
             format_version: FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             file: file.to_string(),
             outcome,
             error: profile.error.clone(),

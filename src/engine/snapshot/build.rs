@@ -137,6 +137,7 @@ impl Session {
         let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             status,
             stop_reason: None,
             location: self.location(),
