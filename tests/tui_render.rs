@@ -933,3 +933,184 @@ fn source_pane_highlights_syntax() {
     // `STATE[to] = ...` on line 17 is about to run: drawn in the current-line colours.
     assert_eq!(fg_at("STATE[to] = STATE[to]"), Some(theme.current_fg));
 }
+
+#[test]
+fn a_loop_the_jit_will_refuse_says_why_before_it_turns_hot() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    // Paused before the first instruction: every loop is cold.
+    let snap = fixed(d.snapshot());
+    assert!(snap.loops.iter().all(|l| l.iterations == 0));
+    let mut app = app(snap);
+    app.on_key(key('4'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    if zexus_tui::jit::AVAILABLE {
+        let row = |name: &str| screen.lines().skip(2).find(|l| l.contains(name)).map(str::to_string);
+        let refused = row("refused:19").expect("the refused loop's row");
+        assert!(refused.contains("will not compile"), "{refused}");
+        assert!(screen.contains("unsupported instruction CALL at pc 8"), "{screen}");
+        let compiled = row("compiled:7").expect("the compiled loop's row");
+        assert!(compiled.contains("compiles in 100"), "{compiled}");
+    }
+}
+
+#[test]
+fn counts_are_exact_with_digit_grouping_and_the_status_bar_has_the_selected_rows() {
+    let mut snap = (*with_future_data()).clone();
+    let profile = snap.profile.as_mut().expect("a profile");
+    profile.line_hits[16] = 4_991;
+    profile.line_hits[18] = 1_234_567_890;
+    profile.max_line_hits = 1_234_567_890;
+    let snap = Arc::new(snap);
+    // Zoomed, the source pane has room for every count exactly, digits grouped.
+    let mut app = app(snap.clone());
+    app.on_key(key('1'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    assert!(screen.contains(" 4,991 "), "{screen}");
+    assert!(screen.contains("1,234,567,890"), "{screen}");
+    assert!(!screen.contains("5.0k"), "{screen}");
+    // In the layout at 120x40 the gutter is narrow: the large count is rounded in its column and
+    // exact in the status bar once its line is selected.
+    let mut app = app_at(snap, '1');
+    let before = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(before.contains(" 4,991 "), "{before}");
+    assert!(before.contains("1.23G"), "{before}");
+    let gutter_of = |screen: &str, line: &str| {
+        screen.lines().find(|l| l.contains(line)).and_then(|l| l.find(line)).expect("the line is shown")
+    };
+    // Every row's gutter has one width: the source text starts in the same column.
+    assert_eq!(gutter_of(&before, "STATE[from] = STATE[from] - amount;"), gutter_of(&before, "TX_BEGIN();"));
+    while !format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").contains("line 18:") {
+        app.on_key(key('j'));
+        assert!(app.outbox.is_empty());
+    }
+    let status = format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").to_string();
+    assert!(status.contains("line 18: 1,234,567,890 instr"), "{status}");
+}
+
+fn app_at(snap: Arc<SessionSnapshot>, pane: char) -> App {
+    let mut app = app(snap);
+    app.on_key(key(pane));
+    app
+}
+
+/// `samples/jit_states.zx` stopped by the bail-out break in its blacklisted loop: hot loops of
+/// every fate (one refused for a CALL, one with nine bail-outs), output so far.
+fn jit_states_paused() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let mut d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::Bailout);
+    for _ in 0..30 {
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let snap = d.snapshot();
+        if snap.location.and_then(|l| snap.function(l.function)).is_some_and(|f| f.name == "blacklisted") {
+            break;
+        }
+    }
+    fixed(d.snapshot())
+}
+
+const ALL_SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (160, 48)];
+
+/// The rows of a rendered screen.
+fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height).map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>()).collect()
+}
+
+/// What is clipped on a screen: a pane title cut before its end (a title runs into the
+/// corner, or ends on a dangling ` · `), a loop's reason cut mid-word (a proper prefix of it
+/// that is not closed by `…`), a frame row whose pc is cut, a hint bar without `? help` and
+/// `q quit`, or a hint cut short.
+fn clipped(screen: &[String], snap: &SessionSnapshot) -> Vec<String> {
+    let mut found = Vec::new();
+    for (y, row) in screen.iter().enumerate() {
+        let chars: Vec<char> = row.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if matches!(c, '┐' | '┓') && i > 0 && !matches!(chars[i - 1], '─' | '━' | ' ' | '┌' | '┏') {
+                found.push(format!("row {y}: a title runs into the corner: {row}"));
+            }
+        }
+        if row.contains("· ┐") || row.contains("· ┓") || row.contains("· ─") || row.contains("· ━") {
+            found.push(format!("row {y}: a title ends on a separator: {row}"));
+        }
+        for reason in snap.loops.iter().filter_map(|l| l.reason.as_deref()) {
+            // The longest proper prefix of the reason (of 4 characters or more) shown as a
+            // reason on this row (after `: `, `↳ ` or `· `; source text may quote its words).
+            let shown = |p: &str| [": ", "↳ ", "· "].iter().any(|lead| row.contains(&format!("{lead}{p}")));
+            let cut = (4..reason.len())
+                .rev()
+                .filter(|&k| reason.is_char_boundary(k))
+                .map(|k| &reason[..k])
+                .find(|p| shown(p) && !row.contains(reason));
+            if let Some(prefix) = cut {
+                let after = row.split(prefix).nth(1).and_then(|r| r.chars().next());
+                if after != Some('…') && !prefix.ends_with(' ') {
+                    found.push(format!("row {y}: reason cut mid-word ({prefix:?} of {reason:?}): {row}"));
+                }
+            }
+        }
+        for f in &snap.frames {
+            let at = format!("#{} ", snap.frames.iter().position(|g| std::ptr::eq(g, f)).unwrap_or(0));
+            if row.contains(&at) && row.contains(&format!(" {}", f.name)) && !row.contains(&format!("pc {}", f.pc)) {
+                found.push(format!("row {y}: frame row without its pc {}: {row}", f.pc));
+            }
+        }
+    }
+    let bar = screen.last().cloned().unwrap_or_default();
+    for hint in ["? help", "q quit"] {
+        if !bar.contains(hint) {
+            found.push(format!("the hint bar lacks {hint:?}: {bar}"));
+        }
+    }
+    if !bar.trim_end().ends_with("q quit") {
+        found.push(format!("the hint bar ends mid-hint: {bar}"));
+    }
+    found
+}
+
+#[test]
+fn main_screen_with_hot_loops_and_bail_outs() {
+    let snap = jit_states_paused();
+    if zexus_tui::jit::AVAILABLE {
+        assert!(snap.loops.iter().any(|l| l.bailouts > 0), "bail-outs on screen");
+        assert!(snap.loops.iter().any(|l| l.state == zexus_tui::engine::snapshot::LoopState::Refused));
+    }
+    for size in ALL_SIZES {
+        let app = app(snap.clone());
+        let terminal = draw(&app, size);
+        let problems = clipped(&rows(&terminal), &snap);
+        assert!(problems.is_empty(), "{}x{}:\n{}", size.0, size.1, problems.join("\n"));
+        insta::assert_snapshot!(format!("main_jit_states_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn no_pane_clips_a_title_reason_or_hint_at_80x24_and_above() {
+    // Every pane zoomed and the layout with each pane focused, on the bail-out stop, the demo's
+    // transaction and its error.
+    for snap in [jit_states_paused(), paused_in_transaction(), failed(), jit_states()] {
+        for size in ALL_SIZES {
+            for pane in ['1', '2', '3', '4', '5', '6', '7'] {
+                for zoom in [false, true] {
+                    let mut app = app(snap.clone());
+                    app.on_key(key(pane));
+                    if zoom {
+                        app.on_key(key('z'));
+                    }
+                    let problems = clipped(&rows(&draw(&app, size)), &snap);
+                    assert!(
+                        problems.is_empty(),
+                        "pane {pane}{} at {}x{}:\n{}",
+                        if zoom { " zoomed" } else { "" },
+                        size.0,
+                        size.1,
+                        problems.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}

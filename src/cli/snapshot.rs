@@ -305,7 +305,10 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     for l in &snap.loops {
         let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
         let state = match l.state {
-            LoopState::Cold => format!("cold, compiles in {}", l.remaining()),
+            LoopState::Cold => match &l.reason {
+                Some(r) => format!("cold, will not compile: {r}"),
+                None => format!("cold, compiles in {}", l.remaining()),
+            },
             LoopState::Hot => format!("hot, interpreted{why}"),
             LoopState::Refused => format!("hot, interpreted (not compiled{why})"),
             LoopState::Compiled if l.bailouts > 0 => {

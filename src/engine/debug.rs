@@ -616,7 +616,7 @@ impl Debugger {
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
-            let halt = self.session.vm.run(budget.max(1));
+            let halt = self.session.vm.run_yielding(budget.max(1));
             if let Some(reason) = self.event_stop() {
                 if !matches!(halt, Halt::Budget) {
                     self.after_halt(halt);
@@ -672,7 +672,9 @@ impl Debugger {
         if let (Some((before, after)), 0) = (replay.emits, left) {
             return self.step_emits(budget, before, after);
         }
-        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run(budget.max(1).min(left)) };
+        // Yielding: never past `until`, and native code goes on across slices as in the run
+        // being replayed.
+        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run_yielding(budget.max(1).min(left)) };
         self.interrupt.set(false);
         if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
             return false;

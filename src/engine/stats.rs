@@ -28,6 +28,8 @@ pub const STATS_FORMAT_VERSION: u32 = 1;
 pub struct RunStats {
     /// Layout version ([`STATS_FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// How the program ended.
     pub outcome: OutcomeStats,
     /// The session: units and phase timings.
@@ -302,6 +304,7 @@ impl Session {
             ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth, contracts, events, actions };
         RunStats {
             format_version: STATS_FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             outcome,
             session,
             cache,

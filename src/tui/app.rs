@@ -679,29 +679,44 @@ impl App {
         };
         let does_not_build = snap.error.as_ref().is_some_and(|e| e.kind == crate::vm::error::ErrorKind::Compile);
         let label = match (&snap.stop_reason, snap.status) {
-            (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            (Some(reason), RunStatus::Paused) => {
+                // A long stop reason leaves room for the location: cut by words, with `…`.
+                let room = (area.width as usize).saturating_sub(snap.status.label().len() + 5 + 28).max(12);
+                format!(" {} ({}) ", snap.status.label(), panes::fit_words(reason, room))
+            }
             (Some(reason), RunStatus::Failed) if does_not_build => format!(" {} ({reason}) ", snap.status.label()),
             _ => format!(" {} ", snap.status.label()),
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
         x = panes::put(buf, x, area.y, &label, right.saturating_sub(x), label_style);
-        let mut parts = Vec::new();
+        // Each part with the rank at which it gives way when the bar is too narrow (the
+        // highest first): the rate, gas, the instruction count, the selected row's exact
+        // figures (which a narrow column may show rounded), the armed event breaks; the
+        // location last.
+        let mut ranked: Vec<(u8, String)> = Vec::new();
         if let Some(loc) = snap.location {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
-            parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
+            ranked.push((0, format!("{name} line {} pc {}", loc.line, loc.pc)));
         }
         if !snap.event_breaks.is_empty() {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
-            parts.push(format!("⚑ {}", names.join(",")));
+            ranked.push((1, format!("⚑ {}", names.join(","))));
         }
         if self.speed != Speed::Full {
-            parts.push(self.speed.describe());
+            ranked.push((2, self.speed.describe()));
         }
-        parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
-        parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
+        if self.four_way.is_none()
+            && self.files.is_none()
+            && let Some(detail) = self.pane(self.focus).selected_detail()
+        {
+            ranked.push((2, detail));
+        }
+        ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
+        ranked.push((4, format!("gas {}", panes::thousands(snap.counters.gas))));
         if let Some(ips) = snap.ips_history.last() {
-            parts.push(format!("{}/s", panes::compact(*ips)));
+            ranked.push((5, format!("{}/s", panes::compact(*ips))));
         }
+        let mut parts: Vec<String> = ranked.iter().map(|(_, t)| t.clone()).collect();
         // The message (export paths, errors, search results) wins over the program name and then
         // over the counters: a long path must never push it off the right edge.
         let room = right.saturating_sub(x) as usize;
@@ -728,7 +743,33 @@ impl App {
                 }
                 text
             }
-            None => format!(" {} │ {name} ", parts.join(" │ ")),
+            None => {
+                // Whole parts or none, the program name first.
+                ranked.push((6, name));
+                let join = |ranked: &[(u8, String)]| {
+                    format!(" {} ", ranked.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" │ "))
+                };
+                let mut text = join(&ranked);
+                // The location in short (`f:44 pc 10`) before anything else gives way.
+                if !fits(&text)
+                    && let Some(loc) = snap.location
+                    && let Some(first) = ranked.first_mut()
+                    && first.0 == 0
+                {
+                    let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
+                    first.1 = format!("{name}:{} pc {}", loc.line, loc.pc);
+                    text = join(&ranked);
+                }
+                while !fits(&text) && ranked.len() > 1 {
+                    let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
+                    else {
+                        break;
+                    };
+                    ranked.remove(drop);
+                    text = join(&ranked);
+                }
+                text
+            }
         };
         panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
     }
@@ -757,10 +798,32 @@ impl App {
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
-        x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
         let global = keys::bar();
-        let global = global.iter().map(|(key, what)| (key.as_str(), *what));
-        for (key, what) in commands.iter().copied().chain(global) {
+        let global: Vec<(&str, &str)> = global.iter().map(|(key, what)| (key.as_str(), *what)).collect();
+        // Whole hints only, and `? help` and `q quit` always: they are kept at the end and the
+        // others give way (the pane's own first) when the bar is too narrow.
+        let kept: Vec<(&str, &str)> =
+            global.iter().copied().filter(|(_, what)| matches!(*what, "help" | "quit")).collect();
+        let width = |(key, what): &(&str, &str)| (key.chars().count() + what.chars().count() + 3) as u16;
+        let kept_width: u16 = kept.iter().map(width).sum();
+        let mut shown: Vec<(&str, &str)> = Vec::new();
+        let mut room = right.saturating_sub(x).saturating_sub(kept_width);
+        let label_width = pane_label.chars().count() as u16;
+        let with_label = room >= label_width;
+        if with_label {
+            room -= label_width;
+        }
+        for hint in commands.iter().copied().chain(global.iter().copied().filter(|h| !kept.contains(h))) {
+            if width(&hint) > room {
+                continue;
+            }
+            room -= width(&hint);
+            shown.push(hint);
+        }
+        if with_label {
+            x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
+        }
+        for (key, what) in shown.into_iter().chain(kept) {
             if x >= right {
                 break;
             }

@@ -137,6 +137,7 @@ impl Session {
         let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             status,
             stop_reason: None,
             location: self.location(),
@@ -448,6 +449,8 @@ impl Session {
                     _ if hot && !jit.available => (LoopState::Hot, Some("the JIT is not in this build".to_string())),
                     _ if hot && !jit_on => (LoopState::Hot, Some("the JIT is off (--no-jit)".to_string())),
                     _ if hot => (LoopState::Hot, None),
+                    // Cold, but the code alone says the JIT will refuse it: say why now.
+                    _ if jit_on && jit.available => (LoopState::Cold, crate::jit::static_refusal(proto, i as u16)),
                     _ => (LoopState::Cold, None),
                 };
                 out.push(LoopView {

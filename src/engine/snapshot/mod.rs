@@ -323,8 +323,10 @@ pub struct LoopView {
     pub state: LoopState,
     /// Why it is not compiled (refused, blacklisted, JIT off), or, for a compiled loop that
     /// bailed out, the commonest bail-out: one line, e.g. `type guard: 'x' holds a string`.
+    /// For a cold loop: why the JIT will refuse it when it turns hot, if the code alone tells
+    /// (`jit::static_refusal`, e.g. `unsupported instruction CALL at pc 8`).
     pub reason: Option<String>,
-    /// Entries into its native code.
+    /// Entries into native code from the interpreter (native code going on after a fuel exit is the same entry; ARCHITECTURE.md, `jit/`).
     pub entries: u64,
     /// Exits from its native code through a guard.
     pub bailouts: u64,
@@ -493,8 +495,10 @@ pub struct NativeRow {
 /// Everything the debugger shows, as plain data.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionSnapshot {
-    /// [`SNAPSHOT_FORMAT_VERSION`].
+    /// Layout version ([`SNAPSHOT_FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// Source, listings and optimizer figures (shared between snapshots).
     #[serde(serialize_with = "serialize_arc")]
     pub program: Arc<ProgramInfo>,

@@ -274,12 +274,13 @@ impl BytecodePane {
                         } else {
                             snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
                         };
+                        let width = super::count_width(p.max_instruction, area.width);
                         let (text, n) = match target {
                             Some(at) => {
                                 let n = p.count(f, at);
-                                (super::count_cell(n), n)
+                                (super::count_cell(n, width), n)
                             }
-                            None => (format!(" {:>6} ", "·"), 0),
+                            None => (super::no_count_cell(width), 0),
                         };
                         let count_style =
                             if is_current || failed_here { style } else { style.fg(theme.heat(n, p.max_instruction)) };
@@ -478,6 +479,20 @@ impl Pane for BytecodePane {
             },
             _ => None,
         }
+    }
+
+    fn selected_detail(&self) -> Option<String> {
+        let snap = self.snap.as_ref()?;
+        let p = snap.profile.as_ref()?;
+        let (f, pc, _) = self.cursor_target()?;
+        let pc = pc?;
+        let at = if self.primary_is_optimized() {
+            Some(pc)
+        } else {
+            snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
+        }?;
+        let n = p.count(f, at);
+        Some(format!("pc {pc}: {} execution{}", super::thousands(n), if n == 1 { "" } else { "s" }))
     }
 
     fn commands(&self) -> &'static [Command] {

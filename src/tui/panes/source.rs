@@ -174,6 +174,7 @@ impl Pane for SourcePane {
         };
         let digits = (self.lines.len().max(1).ilog10() + 1).max(3) as u16;
         let profile = snap.profile.as_ref();
+        let count_width = super::count_width(profile.map_or(0, |p| p.max_line_hits), inner.width);
         for (row, idx) in self.scroll.window(self.lines.len(), height).enumerate() {
             let y = inner.y + row as u16;
             let line_no = idx as u32 + 1;
@@ -209,7 +210,7 @@ impl Pane for SourcePane {
                 let n = p.line_hits_in(self.file, line_no);
                 let style =
                     if is_current || is_error { row_style } else { row_style.fg(theme.heat(n, p.max_line_hits)) };
-                x = put_raw(buf, x, y, &super::count_cell(n), right.saturating_sub(x), style);
+                x = put_raw(buf, x, y, &super::count_cell(n, count_width), right.saturating_sub(x), style);
             }
             let number = format!("{line_no:>width$} ", width = digits as usize);
             x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
@@ -242,6 +243,13 @@ impl Pane for SourcePane {
             }
             _ => None,
         }
+    }
+
+    fn selected_detail(&self) -> Option<String> {
+        let p = self.snap.as_ref()?.profile.as_ref()?;
+        let line = self.cursor_line();
+        let n = p.line_hits_in(self.file, line);
+        Some(format!("line {line}: {} instr", super::thousands(n)))
     }
 
     fn commands(&self) -> &'static [Command] {

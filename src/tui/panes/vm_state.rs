@@ -277,7 +277,28 @@ impl Pane for VmPane {
                 Kind::Binding => theme.fg(theme.value),
                 Kind::Dim => theme.dimmed(),
             };
-            put(buf, inner.x + 1, inner.y + row as u16, text, inner.width.saturating_sub(1), style);
+            let room = inner.width.saturating_sub(1) as usize;
+            let text = match kind {
+                // A frame row too wide keeps its pc: `#1 f  line 45  pc 15` becomes
+                // `#1 f line 45 pc 15`, then `#1 f:45 pc 15`.
+                Kind::Text | Kind::Selected if text.chars().count() > room && text.contains("  pc ") => {
+                    let squeezed = text.replace("  ", " ");
+                    let shorter = squeezed.replacen(" line ", ":", 1);
+                    let fits = |t: &String| t.chars().count() <= room;
+                    // Then the frame's transaction depth goes (the Transactions view has it).
+                    let bare = shorter
+                        .split(" tx ")
+                        .next()
+                        .unwrap_or(&shorter)
+                        .split(" reverted")
+                        .next()
+                        .unwrap_or(&shorter)
+                        .to_string();
+                    [squeezed, shorter].into_iter().find(fits).unwrap_or(bare)
+                }
+                _ => text.clone(),
+            };
+            put(buf, inner.x + 1, inner.y + row as u16, &text, inner.width.saturating_sub(1), style);
         }
     }
 
