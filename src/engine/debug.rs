@@ -34,6 +34,7 @@ use crate::vm::interp::Halt;
 
 mod contract_breaks;
 pub mod eval;
+mod export;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -730,6 +731,7 @@ impl Debugger {
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
         snap.last_rollback = self.last_rollback.clone();
         snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
+        snap.flame = Some(self.flame_view());
         snap
     }
 
