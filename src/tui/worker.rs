@@ -64,6 +64,8 @@ pub enum Request {
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Write every export format of the run so far into this directory (the export menu).
+    ExportAll(PathBuf),
     /// Stop the thread.
     Quit,
 }
@@ -404,6 +406,7 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
         }
         Request::Restart => restart(debugger, out),
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
+        Request::ExportAll(dir) => out.notice(export_all(debugger, &dir)),
         Request::Quit => return false,
     }
     true
@@ -478,6 +481,22 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
             format!("exported Chrome trace ({} events{cut}) to {}", summary.events_kept, path.display())
         }
         Err(e) => format!("export failed: {}: {e}", path.display()),
+    }
+}
+
+/// Writes every export format into `dir`; returns the status-line message.
+fn export_all(debugger: &Debugger, dir: &std::path::Path) -> String {
+    let files = match debugger.export_files() {
+        Ok(f) => f,
+        Err(e) => return format!("export failed: {e}"),
+    };
+    let named: Vec<(&str, &[u8])> = files.iter().map(|f| (f.name, f.bytes.as_slice())).collect();
+    match crate::atomic_file::write_files(dir, &named) {
+        Ok(written) => {
+            let names: Vec<&str> = files.iter().map(|f| f.name).collect();
+            format!("exported {} files to {}: {}", written.len(), dir.display(), names.join(", "))
+        }
+        Err(e) => format!("export failed: {e}"),
     }
 }
 
