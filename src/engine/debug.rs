@@ -583,6 +583,9 @@ impl Debugger {
                 self.session.run_started = true;
                 self.session.sink.emit(&TraceEvent::RunStart);
                 self.counters_event();
+            } else if let Ok(mut r) = self.recorder.try_borrow_mut() {
+                // The time paused is nobody's: the flame graph's clock starts again here.
+                r.resume_clock(self.session.sink.now_ns());
             }
             self.active = Some(Active { goal, start, prev: start, steps: 0 });
             self.stop_reason = None;

@@ -243,6 +243,12 @@ impl Recorder {
         &self.flame
     }
 
+    /// The run resumes at `now_ns` after a stop: the flame graph charges no frame for the
+    /// time it was paused.
+    pub fn resume_clock(&mut self, now_ns: u64) {
+        self.flame.resume_clock(now_ns);
+    }
+
     /// The profile so far (calls, time and instructions per function).
     pub fn profile(&self) -> Profile {
         self.profiler.profile()

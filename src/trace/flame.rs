@@ -88,6 +88,11 @@ impl FlameRecorder {
         *self = FlameRecorder::default();
     }
 
+    /// Time up to `now_ns` is charged to no frame (the run was paused until then).
+    pub fn resume_clock(&mut self, now_ns: u64) {
+        self.last_ns = self.last_ns.max(now_ns);
+    }
+
     fn name_function(&mut self, func: FuncId, name: &str) {
         let idx = func as usize;
         if self.tree.names.len() <= idx {

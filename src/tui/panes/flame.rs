@@ -251,6 +251,10 @@ impl FlameOverlay {
                 for &c in &node.children {
                     let child = &view.nodes[c as usize];
                     let w = (u128::from(child.total_instructions) * u128::from(width) / u128::from(whole)) as u16;
+                    // A frame too narrow for a column still gets one while there is room (a
+                    // callee just entered has run nothing yet, but it is on the stack).
+                    let room = (x0 + width).saturating_sub(cx);
+                    let w = w.max(1).min(room);
                     if w == 0 {
                         break;
                     }
