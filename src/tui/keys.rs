@@ -313,8 +313,12 @@ pub const KEYS: &[KeyRow] = &[
         None,
     ),
     row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
-    row(Section::Panes, &[(Char('F'), G(Action::FileList))], "files of the program…", None),
-    row(Section::Panes, &[(Char('P'), G(Action::FlameView))], "flame graph / functions", None),
+    row(
+        Section::Panes,
+        &[(Char('F'), G(Action::FileList)), (Char('P'), G(Action::FlameView))],
+        "files… / flame graph",
+        None,
+    ),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
     row(
         Section::Move,

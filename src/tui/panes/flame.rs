@@ -200,19 +200,38 @@ impl FlameOverlay {
 
     fn render_graph(&self, inner: Rect, buf: &mut Buffer, theme: &Theme, view: &FlameView) {
         let Some((zoom, selected)) = self.focus() else { return };
-        let (Some(root), Some(sel)) = (view.nodes.get(zoom), view.nodes.get(selected)) else { return };
-        // The detail line: the selected frame's figures.
-        let detail = format!(
-            "{} · {} calls · {} instr ({} of the run) · self {} · native {} · {}",
-            view.path(selected).join(" › "),
-            thousands(sel.calls),
-            thousands(sel.total_instructions),
-            percent(sel.total_instructions, view.total_instructions),
-            thousands(sel.self_instructions),
-            percent(sel.native_instructions, sel.total_instructions),
+        let Some(sel) = view.nodes.get(selected) else { return };
+        // The detail lines: the selected frame's figures, then its stack (cut from the left so
+        // the innermost frames stay in view).
+        // Figures that do not fit are left out from the end (the table has them all), never cut.
+        let mut parts = vec![
+            sel.name.clone(),
+            format!("{} calls", thousands(sel.calls)),
+            format!(
+                "{} instr ({})",
+                thousands(sel.total_instructions),
+                percent(sel.total_instructions, view.total_instructions)
+            ),
+            format!("self {}", thousands(sel.self_instructions)),
+            format!("native {}", percent(sel.native_instructions, sel.total_instructions)),
             duration(sel.total_ns),
-        );
+        ];
+        let fits = |parts: &[String]| parts.join(" · ").chars().count() <= inner.width as usize;
+        while parts.len() > 2 && !fits(&parts) {
+            parts.pop();
+        }
+        let detail = parts.join(" · ");
         put(buf, inner.x, inner.y, &detail, inner.width, theme.text());
+        let path = view.path(selected).join(" › ");
+        let room = inner.width.saturating_sub(7) as usize;
+        let count = path.chars().count();
+        let path = if count > room {
+            format!("…{}", path.chars().skip(count - room.saturating_sub(1)).collect::<String>())
+        } else {
+            path
+        };
+        let x = put_raw(buf, inner.x, inner.y + 1, "stack ", inner.width, theme.dimmed());
+        put(buf, x, inner.y + 1, &path, inner.right().saturating_sub(x), theme.dimmed());
         let legend_y = inner.bottom().saturating_sub(1);
         let mut x = inner.x;
         x = put_raw(buf, x, legend_y, "  ", 2, Style::new().bg(theme.sparkline));
@@ -225,7 +244,7 @@ impl FlameOverlay {
             format!("{} stacks", view.stacks)
         };
         put_raw(buf, x, legend_y, &stacks, inner.right().saturating_sub(x), theme.dimmed());
-        let top = inner.y + 2;
+        let top = inner.y + 3;
         let rows = legend_y.saturating_sub(top) as usize;
         if rows == 0 || inner.width == 0 {
             return;
@@ -270,7 +289,6 @@ impl FlameOverlay {
             let text = format!("… deeper frames below (select one and Enter zooms in; {} at this depth)", deeper);
             put_raw(buf, inner.x, y, &text, inner.width, theme.dimmed());
         }
-        let _ = root;
     }
 
     fn draw_bar(&self, buf: &mut Buffer, theme: &Theme, (x, y, width): (u16, u16, u16), node: &FlameNode, sel: bool) {
@@ -316,7 +334,7 @@ impl FlameOverlay {
         let mut x = inner.x;
         for (name, key, width) in columns {
             let mark = if key == self.sort { "▼" } else { " " };
-            let text = if width == 0 { format!("  {mark}{name}") } else { format!("{:>width$}{mark}", name) };
+            let text = if width == 0 { format!(" {mark}{name}") } else { format!("{:>width$}{mark}", name) };
             let style = if key == self.sort { theme.heading().add_modifier(Modifier::BOLD) } else { theme.heading() };
             x = put_raw(buf, x, inner.y, &text, inner.right().saturating_sub(x), style);
         }
