@@ -247,7 +247,34 @@ fn sort_rows(rows: &mut [FunctionRow], key: SortKey) {
     }
 }
 
+/// For each node of `tree`, whether its function is already on the stack above it (an inner
+/// activation of a recursion), in one walk of the tree (a deep recursion is one long chain).
+fn nested_nodes(tree: &FlameTree) -> Vec<bool> {
+    let mut nested = vec![false; tree.nodes.len()];
+    let mut open: Vec<u32> = Vec::new();
+    // (node, whether its children were pushed): depth first, counting open activations per
+    // function.
+    let mut walk = vec![(0usize, false)];
+    while let Some((idx, done)) = walk.pop() {
+        let Some(n) = tree.nodes.get(idx) else { continue };
+        let f = n.func as usize;
+        if open.len() <= f {
+            open.resize(f + 1, 0);
+        }
+        if done {
+            open[f] -= 1;
+            continue;
+        }
+        nested[idx] = open[f] > 0;
+        open[f] += 1;
+        walk.push((idx, true));
+        walk.extend(n.children.iter().map(|&c| (c as usize, false)));
+    }
+    nested
+}
+
 fn function_rows(tree: &FlameTree, inc: &[[u64; 4]]) -> Vec<FunctionRow> {
+    let nested = nested_nodes(tree);
     let mut rows: Vec<Option<FunctionRow>> = Vec::new();
     for (i, n) in tree.nodes.iter().enumerate() {
         let idx = n.func as usize;
@@ -265,17 +292,7 @@ fn function_rows(tree: &FlameTree, inc: &[[u64; 4]]) -> Vec<FunctionRow> {
         row.self_ns += n.self_ns;
         row.native_ns += n.native_ns;
         // Only outermost activations count toward the total.
-        let mut up = n.parent;
-        let mut nested = false;
-        while let Some(p) = up {
-            let pn = &tree.nodes[p as usize];
-            if pn.func == n.func {
-                nested = true;
-                break;
-            }
-            up = pn.parent;
-        }
-        if !nested {
+        if !nested[i] {
             row.total_instructions += inc[i][0];
             row.total_ns += inc[i][2];
         }

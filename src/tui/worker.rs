@@ -611,4 +611,24 @@ mod tests {
         assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
         worker.shutdown(Duration::from_secs(5));
     }
+
+    #[test]
+    fn the_export_menu_writes_every_format_into_its_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("export/nested");
+        let src = "action f(x) { return x * 2 }\nlet i = 0\nwhile (i < 50) { i = i + f(1) - 1 }\nprint(i)\n";
+        let worker = Worker::spawn("t.zx", src, &Options::default(), true).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
+        worker.send(Request::ExportAll(out.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with(&format!("exported 5 files to {}: trace.json, ", out.display())), "{notice}");
+        let collapsed = std::fs::read_to_string(out.join("stacks.collapsed")).expect("written");
+        assert!(collapsed.lines().any(|l| l.starts_with("<main>;f ")), "{collapsed}");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").expect("write");
+        worker.send(Request::ExportAll(plain.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with("export failed: ") && notice.contains("not a directory"), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
 }
