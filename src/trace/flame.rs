@@ -218,7 +218,8 @@ mod tests {
         ret(&mut r, 60, 17);
         r.on_event(70, &TraceEvent::RunEnd { outcome: crate::trace::RunOutcome::Finished, instructions: 20, gas: 0 });
         let t = r.tree();
-        let summary: Vec<(&str, Option<u32>, u64, u64, u64, u64)> = t
+        type Row<'a> = (&'a str, Option<u32>, u64, u64, u64, u64);
+        let summary: Vec<Row<'_>> = t
             .nodes
             .iter()
             .map(|n| (t.name(n.func), n.parent, n.calls, n.self_instructions, n.native_instructions, n.self_ns))
@@ -244,7 +245,7 @@ mod tests {
         // Deep recursion of distinct functions: one node per level until the tree is full.
         for i in 0..(MAX_NODES as u32 + 10) {
             at += 1;
-            call(&mut r, at, i + 1, "h", u64::from(at));
+            call(&mut r, at, i + 1, "h", at);
         }
         assert_eq!(r.tree().nodes.len(), MAX_NODES);
         assert_eq!(r.tree().folded_calls, 11);
