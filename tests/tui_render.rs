@@ -927,8 +927,23 @@ fn flame_table_tells_native_from_interpreted_work() {
         if zexus_tui::jit::AVAILABLE {
             insta::assert_snapshot!(format!("flame_table_native_{}x{}", size.0, size.1), draw(&app, size).backend());
         }
-        // `v` back to the graph, `L` on <main> opens its busiest loop... <main> has none here.
+        // `v` back to the graph: the root bar is in the interpreted colour on the left and the
+        // JIT colour at the right end, for the native part of the run.
         app.on_key(key('v'));
+        let terminal = draw(&app, size);
+        let buf = terminal.backend().buffer();
+        let theme = Theme::default();
+        let row = (0..size.1).find(|&y| {
+            let line: String = (0..size.0).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            line.starts_with("┃<main> ") && !line.contains('·')
+        });
+        let y = row.expect("the root's bar");
+        assert_eq!(buf[(1, y)].bg, theme.current_bg, "interpreted on the left, in the selection's colour");
+        assert_eq!(buf[(1, y + 1)].bg, theme.sparkline, "an interpreted callee below");
+        if zexus_tui::jit::AVAILABLE {
+            assert_eq!(buf[(size.0 - 4, y)].bg, theme.compiled, "native at the right end");
+        }
+        // `L` on <main> opens its busiest loop: <main> has none here.
         app.on_key(key('L'));
         assert_eq!(app.message(), Some("<main> has no loops"));
     }

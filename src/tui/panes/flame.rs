@@ -299,7 +299,7 @@ impl FlameOverlay {
         let base = if sel { theme.current_bg } else { theme.sparkline };
         let fg = Style::new().fg(theme.current_fg);
         for i in 0..drawn {
-            let bg = if !sel && i >= drawn - native { theme.compiled } else { base };
+            let bg = if i >= drawn - native { theme.compiled } else { base };
             if let Some(cell) = buf.cell_mut((x + i, y)) {
                 cell.set_symbol(" ");
                 cell.set_style(fg.bg(bg));
