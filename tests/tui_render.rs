@@ -866,7 +866,7 @@ fn flame_graph_and_function_table_on_fib() {
     let fib = view.functions.iter().find(|r| r.name == "fib").cloned().unwrap_or_default();
     assert_eq!(fib.calls, 11 + 176 + 109 + 1, "fib(20) down to fib(10), fib(10), fib(9), fib(10) again");
     assert_eq!(view.total_instructions, snap.counters.instructions, "every instruction is in the tree");
-    for size in [(80, 24), (120, 40)] {
+    for size in [(80, 24), (120, 40), (160, 48)] {
         let mut app = app(snap.clone());
         app.on_key(key('P'));
         let screen = format!("{}", draw(&app, size).backend());
@@ -915,7 +915,7 @@ fn flame_table_tells_native_from_interpreted_work() {
     } else {
         assert_eq!(compiled.native_instructions, 0);
     }
-    for size in [(80, 24), (120, 40)] {
+    for size in [(80, 24), (120, 40), (160, 48)] {
         let mut app = app(snap.clone());
         app.on_key(key('P'));
         app.on_key(key('v'));
