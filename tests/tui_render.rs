@@ -389,9 +389,18 @@ fn help_overlay() {
         {
             assert!(screen.contains(marker), "the help legend shows {marker:?} at {size:?}");
         }
+        // Every key row can be reached: the help scrolls with j where it does not fit.
+        for _ in 0..40 {
+            if format!("{}", draw(&app, size).backend()).contains("quit (asks if running)") {
+                break;
+            }
+            app.on_key(key('j'));
+        }
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("quit (asks if running)"), "the last key row at {size:?}:\n{screen}");
         app.on_key(key('x'));
         let screen = format!("{}", draw(&app, size).backend());
-        assert!(!screen.contains("any key closes"), "help closes on any key");
+        assert!(!screen.contains("any key closes") && !screen.contains("any other key closes"), "help closes");
     }
 }
 
@@ -459,6 +468,19 @@ fn search_finds_instructions() {
     }
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(app.message(), Some("found \"TX_BEGIN\" at line 15"));
+    // `,` and `.` search again for the last query, forward and backward (pudb's keys).
+    app.on_key(key('/'));
+    for c in "state".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.message(), Some("found \"state\" at line 16"));
+    app.on_key(key(','));
+    assert_eq!(app.message(), Some("found \"state\" at line 17"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 16 (backward)"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 29 (backward)"), "wraps to the last match");
 }
 
 #[test]
@@ -824,6 +846,27 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
         app.outbox,
         vec![Request::SetBreakpoint("2 if n == 0".to_string()), Request::SetWatch("STATE[\"alice\"]".to_string())]
     );
+    // `print EXPR` evaluates in the frame selected in the VM pane (the caller after `[`),
+    // `display` / `undisplay` keep a watch expression.
+    let mut app = app_paused();
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('['));
+    for line in ["print from", "display amount * 2", "undisplay amount * 2"] {
+        app.on_key(key('C'));
+        for c in line.chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    }
+    assert_eq!(
+        app.outbox,
+        vec![
+            Request::Evaluate("from".to_string(), Some(0)),
+            Request::Display("amount * 2".to_string()),
+            Request::Undisplay("amount * 2".to_string()),
+        ]
+    );
 }
 
 fn app_paused() -> App {
@@ -947,4 +990,86 @@ fn flame_table_tells_native_from_interpreted_work() {
         app.on_key(key('L'));
         assert_eq!(app.message(), Some("<main> has no loops"));
     }
+}
+
+/// A 20-deep recursion stopped at its base case: the call stack lists the outermost frame first
+/// and the innermost last (the order `run` prints a traceback in), folds the middle so the
+/// locals stay on screen, unfolds on `+`, and `[` / `]` move the source and bytecode cursors
+/// to the selected frame's line and instruction.
+#[test]
+fn a_deep_call_stack_is_folded_and_the_selected_frame_drives_the_source() {
+    const DEEP: &str =
+        "action down(n) {\n  if (n == 0) {\n    return 0;\n  }\n  return down(n - 1) + 1;\n}\nprint(down(20));\n";
+    let mut d = Debugger::new("deep.zx", DEEP, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(3));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    let row = |s: &str, needle: &str| s.lines().position(|l| l.contains(needle));
+    let (outer, fold, inner) = (row(&screen, "#0 <main>"), row(&screen, "⋯ 16 frames"), row(&screen, "▶ #21 down"));
+    assert!(outer.is_some() && fold.is_some() && inner.is_some(), "{screen}");
+    assert!(outer < fold && fold < inner, "outermost first, innermost last:\n{screen}");
+    assert!(screen.contains("n = 0"), "the base case's locals are on screen:\n{screen}");
+    // `[` selects the caller: the source cursor moves to the recursive call's line.
+    app.on_key(key('['));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("▶ #20 down"), "{screen}");
+    assert!(screen.contains("n = 1"), "{screen}");
+    // `b` works on the source cursor from any pane: it is on the caller's line, then back on
+    // the base case's after `]`.
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(5))));
+    app.on_key(key(']'));
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(3))));
+    app.on_key(key('+'));
+    let unfolded = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(!unfolded.contains("⋯"), "+ unfolds:\n{unfolded}");
+    assert!(unfolded.contains("#10 down"), "{unfolded}");
+}
+
+/// After a continue, the VM pane marks what changed since the last stop (`*`): the global
+/// `round`, the committed STATE the first transfer moved, and the open transaction's pending
+/// writes as old → new; the unchanged arguments of the new `transfer` frame stay unmarked.
+#[test]
+fn vm_pane_marks_changed_values_and_shows_pending_writes_old_to_new() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(17));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    app.update(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 48)).backend());
+    assert!(screen.contains(" *round = 2"), "{screen}");
+    assert!(screen.contains(" *\"alice\" = 95"), "{screen}");
+    assert!(screen.contains("  from = \"alice\""), "unchanged: not marked\n{screen}");
+    assert!(screen.contains("\"alice\": 95 → 90"), "the pending write, old → new\n{screen}");
+}
+
+/// The source pane colours keywords, literals, strings and comments in the theme's colours
+/// (and leaves the line about to run in its own uniform colours).
+#[test]
+fn source_pane_highlights_syntax() {
+    let app = app(paused_in_transaction());
+    let theme = Theme::default();
+    let terminal = draw(&app, (120, 40));
+    let buf = terminal.backend().buffer();
+    let find = |needle: &str| -> Option<(u16, u16)> {
+        (0..buf.area.height).find_map(|y| {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            row.find(needle).map(|col| (row[..col].chars().count() as u16, y))
+        })
+    };
+    let fg_at = |needle: &str| find(needle).map(|(x, y)| buf[(x, y)].fg);
+    assert_eq!(fg_at("action transfer"), Some(theme.syntax_keyword));
+    assert_eq!(fg_at("TX_BEGIN();"), Some(theme.syntax_keyword), "a blockchain primitive");
+    assert_eq!(fg_at("100;"), Some(theme.syntax_literal));
+    assert_eq!(fg_at("\"alice\"] = 100"), Some(theme.syntax_string));
+    // `STATE[to] = ...` on line 17 is about to run: drawn in the current-line colours.
+    assert_eq!(fg_at("STATE[to] = STATE[to]"), Some(theme.current_fg));
 }

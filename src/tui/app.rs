@@ -16,10 +16,11 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
 pub use super::keys::Action;
+use super::pace::Speed;
 use super::panes::files::FileList;
 use super::panes::flame::FlameOverlay;
 use super::panes::four_way::FourWay;
-use super::panes::{self, Overlay, Pane, PaneId};
+use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
@@ -35,8 +36,8 @@ pub const MIN_HEIGHT: u16 = 24;
 pub enum Mode {
     /// Keys control the debugger and the panes.
     Normal,
-    /// The help overlay is open.
-    Help,
+    /// The help overlay is open, scrolled down this many rows.
+    Help(usize),
     /// Typing a search query.
     Search(String),
     /// The menu of VM events to break on is open.
@@ -84,6 +85,10 @@ pub struct App {
     snapshot: Option<Arc<SessionSnapshot>>,
     message: Option<String>,
     last_search: String,
+    /// The speed runs go at (sent to the VM thread on each change).
+    speed: Speed,
+    /// The area of the last frame drawn (how far the help can scroll).
+    last_area: std::cell::Cell<Option<Rect>>,
     /// The event menu's filter for the contract breaks, and whether it is being typed.
     menu_filter: (String, bool),
     /// Requests for the VM thread, drained by the run loop.
@@ -124,6 +129,8 @@ impl App {
             snapshot: None,
             message: None,
             last_search: String::new(),
+            speed: Speed::Full,
+            last_area: std::cell::Cell::new(None),
             menu_filter: (String::new(), false),
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
@@ -207,11 +214,29 @@ impl App {
                     self.message = Some("still running".to_string());
                 }
             }
-            Mode::Help => {
-                // Any key closes the help; `q` still quits.
-                self.mode = Mode::Normal;
-                if key.code == KeyCode::Char('q') {
-                    self.apply(Action::Quit);
+            Mode::Help(scroll) => {
+                // j/k and the arrows scroll a help taller than the screen; any other key closes
+                // it, and `q` still quits.
+                let limit = self.last_area.get().map_or(0, help_scroll_limit);
+                match keys::nav(&key) {
+                    Some(keys::Nav::Down | keys::Nav::PageDown) if scroll < limit => {
+                        self.mode = Mode::Help(
+                            (scroll + if keys::nav(&key) == Some(keys::Nav::Down) { 1 } else { 10 }).min(limit),
+                        )
+                    }
+                    Some(keys::Nav::Up | keys::Nav::PageUp) if limit > 0 => {
+                        self.mode = Mode::Help(scroll.saturating_sub(if keys::nav(&key) == Some(keys::Nav::Up) {
+                            1
+                        } else {
+                            10
+                        }))
+                    }
+                    _ => {
+                        self.mode = Mode::Normal;
+                        if key.code == KeyCode::Char('q') {
+                            self.apply(Action::Quit);
+                        }
+                    }
                 }
             }
             Mode::EventMenu if self.menu_filter.1 => match key.code {
@@ -258,10 +283,8 @@ impl App {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
                     self.mode = Mode::Normal;
-                    match text.trim().strip_prefix("watch ") {
-                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
-                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
-                        None => {}
+                    if let Some(request) = self.prompt_request(&text) {
+                        self.outbox.push(request);
                     }
                 }
                 code => {
@@ -276,7 +299,7 @@ impl App {
                         query = self.last_search.clone();
                     }
                     self.mode = Mode::Normal;
-                    self.run_search(&query);
+                    self.run_search(&query, SearchDir::Forward);
                 }
                 code => {
                     if edit_line(&mut query, code) {
@@ -353,8 +376,26 @@ impl App {
         }
     }
 
-    fn run_search(&mut self, query: &str) {
+    /// What a line typed at the breakpoint prompt asks for: `watch NAME|STATE[KEY]`,
+    /// `print EXPR` (or `p EXPR`) in the selected frame, `display EXPR` / `undisplay EXPR`,
+    /// else a breakpoint `[FILE:]LINE [ignore N] [if COND]`.
+    fn prompt_request(&self, text: &str) -> Option<Request> {
+        let text = text.trim();
+        let (word, rest) = text.split_once(' ').map_or((text, ""), |(w, r)| (w, r.trim()));
+        let rest = rest.to_string();
+        match word {
+            "" => None,
+            "watch" => Some(Request::SetWatch(rest)),
+            "print" | "p" => Some(Request::Evaluate(rest, self.pane(PaneId::Vm).selected_frame())),
+            "display" => Some(Request::Display(rest)),
+            "undisplay" => Some(Request::Undisplay(rest)),
+            _ => Some(Request::SetBreakpoint(text.to_string())),
+        }
+    }
+
+    fn run_search(&mut self, query: &str, dir: SearchDir) {
         if query.is_empty() {
+            self.message = Some("no search yet: / starts one".to_string());
             return;
         }
         self.last_search = query.to_string();
@@ -363,7 +404,7 @@ impl App {
             self.hidden.retain(|&p| p != target);
         }
         self.focus = target;
-        let message = self.pane_mut(target).search(query);
+        let message = self.pane_mut(target).search(query, dir);
         self.message = message;
     }
 
@@ -377,6 +418,15 @@ impl App {
             Action::TogglePause => {
                 self.message = None;
                 self.outbox.push(Request::TogglePause);
+            }
+            Action::Speed(faster) => {
+                self.speed = self.speed.step(faster);
+                self.message = Some(format!("speed: {}", self.speed.describe()));
+                self.outbox.push(Request::SetSpeed(self.speed));
+            }
+            Action::RunToEvent => {
+                self.message = Some("running to the next VM event".to_string());
+                self.outbox.push(Request::RunToEvent);
             }
             Action::Restart => {
                 self.message = Some("restarted".to_string());
@@ -409,6 +459,10 @@ impl App {
                 self.focus = PaneId::Source;
                 self.pane_mut(PaneId::Source).show_file(file, line);
             }
+            Action::ShowFrame(i) => {
+                self.pane_mut(PaneId::Source).show_frame(i);
+                self.pane_mut(PaneId::Bytecode).show_frame(i);
+            }
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusIndex(i) => {
@@ -427,8 +481,12 @@ impl App {
                 }
             }
             Action::ShowAll => self.hidden.clear(),
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.mode = Mode::Help(0),
             Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::SearchAgain(forward) => {
+                let query = self.last_search.clone();
+                self.run_search(&query, if forward { SearchDir::Forward } else { SearchDir::Backward });
+            }
             Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
             Action::Export => self.export(),
             Action::NextTheme => {
@@ -574,6 +632,7 @@ impl App {
 
     /// Draws everything into `buf`.
     pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        self.last_area.set(Some(area));
         let theme = self.theme();
         buf.set_style(area, theme.text());
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -593,8 +652,8 @@ impl App {
             self.rects.borrow_mut().clear();
             view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
-            if self.mode == Mode::Help {
-                render_help(area, buf, theme);
+            if let Mode::Help(scroll) = self.mode {
+                render_help(area, buf, theme, scroll);
             }
             if let Mode::ExportMenu(dir) = &self.mode {
                 render_export_menu(area, buf, theme, dir);
@@ -610,8 +669,8 @@ impl App {
         if let Some(list) = &self.files {
             list.render(body, buf, theme, true);
         }
-        if self.mode == Mode::Help {
-            render_help(area, buf, theme);
+        if let Mode::Help(scroll) = self.mode {
+            render_help(area, buf, theme, scroll);
         }
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
@@ -692,8 +751,10 @@ impl App {
             RunStatus::Finished => theme.finished,
             RunStatus::Failed => theme.failed,
         };
+        let does_not_build = snap.error.as_ref().is_some_and(|e| e.kind == crate::vm::error::ErrorKind::Compile);
         let label = match (&snap.stop_reason, snap.status) {
             (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            (Some(reason), RunStatus::Failed) if does_not_build => format!(" {} ({reason}) ", snap.status.label()),
             _ => format!(" {} ", snap.status.label()),
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
@@ -706,6 +767,9 @@ impl App {
         if !snap.event_breaks.is_empty() {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
             parts.push(format!("⚑ {}", names.join(",")));
+        }
+        if self.speed != Speed::Full {
+            parts.push(self.speed.describe());
         }
         parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
@@ -755,7 +819,7 @@ impl App {
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
             let text = format!(
-                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+                "> {spec}▏  ([FILE:]LINE [ignore N] [if COND] · watch NAME|STATE[KEY] · print EXPR · display EXPR; Esc: cancel)"
             );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
@@ -921,52 +985,79 @@ fn edit_line(text: &mut String, code: KeyCode) -> bool {
     true
 }
 
-fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let help = keys::help_sections();
-    let half = help.len().div_ceil(2);
-    let column_rows =
-        |sections: &[(&str, Vec<(String, &str)>)]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
-    let rows = column_rows(&help[..half]).max(column_rows(&help[half..]));
-    let size = (area.width.saturating_sub(4).min(84), (rows + 2 + MARKERS.len() + 1).min(area.height as usize) as u16);
-    let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
-    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
-    let column_width = inner.width / 2;
-    for (column, sections) in help.chunks(half.max(1)).enumerate() {
-        let x0 = inner.x + column as u16 * column_width;
-        let mut y = inner.y;
-        for (heading, entries) in sections.iter() {
-            if y >= inner.bottom() {
-                break;
-            }
-            panes::put_raw(buf, x0 + 1, y, heading, column_width.saturating_sub(1), theme.heading());
+/// The help overlay's rows: per column, its lines (a section heading, or key and meaning).
+type HelpColumn = Vec<(Option<String>, &'static str)>;
+
+/// Lays the key table's sections out in `columns` columns, in order, each column as short as
+/// the split allows.
+fn help_columns(columns: usize) -> Vec<HelpColumn> {
+    let sections = keys::help_sections();
+    let total: usize = sections.iter().map(|(_, e)| e.len() + 1).sum();
+    let target = total.div_ceil(columns.max(1));
+    let mut out: Vec<HelpColumn> = vec![Vec::new()];
+    for section in &sections {
+        let last = out.last().map_or(0, Vec::len);
+        if last > 0 && last + section.1.len() + 1 > target && out.len() < columns {
+            out.push(Vec::new());
+        }
+        if let Some(col) = out.last_mut() {
+            col.push((None, section.0));
+            col.extend(section.1.iter().map(|(k, what)| (Some(k.clone()), *what)));
+        }
+    }
+    out
+}
+
+/// The help overlay: the marker legend, then the key table in two or three columns, scrolled
+/// down `scroll` rows (and told so in its title) when it is taller than the screen.
+fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme, scroll: usize) {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let layout = help_columns(columns);
+    let rows = layout.iter().map(Vec::len).max().unwrap_or(0);
+    let width = area.width.saturating_sub(4).min(42 * columns as u16);
+    let wanted = rows + MARKERS.len() + 1 + 2;
+    let height = wanted.min(area.height as usize) as u16;
+    let scrolls = wanted > area.height as usize;
+    let title = if scrolls { " Keys — j/k scroll · any other key closes " } else { " Keys — any key closes " };
+    let inner = render_popup(area, buf, theme, (width, height), title);
+    // The legend of every marker the panes draw first, full width (README has it per pane).
+    let mut y = inner.y;
+    for line in MARKERS {
+        if y < inner.bottom() {
+            panes::put_raw(buf, inner.x + 1, y, line, inner.width.saturating_sub(1), theme.text());
             y += 1;
-            for (key, what) in entries.iter() {
-                if y >= inner.bottom() {
-                    break;
+        }
+    }
+    let top = y + 1;
+    let shown = inner.bottom().saturating_sub(top) as usize;
+    let scroll = scroll.min(rows.saturating_sub(shown));
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let column_width = inner.width / columns as u16;
+    for (c, column) in layout.iter().enumerate() {
+        let x0 = inner.x + c as u16 * column_width;
+        for (row, (key, what)) in column.iter().skip(scroll).take(shown).enumerate() {
+            let y = top + row as u16;
+            match key {
+                None => panes::put_raw(buf, x0 + 1, y, what, column_width.saturating_sub(1), theme.heading()),
+                Some(key) => {
+                    panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
+                    panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text())
                 }
-                panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
-                panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text());
-                y += 1;
-            }
+            };
         }
     }
-    // The legend of every marker the panes draw, full width below both columns (README has it
-    // per pane); its heading only where the popup has a row for it (not at 24 rows).
-    let mut y = inner.y + rows as u16;
-    let heading = (rows + 1 + MARKERS.len() <= inner.height as usize).then_some("Markers");
-    for line in heading.into_iter().chain(MARKERS.iter().copied()) {
-        if y >= inner.bottom() {
-            break;
-        }
-        let style = if line == "Markers" { theme.heading() } else { theme.text() };
-        let x = if line == "Markers" { inner.x + 1 } else { inner.x + 2 };
-        panes::put_raw(buf, x, y, line, inner.right().saturating_sub(x), style);
-        y += 1;
-    }
+}
+
+/// How many rows the help can scroll at `area` (0 when it fits).
+fn help_scroll_limit(area: Rect) -> usize {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let rows = help_columns(columns).iter().map(Vec::len).max().unwrap_or(0);
+    let shown = (area.height as usize).saturating_sub(2 + MARKERS.len() + 1);
+    rows.saturating_sub(shown)
 }
 
 /// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
 const MARKERS: [&str; 2] = [
-    "▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint  ○ line bp",
-    "J native code  * hot loop, interpreted  * member changed  [●] stops on",
+    "Markers: ▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint",
+    "○ line bp  J native code  * hot loop, interpreted / changed  [●] stops on",
 ];

@@ -239,8 +239,20 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// The same writes as `"key": old → new` (old `unset` for a new key), in key order.
+    #[serde(default)]
+    pub writes: Vec<String>,
     /// Contract members it changed so far, as `C#k.member: old → new`.
     pub members: Vec<String>,
+}
+
+/// How a transaction's row names its pending writes: ` (no writes yet)`, ` (1 pending write)`.
+pub fn pending(n: usize) -> String {
+    match n {
+        0 => " (no writes yet)".to_string(),
+        1 => " (1 pending write)".to_string(),
+        n => format!(" ({n} pending writes)"),
+    }
 }
 
 /// The error a program failed with.
@@ -523,6 +535,9 @@ pub struct SessionSnapshot {
     pub output_total: u64,
     /// Warnings the VM produced at the end of the run.
     pub warnings: Vec<String>,
+    /// Watch expressions (gdb's `display`) evaluated in the innermost frame at this stop: the
+    /// expression and its value, or `⚠ ` and why it has none.
+    pub displays: Vec<Binding>,
     /// The runtime error, if the program failed.
     pub error: Option<ErrorView>,
     /// Every loop of the program with its counters.

@@ -12,7 +12,9 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
 use super::passes::PassesView;
-use super::{Command, Overlay, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
+use super::{
+    Command, Overlay, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, thousands, title,
+};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
@@ -129,10 +131,16 @@ impl BytecodePane {
     fn jump_to_current(&mut self) {
         let Some(snap) = self.snap.clone() else { return };
         let Some(loc) = snap.location else { return };
+        self.jump_to(loc.function, loc.pc, loc.line);
+    }
+
+    /// Puts the cursor on instruction `pc` of `function` (its first instruction of `line` in the
+    /// unoptimized listing).
+    fn jump_to(&mut self, function: u32, pc: u32, line: u32) {
         let row = if self.primary_is_optimized() {
-            self.optimized.row_of(loc.function, loc.pc)
+            self.optimized.row_of(function, pc)
         } else {
-            self.first_row_with_line(&self.unoptimized, false, loc.function, loc.line)
+            self.first_row_with_line(&self.unoptimized, false, function, line)
         };
         if let Some(row) = row {
             self.scroll.jump(row);
@@ -497,7 +505,14 @@ impl Pane for BytecodePane {
         self.scroll.click(row, len);
     }
 
-    fn search(&mut self, query: &str) -> Option<String> {
+    fn show_frame(&mut self, frame: usize) {
+        let Some(f) = self.snap.as_ref().and_then(|s| s.frames.get(frame)).map(|f| (f.function, f.pc, f.line)) else {
+            return;
+        };
+        self.jump_to(f.0, f.1, f.2);
+    }
+
+    fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {
         if self.view == View::Passes {
             return Some("search works in the listings (v to switch views)".to_string());
         }
@@ -516,8 +531,12 @@ impl Pane for BytecodePane {
                     || r.comment.to_lowercase().contains(&needle)
             }),
         };
-        let found =
-            (1..=n).map(|k| (self.scroll.cursor + k) % n.max(1)).find(|&i| flat.rows.get(i).is_some_and(matches));
+        let n = n.max(1);
+        let at = |k: usize| match dir {
+            SearchDir::Forward => (self.scroll.cursor + k) % n,
+            SearchDir::Backward => (self.scroll.cursor + n - k % n) % n,
+        };
+        let found = (1..=n).map(at).find(|&i| flat.rows.get(i).is_some_and(matches));
         match found {
             Some(i) => {
                 self.scroll.jump(i);
