@@ -592,7 +592,7 @@ fn table_calls(screen: &str, name: &str) -> Option<u64> {
 
 #[test]
 fn the_flame_graph_grows_live_on_fib_in_tmux() {
-    let Some((dir, tmux)) = spin_setup() else { return };
+    let Some((_dir, tmux)) = spin_setup() else { return };
     let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fib.zx");
     tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
     tmux.keys(&["Enter"]);
@@ -626,28 +626,35 @@ fn the_flame_graph_grows_live_on_fib_in_tmux() {
     let graph = tmux.wait_still("the graph again", |s| s.contains("Flame graph") && fib_bars(s) >= 11);
     assert!(flame_total(&graph).is_some_and(|t| t > total0), "the run grew:\n{graph}");
 
-    // While it runs: the same fib, called without end, and the flame graph redrawn as it goes.
-    let endless =
-        std::fs::read_to_string(&fib).expect("fib.zx").replace("print(fib(20));", "while (true) { fib(15); }");
-    assert!(endless.contains("while (true)"), "samples/fib.zx still prints fib(20)");
-    let endless_path = dir.path().join("fib_forever.zx");
-    std::fs::write(&endless_path, endless).expect("write");
+    // While it runs: samples/fib.zx again from the start, slowed to 10,000 instructions/s so
+    // fib(20) takes a quarter of a minute, and the flame graph redrawn as it goes.
     tmux.keys(&["q"]);
     wait_prompt(&tmux);
-    tmux.keys(&["-l", &format!("{BIN} {}", endless_path.display())]);
+    tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    for _ in 0..4 {
+        tmux.keys(&["<"]);
+    }
+    tmux.wait_for("the chosen speed", |s| s.contains("speed: 10,000 instructions/s"));
     tmux.keys(&["P"]);
     tmux.wait_for("the empty flame view", |s| s.contains("Flame graph"));
     tmux.keys(&["Space"]);
     let running = tmux.wait_for("a running flame graph", |s| {
-        s.starts_with(" RUNNING") && fib_bars(s) >= 3 && flame_total(s).is_some_and(|t| t > 0)
+        s.starts_with(" RUNNING") && fib_bars(s) >= 5 && flame_total(s).is_some_and(|t| t > 0)
     });
     let before = flame_total(&running).unwrap_or(0);
     let later = tmux.wait_for("the graph to grow while running", |s| {
-        s.starts_with(" RUNNING") && flame_total(s).is_some_and(|t| t > before)
+        s.starts_with(" RUNNING") && flame_total(s).is_some_and(|t| t > before + 1_000)
     });
-    assert!(fib_bars(&later) >= 3, "fib's frames are drawn:\n{later}");
+    assert!(fib_bars(&later) >= fib_bars(&running), "fib's frames stay drawn as they grow:\n{later}");
+    // The function table, live: fib's calls grow between two looks.
+    tmux.keys(&["v"]);
+    let table = tmux.wait_for("the live table", |s| s.starts_with(" RUNNING") && table_calls(s, "fib").is_some());
+    let calls = table_calls(&table, "fib").unwrap_or(0);
+    tmux.wait_for("more calls while running", |s| {
+        s.starts_with(" RUNNING") && table_calls(s, "fib").is_some_and(|n| n > calls)
+    });
     tmux.keys(&["Space"]);
     tmux.wait_for("paused", |s| s.starts_with(" PAUSED"));
     tmux.keys(&["q"]);
