@@ -484,16 +484,37 @@ fn search_finds_instructions() {
 }
 
 #[test]
-fn export_asks_the_vm_thread_for_the_trace() {
-    let path = std::env::temp_dir().join("zexus-tui-export-request.json");
-    let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: path.clone() });
+fn export_menu_names_the_directory_then_asks_the_vm_thread() {
+    let dir = std::env::temp_dir().join("zexus-export-demo-test");
+    let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: dir.clone() });
     app.update(paused_in_transaction());
     app.on_key(key('e'));
-    assert_eq!(app.outbox, vec![Request::ExportTrace(path.clone())]);
-    assert!(app.message().unwrap_or_default().starts_with("exporting the trace"));
+    assert_eq!(app.mode, Mode::ExportMenu(dir.display().to_string()));
+    assert!(app.outbox.is_empty(), "nothing is written before Enter");
+    for size in [(80, 24), (120, 40)] {
+        let screen = format!("{}", draw(&app, size).backend());
+        let formats = ["trace.json", "profile.speedscope.json", "stacks.collapsed", "stats.json", "profile.json"];
+        for text in formats.iter().chain(&["Export the session", "zexus-export-demo-test▏", "Enter writes all 5"]) {
+            assert!(screen.contains(text), "{text:?} at {size:?}:\n{screen}");
+        }
+    }
+    insta::assert_snapshot!("export_menu_80x24", draw(&app, (80, 24)).backend());
+    // The directory is edited in place: Backspace twice and "xy".
+    for code in [KeyCode::Backspace, KeyCode::Backspace, KeyCode::Char('x'), KeyCode::Char('y')] {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let edited = format!("{}xy", dir.display().to_string().trim_end_matches("st"));
+    assert_eq!(app.outbox, vec![Request::ExportAll(std::path::PathBuf::from(&edited))]);
+    assert_eq!(app.message().map(String::from), Some(format!("exporting to {edited}…")));
     // The VM thread's answer replaces the message.
-    app.apply(zexus_tui::tui::app::Action::Status("exported Chrome trace (12 events) to x".to_string()));
-    assert_eq!(app.message(), Some("exported Chrome trace (12 events) to x"));
+    app.apply(zexus_tui::tui::app::Action::Status("exported 5 files to x".to_string()));
+    assert_eq!(app.message(), Some("exported 5 files to x"));
+    // Esc cancels without a request.
+    app.outbox.clear();
+    app.on_key(key('e'));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.outbox.is_empty() && app.mode == Mode::Normal);
 }
 
 #[test]
@@ -850,6 +871,125 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
 
 fn app_paused() -> App {
     app(paused_in_transaction())
+}
+
+/// The flame view's figures without their timings (the clock differs from run to run).
+fn untimed(mut snap: SessionSnapshot) -> Arc<SessionSnapshot> {
+    if let Some(flame) = snap.flame.as_mut() {
+        flame.total_ns = 0;
+        for n in &mut flame.nodes {
+            (n.self_ns, n.total_ns, n.native_ns) = (0, 0, 0);
+        }
+        for r in &mut flame.functions {
+            (r.self_ns, r.total_ns, r.native_ns) = (0, 0, 0);
+        }
+    }
+    fixed(snap)
+}
+
+/// samples/fib.zx stopped where fib(10) is entered the second time.
+fn fib_at_second_fib_10() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/fib.zx")).expect("sample");
+    let mut d = Debugger::new("fib.zx", &src, &Options::default()).expect("builds");
+    let spec = zexus_tui::engine::debug::parse_break("3 if n == 10").expect("a breakpoint");
+    d.set_breakpoint(Breakpoint::main_line(spec.line), spec.options);
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    untimed(d.snapshot())
+}
+
+fn enter() -> KeyEvent {
+    KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+}
+
+#[test]
+fn flame_graph_and_function_table_on_fib() {
+    let snap = fib_at_second_fib_10();
+    let view = snap.flame.clone().expect("the debugger's snapshot has the flame view");
+    let fib = view.functions.iter().find(|r| r.name == "fib").cloned().unwrap_or_default();
+    assert_eq!(fib.calls, 11 + 176 + 109 + 1, "fib(20) down to fib(10), fib(10), fib(9), fib(10) again");
+    assert_eq!(view.total_instructions, snap.counters.instructions, "every instruction is in the tree");
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        app.on_key(key('P'));
+        let screen = format!("{}", draw(&app, size).backend());
+        for text in ["Flame graph", "<main> · 1 calls", "stack <main>", "interpreted", "native (JIT)", "Enter zoom"] {
+            assert!(screen.contains(text), "{text:?} at {size:?}:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("flame_graph_{}x{}", size.0, size.1), draw(&app, size).backend());
+        // Down twice, then Enter: zoomed into fib(19), whose figures head the view.
+        app.on_key(key('j'));
+        app.on_key(key('j'));
+        app.on_key(enter());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("stack …") || screen.contains("stack <main> › fib › fib"), "{screen}");
+        insta::assert_snapshot!(format!("flame_zoomed_{}x{}", size.0, size.1), draw(&app, size).backend());
+        // Backspace and Esc zoom out a level each; Esc at the top closes the view.
+        app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert!(format!("{}", draw(&app, size).backend()).contains("Flame graph"), "still open at the top");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(!screen.contains("Flame graph") && screen.contains("Source"), "closed:\n{screen}");
+        // `v`: the function table, fib's exact calls in it; `a` sorts by the next column.
+        app.on_key(key('P'));
+        app.on_key(key('v'));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains(&format!("{:>11}", "297")) && screen.contains("total▼"), "{screen}");
+        insta::assert_snapshot!(format!("flame_table_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('a'));
+        assert_eq!(app.message(), Some("function table sorted by self"));
+        // Enter on a row shows the function in the source pane.
+        app.on_key(enter());
+        assert_eq!(app.focus(), PaneId::Source);
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(!screen.contains("Functions"), "the view closed for the source:\n{screen}");
+    }
+}
+
+#[test]
+fn flame_table_tells_native_from_interpreted_work() {
+    let snap = untimed((*jit_states()).clone());
+    let view = snap.flame.clone().expect("flame view");
+    let compiled = view.functions.iter().find(|r| r.name == "compiled").cloned().unwrap_or_default();
+    if zexus_tui::jit::AVAILABLE {
+        assert!(compiled.native_permille() > 900, "the compiled loop runs natively: {compiled:?}");
+        assert_eq!(view.native_instructions, snap.counters.jit_instructions, "the JIT's own count");
+    } else {
+        assert_eq!(compiled.native_instructions, 0);
+    }
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        app.on_key(key('P'));
+        app.on_key(key('v'));
+        app.on_key(key('a'));
+        app.on_key(key('a'));
+        app.on_key(key('a'));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("native▼"), "sorted by the native share:\n{screen}");
+        if zexus_tui::jit::AVAILABLE {
+            insta::assert_snapshot!(format!("flame_table_native_{}x{}", size.0, size.1), draw(&app, size).backend());
+        }
+        // `v` back to the graph: the root bar is in the interpreted colour on the left and the
+        // JIT colour at the right end, for the native part of the run.
+        app.on_key(key('v'));
+        let terminal = draw(&app, size);
+        let buf = terminal.backend().buffer();
+        let theme = Theme::default();
+        let row = (0..size.1).find(|&y| {
+            let line: String = (0..size.0).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            line.starts_with("┃<main> ") && !line.contains('·')
+        });
+        let y = row.expect("the root's bar");
+        assert_eq!(buf[(1, y)].bg, theme.current_bg, "interpreted on the left, in the selection's colour");
+        assert_eq!(buf[(1, y + 1)].bg, theme.sparkline, "an interpreted callee below");
+        if zexus_tui::jit::AVAILABLE {
+            assert_eq!(buf[(size.0 - 4, y)].bg, theme.compiled, "native at the right end");
+        }
+        // `L` on <main> opens its busiest loop: <main> has none here.
+        app.on_key(key('L'));
+        assert_eq!(app.message(), Some("<main> has no loops"));
+    }
 }
 
 /// A 20-deep recursion stopped at its base case: the call stack lists the outermost frame first

@@ -1,7 +1,7 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
 //! line, stops at a breakpoint and when the loop is JIT-compiled, runs and pauses, sees the hot
-//! loop compiled and its four-way view, exports the Chrome trace, quits, and checks the
+//! loop compiled and its four-way view, exports every format, quits, and checks the
 //! terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a message only if
 //! tmux is missing outside CI.
 
@@ -146,8 +146,9 @@ fn spin_setup() -> Option<(tempfile::TempDir, Tmux)> {
 fn debugger_session_in_tmux() {
     let Some((dir, tmux)) = spin_setup() else { return };
     let (bin, sample) = (BIN, spin_sample());
-    let export = dir.path().join("trace.json");
-    let command = format!("{bin} {} --export {}", sample.display(), export.display());
+    let export_dir = dir.path().join("export");
+    let export = export_dir.join("trace.json");
+    let command = format!("{bin} {} --export {}", sample.display(), export_dir.display());
     tmux.keys(&["-l", &command]);
     tmux.keys(&["Enter"]);
 
@@ -219,9 +220,14 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("the panes again", |s| s.contains("Hot loops") && !s.contains("x86-64"));
 
-    // `e`: the Chrome trace of the run so far, which Perfetto opens.
+    // `e`: the export menu names the directory first; Enter writes every format, among them
+    // the Chrome trace of the run so far, which Perfetto opens.
     tmux.keys(&["e"]);
-    tmux.wait_for("the export message", |s| s.contains("exported Chrome trace ("));
+    let menu = tmux.wait_for("the export menu", |s| s.contains("Export the session"));
+    assert!(menu.contains("export▏") && menu.contains("stacks.collapsed"), "{menu}");
+    assert!(!export_dir.exists(), "nothing is written before Enter");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the export message", |s| s.contains("exported 5 files to"));
     let text = wait_file(&export);
     let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
     let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
@@ -370,6 +376,8 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
     tmux.keys(&["7"]);
     tmux.wait_for("the filtered break", |s| s.contains("only Token.transfer"));
     tmux.keys(&["Escape"]);
+    // Space only once the menu is closed: an Escape followed at once by a key reads as Alt+key.
+    tmux.wait_for("the menu closed", |s| !s.contains("Break on VM events"));
     tmux.keys(&["Space"]);
     let screen = tmux.wait_still("the stop at the failed require", |s| {
         s.starts_with(" PAUSED (require failed: Requirement failed: insufficient balance in Token.transfer (line 15))")
@@ -560,6 +568,99 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     tmux.keys(&["q"]);
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "watch");
+}
+
+/// The number before ` instr` in the flame view's title (`Flame graph 153,240 instr`).
+fn flame_total(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains("Flame graph "))?;
+    let after = &line[line.find("Flame graph ")? + "Flame graph ".len()..];
+    let digits: String = after.chars().take_while(|c| c.is_ascii_digit() || *c == ',').filter(|c| *c != ',').collect();
+    digits.parse().ok()
+}
+
+/// Rows of the flame graph whose bar is a `fib` frame.
+fn fib_bars(screen: &str) -> usize {
+    // A bar of one or two columns shows only the start of the name.
+    let is_fib = |t: &str| t.starts_with("fib") || "fib".starts_with(t);
+    screen.lines().filter(|l| l.trim_start_matches('┃').split_whitespace().next().is_some_and(is_fib)).count()
+}
+
+/// The calls column of the function table's `fib` row.
+fn table_calls(screen: &str, name: &str) -> Option<u64> {
+    let row =
+        screen.lines().find(|l| l.trim_end().trim_end_matches('┃').trim_end().ends_with(&format!("   {name}")))?;
+    row.trim_start_matches('┃').split_whitespace().next()?.replace(',', "").parse().ok()
+}
+
+#[test]
+fn the_flame_graph_grows_live_on_fib_in_tmux() {
+    let Some((_dir, tmux)) = spin_setup() else { return };
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fib.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+
+    // Stop where fib(10) is first entered: `C` `3 if n == 10`, then `c`.
+    tmux.keys(&["C"]);
+    tmux.keys(&["-l", "3 if n == 10"]);
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["c"]);
+    tmux.wait_for("the conditional stop", |s| s.starts_with(" PAUSED") && status_number(s, "line") == Some(3));
+
+    // `P`: fib(20) down to fib(10) is one stack eleven fib frames deep.
+    tmux.keys(&["P"]);
+    let first = tmux.wait_still("the flame graph", |s| s.contains("Flame graph") && fib_bars(s) == 11);
+    let total0 = flame_total(&first).expect("the run's instructions in the title");
+    assert!(first.contains("interpreted") && first.contains("native (JIT)"), "the legend:\n{first}");
+    // `v`: the function table; fib has been entered 11 times.
+    tmux.keys(&["v"]);
+    let table = tmux.wait_still("the function table", |s| s.contains("Functions") && table_calls(s, "fib").is_some());
+    assert_eq!(table_calls(&table, "fib"), Some(11), "{table}");
+
+    // `c` from inside the view: the next stop at n == 10 comes after fib(10) has made its 176
+    // calls, fib(11) has called fib(9) (109 calls) and fib(12) calls fib(10) again: the table
+    // and the graph grow.
+    tmux.keys(&["c"]);
+    let table = tmux.wait_still("more fib calls", |s| table_calls(s, "fib").is_some_and(|n| n > 11));
+    let calls = table_calls(&table, "fib").unwrap_or(0);
+    assert_eq!(calls, 11 + 176 + 109 + 1, "{table}");
+    tmux.keys(&["v"]);
+    let graph = tmux.wait_still("the graph again", |s| s.contains("Flame graph") && fib_bars(s) >= 11);
+    assert!(flame_total(&graph).is_some_and(|t| t > total0), "the run grew:\n{graph}");
+
+    // While it runs: samples/fib.zx again from the start, slowed to 10,000 instructions/s so
+    // fib(20) takes a quarter of a minute, and the flame graph redrawn as it goes.
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    for _ in 0..4 {
+        tmux.keys(&["<"]);
+    }
+    tmux.wait_for("the chosen speed", |s| s.contains("speed: 10,000 instructions/s"));
+    tmux.keys(&["P"]);
+    tmux.wait_for("the empty flame view", |s| s.contains("Flame graph"));
+    tmux.keys(&["Space"]);
+    let running = tmux.wait_for("a running flame graph", |s| {
+        s.starts_with(" RUNNING") && fib_bars(s) >= 5 && flame_total(s).is_some_and(|t| t > 0)
+    });
+    let before = flame_total(&running).unwrap_or(0);
+    let later = tmux.wait_for("the graph to grow while running", |s| {
+        s.starts_with(" RUNNING") && flame_total(s).is_some_and(|t| t > before + 1_000)
+    });
+    assert!(fib_bars(&later) >= fib_bars(&running), "fib's frames stay drawn as they grow:\n{later}");
+    // The function table, live: fib's calls grow between two looks.
+    tmux.keys(&["v"]);
+    let table = tmux.wait_for("the live table", |s| s.starts_with(" RUNNING") && table_calls(s, "fib").is_some());
+    let calls = table_calls(&table, "fib").unwrap_or(0);
+    tmux.wait_for("more calls while running", |s| {
+        s.starts_with(" RUNNING") && table_calls(s, "fib").is_some_and(|n| n > calls)
+    });
+    tmux.keys(&["Space"]);
+    tmux.wait_for("paused", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
 }
 
 /// Issue 17: a program with a syntax error opens in the debugger with the error in place

@@ -34,8 +34,9 @@ pub struct TuiOpts {
     /// Capture the mouse: click to focus and select, wheel to scroll (`m` toggles it).
     #[arg(long, overrides_with = "no_mouse")]
     pub mouse: bool,
-    /// Where `e` writes the Chrome trace of the run so far [default: zexus-trace-<program>.json].
-    #[arg(long, value_name = "PATH")]
+    /// The directory the export menu (`e`) proposes for every format of the session (made
+    /// when written; editable in the menu) [default: zexus-export-<program>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Start running at once instead of paused before the first instruction.
     #[arg(long)]
@@ -110,7 +111,8 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         }
         _ => None,
     };
-    let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    let export_path =
+        opts.export.clone().unwrap_or_else(|| super::flame::default_export_dir(&stem, super::flame::now_secs()));
     if let Some(path) = file
         && crate::atomic_file::same_file(&export_path, path)
     {

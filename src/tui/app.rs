@@ -18,6 +18,7 @@ use super::keys;
 pub use super::keys::Action;
 use super::pace::Speed;
 use super::panes::files::FileList;
+use super::panes::flame::FlameOverlay;
 use super::panes::four_way::FourWay;
 use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
 use super::theme::Theme;
@@ -45,6 +46,8 @@ pub enum Mode {
     BreakPrompt(String),
     /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
     ConfirmQuit,
+    /// The export menu is open, with the directory it will write to (editable).
+    ExportMenu(String),
 }
 
 /// A change the run loop must make to the terminal.
@@ -63,7 +66,7 @@ pub struct AppConfig {
     pub themes: Vec<Theme>,
     /// Start with mouse capture on.
     pub mouse: bool,
-    /// Where `e` writes the trace.
+    /// The directory the export menu (`e`) proposes.
     pub export_path: PathBuf,
 }
 
@@ -96,6 +99,7 @@ pub struct App {
     pub quit: bool,
     rects: RefCell<Vec<(PaneId, Rect)>>,
     four_way: Option<FourWay>,
+    flame: Option<FlameOverlay>,
     files: Option<FileList>,
 }
 
@@ -133,6 +137,7 @@ impl App {
             quit: false,
             rects: RefCell::new(Vec::new()),
             four_way: None,
+            flame: None,
             files: None,
         }
     }
@@ -173,6 +178,9 @@ impl App {
             pane.update(&snap);
         }
         if let Some(view) = self.four_way.as_mut() {
+            view.update(&snap);
+        }
+        if let Some(view) = self.flame.as_mut() {
             view.update(&snap);
         }
         if let Some(list) = self.files.as_mut() {
@@ -251,6 +259,26 @@ impl App {
                 KeyCode::Char('/') => self.menu_filter = (String::new(), true),
                 _ => self.mode = Mode::Normal,
             },
+            Mode::ExportMenu(mut dir) => match key.code {
+                KeyCode::Esc => {
+                    self.mode = Mode::Normal;
+                    self.message = Some("export cancelled".to_string());
+                }
+                KeyCode::Enter => {
+                    self.mode = Mode::Normal;
+                    let dir = dir.trim().to_string();
+                    if dir.is_empty() {
+                        self.message = Some("export cancelled: no directory".to_string());
+                    } else {
+                        self.message = Some(format!("exporting to {dir}…"));
+                        self.outbox.push(Request::ExportAll(PathBuf::from(dir)));
+                    }
+                }
+                code => {
+                    edit_line(&mut dir, code);
+                    self.mode = Mode::ExportMenu(dir);
+                }
+            },
             Mode::BreakPrompt(mut text) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
@@ -308,6 +336,22 @@ impl App {
                 }
                 if let Some(action) = keys::global(&key) {
                     self.apply(action);
+                }
+            }
+            Mode::Normal if self.flame.is_some() => {
+                if key.code == KeyCode::Char('P') {
+                    self.flame = None;
+                    return;
+                }
+                match self.flame.as_mut().and_then(|v| v.handle(key)) {
+                    Some(Some(action)) => self.apply(action),
+                    Some(None) => {}
+                    None if key.code == KeyCode::Esc => self.flame = None,
+                    None => {
+                        if let Some(action) = keys::global(&key) {
+                            self.apply(action);
+                        }
+                    }
                 }
             }
             Mode::Normal => {
@@ -397,9 +441,20 @@ impl App {
             },
             Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
             Action::FileList => self.toggle_files(),
+            Action::FlameView => {
+                if self.flame.take().is_none() {
+                    let mut view = FlameOverlay::new();
+                    if let Some(snap) = &self.snapshot {
+                        view.update(snap);
+                    }
+                    self.flame = Some(view);
+                    self.message = None;
+                }
+            }
             Action::ShowFile { file, line } => {
                 self.files = None;
                 self.four_way = None;
+                self.flame = None;
                 self.hidden.retain(|&p| p != PaneId::Source);
                 self.focus = PaneId::Source;
                 self.pane_mut(PaneId::Source).show_file(file, line);
@@ -524,11 +579,11 @@ impl App {
         self.focus = visible[((at + step).rem_euclid(n)) as usize];
     }
 
-    /// Asks the VM thread to write the Chrome trace of the run so far; its answer (what was
-    /// written, or why not) replaces the message when it arrives.
+    /// Opens the export menu on the configured directory; Enter there asks the VM thread to
+    /// write every format, and its answer (the files written, or why not) replaces the message
+    /// when it arrives.
     fn export(&mut self) {
-        self.message = Some(format!("exporting the trace to {}…", self.export_path.display()));
-        self.outbox.push(Request::ExportTrace(self.export_path.clone()));
+        self.mode = Mode::ExportMenu(self.export_path.display().to_string());
     }
 
     /// Handles a mouse event.
@@ -543,6 +598,14 @@ impl App {
             return;
         }
         if let Some(view) = self.four_way.as_mut() {
+            match event.kind {
+                MouseEventKind::ScrollDown => view.scroll(3),
+                MouseEventKind::ScrollUp => view.scroll(-3),
+                _ => {}
+            }
+            return;
+        }
+        if let Some(view) = self.flame.as_mut() {
             match event.kind {
                 MouseEventKind::ScrollDown => view.scroll(3),
                 MouseEventKind::ScrollUp => view.scroll(-3),
@@ -580,12 +643,20 @@ impl App {
         let [status, body, bar] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
         self.render_status(status, buf, theme);
-        if let Some(view) = &self.four_way {
+        let overlay: Option<&dyn Overlay> = match (&self.four_way, &self.flame) {
+            (Some(view), _) => Some(view),
+            (None, Some(view)) => Some(view),
+            (None, None) => None,
+        };
+        if let Some(view) = overlay {
             self.rects.borrow_mut().clear();
             view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
             if let Mode::Help(scroll) = self.mode {
                 render_help(area, buf, theme, scroll);
+            }
+            if let Mode::ExportMenu(dir) = &self.mode {
+                render_export_menu(area, buf, theme, dir);
             }
             return;
         }
@@ -605,6 +676,9 @@ impl App {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
             let filters = self.snapshot.as_ref().map(|s| s.event_filters.clone()).unwrap_or_default();
             render_event_menu(area, buf, theme, &on, &filters, &self.menu_filter);
+        }
+        if let Mode::ExportMenu(dir) = &self.mode {
+            render_export_menu(area, buf, theme, dir);
         }
     }
 
@@ -795,6 +869,8 @@ impl App {
             ("[files] ".to_string(), list.commands())
         } else if self.four_way.is_some() {
             ("[four-way] ".to_string(), self.four_way.as_ref().map_or(&[][..], |v| v.commands()))
+        } else if let Some(view) = &self.flame {
+            ("[flame] ".to_string(), view.commands())
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
@@ -924,6 +1000,38 @@ fn render_event_menu(
         };
         let text = crate::sanitize::clean(&text);
         panes::put_raw(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), theme.dimmed());
+    }
+}
+
+/// The export menu: the directory it will write to (being edited) and every format.
+fn render_export_menu(area: Rect, buf: &mut Buffer, theme: &Theme, dir: &str) {
+    let formats = crate::engine::flame::EXPORT_FORMATS;
+    let size = (area.width.saturating_sub(4).min(76), (formats.len() as u16 + 7).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Export the session — Enter writes, Esc cancels ");
+    let width = inner.width.saturating_sub(2);
+    let x = inner.x + 1;
+    panes::put_raw(buf, x, inner.y, "Directory (type to edit; made if missing):", width, theme.heading());
+    // The directory's end is what the user edits: keep it in view.
+    let shown: String = {
+        let chars: Vec<char> = dir.chars().collect();
+        let room = width.saturating_sub(3) as usize;
+        let start = chars.len().saturating_sub(room);
+        let cut: String = chars[start..].iter().collect();
+        if start > 0 { format!("…{cut}▏") } else { format!("{cut}▏") }
+    };
+    panes::put(buf, x + 1, inner.y + 1, &shown, width.saturating_sub(1), theme.fg(theme.key));
+    for (i, (name, what)) in formats.iter().enumerate() {
+        let y = inner.y + 3 + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let nx = panes::put_raw(buf, x + 1, y, &format!("{name:<24}"), width.saturating_sub(1), theme.text());
+        panes::put_raw(buf, nx, y, what, inner.right().saturating_sub(nx), theme.dimmed());
+    }
+    let y = inner.y + 4 + formats.len() as u16;
+    if y < inner.bottom() {
+        let text = format!("Enter writes all {} (each atomically); Esc cancels", formats.len());
+        panes::put_raw(buf, x, y, &text, width, theme.dimmed());
     }
 }
 

@@ -41,6 +41,8 @@ pub enum Action {
     },
     /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
     OpenLoopAtPc,
+    /// Open (or close) the flame view: the live flame graph and the function table.
+    FlameView,
     /// Open (or close) the list of the program's files.
     FileList,
     /// Show file `file` in the source pane at 1-based `line` (0: at the pc if it is in that
@@ -74,7 +76,8 @@ pub enum Action {
     StartSearch,
     /// Search again for the last query: forward (true) or backward.
     SearchAgain(bool),
-    /// Write the Chrome trace of the run so far (answered by the VM thread).
+    /// Open the export menu: every format of the session, written to a directory it names
+    /// first (answered by the VM thread).
     Export,
     /// Switch to the next theme.
     NextTheme,
@@ -326,7 +329,12 @@ pub const KEYS: &[KeyRow] = &[
         None,
     ),
     row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
-    row(Section::Panes, &[(Char('F'), G(Action::FileList))], "files of the program…", None),
+    row(
+        Section::Panes,
+        &[(Char('F'), G(Action::FileList)), (Char('P'), G(Action::FlameView))],
+        "files… / flame graph",
+        None,
+    ),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
     row(
         Section::Move,
@@ -371,6 +379,7 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
     row(Section::Move, &[(Char('['), P), (Char(']'), P)], "caller/callee; pass", None),
     row(Section::Move, &[(Char('+'), P)], "fold / unfold stack", None),
+    row(Section::Move, &[(Char('a'), P), (Char('d'), P)], "flame: sort / source", None),
     row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search", None),
     row(
         Section::Other,
@@ -378,7 +387,7 @@ pub const KEYS: &[KeyRow] = &[
         "search next / previous",
         None,
     ),
-    row(Section::Other, &[(Char('e'), G(Action::Export))], "export Chrome trace", None),
+    row(Section::Other, &[(Char('e'), G(Action::Export))], "export all formats…", None),
     row(Section::Other, &[(Char('t'), G(Action::NextTheme))], "switch theme", None),
     row(Section::Other, &[(Char('m'), G(Action::ToggleMouse))], "mouse capture on/off", None),
     row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),

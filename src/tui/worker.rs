@@ -69,6 +69,8 @@ pub enum Request {
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Write every export format of the run so far into this directory (the export menu).
+    ExportAll(PathBuf),
     /// Evaluate a Zexus expression in call frame `frame` (0 = outermost; `None` = innermost)
     /// and answer with a notice (gdb's `print`).
     Evaluate(String, Option<usize>),
@@ -618,6 +620,7 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut
             restart(debugger, out);
         }
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
+        Request::ExportAll(dir) => out.notice(export_all(debugger, &dir)),
         Request::Quit => return false,
     }
     true
@@ -703,6 +706,22 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
             format!("exported Chrome trace ({} events{cut}) to {}", summary.events_kept, path.display())
         }
         Err(e) => format!("export failed: {}: {e}", path.display()),
+    }
+}
+
+/// Writes every export format into `dir`; returns the status-line message.
+fn export_all(debugger: &Debugger, dir: &std::path::Path) -> String {
+    let files = match debugger.export_files() {
+        Ok(f) => f,
+        Err(e) => return format!("export failed: {e}"),
+    };
+    let named: Vec<(&str, &[u8])> = files.iter().map(|f| (f.name, f.bytes.as_slice())).collect();
+    match crate::atomic_file::write_files(dir, &named) {
+        Ok(written) => {
+            let names: Vec<&str> = files.iter().map(|f| f.name).collect();
+            format!("exported {} files to {}: {}", written.len(), dir.display(), names.join(", "))
+        }
+        Err(e) => format!("export failed: {e}"),
     }
 }
 
@@ -836,6 +855,26 @@ mod tests {
         worker.send(Request::ExportTrace(bad.clone()));
         let notice = next_notice(&worker);
         assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_export_menu_writes_every_format_into_its_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("export/nested");
+        let src = "action f(x) { return x * 2 }\nlet i = 0\nwhile (i < 50) { i = i + f(1) - 1 }\nprint(i)\n";
+        let worker = Worker::spawn("t.zx", src, &Options::default(), true).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
+        worker.send(Request::ExportAll(out.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with(&format!("exported 5 files to {}: trace.json, ", out.display())), "{notice}");
+        let collapsed = std::fs::read_to_string(out.join("stacks.collapsed")).expect("written");
+        assert!(collapsed.lines().any(|l| l.starts_with("<main>;f ")), "{collapsed}");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").expect("write");
+        worker.send(Request::ExportAll(plain.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with("export failed: ") && notice.contains("not a directory"), "{notice}");
         worker.shutdown(Duration::from_secs(5));
     }
 

@@ -194,6 +194,7 @@ impl Session {
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),
             profile,
+            flame: None,
             clock_us: 0,
             ips_history: Vec::new(),
             program,

@@ -567,6 +567,10 @@ pub struct SessionSnapshot {
     pub cache: Option<CacheView>,
     /// Execution counts; `None` until the profiler lands.
     pub profile: Option<ProfileView>,
+    /// The flame graph and function table of the run so far (`engine::flame`; the
+    /// debugger's snapshots have it).
+    #[serde(default)]
+    pub flame: Option<crate::engine::flame::FlameView>,
     /// Microseconds since the session started, by the publisher's clock (0 when unknown).
     pub clock_us: u64,
     /// Recent instructions-per-second samples, oldest first (filled by the publisher).

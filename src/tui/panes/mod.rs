@@ -5,6 +5,7 @@ pub mod bytecode;
 pub mod cache;
 pub mod contracts;
 pub mod files;
+pub mod flame;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
