@@ -1254,3 +1254,28 @@ fn no_pane_clips_a_title_reason_or_hint_at_80x24_and_above() {
         }
     }
 }
+
+/// The `B` menu lists the breakpoints (options and hits) and watchpoints above the VM events;
+/// j/k select, space switches one off (or on), d deletes it.
+#[test]
+fn the_break_menu_lists_breakpoints_to_switch_off_and_delete() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    let spec = zexus_tui::engine::debug::parse_break("17 if amount == 5").expect("parses");
+    d.set_breakpoint(Breakpoint::main_line(spec.line), spec.options);
+    d.toggle_breakpoint(Breakpoint::main_line(6));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    app.on_key(key('B'));
+    for size in [(80, 24), (120, 40)] {
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Breakpoints (j/k select, space on/off, d delete)"), "{screen}");
+        assert!(screen.contains("› ● line 6 · 1 hit"), "{screen}");
+        assert!(screen.contains("● line 17 if amount == 5"), "{screen}");
+        assert!(screen.contains("VM events (1-9 toggle, / filter)"), "{screen}");
+    }
+    app.on_key(key('j'));
+    app.on_key(key(' '));
+    app.on_key(key('d'));
+    let rows = app.snapshot().map(|s| s.break_list.clone()).unwrap_or_default();
+    assert_eq!(app.outbox, vec![Request::EnableBreak(rows[1].clone(), false), Request::DeleteBreak(rows[1].clone())]);
+}

@@ -231,6 +231,15 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             .collect();
         let _ = writeln!(s, "breakpoints  {}", list.join(", "));
     }
+    // The breakpoint list as the TUI's `B` menu shows it: options, hit counts, watchpoints.
+    for row in &snap.break_list {
+        let hits = match row.hits {
+            0 => String::new(),
+            1 => " · 1 hit".to_string(),
+            n => format!(" · {n} hits"),
+        };
+        let _ = writeln!(s, "  {} {}{hits}", if row.enabled { "●" } else { "○" }, row.what);
+    }
     let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
     for (i, f) in snap.frames.iter().enumerate() {
         let at = if snap.is_multi_file() {

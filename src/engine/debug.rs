@@ -32,6 +32,7 @@ use crate::trace::chrome::ChromeSummary;
 use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
+pub mod break_list;
 mod contract_breaks;
 pub mod eval;
 mod export;
@@ -732,6 +733,7 @@ impl Debugger {
         }
         snap.stop_reason = if self.is_running() { None } else { self.stop_reason.clone() };
         snap.breakpoints = self.breakpoints.iter().copied().collect();
+        snap.break_list = self.break_rows();
         snap.event_breaks = self.event_breaks.iter().copied().collect();
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
         snap.last_rollback = self.last_rollback.clone();

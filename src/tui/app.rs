@@ -24,7 +24,7 @@ use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{RunStatus, SessionSnapshot};
+use crate::engine::snapshot::{BreakRow, RunStatus, SessionSnapshot};
 
 /// The smallest terminal the layout supports.
 pub const MIN_WIDTH: u16 = 80;
@@ -91,6 +91,8 @@ pub struct App {
     last_area: std::cell::Cell<Option<Rect>>,
     /// The event menu's filter for the contract breaks, and whether it is being typed.
     menu_filter: (String, bool),
+    /// The selected entry of the breakpoint list in the `B` menu.
+    break_cursor: usize,
     /// Requests for the VM thread, drained by the run loop.
     pub outbox: Vec<Request>,
     /// Requests for the terminal, drained by the run loop.
@@ -132,6 +134,7 @@ impl App {
             speed: Speed::Full,
             last_area: std::cell::Cell::new(None),
             menu_filter: (String::new(), false),
+            break_cursor: 0,
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
             quit: false,
@@ -257,6 +260,22 @@ impl App {
                     }
                 }
                 KeyCode::Char('/') => self.menu_filter = (String::new(), true),
+                // The breakpoint list above the events: select, switch on/off, delete.
+                KeyCode::Char('j') | KeyCode::Down => self.break_cursor += 1,
+                KeyCode::Char('k') | KeyCode::Up => self.break_cursor = self.break_cursor.saturating_sub(1),
+                KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Char('d') | KeyCode::Delete => {
+                    let rows = self.snapshot.as_ref().map(|s| s.break_list.clone()).unwrap_or_default();
+                    self.break_cursor = self.break_cursor.min(rows.len().saturating_sub(1));
+                    if let Some(row) = rows.get(self.break_cursor).cloned() {
+                        let delete = matches!(key.code, KeyCode::Char('d') | KeyCode::Delete);
+                        let enabled = row.enabled;
+                        self.outbox.push(if delete {
+                            Request::DeleteBreak(row)
+                        } else {
+                            Request::EnableBreak(row, !enabled)
+                        });
+                    }
+                }
                 _ => self.mode = Mode::Normal,
             },
             Mode::ExportMenu(mut dir) => match key.code {
@@ -675,7 +694,9 @@ impl App {
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
             let filters = self.snapshot.as_ref().map(|s| s.event_filters.clone()).unwrap_or_default();
-            render_event_menu(area, buf, theme, &on, &filters, &self.menu_filter);
+            let rows = self.snapshot.as_ref().map(|s| s.break_list.clone()).unwrap_or_default();
+            let cursor = self.break_cursor.min(rows.len().saturating_sub(1));
+            render_event_menu(area, buf, theme, (&on, &filters), &self.menu_filter, (&rows, cursor));
         }
         if let Mode::ExportMenu(dir) = &self.mode {
             render_export_menu(area, buf, theme, dir);
@@ -946,12 +967,45 @@ fn render_event_menu(
     area: Rect,
     buf: &mut Buffer,
     theme: &Theme,
-    on: &[EventBreak],
-    filters: &[(EventBreak, String)],
+    (on, filters): (&[EventBreak], &[(EventBreak, String)]),
     typed: &(String, bool),
+    (rows, cursor): (&[BreakRow], usize),
 ) {
-    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 5).min(area.height));
-    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-9 toggle, / filter, other keys close ");
+    // The breakpoint list first (at most a screen's worth around the cursor), then the events.
+    let room = (area.height as usize).saturating_sub(EventBreak::ALL.len() + 8).max(1);
+    let shown = rows.len().clamp(1, room);
+    let height = (EventBreak::ALL.len() + 5 + shown + 2) as u16;
+    let size = (area.width.saturating_sub(4).min(76), height.min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Breakpoints and VM events — other keys close ");
+    let heading = "Breakpoints (j/k select, space on/off, d delete)";
+    panes::put_raw(buf, inner.x + 1, inner.y, heading, inner.width.saturating_sub(1), theme.heading());
+    if rows.is_empty() {
+        let text = "  none: b sets one at the cursor, : types one (or a watch)";
+        panes::put_raw(buf, inner.x + 1, inner.y + 1, text, inner.width.saturating_sub(1), theme.dimmed());
+    }
+    let first = cursor.saturating_sub(shown.saturating_sub(1));
+    for (i, row) in rows.iter().enumerate().skip(first).take(shown) {
+        let y = inner.y + 1 + (i - first) as u16;
+        let style = if i == cursor { theme.cursor() } else { theme.text() };
+        let mark = if row.enabled { "●" } else { "○" };
+        let hits = match row.hits {
+            0 => String::new(),
+            1 => " · 1 hit".to_string(),
+            n => format!(" · {} hits", panes::thousands(n)),
+        };
+        let text =
+            crate::sanitize::clean(&format!("{} {mark} {}{hits}", if i == cursor { "›" } else { " " }, row.what));
+        panes::put_raw(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), style);
+    }
+    let inner = Rect { y: inner.y + shown as u16 + 1, height: inner.height.saturating_sub(shown as u16 + 1), ..inner };
+    panes::put_raw(
+        buf,
+        inner.x + 1,
+        inner.y,
+        "VM events (1-9 toggle, / filter)",
+        inner.width.saturating_sub(1),
+        theme.heading(),
+    );
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let wide = inner.width >= 70;
     for (i, event) in EventBreak::ALL.iter().enumerate() {
@@ -985,7 +1039,8 @@ fn render_event_menu(
                 let text = crate::sanitize::clean(&format!("only {f}"));
                 panes::put_raw(buf, x, y, &text, inner.right().saturating_sub(x), theme.fg(theme.breakpoint));
             }
-            None if wide => {
+            // The detail only where it fits whole.
+            None if wide && x as usize + event.detail().chars().count() <= inner.right() as usize => {
                 panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
             }
             None => {}

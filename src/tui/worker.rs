@@ -23,10 +23,10 @@ use std::rc::Rc;
 use super::pace::{Pace, Speed};
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
-use crate::engine::debug::{Debugger, Goal};
+use crate::engine::debug::{BreakOptions, Debugger, Goal, Watched, break_list};
 use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, ErrorView, ProgramInfo, RunStatus, SessionSnapshot};
+use crate::engine::snapshot::{BreakRow, Breakpoint, ErrorView, ProgramInfo, RunStatus, SessionSnapshot};
 use crate::vm::error::ErrorKind;
 
 /// Name of the VM thread (the panic hook recognises it).
@@ -74,6 +74,10 @@ pub enum Request {
     /// Evaluate a Zexus expression in call frame `frame` (0 = outermost; `None` = innermost)
     /// and answer with a notice (gdb's `print`).
     Evaluate(String, Option<usize>),
+    /// Delete an entry of the breakpoint list (enabled or not).
+    DeleteBreak(BreakRow),
+    /// Enable (true) or disable an entry of the breakpoint list; a disabled one stays listed.
+    EnableBreak(BreakRow, bool),
     /// Add a watch expression, re-evaluated at every stop (gdb's `display`).
     Display(String),
     /// Remove a watch expression.
@@ -380,6 +384,55 @@ impl Outboxes {
     }
 }
 
+/// A breakpoint-list entry the user disabled: taken out of the debugger, kept to be put back.
+enum Disabled {
+    Line(Breakpoint, BreakOptions),
+    Watch(Watched),
+}
+
+impl Disabled {
+    fn row(&self, debugger: &Debugger) -> BreakRow {
+        match self {
+            Disabled::Line(bp, options) => break_list::line_row(debugger, *bp, options, false),
+            Disabled::Watch(what) => break_list::watch_row(what, None, false),
+        }
+    }
+}
+
+/// Enables or disables, or deletes (`enable` `None`), the breakpoint-list entry `row`.
+fn change_break(debugger: &mut Debugger, state: &mut RunState, row: &BreakRow, enable: Option<bool>) {
+    let disabled_at = state.disabled.iter().position(|d| {
+        let r = d.row(debugger);
+        r.line == row.line && r.watch == row.watch
+    });
+    match (disabled_at, enable) {
+        (Some(i), Some(true)) => match state.disabled.remove(i) {
+            Disabled::Line(bp, options) => debugger.set_breakpoint(bp, options),
+            Disabled::Watch(what) => debugger.add_watch(what),
+        },
+        (Some(i), None) => drop(state.disabled.remove(i)),
+        (Some(_), Some(false)) => {}
+        (None, enable) => {
+            if let Some(bp) = row.line {
+                let options = debugger.break_options(&bp);
+                if debugger.delete_breakpoint(bp) && enable == Some(false) {
+                    state.disabled.push(Disabled::Line(bp, options));
+                }
+            }
+            let watched = row
+                .watch
+                .as_ref()
+                .and_then(|name| debugger.watches().map(|(w, _)| w.clone()).find(|w| w.describe() == *name));
+            if let Some(what) = watched
+                && debugger.delete_watch(&what)
+                && enable == Some(false)
+            {
+                state.disabled.push(Disabled::Watch(what));
+            }
+        }
+    }
+}
+
 /// What the VM thread keeps between requests about how the current run goes.
 #[derive(Default)]
 struct RunState {
@@ -388,6 +441,8 @@ struct RunState {
     restore_events: Option<(Vec<EventBreak>, Vec<(EventBreak, String)>)>,
     /// Watch expressions, in the order they were added.
     displays: Vec<String>,
+    /// Disabled line breakpoints (with their options) and watchpoints, listed but not set.
+    disabled: Vec<Disabled>,
     /// Their values at the instruction count they were last evaluated at (evaluated again
     /// only when the program moved or the list changed).
     displayed: Option<(u64, Vec<crate::engine::snapshot::Binding>)>,
@@ -537,6 +592,15 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut
                 Ok(value) => out.notice(format!("{shown} = {}", crate::sanitize::clean(&value))),
                 Err(why) => out.notice(format!("{shown}: {}", crate::sanitize::clean(&why))),
             }
+        }
+        Request::DeleteBreak(row) => {
+            change_break(debugger, state, &row, None);
+            out.notice(format!("deleted {}", crate::sanitize::clean(&row.what)));
+        }
+        Request::EnableBreak(row, on) => {
+            change_break(debugger, state, &row, Some(on));
+            let what = if on { "enabled" } else { "disabled" };
+            out.notice(format!("{what} {}", crate::sanitize::clean(&row.what)));
         }
         Request::Display(expr) => {
             if !state.displays.contains(&expr) {
@@ -728,6 +792,7 @@ fn export_all(debugger: &Debugger, dir: &std::path::Path) -> String {
 fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter, state: &mut RunState) {
     let mailbox = &out.snapshots;
     let mut snap = debugger.snapshot();
+    snap.break_list.extend(state.disabled.iter().map(|d| d.row(debugger)));
     // Watch expressions are evaluated where the program stands still.
     if !state.displays.is_empty() && !debugger.is_running() {
         let at = snap.counters.instructions;
@@ -960,6 +1025,30 @@ mod tests {
         assert_eq!(notice, "i + 100 = 101");
         worker.send(Request::Undisplay("total * 10".to_string()));
         wait_for(&worker, |s| s.displays.is_empty());
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_disabled_breakpoint_is_listed_but_does_not_stop_and_comes_back_enabled() {
+        let src = "let i = 0\nwhile (i < 3) {\n  i = i + 1\n}\nprint(i)\n";
+        let worker = Worker::spawn("b.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::ToggleBreakpoint(Breakpoint::main_line(3)));
+        let listed = wait_for(&worker, |s| s.break_list.len() == 1);
+        let row = listed.break_list[0].clone();
+        assert!(row.enabled && row.what == "line 3", "{row:?}");
+        worker.send(Request::EnableBreak(row.clone(), false));
+        let off = wait_for(&worker, |s| s.break_list.first().is_some_and(|r| !r.enabled));
+        assert!(off.breakpoints.is_empty(), "not set in the debugger while disabled");
+        worker.send(Request::EnableBreak(off.break_list[0].clone(), true));
+        wait_for(&worker, |s| s.break_list.first().is_some_and(|r| r.enabled));
+        worker.send(Request::Start(Goal::Continue));
+        let stop = wait_for(&worker, |s| s.status == RunStatus::Paused && s.counters.instructions > 0);
+        assert_eq!(stop.location.map(|l| l.line), Some(3), "enabled again: it stops");
+        worker.send(Request::DeleteBreak(stop.break_list[0].clone()));
+        wait_for(&worker, |s| s.break_list.is_empty());
+        worker.send(Request::Start(Goal::Continue));
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
         worker.shutdown(Duration::from_secs(5));
     }
 }

@@ -183,6 +183,7 @@ impl Session {
             output_total,
             warnings: vm.warnings.clone(),
             displays: Vec::new(),
+            break_list: Vec::new(),
             error: self.error_view(),
             loops,
             breakpoints: Vec::new(),

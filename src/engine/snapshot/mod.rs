@@ -255,6 +255,21 @@ pub fn pending(n: usize) -> String {
     }
 }
 
+/// One entry of the debugger's breakpoint list (see `engine::debug::break_list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakRow {
+    /// The line (or instruction) breakpoint, if it is one.
+    pub line: Option<Breakpoint>,
+    /// The watchpoint's expression (`STATE["alice"]`, a name), if it is one.
+    pub watch: Option<String>,
+    /// How the list shows it: `line 17 if n == 0`, `watch STATE["alice"] = 100`.
+    pub what: String,
+    /// Times it stopped (its condition holding) since the last restart.
+    pub hits: u64,
+    /// False for a disabled entry: listed, but it does not stop the run.
+    pub enabled: bool,
+}
+
 /// The error a program failed with.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorView {
@@ -539,6 +554,9 @@ pub struct SessionSnapshot {
     pub output_total: u64,
     /// Warnings the VM produced at the end of the run.
     pub warnings: Vec<String>,
+    /// The breakpoint list: line breakpoints, then watchpoints (the TUI adds its disabled
+    /// ones).
+    pub break_list: Vec<BreakRow>,
     /// Watch expressions (gdb's `display`) evaluated in the innermost frame at this stop: the
     /// expression and its value, or `⚠ ` and why it has none.
     pub displays: Vec<Binding>,
