@@ -690,7 +690,8 @@ fn a_syntax_error_opens_the_debugger_and_r_after_the_fix_runs_it_in_tmux() {
 /// The instruction count the status line shows (`12,345 instr`).
 fn status_instructions(screen: &str) -> Option<u64> {
     let status = screen.lines().next()?;
-    let before = &status[..status.find(" instr ")?];
+    // The last one: a selected row's own count (`line 7: 1 instr`) may come first.
+    let before = &status[..status.rfind(" instr ")?];
     let digits: String = before.rsplit(' ').next()?.chars().filter(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
