@@ -1279,3 +1279,32 @@ fn the_break_menu_lists_breakpoints_to_switch_off_and_delete() {
     let rows = app.snapshot().map(|s| s.break_list.clone()).unwrap_or_default();
     assert_eq!(app.outbox, vec![Request::EnableBreak(rows[1].clone(), false), Request::DeleteBreak(rows[1].clone())]);
 }
+
+/// The unoptimized listing shows the pc too (on the instructions that became the one about to
+/// run, through the optimizer's pc map), and `b` there sets an instruction breakpoint on the
+/// optimized instruction the row became.
+#[test]
+fn the_unoptimized_listing_shows_the_pc_and_takes_instruction_breakpoints() {
+    let snap = paused_in_transaction();
+    let loc = snap.location.expect("paused");
+    let mut app = app(snap.clone());
+    app.on_key(key('2'));
+    app.on_key(key('z'));
+    app.on_key(key('v'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("unoptimized"), "{screen}");
+    let f = snap.function(loc.function).expect("function");
+    let sources: Vec<u32> =
+        (0..f.unoptimized.len() as u32).filter(|&u| f.unoptimized_map[u as usize] == Some(loc.pc)).collect();
+    assert!(!sources.is_empty(), "the pc's instruction has an unoptimized origin");
+    let marked = screen.lines().filter(|l| l.contains("┃▶")).count();
+    assert_eq!(marked, sources.len(), "one ▶ per unoptimized instruction of the pc:\n{screen}");
+    app.on_key(key('b'));
+    match app.outbox.pop() {
+        Some(Request::ToggleBreakpoint(Breakpoint::Instruction { function, pc })) => {
+            assert_eq!(function, loc.function);
+            assert!(f.unoptimized_map.contains(&Some(pc)));
+        }
+        other => panic!("an instruction breakpoint, not {other:?}"),
+    }
+}

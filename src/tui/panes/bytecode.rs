@@ -93,6 +93,12 @@ pub struct BytecodePane {
     passes: PassesView,
 }
 
+/// The optimized pc unoptimized instruction `pc` of `function` became, through the optimizer's
+/// pc map.
+fn optimized_pc(snap: &SessionSnapshot, function: u32, pc: u32) -> Option<u32> {
+    snap.function(function)?.unoptimized_map.get(pc as usize).copied().flatten()
+}
+
 fn listing_row(program: &ProgramInfo, optimized: bool, function: u32, pc: u32) -> Option<&ListingRow> {
     let f = program.functions.get(function as usize)?;
     if optimized { f.optimized.get(pc as usize) } else { f.unoptimized.get(pc as usize) }
@@ -117,6 +123,12 @@ impl BytecodePane {
                 Some((*f, Some(*pc), row.line))
             }
         }
+    }
+
+    /// The optimized pc that unoptimized instruction `pc` of `function` became (`None` if the
+    /// optimizer removed it or its map was not traced).
+    fn optimized_of(&self, function: u32, pc: u32) -> Option<u32> {
+        optimized_pc(self.snap.as_ref()?, function, pc)
     }
 
     /// The first row of `function` in `flat` whose line is `line`.
@@ -206,7 +218,10 @@ impl BytecodePane {
                 }
                 Row::Instr(f, pc) => {
                     let Some(lr) = listing_row(&snap.program, optimized, f, pc) else { continue };
-                    let is_current = optimized && current.is_some_and(|l| l.function == f && l.pc == pc);
+                    // The optimized instruction this row runs as (itself in the optimized listing;
+                    // through the optimizer's pc map in the unoptimized one).
+                    let runs_as = if optimized { Some(pc) } else { optimized_pc(snap, f, pc) };
+                    let is_current = current.is_some_and(|l| l.function == f && Some(l.pc) == runs_as);
                     let failed_here = is_current && snap.status == RunStatus::Failed;
                     let is_cursor = cursor == Some(idx);
                     let is_mapped = match mapped {
@@ -243,7 +258,8 @@ impl BytecodePane {
                         " "
                     };
                     x = put_raw(buf, x, y, marker, right.saturating_sub(x), style);
-                    let bp = if optimized && snap.breakpoints.contains(&Breakpoint::Instruction { function: f, pc }) {
+                    let at_instruction = runs_as.map(|pc| Breakpoint::Instruction { function: f, pc });
+                    let bp = if at_instruction.is_some_and(|b| snap.breakpoints.contains(&b)) {
                         "●"
                     } else if snap
                         .breakpoints
@@ -461,6 +477,10 @@ impl Pane for BytecodePane {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc }))
                 }
+                // In the unoptimized listing: on the instruction it became, if it was kept.
+                (function, Some(pc), _) if let Some(opc) = self.optimized_of(function, pc) => {
+                    Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc: opc }))
+                }
                 (function, Some(_), line) => {
                     let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
                     Some(Action::ToggleBreakpoint(Breakpoint::Line { file, line }))
@@ -470,6 +490,9 @@ impl Pane for BytecodePane {
             KeyCode::Char('u') | KeyCode::F(4) => match self.cursor_target()? {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::Run(Goal::RunToInstruction { function, pc }))
+                }
+                (function, Some(pc), _) if let Some(opc) = self.optimized_of(function, pc) => {
+                    Some(Action::Run(Goal::RunToInstruction { function, pc: opc }))
                 }
                 (function, Some(_), line) => {
                     let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
