@@ -33,7 +33,11 @@ use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
 mod contract_breaks;
+mod dump;
 pub mod eval;
+mod travel;
+
+pub use travel::{MAX_SLICE_RUNS, Reverse};
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -288,6 +292,10 @@ pub struct Debugger {
     replay: Option<Replay>,
     /// The instruction count at which a runtime error was already replayed to.
     replayed_error: Option<u64>,
+    /// The slices the run was cut into and the timeline, for time travel.
+    history: travel::History,
+    /// What the last reverse goal found, for its stop reason.
+    reverse_why: Option<String>,
 }
 
 impl Debugger {
@@ -351,8 +359,12 @@ impl Debugger {
             last_counters_ns: 0,
             replay: None,
             replayed_error: None,
+            history: travel::History::default(),
+            reverse_why: None,
         };
         debugger.attach_recorder();
+        // The first build compiles everything: no cache miss worth a mark.
+        let _ = debugger.recorder.try_borrow_mut().map(|mut r| r.take_marks());
         Ok(debugger)
     }
 
@@ -441,6 +453,8 @@ impl Debugger {
         self.replayed_error = None;
         self.last_rollback = None;
         self.break_hits.clear();
+        self.history = travel::History::default();
+        self.collect_marks(true);
         let vm = &self.session.vm;
         self.watches.retain(|w| !matches!(w.what, Watched::Local { .. }));
         for w in &mut self.watches {
@@ -616,7 +630,7 @@ impl Debugger {
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
-            let halt = self.session.vm.run(budget.max(1));
+            let halt = self.run_vm(budget.max(1));
             if let Some(reason) = self.event_stop() {
                 if !matches!(halt, Halt::Budget) {
                     self.after_halt(halt);
@@ -642,7 +656,7 @@ impl Debugger {
                 return self.stop(reason);
             }
             let emitted = self.emitted();
-            let halt = self.session.vm.run(1);
+            let halt = self.run_vm(1);
             steps += 1;
             prev = cur;
             if let Some(reason) = self.event_stop().or_else(|| self.emit_check(emitted)) {
@@ -672,7 +686,7 @@ impl Debugger {
         if let (Some((before, after)), 0) = (replay.emits, left) {
             return self.step_emits(budget, before, after);
         }
-        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run(budget.max(1).min(left)) };
+        let halt = if left == 0 { Halt::Budget } else { self.run_vm(budget.max(1).min(left)) };
         self.interrupt.set(false);
         if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
             return false;
@@ -730,6 +744,7 @@ impl Debugger {
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
         snap.last_rollback = self.last_rollback.clone();
         snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
+        snap.timeline = self.timeline();
         snap
     }
 
@@ -862,6 +877,7 @@ impl Debugger {
         }
         self.last_rollback = None;
         self.session.rewind();
+        self.history.rewind();
         self.attach_recorder();
         self.session.run_started = true;
     }

@@ -204,6 +204,66 @@ pub struct Recorder {
     muted: bool,
     /// The latest reverted action calls (recorded also while muted), oldest first.
     reverted: Vec<String>,
+    /// False while the debugger re-runs instructions the trace already holds (after a travel
+    /// back): breaks still queue, the trace is not written twice.
+    tracing: bool,
+    /// Timeline marks seen since the debugger last took them (never while muted).
+    marks: Vec<Mark>,
+}
+
+/// Marks the recorder keeps between two takes at most (older ones are dropped).
+const MAX_MARKS: usize = 4_096;
+
+/// A VM event the time-travel timeline marks, as the recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// What happened.
+    pub kind: MarkKind,
+    /// The instruction count the event carries (`None`: the debugger stamps the position it
+    /// sees after the slice).
+    pub instructions: Option<u64>,
+    /// One line for the timeline's legend (`loop at pc 4 of f`, `division by zero`).
+    pub label: String,
+}
+
+/// The kinds of timeline marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkKind {
+    /// A loop was compiled to native code.
+    JitCompile,
+    /// Native code bailed out.
+    Bailout,
+    /// A restart recompiled a unit.
+    CacheMiss,
+    /// A transaction rolled back.
+    Rollback,
+    /// A runtime error (caught or not).
+    Error,
+}
+
+impl MarkKind {
+    /// The one-character marker the timeline draws.
+    pub fn symbol(self) -> char {
+        match self {
+            MarkKind::JitCompile => 'J',
+            MarkKind::Bailout => 'B',
+            MarkKind::CacheMiss => 'M',
+            MarkKind::Rollback => 'R',
+            MarkKind::Error => 'E',
+        }
+    }
+
+    /// What the marker means, for the legend.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MarkKind::JitCompile => "JIT compile",
+            MarkKind::Bailout => "bail-out",
+            MarkKind::CacheMiss => "cache miss",
+            MarkKind::Rollback => "rollback",
+            MarkKind::Error => "error",
+        }
+    }
 }
 
 /// The recorder shared between the sink and the debugger.
@@ -226,7 +286,31 @@ impl Recorder {
             interrupt: None,
             muted: false,
             reverted: Vec::new(),
+            tracing: true,
+            marks: Vec::new(),
         }
+    }
+
+    /// Turns writing the trace off (re-running instructions already traced) or back on;
+    /// breaks queue either way.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// Takes the timeline marks seen since the last take, oldest first.
+    pub fn take_marks(&mut self) -> Vec<Mark> {
+        std::mem::take(&mut self.marks)
+    }
+
+    fn name_of(&self, func: u32) -> &str {
+        self.names.get(func as usize).map_or("?", String::as_str)
+    }
+
+    fn mark(&mut self, kind: MarkKind, instructions: Option<u64>, label: String) {
+        if self.marks.len() >= MAX_MARKS {
+            self.marks.remove(0);
+        }
+        self.marks.push(Mark { kind, instructions, label });
     }
 
     /// Starts a new trace (after a restart), keeping the breaks.
@@ -235,6 +319,7 @@ impl Recorder {
         self.trace.set_function_names(self.names.clone());
         self.pending.clear();
         self.reverted.clear();
+        self.marks.clear();
     }
 
     /// The latest reverted action calls, oldest first (`Token.transfer (190 gas, ...)`).
@@ -321,7 +406,28 @@ impl Listener for Recorder {
         if self.muted {
             return;
         }
-        self.trace.on_event(at_ns, event);
+        if self.tracing {
+            self.trace.on_event(at_ns, event);
+        }
+        match *event {
+            TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
+                self.mark(MarkKind::JitCompile, None, format!("loop {loop_id} of {}", self.name_of(func)));
+            }
+            TraceEvent::JitBailout { func, reason, .. } => {
+                self.mark(MarkKind::Bailout, None, format!("{reason} in {}", self.name_of(func)));
+            }
+            TraceEvent::CacheMiss { .. } => self.mark(MarkKind::CacheMiss, Some(0), "unit recompiled".to_string()),
+            TraceEvent::TxRollback { depth, .. } => {
+                self.mark(MarkKind::Rollback, None, format!("transaction rolled back (depth {depth})"));
+            }
+            TraceEvent::Error { message, instructions, .. } => {
+                self.mark(MarkKind::Error, Some(instructions), message.to_string());
+            }
+            TraceEvent::Caught { message, instructions, .. } => {
+                self.mark(MarkKind::Error, Some(instructions), format!("caught: {message}"));
+            }
+            _ => {}
+        }
         match *event {
             TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
                 self.queue(EventBreak::JitCompiled, Happened::JitCompiled { func, loop_id });

@@ -184,6 +184,7 @@ impl Session {
             profile,
             clock_us: 0,
             ips_history: Vec::new(),
+            timeline: Default::default(),
             program,
         }
     }

@@ -1,0 +1,569 @@
+//! Time travel: the debugger goes back to any instruction count k of the run by re-executing
+//! the program from its start, and runs the reverse goals (gdb's `reverse-stepi`,
+//! `reverse-step`, `reverse-next`, `reverse-finish`, `reverse-continue`) on top.
+//!
+//! The VM is deterministic (the only exception: `time()` and `timestamp()`, which read the
+//! wall clock), so the state after k instructions is a function of the program and k alone,
+//! with one refinement: the JIT's entry and fuel-exit counts depend on where the run was cut
+//! into slices (`Vm::run(budget)` calls). The [`History`] therefore records every slice the
+//! run was cut into, run-length encoded, and a travel re-executes with the same cuts, so the
+//! state reached backward is the state the run had (output, STATE, transactions, counts, the
+//! JIT's loops), checked by `tests/time_travel.rs` on every sample and conformance program.
+//!
+//! Re-execution starts from the beginning each time: no checkpoints of the VM are kept, so
+//! time travel costs no memory beyond the slice history (16 bytes per distinct slice run, at
+//! most [`MAX_SLICE_RUNS`] of them) and the timeline's marks. Output is not printed twice: the
+//! captured output buffer starts empty on the re-execution and ends exactly as it was at k.
+//! The trace the debugger records is not written again for instructions it already holds.
+//!
+//! The reverse goals other than the instruction step find their target by re-executing a
+//! window before k one instruction at a time (1,024 instructions, then 8 times more each
+//! round until the start), looking for the last position before k where the forward goal
+//! would have stopped, then travel there.
+
+use super::{Debugger, Pos, Watched, enters_line};
+use crate::engine::recorder::MarkKind;
+use crate::engine::snapshot::Breakpoint;
+use crate::engine::timeline::{Timeline, TimelineMark};
+use crate::vm::interp::Halt;
+
+/// Distinct slice runs the history keeps; past this, adjacent runs are merged (the state at
+/// a travel target then matches the original run in everything but the JIT's entry and
+/// fuel-exit counts).
+pub const MAX_SLICE_RUNS: usize = 1 << 20;
+
+/// The first window a reverse goal re-executes instruction by instruction.
+const FIRST_WINDOW: u64 = 1_024;
+
+/// A reverse goal: where the matching forward goal, run from there, would have stopped here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reverse {
+    /// Back one instruction (gdb's `reverse-stepi`).
+    Instruction,
+    /// Back to the start of the previous line entered in any frame, a called function's
+    /// included (`reverse-step`).
+    StepInto,
+    /// Back to the start of the previous line of this frame or a caller, stepping back over
+    /// calls (`reverse-next`).
+    StepLine,
+    /// Back to the call of the current function, in its caller (`reverse-finish`).
+    StepOut,
+    /// Back to the previous breakpoint, watchpoint change or marked VM event, or the start
+    /// (`reverse-continue`).
+    Continue,
+}
+
+/// How the run got where it is: the slices the run was cut into from its start to the
+/// furthest point it reached (re-running behind that point replaces the cuts it covers), and
+/// where the VM is on that path.
+#[derive(Debug, Clone, Default)]
+pub(super) struct History {
+    /// Slice lengths in instructions from the start to the horizon, run-length encoded:
+    /// `(length, times)`.
+    slices: Vec<(u64, u64)>,
+    /// The current position on the path.
+    end: u64,
+    /// The furthest position reached since the run's start (what the slices add up to).
+    pub(super) horizon: u64,
+    /// The marked VM events, up to the horizon.
+    pub(super) timeline: Timeline,
+}
+
+impl History {
+    /// A slice of `n` instructions ran from the current position.
+    fn record(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let new_end = self.end + n;
+        if self.end >= self.horizon {
+            push_run(&mut self.slices, (n, 1));
+        } else {
+            let mut path = self.prefix(self.end);
+            push_run(&mut path, (n, 1));
+            for run in self.suffix(new_end) {
+                push_run(&mut path, run);
+            }
+            self.slices = path;
+        }
+        if self.slices.len() > MAX_SLICE_RUNS {
+            self.merge();
+        }
+        self.end = new_end;
+        self.horizon = self.horizon.max(new_end);
+    }
+
+    /// Halves the runs by merging neighbours (loses the exact cuts, see [`MAX_SLICE_RUNS`]).
+    fn merge(&mut self) {
+        let merged: Vec<(u64, u64)> =
+            self.slices.chunks(2).map(|pair| (pair.iter().map(|(len, times)| len * times).sum(), 1)).collect();
+        self.slices = merged;
+    }
+
+    /// The slices that lead from the start to `target`: the recorded ones, the last one cut
+    /// (and one slice from the horizon on, for a target past it).
+    fn prefix(&self, target: u64) -> Vec<(u64, u64)> {
+        let mut plan = Vec::new();
+        let mut at = 0u64;
+        for &(len, times) in &self.slices {
+            if at >= target {
+                break;
+            }
+            let whole = ((target - at) / len).min(times);
+            if whole > 0 {
+                push_run(&mut plan, (len, whole));
+                at += len * whole;
+            }
+            if whole < times && at < target {
+                push_run(&mut plan, (target - at, 1));
+                at = target;
+            }
+        }
+        if at < target {
+            push_run(&mut plan, (target - at, 1));
+        }
+        plan
+    }
+
+    /// The slices from `from` to the horizon, the first one cut.
+    fn suffix(&self, from: u64) -> Vec<(u64, u64)> {
+        let mut rest = Vec::new();
+        let mut at = 0u64;
+        for &(len, times) in &self.slices {
+            let run_end = at + len * times;
+            if run_end <= from {
+                at = run_end;
+                continue;
+            }
+            if at >= from {
+                push_run(&mut rest, (len, times));
+            } else {
+                let whole = (from - at) / len;
+                let off = (from - at) % len;
+                if off > 0 {
+                    push_run(&mut rest, (len - off, 1));
+                    if times > whole + 1 {
+                        push_run(&mut rest, (len, times - whole - 1));
+                    }
+                } else {
+                    push_run(&mut rest, (len, times - whole));
+                }
+            }
+            at = run_end;
+        }
+        rest
+    }
+
+    /// The VM starts over: the position is 0; the path, the horizon and the marks stay.
+    pub(super) fn rewind(&mut self) {
+        self.end = 0;
+    }
+
+    /// Bytes the history holds (for the benchmark's memory figure).
+    pub(super) fn bytes(&self) -> usize {
+        self.slices.capacity() * std::mem::size_of::<(u64, u64)>()
+            + self.timeline.marks.iter().map(|m| std::mem::size_of::<TimelineMark>() + m.label.len()).sum::<usize>()
+    }
+}
+
+/// Appends a run, merging it into the last one when the lengths agree.
+fn push_run(runs: &mut Vec<(u64, u64)>, (len, times): (u64, u64)) {
+    if len == 0 || times == 0 {
+        return;
+    }
+    match runs.last_mut() {
+        Some((l, t)) if *l == len => *t += times,
+        _ => runs.push((len, times)),
+    }
+}
+
+impl Debugger {
+    /// Runs the VM for at most `budget` instructions, recording the slice. Behind the horizon
+    /// (after a travel back) a slice ends at the horizon at the latest, and the trace is not
+    /// written again.
+    pub(super) fn run_vm(&mut self, budget: u64) -> Halt {
+        let before = self.session.vm.counters.instructions;
+        let horizon = self.history.horizon;
+        let behind = before < horizon;
+        let budget = if behind { budget.min(horizon - before) } else { budget };
+        if let Ok(mut r) = self.recorder.try_borrow_mut() {
+            r.set_tracing(!behind);
+        }
+        let halt = self.session.vm.run(budget);
+        let after = self.session.vm.counters.instructions;
+        self.history.record(after - before);
+        self.collect_marks(!behind);
+        halt
+    }
+
+    /// Moves the recorder's marks to the timeline (only those of new ground: marks seen while
+    /// re-running instructions are already there).
+    pub(super) fn collect_marks(&mut self, new_ground: bool) {
+        let marks = self.recorder.try_borrow_mut().map(|mut r| r.take_marks()).unwrap_or_default();
+        if !new_ground {
+            return;
+        }
+        let here = self.session.vm.counters.instructions;
+        for m in marks {
+            let at = m.instructions.unwrap_or(here);
+            self.history.timeline.push(TimelineMark { at, kind: m.kind, label: m.label });
+        }
+    }
+
+    /// Instructions executed to reach the current state (the position k).
+    pub fn position(&self) -> u64 {
+        self.session.vm.counters.instructions
+    }
+
+    /// The furthest position the run reached since its start.
+    pub fn horizon(&self) -> u64 {
+        self.history.horizon.max(self.position())
+    }
+
+    /// The timeline as the views show it.
+    pub fn timeline(&self) -> Timeline {
+        Timeline { position: self.position(), horizon: self.horizon(), marks: self.history.timeline.marks.clone() }
+    }
+
+    /// Bytes the time-travel record holds (the slice history and the timeline's marks).
+    pub fn travel_memory(&self) -> usize {
+        self.history.bytes()
+    }
+
+    /// Goes to the state after `target` instructions (at most the horizon): the program is
+    /// re-executed from its start with the run's own slice cuts, events muted, output
+    /// captured afresh. Paused there; returns the position reached.
+    pub fn travel_to(&mut self, target: u64) -> u64 {
+        let target = target.min(self.horizon());
+        self.replay_to(target);
+        let (k, total) = (self.position(), self.horizon());
+        self.stop_reason = Some(format!("travelled to instruction {k} of {total}"));
+        k
+    }
+
+    /// Re-executes from the start to `target` along the recorded cuts (no stop reason set).
+    fn replay_to(&mut self, target: u64) {
+        let plan = self.history.prefix(target);
+        self.active = None;
+        self.replay = None;
+        self.mute_and_rewind();
+        'plan: for (len, times) in plan {
+            for _ in 0..times {
+                let halt = self.session.vm.run(len);
+                self.interrupt.set(false);
+                if !matches!(halt, Halt::Budget) {
+                    break 'plan;
+                }
+            }
+        }
+        self.history.end = self.position();
+        self.end_replay();
+        let _ = self.take_events();
+        let _ = self.recorder.try_borrow_mut().map(|mut r| r.take_marks());
+        let vm = &self.session.vm;
+        for w in &mut self.watches {
+            w.last = w.what.value(vm);
+        }
+        self.last_rollback = None;
+    }
+
+    /// Runs `goal` backward; returns true if the debugger moved. The stop reason says where
+    /// it went (or why it could not).
+    pub fn reverse(&mut self, goal: Reverse) -> bool {
+        let k = self.position();
+        if k == 0 {
+            self.stop_reason = Some("at the start of the run: nothing before it".to_string());
+            return false;
+        }
+        let target = match goal {
+            Reverse::Instruction => Some(k - 1),
+            _ => self.find_reverse_target(goal, k),
+        };
+        let Some(target) = target else {
+            self.stop_reason = Some("reverse step out: the top level has no caller".to_string());
+            return false;
+        };
+        self.replay_to(target);
+        let what = match goal {
+            Reverse::Instruction => "reverse step",
+            Reverse::StepInto => "reverse step into",
+            Reverse::StepLine => "reverse next",
+            Reverse::StepOut => "reverse step out",
+            Reverse::Continue => "reverse continue",
+        };
+        let why = self.reverse_why.take().map(|w| format!(": {w}")).unwrap_or_default();
+        let total = self.horizon();
+        self.stop_reason = Some(format!("{what}{why} (instruction {} of {total})", self.position()));
+        true
+    }
+
+    /// The position `goal` goes back to from `k`, searching windows of growing size.
+    fn find_reverse_target(&mut self, goal: Reverse, k: u64) -> Option<u64> {
+        let saved = self.history.clone();
+        let marked = match goal {
+            Reverse::Continue => self.history.timeline.mark_before(k).map(|m| (m.at, m.kind, m.label.clone())),
+            _ => None,
+        };
+        let floor = marked.as_ref().map_or(0, |m| m.0);
+        let mut window = FIRST_WINDOW;
+        let found = loop {
+            let start = k.saturating_sub(window).max(floor);
+            self.replay_to(start);
+            if let Some(found) = self.scan(goal, start, k) {
+                break Some(found);
+            }
+            if start <= floor {
+                break None;
+            }
+            window = window.saturating_mul(8);
+        };
+        self.history = saved;
+        match (goal, found) {
+            (_, Some((at, why))) => {
+                self.reverse_why = why;
+                Some(at)
+            }
+            (Reverse::Continue, None) => {
+                let (at, why) = match marked {
+                    Some((at, kind, label)) => (at, format!("{} ({label})", kind_text(kind))),
+                    None => (0, "the start of the run".to_string()),
+                };
+                self.reverse_why = Some(why);
+                Some(at)
+            }
+            (Reverse::StepInto | Reverse::StepLine, None) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// Steps from `start` (the current position) to `k`, returning the last position before
+    /// `k` where `goal`'s forward twin would have stopped, with a note for the stop reason.
+    fn scan(&mut self, goal: Reverse, start: u64, k: u64) -> Option<(u64, Option<String>)> {
+        let mut prev = self.pos()?;
+        let mut found: Option<(u64, Option<String>)> = None;
+        // Per depth (index = depth - 1) in the frames alive now: the last line entered there
+        // (reverse next) and where the frame was entered (reverse step out).
+        let mut lines: Vec<Option<u64>> = vec![None; prev.depth];
+        let mut entries: Vec<Option<u64>> = vec![None; prev.depth];
+        if start == 0 {
+            lines[0] = Some(0);
+            if goal == Reverse::StepInto {
+                found = Some((0, None));
+            }
+        }
+        let mut watched: Vec<Option<String>> = self.watches.iter().map(|w| w.what.value(&self.session.vm)).collect();
+        let _ = self.recorder.try_borrow_mut().map(|mut r| r.set_muted(true));
+        let mut at = start;
+        while at < k && !self.is_done() {
+            let halt = self.session.vm.run(1);
+            self.interrupt.set(false);
+            at = self.position();
+            let Some(cur) = self.pos() else { break };
+            lines.resize(cur.depth, None);
+            entries.resize(cur.depth, None);
+            let entered = enters_line(prev, cur);
+            if cur.depth > prev.depth
+                && let Some(e) = entries.last_mut()
+            {
+                *e = Some(at);
+            }
+            if at < k {
+                match goal {
+                    Reverse::StepInto if entered => found = Some((at, None)),
+                    Reverse::StepLine if entered => {
+                        if let Some(l) = lines.last_mut() {
+                            *l = Some(at);
+                        }
+                    }
+                    Reverse::Continue => {
+                        if let Some(why) = self.reverse_stop(prev, cur, &mut watched) {
+                            found = Some((at, Some(why)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            prev = cur;
+            if !matches!(halt, Halt::Budget) {
+                break;
+            }
+        }
+        let _ = self.recorder.try_borrow_mut().map(|mut r| r.set_muted(false));
+        match goal {
+            Reverse::StepLine => lines.iter().flatten().copied().max().map(|at| (at, None)),
+            Reverse::StepOut => {
+                if prev.depth <= 1 {
+                    return None;
+                }
+                entries.last().copied().flatten().map(|e| (e - 1, None))
+            }
+            _ => found,
+        }
+    }
+
+    /// Whether the forward run would stop at `cur` for a breakpoint or watchpoint (conditions
+    /// are evaluated; ignore counts and hit counts play no part backward).
+    fn reverse_stop(&mut self, prev: Pos, cur: Pos, watched: &mut [Option<String>]) -> Option<String> {
+        let vm = &self.session.vm;
+        let mut why = None;
+        for (w, last) in self.watches.iter().zip(watched.iter_mut()) {
+            let now = w.what.value(vm);
+            if now != *last {
+                if !matches!(w.what, Watched::Local { depth, .. } if vm.frames.len() < depth) {
+                    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+                    why = Some(format!("watchpoint {}: {} → {}", w.what.describe(), show(last), show(&now)));
+                }
+                *last = now;
+            }
+        }
+        if why.is_some() {
+            return why;
+        }
+        let at_pc = Breakpoint::Instruction { function: cur.function, pc: cur.pc };
+        let at_line = Breakpoint::Line { file: cur.file, line: cur.line };
+        let hit = if self.breakpoints.contains(&at_pc) {
+            Some((at_pc, format!("breakpoint at pc {}", cur.pc)))
+        } else if enters_line(prev, cur) && self.breakpoints.contains(&at_line) {
+            Some((at_line, format!("breakpoint at {}", self.where_line(cur.file, cur.line))))
+        } else {
+            None
+        };
+        let (bp, place) = hit?;
+        match self.break_options.get(&bp).and_then(|o| o.condition.clone()) {
+            None => Some(place),
+            Some(cond) => {
+                let frame = vm.frames.len().saturating_sub(1);
+                match super::eval::condition_holds(vm, frame, &cond) {
+                    Ok(false) => None,
+                    Ok(true) => Some(format!("{place} ({cond})")),
+                    Err(e) => Some(format!("{place}: error in condition `{cond}`: {e}")),
+                }
+            }
+        }
+    }
+}
+
+fn kind_text(kind: MarkKind) -> &'static str {
+    kind.describe()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Options;
+    use crate::engine::debug::Goal;
+
+    fn debugger(src: &str) -> Debugger {
+        Debugger::new("t.zx", src, &Options::default()).expect("builds")
+    }
+
+    #[test]
+    fn the_plan_follows_the_recorded_cuts_and_a_rerun_replaces_those_it_covers() {
+        let mut h = History::default();
+        for n in [5, 5, 5, 3, 100] {
+            h.record(n);
+        }
+        assert_eq!(h.prefix(12), vec![(5, 2), (2, 1)]);
+        assert_eq!(h.prefix(18), vec![(5, 3), (3, 1)]);
+        assert_eq!(h.prefix(50), vec![(5, 3), (3, 1), (32, 1)]);
+        assert_eq!(h.prefix(200), vec![(5, 3), (3, 1), (100, 1), (82, 1)]);
+        assert_eq!(h.prefix(0), Vec::<(u64, u64)>::new());
+        assert_eq!(h.suffix(12), vec![(3, 2), (100, 1)], "the rest of a cut slice, then the 3 and the 100");
+        assert_eq!(h.suffix(10), vec![(5, 1), (3, 1), (100, 1)]);
+        // Back at 7, a run of 10 instructions (to 17) replaces the cuts between.
+        h.end = 7;
+        h.record(10);
+        assert_eq!(h.slices, vec![(5, 1), (2, 1), (10, 1), (1, 1), (100, 1)]);
+        assert_eq!((h.end, h.horizon), (17, 118));
+    }
+
+    const CALLS: &str = "action f(x) {\n  let y = x * 2\n  return y\n}\nlet a = f(1)\nlet b = f(2)\nprint(a + b)\n";
+
+    fn line(d: &Debugger) -> u32 {
+        d.snapshot().location.map(|l| l.line).unwrap_or(0)
+    }
+
+    #[test]
+    fn travel_back_and_forth_gives_the_same_state_and_prints_once() {
+        let mut d = debugger(CALLS);
+        assert!(d.run_to_stop(Goal::StepInstruction, 10));
+        assert!(d.run_to_stop(Goal::RunToLine { file: 0, line: 6 }, 1000));
+        let at = d.position();
+        let dump = d.state_dump();
+        assert!(d.run_to_stop(Goal::Continue, 1000));
+        assert_eq!(d.snapshot().output, vec!["6"]);
+        let end = d.position();
+        assert_eq!(d.travel_to(at), at);
+        assert_eq!(d.state_dump(), dump);
+        assert!(d.snapshot().output.is_empty(), "nothing printed yet at {at}");
+        assert_eq!(d.stop_reason(), Some(format!("travelled to instruction {at} of {end}").as_str()));
+        assert!(d.run_to_stop(Goal::Continue, 1000));
+        assert_eq!(d.snapshot().output, vec!["6"], "printed once");
+        assert_eq!(d.position(), end);
+    }
+
+    #[test]
+    fn reverse_next_steps_back_over_a_call_and_reverse_step_into_enters_it() {
+        let mut d = debugger(CALLS);
+        assert!(d.run_to_stop(Goal::RunToLine { file: 0, line: 7 }, 1000));
+        assert!(d.reverse(Reverse::StepLine));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (6, 1), "{:?}", d.stop_reason());
+        assert!(d.reverse(Reverse::StepLine));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (5, 1));
+        // From line 6's start, reverse step into goes into the first call's last line.
+        assert!(d.run_to_stop(Goal::StepLine, 1000));
+        assert_eq!(line(&d), 6);
+        assert!(d.reverse(Reverse::StepInto));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (3, 2), "{:?}", d.stop_reason());
+        // Reverse step out goes to the call in line 5.
+        assert!(d.reverse(Reverse::StepOut));
+        assert_eq!((line(&d), d.session().vm.frames.len()), (5, 1));
+        assert!(d.run_to_stop(Goal::StepInstruction, 10));
+        assert_eq!(d.session().vm.frames.len(), 2, "the next instruction was the call");
+        assert!(!d.reverse(Reverse::StepOut) || d.session().vm.frames.len() == 1);
+    }
+
+    #[test]
+    fn reverse_continue_stops_at_the_previous_breakpoint_hit() {
+        let src = "let t = 0\nlet i = 0\nwhile i < 5 {\n  t = t + i\n  i = i + 1\n}\nprint(t)\n";
+        let mut d = debugger(src);
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        let third = d.state_dump();
+        assert!(d.run_to_stop(Goal::Continue, 10_000));
+        assert!(d.reverse(Reverse::Continue));
+        assert_eq!(d.state_dump(), third);
+        assert!(d.stop_reason().unwrap_or_default().starts_with("reverse continue: breakpoint at line 4"));
+        assert_eq!(eval_i(&d), "2");
+        d.toggle_breakpoint(Breakpoint::main_line(4));
+        assert!(d.reverse(Reverse::Continue));
+        assert_eq!(d.position(), 0);
+        assert!(d.stop_reason().unwrap_or_default().contains("the start of the run"));
+    }
+
+    fn eval_i(d: &Debugger) -> String {
+        super::super::eval::eval_preview(&d.session().vm, 0, "i").unwrap_or_default()
+    }
+
+    #[test]
+    fn post_mortem_back_and_forward_to_the_error() {
+        let src = "let i = 0\nlet t = 0\nwhile (i < 300) { t = t + i; i = i + 1 }\nprint(t)\nprint(t / (t - t))\n";
+        let mut d = debugger(src);
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        assert!(d.is_done());
+        let end = d.position();
+        let failed = d.state_dump();
+        for _ in 0..3 {
+            assert!(d.reverse(Reverse::Instruction));
+        }
+        assert_eq!(d.position(), end - 3);
+        assert!(!d.is_done());
+        assert_eq!(d.travel_to(end), end);
+        assert!(d.is_done());
+        assert_eq!(d.state_dump(), failed);
+        let tl = d.timeline();
+        assert!(tl.marks.iter().any(|m| m.kind == MarkKind::Error && m.at == end), "{:?}", tl.marks);
+    }
+}
