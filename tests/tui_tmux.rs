@@ -500,7 +500,7 @@ fn multi_file_program_in_tmux() {
     assert_terminal_sane(&tmux, dir.path(), "multi-file");
 }
 
-/// Issue 17: a conditional breakpoint typed at the `C` prompt stops a 500-deep recursion at
+/// Issue 17: a conditional breakpoint typed at the `:` prompt stops a 500-deep recursion at
 /// its base case with one `c`.
 #[test]
 fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
@@ -511,7 +511,7 @@ fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
     tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
-    tmux.keys(&["C"]);
+    tmux.keys(&[":"]);
     tmux.wait_for("the breakpoint prompt", |s| s.contains("[FILE:]LINE [ignore N] [if COND]"));
     tmux.keys(&["-l", "2 if n == 0"]);
     tmux.keys(&["Enter"]);
@@ -529,7 +529,7 @@ fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
     assert_terminal_sane(&tmux, dir.path(), "conditional");
 }
 
-/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `C` prompt, stops in the transfer
+/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `:` prompt, stops in the transfer
 /// that changes it, with old → new.
 #[test]
 fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
@@ -538,8 +538,8 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
-    tmux.keys(&["C"]);
-    tmux.wait_for("the breakpoint prompt", |s| s.contains("or watch NAME"));
+    tmux.keys(&[":"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("watch NAME|STATE"));
     tmux.keys(&["-l", "watch STATE[\"alice\"]"]);
     tmux.keys(&["Enter"]);
     tmux.wait_for("the watchpoint set", |s| s.contains("watching STATE[\"alice\"]"));

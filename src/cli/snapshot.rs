@@ -299,6 +299,13 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         "counters     instructions {} gas {} calls {} builtin calls {} max depth {}",
         c.instructions, c.gas, c.calls, c.builtin_calls, c.max_depth
     );
+    let tl = &snap.timeline;
+    if tl.horizon > 0 {
+        let marks: Vec<String> =
+            tl.marks.iter().map(|m| format!("{} {} ({})", m.kind.symbol(), m.at, m.label)).collect();
+        let marks = if marks.is_empty() { String::new() } else { format!("; marks: {}", marks.join(", ")) };
+        let _ = writeln!(s, "timeline     instruction {} of {}{marks}", tl.position, tl.horizon);
+    }
     if !snap.event_breaks.is_empty() {
         let names: Vec<String> = snap
             .event_breaks

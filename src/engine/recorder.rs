@@ -306,11 +306,22 @@ impl Recorder {
         self.names.get(func as usize).map_or("?", String::as_str)
     }
 
+    /// Keeps a timeline mark. A rollback raises the VM's interrupt flag, so the VM returns
+    /// right after the `TX_REVERT` and the debugger stamps the mark with its exact position
+    /// (interpreted code only: a loop holding `TX_REVERT` or a call never runs natively, so
+    /// the early return changes nothing the JIT does). JIT compiles and bail-outs do not
+    /// interrupt, since returning early there would change how native code is entered; they
+    /// are stamped with the end of the slice they happened in.
     fn mark(&mut self, kind: MarkKind, instructions: Option<u64>, label: String) {
         if self.marks.len() >= MAX_MARKS {
             self.marks.remove(0);
         }
         self.marks.push(Mark { kind, instructions, label });
+        if kind == MarkKind::Rollback
+            && let Some(flag) = &self.interrupt
+        {
+            flag.set(true);
+        }
     }
 
     /// Starts a new trace (after a restart), keeping the breaks.
@@ -418,7 +429,7 @@ impl Listener for Recorder {
             }
             TraceEvent::CacheMiss { .. } => self.mark(MarkKind::CacheMiss, Some(0), "unit recompiled".to_string()),
             TraceEvent::TxRollback { depth, .. } => {
-                self.mark(MarkKind::Rollback, None, format!("transaction rolled back (depth {depth})"));
+                self.mark(MarkKind::Rollback, None, format!("depth {depth}"));
             }
             TraceEvent::Error { message, instructions, .. } => {
                 self.mark(MarkKind::Error, Some(instructions), message.to_string());
@@ -478,7 +489,10 @@ mod tests {
         let mut r = Recorder::new();
         r.set_interrupt(flag.clone());
         r.on_event(0, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });
-        assert!(r.take_pending().is_empty() && !flag.get());
+        assert!(r.take_pending().is_empty() && !flag.get(), "no break on bail-outs: nothing to stop for");
+        // The timeline still marks it.
+        let marks = r.take_marks();
+        assert_eq!(marks.iter().map(|m| (m.kind, m.instructions)).collect::<Vec<_>>(), [(MarkKind::Bailout, None)]);
         r.set_break(EventBreak::Bailout, true);
         assert!(r.breaks_on(EventBreak::Bailout) && !r.breaks_on(EventBreak::JitCompiled));
         r.on_event(1, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });

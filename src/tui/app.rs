@@ -40,7 +40,8 @@ pub enum Mode {
     Search(String),
     /// The menu of VM events to break on is open.
     EventMenu,
-    /// Typing a breakpoint: `[FILE:]LINE [ignore N] [if COND]`.
+    /// Typing at the `:` prompt: a breakpoint `[FILE:]LINE [ignore N] [if COND]`, `watch
+    /// NAME|STATE["key"]`, `back N` or `at K`.
     BreakPrompt(String),
     /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
     ConfirmQuit,
@@ -230,11 +231,7 @@ impl App {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
                     self.mode = Mode::Normal;
-                    match text.trim().strip_prefix("watch ") {
-                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
-                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
-                        None => {}
-                    }
+                    self.prompt_entered(text.trim());
                 }
                 code => {
                     edit_line(&mut text, code);
@@ -309,6 +306,26 @@ impl App {
         }
     }
 
+    /// What the `:` prompt's text asks for.
+    fn prompt_entered(&mut self, text: &str) {
+        let travel = |rest: &str| rest.trim().replace([',', '_'], "").parse::<u64>();
+        if let Some(what) = text.strip_prefix("watch ") {
+            self.outbox.push(Request::SetWatch(what.to_string()));
+        } else if let Some(n) = text.strip_prefix("back ") {
+            match travel(n) {
+                Ok(n) => self.outbox.push(Request::Back(n)),
+                Err(_) => self.message = Some(format!("expected `back N` with a count N, got '{text}'")),
+            }
+        } else if let Some(k) = text.strip_prefix("at ") {
+            match travel(k) {
+                Ok(k) => self.outbox.push(Request::TravelTo(k)),
+                Err(_) => self.message = Some(format!("expected `at K` with an instruction count K, got '{text}'")),
+            }
+        } else if !text.is_empty() {
+            self.outbox.push(Request::SetBreakpoint(text.to_string()));
+        }
+    }
+
     fn run_search(&mut self, query: &str) {
         if query.is_empty() {
             return;
@@ -375,6 +392,14 @@ impl App {
             Action::Help => self.mode = Mode::Help,
             Action::StartSearch => self.mode = Mode::Search(String::new()),
             Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
+            Action::Reverse(goal) => {
+                self.message = None;
+                self.outbox.push(Request::Reverse(goal));
+            }
+            Action::TravelTo(k) => {
+                self.message = None;
+                self.outbox.push(Request::TravelTo(k));
+            }
             Action::Export => self.export(),
             Action::NextTheme => {
                 self.theme_index = (self.theme_index + 1) % self.themes.len();
@@ -633,7 +658,12 @@ impl App {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
             parts.push(format!("⚑ {}", names.join(",")));
         }
-        parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
+        if snap.timeline.travelled_back() {
+            let (k, total) = (snap.timeline.position, snap.timeline.horizon);
+            parts.push(format!("{} / {} instr", panes::thousands(k), panes::thousands(total)));
+        } else {
+            parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
+        }
         parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
         if let Some(ips) = snap.ips_history.last() {
             parts.push(format!("{}/s", panes::compact(*ips)));
@@ -681,7 +711,7 @@ impl App {
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
             let text = format!(
-                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+                ":{spec}▏  ([FILE:]LINE [ignore N] [if COND], watch NAME|STATE[KEY], back N, at K; Enter, Esc)"
             );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;

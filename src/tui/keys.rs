@@ -9,7 +9,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::engine::debug::Goal;
+use crate::engine::debug::{Goal, Reverse};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::Breakpoint;
 
@@ -26,8 +26,13 @@ pub enum Action {
     ToggleBreakpoint(Breakpoint),
     /// Open the menu of VM events to break on.
     EventMenu,
-    /// Type a breakpoint with options: `[FILE:]LINE [ignore N] [if COND]`.
+    /// Open the `:` prompt: a breakpoint with options (`[FILE:]LINE [ignore N] [if COND]`),
+    /// `watch NAME|STATE["key"]`, `back N` or `at K` (time travel).
     BreakPrompt,
+    /// Run a goal backward (time travel).
+    Reverse(Reverse),
+    /// Travel to the state after this many instructions.
+    TravelTo(u64),
     /// Open the four-way view of loop `loop_id` of `function`.
     OpenLoopView {
         /// Function index.
@@ -293,7 +298,7 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
-    row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
+    row(Section::Run, &[(Char(':'), G(Action::BreakPrompt))], "break if/watch/back N…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(
         Section::Panes,
@@ -312,6 +317,20 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
     row(Section::Panes, &[(Char('F'), G(Action::FileList))], "files of the program…", None),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
+    // Time travel moves through the run (gdb's convention: the upper case of each step).
+    row(
+        Section::Move,
+        &[
+            (Char('S'), G(Action::Reverse(Reverse::StepInto))),
+            (Char('N'), G(Action::Reverse(Reverse::StepLine))),
+            (Char('O'), G(Action::Reverse(Reverse::StepOut))),
+            (Char('C'), G(Action::Reverse(Reverse::Continue))),
+        ],
+        "reverse of s n o c",
+        None,
+    ),
+    row(Section::Move, &[(Char('p'), G(Action::Reverse(Reverse::Instruction)))], "reverse instr. step", None),
+    row(Section::Move, &[(Char('T'), G(Action::FocusIndex(6)))], "timeline (←→ Enter)", None),
     row(
         Section::Move,
         &[

@@ -21,7 +21,7 @@ use std::rc::Rc;
 
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
-use crate::engine::debug::{Debugger, Goal};
+use crate::engine::debug::{Debugger, Goal, Reverse};
 use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
@@ -64,6 +64,12 @@ pub enum Request {
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Run a goal backward (time travel).
+    Reverse(Reverse),
+    /// Travel to the state after this many instructions.
+    TravelTo(u64),
+    /// Travel this many instructions back.
+    Back(u64),
     /// Stop the thread.
     Quit,
 }
@@ -404,6 +410,18 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
         }
         Request::Restart => restart(debugger, out),
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
+        Request::Reverse(goal) => {
+            debugger.pause();
+            debugger.reverse(goal);
+        }
+        Request::TravelTo(k) => {
+            debugger.pause();
+            debugger.travel_to(k);
+        }
+        Request::Back(n) => {
+            debugger.pause();
+            debugger.travel_to(debugger.position().saturating_sub(n));
+        }
         Request::Quit => return false,
     }
     true

@@ -232,13 +232,13 @@ impl Debugger {
 
     /// Goes to the state after `target` instructions (at most the horizon): the program is
     /// re-executed from its start with the run's own slice cuts, events muted, output
-    /// captured afresh. Paused there; returns the position reached.
+    /// captured afresh. Paused there (stop reason `time travel`; the timeline says where);
+    /// returns the position reached.
     pub fn travel_to(&mut self, target: u64) -> u64 {
         let target = target.min(self.horizon());
         self.replay_to(target);
-        let (k, total) = (self.position(), self.horizon());
-        self.stop_reason = Some(format!("travelled to instruction {k} of {total}"));
-        k
+        self.stop_reason = Some("time travel".to_string());
+        self.position()
     }
 
     /// Re-executes from the start to `target` along the recorded cuts (no stop reason set).
@@ -292,8 +292,7 @@ impl Debugger {
             Reverse::Continue => "reverse continue",
         };
         let why = self.reverse_why.take().map(|w| format!(": {w}")).unwrap_or_default();
-        let total = self.horizon();
-        self.stop_reason = Some(format!("{what}{why} (instruction {} of {total})", self.position()));
+        self.stop_reason = Some(format!("{what}{why}"));
         true
     }
 
@@ -496,7 +495,8 @@ mod tests {
         assert_eq!(d.travel_to(at), at);
         assert_eq!(d.state_dump(), dump);
         assert!(d.snapshot().output.is_empty(), "nothing printed yet at {at}");
-        assert_eq!(d.stop_reason(), Some(format!("travelled to instruction {at} of {end}").as_str()));
+        assert_eq!(d.stop_reason(), Some("time travel"));
+        assert_eq!((d.timeline().position, d.timeline().horizon), (at, end));
         assert!(d.run_to_stop(Goal::Continue, 1000));
         assert_eq!(d.snapshot().output, vec!["6"], "printed once");
         assert_eq!(d.position(), end);
