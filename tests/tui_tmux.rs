@@ -558,3 +558,88 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "watch");
 }
+
+/// The instruction count in the status line: `N instr` or, after travelling back, `K / N instr`
+/// (returns K and N; N is K when the debugger is at the end of the run).
+fn status_position(screen: &str) -> Option<(u64, u64)> {
+    let status = screen.lines().next()?;
+    let before = &status[..status.find(" instr")?];
+    let field = before.rsplit('│').next()?.trim();
+    let number = |s: &str| s.trim().replace(',', "").parse::<u64>().ok();
+    match field.split_once('/') {
+        Some((k, n)) => Some((number(k)?, number(n)?)),
+        None => number(field).map(|n| (n, n)),
+    }
+}
+
+/// The screen without what changes from one run to the next at the same state: the status
+/// line after the gas figure (the speed), the speed/timeline pane's rows in the right column
+/// (its sparkline and position), and the source pane's scroll offset (which depends on where
+/// the pane scrolled from; its current line is kept, as the row that has the `✗` or `▶`).
+fn steady_part(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let timeline_top = lines.iter().position(|l| l.contains("Timeline")).unwrap_or(lines.len());
+    let source_end = lines.iter().position(|l| l.starts_with('┗')).unwrap_or(0);
+    let mut steady: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return l.split(" │ gas").next().unwrap_or(l).to_string();
+            }
+            if i >= timeline_top && i + 1 < lines.len() {
+                return l.chars().take(66).collect();
+            }
+            if i < source_end {
+                return l.chars().skip(68).collect();
+            }
+            l.to_string()
+        })
+        .collect();
+    let current = lines[..source_end].iter().find(|l| l.starts_with("┃ ✗") || l.starts_with("┃ ▶"));
+    steady.push(current.map(|l| l.chars().take(68).collect()).unwrap_or_default());
+    steady
+}
+
+/// Issue 17 must-show: on a program that fails after 41,000 instructions, run to the error,
+/// go back 1,000 instructions (`:back 1000`) and one more (`p`), check the state there (the
+/// output printed once, the position in the status bar), then forward again to the error: the
+/// screen shows the same state as the first time.
+#[test]
+fn reverse_1000_instructions_from_a_runtime_error_and_forward_again_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ledger_error.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["c"]);
+    let failed = tmux.wait_still("the runtime error", |s| s.starts_with(" FAILED") && s.contains("division by zero"));
+    let (end, total) = status_position(&failed).expect("a position in the status line");
+    assert_eq!(end, total, "{failed}");
+    assert!(end > 40_000, "{failed}");
+    assert!(failed.contains("sum 24995000") && failed.contains("share 8331666.666666667"), "{failed}");
+    tmux.keys(&[":"]);
+    tmux.wait_for("the prompt", |s| s.contains("back N, at K"));
+    tmux.keys(&["-l", "back 1000"]);
+    tmux.keys(&["Enter"]);
+    let back = tmux.wait_still("1,000 instructions back", |s| s.starts_with(" PAUSED (time travel)"));
+    assert_eq!(status_position(&back), Some((end - 1000, end)), "{back}");
+    // The output is as it was then: printed once, and not yet the sum.
+    assert_eq!(back.matches("transfers 33 alice 5 bob 495").count(), 1, "{back}");
+    assert!(!back.contains("sum 24995000") && !back.contains("division by zero"), "{back}");
+    tmux.keys(&["p"]);
+    let one_more = tmux.wait_still("one more instruction back", |s| s.starts_with(" PAUSED (reverse step)"));
+    assert_eq!(status_position(&one_more), Some((end - 1001, end)), "{one_more}");
+    // Forward again to the error: the same state on screen.
+    tmux.keys(&["c"]);
+    let again =
+        tmux.wait_still("the runtime error again", |s| s.starts_with(" FAILED") && s.contains("division by zero"));
+    assert_eq!(status_position(&again), Some((end, end)), "{again}");
+    let (first, second) = (steady_part(&failed), steady_part(&again));
+    let differing: Vec<String> =
+        first.iter().zip(&second).filter(|(a, b)| a != b).map(|(a, b)| format!("{a}\n{b}")).collect();
+    assert!(differing.is_empty(), "the screens differ:\n{}", differing.join("\n\n"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "time-travel");
+}

@@ -606,6 +606,7 @@ impl Debugger {
     pub fn pause(&mut self) {
         if self.active.take().is_some() {
             self.stop_reason = Some("paused".to_string());
+            self.rejoin_path();
         }
     }
 
@@ -614,6 +615,9 @@ impl Debugger {
     pub fn advance(&mut self, budget: u64) -> bool {
         let stopped = self.advance_inner(budget);
         let _ = self.discarded_text();
+        if !self.is_running() || self.position() >= self.history.horizon {
+            self.rejoin_path();
+        }
         let now = self.session.sink.now_ns();
         if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
             self.last_counters_ns = now;

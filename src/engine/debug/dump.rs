@@ -95,6 +95,7 @@ impl Debugger {
         let _ = writeln!(out, "transactions {:?}", snap.transactions);
         let _ = writeln!(out, "frames {:?}", snap.frames);
         let _ = writeln!(out, "error {:?}", snap.error);
+        let _ = writeln!(out, "last rollback {:?}", self.last_rollback);
         if let Some(p) = &snap.profile {
             let _ = writeln!(out, "counts {:?}", p.instructions);
         }

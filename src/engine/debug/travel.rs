@@ -67,30 +67,28 @@ pub(super) struct History {
     pub(super) horizon: u64,
     /// The marked VM events, up to the horizon.
     pub(super) timeline: Timeline,
+    /// True once the VM ran behind the horizon with cuts of its own since the last replay.
+    diverged: bool,
 }
 
 impl History {
-    /// A slice of `n` instructions ran from the current position.
+    /// A slice of `n` instructions ran from the current position. Behind the horizon the
+    /// recorded path stays as it is: the slice's cuts differ from the path's, so the state it
+    /// reaches is marked diverged and the debugger rebuilds it along the path where it stops.
     fn record(&mut self, n: u64) {
         if n == 0 {
             return;
         }
-        let new_end = self.end + n;
         if self.end >= self.horizon {
             push_run(&mut self.slices, (n, 1));
-        } else {
-            let mut path = self.prefix(self.end);
-            push_run(&mut path, (n, 1));
-            for run in self.suffix(new_end) {
-                push_run(&mut path, run);
+            if self.slices.len() > MAX_SLICE_RUNS {
+                self.merge();
             }
-            self.slices = path;
+        } else {
+            self.diverged = true;
         }
-        if self.slices.len() > MAX_SLICE_RUNS {
-            self.merge();
-        }
-        self.end = new_end;
-        self.horizon = self.horizon.max(new_end);
+        self.end += n;
+        self.horizon = self.horizon.max(self.end);
     }
 
     /// Halves the runs by merging neighbours (loses the exact cuts, see [`MAX_SLICE_RUNS`]).
@@ -123,35 +121,6 @@ impl History {
             push_run(&mut plan, (target - at, 1));
         }
         plan
-    }
-
-    /// The slices from `from` to the horizon, the first one cut.
-    fn suffix(&self, from: u64) -> Vec<(u64, u64)> {
-        let mut rest = Vec::new();
-        let mut at = 0u64;
-        for &(len, times) in &self.slices {
-            let run_end = at + len * times;
-            if run_end <= from {
-                at = run_end;
-                continue;
-            }
-            if at >= from {
-                push_run(&mut rest, (len, times));
-            } else {
-                let whole = (from - at) / len;
-                let off = (from - at) % len;
-                if off > 0 {
-                    push_run(&mut rest, (len - off, 1));
-                    if times > whole + 1 {
-                        push_run(&mut rest, (len, times - whole - 1));
-                    }
-                } else {
-                    push_run(&mut rest, (len, times - whole));
-                }
-            }
-            at = run_end;
-        }
-        rest
     }
 
     /// The VM starts over: the position is 0; the path, the horizon and the marks stay.
@@ -251,12 +220,15 @@ impl Debugger {
             for _ in 0..times {
                 let halt = self.session.vm.run(len);
                 self.interrupt.set(false);
+                // What the run showed as the last rollback after each of its slices.
+                let _ = self.discarded_text();
                 if !matches!(halt, Halt::Budget) {
                     break 'plan;
                 }
             }
         }
         self.history.end = self.position();
+        self.history.diverged = false;
         self.end_replay();
         let _ = self.take_events();
         let _ = self.recorder.try_borrow_mut().map(|mut r| r.take_marks());
@@ -264,7 +236,19 @@ impl Debugger {
         for w in &mut self.watches {
             w.last = w.what.value(vm);
         }
-        self.last_rollback = None;
+    }
+
+    /// After the VM ran behind the horizon with cuts of its own: rebuilds the state at the
+    /// same position along the recorded path, keeping the goal and the stop reason, so that
+    /// going forward again shows what the run showed (the JIT's entry counts included).
+    pub(super) fn rejoin_path(&mut self) {
+        if !self.history.diverged || self.replay.is_some() {
+            return;
+        }
+        let (active, reason) = (self.active.take(), self.stop_reason.take());
+        self.replay_to(self.position());
+        self.active = active;
+        self.stop_reason = reason;
     }
 
     /// Runs `goal` backward; returns true if the debugger moved. The stop reason says where
@@ -457,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_follows_the_recorded_cuts_and_a_rerun_replaces_those_it_covers() {
+    fn the_plan_follows_the_recorded_cuts_and_a_rerun_behind_the_horizon_keeps_them() {
         let mut h = History::default();
         for n in [5, 5, 5, 3, 100] {
             h.record(n);
@@ -467,13 +451,11 @@ mod tests {
         assert_eq!(h.prefix(50), vec![(5, 3), (3, 1), (32, 1)]);
         assert_eq!(h.prefix(200), vec![(5, 3), (3, 1), (100, 1), (82, 1)]);
         assert_eq!(h.prefix(0), Vec::<(u64, u64)>::new());
-        assert_eq!(h.suffix(12), vec![(3, 2), (100, 1)], "the rest of a cut slice, then the 3 and the 100");
-        assert_eq!(h.suffix(10), vec![(5, 1), (3, 1), (100, 1)]);
-        // Back at 7, a run of 10 instructions (to 17) replaces the cuts between.
+        // Back at 7, a run of 10 instructions (to 17) leaves the path as it was.
         h.end = 7;
         h.record(10);
-        assert_eq!(h.slices, vec![(5, 1), (2, 1), (10, 1), (1, 1), (100, 1)]);
-        assert_eq!((h.end, h.horizon), (17, 118));
+        assert_eq!(h.slices, vec![(5, 3), (3, 1), (100, 1)]);
+        assert_eq!((h.end, h.horizon, h.diverged), (17, 118, true));
     }
 
     const CALLS: &str = "action f(x) {\n  let y = x * 2\n  return y\n}\nlet a = f(1)\nlet b = f(2)\nprint(a + b)\n";
