@@ -304,7 +304,11 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         let marks: Vec<String> =
             tl.marks.iter().map(|m| format!("{} {} ({})", m.kind.symbol(), m.at, m.label)).collect();
         let marks = if marks.is_empty() { String::new() } else { format!("; marks: {}", marks.join(", ")) };
-        let _ = writeln!(s, "timeline     instruction {} of {}{marks}", tl.position, tl.horizon);
+        let _ = writeln!(
+            s,
+            "timeline     instruction {} of {} (record {} bytes){marks}",
+            tl.position, tl.horizon, tl.record_bytes
+        );
     }
     if !snap.event_breaks.is_empty() {
         let names: Vec<String> = snap

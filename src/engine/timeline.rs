@@ -18,6 +18,8 @@ pub struct Timeline {
     pub horizon: u64,
     /// VM events along the run, by position, oldest first.
     pub marks: Vec<TimelineMark>,
+    /// Bytes the time-travel record holds (the slice history and these marks).
+    pub record_bytes: u64,
 }
 
 /// One marked VM event.

@@ -191,7 +191,12 @@ impl Debugger {
 
     /// The timeline as the views show it.
     pub fn timeline(&self) -> Timeline {
-        Timeline { position: self.position(), horizon: self.horizon(), marks: self.history.timeline.marks.clone() }
+        Timeline {
+            position: self.position(),
+            horizon: self.horizon(),
+            marks: self.history.timeline.marks.clone(),
+            record_bytes: self.history.bytes() as u64,
+        }
     }
 
     /// Bytes the time-travel record holds (the slice history and the timeline's marks).
@@ -261,6 +266,7 @@ impl Debugger {
         }
         let target = match goal {
             Reverse::Instruction => Some(k - 1),
+            Reverse::StepOut if self.pos().is_none_or(|p| p.depth <= 1) => None,
             _ => self.find_reverse_target(goal, k),
         };
         let Some(target) = target else {
@@ -289,7 +295,12 @@ impl Debugger {
         };
         let floor = marked.as_ref().map_or(0, |m| m.0);
         let mut window = FIRST_WINDOW;
+        // With nothing to look for in the instructions, the last mark is the target.
+        let nothing_to_scan = self.breakpoints.is_empty() && self.watches.is_empty();
         let found = loop {
+            if goal == Reverse::Continue && nothing_to_scan {
+                break None;
+            }
             let start = k.saturating_sub(window).max(floor);
             self.replay_to(start);
             if let Some(found) = self.scan(goal, start, k) {
