@@ -713,10 +713,14 @@ impl Debugger {
         let mut left = max_instructions;
         while self.is_running() && left > 0 {
             let slice = left.min(100_000);
+            let before = self.position();
             if self.advance(slice) {
                 return true;
             }
-            left -= slice;
+            // A slice may end early (an interrupt that does not stop, a rollback's mark):
+            // count what ran. A replay rewinds the position; count the whole slice then.
+            let ran = self.position().checked_sub(before).filter(|&n| n > 0).unwrap_or(slice);
+            left = left.saturating_sub(ran);
         }
         !self.is_running()
     }
