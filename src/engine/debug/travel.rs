@@ -536,6 +536,30 @@ mod tests {
         assert!(d.stop_reason().unwrap_or_default().contains("the start of the run"));
     }
 
+    #[test]
+    fn reverse_continue_stops_where_a_watched_value_last_changed() {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/bank.zx")).expect("sample");
+        let mut d = debugger(&src);
+        d.add_watch(Watched::State("alice".into()));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+        let first_transfer = d.state_dump();
+        assert!(d.stop_reason().unwrap_or_default().starts_with("watchpoint STATE[\"alice\"]: 100 → 70"));
+        // On to the end (the reverted transfer changes the pending value twice more).
+        while d.run_to_stop(Goal::Continue, 1_000_000) && !d.is_done() {}
+        assert!(d.reverse(Reverse::Continue));
+        let why = d.stop_reason().unwrap_or_default().to_string();
+        // The revert restores the value: the watchpoint's change and the rollback's mark meet.
+        assert!(why.starts_with("reverse continue: rollback") || why.contains("watchpoint"), "{why}");
+        let mut back = 1;
+        while d.state_dump() != first_transfer {
+            assert!(d.reverse(Reverse::Continue), "{:?}", d.stop_reason());
+            back += 1;
+            assert!(back < 10, "never came back to the first transfer's write");
+        }
+        assert!(d.stop_reason().unwrap_or_default().contains("100 → 70"), "{:?}", d.stop_reason());
+    }
+
     fn eval_i(d: &Debugger) -> String {
         super::super::eval::eval_preview(&d.session().vm, 0, "i").unwrap_or_default()
     }
