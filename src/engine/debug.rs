@@ -454,7 +454,7 @@ impl Debugger {
         self.last_rollback = None;
         self.break_hits.clear();
         self.history = travel::History::default();
-        self.collect_marks(true);
+        self.collect_marks(true, 0);
         let vm = &self.session.vm;
         self.watches.retain(|w| !matches!(w.what, Watched::Local { .. }));
         for w in &mut self.watches {
@@ -618,6 +618,7 @@ impl Debugger {
         if !self.is_running() || self.position() >= self.history.horizon {
             self.rejoin_path();
         }
+        self.place_marks();
         let now = self.session.sink.now_ns();
         if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
             self.last_counters_ns = now;

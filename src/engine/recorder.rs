@@ -224,6 +224,9 @@ pub struct Mark {
     pub instructions: Option<u64>,
     /// One line for the timeline's legend (`loop at pc 4 of f`, `division by zero`).
     pub label: String,
+    /// For a JIT compile: the loop (function, loop index), so the debugger can find the
+    /// instruction where it turned hot.
+    pub compiled_loop: Option<(u32, u16)>,
 }
 
 /// The kinds of timeline marks.
@@ -316,7 +319,7 @@ impl Recorder {
         if self.marks.len() >= MAX_MARKS {
             self.marks.remove(0);
         }
-        self.marks.push(Mark { kind, instructions, label });
+        self.marks.push(Mark { kind, instructions, label, compiled_loop: None });
         if kind == MarkKind::Rollback
             && let Some(flag) = &self.interrupt
         {
@@ -423,6 +426,9 @@ impl Listener for Recorder {
         match *event {
             TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
                 self.mark(MarkKind::JitCompile, None, format!("loop {loop_id} of {}", self.name_of(func)));
+                if let Some(m) = self.marks.last_mut() {
+                    m.compiled_loop = Some((func, loop_id));
+                }
             }
             TraceEvent::JitBailout { func, reason, .. } => {
                 self.mark(MarkKind::Bailout, None, format!("{reason} in {}", self.name_of(func)));

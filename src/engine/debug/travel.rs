@@ -10,6 +10,10 @@
 //! state reached backward is the state the run had (output, STATE, transactions, counts, the
 //! JIT's loops), checked by `tests/time_travel.rs` on every sample and conformance program.
 //!
+//! One cut is not reproduced exactly: a slice a bail-out break ended (inside native code's
+//! exit) is re-executed as a budget, which native code leaves through fuel, so the JIT's exit
+//! and bail-out counts at that cut may differ (the VM's values, pcs, output and STATE do not).
+//!
 //! Re-execution starts from the beginning each time: no checkpoints of the VM are kept, so
 //! time travel costs no memory beyond the slice history (16 bytes per distinct slice run, at
 //! most [`MAX_SLICE_RUNS`] of them) and the timeline's marks. Output is not printed twice: the
@@ -69,7 +73,18 @@ pub(super) struct History {
     pub(super) timeline: Timeline,
     /// True once the VM ran behind the horizon with cuts of its own since the last replay.
     diverged: bool,
+    /// JIT-compile marks placed at the end of their slice, still to be placed exactly:
+    /// (the slice's start, its end, the loop).
+    unplaced: Vec<(u64, u64, (u32, u16))>,
 }
+
+/// A JIT-compile mark is placed exactly (by re-executing its slice one instruction at a time)
+/// only when its slice ended within this many instructions of the start and was at most
+/// [`PLACE_SLICE_LIMIT`] long: the cost stays a fraction of a second.
+const PLACE_END_LIMIT: u64 = 4_000_000;
+
+/// See [`PLACE_END_LIMIT`].
+const PLACE_SLICE_LIMIT: u64 = 1_000_000;
 
 impl History {
     /// A slice of `n` instructions ran from the current position. Behind the horizon the
@@ -161,13 +176,13 @@ impl Debugger {
         let halt = self.session.vm.run(budget);
         let after = self.session.vm.counters.instructions;
         self.history.record(after - before);
-        self.collect_marks(!behind);
+        self.collect_marks(!behind, before);
         halt
     }
 
     /// Moves the recorder's marks to the timeline (only those of new ground: marks seen while
     /// re-running instructions are already there).
-    pub(super) fn collect_marks(&mut self, new_ground: bool) {
+    pub(super) fn collect_marks(&mut self, new_ground: bool, slice_start: u64) {
         let marks = self.recorder.try_borrow_mut().map(|mut r| r.take_marks()).unwrap_or_default();
         if !new_ground {
             return;
@@ -175,8 +190,57 @@ impl Debugger {
         let here = self.session.vm.counters.instructions;
         for m in marks {
             let at = m.instructions.unwrap_or(here);
+            if let (None, Some(l)) = (m.instructions, m.compiled_loop)
+                && here > slice_start + 1
+                && here <= PLACE_END_LIMIT
+                && here - slice_start <= PLACE_SLICE_LIMIT
+            {
+                self.history.unplaced.push((slice_start, here, l));
+            }
             self.history.timeline.push(TimelineMark { at, kind: m.kind, label: m.label });
         }
+    }
+
+    /// Places the JIT-compile marks of the last slices exactly: re-executes to each one's slice
+    /// start along the path, steps until the loop's fate is decided (the compile happens in the
+    /// interpreter, at the back-edge that made the loop hot, wherever the slices were cut),
+    /// then rebuilds the state where the debugger is. Keeps the goal and the stop reason.
+    pub(super) fn place_marks(&mut self) {
+        if self.history.unplaced.is_empty() || self.history.diverged || self.replay.is_some() {
+            return;
+        }
+        // A slice a bail-out break cut short ends inside native code's exit; re-executed as a
+        // budget it would leave through fuel instead, so the state here is not rebuilt then.
+        if self.event_breaks.contains(&crate::engine::recorder::EventBreak::Bailout) {
+            self.history.unplaced.clear();
+            return;
+        }
+        let unplaced = std::mem::take(&mut self.history.unplaced);
+        let (active, reason, here) = (self.active.take(), self.stop_reason.take(), self.position());
+        for (start, end, (func, loop_id)) in unplaced {
+            self.replay_to(start);
+            let _ = self.recorder.try_borrow_mut().map(|mut r| r.set_muted(true));
+            let decided = |d: &Debugger| {
+                let p = d.session.vm.program.protos.get(func as usize);
+                p.and_then(|p| p.loop_counters.get(loop_id as usize)).is_some_and(|c| c.decided.get())
+            };
+            while self.position() < end && !decided(self) {
+                if !matches!(self.session.vm.run(1), Halt::Budget) {
+                    break;
+                }
+            }
+            let _ = self.recorder.try_borrow_mut().map(|mut r| r.set_muted(false));
+            let exact = self.position();
+            let found = decided(self);
+            let marks = &mut self.history.timeline.marks;
+            if found && let Some(m) = marks.iter_mut().find(|m| m.kind == MarkKind::JitCompile && m.at == end) {
+                m.at = exact;
+                marks.sort_by_key(|m| m.at);
+            }
+        }
+        self.replay_to(here);
+        self.active = active;
+        self.stop_reason = reason;
     }
 
     /// Instructions executed to reach the current state (the position k).

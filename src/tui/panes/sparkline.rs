@@ -164,20 +164,23 @@ impl Pane for SparklinePane {
         let peak = history.iter().copied().max().unwrap_or(0);
         // Title details by priority, each only if it fits: the position, then the speed.
         let room = area.width.saturating_sub(13) as usize;
-        let mut detail = String::new();
-        let mut add = |part: String| {
-            if detail.chars().count() + part.chars().count() <= room {
-                detail.push_str(&part);
-            }
-        };
+        let mut parts = Vec::new();
         if timeline.horizon > 0 {
             match self.cursor {
-                Some(c) => add(format!("· cursor {} / {}", thousands(c), thousands(timeline.horizon))),
-                None => add(format!("· {} / {}", thousands(timeline.position), thousands(timeline.horizon))),
+                Some(c) => parts.push(format!("at {} / {}", thousands(c), thousands(timeline.horizon))),
+                None => parts.push(format!("{} / {}", thousands(timeline.position), thousands(timeline.horizon))),
             }
         }
-        add(format!(" · now {}/s", compact(now)));
-        add(format!(" · peak {}/s", compact(peak)));
+        parts.push(format!("now {}/s", compact(now)));
+        parts.push(format!("peak {}/s", compact(peak)));
+        let mut detail = String::new();
+        for part in parts {
+            let piece = format!("· {part}");
+            let piece = if detail.is_empty() { piece } else { format!(" {piece}") };
+            if detail.chars().count() + piece.chars().count() <= room {
+                detail.push_str(&piece);
+            }
+        }
         let inner = frame(area, buf, title("Timeline", detail, theme, focused), theme, focused);
         if inner.height == 0 || inner.width == 0 {
             return;
