@@ -25,8 +25,9 @@ pub struct Timeline {
 /// One marked VM event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimelineMark {
-    /// Its position: the instruction count after the event (for a JIT compile or a bail-out
-    /// seen during a free run, the end of the slice it happened in).
+    /// Its position: the instruction count after the event (for a bail-out seen during a free
+    /// run, and a JIT compile in a slice ending past the first 4M instructions, the end of the
+    /// slice it happened in).
     pub at: u64,
     /// What happened.
     pub kind: MarkKind,
