@@ -888,7 +888,8 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
 }
 
 /// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
-const MARKERS: [&str; 2] = [
+const MARKERS: [&str; 3] = [
     "▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint  ○ line bp",
     "J native code  * hot loop, interpreted  * member changed  [●] stops on",
+    "timeline: ● here  J compile  B bail-out  M cache miss  R rollback  E error",
 ];
