@@ -263,11 +263,6 @@ impl Debugger {
         }
     }
 
-    /// Bytes the time-travel record holds (the slice history and the timeline's marks).
-    pub fn travel_memory(&self) -> usize {
-        self.history.bytes()
-    }
-
     /// Goes to the state after `target` instructions (at most the horizon): the program is
     /// re-executed from its start with the run's own slice cuts, events muted, output
     /// captured afresh. Paused there (stop reason `time travel`; the timeline says where);
@@ -383,7 +378,7 @@ impl Debugger {
             }
             (Reverse::Continue, None) => {
                 let (at, why) = match marked {
-                    Some((at, kind, label)) => (at, format!("{} ({label})", kind_text(kind))),
+                    Some((at, kind, label)) => (at, format!("{} ({label})", kind.describe())),
                     None => (0, "the start of the run".to_string()),
                 };
                 self.reverse_why = Some(why);
@@ -499,10 +494,6 @@ impl Debugger {
             }
         }
     }
-}
-
-fn kind_text(kind: MarkKind) -> &'static str {
-    kind.describe()
 }
 
 #[cfg(test)]
