@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use zexus_tui::engine::Options;
-use zexus_tui::engine::debug::{Debugger, Goal};
+use zexus_tui::engine::debug::{Debugger, Goal, Reverse};
 use zexus_tui::engine::recorder::EventBreak;
 use zexus_tui::engine::snapshot::{Breakpoint, CacheView, JitView, ProfileView, RunStatus, SessionSnapshot};
 use zexus_tui::tui::app::{App, AppConfig, Mode};
@@ -832,19 +832,34 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
     let mut app = app_paused();
     app.on_key(key('q'));
     assert!(app.quit);
-    // `C` types a breakpoint, `watch …` a watchpoint.
+    // `:` types a breakpoint, `watch …` a watchpoint, `back N` and `at K` travel in time.
     let mut app = app_paused();
-    for c in "C2 if n == 0".chars() {
-        app.on_key(key(c));
+    for text in [":2 if n == 0", ":watch STATE[\"alice\"]", ":back 1,000", ":at 42", ":back x"] {
+        for c in text.chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     }
-    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    for c in "Cwatch STATE[\"alice\"]".chars() {
-        app.on_key(key(c));
-    }
-    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(
         app.outbox,
-        vec![Request::SetBreakpoint("2 if n == 0".to_string()), Request::SetWatch("STATE[\"alice\"]".to_string())]
+        vec![
+            Request::SetBreakpoint("2 if n == 0".to_string()),
+            Request::SetWatch("STATE[\"alice\"]".to_string()),
+            Request::Back(1000),
+            Request::TravelTo(42),
+        ]
+    );
+    assert_eq!(app.message(), Some("expected `back N` with a count N, got 'back x'"));
+    // The reverse keys (gdb's upper case of each step) become reverse requests.
+    let mut app = app_paused();
+    for c in ['p', 'S', 'N', 'O', 'C'] {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.outbox,
+        [Reverse::Instruction, Reverse::StepInto, Reverse::StepLine, Reverse::StepOut, Reverse::Continue]
+            .map(Request::Reverse)
+            .to_vec()
     );
     // `print EXPR` evaluates in the frame selected in the VM pane (the caller after `[`),
     // `display` / `undisplay` keep a watch expression.
@@ -853,7 +868,7 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
     app.on_key(key(char::from(b'1' + vm as u8)));
     app.on_key(key('['));
     for line in ["print from", "display amount * 2", "undisplay amount * 2"] {
-        app.on_key(key('C'));
+        app.on_key(key(':'));
         for c in line.chars() {
             app.on_key(key(c));
         }
@@ -1307,4 +1322,44 @@ fn the_unoptimized_listing_shows_the_pc_and_takes_instruction_breakpoints() {
         }
         other => panic!("an instruction breakpoint, not {other:?}"),
     }
+}
+
+/// Time travel: run to the runtime error, travel 1,000 instructions back; the status bar says
+/// where on the run the debugger is, the timeline pane (`T`) shows the marks and a cursor that
+/// ←/→ and `[`/`]` move and Enter travels to.
+#[test]
+fn timeline_after_travelling_back_from_an_error() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let end = d.position();
+    d.travel_to(end - 1000);
+    let snap = fixed(d.snapshot());
+    assert_eq!((snap.timeline.position, snap.timeline.horizon), (end - 1000, end));
+    assert!(snap.timeline.marks.iter().any(|m| m.kind.symbol() == 'E'), "{:?}", snap.timeline.marks);
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        let screen = format!("{}", draw(&app, size).backend());
+        let status = format!("{} / {} instr", thousands(end - 1000), thousands(end));
+        assert!(screen.contains(&status), "{size:?}: {screen}");
+        app.on_key(key('T'));
+        assert_eq!(app.focus(), PaneId::Sparkline);
+        app.on_key(key('['));
+        app.on_key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        insta::assert_snapshot!(format!("timeline_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.outbox.clear();
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert!(matches!(app.outbox.as_slice(), [Request::TravelTo(k)] if *k < end - 1000), "{:?}", app.outbox);
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

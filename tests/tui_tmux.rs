@@ -511,7 +511,7 @@ fn multi_file_program_in_tmux() {
     assert_terminal_sane(&tmux, dir.path(), "multi-file");
 }
 
-/// Issue 17: a conditional breakpoint typed at the `C` prompt stops a 500-deep recursion at
+/// Issue 17: a conditional breakpoint typed at the `:` prompt stops a 500-deep recursion at
 /// its base case with one `c`.
 #[test]
 fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
@@ -522,7 +522,7 @@ fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
     tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
-    tmux.keys(&["C"]);
+    tmux.keys(&[":"]);
     tmux.wait_for("the breakpoint prompt", |s| s.contains("[FILE:]LINE [ignore N] [if COND]"));
     tmux.keys(&["-l", "2 if n == 0"]);
     tmux.keys(&["Enter"]);
@@ -540,7 +540,7 @@ fn a_conditional_breakpoint_stops_a_500_deep_recursion_in_one_c_in_tmux() {
     assert_terminal_sane(&tmux, dir.path(), "conditional");
 }
 
-/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `C` prompt, stops in the transfer
+/// Issue 17: a watchpoint on `STATE["alice"]`, typed at the `:` prompt, stops in the transfer
 /// that changes it, with old → new.
 #[test]
 fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
@@ -549,8 +549,8 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
-    tmux.keys(&["C"]);
-    tmux.wait_for("the breakpoint prompt", |s| s.contains("watch NAME|STATE[KEY]"));
+    tmux.keys(&[":"]);
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("watch NAME|STATE"));
     tmux.keys(&["-l", "watch STATE[\"alice\"]"]);
     tmux.keys(&["Enter"]);
     tmux.wait_for("the watchpoint set", |s| s.contains("watching STATE[\"alice\"]"));
@@ -600,8 +600,8 @@ fn the_flame_graph_grows_live_on_fib_in_tmux() {
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
 
-    // Stop where fib(10) is first entered: `C` `3 if n == 10`, then `c`.
-    tmux.keys(&["C"]);
+    // Stop where fib(10) is first entered: `:` `3 if n == 10`, then `c`.
+    tmux.keys(&[":"]);
     tmux.keys(&["-l", "3 if n == 10"]);
     tmux.keys(&["Enter"]);
     tmux.keys(&["c"]);
@@ -728,4 +728,89 @@ fn the_demo_is_watched_at_a_chosen_speed_in_tmux() {
     tmux.keys(&["q"]);
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "demo-speed");
+}
+
+/// The instruction count in the status line: `N instr` or, after travelling back, `K / N instr`
+/// (returns K and N; N is K when the debugger is at the end of the run).
+fn status_position(screen: &str) -> Option<(u64, u64)> {
+    let status = screen.lines().next()?;
+    let before = &status[..status.find(" instr")?];
+    let field = before.rsplit('│').next()?.trim();
+    let number = |s: &str| s.trim().replace(',', "").parse::<u64>().ok();
+    match field.split_once('/') {
+        Some((k, n)) => Some((number(k)?, number(n)?)),
+        None => number(field).map(|n| (n, n)),
+    }
+}
+
+/// The screen without what changes from one run to the next at the same state: the status
+/// line after the gas figure (the speed), the speed/timeline pane's rows in the right column
+/// (its sparkline and position), and the source pane's scroll offset (which depends on where
+/// the pane scrolled from; its current line is kept, as the row that has the `✗` or `▶`).
+fn steady_part(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let timeline_top = lines.iter().position(|l| l.contains("Timeline")).unwrap_or(lines.len());
+    let source_end = lines.iter().position(|l| l.starts_with('┗')).unwrap_or(0);
+    let mut steady: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return l.split(" │ gas").next().unwrap_or(l).to_string();
+            }
+            if i >= timeline_top && i + 1 < lines.len() {
+                return l.chars().take(66).collect();
+            }
+            if i < source_end {
+                return l.chars().skip(68).collect();
+            }
+            l.to_string()
+        })
+        .collect();
+    let current = lines[..source_end].iter().find(|l| l.starts_with("┃ ✗") || l.starts_with("┃ ▶"));
+    steady.push(current.map(|l| l.chars().take(68).collect()).unwrap_or_default());
+    steady
+}
+
+/// Issue 17 must-show: on a program that fails after 41,000 instructions, run to the error,
+/// go back 1,000 instructions (`:back 1000`) and one more (`p`), check the state there (the
+/// output printed once, the position in the status bar), then forward again to the error: the
+/// screen shows the same state as the first time.
+#[test]
+fn reverse_1000_instructions_from_a_runtime_error_and_forward_again_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ledger_error.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["c"]);
+    let failed = tmux.wait_still("the runtime error", |s| s.starts_with(" FAILED") && s.contains("division by zero"));
+    let (end, total) = status_position(&failed).expect("a position in the status line");
+    assert_eq!(end, total, "{failed}");
+    assert!(end > 40_000, "{failed}");
+    assert!(failed.contains("sum 24995000") && failed.contains("share 8331666.666666667"), "{failed}");
+    tmux.keys(&[":"]);
+    tmux.wait_for("the prompt", |s| s.contains("back N, at K"));
+    tmux.keys(&["-l", "back 1000"]);
+    tmux.keys(&["Enter"]);
+    let back = tmux.wait_still("1,000 instructions back", |s| s.starts_with(" PAUSED (time travel)"));
+    assert_eq!(status_position(&back), Some((end - 1000, end)), "{back}");
+    // The output is as it was then: printed once, and not yet the sum.
+    assert_eq!(back.matches("transfers 33 alice 5 bob 495").count(), 1, "{back}");
+    assert!(!back.contains("sum 24995000") && !back.contains("division by zero"), "{back}");
+    tmux.keys(&["p"]);
+    let one_more = tmux.wait_still("one more instruction back", |s| s.starts_with(" PAUSED (reverse step)"));
+    assert_eq!(status_position(&one_more), Some((end - 1001, end)), "{one_more}");
+    // Forward again to the error: the same state on screen.
+    tmux.keys(&["c"]);
+    let again =
+        tmux.wait_still("the runtime error again", |s| s.starts_with(" FAILED") && s.contains("division by zero"));
+    assert_eq!(status_position(&again), Some((end, end)), "{again}");
+    let (first, second) = (steady_part(&failed), steady_part(&again));
+    let differing: Vec<String> =
+        first.iter().zip(&second).filter(|(a, b)| a != b).map(|(a, b)| format!("{a}\n{b}")).collect();
+    assert!(differing.is_empty(), "the screens differ:\n{}", differing.join("\n\n"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "time-travel");
 }

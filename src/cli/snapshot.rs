@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::RunOpts;
-use crate::engine::debug::{BreakSpec, Debugger, Goal, Watched, break_file, parse_break};
+use crate::engine::debug::{BreakSpec, Debugger, Goal, Reverse, Watched, break_file, parse_break};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{Breakpoint, LoopState, RunStatus, SessionSnapshot};
 
@@ -28,6 +28,56 @@ fn parse_event(spec: &str) -> Result<(EventBreak, Option<String>), String> {
         Some(f) if f.is_empty() => Err(format!("empty filter after '{name}:'")),
         filter => Ok((event, filter)),
     }
+}
+
+/// A position on the run's timeline as `--at` takes it: `K` (instructions), `P%` of the
+/// run, `end`, or `end-N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtSpec {
+    /// After K instructions.
+    Instructions(u64),
+    /// P percent of the way through the run.
+    Percent(u64),
+    /// N instructions before the run's end.
+    BeforeEnd(u64),
+}
+
+impl AtSpec {
+    /// The instruction count it names in a run of `total` instructions.
+    pub fn resolve(self, total: u64) -> u64 {
+        match self {
+            AtSpec::Instructions(k) => k.min(total),
+            AtSpec::Percent(p) => u64::try_from(u128::from(total) * u128::from(p.min(100)) / 100).unwrap_or(total),
+            AtSpec::BeforeEnd(n) => total.saturating_sub(n),
+        }
+    }
+}
+
+fn parse_at(text: &str) -> Result<AtSpec, String> {
+    let t = text.trim();
+    let bad = || format!("expected K, P%, end or end-N, got '{text}'");
+    if let Some(p) = t.strip_suffix('%') {
+        let p: u64 = p.trim().parse().map_err(|_| bad())?;
+        return if p <= 100 { Ok(AtSpec::Percent(p)) } else { Err(format!("'{text}': a percentage is at most 100")) };
+    }
+    if t == "end" {
+        return Ok(AtSpec::BeforeEnd(0));
+    }
+    if let Some(n) = t.strip_prefix("end-") {
+        return n.trim().parse().map(AtSpec::BeforeEnd).map_err(|_| bad());
+    }
+    t.parse().map(AtSpec::Instructions).map_err(|_| bad())
+}
+
+fn parse_reverse(text: &str) -> Result<Reverse, String> {
+    Ok(match text.trim() {
+        "stepi" => Reverse::Instruction,
+        "step" => Reverse::StepInto,
+        "next" => Reverse::StepLine,
+        "finish" | "out" => Reverse::StepOut,
+        "continue" => Reverse::Continue,
+        other => return Err(format!("unknown reverse goal '{other}' (stepi, step, next, finish, continue)")),
+    })
 }
 
 /// Arguments of `snapshot`.
@@ -67,6 +117,23 @@ pub struct SnapshotArgs {
     /// contract, action or event name: `event-emitted:Transfer`, `action-reverted:Token.transfer`.
     #[arg(long = "break-on", value_name = "EVENT[:FILTER]", value_parser = parse_event)]
     pub break_on: Vec<(EventBreak, Option<String>)>,
+    /// Time travel: after the run stopped, go back N instructions (re-executing the program
+    /// from its start to that point; output is not printed twice).
+    #[arg(long, value_name = "N")]
+    pub back: Option<u64>,
+    /// Time travel: after the run (and `--back`), run a reverse goal (repeatable, in order):
+    /// stepi, step, next, finish, continue (the TUI's p, S, N, O, C).
+    #[arg(long = "reverse", value_name = "GOAL", value_parser = parse_reverse)]
+    pub reverses: Vec<Reverse>,
+    /// Time travel: print the snapshot at this point of the run (repeatable, each printed in
+    /// turn, headed `== instruction K of N`): K instructions, P% of the run, `end`, `end-N`.
+    #[arg(long = "at", value_name = "K|P%|end|end-N", value_parser = parse_at)]
+    pub at: Vec<AtSpec>,
+    /// Print the canonical dump of the VM state (every frame's pc, the whole value stack with
+    /// shared lists and maps named, STATE and open transactions, output, counters, exact
+    /// counts, the JIT's loop states) instead of the snapshot: what time travel reproduces.
+    #[arg(long, conflicts_with = "json")]
+    pub dump: bool,
     /// Also write the Chrome trace of the run (what `e` exports in the TUI) to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -129,6 +196,16 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         debugger.run_to_stop(Goal::Continue, args.steps.unwrap_or(u64::MAX));
         debugger.pause();
     }
+    if args.json && args.at.len() > 1 {
+        eprintln!("error: --json prints one snapshot; give one --at");
+        return ExitCode::from(2);
+    }
+    if let Some(n) = args.back {
+        debugger.travel_to(debugger.position().saturating_sub(n));
+    }
+    for goal in &args.reverses {
+        debugger.reverse(*goal);
+    }
     if let Some(path) = &args.trace {
         if crate::atomic_file::same_file(path, &args.file) {
             eprintln!("error: the trace output {} is the program itself; choose another --trace path", path.display());
@@ -149,9 +226,28 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         }
     }
+    let mut out = std::io::stdout().lock();
+    if args.at.is_empty() {
+        return print_state(&debugger, args, &mut out);
+    }
+    for at in &args.at {
+        let k = debugger.travel_to(at.resolve(debugger.horizon()));
+        let _ = writeln!(out, "== instruction {k} of {}", debugger.horizon());
+        let code = print_state(&debugger, args, &mut out);
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints the snapshot (text or JSON) or the state dump of `debugger` as `args` ask.
+fn print_state(debugger: &Debugger, args: &SnapshotArgs, out: &mut dyn Write) -> ExitCode {
     let mut snap = debugger.snapshot();
     snap.displays = crate::engine::debug::eval::displays(&debugger.session().vm, &args.displays);
-    let text = if args.json {
+    let text = if args.dump {
+        crate::sanitize::clean_lines(&debugger.state_dump())
+    } else if args.json {
         match serde_json::to_string_pretty(&snap) {
             Ok(json) => json + "\n",
             Err(e) => {
@@ -163,7 +259,6 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
         // Program output, source lines and STATE values are the program's: never raw.
         crate::sanitize::clean_lines(&render_text(&snap))
     };
-    let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     ExitCode::SUCCESS
@@ -209,6 +304,17 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
         "counters     instructions {} gas {} calls {} builtin calls {} max depth {}",
         c.instructions, c.gas, c.calls, c.builtin_calls, c.max_depth
     );
+    let tl = &snap.timeline;
+    if tl.horizon > 0 {
+        let marks: Vec<String> =
+            tl.marks.iter().map(|m| format!("{} {} ({})", m.kind.symbol(), m.at, m.label)).collect();
+        let marks = if marks.is_empty() { String::new() } else { format!("; marks: {}", marks.join(", ")) };
+        let _ = writeln!(
+            s,
+            "timeline     instruction {} of {} (record {} bytes){marks}",
+            tl.position, tl.horizon, tl.record_bytes
+        );
+    }
     if !snap.event_breaks.is_empty() {
         let names: Vec<String> = snap
             .event_breaks

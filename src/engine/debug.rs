@@ -34,8 +34,12 @@ use crate::vm::interp::Halt;
 
 pub mod break_list;
 mod contract_breaks;
+mod dump;
 pub mod eval;
 mod export;
+mod travel;
+
+pub use travel::{MAX_SLICE_RUNS, Reverse};
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -290,6 +294,10 @@ pub struct Debugger {
     replay: Option<Replay>,
     /// The instruction count at which a runtime error was already replayed to.
     replayed_error: Option<u64>,
+    /// The slices the run was cut into and the timeline, for time travel.
+    history: travel::History,
+    /// What the last reverse goal found, for its stop reason.
+    reverse_why: Option<String>,
 }
 
 impl Debugger {
@@ -353,8 +361,12 @@ impl Debugger {
             last_counters_ns: 0,
             replay: None,
             replayed_error: None,
+            history: travel::History::default(),
+            reverse_why: None,
         };
         debugger.attach_recorder();
+        // The first build compiles everything: no cache miss worth a mark.
+        let _ = debugger.recorder.try_borrow_mut().map(|mut r| r.take_marks());
         Ok(debugger)
     }
 
@@ -443,6 +455,8 @@ impl Debugger {
         self.replayed_error = None;
         self.last_rollback = None;
         self.break_hits.clear();
+        self.history = travel::History::default();
+        self.collect_marks(true, 0);
         let vm = &self.session.vm;
         self.watches.retain(|w| !matches!(w.what, Watched::Local { .. }));
         for w in &mut self.watches {
@@ -597,6 +611,7 @@ impl Debugger {
     pub fn pause(&mut self) {
         if self.active.take().is_some() {
             self.stop_reason = Some("paused".to_string());
+            self.rejoin_path();
         }
     }
 
@@ -605,6 +620,10 @@ impl Debugger {
     pub fn advance(&mut self, budget: u64) -> bool {
         let stopped = self.advance_inner(budget);
         let _ = self.discarded_text();
+        if !self.is_running() || self.position() >= self.history.horizon {
+            self.rejoin_path();
+        }
+        self.place_marks();
         let now = self.session.sink.now_ns();
         if stopped || now.saturating_sub(self.last_counters_ns) >= COUNTERS_EVERY_NS {
             self.last_counters_ns = now;
@@ -621,7 +640,7 @@ impl Debugger {
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
-            let halt = self.session.vm.run_yielding(budget.max(1));
+            let halt = self.run_vm(budget.max(1), true);
             if let Some(reason) = self.event_stop() {
                 if !matches!(halt, Halt::Budget) {
                     self.after_halt(halt);
@@ -647,7 +666,7 @@ impl Debugger {
                 return self.stop(reason);
             }
             let emitted = self.emitted();
-            let halt = self.session.vm.run(1);
+            let halt = self.run_vm(1, false);
             steps += 1;
             prev = cur;
             if let Some(reason) = self.event_stop().or_else(|| self.emit_check(emitted)) {
@@ -679,7 +698,7 @@ impl Debugger {
         }
         // Yielding: never past `until`, and native code goes on across slices as in the run
         // being replayed.
-        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run_yielding(budget.max(1).min(left)) };
+        let halt = if left == 0 { Halt::Budget } else { self.run_vm(budget.max(1).min(left), true) };
         self.interrupt.set(false);
         if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
             return false;
@@ -702,10 +721,14 @@ impl Debugger {
         let mut left = max_instructions;
         while self.is_running() && left > 0 {
             let slice = left.min(100_000);
+            let before = self.position();
             if self.advance(slice) {
                 return true;
             }
-            left -= slice;
+            // A slice may end early (an interrupt that does not stop, a rollback's mark):
+            // count what ran. A replay rewinds the position; count the whole slice then.
+            let ran = self.position().checked_sub(before).filter(|&n| n > 0).unwrap_or(slice);
+            left = left.saturating_sub(ran);
         }
         !self.is_running()
     }
@@ -739,6 +762,7 @@ impl Debugger {
         snap.last_rollback = self.last_rollback.clone();
         snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
         snap.flame = Some(self.flame_view());
+        snap.timeline = self.timeline();
         snap
     }
 
@@ -871,6 +895,7 @@ impl Debugger {
         }
         self.last_rollback = None;
         self.session.rewind();
+        self.history.rewind();
         self.attach_recorder();
         self.session.run_started = true;
     }

@@ -19,6 +19,7 @@ pub mod program_build;
 pub mod recorder;
 pub mod session_cache;
 pub mod stats;
+pub mod timeline;
 
 use std::cell::RefCell;
 use std::io::Write;

@@ -211,6 +211,69 @@ pub struct Recorder {
     flame: FlameRecorder,
     /// The profiler's per-function figures (for the profile export).
     profiler: Profiler,
+    /// False while the debugger re-runs instructions the trace already holds (after a travel
+    /// back): breaks still queue, the trace is not written twice.
+    tracing: bool,
+    /// Timeline marks seen since the debugger last took them (never while muted).
+    marks: Vec<Mark>,
+}
+
+/// Marks the recorder keeps between two takes at most (older ones are dropped).
+const MAX_MARKS: usize = 4_096;
+
+/// A VM event the time-travel timeline marks, as the recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// What happened.
+    pub kind: MarkKind,
+    /// The instruction count the event carries (`None`: the debugger stamps the position it
+    /// sees after the slice).
+    pub instructions: Option<u64>,
+    /// One line for the timeline's legend (`loop at pc 4 of f`, `division by zero`).
+    pub label: String,
+    /// For a JIT compile: the loop (function, loop index), so the debugger can find the
+    /// instruction where it turned hot.
+    pub compiled_loop: Option<(u32, u16)>,
+}
+
+/// The kinds of timeline marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkKind {
+    /// A loop was compiled to native code.
+    JitCompile,
+    /// Native code bailed out.
+    Bailout,
+    /// A restart recompiled a unit.
+    CacheMiss,
+    /// A transaction rolled back.
+    Rollback,
+    /// A runtime error (caught or not).
+    Error,
+}
+
+impl MarkKind {
+    /// The one-character marker the timeline draws.
+    pub fn symbol(self) -> char {
+        match self {
+            MarkKind::JitCompile => 'J',
+            MarkKind::Bailout => 'B',
+            MarkKind::CacheMiss => 'M',
+            MarkKind::Rollback => 'R',
+            MarkKind::Error => 'E',
+        }
+    }
+
+    /// What the marker means, for the legend.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MarkKind::JitCompile => "JIT compile",
+            MarkKind::Bailout => "bail-out",
+            MarkKind::CacheMiss => "cache miss",
+            MarkKind::Rollback => "rollback",
+            MarkKind::Error => "error",
+        }
+    }
 }
 
 /// The recorder shared between the sink and the debugger.
@@ -235,6 +298,41 @@ impl Recorder {
             reverted: Vec::new(),
             flame: FlameRecorder::new(),
             profiler: Profiler::calls_only(),
+            tracing: true,
+            marks: Vec::new(),
+        }
+    }
+
+    /// Turns writing the trace off (re-running instructions already traced) or back on;
+    /// breaks queue either way.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// Takes the timeline marks seen since the last take, oldest first.
+    pub fn take_marks(&mut self) -> Vec<Mark> {
+        std::mem::take(&mut self.marks)
+    }
+
+    fn name_of(&self, func: u32) -> &str {
+        self.names.get(func as usize).map_or("?", String::as_str)
+    }
+
+    /// Keeps a timeline mark. A rollback raises the VM's interrupt flag, so the VM returns
+    /// right after the `TX_REVERT` and the debugger stamps the mark with its exact position
+    /// (interpreted code only: a loop holding `TX_REVERT` or a call never runs natively, so
+    /// the early return changes nothing the JIT does). JIT compiles and bail-outs do not
+    /// interrupt, since returning early there would change how native code is entered; they
+    /// are stamped with the end of the slice they happened in.
+    fn mark(&mut self, kind: MarkKind, instructions: Option<u64>, label: String) {
+        if self.marks.len() >= MAX_MARKS {
+            self.marks.remove(0);
+        }
+        self.marks.push(Mark { kind, instructions, label, compiled_loop: None });
+        if kind == MarkKind::Rollback
+            && let Some(flag) = &self.interrupt
+        {
+            flag.set(true);
         }
     }
 
@@ -262,6 +360,7 @@ impl Recorder {
         self.reverted.clear();
         self.flame.reset();
         self.profiler = Profiler::calls_only();
+        self.marks.clear();
     }
 
     /// The latest reverted action calls, oldest first (`Token.transfer (190 gas, ...)`).
@@ -348,9 +447,35 @@ impl Listener for Recorder {
         if self.muted {
             return;
         }
-        self.trace.on_event(at_ns, event);
-        self.flame.on_event(at_ns, event);
-        self.profiler.on_event(at_ns, event);
+        // Re-running instructions already recorded (after a travel back) adds nothing to
+        // the trace, the flame graph or the profile.
+        if self.tracing {
+            self.trace.on_event(at_ns, event);
+            self.flame.on_event(at_ns, event);
+            self.profiler.on_event(at_ns, event);
+        }
+        match *event {
+            TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
+                self.mark(MarkKind::JitCompile, None, format!("loop {loop_id} of {}", self.name_of(func)));
+                if let Some(m) = self.marks.last_mut() {
+                    m.compiled_loop = Some((func, loop_id));
+                }
+            }
+            TraceEvent::JitBailout { func, reason, .. } => {
+                self.mark(MarkKind::Bailout, None, format!("{reason} in {}", self.name_of(func)));
+            }
+            TraceEvent::CacheMiss { .. } => self.mark(MarkKind::CacheMiss, Some(0), "unit recompiled".to_string()),
+            TraceEvent::TxRollback { depth, .. } => {
+                self.mark(MarkKind::Rollback, None, format!("depth {depth}"));
+            }
+            TraceEvent::Error { message, instructions, .. } => {
+                self.mark(MarkKind::Error, Some(instructions), message.to_string());
+            }
+            TraceEvent::Caught { message, instructions, .. } => {
+                self.mark(MarkKind::Error, Some(instructions), format!("caught: {message}"));
+            }
+            _ => {}
+        }
         match *event {
             TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
                 self.queue(EventBreak::JitCompiled, Happened::JitCompiled { func, loop_id });
@@ -401,7 +526,10 @@ mod tests {
         let mut r = Recorder::new();
         r.set_interrupt(flag.clone());
         r.on_event(0, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });
-        assert!(r.take_pending().is_empty() && !flag.get());
+        assert!(r.take_pending().is_empty() && !flag.get(), "no break on bail-outs: nothing to stop for");
+        // The timeline still marks it.
+        let marks = r.take_marks();
+        assert_eq!(marks.iter().map(|m| (m.kind, m.instructions)).collect::<Vec<_>>(), [(MarkKind::Bailout, None)]);
         r.set_break(EventBreak::Bailout, true);
         assert!(r.breaks_on(EventBreak::Bailout) && !r.breaks_on(EventBreak::JitCompiled));
         r.on_event(1, &TraceEvent::JitBailout { func: 0, loop_id: 0, pc: 3, reason: "overflow" });

@@ -42,7 +42,8 @@ pub enum Mode {
     Search(String),
     /// The menu of VM events to break on is open.
     EventMenu,
-    /// Typing a breakpoint: `[FILE:]LINE [ignore N] [if COND]`.
+    /// Typing at the `:` prompt: a breakpoint `[FILE:]LINE [ignore N] [if COND]`, `watch
+    /// NAME|STATE["key"]`, `back N` or `at K`.
     BreakPrompt(String),
     /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
     ConfirmQuit,
@@ -395,12 +396,14 @@ impl App {
         }
     }
 
-    /// What a line typed at the breakpoint prompt asks for: `watch NAME|STATE[KEY]`,
-    /// `print EXPR` (or `p EXPR`) in the selected frame, `display EXPR` / `undisplay EXPR`,
-    /// else a breakpoint `[FILE:]LINE [ignore N] [if COND]`.
-    fn prompt_request(&self, text: &str) -> Option<Request> {
+    /// What a line typed at the `:` prompt asks for: `watch NAME|STATE[KEY]`, `print EXPR` (or
+    /// `p EXPR`) in the selected frame, `display EXPR` / `undisplay EXPR`, `back N` and `at K`
+    /// (time travel), else a breakpoint `[FILE:]LINE [ignore N] [if COND]`. A malformed travel
+    /// count is answered in the status line instead.
+    fn prompt_request(&mut self, text: &str) -> Option<Request> {
         let text = text.trim();
         let (word, rest) = text.split_once(' ').map_or((text, ""), |(w, r)| (w, r.trim()));
+        let count = rest.replace([',', '_'], "").parse::<u64>();
         let rest = rest.to_string();
         match word {
             "" => None,
@@ -408,6 +411,15 @@ impl App {
             "print" | "p" => Some(Request::Evaluate(rest, self.pane(PaneId::Vm).selected_frame())),
             "display" => Some(Request::Display(rest)),
             "undisplay" => Some(Request::Undisplay(rest)),
+            "back" | "at" => match count {
+                Ok(n) if word == "back" => Some(Request::Back(n)),
+                Ok(k) => Some(Request::TravelTo(k)),
+                Err(_) => {
+                    let what = if word == "back" { "a count N" } else { "an instruction count K" };
+                    self.message = Some(format!("expected `{word} N` with {what}, got '{text}'"));
+                    None
+                }
+            },
             _ => Some(Request::SetBreakpoint(text.to_string())),
         }
     }
@@ -507,6 +519,14 @@ impl App {
                 self.run_search(&query, if forward { SearchDir::Forward } else { SearchDir::Backward });
             }
             Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
+            Action::Reverse(goal) => {
+                self.message = None;
+                self.outbox.push(Request::Reverse(goal));
+            }
+            Action::TravelTo(k) => {
+                self.message = None;
+                self.outbox.push(Request::TravelTo(k));
+            }
             Action::Export => self.export(),
             Action::NextTheme => {
                 self.theme_index = (self.theme_index + 1) % self.themes.len();
@@ -806,7 +826,13 @@ impl App {
         {
             ranked.push((2, detail));
         }
-        ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
+        if snap.timeline.travelled_back() {
+            let (k, total) = (snap.timeline.position, snap.timeline.horizon);
+            // Where on the run the debugger is matters most after travelling back.
+            ranked.push((1, format!("{} / {} instr", panes::thousands(k), panes::thousands(total))));
+        } else {
+            ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
+        }
         ranked.push((4, format!("gas {}", panes::thousands(snap.counters.gas))));
         if let Some(ips) = snap.ips_history.last() {
             ranked.push((5, format!("{}/s", panes::compact(*ips))));
@@ -881,7 +907,7 @@ impl App {
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
             let text = format!(
-                "> {spec}▏  ([FILE:]LINE [ignore N] [if COND] · watch NAME|STATE[KEY] · print EXPR · display EXPR; Esc: cancel)"
+                ":{spec}▏  ([FILE:]LINE [ignore N] [if COND] · watch NAME|STATE[KEY] · print/display EXPR · back N · at K; Esc)"
             );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
@@ -1175,7 +1201,8 @@ fn help_scroll_limit(area: Rect) -> usize {
 }
 
 /// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
-const MARKERS: [&str; 2] = [
+const MARKERS: [&str; 3] = [
     "Markers: ▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint",
     "○ line bp  J native code  * hot loop, interpreted / changed  [●] stops on",
+    "timeline: ● here  J compile  B bail-out  M cache miss  R rollback  E error",
 ];

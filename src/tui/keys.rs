@@ -9,7 +9,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::engine::debug::Goal;
+use crate::engine::debug::{Goal, Reverse};
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::Breakpoint;
 
@@ -30,8 +30,13 @@ pub enum Action {
     ToggleBreakpoint(Breakpoint),
     /// Open the menu of VM events to break on.
     EventMenu,
-    /// Type a breakpoint with options: `[FILE:]LINE [ignore N] [if COND]`.
+    /// Open the `:` prompt: a breakpoint with options (`[FILE:]LINE [ignore N] [if COND]`),
+    /// `watch NAME|STATE["key"]`, `back N` or `at K` (time travel).
     BreakPrompt,
+    /// Run a goal backward (time travel).
+    Reverse(Reverse),
+    /// Travel to the state after this many instructions.
+    TravelTo(u64),
     /// Open the four-way view of loop `loop_id` of `function`.
     OpenLoopView {
         /// Function index.
@@ -312,7 +317,7 @@ pub const KEYS: &[KeyRow] = &[
         "slower / faster run",
         None,
     ),
-    row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
+    row(Section::Run, &[(Char(':'), G(Action::BreakPrompt))], "break/watch/print…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(
         Section::Panes,
@@ -336,6 +341,20 @@ pub const KEYS: &[KeyRow] = &[
         None,
     ),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
+    // Time travel moves through the run (gdb's convention: the upper case of each step).
+    row(
+        Section::Move,
+        &[
+            (Char('S'), G(Action::Reverse(Reverse::StepInto))),
+            (Char('N'), G(Action::Reverse(Reverse::StepLine))),
+            (Char('O'), G(Action::Reverse(Reverse::StepOut))),
+            (Char('C'), G(Action::Reverse(Reverse::Continue))),
+        ],
+        "reverse of s n o c",
+        None,
+    ),
+    row(Section::Move, &[(Char('p'), G(Action::Reverse(Reverse::Instruction)))], "reverse instr. step", None),
+    row(Section::Move, &[(Char('T'), G(Action::FocusIndex(6)))], "timeline (←→ Enter)", None),
     row(
         Section::Move,
         &[

@@ -23,7 +23,7 @@ use std::rc::Rc;
 use super::pace::{Pace, Speed};
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
-use crate::engine::debug::{BreakOptions, Debugger, Goal, Watched, break_list};
+use crate::engine::debug::{BreakOptions, Debugger, Goal, Reverse, Watched, break_list};
 use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
 use crate::engine::snapshot::{BreakRow, Breakpoint, ErrorView, ProgramInfo, RunStatus, SessionSnapshot};
@@ -87,6 +87,12 @@ pub enum Request {
     /// Continue until the next VM event of any kind (every event break on for this run, the
     /// user's own set back once it stops).
     RunToEvent,
+    /// Run a goal backward (time travel).
+    Reverse(Reverse),
+    /// Travel to the state after this many instructions.
+    TravelTo(u64),
+    /// Travel this many instructions back.
+    Back(u64),
     /// Stop the thread.
     Quit,
 }
@@ -685,6 +691,21 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut
         }
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
         Request::ExportAll(dir) => out.notice(export_all(debugger, &dir)),
+        Request::Reverse(goal) => {
+            state.pace.animating = false;
+            debugger.pause();
+            debugger.reverse(goal);
+        }
+        Request::TravelTo(k) => {
+            state.pace.animating = false;
+            debugger.pause();
+            debugger.travel_to(k);
+        }
+        Request::Back(n) => {
+            state.pace.animating = false;
+            debugger.pause();
+            debugger.travel_to(debugger.position().saturating_sub(n));
+        }
         Request::Quit => return false,
     }
     true

@@ -105,7 +105,7 @@ impl Debugger {
                 self.end_replay();
                 return false;
             }
-            let halt = self.session.vm.run(1);
+            let halt = self.run_vm(1, false);
             self.interrupt.set(false);
             if let Some(reason) = self.emit_check(seen) {
                 self.end_replay();

@@ -198,6 +198,7 @@ impl Session {
             flame: None,
             clock_us: 0,
             ips_history: Vec::new(),
+            timeline: Default::default(),
             program,
         }
     }

@@ -593,6 +593,10 @@ pub struct SessionSnapshot {
     pub clock_us: u64,
     /// Recent instructions-per-second samples, oldest first (filled by the publisher).
     pub ips_history: Vec<u64>,
+    /// The time-travel timeline: position, the run's furthest point, marked events (filled
+    /// by the debugger; empty for a plain session).
+    #[serde(default)]
+    pub timeline: crate::engine::timeline::Timeline,
 }
 
 // Snapshots cross from the VM thread to the UI thread: they must stay plain, sendable data.
