@@ -697,10 +697,13 @@ impl Debugger {
         let mut left = max_instructions;
         while self.is_running() && left > 0 {
             let slice = left.min(100_000);
+            let before = self.session.vm.counters.instructions;
             if self.advance(slice) {
                 return true;
             }
-            left -= slice;
+            // A yielding slice may end early (where native code paused): count what ran.
+            let ran = self.session.vm.counters.instructions.saturating_sub(before);
+            left -= if ran == 0 { slice } else { ran.min(slice) };
         }
         !self.is_running()
     }
