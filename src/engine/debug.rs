@@ -32,8 +32,10 @@ use crate::trace::chrome::ChromeSummary;
 use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
+pub mod break_list;
 mod contract_breaks;
 pub mod eval;
+mod export;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -582,6 +584,9 @@ impl Debugger {
                 self.session.run_started = true;
                 self.session.sink.emit(&TraceEvent::RunStart);
                 self.counters_event();
+            } else if let Ok(mut r) = self.recorder.try_borrow_mut() {
+                // The time paused is nobody's: the flame graph's clock starts again here.
+                r.resume_clock(self.session.sink.now_ns());
             }
             self.active = Some(Active { goal, start, prev: start, steps: 0 });
             self.stop_reason = None;
@@ -731,10 +736,12 @@ impl Debugger {
         }
         snap.stop_reason = if self.is_running() { None } else { self.stop_reason.clone() };
         snap.breakpoints = self.breakpoints.iter().copied().collect();
+        snap.break_list = self.break_rows();
         snap.event_breaks = self.event_breaks.iter().copied().collect();
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
         snap.last_rollback = self.last_rollback.clone();
         snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
+        snap.flame = Some(self.flame_view());
         snap
     }
 

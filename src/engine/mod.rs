@@ -9,6 +9,7 @@ pub mod builder;
 pub mod cache;
 pub mod counts;
 pub mod files;
+pub mod flame;
 pub mod jit_policy;
 pub mod loader;
 pub mod observe;

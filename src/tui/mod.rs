@@ -9,6 +9,7 @@
 pub mod app;
 pub mod event;
 pub mod keys;
+pub mod pace;
 pub mod panes;
 pub mod sanitize;
 pub mod theme;
@@ -61,6 +62,10 @@ pub struct TuiConfig {
     pub export_path: PathBuf,
     /// Start running at once instead of paused at the first line.
     pub run: bool,
+    /// VM events to break on from the start (the demo arms some).
+    pub arm: Vec<crate::engine::recorder::EventBreak>,
+    /// A first status-line message (the demo says what to press).
+    pub hint: Option<String>,
 }
 
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -186,6 +191,9 @@ pub fn run(config: TuiConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if !config.arm.is_empty() {
+        worker.send(worker::Request::ArmEventBreaks(config.arm.clone()));
+    }
     let signals = match event::Signals::install() {
         Ok(s) => s,
         Err(e) => {
@@ -224,6 +232,9 @@ fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io
         mouse: config.mouse,
         export_path: config.export_path.clone(),
     });
+    if let Some(hint) = &config.hint {
+        app.apply(keys::Action::Status(hint.clone()));
+    }
     let mut reported_death = false;
     loop {
         if let Some(sig) = signals.caught() {

@@ -149,18 +149,28 @@ impl Session {
             state_len,
             transactions: {
                 let mut writes = vm.ledger.contracts.pending_writes().into_iter();
+                let mut state_writes = vm.ledger.overlay_writes().into_iter();
                 vm.ledger
                     .overlay_keys()
                     .into_iter()
                     .enumerate()
                     .map(|(i, keys)| {
+                        let state = state_writes
+                            .next()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, old, new)| {
+                                let old = old.map_or_else(|| "unset".to_string(), data_preview);
+                                format!("{k:?}: {old} → {}", data_preview(new))
+                            })
+                            .collect();
                         let members = writes
                             .next()
                             .unwrap_or_default()
                             .iter()
                             .map(|(m, old, new)| format!("{m}: {} → {}", preview(old), preview(new)))
                             .collect();
-                        TxView { depth: i + 1, keys, members }
+                        TxView { depth: i + 1, keys, writes: state, members }
                     })
                     .collect()
             },
@@ -172,6 +182,8 @@ impl Session {
             output,
             output_total,
             warnings: vm.warnings.clone(),
+            displays: Vec::new(),
+            break_list: Vec::new(),
             error: self.error_view(),
             loops,
             breakpoints: Vec::new(),
@@ -183,6 +195,7 @@ impl Session {
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),
             profile,
+            flame: None,
             clock_us: 0,
             ips_history: Vec::new(),
             program,

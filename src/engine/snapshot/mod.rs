@@ -239,8 +239,35 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// The same writes as `"key": old → new` (old `unset` for a new key), in key order.
+    #[serde(default)]
+    pub writes: Vec<String>,
     /// Contract members it changed so far, as `C#k.member: old → new`.
     pub members: Vec<String>,
+}
+
+/// How a transaction's row names its pending writes: ` (no writes yet)`, ` (1 pending write)`.
+pub fn pending(n: usize) -> String {
+    match n {
+        0 => " (no writes yet)".to_string(),
+        1 => " (1 pending write)".to_string(),
+        n => format!(" ({n} pending writes)"),
+    }
+}
+
+/// One entry of the debugger's breakpoint list (see `engine::debug::break_list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakRow {
+    /// The line (or instruction) breakpoint, if it is one.
+    pub line: Option<Breakpoint>,
+    /// The watchpoint's expression (`STATE["alice"]`, a name), if it is one.
+    pub watch: Option<String>,
+    /// How the list shows it: `line 17 if n == 0`, `watch STATE["alice"] = 100`.
+    pub what: String,
+    /// Times it stopped (its condition holding) since the last restart.
+    pub hits: u64,
+    /// False for a disabled entry: listed, but it does not stop the run.
+    pub enabled: bool,
 }
 
 /// The error a program failed with.
@@ -527,6 +554,12 @@ pub struct SessionSnapshot {
     pub output_total: u64,
     /// Warnings the VM produced at the end of the run.
     pub warnings: Vec<String>,
+    /// The breakpoint list: line breakpoints, then watchpoints (the TUI adds its disabled
+    /// ones).
+    pub break_list: Vec<BreakRow>,
+    /// Watch expressions (gdb's `display`) evaluated in the innermost frame at this stop: the
+    /// expression and its value, or `⚠ ` and why it has none.
+    pub displays: Vec<Binding>,
     /// The runtime error, if the program failed.
     pub error: Option<ErrorView>,
     /// Every loop of the program with its counters.
@@ -552,6 +585,10 @@ pub struct SessionSnapshot {
     pub cache: Option<CacheView>,
     /// Execution counts; `None` until the profiler lands.
     pub profile: Option<ProfileView>,
+    /// The flame graph and function table of the run so far (`engine::flame`; the
+    /// debugger's snapshots have it).
+    #[serde(default)]
+    pub flame: Option<crate::engine::flame::FlameView>,
     /// Microseconds since the session started, by the publisher's clock (0 when unknown).
     pub clock_us: u64,
     /// Recent instructions-per-second samples, oldest first (filled by the publisher).

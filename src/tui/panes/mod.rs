@@ -5,6 +5,7 @@ pub mod bytecode;
 pub mod cache;
 pub mod contracts;
 pub mod files;
+pub mod flame;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
@@ -108,7 +109,7 @@ pub trait Pane {
     /// A click on row `row` of the pane's inner area.
     fn click(&mut self, _row: u16) {}
     /// Searches for `query` from the cursor on; returns a status message.
-    fn search(&mut self, _query: &str) -> Option<String> {
+    fn search(&mut self, _query: &str, _dir: SearchDir) -> Option<String> {
         None
     }
     /// The file of the program the pane shows (the source pane), if it shows one.
@@ -118,6 +119,13 @@ pub trait Pane {
     /// Shows file `file` at 1-based `line` (see `Action::ShowFile`); panes that show no file
     /// ignore it.
     fn show_file(&mut self, _file: u32, _line: u32) {}
+    /// Shows where call frame `frame` (index in the snapshot's frames) is (see
+    /// `Action::ShowFrame`); panes without a position ignore it.
+    fn show_frame(&mut self, _frame: usize) {}
+    /// The call frame the user selected in this pane (the VM pane), if any.
+    fn selected_frame(&self) -> Option<usize> {
+        None
+    }
     /// The exact figures of the selected row (a count a column may show rounded), for the
     /// status bar: `line 8: 35,000 instructions`.
     fn selected_detail(&self) -> Option<String> {
@@ -129,6 +137,15 @@ pub trait Pane {
 /// (over the whole screen, `four_way.rs`) and the pass-by-pass view (over the bytecode pane's
 /// inside, `passes.rs`). Unlike a [`Pane`] it has no place in the layout: it cannot be focused,
 /// hidden or zoomed, and it closes back to what it covers.
+/// Which way a search moves from the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchDir {
+    /// To the next match after the cursor (`/` then Enter, `,`).
+    Forward,
+    /// To the previous match before the cursor (`.`).
+    Backward,
+}
+
 pub trait Overlay {
     /// Takes a new snapshot (the overlay keeps it for drawing and keys).
     fn update(&mut self, snap: &Arc<SessionSnapshot>);
