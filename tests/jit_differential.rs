@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::jit_programs::{Limits, program, run};
+use common::jit_programs::{Limits, program, run, run_sliced};
 
 /// The generator really produces loops the JIT enters (otherwise the test would prove
 /// nothing).
@@ -69,6 +69,10 @@ fn edge_cases_match_the_interpreter() {
                 let (reference, _) = run(src, false, limits);
                 let (jitted, _) = run(src, true, limits);
                 assert_eq!(reference, jitted, "program:\n{src}\nlimits: {limits:?}");
+                if slice.is_some() {
+                    let (yielding, _) = run_sliced(src, true, limits, true);
+                    assert_eq!(reference, yielding, "yielding slices, program:\n{src}\nlimits: {limits:?}");
+                }
             }
         }
     }

@@ -187,17 +187,19 @@ fn debugger_session_in_tmux() {
     // `B` `1`: break when a loop is JIT-compiled; running stops when the loop compiles.
     if cfg!(target_arch = "x86_64") {
         tmux.keys(&["B"]);
-        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.wait_for("the event menu", |s| s.contains("Breakpoints and VM events"));
         tmux.keys(&["1"]);
         tmux.wait_for("the break on compilation", |s| s.lines().next().is_some_and(|l| l.contains("⚑ jit")));
-        tmux.keys(&["Enter"]);
+        tmux.keys(&["Escape"]);
+        tmux.wait_for("the menu closed", |s| !s.contains("Breakpoints and VM events"));
         tmux.keys(&["Space"]);
         tmux.wait_for("the stop on compilation", |s| s.starts_with(" PAUSED (JIT compiled loop at line 8)"));
         tmux.keys(&["B"]);
-        tmux.wait_for("the event menu", |s| s.contains("Break on VM events"));
+        tmux.wait_for("the event menu", |s| s.contains("Breakpoints and VM events"));
         tmux.keys(&["1"]);
         tmux.wait_for("the break off", |s| s.lines().next().is_some_and(|l| !l.contains("⚑")));
-        tmux.keys(&["Enter"]);
+        tmux.keys(&["Escape"]);
+        tmux.wait_for("the menu closed", |s| !s.contains("Breakpoints and VM events"));
     }
     tmux.keys(&["Space"]);
     tmux.wait_for("running", |s| s.starts_with(" RUNNING"));
@@ -335,10 +337,11 @@ fn a_catch_breakpoint_stops_at_the_throw_in_tmux() {
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
     tmux.keys(&["B"]);
-    tmux.wait_for("the event menu", |s| s.contains("Break on VM events") && s.contains("an error is caught"));
+    tmux.wait_for("the event menu", |s| s.contains("Breakpoints and VM events") && s.contains("an error is caught"));
     tmux.keys(&["6"]);
     tmux.wait_for("the break on catch", |s| s.lines().next().is_some_and(|l| l.contains("⚑ catch")));
-    tmux.keys(&["Enter"]);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the menu closed", |s| !s.contains("Breakpoints and VM events"));
     tmux.keys(&["Space"]);
     let screen = tmux.wait_still("the stop at the throw", |s| {
         s.starts_with(" PAUSED (error caught: throw \"deep 3\" (line 3, unwinding 5 frames")
@@ -368,7 +371,7 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
     tmux.keys(&["B"]);
-    tmux.wait_for("the event menu", |s| s.contains("Break on VM events") && s.contains("a require fails"));
+    tmux.wait_for("the event menu", |s| s.contains("Breakpoints and VM events") && s.contains("a require fails"));
     tmux.keys(&["/"]);
     tmux.keys(&["-l", "Token.transfer"]);
     tmux.wait_for("the typed filter", |s| s.contains("filter for 7-9: Token.transfer"));
@@ -377,7 +380,7 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
     tmux.wait_for("the filtered break", |s| s.contains("only Token.transfer"));
     tmux.keys(&["Escape"]);
     // Space only once the menu is closed: an Escape followed at once by a key reads as Alt+key.
-    tmux.wait_for("the menu closed", |s| !s.contains("Break on VM events"));
+    tmux.wait_for("the menu closed", |s| !s.contains("Breakpoints and VM events"));
     tmux.keys(&["Space"]);
     let screen = tmux.wait_still("the stop at the failed require", |s| {
         s.starts_with(" PAUSED (require failed: Requirement failed: insufficient balance in Token.transfer (line 15))")

@@ -16,6 +16,7 @@ use clap::Args;
 
 use super::RunOpts;
 use crate::engine::{Options, Session, observe};
+use crate::jit::JitLoopStatus;
 use crate::trace::Profiler;
 use crate::trace::report::{LoopJitFigures, ProfileReport};
 
@@ -88,8 +89,8 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
         Some(_) => ProfileReport::new_in(&profile, &session.build.program, &main.sources, &path),
         None => ProfileReport::new(&profile, &session.build.program, &src, &path),
     };
-    let figures: Vec<LoopJitFigures> = session
-        .jit_info()
+    let info = session.jit_info();
+    let mut figures: Vec<LoopJitFigures> = info
         .loops
         .iter()
         .map(|l| LoopJitFigures {
@@ -98,8 +99,30 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
             entries: l.entries,
             bailouts: l.bailouts,
             native_instructions: l.native_instructions,
+            reason: match &l.status {
+                JitLoopStatus::Compiled => None,
+                JitLoopStatus::Refused(why) | JitLoopStatus::Blacklisted(why) => Some(why.clone()),
+            },
         })
         .collect();
+    // Loops that never turned hot but that the JIT will refuse: say why (the static pre-check).
+    if session.jit_summary().enabled && info.available {
+        for proto in &session.vm.program.protos {
+            for i in 0..proto.loops.len() as u16 {
+                if info.loops.iter().any(|l| l.proto_id == proto.id && l.loop_id == i) {
+                    continue;
+                }
+                if let Some(why) = crate::jit::static_refusal(proto, i) {
+                    figures.push(LoopJitFigures {
+                        function_id: proto.id,
+                        loop_id: i,
+                        reason: Some(why),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
     data.set_jit(&figures);
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {

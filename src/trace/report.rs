@@ -16,7 +16,7 @@
 //! - `lines`: `[{line, count, text}]`: instructions executed per source line (1-based).
 //! - `instructions`: `[{function_id, function, pc, op, line, count}]`.
 //! - `loops`: `[{function_id, function, loop_id, header_pc, header_line, text, iterations,
-//!   hot, compiled, status, native_bytes, bailouts, entries, native_instructions}]`, by
+//!   hot, compiled, status, native_bytes, bailouts, entries, native_instructions, reason}]`, by
 //!   `iterations` (back-edges taken); `status` is `compiled`, `interpreted` (hot but not
 //!   compiled) or `cold`. The field-by-field reference is docs/json.md.
 
@@ -169,10 +169,13 @@ pub struct LoopRow {
     pub entries: u64,
     /// Bytecode instructions run as native code.
     pub native_instructions: u64,
+    /// Why it is not compiled: the JIT's refusal or blacklisting, or, for a loop that never
+    /// turned hot, the refusal its code alone predicts (`jit::static_refusal`); else `null`.
+    pub reason: Option<String>,
 }
 
 /// The JIT's figures for one loop, as `ProfileReport::set_jit` takes them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoopJitFigures {
     /// Function index.
     pub function_id: u32,
@@ -184,6 +187,8 @@ pub struct LoopJitFigures {
     pub bailouts: u64,
     /// Instructions run as native code.
     pub native_instructions: u64,
+    /// Why it is not compiled (see [`LoopRow::reason`]).
+    pub reason: Option<String>,
 }
 
 /// One row of the gas report: the external calls of one contract action.
@@ -398,6 +403,7 @@ impl ProfileReport {
                     bailouts: seen.bailouts,
                     entries: 0,
                     native_instructions: 0,
+                    reason: None,
                 });
             }
         }
@@ -442,8 +448,9 @@ impl ProfileReport {
     pub fn set_jit(&mut self, figures: &[LoopJitFigures]) {
         for l in &mut self.loops {
             let f = figures.iter().find(|f| (f.function_id, f.loop_id) == (l.function_id, l.loop_id));
-            let f = f.copied().unwrap_or_default();
-            (l.entries, l.bailouts, l.native_instructions) = (f.entries, f.bailouts, f.native_instructions);
+            let f = f.cloned().unwrap_or_default();
+            (l.entries, l.bailouts, l.native_instructions, l.reason) =
+                (f.entries, f.bailouts, f.native_instructions, f.reason);
         }
         self.totals.jit_entries = figures.iter().map(|f| f.entries).sum();
         self.totals.jit_bailouts = figures.iter().map(|f| f.bailouts).sum();
@@ -557,7 +564,10 @@ impl ProfileReport {
                     l.entries,
                     l.bailouts,
                     l.native_instructions,
-                    l.text
+                    match &l.reason {
+                        Some(why) => format!("{}  ({why})", l.text),
+                        None => l.text.clone(),
+                    }
                 );
             }
         }

@@ -795,8 +795,9 @@ impl App {
         let does_not_build = snap.error.as_ref().is_some_and(|e| e.kind == crate::vm::error::ErrorKind::Compile);
         let label = match (&snap.stop_reason, snap.status) {
             (Some(reason), RunStatus::Paused) => {
-                // A long stop reason leaves room for the location: cut by words, with `…`.
-                let room = (area.width as usize).saturating_sub(snap.status.label().len() + 5 + 28).max(12);
+                // The stop reason whole if the bar can hold it (the parts after it give way
+                // first), else cut by words with `…`.
+                let room = (area.width as usize).saturating_sub(snap.status.label().len() + 5).max(12);
                 format!(" {} ({}) ", snap.status.label(), panes::fit_words(reason, room))
             }
             (Some(reason), RunStatus::Failed) if does_not_build => format!(" {} ({reason}) ", snap.status.label()),
@@ -871,7 +872,15 @@ impl App {
                     format!(" {} ", ranked.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" │ "))
                 };
                 let mut text = join(&ranked);
-                // The location in short (`f:44 pc 10`) before anything else gives way.
+                while !fits(&text) && ranked.len() > 1 {
+                    let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
+                    else {
+                        break;
+                    };
+                    ranked.remove(drop);
+                    text = join(&ranked);
+                }
+                // Then the location in short (`f:44 pc 10`), then nothing.
                 if !fits(&text)
                     && let Some(loc) = snap.location
                     && let Some(first) = ranked.first_mut()
@@ -881,13 +890,13 @@ impl App {
                     first.1 = format!("{name}:{} pc {}", loc.line, loc.pc);
                     text = join(&ranked);
                 }
-                while !fits(&text) && ranked.len() > 1 {
+                while !fits(&text) && !ranked.is_empty() {
                     let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
                     else {
                         break;
                     };
                     ranked.remove(drop);
-                    text = join(&ranked);
+                    text = if ranked.is_empty() { String::new() } else { join(&ranked) };
                 }
                 text
             }

@@ -362,27 +362,24 @@ impl Vm {
                 self.emit_instr_event();
                 fuel = 1;
             }
-            if let Some(pause) = self.native_pause.take() {
-                match self.resume_native(pause, fuel) {
-                    Some((n, paused)) => {
-                        self.counters.instructions += n;
-                        remaining = remaining.saturating_sub(n);
-                        if self.interrupt.get() {
-                            return Halt::Budget;
-                        }
-                        if !paused || n > 0 {
-                            continue;
-                        }
-                        // Too little fuel left for native code to go on: a yielding run ends
-                        // its slice here (the next one goes on natively) once it has done
-                        // something; otherwise the interpreter runs the rest.
-                        if self.yielding && remaining < budget {
-                            return Halt::Budget;
-                        }
-                        self.native_pause = None;
-                    }
-                    None => {}
+            if let Some(pause) = self.native_pause.take()
+                && let Some((n, paused)) = self.resume_native(pause, fuel)
+            {
+                self.counters.instructions += n;
+                remaining = remaining.saturating_sub(n);
+                if self.interrupt.get() {
+                    return Halt::Budget;
                 }
+                if !paused || n > 0 {
+                    continue;
+                }
+                // Too little fuel left for native code to go on: a yielding run ends its slice
+                // here (the next one goes on natively) once it has done something; otherwise
+                // the interpreter runs the rest.
+                if self.yielding && remaining < budget {
+                    return Halt::Budget;
+                }
+                self.native_pause = None;
             }
             let before = fuel;
             let mut exit =

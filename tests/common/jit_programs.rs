@@ -56,6 +56,12 @@ pub struct Limits {
 
 /// Runs `src` with or without the JIT; returns what it did and the number of native entries.
 pub fn run(src: &str, jit: bool, limits: Limits) -> (Observed, u64) {
+    run_sliced(src, jit, limits, false)
+}
+
+/// [`run`], with the slices run by `Vm::run_yielding` when `yielding` (as the debugger runs
+/// them: a slice may end early where native code paused, and the next goes on natively).
+pub fn run_sliced(src: &str, jit: bool, limits: Limits, yielding: bool) -> (Observed, u64) {
     let options = Options {
         vm: VmConfig {
             gas_limit: limits.gas_limit,
@@ -78,7 +84,8 @@ pub fn run(src: &str, jit: bool, limits: Limits) -> (Observed, u64) {
     let halt = match limits.slice {
         None => session.run_to_end(),
         Some(slice) => loop {
-            match session.vm.run(slice) {
+            let halt = if yielding { session.vm.run_yielding(slice) } else { session.vm.run(slice) };
+            match halt {
                 Halt::Budget => continue,
                 other => break other,
             }
@@ -244,6 +251,15 @@ pub fn check(seed: u64, limits: Limits) -> Result<(), String> {
         return Err(format!(
             "JIT and interpreter differ:\n{reference:?}\n{jitted:?}\nprogram:\n{src}\nlimits: {limits:?}"
         ));
+    }
+    if limits.slice.is_some() {
+        // Slices that end where native code paused and go on natively at the next run.
+        let (yielding, _) = run_sliced(&src, true, limits, true);
+        if reference != yielding {
+            return Err(format!(
+                "JIT in yielding slices and interpreter differ:\n{reference:?}\n{yielding:?}\nprogram:\n{src}\nlimits: {limits:?}"
+            ));
+        }
     }
     Ok(())
 }
