@@ -488,9 +488,7 @@ impl Vm {
     }
 
     fn undefined(&self, name: &str) -> VmError {
-        // A module's globals are `x@N`; the message names the variable as written.
-        let name = modules::split_global(name).0;
-        VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
+        undefined(name)
     }
 
     /// Runs at most `*fuel` instructions. The value stack is moved out of `self` for the
@@ -620,92 +618,6 @@ impl Vm {
                 }
             };
         }
-        // Writes the state back and returns; the stack top is the static one at `ip`.
-        macro_rules! leave {
-            ($exit:expr) => {{
-                self.sp = top_at!(ip!());
-                self.counters.gas = gas;
-                *fuel = fuel_left;
-                return $exit;
-            }};
-        }
-        macro_rules! account {
-            () => {
-                count_run!(ip!());
-                if !EXACT {
-                    fuel_left = fuel_left.saturating_sub((block_rest - rest.len()) as u64);
-                }
-            };
-        }
-        // Splits the stack at `base` for a frame of `$size` positions, growing the storage if
-        // it is too short.
-        macro_rules! rebase {
-            ($size:expr) => {{
-                let need = base + ($size) as usize;
-                if need > vec.len() {
-                    grow(vec, need);
-                }
-                let at = base.min(vec.len());
-                let (b, f) = vec.split_at_mut(at);
-                below = b;
-                fr = f;
-            }};
-        }
-        // Makes the innermost call record the running frame.
-        macro_rules! load_frame {
-            () => {{
-                let Some(f) = self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).copied() else {
-                    self.counters.gas = gas;
-                    *fuel = fuel_left;
-                    return Exit::Finished;
-                };
-                let Some(p) = program.protos.get(f.proto as usize) else {
-                    self.counters.gas = gas;
-                    *fuel = fuel_left;
-                    return Exit::Error(self.locate(internal("frame function is not part of the program"), f.ip + 1));
-                };
-                proto = p;
-                base = f.base;
-                code = &p.exec.ops;
-                rest = code.get(f.ip..).unwrap_or_default();
-                block_rest = rest.len();
-                rebase!(p.exec.frame_size);
-                if !EXACT && fuel_left <= code.len() as u64 {
-                    leave!(Exit::Fuel);
-                }
-            }};
-        }
-        macro_rules! jump {
-            ($target:expr) => {{
-                account!();
-                rest = code.get($target..).unwrap_or_default();
-                block_rest = rest.len();
-                if !EXACT && fuel_left <= code.len() as u64 {
-                    set_ip!(ip!());
-                    leave!(Exit::Fuel);
-                }
-            }};
-        }
-        // The value at frame position `$pos`.
-        macro_rules! get {
-            ($pos:expr) => {
-                fr.get(($pos) as usize)
-            };
-        }
-        macro_rules! get_mut {
-            ($pos:expr) => {
-                fr.get_mut(($pos) as usize)
-            };
-        }
-        // Stores into position `$pos`, at or above the stack top (so nothing to drop there).
-        macro_rules! put {
-            ($pos:expr, $v:expr) => {{
-                let v = $v;
-                if let Some(slot) = get_mut!($pos) {
-                    put(slot, v);
-                }
-            }};
-        }
         // Stores the integer `$x` into position `$pos`, at or above the stack top.
         macro_rules! put_int {
             ($pos:expr, $x:expr) => {{
@@ -793,6 +705,111 @@ impl Vm {
                 }
             }};
         }
+        // The two operands at `$a`, `$a + 1`, in place.
+        macro_rules! pair {
+            ($a:expr) => {{
+                let a = ($a) as usize;
+                match fr.get_mut(a..a + 2) {
+                    Some([x, y]) => (x, y),
+                    _ => fail!($a, internal("stack underflow")),
+                }
+            }};
+        }
+        // Locates a handler's `ops::Fault`: the stack top it names, the error.
+        macro_rules! fault {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err((top, err)) => fail!(top, err),
+                }
+            };
+        }
+        // Writes the state back and returns; the stack top is the static one at `ip`.
+        macro_rules! leave {
+            ($exit:expr) => {{
+                self.sp = top_at!(ip!());
+                self.counters.gas = gas;
+                *fuel = fuel_left;
+                return $exit;
+            }};
+        }
+        macro_rules! account {
+            () => {
+                count_run!(ip!());
+                if !EXACT {
+                    fuel_left = fuel_left.saturating_sub((block_rest - rest.len()) as u64);
+                }
+            };
+        }
+        // Splits the stack at `base` for a frame of `$size` positions, growing the storage if
+        // it is too short.
+        macro_rules! rebase {
+            ($size:expr) => {{
+                let need = base + ($size) as usize;
+                if need > vec.len() {
+                    grow(vec, need);
+                }
+                let at = base.min(vec.len());
+                let (b, f) = vec.split_at_mut(at);
+                below = b;
+                fr = f;
+            }};
+        }
+        // Makes the innermost call record the running frame.
+        macro_rules! load_frame {
+            () => {{
+                let Some(f) = self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).copied() else {
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    return Exit::Finished;
+                };
+                let Some(p) = program.protos.get(f.proto as usize) else {
+                    self.counters.gas = gas;
+                    *fuel = fuel_left;
+                    return Exit::Error(self.locate(internal("frame function is not part of the program"), f.ip + 1));
+                };
+                proto = p;
+                base = f.base;
+                code = &p.exec.ops;
+                rest = code.get(f.ip..).unwrap_or_default();
+                block_rest = rest.len();
+                rebase!(p.exec.frame_size);
+                if !EXACT && fuel_left <= code.len() as u64 {
+                    leave!(Exit::Fuel);
+                }
+            }};
+        }
+        macro_rules! jump {
+            ($target:expr) => {{
+                account!();
+                rest = code.get($target..).unwrap_or_default();
+                block_rest = rest.len();
+                if !EXACT && fuel_left <= code.len() as u64 {
+                    set_ip!(ip!());
+                    leave!(Exit::Fuel);
+                }
+            }};
+        }
+        // The value at frame position `$pos`.
+        macro_rules! get {
+            ($pos:expr) => {
+                fr.get(($pos) as usize)
+            };
+        }
+        macro_rules! get_mut {
+            ($pos:expr) => {
+                fr.get_mut(($pos) as usize)
+            };
+        }
+        // Stores into position `$pos`, at or above the stack top (so nothing to drop there).
+        macro_rules! put {
+            ($pos:expr, $v:expr) => {{
+                let v = $v;
+                if let Some(slot) = get_mut!($pos) {
+                    put(slot, v);
+                }
+            }};
+        }
         // `LoopBack`.
         macro_rules! loop_back {
             ($target:expr, $loop_id:expr) => {{
@@ -834,16 +851,6 @@ impl Vm {
             ($from:expr, $to:expr) => {{
                 if let Some(dead) = fr.get_mut(($from) as usize..($to) as usize) {
                     release(dead);
-                }
-            }};
-        }
-        // The two operands at `$a`, `$a + 1`, in place.
-        macro_rules! pair {
-            ($a:expr) => {{
-                let a = ($a) as usize;
-                match fr.get_mut(a..a + 2) {
-                    Some([x, y]) => (x, y),
-                    _ => fail!($a, internal("stack underflow")),
                 }
             }};
         }
@@ -1309,15 +1316,7 @@ impl Vm {
                 }
                 XOp::Dup2 { dst } => {
                     gas += xop.gas();
-                    let (a, b) = match dst.checked_sub(2) {
-                        Some(src) => match fr.get(src as usize..dst as usize) {
-                            Some([a, b]) => (a.clone(), b.clone()),
-                            _ => fail!(dst, internal("stack underflow")),
-                        },
-                        None => fail!(dst, internal("stack underflow")),
-                    };
-                    put!(dst, a);
-                    put!(dst + 1, b);
+                    fault!(ops::vars::op_dup2(fr, dst));
                 }
                 XOp::Nop => {
                     gas += xop.gas();
@@ -1356,10 +1355,7 @@ impl Vm {
                 }
                 XOp::ImportLoad { dst, idx } => {
                     gas += xop.gas();
-                    let g = idx as usize;
-                    let v = if g < base { below.get(g) } else { fr.get(g - base) };
-                    let Some(v) = v.cloned() else { fail!(dst, internal("global out of range")) };
-                    put!(dst, v);
+                    fault!(ops::vars::op_import_load(below, fr, base, dst, idx));
                 }
                 XOp::StoreGlobal { src, idx } | XOp::ImportStore { src, idx } => {
                     gas += xop.gas();
@@ -1376,54 +1372,23 @@ impl Vm {
                 }
                 XOp::LoadCell { dst, slot } => {
                     gas += xop.gas();
-                    let v = match get!(slot) {
-                        Some(Value::Cell(c)) => c.borrow().clone(),
-                        _ => Value::Undef,
-                    };
-                    if let Value::Undef = v {
-                        fail!(dst, self.undefined(slot_name(proto, slot)));
-                    }
-                    put!(dst, v);
+                    fault!(ops::vars::op_load_cell(fr, proto, dst, slot));
                 }
                 XOp::StoreCell { slot, src } => {
                     gas += xop.gas();
-                    let v = take!(src);
-                    match get!(slot) {
-                        Some(Value::Cell(c)) => *c.borrow_mut() = v,
-                        _ => fail!(src, internal("cell slot holds no cell")),
-                    }
+                    fault!(ops::vars::op_store_cell(fr, slot, src));
                 }
                 XOp::LoadFree { dst, idx } => {
                     gas += xop.gas();
-                    let v = match upvalue(below, idx) {
-                        Some(c) => c.borrow().clone(),
-                        None => Value::Undef,
-                    };
-                    if let Value::Undef = v {
-                        let name = proto.free_names.get(idx as usize).map(String::as_str).unwrap_or("?");
-                        fail!(dst, self.undefined(name));
-                    }
-                    put!(dst, v);
+                    fault!(ops::vars::op_load_free(below, fr, proto, dst, idx));
                 }
                 XOp::StoreFree { idx, src } => {
                     gas += xop.gas();
-                    let v = take!(src);
-                    match upvalue(below, idx) {
-                        Some(c) => *c.borrow_mut() = v,
-                        None => fail!(src, internal("captured variable missing")),
-                    }
+                    fault!(ops::vars::op_store_free(below, fr, idx, src));
                 }
                 XOp::CheckConst { src, name } => {
                     gas += xop.gas();
-                    let flag = take!(src);
-                    if let Value::Bool(true) = flag {
-                        let name = match proto.consts.get(name as usize) {
-                            Some(Value::Str(s)) => s.to_string(),
-                            _ => "?".to_string(),
-                        };
-                        fail!(src, VmError::new(ErrorKind::ConstAssign, format!("cannot assign to constant '{name}'")));
-                    }
-                    discard(flag);
+                    fault!(ops::vars::op_check_const(fr, proto, src, name));
                 }
                 XOp::Add { a } => {
                     gas += xop.gas();
@@ -1508,6 +1473,13 @@ impl Vm {
                     overwrite(x, Value::Bool(res));
                     discard(y);
                 }
+                XOp::In { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let found = tri!(a + 1, dialect::contains(x, &y));
+                    *x = Value::Bool(found);
+                }
                 XOp::Jump { target } => {
                     gas += xop.gas();
                     jump!(target as usize);
@@ -1566,13 +1538,6 @@ impl Vm {
                         }
                         None => jump!(exit as usize),
                     }
-                }
-                XOp::In { a } => {
-                    gas += xop.gas();
-                    let (x, y) = pair!(a);
-                    let y = std::mem::take(y);
-                    let found = tri!(a + 1, dialect::contains(x, &y));
-                    *x = Value::Bool(found);
                 }
                 XOp::JumpIfNotNull { src, target } => {
                     gas += xop.gas();
@@ -2314,6 +2279,14 @@ impl Vm {
     }
 }
 
+/// `undefined variable 'name'`; a module's globals are `x@N`, and the message names the
+/// variable as written.
+#[cold]
+pub(super) fn undefined(name: &str) -> VmError {
+    let name = modules::split_global(name).0;
+    VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
+}
+
 /// Grows the value stack's storage to at least `need` slots (by doubling).
 #[cold]
 #[inline(never)]
@@ -2454,7 +2427,7 @@ fn stack_overflow(max_depth: usize) -> VmError {
 
 /// Drops a value, skipping the out-of-line destructor for values that own no heap memory.
 #[inline(always)]
-fn discard(v: Value) {
+pub(super) fn discard(v: Value) {
     if v.tag() < Value::FIRST_HEAP_TAG {
         // Nothing to free: scalars own no memory, so forgetting them leaks nothing.
         std::mem::forget(v);
@@ -2469,7 +2442,7 @@ fn overwrite(dst: &mut Value, v: Value) {
     discard(std::mem::replace(dst, v));
 }
 
-fn slot_name(proto: &Proto, slot: u16) -> &str {
+pub(super) fn slot_name(proto: &Proto, slot: u16) -> &str {
     proto.slot_names.get(slot as usize).map(String::as_str).unwrap_or("?")
 }
 
