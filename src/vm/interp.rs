@@ -508,6 +508,12 @@ impl Vm {
         exit
     }
 
+    /// The running frame's current instance (CONTRACTS.md §4.3; 0 for none).
+    #[inline(always)]
+    pub(super) fn running_this(&self) -> u32 {
+        self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).map_or(0, |c| c.this)
+    }
+
     /// Whether the innermost open transaction is the implicit one of the running external
     /// action call (or below it), which an explicit `TX_COMMIT`/`TX_REVERT` may not end.
     pub(super) fn call_owns_innermost_tx(&self) -> bool {
@@ -1827,64 +1833,19 @@ impl Vm {
                 }
                 XOp::GetMember { at, name } => {
                     gas += xop.gas();
-                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                    if let (Some(Value::Module(m)), Value::Str(k)) = (get!(at), &key) {
-                        let v = tri!(at + 1, module_read(&program, &m.clone(), k, below, fr, base));
-                        if let Some(obj) = get_mut!(at) {
-                            *obj = v;
-                        }
-                        continue;
-                    }
-                    if let (Some(Value::Obj(obj)), Value::Str(key)) = (get!(at), &key) {
-                        let obj = obj.clone();
-                        if matches!(&*obj, Obj::Instance(_)) {
-                            gas += contract::MEMBER_GET_EXTRA_GAS;
-                        }
-                        let this = cur_this!();
-                        let v = tri!(at + 1, contract::get_member(&mut self.ledger.contracts, &obj, key, this));
-                        if let Some(slot) = get_mut!(at) {
-                            *slot = v;
-                        }
-                    } else {
-                        let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
-                        *obj = tri!(at + 1, member_get(obj, &key));
-                    }
+                    gas += fault!(self.op_get_member(program, proto, below, fr, base, at, name));
                 }
                 XOp::SetMember { at, name } => {
                     gas += xop.gas();
-                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                    let v = take!(at + 1);
-                    let obj = take!(at);
-                    if let (Value::Module(m), Value::Str(k)) = (&obj, &key) {
-                        fail!(at, modules::assign_error(&program.modules, m, k));
-                    }
-                    if let (Value::Obj(obj), Value::Str(key)) = (&obj, &key) {
-                        if matches!(&**obj, Obj::Instance(_)) {
-                            gas += contract::MEMBER_SET_EXTRA_GAS;
-                        }
-                        let this = cur_this!();
-                        tri!(at, contract::set_member(&mut self.ledger.contracts, obj, key, v, this));
-                    } else {
-                        tri!(at, member_set(&obj, &key, v));
-                    }
+                    gas += tri!(at, self.op_set_member(program, proto, fr, at, name));
                 }
                 XOp::This { dst } => {
                     gas += xop.gas();
-                    match self.ledger.contracts.instance(cur_this!()).cloned() {
-                        Some(inst) => put!(dst, Value::Obj(inst)),
-                        None => fail!(dst, self.undefined("this")),
-                    }
+                    tri!(dst, self.op_this(fr, dst));
                 }
                 XOp::Emit { at, name, argc } => {
                     gas += xop.gas();
-                    let o = at + u32::from(argc);
-                    let Some(Value::Str(event)) = proto.consts.get(name as usize) else {
-                        fail!(o, internal("event name is not a string"))
-                    };
-                    let args = fr.get(at as usize..o as usize).unwrap_or(&[]);
-                    let this = cur_this!();
-                    tri!(o, self.ledger.contracts.emit(event, this, args));
-                    release!(at, o);
+                    fault!(self.op_emit(proto, fr, at, name, argc));
                 }
                 XOp::NewEntity { at, name, n } => {
                     gas += xop.gas();
@@ -2540,7 +2501,7 @@ pub(super) fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
 }
 
 /// `m.name` on a module value: its module's exported global, read now.
-fn module_read(
+pub(super) fn module_read(
     program: &Program,
     m: &ModuleRef,
     name: &str,
@@ -2553,7 +2514,7 @@ fn module_read(
     modules::member_value(v, name)
 }
 
-fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
+pub(super) fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
     match (obj, key) {
         (Value::Map(m), Value::Str(k)) => Ok(m.borrow().get(&**k).cloned().unwrap_or(Value::Null)),
         (other, Value::Str(k)) => Err(type_err(format!("{} has no member '{k}'", other.type_name()))),
@@ -2561,7 +2522,7 @@ fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
     }
 }
 
-fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
+pub(super) fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
     match (obj, key) {
         (Value::Map(m), Value::Str(k)) => {
             m.borrow_mut().insert(k.clone(), v);
