@@ -563,6 +563,8 @@ impl Vm {
         // The code from the next instruction on, and its length when the block started.
         let mut rest: &[XOp];
         let mut block_rest: usize;
+        // The macros below capture these locals; why each one is still a macro, with the figure
+        // that keeps it, is BENCHMARKS.md "Issue 11: the dispatch split", "The macros left".
         // Index of the next instruction.
         macro_rules! ip {
             () => {
