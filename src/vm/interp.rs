@@ -1516,15 +1516,7 @@ impl Vm {
                 }
                 XOp::ForPrep { slot, src } => {
                     gas += xop.gas();
-                    let iterable = take!(src);
-                    let seq = tri!(src, iteration_list(iterable));
-                    match fr.get_mut(slot as usize..src as usize) {
-                        Some([list, pos, ..]) => {
-                            *list = seq;
-                            *pos = Value::Int(0);
-                        }
-                        _ => fail!(src, internal("loop slot out of range")),
-                    }
+                    fault!(ops::loops::op_for_prep(fr, slot, src));
                 }
                 XOp::ForNext { slot, dst, exit } => {
                     gas += xop.gas();
@@ -1557,16 +1549,7 @@ impl Vm {
                 }
                 XOp::ForPrep2 { slot, src } => {
                     gas += xop.gas();
-                    let iterable = take!(src);
-                    let seq = tri!(src, dialect::iteration_seq(&iterable));
-                    match fr.get_mut(slot as usize..src as usize) {
-                        Some([list, pos, source, ..]) => {
-                            *list = seq;
-                            *pos = Value::Int(0);
-                            *source = iterable;
-                        }
-                        _ => fail!(src, internal("loop slot out of range")),
-                    }
+                    fault!(ops::loops::op_for_prep2(fr, slot, src));
                 }
                 XOp::ForNext2 { slot, dst, exit } => {
                     gas += xop.gas();
@@ -1851,19 +1834,7 @@ impl Vm {
                 }
                 XOp::NewEntity { at, name, n } => {
                     gas += xop.gas();
-                    let Some(Value::Str(written)) = proto.consts.get(name as usize) else {
-                        fail!(at + 1 + 2 * u32::from(n), internal("entity name is not a string"))
-                    };
-                    let ty = take!(at);
-                    let mut given = Vec::with_capacity(n as usize);
-                    for k in 0..u32::from(n) {
-                        let key = take!(at + 1 + 2 * k);
-                        let v = take!(at + 2 + 2 * k);
-                        if let Value::Str(key) = key {
-                            given.push((key, v));
-                        }
-                    }
-                    let made = tri!(at, contract::construct(&ty, written, given));
+                    let made = fault!(ops::members::op_new_entity(proto, fr, at, name, n));
                     new_entity!(made, at);
                 }
                 XOp::Print { at, n } => {
@@ -2442,7 +2413,7 @@ fn resolve_index(i: i64, len: usize) -> Option<usize> {
     if idx >= 0 && (idx as usize) < len { Some(idx as usize) } else { None }
 }
 
-fn iteration_list(v: Value) -> OpResult<Value> {
+pub(super) fn iteration_list(v: Value) -> OpResult<Value> {
     match v {
         Value::List(_) => Ok(v),
         Value::Str(s) => Ok(Value::list(s.chars().map(|c| Value::Str(Rc::new(c.to_string()))).collect())),

@@ -111,3 +111,28 @@ impl Vm {
         Ok(())
     }
 }
+
+/// `NEW_ENTITY`'s construction: the entity of the type at `at` with the `n` key/value pairs
+/// above it (the arm then runs its code defaults, which are calls).
+#[inline(always)]
+pub(in crate::vm) fn op_new_entity(
+    proto: &Proto,
+    fr: &mut [Value],
+    at: u32,
+    name: u32,
+    n: u16,
+) -> Result<contract::NewEntity, Fault> {
+    let Some(Value::Str(written)) = proto.consts.get(name as usize) else {
+        return Err((at + 1 + 2 * u32::from(n), internal("entity name is not a string")));
+    };
+    let ty = take(fr, at);
+    let mut given = Vec::with_capacity(n as usize);
+    for k in 0..u32::from(n) {
+        let key = take(fr, at + 1 + 2 * k);
+        let v = take(fr, at + 2 + 2 * k);
+        if let Value::Str(key) = key {
+            given.push((key, v));
+        }
+    }
+    contract::construct(&ty, written, given).map_err(|e| (at, e))
+}

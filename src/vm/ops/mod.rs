@@ -12,6 +12,7 @@ use super::error::VmError;
 pub(super) mod calls;
 pub(super) mod chain;
 pub(super) mod containers;
+pub(super) mod loops;
 pub(super) mod members;
 pub(super) mod modules;
 pub(super) mod output;
