@@ -532,9 +532,7 @@ impl Vm {
     }
 
     fn undefined(&self, name: &str) -> VmError {
-        // A module's globals are `x@N`; the message names the variable as written.
-        let name = modules::split_global(name).0;
-        VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
+        undefined(name)
     }
 
     /// Runs at most `*fuel` instructions. The value stack is moved out of `self` for the
@@ -552,6 +550,12 @@ impl Vm {
         self.stack = stack;
         self.sync_frames();
         exit
+    }
+
+    /// The running frame's current instance (CONTRACTS.md §4.3; 0 for none).
+    #[inline(always)]
+    pub(super) fn running_this(&self) -> u32 {
+        self.depth.checked_sub(1).and_then(|i| self.calls.get(i)).map_or(0, |c| c.this)
     }
 
     /// Whether the innermost open transaction is the implicit one of the running external
@@ -603,6 +607,8 @@ impl Vm {
         // The code from the next instruction on, and its length when the block started.
         let mut rest: &[XOp];
         let mut block_rest: usize;
+        // The macros below capture these locals; why each one is still a macro, with the figure
+        // that keeps it, is BENCHMARKS.md "Issue 11: the dispatch split", "The macros left".
         // Index of the next instruction.
         macro_rules! ip {
             () => {
@@ -661,6 +667,112 @@ impl Vm {
                 match $e {
                     Ok(v) => v,
                     Err(err) => fail!($top, err),
+                }
+            };
+        }
+        // Stores the integer `$x` into position `$pos`, at or above the stack top.
+        macro_rules! put_int {
+            ($pos:expr, $x:expr) => {{
+                let x: i64 = $x;
+                if let Some(slot) = get_mut!($pos) {
+                    put_int(slot, x);
+                }
+            }};
+        }
+        // The slot `$slot` of the frame (below the stack top) and the position `$dst` (at the
+        // top), so that a value can be copied or moved between them in place.
+        macro_rules! slot_and_top {
+            ($slot:expr, $dst:expr) => {
+                match fr.split_at_mut_checked(($dst) as usize) {
+                    Some((lo, hi)) => (lo.get_mut(($slot) as usize), hi.first_mut()),
+                    None => (None, None),
+                }
+            };
+        }
+        // `LoadLocal`.
+        macro_rules! load_local {
+            ($dst:expr, $slot:expr) => {{
+                let (dst, slot): (u32, u16) = ($dst, $slot);
+                match slot_and_top!(slot, dst) {
+                    (Some(Value::Undef) | None, _) | (_, None) => {
+                        fail!(dst, self.undefined(slot_name(proto, slot)))
+                    }
+                    (Some(v), Some(to)) => put_clone(to, v),
+                }
+            }};
+        }
+        // `LoadLocal2`.
+        macro_rules! load_local2 {
+            ($dst:expr, $a:expr, $b:expr) => {{
+                let (dst, a, b): (u32, u16, u16) = ($dst, $a, $b);
+                for (part, slot) in [(0u8, a), (1, b)] {
+                    let to = dst + u32::from(part);
+                    match slot_and_top!(slot, to) {
+                        (Some(Value::Undef) | None, _) | (_, None) => {
+                            fail!(to, self.undefined(slot_name(proto, slot)).in_part(part))
+                        }
+                        (Some(v), Some(top)) => put_clone(top, v),
+                    }
+                }
+            }};
+        }
+        // `Add`.
+        macro_rules! add {
+            ($a:expr) => {{
+                let a: u32 = $a;
+                let (x, y) = pair!(a);
+                if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
+                    match i.checked_add(*j) {
+                        Some(r) => *i = r,
+                        None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
+                    }
+                } else {
+                    let y = std::mem::take(y);
+                    *x = tri!(a + 1, value::add(x, &y, max_alloc));
+                }
+            }};
+        }
+        // `AddLocalImm`.
+        macro_rules! add_local_imm {
+            ($slot:expr, $imm:expr) => {{
+                let (slot, imm): (u16, i32) = ($slot, $imm);
+                match get_mut!(slot) {
+                    Some(Value::Int(x)) => match x.checked_add(imm as i64) {
+                        Some(r) => *x = r,
+                        None => fail!(
+                            proto.exec.top_at(ip!() - 1),
+                            VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
+                        ),
+                    },
+                    Some(Value::Undef) | None => {
+                        fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, slot)).in_part(0))
+                    }
+                    Some(other) => {
+                        let r = tri!(
+                            proto.exec.top_at(ip!() - 1),
+                            value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
+                        );
+                        *other = r;
+                    }
+                }
+            }};
+        }
+        // The two operands at `$a`, `$a + 1`, in place.
+        macro_rules! pair {
+            ($a:expr) => {{
+                let a = ($a) as usize;
+                match fr.get_mut(a..a + 2) {
+                    Some([x, y]) => (x, y),
+                    _ => fail!($a, internal("stack underflow")),
+                }
+            }};
+        }
+        // Locates a handler's `ops::Fault`: the stack top it names, the error.
+        macro_rules! fault {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err((top, err)) => fail!(top, err),
                 }
             };
         }
@@ -750,93 +862,6 @@ impl Vm {
                 }
             }};
         }
-        // Stores the integer `$x` into position `$pos`, at or above the stack top.
-        macro_rules! put_int {
-            ($pos:expr, $x:expr) => {{
-                let x: i64 = $x;
-                if let Some(slot) = get_mut!($pos) {
-                    put_int(slot, x);
-                }
-            }};
-        }
-        // The slot `$slot` of the frame (below the stack top) and the position `$dst` (at the
-        // top), so that a value can be copied or moved between them in place.
-        macro_rules! slot_and_top {
-            ($slot:expr, $dst:expr) => {
-                match fr.split_at_mut_checked(($dst) as usize) {
-                    Some((lo, hi)) => (lo.get_mut(($slot) as usize), hi.first_mut()),
-                    None => (None, None),
-                }
-            };
-        }
-        // `LoadLocal`.
-        macro_rules! load_local {
-            ($dst:expr, $slot:expr) => {{
-                let (dst, slot): (u32, u16) = ($dst, $slot);
-                match slot_and_top!(slot, dst) {
-                    (Some(Value::Undef) | None, _) | (_, None) => {
-                        fail!(dst, self.undefined(slot_name(proto, slot)))
-                    }
-                    (Some(v), Some(to)) => put_clone(to, v),
-                }
-            }};
-        }
-        // `LoadLocal2`.
-        macro_rules! load_local2 {
-            ($dst:expr, $a:expr, $b:expr) => {{
-                let (dst, a, b): (u32, u16, u16) = ($dst, $a, $b);
-                for (part, slot) in [(0u8, a), (1, b)] {
-                    let to = dst + u32::from(part);
-                    match slot_and_top!(slot, to) {
-                        (Some(Value::Undef) | None, _) | (_, None) => {
-                            fail!(to, self.undefined(slot_name(proto, slot)).in_part(part))
-                        }
-                        (Some(v), Some(top)) => put_clone(top, v),
-                    }
-                }
-            }};
-        }
-        // `Add`.
-        macro_rules! add {
-            ($a:expr) => {{
-                let a: u32 = $a;
-                let (x, y) = pair!(a);
-                if let (Value::Int(i), Value::Int(j)) = (&mut *x, &*y) {
-                    match i.checked_add(*j) {
-                        Some(r) => *i = r,
-                        None => fail!(a + 1, VmError::new(ErrorKind::IntegerOverflow, "integer overflow")),
-                    }
-                } else {
-                    let y = std::mem::take(y);
-                    *x = tri!(a + 1, value::add(x, &y, max_alloc));
-                }
-            }};
-        }
-        // `AddLocalImm`.
-        macro_rules! add_local_imm {
-            ($slot:expr, $imm:expr) => {{
-                let (slot, imm): (u16, i32) = ($slot, $imm);
-                match get_mut!(slot) {
-                    Some(Value::Int(x)) => match x.checked_add(imm as i64) {
-                        Some(r) => *x = r,
-                        None => fail!(
-                            proto.exec.top_at(ip!() - 1),
-                            VmError::new(ErrorKind::IntegerOverflow, "integer overflow").in_part(2)
-                        ),
-                    },
-                    Some(Value::Undef) | None => {
-                        fail!(proto.exec.top_at(ip!() - 1), self.undefined(slot_name(proto, slot)).in_part(0))
-                    }
-                    Some(other) => {
-                        let r = tri!(
-                            proto.exec.top_at(ip!() - 1),
-                            value::add(other, &Value::Int(imm as i64), max_alloc).map_err(|e| e.in_part(2))
-                        );
-                        *other = r;
-                    }
-                }
-            }};
-        }
         // `LoopBack`.
         macro_rules! loop_back {
             ($target:expr, $loop_id:expr) => {{
@@ -878,16 +903,6 @@ impl Vm {
             ($from:expr, $to:expr) => {{
                 if let Some(dead) = fr.get_mut(($from) as usize..($to) as usize) {
                     release(dead);
-                }
-            }};
-        }
-        // The two operands at `$a`, `$a + 1`, in place.
-        macro_rules! pair {
-            ($a:expr) => {{
-                let a = ($a) as usize;
-                match fr.get_mut(a..a + 2) {
-                    Some([x, y]) => (x, y),
-                    _ => fail!($a, internal("stack underflow")),
                 }
             }};
         }
@@ -1353,15 +1368,7 @@ impl Vm {
                 }
                 XOp::Dup2 { dst } => {
                     gas += xop.gas();
-                    let (a, b) = match dst.checked_sub(2) {
-                        Some(src) => match fr.get(src as usize..dst as usize) {
-                            Some([a, b]) => (a.clone(), b.clone()),
-                            _ => fail!(dst, internal("stack underflow")),
-                        },
-                        None => fail!(dst, internal("stack underflow")),
-                    };
-                    put!(dst, a);
-                    put!(dst + 1, b);
+                    fault!(ops::vars::op_dup2(fr, dst));
                 }
                 XOp::Nop => {
                     gas += xop.gas();
@@ -1400,10 +1407,7 @@ impl Vm {
                 }
                 XOp::ImportLoad { dst, idx } => {
                     gas += xop.gas();
-                    let g = idx as usize;
-                    let v = if g < base { below.get(g) } else { fr.get(g - base) };
-                    let Some(v) = v.cloned() else { fail!(dst, internal("global out of range")) };
-                    put!(dst, v);
+                    fault!(ops::vars::op_import_load(below, fr, base, dst, idx));
                 }
                 XOp::StoreGlobal { src, idx } | XOp::ImportStore { src, idx } => {
                     gas += xop.gas();
@@ -1420,54 +1424,23 @@ impl Vm {
                 }
                 XOp::LoadCell { dst, slot } => {
                     gas += xop.gas();
-                    let v = match get!(slot) {
-                        Some(Value::Cell(c)) => c.borrow().clone(),
-                        _ => Value::Undef,
-                    };
-                    if let Value::Undef = v {
-                        fail!(dst, self.undefined(slot_name(proto, slot)));
-                    }
-                    put!(dst, v);
+                    fault!(ops::vars::op_load_cell(fr, proto, dst, slot));
                 }
                 XOp::StoreCell { slot, src } => {
                     gas += xop.gas();
-                    let v = take!(src);
-                    match get!(slot) {
-                        Some(Value::Cell(c)) => *c.borrow_mut() = v,
-                        _ => fail!(src, internal("cell slot holds no cell")),
-                    }
+                    fault!(ops::vars::op_store_cell(fr, slot, src));
                 }
                 XOp::LoadFree { dst, idx } => {
                     gas += xop.gas();
-                    let v = match upvalue(below, idx) {
-                        Some(c) => c.borrow().clone(),
-                        None => Value::Undef,
-                    };
-                    if let Value::Undef = v {
-                        let name = proto.free_names.get(idx as usize).map(String::as_str).unwrap_or("?");
-                        fail!(dst, self.undefined(name));
-                    }
-                    put!(dst, v);
+                    fault!(ops::vars::op_load_free(below, fr, proto, dst, idx));
                 }
                 XOp::StoreFree { idx, src } => {
                     gas += xop.gas();
-                    let v = take!(src);
-                    match upvalue(below, idx) {
-                        Some(c) => *c.borrow_mut() = v,
-                        None => fail!(src, internal("captured variable missing")),
-                    }
+                    fault!(ops::vars::op_store_free(below, fr, idx, src));
                 }
                 XOp::CheckConst { src, name } => {
                     gas += xop.gas();
-                    let flag = take!(src);
-                    if let Value::Bool(true) = flag {
-                        let name = match proto.consts.get(name as usize) {
-                            Some(Value::Str(s)) => s.to_string(),
-                            _ => "?".to_string(),
-                        };
-                        fail!(src, VmError::new(ErrorKind::ConstAssign, format!("cannot assign to constant '{name}'")));
-                    }
-                    discard(flag);
+                    fault!(ops::vars::op_check_const(fr, proto, src, name));
                 }
                 XOp::Add { a } => {
                     gas += xop.gas();
@@ -1552,6 +1525,13 @@ impl Vm {
                     overwrite(x, Value::Bool(res));
                     discard(y);
                 }
+                XOp::In { a } => {
+                    gas += xop.gas();
+                    let (x, y) = pair!(a);
+                    let y = std::mem::take(y);
+                    let found = tri!(a + 1, dialect::contains(x, &y));
+                    *x = Value::Bool(found);
+                }
                 XOp::Jump { target } => {
                     gas += xop.gas();
                     jump!(target as usize);
@@ -1580,15 +1560,7 @@ impl Vm {
                 }
                 XOp::ForPrep { slot, src } => {
                     gas += xop.gas();
-                    let iterable = take!(src);
-                    let seq = tri!(src, iteration_list(iterable));
-                    match fr.get_mut(slot as usize..src as usize) {
-                        Some([list, pos, ..]) => {
-                            *list = seq;
-                            *pos = Value::Int(0);
-                        }
-                        _ => fail!(src, internal("loop slot out of range")),
-                    }
+                    fault!(ops::loops::op_for_prep(fr, slot, src));
                 }
                 XOp::ForNext { slot, dst, exit } => {
                     gas += xop.gas();
@@ -1611,13 +1583,6 @@ impl Vm {
                         None => jump!(exit as usize),
                     }
                 }
-                XOp::In { a } => {
-                    gas += xop.gas();
-                    let (x, y) = pair!(a);
-                    let y = std::mem::take(y);
-                    let found = tri!(a + 1, dialect::contains(x, &y));
-                    *x = Value::Bool(found);
-                }
                 XOp::JumpIfNotNull { src, target } => {
                     gas += xop.gas();
                     if matches!(get!(src), Some(Value::Null)) {
@@ -1628,16 +1593,7 @@ impl Vm {
                 }
                 XOp::ForPrep2 { slot, src } => {
                     gas += xop.gas();
-                    let iterable = take!(src);
-                    let seq = tri!(src, dialect::iteration_seq(&iterable));
-                    match fr.get_mut(slot as usize..src as usize) {
-                        Some([list, pos, source, ..]) => {
-                            *list = seq;
-                            *pos = Value::Int(0);
-                            *source = iterable;
-                        }
-                        _ => fail!(src, internal("loop slot out of range")),
-                    }
+                    fault!(ops::loops::op_for_prep2(fr, slot, src));
                 }
                 XOp::ForNext2 { slot, dst, exit } => {
                     gas += xop.gas();
@@ -1906,80 +1862,23 @@ impl Vm {
                 }
                 XOp::GetMember { at, name } => {
                     gas += xop.gas();
-                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                    if let (Some(Value::Module(m)), Value::Str(k)) = (get!(at), &key) {
-                        let v = tri!(at + 1, module_read(&program, &m.clone(), k, below, fr, base));
-                        if let Some(obj) = get_mut!(at) {
-                            *obj = v;
-                        }
-                        continue;
-                    }
-                    if let (Some(Value::Obj(obj)), Value::Str(key)) = (get!(at), &key) {
-                        let obj = obj.clone();
-                        if matches!(&*obj, Obj::Instance(_)) {
-                            gas += contract::MEMBER_GET_EXTRA_GAS;
-                        }
-                        let this = cur_this!();
-                        let v = tri!(at + 1, contract::get_member(&mut self.ledger.contracts, &obj, key, this));
-                        if let Some(slot) = get_mut!(at) {
-                            *slot = v;
-                        }
-                    } else {
-                        let Some(obj) = get_mut!(at) else { fail!(at, internal("stack underflow")) };
-                        *obj = tri!(at + 1, member_get(obj, &key));
-                    }
+                    gas += fault!(self.op_get_member(program, proto, below, fr, base, at, name));
                 }
                 XOp::SetMember { at, name } => {
                     gas += xop.gas();
-                    let key = proto.consts.get(name as usize).cloned().unwrap_or(Value::Null);
-                    let v = take!(at + 1);
-                    let obj = take!(at);
-                    if let (Value::Module(m), Value::Str(k)) = (&obj, &key) {
-                        fail!(at, modules::assign_error(&program.modules, m, k));
-                    }
-                    if let (Value::Obj(obj), Value::Str(key)) = (&obj, &key) {
-                        if matches!(&**obj, Obj::Instance(_)) {
-                            gas += contract::MEMBER_SET_EXTRA_GAS;
-                        }
-                        let this = cur_this!();
-                        tri!(at, contract::set_member(&mut self.ledger.contracts, obj, key, v, this));
-                    } else {
-                        tri!(at, member_set(&obj, &key, v));
-                    }
+                    gas += tri!(at, self.op_set_member(program, proto, fr, at, name));
                 }
                 XOp::This { dst } => {
                     gas += xop.gas();
-                    match self.ledger.contracts.instance(cur_this!()).cloned() {
-                        Some(inst) => put!(dst, Value::Obj(inst)),
-                        None => fail!(dst, self.undefined("this")),
-                    }
+                    tri!(dst, self.op_this(fr, dst));
                 }
                 XOp::Emit { at, name, argc } => {
                     gas += xop.gas();
-                    let o = at + u32::from(argc);
-                    let Some(Value::Str(event)) = proto.consts.get(name as usize) else {
-                        fail!(o, internal("event name is not a string"))
-                    };
-                    let args = fr.get(at as usize..o as usize).unwrap_or(&[]);
-                    let this = cur_this!();
-                    tri!(o, self.ledger.contracts.emit(event, this, args));
-                    release!(at, o);
+                    fault!(self.op_emit(proto, fr, at, name, argc));
                 }
                 XOp::NewEntity { at, name, n } => {
                     gas += xop.gas();
-                    let Some(Value::Str(written)) = proto.consts.get(name as usize) else {
-                        fail!(at + 1 + 2 * u32::from(n), internal("entity name is not a string"))
-                    };
-                    let ty = take!(at);
-                    let mut given = Vec::with_capacity(n as usize);
-                    for k in 0..u32::from(n) {
-                        let key = take!(at + 1 + 2 * k);
-                        let v = take!(at + 2 + 2 * k);
-                        if let Value::Str(key) = key {
-                            given.push((key, v));
-                        }
-                    }
-                    let made = tri!(at, contract::construct(&ty, written, given));
+                    let made = fault!(ops::members::op_new_entity(proto, fr, at, name, n));
                     new_entity!(made, at);
                 }
                 XOp::Print { at, n } => {
@@ -2437,6 +2336,14 @@ impl Vm {
     }
 }
 
+/// `undefined variable 'name'`; a module's globals are `x@N`, and the message names the
+/// variable as written.
+#[cold]
+pub(super) fn undefined(name: &str) -> VmError {
+    let name = modules::split_global(name).0;
+    VmError::new(ErrorKind::UndefinedVariable, format!("undefined variable '{name}'"))
+}
+
 /// Grows the value stack's storage to at least `need` slots (by doubling).
 #[cold]
 #[inline(never)]
@@ -2577,7 +2484,7 @@ fn stack_overflow(max_depth: usize) -> VmError {
 
 /// Drops a value, skipping the out-of-line destructor for values that own no heap memory.
 #[inline(always)]
-fn discard(v: Value) {
+pub(super) fn discard(v: Value) {
     if v.tag() < Value::FIRST_HEAP_TAG {
         // Nothing to free: scalars own no memory, so forgetting them leaks nothing.
         std::mem::forget(v);
@@ -2592,7 +2499,7 @@ fn overwrite(dst: &mut Value, v: Value) {
     discard(std::mem::replace(dst, v));
 }
 
-fn slot_name(proto: &Proto, slot: u16) -> &str {
+pub(super) fn slot_name(proto: &Proto, slot: u16) -> &str {
     proto.slot_names.get(slot as usize).map(String::as_str).unwrap_or("?")
 }
 
@@ -2629,7 +2536,7 @@ fn resolve_index(i: i64, len: usize) -> Option<usize> {
     if idx >= 0 && (idx as usize) < len { Some(idx as usize) } else { None }
 }
 
-fn iteration_list(v: Value) -> OpResult<Value> {
+pub(super) fn iteration_list(v: Value) -> OpResult<Value> {
     match v {
         Value::List(_) => Ok(v),
         Value::Str(s) => Ok(Value::list(s.chars().map(|c| Value::Str(Rc::new(c.to_string()))).collect())),
@@ -2690,7 +2597,7 @@ pub(super) fn index_set(obj: &Value, idx: &Value, v: Value) -> OpResult<()> {
 }
 
 /// `m.name` on a module value: its module's exported global, read now.
-fn module_read(
+pub(super) fn module_read(
     program: &Program,
     m: &ModuleRef,
     name: &str,
@@ -2703,7 +2610,7 @@ fn module_read(
     modules::member_value(v, name)
 }
 
-fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
+pub(super) fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
     match (obj, key) {
         (Value::Map(m), Value::Str(k)) => Ok(m.borrow().get(&**k).cloned().unwrap_or(Value::Null)),
         (other, Value::Str(k)) => Err(type_err(format!("{} has no member '{k}'", other.type_name()))),
@@ -2711,7 +2618,7 @@ fn member_get(obj: &Value, key: &Value) -> OpResult<Value> {
     }
 }
 
-fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
+pub(super) fn member_set(obj: &Value, key: &Value, v: Value) -> OpResult<()> {
     match (obj, key) {
         (Value::Map(m), Value::Str(k)) => {
             m.borrow_mut().insert(k.clone(), v);
