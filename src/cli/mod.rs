@@ -282,7 +282,7 @@ pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -
 }
 
 fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCode {
-    let main = match module_fs::load_main(file) {
+    let mut main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -294,6 +294,7 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
     // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
     let built = Session::builder(&main.src)
         .program_opt(main.program.clone())
+        .parsed(main.parsed.take())
         .options(&options)
         .output(out)
         .cache(run_cache(opts))

@@ -279,3 +279,25 @@ pub enum AstExprKind {
     /// the name as written (for the error when it is not an entity type).
     Construct { ty: Box<AstExpr>, name: AstIdent, fields: Vec<(String, Span, AstExpr)> },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AST's node sizes (issue 13, M8: a large program's memory is mostly its statement
+    /// nodes). `cargo test --lib node_sizes -- --nocapture` prints them.
+    #[test]
+    fn node_sizes() {
+        let sizes = [
+            ("AstStmt", std::mem::size_of::<AstStmt>()),
+            ("AstStmtKind", std::mem::size_of::<AstStmtKind>()),
+            ("AstExpr", std::mem::size_of::<AstExpr>()),
+            ("AstExprKind", std::mem::size_of::<AstExprKind>()),
+            ("AstTarget", std::mem::size_of::<AstTarget>()),
+            ("AstIdent", std::mem::size_of::<AstIdent>()),
+        ];
+        for (name, size) in sizes {
+            println!("{name}: {size} bytes");
+        }
+    }
+}

@@ -425,6 +425,8 @@ impl<'src> Parser<'src> {
                 }
             }
         }
+        // Exact capacity: a large program's memory is mostly statement lists (issue 13, M8).
+        stmts.shrink_to_fit();
         (stmts, height)
     }
 
@@ -1474,6 +1476,7 @@ impl<'src> Parser<'src> {
                 return Err(self.expected(&format!("',' or {} in the {what}", close.text())));
             }
         }
+        items.shrink_to_fit();
         Ok((items, height))
     }
 
@@ -1720,6 +1723,7 @@ impl<'src> Parser<'src> {
             }
         }
         self.expect_closing(Token::RBrace, open)?;
+        entries.shrink_to_fit();
         Ok((entries, height))
     }
 

@@ -34,9 +34,14 @@ pub struct SessionText {
 impl SessionText {
     /// The text of `source` (output not captured).
     pub fn new(source: &str) -> SessionText {
+        SessionText::from_source(source.to_string())
+    }
+
+    /// [`SessionText::new`], taking the text (no copy).
+    pub fn from_source(source: String) -> SessionText {
         SessionText {
             name: "<program>".to_string(),
-            files: ProgramFiles::single("<program>", source),
+            files: ProgramFiles { files: vec![crate::engine::files::FileText::owned("", "<program>", source, 0)] },
             output: None,
             program: OnceCell::new(),
             native: RefCell::new(Vec::new()),
