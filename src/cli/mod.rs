@@ -289,6 +289,7 @@ fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCod
     let out = stdout::program_stdout();
     let mut options = opts.options();
     options.vm.args = args;
+    options.run_only = true;
     // A single headless run never looks a unit up twice, except identical units in one
     // program, so without a disk tier the in-memory cache only doubles the memory a large
     // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
