@@ -162,6 +162,8 @@ pub fn run(config: TuiConfig) -> ExitCode {
             &config.name,
             path.clone(),
             loader.clone(),
+            // A one-file program was loaded and checked by the caller: build its text.
+            config.sources.is_none().then(|| config.source.clone()),
             &config.options,
             config.run,
             config.cache.clone(),
