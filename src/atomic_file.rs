@@ -108,6 +108,23 @@ fn keep_metadata(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes each `(name, bytes)` as a file of directory `dir` (made, with its parents, if
+/// missing), each through [`write`]; returns the paths written. Stops at the first failure,
+/// naming the file.
+pub fn write_files(dir: &Path, files: &[(&str, &[u8])]) -> Result<Vec<PathBuf>, String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{} exists and is not a directory", dir.display()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        write(&path, |f| f.write_all(bytes)).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// Syncs a directory, so a rename in it is on disk.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -27,7 +27,7 @@ fn profile_shows_gas_per_action_with_the_reverted_call() {
     let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
     assert_eq!(names, ["Token.transfer", "Token.balance_of", "Token.mint", "Token.<new>"]);
     let out = run_bin(&["profile", "--json", "token.zx"], samples(), T);
-    let json: serde_json::Value = serde_json::from_str(out.stderr.trim_start()).expect("JSON report");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report on stdout");
     assert_eq!(json["actions"][0]["action"], "Token.transfer");
     assert_eq!(json["actions"][0]["reverted"], 1);
     assert_eq!(json["actions"][2]["calls"], 1, "{}", json["actions"]);

@@ -171,3 +171,114 @@ fn the_gas_limit_fails_at_the_same_instruction() {
         assert_eq!(with, without);
     }
 }
+
+/// A `Write` whose bytes the test reads afterwards.
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `src` with the JIT in slices of `slice` (`run_yielding` when `yielding`, else the exact
+/// `run`), or in one run for `None`; returns the output and the figures.
+fn sliced(src: &str, slice: Option<u64>, yielding: bool) -> (String, u64, u64, u64, u64, u64) {
+    let out = Shared::default();
+    let options = Options { vm: VmConfig { hot_threshold: 2, ..VmConfig::default() }, ..Options::default() };
+    let mut s = Session::builder(src).options(&options).output(Box::new(out.clone())).build().expect("builds");
+    let halt = loop {
+        let h = match slice {
+            None => s.vm.run(u64::MAX),
+            Some(n) if yielding => s.vm.run_yielding(n),
+            Some(n) => s.vm.run(n),
+        };
+        if h != Halt::Budget {
+            break h;
+        }
+    };
+    assert_eq!(halt, Halt::Finished);
+    s.vm.flush();
+    let text = String::from_utf8(out.0.borrow().clone()).expect("utf-8");
+    let c = &s.vm.counters;
+    let bailouts = s.jit_summary().bailouts;
+    let inner_fuel_exits: u64 = s
+        .jit_info()
+        .loops
+        .iter()
+        .flat_map(|l| l.exits.iter().filter(move |e| e.kind == "fuel" && e.pc != l.header))
+        .map(|e| e.count)
+        .sum();
+    INNER_FUEL_EXITS.with(|n| n.set(inner_fuel_exits));
+    (text, c.instructions, c.gas, c.jit_instructions, c.jit_entries, bailouts)
+}
+
+thread_local! {
+    /// Fuel exits at a checkpoint other than the loop header in the last `sliced` run.
+    static INNER_FUEL_EXITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[test]
+fn a_sliced_run_goes_on_in_native_code_as_the_same_entry() {
+    // Nested loops: the outer one compiles with the inner loop's head as a fuel checkpoint, so
+    // slices end there as well as at the header; a float turns up late for a bail-out.
+    let src = "let total = 0;\nlet i = 0;\nwhile (i < 300) {\n  let j = 0;\n  while (j < 40) {\n    total = (total + i * j) % 1000003;\n    j = j + 1;\n  }\n  i = i + 1;\n}\nlet x = 0;\nlet k = 0;\nwhile (k < 5000) {\n  x = x + 1;\n  if (k == 4990) { x = 0.5; }\n  k = k + 1;\n}\nprint(total, x);\n";
+    let whole = sliced(src, None, false);
+    assert!(whole.3 > 0, "native code ran: {whole:?}");
+    for slice in [97, 1_000, 4_099, 100_000] {
+        let yielding = sliced(src, Some(slice), true);
+        assert_eq!(
+            yielding, whole,
+            "yielding slices of {slice}: same output, instructions, gas, native instructions, entries and bail-outs"
+        );
+        if slice == 97 {
+            assert!(INNER_FUEL_EXITS.with(|n| n.get()) > 0, "slices ended at the inner loop's head and went on there");
+        }
+        // Exact slices run exactly `slice` instructions each: the same results, with the tail
+        // of an iteration interpreted at each slice end.
+        let exact = sliced(src, Some(slice), false);
+        assert_eq!((&exact.0, exact.1, exact.2), (&whole.0, whole.1, whole.2), "exact slices of {slice}");
+    }
+}
+
+#[test]
+fn the_static_pre_check_names_the_refusal_before_the_loop_turns_hot() {
+    // On every sample (modules aside, whose loops are the same kinds): a loop the code alone
+    // condemns is refused with the same words once hot, and no loop it passes is refused for
+    // a reason it could have seen.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut condemned = 0;
+    for entry in std::fs::read_dir(&dir).expect("samples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "zx") || path.ends_with("modules.zx") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("sample");
+        let mut s = session(&src, true, 100);
+        let _ = s.run_to_end();
+        let info = s.jit_info();
+        for l in &info.loops {
+            let proto = &s.vm.program.protos[l.proto_id as usize];
+            let told = zexus_tui::jit::static_refusal(proto, l.loop_id);
+            match (&l.status, &told) {
+                (JitLoopStatus::Refused(why), Some(said)) => {
+                    assert_eq!(why, said, "{}: loop {} of {}", path.display(), l.loop_id, l.function);
+                    condemned += 1;
+                }
+                (JitLoopStatus::Refused(why), None) => assert!(
+                    !why.starts_with("unsupported instruction") && !why.contains("try"),
+                    "{}: {why} could have been told from the code",
+                    path.display()
+                ),
+                (_, Some(said)) => panic!("{}: {said}, yet loop {} compiled", path.display(), l.loop_id),
+                (_, None) => {}
+            }
+        }
+    }
+    assert!(condemned > 0, "jit_states.zx has a loop refused for a CALL");
+}

@@ -242,3 +242,18 @@ fn snapshot_watchpoint_on_state_shows_old_and_new() {
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("no local or global named 'nope'"), "{}", out.stderr);
 }
+
+/// Watch expressions (gdb's `display`): evaluated in the innermost frame where the snapshot
+/// stops, in the text and in the JSON, with why one has no value.
+#[test]
+fn snapshot_displays_watch_expressions() {
+    let args = ["snapshot", "samples/runtime_error.zx", "--break", "4", "--display", "a / b", "--display", "xs"];
+    let out = run_bin(&args, repo(), LONG);
+    assert!(out.stdout.contains("displays     2 (in the innermost frame)"), "{}", out.stdout);
+    assert!(out.stdout.contains("  a / b = 4.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("  xs = ⚠ undefined variable 'xs'"), "{}", out.stdout);
+    let json = run_bin(&[&args[..], &["--json"]].concat(), repo(), LONG);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("snapshot JSON parses");
+    assert_eq!(json["displays"][0]["name"], "a / b");
+    assert_eq!(json["displays"][0]["value"], "4.0");
+}

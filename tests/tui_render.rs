@@ -389,9 +389,18 @@ fn help_overlay() {
         {
             assert!(screen.contains(marker), "the help legend shows {marker:?} at {size:?}");
         }
+        // Every key row can be reached: the help scrolls with j where it does not fit.
+        for _ in 0..40 {
+            if format!("{}", draw(&app, size).backend()).contains("quit (asks if running)") {
+                break;
+            }
+            app.on_key(key('j'));
+        }
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("quit (asks if running)"), "the last key row at {size:?}:\n{screen}");
         app.on_key(key('x'));
         let screen = format!("{}", draw(&app, size).backend());
-        assert!(!screen.contains("any key closes"), "help closes on any key");
+        assert!(!screen.contains("any key closes") && !screen.contains("any other key closes"), "help closes");
     }
 }
 
@@ -459,19 +468,53 @@ fn search_finds_instructions() {
     }
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(app.message(), Some("found \"TX_BEGIN\" at line 15"));
+    // `,` and `.` search again for the last query, forward and backward (pudb's keys).
+    app.on_key(key('/'));
+    for c in "state".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.message(), Some("found \"state\" at line 16"));
+    app.on_key(key(','));
+    assert_eq!(app.message(), Some("found \"state\" at line 17"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 16 (backward)"));
+    app.on_key(key('.'));
+    assert_eq!(app.message(), Some("found \"state\" at line 29 (backward)"), "wraps to the last match");
 }
 
 #[test]
-fn export_asks_the_vm_thread_for_the_trace() {
-    let path = std::env::temp_dir().join("zexus-tui-export-request.json");
-    let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: path.clone() });
+fn export_menu_names_the_directory_then_asks_the_vm_thread() {
+    let dir = std::env::temp_dir().join("zexus-export-demo-test");
+    let mut app = App::new(AppConfig { themes: vec![Theme::default()], mouse: false, export_path: dir.clone() });
     app.update(paused_in_transaction());
     app.on_key(key('e'));
-    assert_eq!(app.outbox, vec![Request::ExportTrace(path.clone())]);
-    assert!(app.message().unwrap_or_default().starts_with("exporting the trace"));
+    assert_eq!(app.mode, Mode::ExportMenu(dir.display().to_string()));
+    assert!(app.outbox.is_empty(), "nothing is written before Enter");
+    for size in [(80, 24), (120, 40)] {
+        let screen = format!("{}", draw(&app, size).backend());
+        let formats = ["trace.json", "profile.speedscope.json", "stacks.collapsed", "stats.json", "profile.json"];
+        for text in formats.iter().chain(&["Export the session", "zexus-export-demo-test▏", "Enter writes all 5"]) {
+            assert!(screen.contains(text), "{text:?} at {size:?}:\n{screen}");
+        }
+    }
+    insta::assert_snapshot!("export_menu_80x24", draw(&app, (80, 24)).backend());
+    // The directory is edited in place: Backspace twice and "xy".
+    for code in [KeyCode::Backspace, KeyCode::Backspace, KeyCode::Char('x'), KeyCode::Char('y')] {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let edited = format!("{}xy", dir.display().to_string().trim_end_matches("st"));
+    assert_eq!(app.outbox, vec![Request::ExportAll(std::path::PathBuf::from(&edited))]);
+    assert_eq!(app.message().map(String::from), Some(format!("exporting to {edited}…")));
     // The VM thread's answer replaces the message.
-    app.apply(zexus_tui::tui::app::Action::Status("exported Chrome trace (12 events) to x".to_string()));
-    assert_eq!(app.message(), Some("exported Chrome trace (12 events) to x"));
+    app.apply(zexus_tui::tui::app::Action::Status("exported 5 files to x".to_string()));
+    assert_eq!(app.message(), Some("exported 5 files to x"));
+    // Esc cancels without a request.
+    app.outbox.clear();
+    app.on_key(key('e'));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.outbox.is_empty() && app.mode == Mode::Normal);
 }
 
 #[test]
@@ -803,8 +846,465 @@ fn q_while_running_asks_first_and_a_breakpoint_prompt_becomes_a_request() {
         app.outbox,
         vec![Request::SetBreakpoint("2 if n == 0".to_string()), Request::SetWatch("STATE[\"alice\"]".to_string())]
     );
+    // `print EXPR` evaluates in the frame selected in the VM pane (the caller after `[`),
+    // `display` / `undisplay` keep a watch expression.
+    let mut app = app_paused();
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('['));
+    for line in ["print from", "display amount * 2", "undisplay amount * 2"] {
+        app.on_key(key('C'));
+        for c in line.chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    }
+    assert_eq!(
+        app.outbox,
+        vec![
+            Request::Evaluate("from".to_string(), Some(0)),
+            Request::Display("amount * 2".to_string()),
+            Request::Undisplay("amount * 2".to_string()),
+        ]
+    );
 }
 
 fn app_paused() -> App {
     app(paused_in_transaction())
+}
+
+/// The flame view's figures without their timings (the clock differs from run to run).
+fn untimed(mut snap: SessionSnapshot) -> Arc<SessionSnapshot> {
+    if let Some(flame) = snap.flame.as_mut() {
+        flame.total_ns = 0;
+        for n in &mut flame.nodes {
+            (n.self_ns, n.total_ns, n.native_ns) = (0, 0, 0);
+        }
+        for r in &mut flame.functions {
+            (r.self_ns, r.total_ns, r.native_ns) = (0, 0, 0);
+        }
+    }
+    fixed(snap)
+}
+
+/// samples/fib.zx stopped where fib(10) is entered the second time.
+fn fib_at_second_fib_10() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/fib.zx")).expect("sample");
+    let mut d = Debugger::new("fib.zx", &src, &Options::default()).expect("builds");
+    let spec = zexus_tui::engine::debug::parse_break("3 if n == 10").expect("a breakpoint");
+    d.set_breakpoint(Breakpoint::main_line(spec.line), spec.options);
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+    untimed(d.snapshot())
+}
+
+fn enter() -> KeyEvent {
+    KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+}
+
+#[test]
+fn flame_graph_and_function_table_on_fib() {
+    let snap = fib_at_second_fib_10();
+    let view = snap.flame.clone().expect("the debugger's snapshot has the flame view");
+    let fib = view.functions.iter().find(|r| r.name == "fib").cloned().unwrap_or_default();
+    assert_eq!(fib.calls, 11 + 176 + 109 + 1, "fib(20) down to fib(10), fib(10), fib(9), fib(10) again");
+    assert_eq!(view.total_instructions, snap.counters.instructions, "every instruction is in the tree");
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        app.on_key(key('P'));
+        let screen = format!("{}", draw(&app, size).backend());
+        for text in ["Flame graph", "<main> · 1 calls", "stack <main>", "interpreted", "native (JIT)", "Enter zoom"] {
+            assert!(screen.contains(text), "{text:?} at {size:?}:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("flame_graph_{}x{}", size.0, size.1), draw(&app, size).backend());
+        // Down twice, then Enter: zoomed into fib(19), whose figures head the view.
+        app.on_key(key('j'));
+        app.on_key(key('j'));
+        app.on_key(enter());
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("stack …") || screen.contains("stack <main> › fib › fib"), "{screen}");
+        insta::assert_snapshot!(format!("flame_zoomed_{}x{}", size.0, size.1), draw(&app, size).backend());
+        // Backspace and Esc zoom out a level each; Esc at the top closes the view.
+        app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert!(format!("{}", draw(&app, size).backend()).contains("Flame graph"), "still open at the top");
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(!screen.contains("Flame graph") && screen.contains("Source"), "closed:\n{screen}");
+        // `v`: the function table, fib's exact calls in it; `a` sorts by the next column.
+        app.on_key(key('P'));
+        app.on_key(key('v'));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains(&format!("{:>11}", "297")) && screen.contains("total▼"), "{screen}");
+        insta::assert_snapshot!(format!("flame_table_{}x{}", size.0, size.1), draw(&app, size).backend());
+        app.on_key(key('a'));
+        assert_eq!(app.message(), Some("function table sorted by self"));
+        // Enter on a row shows the function in the source pane.
+        app.on_key(enter());
+        assert_eq!(app.focus(), PaneId::Source);
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(!screen.contains("Functions"), "the view closed for the source:\n{screen}");
+    }
+}
+
+#[test]
+fn flame_table_tells_native_from_interpreted_work() {
+    let snap = untimed((*jit_states()).clone());
+    let view = snap.flame.clone().expect("flame view");
+    let compiled = view.functions.iter().find(|r| r.name == "compiled").cloned().unwrap_or_default();
+    if zexus_tui::jit::AVAILABLE {
+        assert!(compiled.native_permille() > 900, "the compiled loop runs natively: {compiled:?}");
+        assert_eq!(view.native_instructions, snap.counters.jit_instructions, "the JIT's own count");
+    } else {
+        assert_eq!(compiled.native_instructions, 0);
+    }
+    for size in [(80, 24), (120, 40), (160, 48)] {
+        let mut app = app(snap.clone());
+        app.on_key(key('P'));
+        app.on_key(key('v'));
+        app.on_key(key('a'));
+        app.on_key(key('a'));
+        app.on_key(key('a'));
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("native▼"), "sorted by the native share:\n{screen}");
+        if zexus_tui::jit::AVAILABLE {
+            insta::assert_snapshot!(format!("flame_table_native_{}x{}", size.0, size.1), draw(&app, size).backend());
+        }
+        // `v` back to the graph: the root bar is in the interpreted colour on the left and the
+        // JIT colour at the right end, for the native part of the run.
+        app.on_key(key('v'));
+        let terminal = draw(&app, size);
+        let buf = terminal.backend().buffer();
+        let theme = Theme::default();
+        let row = (0..size.1).find(|&y| {
+            let line: String = (0..size.0).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            line.starts_with("┃<main> ") && !line.contains('·')
+        });
+        let y = row.expect("the root's bar");
+        assert_eq!(buf[(1, y)].bg, theme.current_bg, "interpreted on the left, in the selection's colour");
+        assert_eq!(buf[(1, y + 1)].bg, theme.sparkline, "an interpreted callee below");
+        if zexus_tui::jit::AVAILABLE {
+            assert_eq!(buf[(size.0 - 4, y)].bg, theme.compiled, "native at the right end");
+        }
+        // `L` on <main> opens its busiest loop: <main> has none here.
+        app.on_key(key('L'));
+        assert_eq!(app.message(), Some("<main> has no loops"));
+    }
+}
+
+/// A 20-deep recursion stopped at its base case: the call stack lists the outermost frame first
+/// and the innermost last (the order `run` prints a traceback in), folds the middle so the
+/// locals stay on screen, unfolds on `+`, and `[` / `]` move the source and bytecode cursors
+/// to the selected frame's line and instruction.
+#[test]
+fn a_deep_call_stack_is_folded_and_the_selected_frame_drives_the_source() {
+    const DEEP: &str =
+        "action down(n) {\n  if (n == 0) {\n    return 0;\n  }\n  return down(n - 1) + 1;\n}\nprint(down(20));\n";
+    let mut d = Debugger::new("deep.zx", DEEP, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(3));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    let row = |s: &str, needle: &str| s.lines().position(|l| l.contains(needle));
+    let (outer, fold, inner) = (row(&screen, "#0 <main>"), row(&screen, "⋯ 16 frames"), row(&screen, "▶ #21 down"));
+    assert!(outer.is_some() && fold.is_some() && inner.is_some(), "{screen}");
+    assert!(outer < fold && fold < inner, "outermost first, innermost last:\n{screen}");
+    assert!(screen.contains("n = 0"), "the base case's locals are on screen:\n{screen}");
+    // `[` selects the caller: the source cursor moves to the recursive call's line.
+    app.on_key(key('['));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("▶ #20 down"), "{screen}");
+    assert!(screen.contains("n = 1"), "{screen}");
+    // `b` works on the source cursor from any pane: it is on the caller's line, then back on
+    // the base case's after `]`.
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(5))));
+    app.on_key(key(']'));
+    app.on_key(key('b'));
+    assert_eq!(app.outbox.pop(), Some(Request::ToggleBreakpoint(Breakpoint::main_line(3))));
+    app.on_key(key('+'));
+    let unfolded = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(!unfolded.contains("⋯"), "+ unfolds:\n{unfolded}");
+    assert!(unfolded.contains("#10 down"), "{unfolded}");
+}
+
+/// After a continue, the VM pane marks what changed since the last stop (`*`): the global
+/// `round`, the committed STATE the first transfer moved, and the open transaction's pending
+/// writes as old → new; the unchanged arguments of the new `transfer` frame stay unmarked.
+#[test]
+fn vm_pane_marks_changed_values_and_shows_pending_writes_old_to_new() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    d.toggle_breakpoint(Breakpoint::main_line(17));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    app.update(fixed(d.snapshot()));
+    let vm = PaneId::ALL.iter().position(|p| *p == PaneId::Vm).expect("a VM pane");
+    app.on_key(key(char::from(b'1' + vm as u8)));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 48)).backend());
+    assert!(screen.contains(" *round = 2"), "{screen}");
+    assert!(screen.contains(" *\"alice\" = 95"), "{screen}");
+    assert!(screen.contains("  from = \"alice\""), "unchanged: not marked\n{screen}");
+    assert!(screen.contains("\"alice\": 95 → 90"), "the pending write, old → new\n{screen}");
+}
+
+/// The source pane colours keywords, literals, strings and comments in the theme's colours
+/// (and leaves the line about to run in its own uniform colours).
+#[test]
+fn source_pane_highlights_syntax() {
+    let app = app(paused_in_transaction());
+    let theme = Theme::default();
+    let terminal = draw(&app, (120, 40));
+    let buf = terminal.backend().buffer();
+    let find = |needle: &str| -> Option<(u16, u16)> {
+        (0..buf.area.height).find_map(|y| {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            row.find(needle).map(|col| (row[..col].chars().count() as u16, y))
+        })
+    };
+    let fg_at = |needle: &str| find(needle).map(|(x, y)| buf[(x, y)].fg);
+    assert_eq!(fg_at("action transfer"), Some(theme.syntax_keyword));
+    assert_eq!(fg_at("TX_BEGIN();"), Some(theme.syntax_keyword), "a blockchain primitive");
+    assert_eq!(fg_at("100;"), Some(theme.syntax_literal));
+    assert_eq!(fg_at("\"alice\"] = 100"), Some(theme.syntax_string));
+    // `STATE[to] = ...` on line 17 is about to run: drawn in the current-line colours.
+    assert_eq!(fg_at("STATE[to] = STATE[to]"), Some(theme.current_fg));
+}
+
+#[test]
+fn a_loop_the_jit_will_refuse_says_why_before_it_turns_hot() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    // Paused before the first instruction: every loop is cold.
+    let snap = fixed(d.snapshot());
+    assert!(snap.loops.iter().all(|l| l.iterations == 0));
+    let mut app = app(snap);
+    app.on_key(key('4'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    if zexus_tui::jit::AVAILABLE {
+        let row = |name: &str| screen.lines().skip(2).find(|l| l.contains(name)).map(str::to_string);
+        let refused = row("refused:19").expect("the refused loop's row");
+        assert!(refused.contains("will not compile"), "{refused}");
+        assert!(screen.contains("unsupported instruction CALL at pc 8"), "{screen}");
+        let compiled = row("compiled:7").expect("the compiled loop's row");
+        assert!(compiled.contains("compiles in 100"), "{compiled}");
+    }
+}
+
+#[test]
+fn counts_are_exact_with_digit_grouping_and_the_status_bar_has_the_selected_rows() {
+    let mut snap = (*with_future_data()).clone();
+    let profile = snap.profile.as_mut().expect("a profile");
+    profile.line_hits[16] = 4_991;
+    profile.line_hits[18] = 1_234_567_890;
+    profile.max_line_hits = 1_234_567_890;
+    let snap = Arc::new(snap);
+    // Zoomed, the source pane has room for every count exactly, digits grouped.
+    let mut app = app(snap.clone());
+    app.on_key(key('1'));
+    app.on_key(key('z'));
+    let screen = format!("{}", draw(&app, (160, 48)).backend());
+    assert!(screen.contains(" 4,991 "), "{screen}");
+    assert!(screen.contains("1,234,567,890"), "{screen}");
+    assert!(!screen.contains("5.0k"), "{screen}");
+    // In the layout at 120x40 the gutter is narrow: the large count is rounded in its column and
+    // exact in the status bar once its line is selected.
+    let mut app = app_at(snap, '1');
+    let before = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(before.contains(" 4,991 "), "{before}");
+    assert!(before.contains("1.23G"), "{before}");
+    let gutter_of = |screen: &str, line: &str| {
+        screen.lines().find(|l| l.contains(line)).and_then(|l| l.find(line)).expect("the line is shown")
+    };
+    // Every row's gutter has one width: the source text starts in the same column.
+    assert_eq!(gutter_of(&before, "STATE[from] = STATE[from] - amount;"), gutter_of(&before, "TX_BEGIN();"));
+    while !format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").contains("line 18:") {
+        app.on_key(key('j'));
+        assert!(app.outbox.is_empty());
+    }
+    let status = format!("{}", draw(&app, (120, 40)).backend()).lines().next().unwrap_or("").to_string();
+    assert!(status.contains("line 18: 1,234,567,890 instr"), "{status}");
+}
+
+fn app_at(snap: Arc<SessionSnapshot>, pane: char) -> App {
+    let mut app = app(snap);
+    app.on_key(key(pane));
+    app
+}
+
+/// `samples/jit_states.zx` stopped by the bail-out break in its blacklisted loop: hot loops of
+/// every fate (one refused for a CALL, one with nine bail-outs), output so far.
+fn jit_states_paused() -> Arc<SessionSnapshot> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/jit_states.zx")).expect("sample");
+    let mut d = Debugger::new("jit_states.zx", &src, &Options::default()).expect("builds");
+    d.toggle_event_break(EventBreak::Bailout);
+    for _ in 0..30 {
+        assert!(d.run_to_stop(Goal::Continue, 10_000_000));
+        let snap = d.snapshot();
+        if snap.location.and_then(|l| snap.function(l.function)).is_some_and(|f| f.name == "blacklisted") {
+            break;
+        }
+    }
+    fixed(d.snapshot())
+}
+
+const ALL_SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (160, 48)];
+
+/// The rows of a rendered screen.
+fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height).map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>()).collect()
+}
+
+/// What is clipped on a screen: a pane title cut before its end (a title runs into the
+/// corner, or ends on a dangling ` · `), a loop's reason cut mid-word (a proper prefix of it
+/// that is not closed by `…`), a frame row whose pc is cut, a hint bar without `? help` and
+/// `q quit`, or a hint cut short.
+fn clipped(screen: &[String], snap: &SessionSnapshot) -> Vec<String> {
+    let mut found = Vec::new();
+    for (y, row) in screen.iter().enumerate() {
+        let chars: Vec<char> = row.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if matches!(c, '┐' | '┓') && i > 0 && !matches!(chars[i - 1], '─' | '━' | ' ' | '┌' | '┏') {
+                found.push(format!("row {y}: a title runs into the corner: {row}"));
+            }
+        }
+        if row.contains("· ┐") || row.contains("· ┓") || row.contains("· ─") || row.contains("· ━") {
+            found.push(format!("row {y}: a title ends on a separator: {row}"));
+        }
+        for reason in snap.loops.iter().filter_map(|l| l.reason.as_deref()) {
+            // The longest proper prefix of the reason (of 4 characters or more) shown as a
+            // reason on this row (after `: `, `↳ ` or `· `; source text may quote its words).
+            let shown = |p: &str| [": ", "↳ ", "· "].iter().any(|lead| row.contains(&format!("{lead}{p}")));
+            let cut = (4..reason.len())
+                .rev()
+                .filter(|&k| reason.is_char_boundary(k))
+                .map(|k| &reason[..k])
+                .find(|p| shown(p) && !row.contains(reason));
+            if let Some(prefix) = cut {
+                let after = row.split(prefix).nth(1).and_then(|r| r.chars().next());
+                if after != Some('…') && !prefix.ends_with(' ') {
+                    found.push(format!("row {y}: reason cut mid-word ({prefix:?} of {reason:?}): {row}"));
+                }
+            }
+        }
+        for f in &snap.frames {
+            let at = format!("#{} ", snap.frames.iter().position(|g| std::ptr::eq(g, f)).unwrap_or(0));
+            if row.contains(&at) && row.contains(&format!(" {}", f.name)) && !row.contains(&format!("pc {}", f.pc)) {
+                found.push(format!("row {y}: frame row without its pc {}: {row}", f.pc));
+            }
+        }
+    }
+    let bar = screen.last().cloned().unwrap_or_default();
+    for hint in ["? help", "q quit"] {
+        if !bar.contains(hint) {
+            found.push(format!("the hint bar lacks {hint:?}: {bar}"));
+        }
+    }
+    if !bar.trim_end().ends_with("q quit") {
+        found.push(format!("the hint bar ends mid-hint: {bar}"));
+    }
+    found
+}
+
+#[test]
+fn main_screen_with_hot_loops_and_bail_outs() {
+    let snap = jit_states_paused();
+    if zexus_tui::jit::AVAILABLE {
+        assert!(snap.loops.iter().any(|l| l.bailouts > 0), "bail-outs on screen");
+        assert!(snap.loops.iter().any(|l| l.state == zexus_tui::engine::snapshot::LoopState::Refused));
+    }
+    for size in ALL_SIZES {
+        let app = app(snap.clone());
+        let terminal = draw(&app, size);
+        let problems = clipped(&rows(&terminal), &snap);
+        assert!(problems.is_empty(), "{}x{}:\n{}", size.0, size.1, problems.join("\n"));
+        insta::assert_snapshot!(format!("main_jit_states_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn no_pane_clips_a_title_reason_or_hint_at_80x24_and_above() {
+    // Every pane zoomed and the layout with each pane focused, on the bail-out stop, the demo's
+    // transaction and its error.
+    for snap in [jit_states_paused(), paused_in_transaction(), failed(), jit_states()] {
+        for size in ALL_SIZES {
+            for pane in ['1', '2', '3', '4', '5', '6', '7'] {
+                for zoom in [false, true] {
+                    let mut app = app(snap.clone());
+                    app.on_key(key(pane));
+                    if zoom {
+                        app.on_key(key('z'));
+                    }
+                    let problems = clipped(&rows(&draw(&app, size)), &snap);
+                    assert!(
+                        problems.is_empty(),
+                        "pane {pane}{} at {}x{}:\n{}",
+                        if zoom { " zoomed" } else { "" },
+                        size.0,
+                        size.1,
+                        problems.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The `B` menu lists the breakpoints (options and hits) and watchpoints above the VM events;
+/// j/k select, space switches one off (or on), d deletes it.
+#[test]
+fn the_break_menu_lists_breakpoints_to_switch_off_and_delete() {
+    let mut d = Debugger::new("demo.zx", PROGRAM, &Options::default()).expect("builds");
+    let spec = zexus_tui::engine::debug::parse_break("17 if amount == 5").expect("parses");
+    d.set_breakpoint(Breakpoint::main_line(spec.line), spec.options);
+    d.toggle_breakpoint(Breakpoint::main_line(6));
+    assert!(d.run_to_stop(Goal::Continue, 1_000_000));
+    let mut app = app(fixed(d.snapshot()));
+    app.on_key(key('B'));
+    for size in [(80, 24), (120, 40)] {
+        let screen = format!("{}", draw(&app, size).backend());
+        assert!(screen.contains("Breakpoints (j/k select, space on/off, d delete)"), "{screen}");
+        assert!(screen.contains("› ● line 6 · 1 hit"), "{screen}");
+        assert!(screen.contains("● line 17 if amount == 5"), "{screen}");
+        assert!(screen.contains("VM events (1-9 toggle, / filter)"), "{screen}");
+    }
+    app.on_key(key('j'));
+    app.on_key(key(' '));
+    app.on_key(key('d'));
+    let rows = app.snapshot().map(|s| s.break_list.clone()).unwrap_or_default();
+    assert_eq!(app.outbox, vec![Request::EnableBreak(rows[1].clone(), false), Request::DeleteBreak(rows[1].clone())]);
+}
+
+/// The unoptimized listing shows the pc too (on the instructions that became the one about to
+/// run, through the optimizer's pc map), and `b` there sets an instruction breakpoint on the
+/// optimized instruction the row became.
+#[test]
+fn the_unoptimized_listing_shows_the_pc_and_takes_instruction_breakpoints() {
+    let snap = paused_in_transaction();
+    let loc = snap.location.expect("paused");
+    let mut app = app(snap.clone());
+    app.on_key(key('2'));
+    app.on_key(key('z'));
+    app.on_key(key('v'));
+    let screen = format!("{}", draw(&app, (120, 40)).backend());
+    assert!(screen.contains("unoptimized"), "{screen}");
+    let f = snap.function(loc.function).expect("function");
+    let sources: Vec<u32> =
+        (0..f.unoptimized.len() as u32).filter(|&u| f.unoptimized_map[u as usize] == Some(loc.pc)).collect();
+    assert!(!sources.is_empty(), "the pc's instruction has an unoptimized origin");
+    let marked = screen.lines().filter(|l| l.contains("┃▶")).count();
+    assert_eq!(marked, sources.len(), "one ▶ per unoptimized instruction of the pc:\n{screen}");
+    app.on_key(key('b'));
+    match app.outbox.pop() {
+        Some(Request::ToggleBreakpoint(Breakpoint::Instruction { function, pc })) => {
+            assert_eq!(function, loc.function);
+            assert!(f.unoptimized_map.contains(&Some(pc)));
+        }
+        other => panic!("an instruction breakpoint, not {other:?}"),
+    }
 }

@@ -1,7 +1,7 @@
 //! End to end in a real terminal: `zexus-tui samples/spin.zx` in a detached 120x40 tmux
 //! session, driven with keys and read back with `capture-pane`. Steps one instruction and one
 //! line, stops at a breakpoint and when the loop is JIT-compiled, runs and pauses, sees the hot
-//! loop compiled and its four-way view, exports the Chrome trace, quits, and checks the
+//! loop compiled and its four-way view, exports every format, quits, and checks the
 //! terminal is sane again (`stty -a` shows `icanon` and `echo`). Skipped with a message only if
 //! tmux is missing outside CI.
 
@@ -146,8 +146,9 @@ fn spin_setup() -> Option<(tempfile::TempDir, Tmux)> {
 fn debugger_session_in_tmux() {
     let Some((dir, tmux)) = spin_setup() else { return };
     let (bin, sample) = (BIN, spin_sample());
-    let export = dir.path().join("trace.json");
-    let command = format!("{bin} {} --export {}", sample.display(), export.display());
+    let export_dir = dir.path().join("export");
+    let export = export_dir.join("trace.json");
+    let command = format!("{bin} {} --export {}", sample.display(), export_dir.display());
     tmux.keys(&["-l", &command]);
     tmux.keys(&["Enter"]);
 
@@ -219,9 +220,14 @@ fn debugger_session_in_tmux() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("the panes again", |s| s.contains("Hot loops") && !s.contains("x86-64"));
 
-    // `e`: the Chrome trace of the run so far, which Perfetto opens.
+    // `e`: the export menu names the directory first; Enter writes every format, among them
+    // the Chrome trace of the run so far, which Perfetto opens.
     tmux.keys(&["e"]);
-    tmux.wait_for("the export message", |s| s.contains("exported Chrome trace ("));
+    let menu = tmux.wait_for("the export menu", |s| s.contains("Export the session"));
+    assert!(menu.contains("export▏") && menu.contains("stacks.collapsed"), "{menu}");
+    assert!(!export_dir.exists(), "nothing is written before Enter");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the export message", |s| s.contains("exported 5 files to"));
     let text = wait_file(&export);
     let json: serde_json::Value = serde_json::from_str(&text).expect("the export parses as JSON");
     let events = json["traceEvents"].as_array().cloned().unwrap_or_default();
@@ -370,6 +376,8 @@ fn a_failed_require_stops_before_its_rollback_in_tmux() {
     tmux.keys(&["7"]);
     tmux.wait_for("the filtered break", |s| s.contains("only Token.transfer"));
     tmux.keys(&["Escape"]);
+    // Space only once the menu is closed: an Escape followed at once by a key reads as Alt+key.
+    tmux.wait_for("the menu closed", |s| !s.contains("Break on VM events"));
     tmux.keys(&["Space"]);
     let screen = tmux.wait_still("the stop at the failed require", |s| {
         s.starts_with(" PAUSED (require failed: Requirement failed: insufficient balance in Token.transfer (line 15))")
@@ -488,15 +496,18 @@ fn multi_file_program_in_tmux() {
     });
     tmux.keys(&["q"]);
     wait_prompt(&tmux);
-    // On start, the TUI reports it like `run`: in the module, with the import chain.
+    // On start, the debugger opens on it anyway, with the diagnostics as `run` prints them
+    // (in the module, with the import chain) in the output pane.
     tmux.keys(&["-l", "clear"]);
     tmux.keys(&["Enter"]);
     tmux.keys(&["-l", &format!("{BIN} modules.zx; echo \"exit=$?\"")]);
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("the error report", |s| s.contains("exit=1"));
+    let screen = tmux.wait_still("the error report", |s| s.starts_with(" FAILED (does not compile"));
     assert!(screen.contains(" --> modules/shapes.zx:3:23"), "{screen}");
     assert!(screen.contains("3 |   let a = side * (side"), "{screen}");
-    assert!(screen.contains("= note: modules/shapes.zx is imported at modules.zx:2:30"), "{screen}");
+    assert!(screen.contains("= note: modules/shapes.zx is imported"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", |s| s.contains("exit=0"));
     assert_terminal_sane(&tmux, dir.path(), "multi-file");
 }
 
@@ -539,7 +550,7 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     tmux.keys(&["Enter"]);
     tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
     tmux.keys(&["C"]);
-    tmux.wait_for("the breakpoint prompt", |s| s.contains("or watch NAME"));
+    tmux.wait_for("the breakpoint prompt", |s| s.contains("watch NAME|STATE[KEY]"));
     tmux.keys(&["-l", "watch STATE[\"alice\"]"]);
     tmux.keys(&["Enter"]);
     tmux.wait_for("the watchpoint set", |s| s.contains("watching STATE[\"alice\"]"));
@@ -557,4 +568,164 @@ fn a_watchpoint_on_state_stops_at_the_transfer_that_changes_it_in_tmux() {
     tmux.keys(&["q"]);
     wait_prompt(&tmux);
     assert_terminal_sane(&tmux, dir.path(), "watch");
+}
+
+/// The number before ` instr` in the flame view's title (`Flame graph 153,240 instr`).
+fn flame_total(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains("Flame graph "))?;
+    let after = &line[line.find("Flame graph ")? + "Flame graph ".len()..];
+    let digits: String = after.chars().take_while(|c| c.is_ascii_digit() || *c == ',').filter(|c| *c != ',').collect();
+    digits.parse().ok()
+}
+
+/// Rows of the flame graph whose bar is a `fib` frame.
+fn fib_bars(screen: &str) -> usize {
+    // A bar of one or two columns shows only the start of the name.
+    let is_fib = |t: &str| t.starts_with("fib") || "fib".starts_with(t);
+    screen.lines().filter(|l| l.trim_start_matches('┃').split_whitespace().next().is_some_and(is_fib)).count()
+}
+
+/// The calls column of the function table's `fib` row.
+fn table_calls(screen: &str, name: &str) -> Option<u64> {
+    let row =
+        screen.lines().find(|l| l.trim_end().trim_end_matches('┃').trim_end().ends_with(&format!("   {name}")))?;
+    row.trim_start_matches('┃').split_whitespace().next()?.replace(',', "").parse().ok()
+}
+
+#[test]
+fn the_flame_graph_grows_live_on_fib_in_tmux() {
+    let Some((_dir, tmux)) = spin_setup() else { return };
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/fib.zx");
+    tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+
+    // Stop where fib(10) is first entered: `C` `3 if n == 10`, then `c`.
+    tmux.keys(&["C"]);
+    tmux.keys(&["-l", "3 if n == 10"]);
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["c"]);
+    tmux.wait_for("the conditional stop", |s| s.starts_with(" PAUSED") && status_number(s, "line") == Some(3));
+
+    // `P`: fib(20) down to fib(10) is one stack eleven fib frames deep.
+    tmux.keys(&["P"]);
+    let first = tmux.wait_still("the flame graph", |s| s.contains("Flame graph") && fib_bars(s) == 11);
+    let total0 = flame_total(&first).expect("the run's instructions in the title");
+    assert!(first.contains("interpreted") && first.contains("native (JIT)"), "the legend:\n{first}");
+    // `v`: the function table; fib has been entered 11 times.
+    tmux.keys(&["v"]);
+    let table = tmux.wait_still("the function table", |s| s.contains("Functions") && table_calls(s, "fib").is_some());
+    assert_eq!(table_calls(&table, "fib"), Some(11), "{table}");
+
+    // `c` from inside the view: the next stop at n == 10 comes after fib(10) has made its 176
+    // calls, fib(11) has called fib(9) (109 calls) and fib(12) calls fib(10) again: the table
+    // and the graph grow.
+    tmux.keys(&["c"]);
+    let table = tmux.wait_still("more fib calls", |s| table_calls(s, "fib").is_some_and(|n| n > 11));
+    let calls = table_calls(&table, "fib").unwrap_or(0);
+    assert_eq!(calls, 11 + 176 + 109 + 1, "{table}");
+    tmux.keys(&["v"]);
+    let graph = tmux.wait_still("the graph again", |s| s.contains("Flame graph") && fib_bars(s) >= 11);
+    assert!(flame_total(&graph).is_some_and(|t| t > total0), "the run grew:\n{graph}");
+
+    // While it runs: samples/fib.zx again from the start, slowed to 10,000 instructions/s so
+    // fib(20) takes a quarter of a minute, and the flame graph redrawn as it goes.
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    tmux.keys(&["-l", &format!("{BIN} {}", fib.display())]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_still("the paused debugger", |s| s.starts_with(" PAUSED"));
+    for _ in 0..4 {
+        tmux.keys(&["<"]);
+    }
+    tmux.wait_for("the chosen speed", |s| s.contains("speed: 10,000 instructions/s"));
+    tmux.keys(&["P"]);
+    tmux.wait_for("the empty flame view", |s| s.contains("Flame graph"));
+    tmux.keys(&["Space"]);
+    let running = tmux.wait_for("a running flame graph", |s| {
+        s.starts_with(" RUNNING") && fib_bars(s) >= 5 && flame_total(s).is_some_and(|t| t > 0)
+    });
+    let before = flame_total(&running).unwrap_or(0);
+    let later = tmux.wait_for("the graph to grow while running", |s| {
+        s.starts_with(" RUNNING") && flame_total(s).is_some_and(|t| t > before + 1_000)
+    });
+    assert!(fib_bars(&later) >= fib_bars(&running), "fib's frames stay drawn as they grow:\n{later}");
+    // The function table, live: fib's calls grow between two looks.
+    tmux.keys(&["v"]);
+    let table = tmux.wait_for("the live table", |s| s.starts_with(" RUNNING") && table_calls(s, "fib").is_some());
+    let calls = table_calls(&table, "fib").unwrap_or(0);
+    tmux.wait_for("more calls while running", |s| {
+        s.starts_with(" RUNNING") && table_calls(s, "fib").is_some_and(|n| n > calls)
+    });
+    tmux.keys(&["Space"]);
+    tmux.wait_for("paused", |s| s.starts_with(" PAUSED"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+}
+
+/// Issue 17: a program with a syntax error opens in the debugger with the error in place
+/// (`run` would only print it); fixed in the file, `r` rebuilds it and `c` runs it.
+#[test]
+fn a_syntax_error_opens_the_debugger_and_r_after_the_fix_runs_it_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    let program = dir.path().join("broken.zx");
+    std::fs::write(&program, "let x = 20;\nlet y = (x + ;\nprint(\"sum\", x + y);\n").expect("write the program");
+    tmux.keys(&["-l", &format!("{BIN} {}", program.display())]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_still("the debugger on the broken program", |s| s.starts_with(" FAILED (does not compile"));
+    assert!(screen.contains("✗ line 2:14: syntax error"), "the error in place:\n{screen}");
+    assert!(screen.contains("let y = (x + ;"), "{screen}");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the refusal to run", |s| s.contains("the program does not compile: fix it, then r restarts"));
+    std::fs::write(&program, "let x = 20;\nlet y = (x + 22);\nprint(\"sum\", x + y);\n").expect("fix the program");
+    tmux.keys(&["r"]);
+    tmux.wait_for("the rebuilt program", |s| s.starts_with(" PAUSED") && s.contains("the program compiles now"));
+    tmux.keys(&["c"]);
+    tmux.wait_for("its output", |s| s.contains("sum 62"));
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "broken");
+}
+
+/// The instruction count the status line shows (`12,345 instr`).
+fn status_instructions(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    // The last one: a selected row's own count (`line 7: 1 instr`) may come first.
+    let before = &status[..status.rfind(" instr ")?];
+    let digits: String = before.rsplit(' ').next()?.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Issue 17: the built-in demo opens with its JIT-compile and rollback breaks armed and says
+/// what to press; a run watched at 100 instructions/s moves at about that speed, and back at
+/// full speed it stops where the JIT compiles the loop.
+#[test]
+fn the_demo_is_watched_at_a_chosen_speed_in_tmux() {
+    let Some((dir, tmux)) = spin_setup() else { return };
+    tmux.keys(&["-l", BIN]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_still("the demo", |s| s.starts_with(" PAUSED (start)"));
+    assert!(screen.contains("space runs and stops at the JIT compile"), "{screen}");
+    for _ in 0..6 {
+        tmux.keys(&["<"]);
+    }
+    tmux.wait_for("the chosen speed", |s| s.contains("speed: 100 instructions/s"));
+    tmux.keys(&["Space"]);
+    let first = tmux.wait_for("the slow run", |s| s.starts_with(" RUNNING") && status_instructions(s).is_some());
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let second = tmux.screen();
+    let seconds = t0.elapsed().as_secs_f64();
+    let ran = status_instructions(&second).unwrap_or(0).saturating_sub(status_instructions(&first).unwrap_or(0));
+    let rate = ran as f64 / seconds;
+    assert!(second.starts_with(" RUNNING") && (40.0..300.0).contains(&rate), "{rate:.0} instr/s:\n{second}");
+    assert!(second.contains("100 instructions/s │"), "{second}");
+    for _ in 0..6 {
+        tmux.keys(&[">"]);
+    }
+    let stop = tmux.wait_still("the JIT stop", |s| s.starts_with(" PAUSED (JIT compiled loop at line"));
+    assert!(!stop.contains("instructions/s │"), "full speed again:\n{stop}");
+    tmux.keys(&["q"]);
+    wait_prompt(&tmux);
+    assert_terminal_sane(&tmux, dir.path(), "demo-speed");
 }

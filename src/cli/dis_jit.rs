@@ -53,8 +53,30 @@ pub fn render(session: &Session, src: &str) -> String {
         out.push_str("the JIT is switched off (--no-jit)\n");
         return out;
     }
+    // Loops that never turned hot but that the JIT will refuse whatever they hold.
+    let mut will_refuse = String::new();
+    for proto in &session.vm.program.protos {
+        for (i, (l, counter)) in proto.loops.iter().zip(&proto.loop_counters).enumerate() {
+            let considered = info.loops.iter().any(|x| x.proto_id == proto.id && x.loop_id == i as u16);
+            if considered || counter.decided.get() {
+                continue;
+            }
+            if let Some(why) = crate::jit::static_refusal(proto, i as u16) {
+                let _ = writeln!(
+                    will_refuse,
+                    "== loop {i} of {} (pc {}..={}): never hot ({} of {} back-edges); will not compile: {why} ==",
+                    proto.display_name(),
+                    l.header,
+                    l.back_edge,
+                    counter.iterations.get(),
+                    summary.threshold
+                );
+            }
+        }
+    }
     if info.loops.is_empty() {
         let _ = writeln!(out, "no loop became hot (threshold {} back-edges)", summary.threshold);
+        out.push_str(&will_refuse);
         return out;
     }
     let chunks = Chunk::preorder(&session.build.chunk);
@@ -130,5 +152,6 @@ pub fn render(session: &Session, src: &str) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&will_refuse);
     out
 }

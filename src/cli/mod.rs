@@ -1,6 +1,7 @@
 //! Command-line interface: clap arguments ("low"), validated into a configuration ("high"),
 //! and one function per subcommand. The only layer besides the TUI that touches files.
 
+pub mod flame;
 pub mod profile;
 pub mod trace;
 
@@ -109,6 +110,12 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Run a program under the debugger headless and print what the TUI would show.
     Snapshot(snapshot::SnapshotArgs),
+    /// Run a program under the debugger headless and print its flame graph's figures: the
+    /// function table and the call tree (what the TUI's `P` view shows).
+    Flame(flame::FlameArgs),
+    /// Run a program under the debugger headless and write every export format of the
+    /// session into one directory (what the TUI's `e` menu writes).
+    Export(flame::ExportArgs),
 }
 
 /// Options shared by the subcommands that build or run a program.
@@ -194,6 +201,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let refused = match &cli.command {
         Some(Command::Dis { opts, .. }) => refuse_state(opts, "`dis`"),
         Some(Command::Snapshot(args)) => refuse_state(&args.opts, "`snapshot`"),
+        Some(Command::Flame(args)) => refuse_state(&args.opts, "`flame`"),
+        Some(Command::Export(args)) => refuse_state(&args.opts, "`export`"),
         None => refuse_state(&cli.run_opts, "the visual debugger"),
         _ => None,
     };
@@ -221,6 +230,8 @@ pub fn run(cli: Cli) -> ExitCode {
             cmd_dis(&file, &opts, mode)
         }
         Some(Command::Snapshot(args)) => snapshot::cmd_snapshot(&args),
+        Some(Command::Flame(args)) => flame::cmd_flame(&args),
+        Some(Command::Export(args)) => flame::cmd_export(&args),
         None => tui::cmd_tui(cli.file.as_deref(), &cli.run_opts, &cli.tui_opts, cli.args),
     }
 }

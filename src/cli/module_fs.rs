@@ -80,11 +80,39 @@ impl LoadedMain {
 
 /// The program at `file` loaded again (the TUI's restarts): the main file's text and, when
 /// it imports modules, the whole program; or a one-line reason (`D:LINE:COL: message`).
-pub fn reload_program(file: &Path) -> Result<(String, Option<Rc<LoadedProgram>>), String> {
-    let src = crate::input::read_source(file)?;
+pub fn reload_program(file: &Path) -> crate::tui::worker::LoadResult {
+    use crate::tui::worker::LoadFailure;
+    let src = crate::input::read_source(file).map_err(|why| LoadFailure { summary: why, ..LoadFailure::default() })?;
     match loader::load(&RealFs, file, src.clone()) {
         Ok(p) => Ok((src, (p.files.len() > 1).then(|| Rc::new(p)))),
-        Err((diags, sources)) => Err(sources.summary(&diags)),
+        Err((diags, sources)) => {
+            let at = diags.first().filter(|d| sources.file_of(d.span.start) == 0).map(|d| {
+                let main = sources.files.first().map_or(src.as_str(), |f| f.text.as_str());
+                let pos = crate::syntax::span::SourceMap::new(main).line_col(main, d.span.start);
+                (pos.line, pos.col)
+            });
+            let rendered = if sources.files.len() > 1 {
+                sources.render_all(&diags)
+            } else {
+                crate::diag::render::render_all(&diags, &file.display().to_string(), &src)
+            };
+            Err(LoadFailure { summary: sources.summary(&diags), rendered, main_at: at, text: Some(src) })
+        }
+    }
+}
+
+/// [`load_main`] for the visual debugger: a program that reads but does not compile (a syntax
+/// error, a missing module) is not an error here, since the debugger opens on it with the
+/// diagnostics in place; only a file that cannot be read is. Returns whether it compiles.
+pub fn load_main_or_broken(file: &Path) -> Result<(LoadedMain, bool), ExitCode> {
+    let (path, src) = super::load(file)?;
+    match loader::load(&RealFs, file, src.clone()) {
+        Ok(p) => {
+            let sources = p.sources();
+            let program = (p.files.len() > 1).then(|| Rc::new(p));
+            Ok((LoadedMain { path, src, program, sources, parsed: None }, true))
+        }
+        Err((_, sources)) => Ok((LoadedMain { path, src, program: None, sources, parsed: None }, false)),
     }
 }
 

@@ -1,7 +1,10 @@
 //! `zexus-tui profile FILE`: runs a program with the profiler attached, then reports top
-//! functions, hottest lines and instructions, and hot loops. The program's output goes to
-//! stdout as usual; the report goes to stderr after it (or to `-o FILE`), as text or, with
-//! `--json`, as the JSON documented in `trace::report`.
+//! functions, hottest lines and instructions, and hot loops.
+//!
+//! Streams (the rule of every headless command, docs/json.md): with `--json`, the report (the
+//! JSON documented in docs/json.md) goes to stdout and the program's output to stderr; without,
+//! the program's output goes to stdout and the text report to stderr after it. `-o FILE`
+//! writes the report to FILE instead.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -14,14 +17,15 @@ use clap::Args;
 use super::RunOpts;
 use crate::engine::{Options, Session, observe};
 use crate::trace::Profiler;
-use crate::trace::report::ProfileReport;
+use crate::trace::report::{LoopJitFigures, ProfileReport};
 
 /// Arguments of `profile`.
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
     /// The program.
     pub file: PathBuf,
-    /// Print the report as JSON (stable field names, `format_version` 1).
+    /// Print the report as JSON on stdout (the program's output then goes to stderr;
+    /// `format_version` 1, fields in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Write the report to FILE instead of stderr.
@@ -63,7 +67,8 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     let profiler = Rc::new(RefCell::new(profiler));
     sink.attach(profiler.clone());
     let options = Options { sink, ..args.opts.options_with_args(&args.args) };
-    let out = super::stdout::program_stdout();
+    // With `--json` stdout carries only the report.
+    let out = if args.json { super::stdout::program_stderr() } else { super::stdout::program_stdout() };
     let mut session =
         match Session::builder(&src).program_opt(main.program.clone()).options(&options).output(out).build() {
             Ok(s) => s,
@@ -79,10 +84,23 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     if exact_counts && let Some(counts) = session.exec_counts() {
         profile.set_exec_counts(counts);
     }
-    let data = match &main.program {
+    let mut data = match &main.program {
         Some(_) => ProfileReport::new_in(&profile, &session.build.program, &main.sources, &path),
         None => ProfileReport::new(&profile, &session.build.program, &src, &path),
     };
+    let figures: Vec<LoopJitFigures> = session
+        .jit_info()
+        .loops
+        .iter()
+        .map(|l| LoopJitFigures {
+            function_id: l.proto_id,
+            loop_id: l.loop_id,
+            entries: l.entries,
+            bailouts: l.bailouts,
+            native_instructions: l.native_instructions,
+        })
+        .collect();
+    data.set_jit(&figures);
     let text = if args.json {
         match serde_json::to_string_pretty(&data) {
             Ok(s) => s + "\n",
@@ -98,6 +116,10 @@ pub fn run(args: &ProfileArgs) -> ExitCode {
     let written = match &args.output {
         Some(file) => crate::atomic_file::write(file, |f| f.write_all(text.as_bytes()))
             .map_err(|why| (file.display().to_string(), why)),
+        None if args.json => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| ("stdout".to_string(), e.to_string()))
+        }
         None => {
             let mut err = std::io::stderr().lock();
             // Separate the report from the program's own diagnostics.

@@ -52,6 +52,10 @@ pub struct SnapshotArgs {
     /// new in the stop reason (gdb's `watch`) (repeatable).
     #[arg(long = "watch", value_name = "NAME|STATE[\"key\"]")]
     pub watches: Vec<String>,
+    /// A watch expression (gdb's `display`): a Zexus expression evaluated in the innermost
+    /// frame where the snapshot stops, listed with its value (repeatable).
+    #[arg(long = "display", value_name = "EXPR")]
+    pub displays: Vec<String>,
     /// As `--break`, deleted when it first stops (gdb's `tbreak`) (repeatable).
     #[arg(long = "tbreak", value_name = "[FILE:]LINE [ignore N] [if COND]", value_parser = parse_break)]
     pub tbreaks: Vec<BreakSpec>,
@@ -145,7 +149,8 @@ pub fn cmd_snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         }
     }
-    let snap = debugger.snapshot();
+    let mut snap = debugger.snapshot();
+    snap.displays = crate::engine::debug::eval::displays(&debugger.session().vm, &args.displays);
     let text = if args.json {
         match serde_json::to_string_pretty(&snap) {
             Ok(json) => json + "\n",
@@ -226,6 +231,15 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
             .collect();
         let _ = writeln!(s, "breakpoints  {}", list.join(", "));
     }
+    // The breakpoint list as the TUI's `B` menu shows it: options, hit counts, watchpoints.
+    for row in &snap.break_list {
+        let hits = match row.hits {
+            0 => String::new(),
+            1 => " · 1 hit".to_string(),
+            n => format!(" · {n} hits"),
+        };
+        let _ = writeln!(s, "  {} {}{hits}", if row.enabled { "●" } else { "○" }, row.what);
+    }
     let _ = writeln!(s, "frames       {} (outermost first)", snap.frames.len());
     for (i, f) in snap.frames.iter().enumerate() {
         let at = if snap.is_multi_file() {
@@ -255,9 +269,18 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     for b in &snap.state {
         let _ = writeln!(s, "  {:?} = {}", b.name, b.value);
     }
+    if !snap.displays.is_empty() {
+        let _ = writeln!(s, "displays     {} (in the innermost frame)", snap.displays.len());
+        for d in &snap.displays {
+            let _ = writeln!(s, "  {} = {}", d.name, d.value);
+        }
+    }
     let _ = writeln!(s, "transactions {} open", snap.transactions.len());
     for tx in &snap.transactions {
-        let _ = writeln!(s, "  #{} {}", tx.depth, tx.keys.join(", "));
+        let _ = writeln!(s, "  #{}{}", tx.depth, crate::engine::snapshot::pending(tx.writes.len() + tx.members.len()));
+        for w in &tx.writes {
+            let _ = writeln!(s, "     {w}");
+        }
         for m in &tx.members {
             let _ = writeln!(s, "     {m}");
         }
@@ -291,7 +314,10 @@ pub fn render_text(snap: &SessionSnapshot) -> String {
     for l in &snap.loops {
         let why = l.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
         let state = match l.state {
-            LoopState::Cold => format!("cold, compiles in {}", l.remaining()),
+            LoopState::Cold => match &l.reason {
+                Some(r) => format!("cold, will not compile: {r}"),
+                None => format!("cold, compiles in {}", l.remaining()),
+            },
             LoopState::Hot => format!("hot, interpreted{why}"),
             LoopState::Refused => format!("hot, interpreted (not compiled{why})"),
             LoopState::Compiled if l.bailouts > 0 => {

@@ -10,11 +10,16 @@ use std::sync::Arc;
 use super::RunOpts;
 use super::cache_dir::DirStore;
 use crate::engine::cache::CompileCache;
+use crate::engine::recorder::EventBreak;
 use crate::tui::worker::{CacheFactory, ProgramLoader};
 use crate::tui::{self, TuiConfig, theme::Theme};
 
 /// The demo program opened when no file is given.
 pub const DEMO: &str = include_str!("../../samples/demo.zx");
+
+/// What the demo's status line says first.
+const DEMO_HINT: &str =
+    "demo: space runs and stops at the JIT compile and the rollback · < > speed · E next VM event · ? keys";
 
 /// Options of the visual debugger.
 #[derive(Debug, Args, Clone, Default)]
@@ -22,14 +27,16 @@ pub struct TuiOpts {
     /// Colour theme: dark, light, high-contrast, or a JSON theme file (`t` switches).
     #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
     pub theme: String,
-    /// Do not capture the mouse (it is captured by default; `m` toggles it).
+    /// Do not capture the mouse (the default: the terminal keeps selecting and copying text;
+    /// `m` toggles capture).
     #[arg(long, overrides_with = "mouse")]
     pub no_mouse: bool,
-    /// Capture the mouse: click to focus and select, wheel to scroll (the default).
+    /// Capture the mouse: click to focus and select, wheel to scroll (`m` toggles it).
     #[arg(long, overrides_with = "no_mouse")]
     pub mouse: bool,
-    /// Where `e` writes the Chrome trace of the run so far [default: zexus-trace-<program>.json].
-    #[arg(long, value_name = "PATH")]
+    /// The directory the export menu (`e`) proposes for every format of the session (made
+    /// when written; editable in the menu) [default: zexus-export-<program>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Start running at once instead of paused before the first instruction.
     #[arg(long)]
@@ -68,10 +75,10 @@ fn cache_factory(opts: &RunOpts) -> Result<CacheFactory, String> {
     })))
 }
 
-/// Opens the TUI on `file` (or the demo), the program's `__ARGS__` being `args`. A program
-/// with modules is loaded (and checked) here first, so a load error is reported like `run`
-/// reports it, before the terminal is taken over; the VM thread loads it again for itself and
-/// on each restart.
+/// Opens the TUI on `file` (or the demo), the program's `__ARGS__` being `args`. The file is
+/// read here first, so a file that cannot be read is reported before the terminal is taken
+/// over; the VM thread loads it (with its modules) for itself and on each restart, and a
+/// program that does not compile opens with its diagnostics shown (see `tui::worker`).
 pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Vec<String>) -> ExitCode {
     let themes = match themes(&opts.theme) {
         Ok(t) => t,
@@ -81,10 +88,14 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         }
     };
     let mut sources = None;
+    let mut loaded_one_file = false;
     let (name, source, stem) = match file {
-        Some(path) => match super::module_fs::load_main(path) {
-            Ok(main) => {
+        // A program that does not compile opens too, with its diagnostics in place, so that it
+        // can be fixed and `r` restarts it.
+        Some(path) => match super::module_fs::load_main_or_broken(path) {
+            Ok((main, loads)) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                loaded_one_file = loads && main.program.is_none();
                 if main.program.is_some() {
                     sources = Some(main.sources);
                 }
@@ -102,7 +113,8 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         }
         _ => None,
     };
-    let export_path = opts.export.clone().unwrap_or_else(|| PathBuf::from(format!("zexus-trace-{stem}.json")));
+    let export_path =
+        opts.export.clone().unwrap_or_else(|| super::flame::default_export_dir(&stem, super::flame::now_secs()));
     if let Some(path) = file
         && crate::atomic_file::same_file(&export_path, path)
     {
@@ -126,12 +138,17 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         path: file.map(Path::to_path_buf),
         loader,
         sources,
+        loaded_one_file,
         cache: Some(cache),
         source,
         options,
         themes,
-        mouse: !opts.no_mouse,
+        mouse: opts.mouse && !opts.no_mouse,
         export_path,
         run: opts.autorun,
+        // The demo is there to be watched: it stops where the JIT compiles its loop and where
+        // its transaction rolls back, and says so.
+        arm: if file.is_none() { vec![EventBreak::JitCompiled, EventBreak::TxRollback] } else { Vec::new() },
+        hint: file.is_none().then(|| DEMO_HINT.to_string()),
     })
 }

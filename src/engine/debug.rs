@@ -32,8 +32,10 @@ use crate::trace::chrome::ChromeSummary;
 use crate::trace::{RunOutcome, TraceEvent};
 use crate::vm::interp::Halt;
 
+pub mod break_list;
 mod contract_breaks;
 pub mod eval;
+mod export;
 
 /// Nanoseconds between two counter samples in the trace while running.
 const COUNTERS_EVERY_NS: u64 = 50_000_000;
@@ -582,6 +584,9 @@ impl Debugger {
                 self.session.run_started = true;
                 self.session.sink.emit(&TraceEvent::RunStart);
                 self.counters_event();
+            } else if let Ok(mut r) = self.recorder.try_borrow_mut() {
+                // The time paused is nobody's: the flame graph's clock starts again here.
+                r.resume_clock(self.session.sink.now_ns());
             }
             self.active = Some(Active { goal, start, prev: start, steps: 0 });
             self.stop_reason = None;
@@ -616,7 +621,7 @@ impl Debugger {
         let free_run = active.goal == Goal::Continue && self.breakpoints.is_empty() && self.watches.is_empty();
         if free_run {
             let (instructions, emitted) = (self.session.vm.counters.instructions, self.emitted());
-            let halt = self.session.vm.run(budget.max(1));
+            let halt = self.session.vm.run_yielding(budget.max(1));
             if let Some(reason) = self.event_stop() {
                 if !matches!(halt, Halt::Budget) {
                     self.after_halt(halt);
@@ -672,7 +677,9 @@ impl Debugger {
         if let (Some((before, after)), 0) = (replay.emits, left) {
             return self.step_emits(budget, before, after);
         }
-        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run(budget.max(1).min(left)) };
+        // Yielding: never past `until`, and native code goes on across slices as in the run
+        // being replayed.
+        let halt = if left == 0 { Halt::Budget } else { self.session.vm.run_yielding(budget.max(1).min(left)) };
         self.interrupt.set(false);
         if self.session.vm.counters.instructions < replay.until && matches!(halt, Halt::Budget) {
             return false;
@@ -726,10 +733,12 @@ impl Debugger {
         }
         snap.stop_reason = if self.is_running() { None } else { self.stop_reason.clone() };
         snap.breakpoints = self.breakpoints.iter().copied().collect();
+        snap.break_list = self.break_rows();
         snap.event_breaks = self.event_breaks.iter().copied().collect();
         snap.event_filters = self.event_filters.iter().map(|(e, f)| (*e, f.clone())).collect();
         snap.last_rollback = self.last_rollback.clone();
         snap.reverted_calls = self.recorder.try_borrow().map(|r| r.reverted_calls().to_vec()).unwrap_or_default();
+        snap.flame = Some(self.flame_view());
         snap
     }
 

@@ -73,7 +73,11 @@ impl LoopCompiler for JitHook {
         }
         let (proto, loop_id) = (Rc::clone(call.proto), call.loop_id);
         let before = jit.loop_info(proto.id, loop_id).map_or(0, |l| l.bailouts);
+        let started = Instant::now();
         let res = jit.run(call);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let instructions = res.1.instructions;
+        self.sink.emit(&TraceEvent::NativeRun { func: proto.id, loop_id, instructions, ns });
         if let Some(info) = jit.loop_info(proto.id, loop_id)
             && info.bailouts > before
         {

@@ -9,6 +9,7 @@ pub mod builder;
 pub mod cache;
 pub mod counts;
 pub mod files;
+pub mod flame;
 pub mod jit_policy;
 pub mod loader;
 pub mod observe;
@@ -129,7 +130,7 @@ pub struct JitSummary {
     pub loops_compiled: u64,
     /// Compilations attempted (including refused ones).
     pub compilations: u64,
-    /// Entries into native code.
+    /// Entries into native code from the interpreter (native code going on after a fuel exit is the same entry; ARCHITECTURE.md, `jit/`).
     pub entries: u64,
     /// Exits from native code through a guard (type, overflow, unsupported instruction).
     pub bailouts: u64,

@@ -111,7 +111,8 @@ impl Session {
             self.counters_event();
         }
         let was_done = self.vm.is_done();
-        let halt = self.vm.run(budget);
+        // Yielding, so that slicing the run does not change what native code runs.
+        let halt = self.vm.run_yielding(budget);
         if !was_done {
             self.counters_event();
             let outcome = match halt {
@@ -230,8 +231,8 @@ Hottest instructions
            150  <main>       8  LOAD_LOCAL            7
 
 Hot loops
-  function     loop   line   iterations  status      bail-outs  source
-  <main>          0      6          150  interpreted         0  while (i < 150) {
+  function     loop   line   iterations  status      entries bail-outs       native  source
+  <main>          0      6          150  interpreted       0         0            0  while (i < 150) {
 ";
         assert_eq!(text, expected, "actual:\n{text}");
     }

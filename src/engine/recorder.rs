@@ -1,5 +1,6 @@
 //! What the debugger records from its session's event stream while it runs: the Chrome trace
-//! of the run so far (bounded), and the VM events it may be asked to stop on.
+//! of the run so far (bounded), the call tree of the flame graph and the profiler's figures,
+//! and the VM events it may be asked to stop on.
 //!
 //! The [`Recorder`] is a [`Listener`] on the session's sink, attached before the program is
 //! built so that the trace starts with the pipeline's phases. Events the user chose to break
@@ -14,7 +15,9 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::trace::chrome::{ChromeSummary, ChromeTraceWriter};
+use crate::trace::flame::FlameRecorder;
 use crate::trace::{ActionOutcome, Listener, TraceEvent};
+use crate::trace::{Profile, Profiler};
 use crate::vm::error::ErrorKind;
 
 /// How the message of a failed `require` begins (ERRORS.md §5.1).
@@ -204,6 +207,10 @@ pub struct Recorder {
     muted: bool,
     /// The latest reverted action calls (recorded also while muted), oldest first.
     reverted: Vec<String>,
+    /// The call tree of the flame graph (`engine::flame`).
+    flame: FlameRecorder,
+    /// The profiler's per-function figures (for the profile export).
+    profiler: Profiler,
 }
 
 /// The recorder shared between the sink and the debugger.
@@ -226,7 +233,25 @@ impl Recorder {
             interrupt: None,
             muted: false,
             reverted: Vec::new(),
+            flame: FlameRecorder::new(),
+            profiler: Profiler::calls_only(),
         }
+    }
+
+    /// The flame graph's call tree so far.
+    pub fn flame(&self) -> &FlameRecorder {
+        &self.flame
+    }
+
+    /// The run resumes at `now_ns` after a stop: the flame graph charges no frame for the
+    /// time it was paused.
+    pub fn resume_clock(&mut self, now_ns: u64) {
+        self.flame.resume_clock(now_ns);
+    }
+
+    /// The profile so far (calls, time and instructions per function).
+    pub fn profile(&self) -> Profile {
+        self.profiler.profile()
     }
 
     /// Starts a new trace (after a restart), keeping the breaks.
@@ -235,6 +260,8 @@ impl Recorder {
         self.trace.set_function_names(self.names.clone());
         self.pending.clear();
         self.reverted.clear();
+        self.flame.reset();
+        self.profiler = Profiler::calls_only();
     }
 
     /// The latest reverted action calls, oldest first (`Token.transfer (190 gas, ...)`).
@@ -322,6 +349,8 @@ impl Listener for Recorder {
             return;
         }
         self.trace.on_event(at_ns, event);
+        self.flame.on_event(at_ns, event);
+        self.profiler.on_event(at_ns, event);
         match *event {
             TraceEvent::JitCompileEnd { func, loop_id, compiled: true, .. } => {
                 self.queue(EventBreak::JitCompiled, Happened::JitCompiled { func, loop_id });

@@ -28,6 +28,8 @@ pub const STATS_FORMAT_VERSION: u32 = 1;
 pub struct RunStats {
     /// Layout version ([`STATS_FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// How the program ended.
     pub outcome: OutcomeStats,
     /// The session: units and phase timings.
@@ -47,7 +49,7 @@ pub struct RunStats {
 /// How the program ended.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutcomeStats {
-    /// `finished` or `error`.
+    /// `finished` or `error` (`paused` in an export of a run that can go on).
     pub status: &'static str,
     /// The runtime error's message, if the program failed.
     pub error: Option<String>,
@@ -219,6 +221,29 @@ impl Session {
         (halt, stats)
     }
 
+    /// The statistics of the run so far, running nothing (the TUI's export menu): the outcome
+    /// is `paused` while the program can still run, the per-opcode figures come from the exact
+    /// counts when counting is on, and the gas report is empty (it needs `run_with_stats`'s
+    /// observer from the start).
+    pub fn stats_so_far(&self, run_us: u64) -> RunStats {
+        let halt = match self.vm.failure() {
+            Some(e) => Halt::Error(e.clone()),
+            None => Halt::Finished,
+        };
+        let mut counts = Counts::default();
+        for (id, per_pc) in self.exec_counts().unwrap_or_default().iter().enumerate() {
+            let Some(proto) = self.build.program.protos.get(id) else { continue };
+            for (op, &n) in proto.code.iter().zip(per_pc).filter(|(_, n)| **n > 0) {
+                *counts.per_op.entry(op.name()).or_insert(0) += n;
+            }
+        }
+        let mut stats = self.collect_stats(&halt, run_us, counts);
+        if self.vm.failure().is_none() && !self.vm.is_done() {
+            stats.outcome.status = "paused";
+        }
+        stats
+    }
+
     fn collect_stats(&self, halt: &Halt, run_us: u64, counts: Counts) -> RunStats {
         let outcome = match halt {
             Halt::Error(e) => OutcomeStats { status: "error", error: Some(e.message.clone()) },
@@ -302,6 +327,7 @@ impl Session {
             ChainStats { gas_used: c.gas, state, open_transactions: counts.tx_depth, contracts, events, actions };
         RunStats {
             format_version: STATS_FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             outcome,
             session,
             cache,

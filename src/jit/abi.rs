@@ -55,6 +55,9 @@ pub struct JitContext {
     /// Per-block entry counters of a loop compiled with counting on (one `u64` per block, in
     /// block order); null, and never read, for loops compiled without counting.
     pub block_counts: *mut u64,
+    /// Where the code starts: 0 at the loop header (a new entry), `k` at the `k`-th resumable
+    /// checkpoint of `x64::Compiled::resume_points` (going on after a fuel exit there).
+    pub resume: u64,
 }
 
 impl JitContext {
@@ -70,6 +73,7 @@ impl JitContext {
             pending: [JitPending::default(); MAX_OPERANDS],
             spill: [0; MAX_OPERANDS],
             block_counts: std::ptr::null_mut(),
+            resume: 0,
         }
     }
 
@@ -109,6 +113,8 @@ pub const CTX_PENDING: i32 = offset_of!(JitContext, pending) as i32;
 pub const CTX_SPILL: i32 = offset_of!(JitContext, spill) as i32;
 /// Offset of [`JitContext::block_counts`].
 pub const CTX_BLOCK_COUNTS: i32 = offset_of!(JitContext, block_counts) as i32;
+/// Offset of [`JitContext::resume`].
+pub const CTX_RESUME: i32 = offset_of!(JitContext, resume) as i32;
 /// Size of one [`JitPending`].
 pub const PENDING_SIZE: i32 = std::mem::size_of::<JitPending>() as i32;
 
@@ -136,6 +142,7 @@ mod tests {
             CTX_PENDING,
             CTX_SPILL,
             CTX_BLOCK_COUNTS,
+            CTX_RESUME,
         ];
         for w in offs.windows(2) {
             assert!(w[0] < w[1]);

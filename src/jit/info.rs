@@ -56,7 +56,7 @@ pub struct JitLoopInfo {
     pub status: JitLoopStatus,
     /// Compilations attempted.
     pub compilations: u64,
-    /// Entries into native code.
+    /// Entries into native code from the interpreter (native code going on after a fuel exit is the same entry; ARCHITECTURE.md, `jit/`).
     pub entries: u64,
     /// Exits through a guard, an overflow check or an unsupported instruction.
     pub bailouts: u64,

@@ -26,6 +26,22 @@ use std::collections::HashMap;
 
 pub use info::{JitCodeListing, JitExitCount, JitInfo, JitInstrInfo, JitLoopInfo, JitLoopStatus};
 
+/// Why loop `loop_id` of `proto` will be refused whatever values it meets, known before it
+/// turns hot (`plan::static_refusal`); `None` when only its values can tell, or where the JIT
+/// is not built.
+pub fn static_refusal(proto: &Proto, loop_id: u16) -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let info = proto.loops.get(loop_id as usize)?;
+        plan::static_refusal(proto, info.header, info.back_edge)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (proto, loop_id);
+        None
+    }
+}
+
 use crate::vm::hooks::{LoopCall, LoopExit, LoopRun};
 use crate::vm::program::Proto;
 use crate::vm::value::Value;
@@ -210,9 +226,13 @@ impl Jit {
     pub fn run(&mut self, call: LoopCall<'_>) -> (LoopExit, LoopRun) {
         let header = call.proto.loops.get(call.loop_id as usize).map(|l| l.header).unwrap_or(0);
         let Some(entry) = self.loops.get_mut(&(call.proto.id, call.loop_id)) else {
-            return (LoopExit::Resume { pc: header }, LoopRun::default());
+            return (LoopExit::Resume { pc: call.resume.unwrap_or(header) }, LoopRun::default());
         };
-        entry.info.entries += 1;
+        // One entry per entry from the interpreter: going on after a fuel exit (the end of a
+        // budget slice or of a `SLICE`) is the same entry.
+        if call.resume.is_none() {
+            entry.info.entries += 1;
+        }
         run_native(entry, call)
     }
 
@@ -280,17 +300,28 @@ fn compile_native(_: &Proto, _: u16, _: &[Value], _: usize, _: bool) -> Result<s
 
 #[cfg(target_arch = "x86_64")]
 fn run_native(entry: &mut LoopEntry, call: LoopCall<'_>) -> (LoopExit, LoopRun) {
-    let LoopCall { proto, loop_id, stack, base, fuel, pending } = call;
+    let LoopCall { proto, loop_id, stack, base, fuel, pending, resume } = call;
     let header = entry.info.header;
+    let start = resume.unwrap_or(header);
     let Some(native) = entry.native.as_mut() else {
-        return (LoopExit::Resume { pc: header }, LoopRun::default());
+        return (LoopExit::Resume { pc: start }, LoopRun::default());
     };
     let frame_ok = base.checked_add(native.frame_len).is_some_and(|end| end <= stack.len());
     if !frame_ok || native.abs_len > stack.len() || entry.info.status != JitLoopStatus::Compiled {
-        return (LoopExit::Resume { pc: header }, LoopRun::default());
+        return (LoopExit::Resume { pc: start }, LoopRun::default());
     }
+    let resume_at = match resume {
+        None => 0,
+        Some(pc) if pc == header => 0,
+        Some(pc) => match native.compiled.resume_points.iter().position(|&p| p == pc) {
+            // The entry guards exit at the header, so they must hold before starting elsewhere.
+            Some(k) if variables_hold_their_types(&native.plan, stack, base) => k as u64 + 1,
+            _ => return (LoopExit::Resume { pc }, LoopRun::default()),
+        },
+    };
     let stack_ptr = stack.as_mut_ptr();
     let mut ctx = abi::JitContext::new(stack_ptr.wrapping_add(base), stack_ptr, fuel.min(SLICE));
+    ctx.resume = resume_at;
     if let Some(blocks) = native.block_counts.as_mut() {
         ctx.block_counts = blocks.as_mut_ptr();
     }
@@ -330,6 +361,21 @@ fn run_native(entry: &mut LoopEntry, call: LoopCall<'_>) -> (LoopExit, LoopRun) 
             (LoopExit::Resume { pc }, run)
         }
     }
+}
+
+/// Whether every variable the plan typed holds its type (what the entry guards check).
+#[cfg(target_arch = "x86_64")]
+fn variables_hold_their_types(plan: &plan::Plan, stack: &[Value], base: usize) -> bool {
+    plan.vars.iter().all(|v| match v.kind {
+        plan::VarKind::Typed(t) => {
+            let at = match v.at {
+                plan::VarRef::Frame(s) => base.checked_add(s as usize),
+                plan::VarRef::Abs(i) => Some(i as usize),
+            };
+            at.and_then(|i| stack.get(i)).and_then(plan::Ty::of) == Some(t)
+        }
+        plan::VarKind::Dynamic(_) => true,
+    })
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -453,6 +453,69 @@ pub fn never_native(op: &Op) -> bool {
 /// Why a loop is not compiled.
 pub type Refusal = String;
 
+/// The refusal `plan` will give for loop `header..=back_edge` of `proto` whatever values it
+/// meets, told from the code alone (before the loop turns hot): a malformed or oversized loop,
+/// a `try` or raising instruction in it, or every path from the header to the back-edge
+/// passing an instruction that never has native code (a `CALL`, ...). The same words as
+/// `plan`'s refusal. `None` when only the values can tell (the loop may still be refused
+/// then, e.g. for a type it meets).
+pub fn static_refusal(proto: &Proto, header: u32, back_edge: u32) -> Option<Refusal> {
+    let code = &proto.code;
+    if header > back_edge || back_edge as usize >= code.len() {
+        return Some("malformed loop".to_string());
+    }
+    let len = (back_edge - header + 1) as usize;
+    if len > MAX_REGION {
+        return Some(format!("loop too large ({len} instructions, at most {MAX_REGION})"));
+    }
+    let region = &code[header as usize..=back_edge as usize];
+    if let Some((i, op)) = region.iter().enumerate().find(|(_, op)| op.is_error_op()) {
+        return Some(format!(
+            "the loop contains {} at pc {} (try statements and raising stay interpreted)",
+            op.name(),
+            header + i as u32
+        ));
+    }
+    let in_loop = |pc: u32| header <= pc && pc <= back_edge;
+    let partly_inside = |h: &crate::bytecode::handlers::Handler| {
+        let overlaps = h.start <= back_edge && h.end > header;
+        let around = h.start <= header && h.end > back_edge;
+        in_loop(h.target) || (overlaps && !around)
+    };
+    if proto.handlers.iter().any(partly_inside) {
+        return Some("the loop contains a try statement (handlers stay interpreted)".to_string());
+    }
+    // Can the back-edge be reached from the header without passing an instruction that never
+    // has native code? (Native code leaves at such an instruction, so a loop whose every path
+    // passes one never reaches its back-edge natively.)
+    let mut seen = vec![false; len];
+    let mut work = vec![header];
+    while let Some(pc) = work.pop() {
+        let i = (pc - header) as usize;
+        if seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        let op = &region[i];
+        if never_native(op) {
+            continue;
+        }
+        if pc == back_edge {
+            return None;
+        }
+        for (next, ()) in op.successors(pc as usize, (), ()).into_iter().flatten() {
+            if let Ok(next) = u32::try_from(next)
+                && in_loop(next)
+                && next != header
+            {
+                work.push(next);
+            }
+        }
+    }
+    let (i, op) = region.iter().enumerate().find(|(_, op)| never_native(op))?;
+    Some(format!("unsupported instruction {} at pc {}", op.name(), header + i as u32))
+}
+
 /// Analyses loop `header..=back_edge` of `proto`, speculating on the current values of the
 /// frame (`stack`, frame at `base`).
 pub fn plan(proto: &Proto, header: u32, back_edge: u32, stack: &[Value], base: usize) -> Result<Plan, Refusal> {

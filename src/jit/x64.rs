@@ -29,7 +29,7 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm, x64::Assembler};
 
 use super::abi::{
     CTX_BLOCK_COUNTS, CTX_FRAME, CTX_FUEL, CTX_GAS, CTX_GLOBALS, CTX_INSTRUCTIONS, CTX_N_PENDING, CTX_PENDING,
-    CTX_SPILL, PENDING_SIZE, VALUE_PAYLOAD, VALUE_SIZE, VALUE_TAG,
+    CTX_RESUME, CTX_SPILL, PENDING_SIZE, VALUE_PAYLOAD, VALUE_SIZE, VALUE_TAG,
 };
 use super::exec::JitCode;
 use super::plan::{BailReason, ExitKind, Flow, Home, Plan, Ty, VarKind, VarRef, transfer};
@@ -73,6 +73,10 @@ pub struct Compiled {
     pub pc_offsets: Vec<(u32, usize)>,
     /// Native offset of the first exit stub (everything after is cold code).
     pub stubs_at: usize,
+    /// Fuel checkpoints other than the header where the code can start again after a fuel
+    /// exit there (empty operand stack, charged on their own): a context's `resume` of `k`
+    /// starts at `resume_points[k - 1]`.
+    pub resume_points: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,6 +133,8 @@ struct Emitter<'a> {
     pc_offsets: Vec<(u32, usize)>,
     /// Block starts charged with the block before them (see the module docs).
     merged: std::collections::BTreeSet<u32>,
+    /// See [`Compiled::resume_points`].
+    resume_points: Vec<u32>,
 }
 
 /// Compiles a planned loop. Errors are refusals (one-line reasons). With `counting`, the code
@@ -147,6 +153,7 @@ pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, S
         stubs: Vec::new(),
         pc_offsets: Vec::new(),
         merged: if counting { Default::default() } else { merged_blocks(proto, plan) },
+        resume_points: Vec::new(),
     };
     for &pc in &plan.block_starts {
         let label = em.ops.new_dynamic_label();
@@ -157,9 +164,9 @@ pub fn compile(proto: &Proto, plan: &Plan, counting: bool) -> Result<Compiled, S
     let stubs_at = em.ops.offset().0;
     em.emit_stubs();
     em.epilogue();
-    let Emitter { ops, exits, pc_offsets, .. } = em;
+    let Emitter { ops, exits, pc_offsets, resume_points, .. } = em;
     let buffer = ops.finalize().map_err(|_| "internal error: code generation failed".to_string())?;
-    Ok(Compiled { code: JitCode::new(buffer, dynasmrt::AssemblyOffset(0)), exits, pc_offsets, stubs_at })
+    Ok(Compiled { code: JitCode::new(buffer, dynasmrt::AssemblyOffset(0)), exits, pc_offsets, stubs_at, resume_points })
 }
 
 /// Block starts reached only by falling through a conditional branch whose target lies outside
@@ -527,6 +534,24 @@ impl Emitter<'_> {
                 }
             }
         }
+        // Going on after a fuel exit at an inner checkpoint (the variables were written back
+        // there and hold their types: the caller checked them): jump straight to it.
+        let resumable: Vec<u32> = self
+            .plan
+            .checkpoints
+            .keys()
+            .copied()
+            .filter(|&pc| pc != header && !self.merged.contains(&pc) && self.plan.state(pc).is_some_and(Vec::is_empty))
+            .collect();
+        for (k, &pc) in resumable.iter().enumerate() {
+            let at = self.label(pc);
+            let k = k as i32 + 1;
+            asm!(self.ops
+                ; cmp QWORD [r15 + CTX_RESUME], k
+                ; je =>at
+            );
+        }
+        self.resume_points = resumable;
         let start = self.label(header);
         asm!(self.ops ; jmp =>start);
     }

@@ -4,6 +4,7 @@
 
 pub mod ast;
 pub mod ast_hash;
+pub mod highlight;
 pub mod lexer;
 pub mod limits;
 pub mod parser;

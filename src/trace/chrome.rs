@@ -526,6 +526,9 @@ impl<W: Write> Listener for ChromeTraceWriter<W> {
                     None => self.counter(at_ns, "gas", json!({"gas": gas})),
                 }
             }
+            // One per entry into native code: too many for a timeline (the flame graph
+            // counts them; the JIT's slices are the compile events).
+            TraceEvent::NativeRun { .. } => {}
         }
     }
 }

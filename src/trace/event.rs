@@ -358,6 +358,20 @@ pub enum TraceEvent<'a> {
         /// Which guard failed (type, overflow, unsupported instruction...).
         reason: &'a str,
     },
+    /// One entry into a compiled loop's native code ended (by leaving the loop, a bail-out or
+    /// the end of its fuel); emitted after the run, so its instructions are already in the
+    /// counts of the next event that carries them. The flame graph tells interpreted from
+    /// native work with it.
+    NativeRun {
+        /// The function holding the loop.
+        func: FuncId,
+        /// The loop.
+        loop_id: u16,
+        /// Bytecode instructions the native code stood for.
+        instructions: u64,
+        /// Nanoseconds the native code ran.
+        ns: u64,
+    },
     /// The bytecode cache had the program.
     CacheHit {
         /// The cache key (hash of the AST).
@@ -460,6 +474,7 @@ impl TraceEvent<'_> {
             TraceEvent::JitCompileStart { .. } => "jit_compile_start",
             TraceEvent::JitCompileEnd { .. } => "jit_compile_end",
             TraceEvent::JitBailout { .. } => "jit_bailout",
+            TraceEvent::NativeRun { .. } => "native_run",
             TraceEvent::CacheHit { .. } => "cache_hit",
             TraceEvent::CacheMiss { .. } => "cache_miss",
             TraceEvent::TxBegin { .. } => "tx_begin",

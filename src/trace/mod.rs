@@ -46,6 +46,7 @@ pub mod bridge;
 pub mod chrome;
 pub mod clock;
 pub mod event;
+pub mod flame;
 pub mod jsonl;
 pub mod profile;
 pub mod report;

@@ -16,8 +16,9 @@
 //! - `lines`: `[{line, count, text}]`: instructions executed per source line (1-based).
 //! - `instructions`: `[{function_id, function, pc, op, line, count}]`.
 //! - `loops`: `[{function_id, function, loop_id, header_pc, header_line, text, iterations,
-//!   hot, compiled, status, native_bytes, bailouts}]`, by `iterations` (back-edges taken);
-//!   `status` is `compiled`, `interpreted` (hot but not compiled) or `cold`.
+//!   hot, compiled, status, native_bytes, bailouts, entries, native_instructions}]`, by
+//!   `iterations` (back-edges taken); `status` is `compiled`, `interpreted` (hot but not
+//!   compiled) or `cold`. The field-by-field reference is docs/json.md.
 
 use std::fmt::Write as _;
 
@@ -53,6 +54,14 @@ pub struct Totals {
     pub run_ns: u64,
     /// False when instructions were not counted one by one (lines and instructions empty).
     pub counted_instructions: bool,
+    /// Entries into native code from the interpreter (a fuel exit and the run going on there
+    /// is the same entry), summed over the loops; the JIT's own counter (`ProfileReport::set_jit`).
+    pub jit_entries: u64,
+    /// Exits from native code through a guard, an overflow check or an unsupported
+    /// instruction, summed over the loops.
+    pub jit_bailouts: u64,
+    /// Bytecode instructions run as native code (included in `instructions`).
+    pub native_instructions: u64,
 }
 
 /// One pipeline phase.
@@ -154,8 +163,27 @@ pub struct LoopRow {
     pub status: &'static str,
     /// Native code bytes (as reported by the JIT).
     pub native_bytes: u64,
-    /// Exits from native code through a guard.
+    /// Exits from native code through a guard (the JIT's counter once `set_jit` ran).
     pub bailouts: u64,
+    /// Entries into native code from the interpreter.
+    pub entries: u64,
+    /// Bytecode instructions run as native code.
+    pub native_instructions: u64,
+}
+
+/// The JIT's figures for one loop, as `ProfileReport::set_jit` takes them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopJitFigures {
+    /// Function index.
+    pub function_id: u32,
+    /// Index in the function's loop table.
+    pub loop_id: u16,
+    /// Entries into native code.
+    pub entries: u64,
+    /// Bail-outs.
+    pub bailouts: u64,
+    /// Instructions run as native code.
+    pub native_instructions: u64,
 }
 
 /// One row of the gas report: the external calls of one contract action.
@@ -221,6 +249,8 @@ pub fn render_action_rows(out: &mut String, rows: &[ActionRow], top: usize) {
 pub struct ProfileReport {
     /// Layout version ([`FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// The program's path as given.
     pub file: String,
     /// `finished`, `error`, `stopped` or `running`.
@@ -366,6 +396,8 @@ impl ProfileReport {
                     },
                     native_bytes: seen.native_bytes,
                     bailouts: seen.bailouts,
+                    entries: 0,
+                    native_instructions: 0,
                 });
             }
         }
@@ -382,6 +414,7 @@ impl ProfileReport {
         let calls = profile.functions.iter().skip(1).map(|f| f.calls).sum();
         ProfileReport {
             format_version: FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             file: file.to_string(),
             outcome,
             error: profile.error.clone(),
@@ -391,6 +424,9 @@ impl ProfileReport {
                 gas: profile.gas,
                 run_ns: profile.run_ns,
                 counted_instructions: profile.counted_instructions,
+                jit_entries: 0,
+                jit_bailouts: loops.iter().map(|l| l.bailouts).sum(),
+                native_instructions: 0,
             },
             phases: profile.phases.iter().map(|&(phase, ns)| PhaseRow { phase: phase.name(), ns }).collect(),
             functions,
@@ -399,6 +435,19 @@ impl ProfileReport {
             loops,
             actions: action_rows(&profile.actions),
         }
+    }
+
+    /// Takes the JIT's entries, bail-outs and native instructions for each loop (the one set
+    /// of figures `stats`, `dis --jit`, `snapshot` and the TUI show) and the totals over them.
+    pub fn set_jit(&mut self, figures: &[LoopJitFigures]) {
+        for l in &mut self.loops {
+            let f = figures.iter().find(|f| (f.function_id, f.loop_id) == (l.function_id, l.loop_id));
+            let f = f.copied().unwrap_or_default();
+            (l.entries, l.bailouts, l.native_instructions) = (f.entries, f.bailouts, f.native_instructions);
+        }
+        self.totals.jit_entries = figures.iter().map(|f| f.entries).sum();
+        self.totals.jit_bailouts = figures.iter().map(|f| f.bailouts).sum();
+        self.totals.native_instructions = figures.iter().map(|f| f.native_instructions).sum();
     }
 
     /// The report as a text table, showing at most `top` rows per section.
@@ -416,6 +465,14 @@ impl ProfileReport {
         );
         if let Some(err) = &self.error {
             let _ = writeln!(out, "error: {err}");
+        }
+        let t = &self.totals;
+        if t.jit_entries > 0 || t.native_instructions > 0 || t.jit_bailouts > 0 {
+            let _ = writeln!(
+                out,
+                "jit: {} entries, {} bail-outs, {} instructions native",
+                t.jit_entries, t.jit_bailouts, t.native_instructions
+            );
         }
         if !self.phases.is_empty() {
             let parts: Vec<String> = self.phases.iter().map(|p| format!("{} {}", p.phase, fmt_ms(p.ns))).collect();
@@ -485,19 +542,21 @@ impl ProfileReport {
         } else {
             let _ = writeln!(
                 out,
-                "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  source",
-                "function", "loop", "line", "iterations", "status", "bail-outs"
+                "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>7} {:>9} {:>12}  source",
+                "function", "loop", "line", "iterations", "status", "entries", "bail-outs", "native"
             );
             for l in self.loops.iter().take(top) {
                 let _ = writeln!(
                     out,
-                    "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>9}  {}",
+                    "  {:<12} {:>4} {:>6} {:>12}  {:<11} {:>7} {:>9} {:>12}  {}",
                     l.function,
                     l.loop_id,
                     at(&l.file, l.header_line),
                     l.iterations,
                     l.status,
+                    l.entries,
                     l.bailouts,
+                    l.native_instructions,
                     l.text
                 );
             }

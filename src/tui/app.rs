@@ -16,13 +16,15 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use super::keys;
 pub use super::keys::Action;
+use super::pace::Speed;
 use super::panes::files::FileList;
+use super::panes::flame::FlameOverlay;
 use super::panes::four_way::FourWay;
-use super::panes::{self, Overlay, Pane, PaneId};
+use super::panes::{self, Overlay, Pane, PaneId, SearchDir};
 use super::theme::Theme;
 use super::worker::Request;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{RunStatus, SessionSnapshot};
+use crate::engine::snapshot::{BreakRow, RunStatus, SessionSnapshot};
 
 /// The smallest terminal the layout supports.
 pub const MIN_WIDTH: u16 = 80;
@@ -34,8 +36,8 @@ pub const MIN_HEIGHT: u16 = 24;
 pub enum Mode {
     /// Keys control the debugger and the panes.
     Normal,
-    /// The help overlay is open.
-    Help,
+    /// The help overlay is open, scrolled down this many rows.
+    Help(usize),
     /// Typing a search query.
     Search(String),
     /// The menu of VM events to break on is open.
@@ -44,6 +46,8 @@ pub enum Mode {
     BreakPrompt(String),
     /// `q` was pressed while the program runs: `y` or `q` quits, any other key stays.
     ConfirmQuit,
+    /// The export menu is open, with the directory it will write to (editable).
+    ExportMenu(String),
 }
 
 /// A change the run loop must make to the terminal.
@@ -62,7 +66,7 @@ pub struct AppConfig {
     pub themes: Vec<Theme>,
     /// Start with mouse capture on.
     pub mouse: bool,
-    /// Where `e` writes the trace.
+    /// The directory the export menu (`e`) proposes.
     pub export_path: PathBuf,
 }
 
@@ -81,8 +85,14 @@ pub struct App {
     snapshot: Option<Arc<SessionSnapshot>>,
     message: Option<String>,
     last_search: String,
+    /// The speed runs go at (sent to the VM thread on each change).
+    speed: Speed,
+    /// The area of the last frame drawn (how far the help can scroll).
+    last_area: std::cell::Cell<Option<Rect>>,
     /// The event menu's filter for the contract breaks, and whether it is being typed.
     menu_filter: (String, bool),
+    /// The selected entry of the breakpoint list in the `B` menu.
+    break_cursor: usize,
     /// Requests for the VM thread, drained by the run loop.
     pub outbox: Vec<Request>,
     /// Requests for the terminal, drained by the run loop.
@@ -91,6 +101,7 @@ pub struct App {
     pub quit: bool,
     rects: RefCell<Vec<(PaneId, Rect)>>,
     four_way: Option<FourWay>,
+    flame: Option<FlameOverlay>,
     files: Option<FileList>,
 }
 
@@ -120,12 +131,16 @@ impl App {
             snapshot: None,
             message: None,
             last_search: String::new(),
+            speed: Speed::Full,
+            last_area: std::cell::Cell::new(None),
             menu_filter: (String::new(), false),
+            break_cursor: 0,
             outbox: Vec::new(),
             terminal_requests: Vec::new(),
             quit: false,
             rects: RefCell::new(Vec::new()),
             four_way: None,
+            flame: None,
             files: None,
         }
     }
@@ -168,6 +183,9 @@ impl App {
         if let Some(view) = self.four_way.as_mut() {
             view.update(&snap);
         }
+        if let Some(view) = self.flame.as_mut() {
+            view.update(&snap);
+        }
         if let Some(list) = self.files.as_mut() {
             list.update(&snap);
         }
@@ -199,11 +217,29 @@ impl App {
                     self.message = Some("still running".to_string());
                 }
             }
-            Mode::Help => {
-                // Any key closes the help; `q` still quits.
-                self.mode = Mode::Normal;
-                if key.code == KeyCode::Char('q') {
-                    self.apply(Action::Quit);
+            Mode::Help(scroll) => {
+                // j/k and the arrows scroll a help taller than the screen; any other key closes
+                // it, and `q` still quits.
+                let limit = self.last_area.get().map_or(0, help_scroll_limit);
+                match keys::nav(&key) {
+                    Some(keys::Nav::Down | keys::Nav::PageDown) if scroll < limit => {
+                        self.mode = Mode::Help(
+                            (scroll + if keys::nav(&key) == Some(keys::Nav::Down) { 1 } else { 10 }).min(limit),
+                        )
+                    }
+                    Some(keys::Nav::Up | keys::Nav::PageUp) if limit > 0 => {
+                        self.mode = Mode::Help(scroll.saturating_sub(if keys::nav(&key) == Some(keys::Nav::Up) {
+                            1
+                        } else {
+                            10
+                        }))
+                    }
+                    _ => {
+                        self.mode = Mode::Normal;
+                        if key.code == KeyCode::Char('q') {
+                            self.apply(Action::Quit);
+                        }
+                    }
                 }
             }
             Mode::EventMenu if self.menu_filter.1 => match key.code {
@@ -224,16 +260,50 @@ impl App {
                     }
                 }
                 KeyCode::Char('/') => self.menu_filter = (String::new(), true),
+                // The breakpoint list above the events: select, switch on/off, delete.
+                KeyCode::Char('j') | KeyCode::Down => self.break_cursor += 1,
+                KeyCode::Char('k') | KeyCode::Up => self.break_cursor = self.break_cursor.saturating_sub(1),
+                KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Char('d') | KeyCode::Delete => {
+                    let rows = self.snapshot.as_ref().map(|s| s.break_list.clone()).unwrap_or_default();
+                    self.break_cursor = self.break_cursor.min(rows.len().saturating_sub(1));
+                    if let Some(row) = rows.get(self.break_cursor).cloned() {
+                        let delete = matches!(key.code, KeyCode::Char('d') | KeyCode::Delete);
+                        let enabled = row.enabled;
+                        self.outbox.push(if delete {
+                            Request::DeleteBreak(row)
+                        } else {
+                            Request::EnableBreak(row, !enabled)
+                        });
+                    }
+                }
                 _ => self.mode = Mode::Normal,
+            },
+            Mode::ExportMenu(mut dir) => match key.code {
+                KeyCode::Esc => {
+                    self.mode = Mode::Normal;
+                    self.message = Some("export cancelled".to_string());
+                }
+                KeyCode::Enter => {
+                    self.mode = Mode::Normal;
+                    let dir = dir.trim().to_string();
+                    if dir.is_empty() {
+                        self.message = Some("export cancelled: no directory".to_string());
+                    } else {
+                        self.message = Some(format!("exporting to {dir}…"));
+                        self.outbox.push(Request::ExportAll(PathBuf::from(dir)));
+                    }
+                }
+                code => {
+                    edit_line(&mut dir, code);
+                    self.mode = Mode::ExportMenu(dir);
+                }
             },
             Mode::BreakPrompt(mut text) => match key.code {
                 KeyCode::Esc => self.mode = Mode::Normal,
                 KeyCode::Enter => {
                     self.mode = Mode::Normal;
-                    match text.trim().strip_prefix("watch ") {
-                        Some(what) => self.outbox.push(Request::SetWatch(what.to_string())),
-                        None if !text.trim().is_empty() => self.outbox.push(Request::SetBreakpoint(text)),
-                        None => {}
+                    if let Some(request) = self.prompt_request(&text) {
+                        self.outbox.push(request);
                     }
                 }
                 code => {
@@ -248,7 +318,7 @@ impl App {
                         query = self.last_search.clone();
                     }
                     self.mode = Mode::Normal;
-                    self.run_search(&query);
+                    self.run_search(&query, SearchDir::Forward);
                 }
                 code => {
                     if edit_line(&mut query, code) {
@@ -287,6 +357,22 @@ impl App {
                     self.apply(action);
                 }
             }
+            Mode::Normal if self.flame.is_some() => {
+                if key.code == KeyCode::Char('P') {
+                    self.flame = None;
+                    return;
+                }
+                match self.flame.as_mut().and_then(|v| v.handle(key)) {
+                    Some(Some(action)) => self.apply(action),
+                    Some(None) => {}
+                    None if key.code == KeyCode::Esc => self.flame = None,
+                    None => {
+                        if let Some(action) = keys::global(&key) {
+                            self.apply(action);
+                        }
+                    }
+                }
+            }
             Mode::Normal => {
                 if let Some(action) = keys::global(&key) {
                     self.apply(action);
@@ -309,8 +395,26 @@ impl App {
         }
     }
 
-    fn run_search(&mut self, query: &str) {
+    /// What a line typed at the breakpoint prompt asks for: `watch NAME|STATE[KEY]`,
+    /// `print EXPR` (or `p EXPR`) in the selected frame, `display EXPR` / `undisplay EXPR`,
+    /// else a breakpoint `[FILE:]LINE [ignore N] [if COND]`.
+    fn prompt_request(&self, text: &str) -> Option<Request> {
+        let text = text.trim();
+        let (word, rest) = text.split_once(' ').map_or((text, ""), |(w, r)| (w, r.trim()));
+        let rest = rest.to_string();
+        match word {
+            "" => None,
+            "watch" => Some(Request::SetWatch(rest)),
+            "print" | "p" => Some(Request::Evaluate(rest, self.pane(PaneId::Vm).selected_frame())),
+            "display" => Some(Request::Display(rest)),
+            "undisplay" => Some(Request::Undisplay(rest)),
+            _ => Some(Request::SetBreakpoint(text.to_string())),
+        }
+    }
+
+    fn run_search(&mut self, query: &str, dir: SearchDir) {
         if query.is_empty() {
+            self.message = Some("no search yet: / starts one".to_string());
             return;
         }
         self.last_search = query.to_string();
@@ -319,7 +423,7 @@ impl App {
             self.hidden.retain(|&p| p != target);
         }
         self.focus = target;
-        let message = self.pane_mut(target).search(query);
+        let message = self.pane_mut(target).search(query, dir);
         self.message = message;
     }
 
@@ -334,6 +438,15 @@ impl App {
                 self.message = None;
                 self.outbox.push(Request::TogglePause);
             }
+            Action::Speed(faster) => {
+                self.speed = self.speed.step(faster);
+                self.message = Some(format!("speed: {}", self.speed.describe()));
+                self.outbox.push(Request::SetSpeed(self.speed));
+            }
+            Action::RunToEvent => {
+                self.message = Some("running to the next VM event".to_string());
+                self.outbox.push(Request::RunToEvent);
+            }
             Action::Restart => {
                 self.message = Some("restarted".to_string());
                 self.outbox.push(Request::Restart);
@@ -347,12 +460,27 @@ impl App {
             },
             Action::ToggleEventBreak(event) => self.outbox.push(Request::ToggleEventBreak(event)),
             Action::FileList => self.toggle_files(),
+            Action::FlameView => {
+                if self.flame.take().is_none() {
+                    let mut view = FlameOverlay::new();
+                    if let Some(snap) = &self.snapshot {
+                        view.update(snap);
+                    }
+                    self.flame = Some(view);
+                    self.message = None;
+                }
+            }
             Action::ShowFile { file, line } => {
                 self.files = None;
                 self.four_way = None;
+                self.flame = None;
                 self.hidden.retain(|&p| p != PaneId::Source);
                 self.focus = PaneId::Source;
                 self.pane_mut(PaneId::Source).show_file(file, line);
+            }
+            Action::ShowFrame(i) => {
+                self.pane_mut(PaneId::Source).show_frame(i);
+                self.pane_mut(PaneId::Bytecode).show_frame(i);
             }
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
@@ -372,8 +500,12 @@ impl App {
                 }
             }
             Action::ShowAll => self.hidden.clear(),
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.mode = Mode::Help(0),
             Action::StartSearch => self.mode = Mode::Search(String::new()),
+            Action::SearchAgain(forward) => {
+                let query = self.last_search.clone();
+                self.run_search(&query, if forward { SearchDir::Forward } else { SearchDir::Backward });
+            }
             Action::BreakPrompt => self.mode = Mode::BreakPrompt(String::new()),
             Action::Export => self.export(),
             Action::NextTheme => {
@@ -466,11 +598,11 @@ impl App {
         self.focus = visible[((at + step).rem_euclid(n)) as usize];
     }
 
-    /// Asks the VM thread to write the Chrome trace of the run so far; its answer (what was
-    /// written, or why not) replaces the message when it arrives.
+    /// Opens the export menu on the configured directory; Enter there asks the VM thread to
+    /// write every format, and its answer (the files written, or why not) replaces the message
+    /// when it arrives.
     fn export(&mut self) {
-        self.message = Some(format!("exporting the trace to {}…", self.export_path.display()));
-        self.outbox.push(Request::ExportTrace(self.export_path.clone()));
+        self.mode = Mode::ExportMenu(self.export_path.display().to_string());
     }
 
     /// Handles a mouse event.
@@ -485,6 +617,14 @@ impl App {
             return;
         }
         if let Some(view) = self.four_way.as_mut() {
+            match event.kind {
+                MouseEventKind::ScrollDown => view.scroll(3),
+                MouseEventKind::ScrollUp => view.scroll(-3),
+                _ => {}
+            }
+            return;
+        }
+        if let Some(view) = self.flame.as_mut() {
             match event.kind {
                 MouseEventKind::ScrollDown => view.scroll(3),
                 MouseEventKind::ScrollUp => view.scroll(-3),
@@ -511,6 +651,7 @@ impl App {
 
     /// Draws everything into `buf`.
     pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        self.last_area.set(Some(area));
         let theme = self.theme();
         buf.set_style(area, theme.text());
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -521,12 +662,20 @@ impl App {
         let [status, body, bar] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
         self.render_status(status, buf, theme);
-        if let Some(view) = &self.four_way {
+        let overlay: Option<&dyn Overlay> = match (&self.four_way, &self.flame) {
+            (Some(view), _) => Some(view),
+            (None, Some(view)) => Some(view),
+            (None, None) => None,
+        };
+        if let Some(view) = overlay {
             self.rects.borrow_mut().clear();
             view.render(body, buf, theme, true);
             self.render_bar(bar, buf, theme);
-            if self.mode == Mode::Help {
-                render_help(area, buf, theme);
+            if let Mode::Help(scroll) = self.mode {
+                render_help(area, buf, theme, scroll);
+            }
+            if let Mode::ExportMenu(dir) = &self.mode {
+                render_export_menu(area, buf, theme, dir);
             }
             return;
         }
@@ -539,13 +688,18 @@ impl App {
         if let Some(list) = &self.files {
             list.render(body, buf, theme, true);
         }
-        if self.mode == Mode::Help {
-            render_help(area, buf, theme);
+        if let Mode::Help(scroll) = self.mode {
+            render_help(area, buf, theme, scroll);
         }
         if self.mode == Mode::EventMenu {
             let on: Vec<EventBreak> = self.snapshot.as_ref().map(|s| s.event_breaks.clone()).unwrap_or_default();
             let filters = self.snapshot.as_ref().map(|s| s.event_filters.clone()).unwrap_or_default();
-            render_event_menu(area, buf, theme, &on, &filters, &self.menu_filter);
+            let rows = self.snapshot.as_ref().map(|s| s.break_list.clone()).unwrap_or_default();
+            let cursor = self.break_cursor.min(rows.len().saturating_sub(1));
+            render_event_menu(area, buf, theme, (&on, &filters), &self.menu_filter, (&rows, cursor));
+        }
+        if let Mode::ExportMenu(dir) = &self.mode {
+            render_export_menu(area, buf, theme, dir);
         }
     }
 
@@ -618,26 +772,46 @@ impl App {
             RunStatus::Finished => theme.finished,
             RunStatus::Failed => theme.failed,
         };
+        let does_not_build = snap.error.as_ref().is_some_and(|e| e.kind == crate::vm::error::ErrorKind::Compile);
         let label = match (&snap.stop_reason, snap.status) {
-            (Some(reason), RunStatus::Paused) => format!(" {} ({reason}) ", snap.status.label()),
+            (Some(reason), RunStatus::Paused) => {
+                // A long stop reason leaves room for the location: cut by words, with `…`.
+                let room = (area.width as usize).saturating_sub(snap.status.label().len() + 5 + 28).max(12);
+                format!(" {} ({}) ", snap.status.label(), panes::fit_words(reason, room))
+            }
+            (Some(reason), RunStatus::Failed) if does_not_build => format!(" {} ({reason}) ", snap.status.label()),
             _ => format!(" {} ", snap.status.label()),
         };
         let label_style = Style::new().fg(theme.current_fg).bg(color).add_modifier(Modifier::BOLD);
         x = panes::put(buf, x, area.y, &label, right.saturating_sub(x), label_style);
-        let mut parts = Vec::new();
+        // Each part with the rank at which it gives way when the bar is too narrow (the
+        // highest first): the rate, gas, the instruction count, the selected row's exact
+        // figures (which a narrow column may show rounded), the armed event breaks; the
+        // location last.
+        let mut ranked: Vec<(u8, String)> = Vec::new();
         if let Some(loc) = snap.location {
             let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
-            parts.push(format!("{name} line {} pc {}", loc.line, loc.pc));
+            ranked.push((0, format!("{name} line {} pc {}", loc.line, loc.pc)));
         }
         if !snap.event_breaks.is_empty() {
             let names: Vec<&str> = snap.event_breaks.iter().map(|e| e.name()).collect();
-            parts.push(format!("⚑ {}", names.join(",")));
+            ranked.push((1, format!("⚑ {}", names.join(","))));
         }
-        parts.push(format!("{} instr", panes::thousands(snap.counters.instructions)));
-        parts.push(format!("gas {}", panes::thousands(snap.counters.gas)));
+        if self.speed != Speed::Full {
+            ranked.push((2, self.speed.describe()));
+        }
+        if self.four_way.is_none()
+            && self.files.is_none()
+            && let Some(detail) = self.pane(self.focus).selected_detail()
+        {
+            ranked.push((2, detail));
+        }
+        ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
+        ranked.push((4, format!("gas {}", panes::thousands(snap.counters.gas))));
         if let Some(ips) = snap.ips_history.last() {
-            parts.push(format!("{}/s", panes::compact(*ips)));
+            ranked.push((5, format!("{}/s", panes::compact(*ips))));
         }
+        let mut parts: Vec<String> = ranked.iter().map(|(_, t)| t.clone()).collect();
         // The message (export paths, errors, search results) wins over the program name and then
         // over the counters: a long path must never push it off the right edge.
         let room = right.saturating_sub(x) as usize;
@@ -664,7 +838,33 @@ impl App {
                 }
                 text
             }
-            None => format!(" {} │ {name} ", parts.join(" │ ")),
+            None => {
+                // Whole parts or none, the program name first.
+                ranked.push((6, name));
+                let join = |ranked: &[(u8, String)]| {
+                    format!(" {} ", ranked.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" │ "))
+                };
+                let mut text = join(&ranked);
+                // The location in short (`f:44 pc 10`) before anything else gives way.
+                if !fits(&text)
+                    && let Some(loc) = snap.location
+                    && let Some(first) = ranked.first_mut()
+                    && first.0 == 0
+                {
+                    let name = snap.function(loc.function).map(|f| f.name.as_str()).unwrap_or("?");
+                    first.1 = format!("{name}:{} pc {}", loc.line, loc.pc);
+                    text = join(&ranked);
+                }
+                while !fits(&text) && ranked.len() > 1 {
+                    let Some(drop) = ranked.iter().enumerate().max_by_key(|(i, (rank, _))| (*rank, *i)).map(|(i, _)| i)
+                    else {
+                        break;
+                    };
+                    ranked.remove(drop);
+                    text = join(&ranked);
+                }
+                text
+            }
         };
         panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
     }
@@ -681,7 +881,7 @@ impl App {
         }
         if let Mode::BreakPrompt(spec) = &self.mode {
             let text = format!(
-                "break {spec}▏  ([FILE:]LINE [ignore N] [if COND] or watch NAME|STATE[KEY]; Enter: set, Esc: cancel)"
+                "> {spec}▏  ([FILE:]LINE [ignore N] [if COND] · watch NAME|STATE[KEY] · print EXPR · display EXPR; Esc: cancel)"
             );
             panes::put(buf, x, area.y, &text, right.saturating_sub(x), theme.bar());
             return;
@@ -690,13 +890,37 @@ impl App {
             ("[files] ".to_string(), list.commands())
         } else if self.four_way.is_some() {
             ("[four-way] ".to_string(), self.four_way.as_ref().map_or(&[][..], |v| v.commands()))
+        } else if let Some(view) = &self.flame {
+            ("[flame] ".to_string(), view.commands())
         } else {
             (format!("[{}] ", self.focus.name()), self.pane(self.focus).commands())
         };
-        x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
         let global = keys::bar();
-        let global = global.iter().map(|(key, what)| (key.as_str(), *what));
-        for (key, what) in commands.iter().copied().chain(global) {
+        let global: Vec<(&str, &str)> = global.iter().map(|(key, what)| (key.as_str(), *what)).collect();
+        // Whole hints only, and `? help` and `q quit` always: they are kept at the end and the
+        // others give way (the pane's own first) when the bar is too narrow.
+        let kept: Vec<(&str, &str)> =
+            global.iter().copied().filter(|(_, what)| matches!(*what, "help" | "quit")).collect();
+        let width = |(key, what): &(&str, &str)| (key.chars().count() + what.chars().count() + 3) as u16;
+        let kept_width: u16 = kept.iter().map(width).sum();
+        let mut shown: Vec<(&str, &str)> = Vec::new();
+        let mut room = right.saturating_sub(x).saturating_sub(kept_width);
+        let label_width = pane_label.chars().count() as u16;
+        let with_label = room >= label_width;
+        if with_label {
+            room -= label_width;
+        }
+        for hint in commands.iter().copied().chain(global.iter().copied().filter(|h| !kept.contains(h))) {
+            if width(&hint) > room {
+                continue;
+            }
+            room -= width(&hint);
+            shown.push(hint);
+        }
+        if with_label {
+            x = panes::put_raw(buf, x, area.y, &pane_label, right.saturating_sub(x), theme.bar());
+        }
+        for (key, what) in shown.into_iter().chain(kept) {
             if x >= right {
                 break;
             }
@@ -743,12 +967,45 @@ fn render_event_menu(
     area: Rect,
     buf: &mut Buffer,
     theme: &Theme,
-    on: &[EventBreak],
-    filters: &[(EventBreak, String)],
+    (on, filters): (&[EventBreak], &[(EventBreak, String)]),
     typed: &(String, bool),
+    (rows, cursor): (&[BreakRow], usize),
 ) {
-    let size = (area.width.saturating_sub(4).min(76), (EventBreak::ALL.len() as u16 + 5).min(area.height));
-    let inner = render_popup(area, buf, theme, size, " Break on VM events — 1-9 toggle, / filter, other keys close ");
+    // The breakpoint list first (at most a screen's worth around the cursor), then the events.
+    let room = (area.height as usize).saturating_sub(EventBreak::ALL.len() + 8).max(1);
+    let shown = rows.len().clamp(1, room);
+    let height = (EventBreak::ALL.len() + 5 + shown + 2) as u16;
+    let size = (area.width.saturating_sub(4).min(76), height.min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Breakpoints and VM events — other keys close ");
+    let heading = "Breakpoints (j/k select, space on/off, d delete)";
+    panes::put_raw(buf, inner.x + 1, inner.y, heading, inner.width.saturating_sub(1), theme.heading());
+    if rows.is_empty() {
+        let text = "  none: b sets one at the cursor, : types one (or a watch)";
+        panes::put_raw(buf, inner.x + 1, inner.y + 1, text, inner.width.saturating_sub(1), theme.dimmed());
+    }
+    let first = cursor.saturating_sub(shown.saturating_sub(1));
+    for (i, row) in rows.iter().enumerate().skip(first).take(shown) {
+        let y = inner.y + 1 + (i - first) as u16;
+        let style = if i == cursor { theme.cursor() } else { theme.text() };
+        let mark = if row.enabled { "●" } else { "○" };
+        let hits = match row.hits {
+            0 => String::new(),
+            1 => " · 1 hit".to_string(),
+            n => format!(" · {} hits", panes::thousands(n)),
+        };
+        let text =
+            crate::sanitize::clean(&format!("{} {mark} {}{hits}", if i == cursor { "›" } else { " " }, row.what));
+        panes::put_raw(buf, inner.x + 1, y, &text, inner.width.saturating_sub(1), style);
+    }
+    let inner = Rect { y: inner.y + shown as u16 + 1, height: inner.height.saturating_sub(shown as u16 + 1), ..inner };
+    panes::put_raw(
+        buf,
+        inner.x + 1,
+        inner.y,
+        "VM events (1-9 toggle, / filter)",
+        inner.width.saturating_sub(1),
+        theme.heading(),
+    );
     let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
     let wide = inner.width >= 70;
     for (i, event) in EventBreak::ALL.iter().enumerate() {
@@ -782,7 +1039,8 @@ fn render_event_menu(
                 let text = crate::sanitize::clean(&format!("only {f}"));
                 panes::put_raw(buf, x, y, &text, inner.right().saturating_sub(x), theme.fg(theme.breakpoint));
             }
-            None if wide => {
+            // The detail only where it fits whole.
+            None if wide && x as usize + event.detail().chars().count() <= inner.right() as usize => {
                 panes::put_raw(buf, x, y, event.detail(), inner.right().saturating_sub(x), theme.dimmed());
             }
             None => {}
@@ -800,6 +1058,38 @@ fn render_event_menu(
     }
 }
 
+/// The export menu: the directory it will write to (being edited) and every format.
+fn render_export_menu(area: Rect, buf: &mut Buffer, theme: &Theme, dir: &str) {
+    let formats = crate::engine::flame::EXPORT_FORMATS;
+    let size = (area.width.saturating_sub(4).min(76), (formats.len() as u16 + 7).min(area.height));
+    let inner = render_popup(area, buf, theme, size, " Export the session — Enter writes, Esc cancels ");
+    let width = inner.width.saturating_sub(2);
+    let x = inner.x + 1;
+    panes::put_raw(buf, x, inner.y, "Directory (type to edit; made if missing):", width, theme.heading());
+    // The directory's end is what the user edits: keep it in view.
+    let shown: String = {
+        let chars: Vec<char> = dir.chars().collect();
+        let room = width.saturating_sub(3) as usize;
+        let start = chars.len().saturating_sub(room);
+        let cut: String = chars[start..].iter().collect();
+        if start > 0 { format!("…{cut}▏") } else { format!("{cut}▏") }
+    };
+    panes::put(buf, x + 1, inner.y + 1, &shown, width.saturating_sub(1), theme.fg(theme.key));
+    for (i, (name, what)) in formats.iter().enumerate() {
+        let y = inner.y + 3 + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let nx = panes::put_raw(buf, x + 1, y, &format!("{name:<24}"), width.saturating_sub(1), theme.text());
+        panes::put_raw(buf, nx, y, what, inner.right().saturating_sub(nx), theme.dimmed());
+    }
+    let y = inner.y + 4 + formats.len() as u16;
+    if y < inner.bottom() {
+        let text = format!("Enter writes all {} (each atomically); Esc cancels", formats.len());
+        panes::put_raw(buf, x, y, &text, width, theme.dimmed());
+    }
+}
+
 /// A one-line prompt's editing keys (the search and breakpoint prompts): Backspace and typed
 /// characters change `text`; false for any other key.
 fn edit_line(text: &mut String, code: KeyCode) -> bool {
@@ -813,52 +1103,79 @@ fn edit_line(text: &mut String, code: KeyCode) -> bool {
     true
 }
 
-fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let help = keys::help_sections();
-    let half = help.len().div_ceil(2);
-    let column_rows =
-        |sections: &[(&str, Vec<(String, &str)>)]| sections.iter().map(|(_, k)| k.len() + 1).sum::<usize>();
-    let rows = column_rows(&help[..half]).max(column_rows(&help[half..]));
-    let size = (area.width.saturating_sub(4).min(84), (rows + 2 + MARKERS.len() + 1).min(area.height as usize) as u16);
-    let inner = render_popup(area, buf, theme, size, " Keys — any key closes ");
-    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
-    let column_width = inner.width / 2;
-    for (column, sections) in help.chunks(half.max(1)).enumerate() {
-        let x0 = inner.x + column as u16 * column_width;
-        let mut y = inner.y;
-        for (heading, entries) in sections.iter() {
-            if y >= inner.bottom() {
-                break;
-            }
-            panes::put_raw(buf, x0 + 1, y, heading, column_width.saturating_sub(1), theme.heading());
+/// The help overlay's rows: per column, its lines (a section heading, or key and meaning).
+type HelpColumn = Vec<(Option<String>, &'static str)>;
+
+/// Lays the key table's sections out in `columns` columns, in order, each column as short as
+/// the split allows.
+fn help_columns(columns: usize) -> Vec<HelpColumn> {
+    let sections = keys::help_sections();
+    let total: usize = sections.iter().map(|(_, e)| e.len() + 1).sum();
+    let target = total.div_ceil(columns.max(1));
+    let mut out: Vec<HelpColumn> = vec![Vec::new()];
+    for section in &sections {
+        let last = out.last().map_or(0, Vec::len);
+        if last > 0 && last + section.1.len() + 1 > target && out.len() < columns {
+            out.push(Vec::new());
+        }
+        if let Some(col) = out.last_mut() {
+            col.push((None, section.0));
+            col.extend(section.1.iter().map(|(k, what)| (Some(k.clone()), *what)));
+        }
+    }
+    out
+}
+
+/// The help overlay: the marker legend, then the key table in two or three columns, scrolled
+/// down `scroll` rows (and told so in its title) when it is taller than the screen.
+fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme, scroll: usize) {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let layout = help_columns(columns);
+    let rows = layout.iter().map(Vec::len).max().unwrap_or(0);
+    let width = area.width.saturating_sub(4).min(42 * columns as u16);
+    let wanted = rows + MARKERS.len() + 1 + 2;
+    let height = wanted.min(area.height as usize) as u16;
+    let scrolls = wanted > area.height as usize;
+    let title = if scrolls { " Keys — j/k scroll · any other key closes " } else { " Keys — any key closes " };
+    let inner = render_popup(area, buf, theme, (width, height), title);
+    // The legend of every marker the panes draw first, full width (README has it per pane).
+    let mut y = inner.y;
+    for line in MARKERS {
+        if y < inner.bottom() {
+            panes::put_raw(buf, inner.x + 1, y, line, inner.width.saturating_sub(1), theme.text());
             y += 1;
-            for (key, what) in entries.iter() {
-                if y >= inner.bottom() {
-                    break;
+        }
+    }
+    let top = y + 1;
+    let shown = inner.bottom().saturating_sub(top) as usize;
+    let scroll = scroll.min(rows.saturating_sub(shown));
+    let key_style = theme.fg(theme.key).add_modifier(Modifier::BOLD);
+    let column_width = inner.width / columns as u16;
+    for (c, column) in layout.iter().enumerate() {
+        let x0 = inner.x + c as u16 * column_width;
+        for (row, (key, what)) in column.iter().skip(scroll).take(shown).enumerate() {
+            let y = top + row as u16;
+            match key {
+                None => panes::put_raw(buf, x0 + 1, y, what, column_width.saturating_sub(1), theme.heading()),
+                Some(key) => {
+                    panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
+                    panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text())
                 }
-                panes::put_raw(buf, x0 + 2, y, key, 12, key_style);
-                panes::put_raw(buf, x0 + 14, y, what, column_width.saturating_sub(15), theme.text());
-                y += 1;
-            }
+            };
         }
     }
-    // The legend of every marker the panes draw, full width below both columns (README has it
-    // per pane); its heading only where the popup has a row for it (not at 24 rows).
-    let mut y = inner.y + rows as u16;
-    let heading = (rows + 1 + MARKERS.len() <= inner.height as usize).then_some("Markers");
-    for line in heading.into_iter().chain(MARKERS.iter().copied()) {
-        if y >= inner.bottom() {
-            break;
-        }
-        let style = if line == "Markers" { theme.heading() } else { theme.text() };
-        let x = if line == "Markers" { inner.x + 1 } else { inner.x + 2 };
-        panes::put_raw(buf, x, y, line, inner.right().saturating_sub(x), style);
-        y += 1;
-    }
+}
+
+/// How many rows the help can scroll at `area` (0 when it fits).
+fn help_scroll_limit(area: Rect) -> usize {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    let rows = help_columns(columns).iter().map(Vec::len).max().unwrap_or(0);
+    let shown = (area.height as usize).saturating_sub(2 + MARKERS.len() + 1);
+    rows.saturating_sub(shown)
 }
 
 /// The help overlay's marker legend, two lines that fit its 72 columns at 80x24.
 const MARKERS: [&str; 2] = [
-    "▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint  ○ line bp",
-    "J native code  * hot loop, interpreted  * member changed  [●] stops on",
+    "Markers: ▶ stopped here  ✗ error  › cursor, shown file  ● breakpoint",
+    "○ line bp  J native code  * hot loop, interpreted / changed  [●] stops on",
 ];

@@ -20,6 +20,10 @@ pub enum Action {
     Run(Goal),
     /// Continue if paused, pause if running.
     TogglePause,
+    /// One rung faster (true) or slower on the speed ladder (`tui::pace`).
+    Speed(bool),
+    /// Continue to the next VM event of any kind.
+    RunToEvent,
     /// Rebuild the session from the same source.
     Restart,
     /// Set or clear a breakpoint.
@@ -37,6 +41,8 @@ pub enum Action {
     },
     /// Open the four-way view of the loop at the pc (else the busiest compiled loop).
     OpenLoopAtPc,
+    /// Open (or close) the flame view: the live flame graph and the function table.
+    FlameView,
     /// Open (or close) the list of the program's files.
     FileList,
     /// Show file `file` in the source pane at 1-based `line` (0: at the pc if it is in that
@@ -47,6 +53,9 @@ pub enum Action {
         /// The line, or 0.
         line: u32,
     },
+    /// Show call frame `i` (index in the snapshot's frames, outermost 0) in the source and
+    /// bytecode panes: the line and instruction that frame is at.
+    ShowFrame(usize),
     /// Turn the break on a VM event on or off.
     ToggleEventBreak(EventBreak),
     /// Focus the next pane.
@@ -65,7 +74,10 @@ pub enum Action {
     Help,
     /// Start typing a search.
     StartSearch,
-    /// Write the Chrome trace of the run so far (answered by the VM thread).
+    /// Search again for the last query: forward (true) or backward.
+    SearchAgain(bool),
+    /// Open the export menu: every format of the session, written to a directory it names
+    /// first (answered by the VM thread).
     Export,
     /// Switch to the next theme.
     NextTheme,
@@ -293,6 +305,13 @@ pub const KEYS: &[KeyRow] = &[
     row(Section::Run, &[(Char('u'), P), (F(4), P)], "run to cursor", Some("run to")),
     row(Section::Run, &[(Char('b'), P), (F(9), P)], "breakpoint at cursor", Some("break")),
     row(Section::Run, &[(Char('B'), G(Action::EventMenu))], "break on VM events…", Some("on event")),
+    row(Section::Run, &[(Char('E'), G(Action::RunToEvent))], "run to next VM event", None),
+    row(
+        Section::Run,
+        &[(Char('<'), G(Action::Speed(false))), (Char('>'), G(Action::Speed(true)))],
+        "slower / faster run",
+        None,
+    ),
     row(Section::Run, &[(Char('C'), G(Action::BreakPrompt))], "break with condition…", None),
     row(Section::Run, &[(Char('r'), G(Action::Restart)), (F(2), G(Action::Restart))], "restart", None),
     row(
@@ -310,7 +329,12 @@ pub const KEYS: &[KeyRow] = &[
         None,
     ),
     row(Section::Panes, &[(Char('L'), G(Action::OpenLoopAtPc)), (Code(KeyCode::Enter), P)], "four-way loop view", None),
-    row(Section::Panes, &[(Char('F'), G(Action::FileList))], "files of the program…", None),
+    row(
+        Section::Panes,
+        &[(Char('F'), G(Action::FileList)), (Char('P'), G(Action::FlameView))],
+        "files… / flame graph",
+        None,
+    ),
     row(Section::Panes, &[(Key::Click, P), (Key::Wheel, P)], "focus, select / scroll", None),
     row(
         Section::Move,
@@ -353,9 +377,17 @@ pub const KEYS: &[KeyRow] = &[
     ),
     row(Section::Move, &[(Char('f'), P)], "follow current line", None),
     row(Section::Move, &[(Char('v'), P)], "opt/raw/both/passes", None),
-    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "vm frame / pass", None),
-    row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search (Enter: next)", None),
-    row(Section::Other, &[(Char('e'), G(Action::Export))], "export Chrome trace", None),
+    row(Section::Move, &[(Char('['), P), (Char(']'), P)], "caller/callee; pass", None),
+    row(Section::Move, &[(Char('+'), P)], "fold / unfold stack", None),
+    row(Section::Move, &[(Char('a'), P), (Char('d'), P)], "flame: sort / source", None),
+    row(Section::Other, &[(Char('/'), G(Action::StartSearch))], "search", None),
+    row(
+        Section::Other,
+        &[(Char(','), G(Action::SearchAgain(true))), (Char('.'), G(Action::SearchAgain(false)))],
+        "search next / previous",
+        None,
+    ),
+    row(Section::Other, &[(Char('e'), G(Action::Export))], "export all formats…", None),
     row(Section::Other, &[(Char('t'), G(Action::NextTheme))], "switch theme", None),
     row(Section::Other, &[(Char('m'), G(Action::ToggleMouse))], "mouse capture on/off", None),
     row(Section::Other, &[(Code(KeyCode::Esc), G(Action::Escape))], "close overlay / unzoom", None),
@@ -417,9 +449,22 @@ pub fn bar() -> Vec<(String, &'static str)> {
     KEYS.iter().filter_map(|row| Some((row.keys.first()?.0.label(), row.bar?))).collect()
 }
 
+/// The widest help text that the help overlay shows whole at 80 columns (two columns of 37,
+/// the key names taking 15).
+pub const HELP_TEXT_MAX: usize = 22;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_help_text_fits_the_80_column_help() {
+        for row in KEYS {
+            assert!(row.help.chars().count() <= HELP_TEXT_MAX, "{:?} is cut at 80 columns", row.help);
+            let keys: Vec<String> = row.keys.iter().take(row.shown).map(|(k, _)| k.label()).collect();
+            assert!(keys.join(" ").chars().count() <= 11, "{keys:?} is cut at 80 columns");
+        }
+    }
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)

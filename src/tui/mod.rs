@@ -9,6 +9,7 @@
 pub mod app;
 pub mod event;
 pub mod keys;
+pub mod pace;
 pub mod panes;
 pub mod sanitize;
 pub mod theme;
@@ -47,6 +48,9 @@ pub struct TuiConfig {
     pub loader: Option<worker::ProgramLoader>,
     /// The files of a program with modules, to render its build errors.
     pub sources: Option<crate::diag::files::SourceFiles>,
+    /// True when the caller loaded `source` as a one-file program without error: the VM
+    /// thread's first build takes it instead of loading the file again (issue 13, M8).
+    pub loaded_one_file: bool,
     /// Makes the bytecode cache (an in-memory one if none).
     pub cache: Option<worker::CacheFactory>,
     /// Its source text.
@@ -61,6 +65,10 @@ pub struct TuiConfig {
     pub export_path: PathBuf,
     /// Start running at once instead of paused at the first line.
     pub run: bool,
+    /// VM events to break on from the start (the demo arms some).
+    pub arm: Vec<crate::engine::recorder::EventBreak>,
+    /// A first status-line message (the demo says what to press).
+    pub hint: Option<String>,
 }
 
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -163,7 +171,7 @@ pub fn run(config: TuiConfig) -> ExitCode {
             path.clone(),
             loader.clone(),
             // A one-file program was loaded and checked by the caller: build its text.
-            config.sources.is_none().then(|| config.source.clone()),
+            config.loaded_one_file.then(|| config.source.clone()),
             &config.options,
             config.run,
             config.cache.clone(),
@@ -188,6 +196,9 @@ pub fn run(config: TuiConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if !config.arm.is_empty() {
+        worker.send(worker::Request::ArmEventBreaks(config.arm.clone()));
+    }
     let signals = match event::Signals::install() {
         Ok(s) => s,
         Err(e) => {
@@ -226,6 +237,9 @@ fn run_loop(config: &TuiConfig, worker: &Worker, signals: &event::Signals) -> io
         mouse: config.mouse,
         export_path: config.export_path.clone(),
     });
+    if let Some(hint) = &config.hint {
+        app.apply(keys::Action::Status(hint.clone()));
+    }
     let mut reported_death = false;
     loop {
         if let Some(sig) = signals.caught() {

@@ -133,6 +133,10 @@ theme_fields! {
     heat_high = Color::LightRed, "Execution counts from half of the hottest up.";
     diff_added = Color::LightGreen, "Instructions a pass created or changed.";
     diff_removed = Color::LightRed, "Instructions a pass removed.";
+    syntax_keyword = Color::LightMagenta, "Keywords in the source pane.";
+    syntax_literal = Color::LightCyan, "Numbers, true, false and null in the source pane.";
+    syntax_string = Color::LightGreen, "String literals in the source pane.";
+    syntax_comment = Color::DarkGray, "Comments in the source pane.";
 }
 
 /// Parses a colour: a name, `#rrggbb`, or an index 0-255.

@@ -10,6 +10,7 @@
 //! edited file) answer with a [`Notice`] in a second mailbox; the thread does that work itself
 //! (writing the file), so the UI never waits for it.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -19,12 +20,14 @@ use std::time::{Duration, Instant};
 use crate::diag::Diagnostic;
 use std::rc::Rc;
 
+use super::pace::{Pace, Speed};
 use crate::engine::Options;
 use crate::engine::cache::CompileCache;
-use crate::engine::debug::{Debugger, Goal};
+use crate::engine::debug::{BreakOptions, Debugger, Goal, Watched, break_list};
 use crate::engine::loader::LoadedProgram;
 use crate::engine::recorder::EventBreak;
-use crate::engine::snapshot::{Breakpoint, SessionSnapshot};
+use crate::engine::snapshot::{BreakRow, Breakpoint, ErrorView, ProgramInfo, RunStatus, SessionSnapshot};
+use crate::vm::error::ErrorKind;
 
 /// Name of the VM thread (the panic hook recognises it).
 pub const VM_THREAD: &str = "zexus-vm";
@@ -59,11 +62,31 @@ pub enum Request {
     ToggleEventBreak(EventBreak),
     /// Turn the break on a contract event on with a filter (a contract, action or event name).
     SetEventBreak(EventBreak, Option<String>),
+    /// Turn these event breaks on without a notice (the demo's, at start).
+    ArmEventBreaks(Vec<EventBreak>),
     /// Start over: from the program's file as it is now if it has one (so edits are
     /// recompiled and the rest comes from the cache), else from the same source.
     Restart,
     /// Write the Chrome trace of the run so far to this file.
     ExportTrace(PathBuf),
+    /// Write every export format of the run so far into this directory (the export menu).
+    ExportAll(PathBuf),
+    /// Evaluate a Zexus expression in call frame `frame` (0 = outermost; `None` = innermost)
+    /// and answer with a notice (gdb's `print`).
+    Evaluate(String, Option<usize>),
+    /// Delete an entry of the breakpoint list (enabled or not).
+    DeleteBreak(BreakRow),
+    /// Enable (true) or disable an entry of the breakpoint list; a disabled one stays listed.
+    EnableBreak(BreakRow, bool),
+    /// Add a watch expression, re-evaluated at every stop (gdb's `display`).
+    Display(String),
+    /// Remove a watch expression.
+    Undisplay(String),
+    /// Run at this speed from now on (see `tui::pace`).
+    SetSpeed(Speed),
+    /// Continue until the next VM event of any kind (every event break on for this run, the
+    /// user's own set back once it stops).
+    RunToEvent,
     /// Stop the thread.
     Quit,
 }
@@ -105,7 +128,20 @@ impl std::fmt::Debug for CacheFactory {
 pub struct ProgramLoader(pub Arc<dyn Fn() -> LoadResult + Send + Sync>);
 
 /// What a [`ProgramLoader`] returns: the main file's text and the multi-file program, if any.
-pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), String>;
+pub type LoadResult = Result<(String, Option<Rc<LoadedProgram>>), LoadFailure>;
+
+/// Why a [`ProgramLoader`] could not load the program.
+#[derive(Debug, Clone, Default)]
+pub struct LoadFailure {
+    /// In one line (`D:LINE:COL: message`, or why the file cannot be read).
+    pub summary: String,
+    /// The diagnostics as `run` prints them (empty if the file cannot be read).
+    pub rendered: String,
+    /// Line and column of the first diagnostic when it is in the main file.
+    pub main_at: Option<(u32, u32)>,
+    /// The main file's text, when it could be read.
+    pub text: Option<String>,
+}
 
 impl std::fmt::Debug for ProgramLoader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -191,10 +227,14 @@ impl Worker {
                     (None, Some(load)) => (load.0)(),
                     (None, None) => Ok((String::new(), None)),
                 };
-                let (src, program) = match loaded {
-                    Ok(x) => x,
-                    Err(why) => {
-                        let _ = ready_tx.send(Err(vec![Diagnostic::error("E0001", why, Default::default())]));
+                let (src, program, broken) = match loaded {
+                    Ok((src, program)) => (src, program, None),
+                    // A file that reads but does not build: the debugger opens on it anyway,
+                    // an empty program standing in, so that it can be fixed and restarted.
+                    Err(failure) if failure.text.is_some() => (String::new(), None, Some(Broken::new(failure))),
+                    Err(failure) => {
+                        let _ =
+                            ready_tx.send(Err(vec![Diagnostic::error("E0001", failure.summary, Default::default())]));
                         return;
                     }
                 };
@@ -208,7 +248,9 @@ impl Worker {
                         return;
                     }
                 };
-                vm_loop(debugger, rx, Outboxes { snapshots: out, notices: notes, origin }, run);
+                let run = run && broken.is_none();
+                let out = Outboxes { snapshots: out, notices: notes, origin, broken: RefCell::new(broken) };
+                vm_loop(debugger, rx, out, run);
             })
             .map_err(|e| {
                 vec![Diagnostic::error("E0001", format!("cannot start the VM thread: {e}"), Default::default())]
@@ -287,6 +329,60 @@ struct Outboxes {
     snapshots: Mailbox,
     notices: Notices,
     origin: Origin,
+    /// The program as it is on disk when it does not build (the debugger then runs an empty
+    /// program in its place); cleared by a restart that builds.
+    broken: RefCell<Option<Broken>>,
+}
+
+/// A program that does not build, shown instead of the empty program that stands in for it:
+/// its text in the source pane, the first error in place, every diagnostic in the output pane.
+struct Broken {
+    failure: LoadFailure,
+    /// The program info the snapshots show, made from the first one.
+    program: Option<Arc<ProgramInfo>>,
+}
+
+impl Broken {
+    fn new(failure: LoadFailure) -> Broken {
+        Broken { failure, program: None }
+    }
+
+    /// Makes `snap` (of the stand-in program) show the program that does not build.
+    fn patch(&mut self, snap: &mut SessionSnapshot) {
+        let text = self.failure.text.clone().unwrap_or_default();
+        let program = self.program.get_or_insert_with(|| {
+            let mut p = (*snap.program).clone();
+            p.line_count = text.lines().count();
+            if let Some(f) = p.files.first_mut() {
+                f.source = text.clone();
+                f.line_count = p.line_count;
+            }
+            p.source = text;
+            Arc::new(p)
+        });
+        snap.program = program.clone();
+        snap.status = RunStatus::Failed;
+        snap.location = None;
+        snap.frames.clear();
+        let (line, col) = self.failure.main_at.unwrap_or((0, 0));
+        // The summary without its `D:LINE:COL: ` (the pane says where).
+        let summary = &self.failure.summary;
+        let message = match self.failure.main_at.map(|(l, c)| format!(":{l}:{c}: ")) {
+            Some(at) => summary.split_once(&at).map_or(summary.as_str(), |(_, m)| m),
+            None => summary.as_str(),
+        };
+        snap.error = Some(ErrorView {
+            kind: ErrorKind::Compile,
+            message: message.to_string(),
+            file: 0,
+            line,
+            col,
+            traceback: Vec::new(),
+            rendered: self.failure.rendered.clone(),
+        });
+        snap.stop_reason = Some("does not compile: fix it, then r restarts".to_string());
+        snap.warnings = self.failure.rendered.lines().map(crate::sanitize::clean_keep_width).collect();
+    }
 }
 
 impl Outboxes {
@@ -297,16 +393,114 @@ impl Outboxes {
     }
 }
 
+/// A breakpoint-list entry the user disabled: taken out of the debugger, kept to be put back.
+enum Disabled {
+    Line(Breakpoint, BreakOptions),
+    Watch(Watched),
+}
+
+impl Disabled {
+    fn row(&self, debugger: &Debugger) -> BreakRow {
+        match self {
+            Disabled::Line(bp, options) => break_list::line_row(debugger, *bp, options, false),
+            Disabled::Watch(what) => break_list::watch_row(what, None, false),
+        }
+    }
+}
+
+/// Enables or disables, or deletes (`enable` `None`), the breakpoint-list entry `row`.
+fn change_break(debugger: &mut Debugger, state: &mut RunState, row: &BreakRow, enable: Option<bool>) {
+    let disabled_at = state.disabled.iter().position(|d| {
+        let r = d.row(debugger);
+        r.line == row.line && r.watch == row.watch
+    });
+    match (disabled_at, enable) {
+        (Some(i), Some(true)) => match state.disabled.remove(i) {
+            Disabled::Line(bp, options) => debugger.set_breakpoint(bp, options),
+            Disabled::Watch(what) => debugger.add_watch(what),
+        },
+        (Some(i), None) => drop(state.disabled.remove(i)),
+        (Some(_), Some(false)) => {}
+        (None, enable) => {
+            if let Some(bp) = row.line {
+                let options = debugger.break_options(&bp);
+                if debugger.delete_breakpoint(bp) && enable == Some(false) {
+                    state.disabled.push(Disabled::Line(bp, options));
+                }
+            }
+            let watched = row
+                .watch
+                .as_ref()
+                .and_then(|name| debugger.watches().map(|(w, _)| w.clone()).find(|w| w.describe() == *name));
+            if let Some(what) = watched
+                && debugger.delete_watch(&what)
+                && enable == Some(false)
+            {
+                state.disabled.push(Disabled::Watch(what));
+            }
+        }
+    }
+}
+
+/// What the VM thread keeps between requests about how the current run goes.
+#[derive(Default)]
+struct RunState {
+    pace: Pace,
+    /// The user's event breaks (with filters) to put back once a run to the next VM event stops.
+    restore_events: Option<(Vec<EventBreak>, Vec<(EventBreak, String)>)>,
+    /// Watch expressions, in the order they were added.
+    displays: Vec<String>,
+    /// Disabled line breakpoints (with their options) and watchpoints, listed but not set.
+    disabled: Vec<Disabled>,
+    /// Their values at the instruction count they were last evaluated at (evaluated again
+    /// only when the program moved or the list changed).
+    displayed: Option<(u64, Vec<crate::engine::snapshot::Binding>)>,
+}
+
+impl RunState {
+    /// Continues: one line at a time if animating, else a run toward `goal`.
+    fn go(&mut self, debugger: &mut Debugger, goal: Goal) {
+        self.pace.restart(debugger.session().vm.counters.instructions);
+        self.pace.animating = goal == Goal::Continue && matches!(self.pace.speed, Speed::Animate(_));
+        if !self.pace.animating {
+            debugger.start(goal);
+        }
+    }
+
+    /// After the debugger stopped: the next animated line if it was one, and the user's event
+    /// breaks back after a run to the next event.
+    fn stopped(&mut self, debugger: &mut Debugger) {
+        if self.pace.animating {
+            if debugger.stop_reason() == Some("step") && !debugger.is_done() {
+                self.pace.line_done();
+            } else {
+                self.pace.animating = false;
+            }
+        }
+        self.restore_events(debugger);
+    }
+
+    /// Puts the user's event breaks back after a run to the next VM event.
+    fn restore_events(&mut self, debugger: &mut Debugger) {
+        if let Some((on, filters)) = self.restore_events.take() {
+            for event in EventBreak::ALL {
+                let filter = filters.iter().find(|(e, _)| *e == event).map(|(_, f)| f.clone());
+                debugger.set_event_break(event, on.contains(&event), filter);
+            }
+        }
+    }
+}
+
 fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bool) {
-    let mailbox = &out.snapshots;
     let clock = Instant::now();
     let mut meter = IpsMeter { samples: Vec::new(), last_at: Duration::ZERO, last_instructions: 0 };
     let mut budget: u64 = 20_000;
     let mut last_publish = Instant::now();
+    let mut state = RunState::default();
     if run {
-        debugger.start(Goal::Continue);
+        state.go(&mut debugger, Goal::Continue);
     }
-    publish(&debugger, mailbox, clock, &meter);
+    publish(&debugger, &out, clock, &meter, &mut state);
     loop {
         let mut dirty = false;
         let first = if debugger.is_running() {
@@ -316,7 +510,7 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
                 Err(TryRecvError::Disconnected) => return,
             }
         } else {
-            match rx.recv_timeout(SAMPLE_EVERY) {
+            match rx.recv_timeout(state.pace.wait(SAMPLE_EVERY)) {
                 Ok(r) => Some(r),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -325,45 +519,122 @@ fn vm_loop(mut debugger: Debugger, rx: Receiver<Request>, out: Outboxes, run: bo
         if let Some(request) = first {
             let mut next = Some(request);
             while let Some(request) = next {
-                if !handle(&mut debugger, request, &out) {
+                if !handle(&mut debugger, request, &out, &mut state) {
                     return;
                 }
                 dirty = true;
                 next = rx.try_recv().ok();
             }
         }
+        if state.pace.line_due() && !debugger.is_running() && !debugger.is_done() {
+            debugger.start(Goal::StepInto);
+        }
         if debugger.is_running() {
-            let started = Instant::now();
-            if debugger.advance(budget) {
-                dirty = true;
-            }
-            let took = started.elapsed();
-            if took < SLICE_MIN {
-                budget = (budget * 2).min(1 << 26);
-            } else if took > SLICE_MAX {
-                budget = (budget / 2).max(1_000);
+            let allowed = state.pace.allowance(budget, debugger.session().vm.counters.instructions);
+            if allowed == 0 {
+                // Throttled: nothing is due yet.
+                std::thread::sleep(Duration::from_millis(2));
+            } else {
+                let started = Instant::now();
+                if debugger.advance(allowed) {
+                    dirty = true;
+                    state.stopped(&mut debugger);
+                }
+                let took = started.elapsed();
+                if allowed == budget && took < SLICE_MIN {
+                    budget = (budget * 2).min(1 << 26);
+                } else if took > SLICE_MAX {
+                    budget = (budget / 2).max(1_000);
+                }
             }
         }
         let instructions = debugger.session().vm.counters.instructions;
         let sampled = meter.sample(clock.elapsed(), instructions);
         let due = debugger.is_running() && last_publish.elapsed() >= PUBLISH_EVERY;
         if dirty || due || (sampled && !debugger.is_running()) {
-            publish(&debugger, mailbox, clock, &meter);
+            publish(&debugger, &out, clock, &meter, &mut state);
             last_publish = Instant::now();
         }
     }
 }
 
 /// Applies one request; false means stop the thread.
-fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
+fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes, state: &mut RunState) -> bool {
+    let runs = matches!(request, Request::Start(_) | Request::TogglePause | Request::RunToEvent);
+    if runs && out.broken.borrow().is_some() {
+        out.notice("the program does not compile: fix it, then r restarts".to_string());
+        return true;
+    }
     match request {
-        Request::Start(goal) => debugger.start(goal),
+        Request::Start(goal) => state.go(debugger, goal),
         Request::TogglePause => {
-            if debugger.is_running() {
+            if state.pace.animating {
+                state.pace.animating = false;
                 debugger.pause();
+                out.notice("paused".to_string());
+            } else if debugger.is_running() {
+                debugger.pause();
+                state.restore_events(debugger);
             } else {
-                debugger.start(Goal::Continue);
+                state.go(debugger, Goal::Continue);
             }
+        }
+        Request::SetSpeed(speed) => {
+            let animate = matches!(speed, Speed::Animate(_));
+            state.pace.speed = speed;
+            state.pace.restart(debugger.session().vm.counters.instructions);
+            if state.pace.animating && !animate {
+                // From line by line to a run: continue.
+                state.pace.animating = false;
+                debugger.start(Goal::Continue);
+            } else if !state.pace.animating && animate && debugger.is_running() {
+                // A run becomes line by line.
+                debugger.pause();
+                state.pace.animating = true;
+            }
+        }
+        Request::Evaluate(expr, frame) => {
+            let vm = &debugger.session().vm;
+            let frame = frame.unwrap_or(vm.frames.len().saturating_sub(1));
+            let shown = crate::sanitize::clean(&expr);
+            match crate::engine::debug::eval::eval_preview(vm, frame, &expr) {
+                Ok(value) => out.notice(format!("{shown} = {}", crate::sanitize::clean(&value))),
+                Err(why) => out.notice(format!("{shown}: {}", crate::sanitize::clean(&why))),
+            }
+        }
+        Request::DeleteBreak(row) => {
+            change_break(debugger, state, &row, None);
+            out.notice(format!("deleted {}", crate::sanitize::clean(&row.what)));
+        }
+        Request::EnableBreak(row, on) => {
+            change_break(debugger, state, &row, Some(on));
+            let what = if on { "enabled" } else { "disabled" };
+            out.notice(format!("{what} {}", crate::sanitize::clean(&row.what)));
+        }
+        Request::Display(expr) => {
+            if !state.displays.contains(&expr) {
+                out.notice(format!("watching {}", crate::sanitize::clean(&expr)));
+                state.displays.push(expr);
+                state.displayed = None;
+            }
+        }
+        Request::Undisplay(expr) => {
+            let before = state.displays.len();
+            state.displays.retain(|e| *e != expr);
+            state.displayed = None;
+            let what = if state.displays.len() < before { "no longer watching" } else { "was not watching" };
+            out.notice(format!("{what} {}", crate::sanitize::clean(&expr)));
+        }
+        Request::RunToEvent => {
+            let on: Vec<EventBreak> = debugger.event_breaks().copied().collect();
+            let filters = debugger.event_filters().map(|(e, f)| (*e, f.clone())).collect();
+            for event in EventBreak::ALL {
+                debugger.set_event_break(event, true, None);
+            }
+            state.restore_events = Some((on, filters));
+            state.pace.animating = false;
+            state.pace.restart(debugger.session().vm.counters.instructions);
+            debugger.start(Goal::Continue);
         }
         Request::ToggleBreakpoint(bp) => {
             debugger.toggle_breakpoint(bp);
@@ -406,13 +677,23 @@ fn handle(debugger: &mut Debugger, request: Request, out: &Outboxes) -> bool {
             let on = debugger.toggle_event_break(event);
             out.notice(format!("break when {}: {}", event.describe(), if on { "on" } else { "off" }));
         }
+        Request::ArmEventBreaks(events) => {
+            for event in events {
+                debugger.set_event_break(event, true, None);
+            }
+        }
         Request::SetEventBreak(event, filter) => {
             let only = filter.as_ref().map(|f| format!(" (only {f})")).unwrap_or_default();
             debugger.set_event_break(event, true, filter);
             out.notice(format!("break when {}{only}: on", event.describe()));
         }
-        Request::Restart => restart(debugger, out),
+        Request::Restart => {
+            state.pace.animating = false;
+            state.restore_events(debugger);
+            restart(debugger, out);
+        }
         Request::ExportTrace(path) => out.notice(export_trace(debugger, &path)),
+        Request::ExportAll(dir) => out.notice(export_all(debugger, &dir)),
         Request::Quit => return false,
     }
     true
@@ -455,13 +736,24 @@ fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader
             let sources = program.sources();
             debugger.restart_with_program(program).map_err(|d| (d, Some(sources)))
         }
-        Err(why) => {
-            let why = why.strip_prefix("error: ").unwrap_or(&why);
+        // Still (or again) not building while the debugger shows a program that does not:
+        // show the file as it is now.
+        Err(failure) if failure.text.is_some() && out.broken.borrow().is_some() => {
+            out.notice(format!("restart: still does not compile ({})", failure.summary));
+            *out.broken.borrow_mut() = Some(Broken::new(failure));
+            let _ = debugger.restart();
+            return;
+        }
+        Err(failure) => {
+            let why = failure.summary.strip_prefix("error: ").unwrap_or(&failure.summary);
             out.notice(format!("restart: {why}; {kept}"));
             let _ = debugger.restart();
             return;
         }
     };
+    if res.is_ok() && out.broken.borrow_mut().take().is_some() {
+        out.notice("restart: the program compiles now".to_string());
+    }
     if let Err((diags, sources)) = res {
         let first = match &sources {
             Some(files) => files.summary(&diags),
@@ -490,8 +782,46 @@ fn export_trace(debugger: &Debugger, path: &std::path::Path) -> String {
     }
 }
 
-fn publish(debugger: &Debugger, mailbox: &Mailbox, clock: Instant, meter: &IpsMeter) {
+/// Writes every export format into `dir`; returns the status-line message.
+fn export_all(debugger: &Debugger, dir: &std::path::Path) -> String {
+    let files = match debugger.export_files() {
+        Ok(f) => f,
+        Err(e) => return format!("export failed: {e}"),
+    };
+    let named: Vec<(&str, &[u8])> = files.iter().map(|f| (f.name, f.bytes.as_slice())).collect();
+    match crate::atomic_file::write_files(dir, &named) {
+        Ok(written) => {
+            let names: Vec<&str> = files.iter().map(|f| f.name).collect();
+            format!("exported {} files to {}: {}", written.len(), dir.display(), names.join(", "))
+        }
+        Err(e) => format!("export failed: {e}"),
+    }
+}
+
+fn publish(debugger: &Debugger, out: &Outboxes, clock: Instant, meter: &IpsMeter, state: &mut RunState) {
+    let mailbox = &out.snapshots;
     let mut snap = debugger.snapshot();
+    snap.break_list.extend(state.disabled.iter().map(|d| d.row(debugger)));
+    // Watch expressions are evaluated where the program stands still.
+    if !state.displays.is_empty() && !debugger.is_running() {
+        let at = snap.counters.instructions;
+        if state.displayed.as_ref().is_none_or(|(when, _)| *when != at) {
+            let values = crate::engine::debug::eval::displays(&debugger.session().vm, &state.displays);
+            state.displayed = Some((at, values));
+        }
+    }
+    // While it runs, the values of the last stop stay on screen.
+    if !state.displays.is_empty() {
+        snap.displays = state.displayed.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+    }
+    // Between two animated lines the debugger is paused, but the run goes on.
+    if state.pace.animating && snap.status == RunStatus::Paused {
+        snap.status = RunStatus::Running;
+        snap.stop_reason = None;
+    }
+    if let Some(broken) = out.broken.borrow_mut().as_mut() {
+        broken.patch(&mut snap);
+    }
     snap.clock_us = clock.elapsed().as_micros() as u64;
     snap.ips_history = meter.samples.clone();
     if let Ok(mut slot) = mailbox.lock() {
@@ -599,6 +929,135 @@ mod tests {
         worker.send(Request::ExportTrace(bad.clone()));
         let notice = next_notice(&worker);
         assert!(notice.starts_with(&format!("export failed: {}", bad.display())), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_export_menu_writes_every_format_into_its_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("export/nested");
+        let src = "action f(x) { return x * 2 }\nlet i = 0\nwhile (i < 50) { i = i + f(1) - 1 }\nprint(i)\n";
+        let worker = Worker::spawn("t.zx", src, &Options::default(), true).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
+        worker.send(Request::ExportAll(out.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with(&format!("exported 5 files to {}: trace.json, ", out.display())), "{notice}");
+        let collapsed = std::fs::read_to_string(out.join("stacks.collapsed")).expect("written");
+        assert!(collapsed.lines().any(|l| l.starts_with("<main>;f ")), "{collapsed}");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").expect("write");
+        worker.send(Request::ExportAll(plain.clone()));
+        let notice = next_notice(&worker);
+        assert!(notice.starts_with("export failed: ") && notice.contains("not a directory"), "{notice}");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_throttled_run_keeps_to_its_speed() {
+        let src = "let i = 0\nwhile (true) {\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("spin.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::SetSpeed(Speed::Instructions(1_000)));
+        let started = Instant::now();
+        worker.send(Request::TogglePause);
+        wait_for(&worker, |s| s.status == RunStatus::Running && s.counters.instructions > 200);
+        worker.send(Request::TogglePause);
+        let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
+        let allowed = 1_000.0 * started.elapsed().as_secs_f64() + 1_000.0;
+        assert!((paused.counters.instructions as f64) < allowed, "{} instructions", paused.counters.instructions);
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn animating_steps_one_line_at_a_time_and_pauses() {
+        let src = "let i = 0\nwhile (true) {\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("spin.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::SetSpeed(Speed::Animate(20)));
+        worker.send(Request::Start(Goal::Continue));
+        // Shown as running between lines, and the lines come one at a time.
+        let mut lines = Vec::new();
+        let running = wait_for(&worker, |s| {
+            if let Some(l) = s.location {
+                lines.push(l.line);
+            }
+            s.status == RunStatus::Running && s.counters.instructions > 20
+        });
+        assert!(
+            running.counters.instructions < 10_000,
+            "{} instructions: not a free run",
+            running.counters.instructions
+        );
+        assert!(lines.iter().any(|&l| l == 3), "{lines:?}");
+        worker.send(Request::TogglePause);
+        let paused = wait_for(&worker, |s| s.status == RunStatus::Paused);
+        std::thread::sleep(Duration::from_millis(100));
+        let later = worker.take_snapshot().unwrap_or(paused.clone());
+        assert_eq!(later.counters.instructions, paused.counters.instructions, "no line after the pause");
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn run_to_the_next_vm_event_stops_there_and_puts_the_event_breaks_back() {
+        let src = "let i = 0\nwhile (i < 1000) {\n  i = i + 1\n}\nprint(i / 0)\n";
+        let worker = Worker::spawn("hot.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::RunToEvent);
+        let stop = wait_for(&worker, |s| s.status == RunStatus::Paused && s.counters.instructions > 0);
+        assert!(
+            stop.stop_reason.as_deref().is_some_and(|r| r.starts_with("JIT compiled loop")),
+            "{:?}",
+            stop.stop_reason
+        );
+        assert!(stop.event_breaks.is_empty(), "the user's (empty) set is back: {:?}", stop.event_breaks);
+        worker.send(Request::Start(Goal::Continue));
+        let end = wait_for(&worker, |s| s.status == RunStatus::Failed);
+        assert!(end.error.is_some());
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn watch_expressions_are_evaluated_at_each_stop_and_print_answers() {
+        let src = "let total = 0\nlet i = 0\nwhile (i < 3) {\n  total = total + i\n  i = i + 1\n}\n";
+        let worker = Worker::spawn("w.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::ToggleBreakpoint(Breakpoint::main_line(5)));
+        worker.send(Request::Display("total * 10".to_string()));
+        worker.send(Request::Start(Goal::Continue));
+        let first = wait_for(&worker, |s| s.location.is_some_and(|l| l.line == 5) && !s.displays.is_empty());
+        assert_eq!(first.displays[0].value, "0");
+        worker.send(Request::Start(Goal::Continue));
+        wait_for(&worker, |s| s.displays.first().is_some_and(|d| d.value == "10"));
+        worker.send(Request::Evaluate("i + 100".to_string(), None));
+        let notice = next_notice(&worker);
+        let notice = if notice.starts_with("watching") { next_notice(&worker) } else { notice };
+        assert_eq!(notice, "i + 100 = 101");
+        worker.send(Request::Undisplay("total * 10".to_string()));
+        wait_for(&worker, |s| s.displays.is_empty());
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_disabled_breakpoint_is_listed_but_does_not_stop_and_comes_back_enabled() {
+        let src = "let i = 0\nwhile (i < 3) {\n  i = i + 1\n}\nprint(i)\n";
+        let worker = Worker::spawn("b.zx", src, &Options::default(), false).expect("builds");
+        wait_for(&worker, |s| s.status == RunStatus::Paused);
+        worker.send(Request::ToggleBreakpoint(Breakpoint::main_line(3)));
+        let listed = wait_for(&worker, |s| s.break_list.len() == 1);
+        let row = listed.break_list[0].clone();
+        assert!(row.enabled && row.what == "line 3", "{row:?}");
+        worker.send(Request::EnableBreak(row.clone(), false));
+        let off = wait_for(&worker, |s| s.break_list.first().is_some_and(|r| !r.enabled));
+        assert!(off.breakpoints.is_empty(), "not set in the debugger while disabled");
+        worker.send(Request::EnableBreak(off.break_list[0].clone(), true));
+        wait_for(&worker, |s| s.break_list.first().is_some_and(|r| r.enabled));
+        worker.send(Request::Start(Goal::Continue));
+        let stop = wait_for(&worker, |s| s.status == RunStatus::Paused && s.counters.instructions > 0);
+        assert_eq!(stop.location.map(|l| l.line), Some(3), "enabled again: it stops");
+        worker.send(Request::DeleteBreak(stop.break_list[0].clone()));
+        wait_for(&worker, |s| s.break_list.is_empty());
+        worker.send(Request::Start(Goal::Continue));
+        wait_for(&worker, |s| s.status == RunStatus::Finished);
         worker.shutdown(Duration::from_secs(5));
     }
 }

@@ -88,6 +88,17 @@ impl Ledger {
         self.overlays.iter().map(|o| o.keys().cloned().collect()).collect()
     }
 
+    /// The writes of each open transaction, outermost first: key, the value it shadows (what
+    /// the transactions below it and the committed state hold; `None` if unset) and the
+    /// pending value (for the debugger's old → new).
+    pub fn overlay_writes(&self) -> Vec<Vec<(&str, Option<&Data>, &Data)>> {
+        let below = |depth: usize, key: &str| {
+            self.overlays[..depth].iter().rev().find_map(|o| o.get(key)).or_else(|| self.committed.get(key))
+        };
+        let overlays = self.overlays.iter().enumerate();
+        overlays.map(|(i, o)| o.iter().map(|(k, new)| (k.as_str(), below(i, k), new)).collect()).collect()
+    }
+
     /// Reads `key` through the overlays, newest first.
     pub fn get(&self, key: &str) -> Option<&Data> {
         self.overlays.iter().rev().find_map(|o| o.get(key)).or_else(|| self.committed.get(key))

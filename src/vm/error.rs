@@ -50,6 +50,9 @@ pub enum ErrorKind {
     RequireFailed,
     /// `revert` (ERRORS.md §5.2).
     Reverted,
+    /// The program does not compile. Never raised by the VM: the debugger's view of a build
+    /// that failed (a syntax error, a missing module), shown until a restart builds.
+    Compile,
 }
 
 /// An error raised by an operation, not yet located in the source.

@@ -107,4 +107,8 @@ pub struct LoopCall<'a> {
     pub fuel: u64,
     /// Operands for the interpreter to push before it resumes.
     pub pending: &'a mut Vec<Value>,
+    /// `None` for an entry from the interpreter at the loop header; `Some(pc)` to go on where
+    /// the previous run left at fuel checkpoint `pc` (`LoopExit::OutOfFuel`), with nothing
+    /// interpreted since: the same entry, continued.
+    pub resume: Option<u32>,
 }

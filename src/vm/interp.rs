@@ -174,6 +174,24 @@ pub struct Vm {
     action_calls: Vec<ActionCall>,
     /// Whether each module of the program has started running (MODULES.md §6.1).
     pub modules_run: Vec<bool>,
+    /// A compiled loop whose native code left at a fuel checkpoint for want of fuel: the next
+    /// `run` goes on there in native code, as the same entry, if nothing ran since.
+    native_pause: Option<NativePause>,
+    /// Set by [`Vm::run_yielding`].
+    yielding: bool,
+}
+
+/// Where native code left for want of fuel (see `Vm::native_pause`).
+#[derive(Debug, Clone, Copy)]
+struct NativePause {
+    proto: u32,
+    loop_id: u16,
+    /// The fuel checkpoint it left at (the next instruction of the frame).
+    pc: u32,
+    depth: usize,
+    base: usize,
+    /// `counters.instructions` when it left (set by `run` once the dispatch loop is out).
+    at: Option<u64>,
 }
 
 #[path = "unwind.rs"]
@@ -219,6 +237,8 @@ impl Vm {
             errs: unwind::ErrorState::default(),
             action_calls: Vec::new(),
             modules_run: Vec::new(),
+            native_pause: None,
+            yielding: false,
         };
         vm.modules_run = vec![false; vm.program.modules.len()];
         let args = Value::list(vm.config.args.iter().map(|a| Value::str(a)).collect());
@@ -342,6 +362,28 @@ impl Vm {
                 self.emit_instr_event();
                 fuel = 1;
             }
+            if let Some(pause) = self.native_pause.take() {
+                match self.resume_native(pause, fuel) {
+                    Some((n, paused)) => {
+                        self.counters.instructions += n;
+                        remaining = remaining.saturating_sub(n);
+                        if self.interrupt.get() {
+                            return Halt::Budget;
+                        }
+                        if !paused || n > 0 {
+                            continue;
+                        }
+                        // Too little fuel left for native code to go on: a yielding run ends
+                        // its slice here (the next one goes on natively) once it has done
+                        // something; otherwise the interpreter runs the rest.
+                        if self.yielding && remaining < budget {
+                            return Halt::Budget;
+                        }
+                        self.native_pause = None;
+                    }
+                    None => {}
+                }
+            }
             let before = fuel;
             let mut exit =
                 if fuel > FAST_MIN_FUEL { self.execute::<false>(&mut fuel) } else { self.execute::<true>(&mut fuel) };
@@ -355,6 +397,11 @@ impl Vm {
             let used = before - fuel;
             self.counters.instructions += used;
             remaining = remaining.saturating_sub(used);
+            if let Some(p) = self.native_pause.as_mut()
+                && p.at.is_none()
+            {
+                p.at = Some(self.counters.instructions);
+            }
             match exit {
                 Exit::Fuel if self.interrupt.get() => return Halt::Budget,
                 Exit::Fuel => {}
@@ -814,7 +861,7 @@ impl Vm {
                     self.hot_loop(proto, loop_id, base, vec, &mut top, &mut fuel_left);
                     gas = self.counters.gas;
                     load_frame!();
-                    if self.interrupt.get() {
+                    if self.interrupt.get() || self.native_pause.is_some() {
                         leave!(Exit::Fuel);
                     }
                 }
@@ -2287,8 +2334,15 @@ impl Vm {
         }
         let Some(jit) = self.jit.as_mut() else { return };
         let mut pending = Vec::new();
-        let (exit, run) =
-            jit.run(LoopCall { proto, loop_id, stack: &mut stack[..top], base, fuel: *fuel, pending: &mut pending });
+        let (exit, run) = jit.run(LoopCall {
+            proto,
+            loop_id,
+            stack: &mut stack[..top],
+            base,
+            fuel: *fuel,
+            pending: &mut pending,
+            resume: None,
+        });
         let mut at = top;
         for v in pending {
             if at >= stack.len() {
@@ -2306,11 +2360,83 @@ impl Vm {
         // The native code's instructions are counted by `run` through the fuel it consumed.
         *fuel = fuel.saturating_sub(run.instructions);
         let pc = match exit {
-            LoopExit::Resume { pc } | LoopExit::OutOfFuel { pc } => pc,
+            LoopExit::Resume { pc } => pc,
+            LoopExit::OutOfFuel { pc } => {
+                // The dispatch loop leaves (see `loop_back!`) and `run` goes on natively.
+                let depth = self.depth;
+                self.native_pause = Some(NativePause { proto: proto.id, loop_id, pc, depth, base, at: None });
+                pc
+            }
         };
         if let Some(c) = self.depth.checked_sub(1).and_then(|i| self.calls.get_mut(i)) {
             c.ip = pc as usize;
         }
+    }
+
+    /// Goes on in native code where a loop left at a fuel checkpoint (`pause`), if the VM is
+    /// still exactly there, with at most `fuel` instructions. Returns the instructions run and
+    /// whether it left for want of fuel again; `None` if the pause no longer applies.
+    #[cold]
+    fn resume_native(&mut self, pause: NativePause, fuel: u64) -> Option<(u64, bool)> {
+        if pause.at != Some(self.counters.instructions) || self.depth != pause.depth {
+            return None;
+        }
+        let rec = *self.calls.get(self.depth.checked_sub(1)?)?;
+        if rec.proto != pause.proto || rec.ip != pause.pc as usize || rec.base != pause.base {
+            return None;
+        }
+        let proto = self.program.protos.get(pause.proto as usize)?.clone();
+        let jit = self.jit.as_mut()?;
+        let top = self.sp.min(self.stack.len());
+        let mut pending = Vec::new();
+        let (exit, run) = jit.run(LoopCall {
+            proto: &proto,
+            loop_id: pause.loop_id,
+            stack: &mut self.stack[..top],
+            base: pause.base,
+            fuel,
+            pending: &mut pending,
+            resume: Some(pause.pc),
+        });
+        let mut at = top;
+        for v in pending {
+            if at >= self.stack.len() {
+                grow(&mut self.stack, at + 1);
+            }
+            if let Some(slot) = self.stack.get_mut(at) {
+                put(slot, v);
+                at += 1;
+            }
+        }
+        self.sp = at;
+        self.counters.jit_instructions += run.instructions;
+        self.counters.gas += run.gas;
+        let (pc, paused) = match exit {
+            LoopExit::Resume { pc } => (pc, false),
+            LoopExit::OutOfFuel { pc } => (pc, true),
+        };
+        if let Some(c) = self.calls.get_mut(self.depth - 1) {
+            c.ip = pc as usize;
+        }
+        if let Some(f) = self.frames.last_mut() {
+            f.ip = pc as usize;
+        }
+        if paused {
+            self.native_pause =
+                Some(NativePause { pc, at: Some(self.counters.instructions + run.instructions), ..pause });
+        }
+        Some((run.instructions, paused))
+    }
+
+    /// As [`Vm::run`], but the run may end before the budget is spent where native code left
+    /// a loop for want of fuel, so that the next run goes on in native code instead of
+    /// interpreting the rest of the iteration: a debugger slicing a free run into budgets
+    /// then runs the same instructions natively as one `run` to the end.
+    pub fn run_yielding(&mut self, budget: u64) -> Halt {
+        self.yielding = true;
+        let halt = self.run(budget);
+        self.yielding = false;
+        halt
     }
 }
 

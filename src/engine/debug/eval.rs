@@ -84,6 +84,17 @@ pub fn eval_preview(vm: &Vm, frame: usize, expr: &str) -> Result<String, String>
     eval_in_frame(vm, frame, expr).map(|v| preview(&v))
 }
 
+/// Watch expressions (gdb's `display`) in the innermost frame of `vm`: each expression with
+/// its value, or `⚠ ` and why it has none.
+pub fn displays(vm: &Vm, exprs: &[String]) -> Vec<crate::engine::snapshot::Binding> {
+    let frame = vm.frames.len().saturating_sub(1);
+    let show = |expr: &String| {
+        let value = eval_preview(vm, frame, expr).unwrap_or_else(|why| format!("⚠ {why}"));
+        crate::engine::snapshot::Binding { name: expr.clone(), value }
+    };
+    exprs.iter().map(show).collect()
+}
+
 /// The value `name` has in frame `frame`: its local (the latest-declared slot of that name
 /// that holds a value), else the program's global.
 pub fn lookup(vm: &Vm, frame: usize, name: &str) -> Option<Value> {

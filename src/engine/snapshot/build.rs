@@ -140,6 +140,7 @@ impl Session {
         let loops = self.loop_views(profile.as_ref());
         SessionSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
             status,
             stop_reason: None,
             location: self.location(),
@@ -151,18 +152,28 @@ impl Session {
             state_len,
             transactions: {
                 let mut writes = vm.ledger.contracts.pending_writes().into_iter();
+                let mut state_writes = vm.ledger.overlay_writes().into_iter();
                 vm.ledger
                     .overlay_keys()
                     .into_iter()
                     .enumerate()
                     .map(|(i, keys)| {
+                        let state = state_writes
+                            .next()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, old, new)| {
+                                let old = old.map_or_else(|| "unset".to_string(), data_preview);
+                                format!("{k:?}: {old} → {}", data_preview(new))
+                            })
+                            .collect();
                         let members = writes
                             .next()
                             .unwrap_or_default()
                             .iter()
                             .map(|(m, old, new)| format!("{m}: {} → {}", preview(old), preview(new)))
                             .collect();
-                        TxView { depth: i + 1, keys, members }
+                        TxView { depth: i + 1, keys, writes: state, members }
                     })
                     .collect()
             },
@@ -174,6 +185,8 @@ impl Session {
             output,
             output_total,
             warnings: vm.warnings.clone(),
+            displays: Vec::new(),
+            break_list: Vec::new(),
             error: self.error_view(),
             loops,
             breakpoints: Vec::new(),
@@ -185,6 +198,7 @@ impl Session {
             jit_code: Some(self.jit_view(&program)),
             cache: Some(self.cache_view()),
             profile,
+            flame: None,
             clock_us: 0,
             ips_history: Vec::new(),
             program,
@@ -440,6 +454,8 @@ impl Session {
                     _ if hot && !jit.available => (LoopState::Hot, Some("the JIT is not in this build".to_string())),
                     _ if hot && !jit_on => (LoopState::Hot, Some("the JIT is off (--no-jit)".to_string())),
                     _ if hot => (LoopState::Hot, None),
+                    // Cold, but the code alone says the JIT will refuse it: say why now.
+                    _ if jit_on && jit.available => (LoopState::Cold, crate::jit::static_refusal(proto, i as u16)),
                     _ => (LoopState::Cold, None),
                 };
                 out.push(LoopView {

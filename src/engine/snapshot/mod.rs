@@ -242,8 +242,35 @@ pub struct TxView {
     pub depth: usize,
     /// Keys written in it so far.
     pub keys: Vec<String>,
+    /// The same writes as `"key": old → new` (old `unset` for a new key), in key order.
+    #[serde(default)]
+    pub writes: Vec<String>,
     /// Contract members it changed so far, as `C#k.member: old → new`.
     pub members: Vec<String>,
+}
+
+/// How a transaction's row names its pending writes: ` (no writes yet)`, ` (1 pending write)`.
+pub fn pending(n: usize) -> String {
+    match n {
+        0 => " (no writes yet)".to_string(),
+        1 => " (1 pending write)".to_string(),
+        n => format!(" ({n} pending writes)"),
+    }
+}
+
+/// One entry of the debugger's breakpoint list (see `engine::debug::break_list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakRow {
+    /// The line (or instruction) breakpoint, if it is one.
+    pub line: Option<Breakpoint>,
+    /// The watchpoint's expression (`STATE["alice"]`, a name), if it is one.
+    pub watch: Option<String>,
+    /// How the list shows it: `line 17 if n == 0`, `watch STATE["alice"] = 100`.
+    pub what: String,
+    /// Times it stopped (its condition holding) since the last restart.
+    pub hits: u64,
+    /// False for a disabled entry: listed, but it does not stop the run.
+    pub enabled: bool,
 }
 
 /// The error a program failed with.
@@ -314,8 +341,10 @@ pub struct LoopView {
     pub state: LoopState,
     /// Why it is not compiled (refused, blacklisted, JIT off), or, for a compiled loop that
     /// bailed out, the commonest bail-out: one line, e.g. `type guard: 'x' holds a string`.
+    /// For a cold loop: why the JIT will refuse it when it turns hot, if the code alone tells
+    /// (`jit::static_refusal`, e.g. `unsupported instruction CALL at pc 8`).
     pub reason: Option<String>,
-    /// Entries into its native code.
+    /// Entries into native code from the interpreter (native code going on after a fuel exit is the same entry; ARCHITECTURE.md, `jit/`).
     pub entries: u64,
     /// Exits from its native code through a guard.
     pub bailouts: u64,
@@ -484,8 +513,10 @@ pub struct NativeRow {
 /// Everything the debugger shows, as plain data.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionSnapshot {
-    /// [`SNAPSHOT_FORMAT_VERSION`].
+    /// Layout version ([`SNAPSHOT_FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The zexus-tui version that wrote it (as the trace formats carry it).
+    pub version: &'static str,
     /// Source, listings and optimizer figures (shared between snapshots).
     #[serde(serialize_with = "serialize_arc")]
     pub program: Arc<ProgramInfo>,
@@ -526,6 +557,12 @@ pub struct SessionSnapshot {
     pub output_total: u64,
     /// Warnings the VM produced at the end of the run.
     pub warnings: Vec<String>,
+    /// The breakpoint list: line breakpoints, then watchpoints (the TUI adds its disabled
+    /// ones).
+    pub break_list: Vec<BreakRow>,
+    /// Watch expressions (gdb's `display`) evaluated in the innermost frame at this stop: the
+    /// expression and its value, or `⚠ ` and why it has none.
+    pub displays: Vec<Binding>,
     /// The runtime error, if the program failed.
     pub error: Option<ErrorView>,
     /// Every loop of the program with its counters.
@@ -551,6 +588,10 @@ pub struct SessionSnapshot {
     pub cache: Option<CacheView>,
     /// Execution counts; `None` until the profiler lands.
     pub profile: Option<ProfileView>,
+    /// The flame graph and function table of the run so far (`engine::flame`; the
+    /// debugger's snapshots have it).
+    #[serde(default)]
+    pub flame: Option<crate::engine::flame::FlameView>,
     /// Microseconds since the session started, by the publisher's clock (0 when unknown).
     pub clock_us: u64,
     /// Recent instructions-per-second samples, oldest first (filled by the publisher).

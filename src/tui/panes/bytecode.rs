@@ -12,7 +12,9 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
 use super::passes::PassesView;
-use super::{Command, Overlay, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, thousands, title};
+use super::{
+    Command, Overlay, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, thousands, title,
+};
 use crate::bytecode::disasm::ListingRow;
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, LoopState, ProgramInfo, RunStatus, SessionSnapshot};
@@ -91,6 +93,12 @@ pub struct BytecodePane {
     passes: PassesView,
 }
 
+/// The optimized pc unoptimized instruction `pc` of `function` became, through the optimizer's
+/// pc map.
+fn optimized_pc(snap: &SessionSnapshot, function: u32, pc: u32) -> Option<u32> {
+    snap.function(function)?.unoptimized_map.get(pc as usize).copied().flatten()
+}
+
 fn listing_row(program: &ProgramInfo, optimized: bool, function: u32, pc: u32) -> Option<&ListingRow> {
     let f = program.functions.get(function as usize)?;
     if optimized { f.optimized.get(pc as usize) } else { f.unoptimized.get(pc as usize) }
@@ -117,6 +125,12 @@ impl BytecodePane {
         }
     }
 
+    /// The optimized pc that unoptimized instruction `pc` of `function` became (`None` if the
+    /// optimizer removed it or its map was not traced).
+    fn optimized_of(&self, function: u32, pc: u32) -> Option<u32> {
+        optimized_pc(self.snap.as_ref()?, function, pc)
+    }
+
     /// The first row of `function` in `flat` whose line is `line`.
     fn first_row_with_line(&self, flat: &Flat, optimized: bool, function: u32, line: u32) -> Option<usize> {
         let snap = self.snap.as_ref()?;
@@ -129,10 +143,16 @@ impl BytecodePane {
     fn jump_to_current(&mut self) {
         let Some(snap) = self.snap.clone() else { return };
         let Some(loc) = snap.location else { return };
+        self.jump_to(loc.function, loc.pc, loc.line);
+    }
+
+    /// Puts the cursor on instruction `pc` of `function` (its first instruction of `line` in the
+    /// unoptimized listing).
+    fn jump_to(&mut self, function: u32, pc: u32, line: u32) {
         let row = if self.primary_is_optimized() {
-            self.optimized.row_of(loc.function, loc.pc)
+            self.optimized.row_of(function, pc)
         } else {
-            self.first_row_with_line(&self.unoptimized, false, loc.function, loc.line)
+            self.first_row_with_line(&self.unoptimized, false, function, line)
         };
         if let Some(row) = row {
             self.scroll.jump(row);
@@ -198,7 +218,10 @@ impl BytecodePane {
                 }
                 Row::Instr(f, pc) => {
                     let Some(lr) = listing_row(&snap.program, optimized, f, pc) else { continue };
-                    let is_current = optimized && current.is_some_and(|l| l.function == f && l.pc == pc);
+                    // The optimized instruction this row runs as (itself in the optimized listing;
+                    // through the optimizer's pc map in the unoptimized one).
+                    let runs_as = if optimized { Some(pc) } else { optimized_pc(snap, f, pc) };
+                    let is_current = current.is_some_and(|l| l.function == f && Some(l.pc) == runs_as);
                     let failed_here = is_current && snap.status == RunStatus::Failed;
                     let is_cursor = cursor == Some(idx);
                     let is_mapped = match mapped {
@@ -235,7 +258,8 @@ impl BytecodePane {
                         " "
                     };
                     x = put_raw(buf, x, y, marker, right.saturating_sub(x), style);
-                    let bp = if optimized && snap.breakpoints.contains(&Breakpoint::Instruction { function: f, pc }) {
+                    let at_instruction = runs_as.map(|pc| Breakpoint::Instruction { function: f, pc });
+                    let bp = if at_instruction.is_some_and(|b| snap.breakpoints.contains(&b)) {
                         "●"
                     } else if snap
                         .breakpoints
@@ -266,12 +290,13 @@ impl BytecodePane {
                         } else {
                             snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
                         };
+                        let width = super::count_width(p.max_instruction, area.width);
                         let (text, n) = match target {
                             Some(at) => {
                                 let n = p.count(f, at);
-                                (super::count_cell(n), n)
+                                (super::count_cell(n, width), n)
                             }
-                            None => (format!(" {:>6} ", "·"), 0),
+                            None => (super::no_count_cell(width), 0),
                         };
                         let count_style =
                             if is_current || failed_here { style } else { style.fg(theme.heat(n, p.max_instruction)) };
@@ -452,6 +477,10 @@ impl Pane for BytecodePane {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc }))
                 }
+                // In the unoptimized listing: on the instruction it became, if it was kept.
+                (function, Some(pc), _) if let Some(opc) = self.optimized_of(function, pc) => {
+                    Some(Action::ToggleBreakpoint(Breakpoint::Instruction { function, pc: opc }))
+                }
                 (function, Some(_), line) => {
                     let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
                     Some(Action::ToggleBreakpoint(Breakpoint::Line { file, line }))
@@ -462,6 +491,9 @@ impl Pane for BytecodePane {
                 (function, Some(pc), _) if self.primary_is_optimized() => {
                     Some(Action::Run(Goal::RunToInstruction { function, pc }))
                 }
+                (function, Some(pc), _) if let Some(opc) = self.optimized_of(function, pc) => {
+                    Some(Action::Run(Goal::RunToInstruction { function, pc: opc }))
+                }
                 (function, Some(_), line) => {
                     let file = self.snap.as_ref().map_or(0, |s| function_file(s, function));
                     Some(Action::Run(Goal::RunToLine { file, line }))
@@ -470,6 +502,20 @@ impl Pane for BytecodePane {
             },
             _ => None,
         }
+    }
+
+    fn selected_detail(&self) -> Option<String> {
+        let snap = self.snap.as_ref()?;
+        let p = snap.profile.as_ref()?;
+        let (f, pc, _) = self.cursor_target()?;
+        let pc = pc?;
+        let at = if self.primary_is_optimized() {
+            Some(pc)
+        } else {
+            snap.function(f).and_then(|info| info.unoptimized_map.get(pc as usize).copied().flatten())
+        }?;
+        let n = p.count(f, at);
+        Some(format!("pc {pc}: {} execution{}", super::thousands(n), if n == 1 { "" } else { "s" }))
     }
 
     fn commands(&self) -> &'static [Command] {
@@ -497,7 +543,14 @@ impl Pane for BytecodePane {
         self.scroll.click(row, len);
     }
 
-    fn search(&mut self, query: &str) -> Option<String> {
+    fn show_frame(&mut self, frame: usize) {
+        let Some(f) = self.snap.as_ref().and_then(|s| s.frames.get(frame)).map(|f| (f.function, f.pc, f.line)) else {
+            return;
+        };
+        self.jump_to(f.0, f.1, f.2);
+    }
+
+    fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {
         if self.view == View::Passes {
             return Some("search works in the listings (v to switch views)".to_string());
         }
@@ -516,8 +569,12 @@ impl Pane for BytecodePane {
                     || r.comment.to_lowercase().contains(&needle)
             }),
         };
-        let found =
-            (1..=n).map(|k| (self.scroll.cursor + k) % n.max(1)).find(|&i| flat.rows.get(i).is_some_and(matches));
+        let n = n.max(1);
+        let at = |k: usize| match dir {
+            SearchDir::Forward => (self.scroll.cursor + k) % n,
+            SearchDir::Backward => (self.scroll.cursor + n - k % n) % n,
+        };
+        let found = (1..=n).map(at).find(|&i| flat.rows.get(i).is_some_and(matches));
         match found {
             Some(i) => {
                 self.scroll.jump(i);

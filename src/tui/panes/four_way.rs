@@ -376,7 +376,8 @@ impl FourWay {
             if let Some(p) = profile {
                 let n = p.line_hits_in(file, line);
                 let s = if current { style } else { style.fg(theme.heat(n, p.max_line_hits)) };
-                x = put_raw(buf, x, y, &count_cell(n), inner.right().saturating_sub(x), s);
+                let width = super::count_width(p.max_line_hits, inner.width);
+                x = put_raw(buf, x, y, &count_cell(n, width), inner.right().saturating_sub(x), s);
             }
             let number_style = if current { style } else { style.fg(theme.line_number) };
             x = put_raw(buf, x, y, &format!("{line:>4} │ "), inner.right().saturating_sub(x), number_style);
@@ -420,9 +421,10 @@ impl FourWay {
                 x = put_raw(buf, x, y, if jitted { "J" } else { " " }, inner.right().saturating_sub(x), s);
             }
             if let Some(p) = &ctx.snap.profile {
+                let width = super::count_width(p.max_instruction, inner.width);
                 let (text, n) = match became {
-                    Some(b) => (count_cell(p.count(self.function, b)), p.count(self.function, b)),
-                    None => (format!(" {:>6} ", "·"), 0),
+                    Some(b) => (count_cell(p.count(self.function, b), width), p.count(self.function, b)),
+                    None => (super::no_count_cell(width), 0),
                 };
                 let s = if is_current { style } else { style.fg(theme.heat(n, p.max_instruction)) };
                 x = put_raw(buf, x, y, &text, inner.right().saturating_sub(x), s);
@@ -440,9 +442,10 @@ impl FourWay {
         let Some(listing) = self.listing(ctx.snap) else {
             let lv = self.loop_view(ctx.snap);
             let why = match lv {
-                Some(l) if l.state == LoopState::Cold => {
-                    format!("not compiled yet: compiles in {}", thousands(l.remaining()))
-                }
+                Some(l) if l.state == LoopState::Cold => match &l.reason {
+                    Some(r) => format!("will not compile: {r}"),
+                    None => format!("not compiled yet: compiles in {}", thousands(l.remaining())),
+                },
                 Some(l) => match &l.reason {
                     Some(r) => format!("not compiled: {r}"),
                     None => "not compiled".to_string(),

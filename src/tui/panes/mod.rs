@@ -5,6 +5,7 @@ pub mod bytecode;
 pub mod cache;
 pub mod contracts;
 pub mod files;
+pub mod flame;
 pub mod four_way;
 pub mod hot_loops;
 pub mod output;
@@ -108,7 +109,7 @@ pub trait Pane {
     /// A click on row `row` of the pane's inner area.
     fn click(&mut self, _row: u16) {}
     /// Searches for `query` from the cursor on; returns a status message.
-    fn search(&mut self, _query: &str) -> Option<String> {
+    fn search(&mut self, _query: &str, _dir: SearchDir) -> Option<String> {
         None
     }
     /// The file of the program the pane shows (the source pane), if it shows one.
@@ -118,12 +119,33 @@ pub trait Pane {
     /// Shows file `file` at 1-based `line` (see `Action::ShowFile`); panes that show no file
     /// ignore it.
     fn show_file(&mut self, _file: u32, _line: u32) {}
+    /// Shows where call frame `frame` (index in the snapshot's frames) is (see
+    /// `Action::ShowFrame`); panes without a position ignore it.
+    fn show_frame(&mut self, _frame: usize) {}
+    /// The call frame the user selected in this pane (the VM pane), if any.
+    fn selected_frame(&self) -> Option<usize> {
+        None
+    }
+    /// The exact figures of the selected row (a count a column may show rounded), for the
+    /// status bar: `line 8: 35,000 instructions`.
+    fn selected_detail(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A view laid over the layout that sees keys before what lies under it: the four-way loop view
 /// (over the whole screen, `four_way.rs`) and the pass-by-pass view (over the bytecode pane's
 /// inside, `passes.rs`). Unlike a [`Pane`] it has no place in the layout: it cannot be focused,
 /// hidden or zoomed, and it closes back to what it covers.
+/// Which way a search moves from the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchDir {
+    /// To the next match after the cursor (`/` then Enter, `,`).
+    Forward,
+    /// To the previous match before the cursor (`.`).
+    Backward,
+}
+
 pub trait Overlay {
     /// Takes a new snapshot (the overlay keeps it for drawing and keys).
     fn update(&mut self, snap: &Arc<SessionSnapshot>);
@@ -140,6 +162,7 @@ pub trait Overlay {
 
 /// Draws a pane's border and title; returns the inner area.
 pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focused: bool) -> Rect {
+    let title = fit_title(title, area.width.saturating_sub(2) as usize);
     let block = Block::bordered()
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(theme.border_style(focused))
@@ -148,6 +171,47 @@ pub fn frame(area: Rect, buf: &mut Buffer, title: Line<'_>, theme: &Theme, focus
     let inner = block.inner(area);
     block.render(area, buf);
     inner
+}
+
+/// `title` cut to `room` columns at a boundary, never inside a word: the detail loses its last
+/// ` · ` or `, ` part until it fits (`· threshold 100 · 3 compiled, 19 entries` becomes
+/// `· threshold 100 · 3 compiled`, then `· threshold 100`), then goes; a name too long for
+/// the room ends in `…`. What a title drops the pane shows inside, zoomed or in its rows.
+pub fn fit_title(title: Line<'_>, room: usize) -> Line<'_> {
+    if title.width() <= room {
+        return title;
+    }
+    let mut spans: Vec<Span<'_>> = title.spans;
+    let width = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    while spans.len() > 1 && width(&spans) > room {
+        let Some(last) = spans.pop() else { break };
+        let text = last.content.trim_end();
+        let cut = [" · ", ", "].iter().filter_map(|sep| text.rfind(sep)).max();
+        if let Some(at) = cut {
+            let kept = format!("{} ", &text[..at]);
+            spans.push(Span::styled(kept, last.style));
+        }
+    }
+    if width(&spans) > room
+        && let Some(first) = spans.first_mut()
+    {
+        let keep: String = first.content.chars().take(room.saturating_sub(2)).collect();
+        *first = Span::styled(format!("{}… ", keep.trim_end()), first.style);
+        if room < 3 {
+            return Line::default();
+        }
+    }
+    Line::from(spans)
+}
+
+/// `text` in at most `room` columns, cut at a word boundary and ending in `…` if it is cut.
+pub fn fit_words(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let limit: String = text.chars().take(room.saturating_sub(1)).collect();
+    let cut = limit.rfind([' ', ',', ':', '·']).map_or(limit.as_str(), |at| &limit[..at]);
+    format!("{}…", cut.trim_end_matches([' ', ',', ':', '·']))
 }
 
 /// A title made of a name and optional dimmed detail.
@@ -289,9 +353,45 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// An execution count for a gutter: 6 columns between spaces, blank for zero.
-pub fn count_cell(n: u64) -> String {
-    if n == 0 { " ".repeat(8) } else { format!(" {:>6} ", compact(n)) }
+/// The width of a count column whose largest count is `max`, in a pane `pane_width` wide:
+/// wide enough for `max` exactly with digit grouping (at least 6), but at most 7 in a narrow
+/// pane and 13 in any, where the counts that do not fit are rounded (`fit_count`). The width
+/// follows the largest count, so every row's gutter is the same width.
+pub fn count_width(max: u64, pane_width: u16) -> usize {
+    let cap = if pane_width >= 72 { 13 } else { 7 };
+    thousands(max).len().clamp(6, cap)
+}
+
+/// `n` in at most `width` columns: exact with digit grouping (`4,991`) when it fits, else
+/// rounded (`12.35M`, `12.3M`, `12M`).
+pub fn fit_count(n: u64, width: usize) -> String {
+    let exact = thousands(n);
+    if exact.len() <= width {
+        return exact;
+    }
+    let x = n as f64;
+    let (value, unit) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+        .into_iter()
+        .find(|(scale, _)| x >= *scale)
+        .map_or((x, ""), |(scale, unit)| (x / scale, unit));
+    for decimals in [2, 1, 0] {
+        let text = format!("{value:.decimals$}{unit}");
+        if text.len() <= width {
+            return text;
+        }
+    }
+    format!("{value:.0}{unit}")
+}
+
+/// An execution count for a gutter `width` columns wide (see [`count_width`]) between spaces,
+/// blank for zero.
+pub fn count_cell(n: u64, width: usize) -> String {
+    if n == 0 { " ".repeat(width + 2) } else { format!(" {:>width$} ", fit_count(n, width)) }
+}
+
+/// The gutter cell of an instruction without a count of its own.
+pub fn no_count_cell(width: usize) -> String {
+    format!(" {:>width$} ", "·")
 }
 
 /// Formats a rate compactly: `950`, `12.3k`, `4.56M`, `1.20G`.
@@ -332,6 +432,16 @@ mod tests {
         assert_eq!(thousands(12), "12");
         assert_eq!(compact(12_345_678), "12.35M");
         assert_eq!(compact(999), "999");
+        assert_eq!(fit_count(4_991, 6), "4,991");
+        assert_eq!(fit_count(343_198_791, 11), "343,198,791");
+        assert_eq!(fit_count(343_198_791, 7), "343.20M");
+        assert_eq!(fit_count(12_345_678, 6), "12.35M");
+        assert_eq!(fit_count(1_234_567_890_123, 6), "1.23T");
+        assert_eq!(count_cell(4_991, 6), "  4,991 ");
+        assert_eq!(count_cell(0, 6).len(), 8);
+        assert_eq!(count_width(150, 120), 6);
+        assert_eq!(count_width(25_999_998_703, 120), 14.min(13));
+        assert_eq!(count_width(25_999_998_703, 40), 7);
     }
 }
 

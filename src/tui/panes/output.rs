@@ -29,9 +29,10 @@ pub struct OutputPane {
 fn rows(snap: &SessionSnapshot) -> Vec<(Cow<'_, str>, bool)> {
     let mut rows: Vec<(Cow<'_, str>, bool)> = snap.output.iter().map(|l| (Cow::from(l.as_str()), false)).collect();
     rows.extend(snap.warnings.iter().map(|w| (Cow::from(w.as_str()), true)));
-    if let Some(err) = &snap.error {
+    // A program that does not compile has its diagnostics in full among the warnings above.
+    if let Some(err) = snap.error.as_ref().filter(|e| e.kind != crate::vm::error::ErrorKind::Compile) {
         rows.push((Cow::from(format!("error: {} (line {}:{})", err.message, err.line, err.col)), true));
-        for (function, line) in err.traceback.iter().rev() {
+        for (function, line) in &err.traceback {
             rows.push((Cow::from(format!("  in {function}, called at line {line}")), true));
         }
     }

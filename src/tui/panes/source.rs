@@ -8,10 +8,12 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 
-use super::{Command, Pane, PaneId, Scroll, StopTracker, fill_row, frame, put, put_raw, title};
+use super::{Command, Pane, PaneId, Scroll, SearchDir, StopTracker, fill_row, frame, put, put_raw, title};
 use crate::engine::debug::Goal;
 use crate::engine::snapshot::{Breakpoint, RunStatus, SessionSnapshot};
+use crate::syntax::highlight::{self, BlockComments, Class};
 use crate::tui::keys;
 use crate::tui::keys::Action;
 use crate::tui::sanitize;
@@ -24,6 +26,8 @@ pub struct SourcePane {
     /// The file shown (index in the snapshot's `program.files`).
     file: u32,
     lines: Vec<String>,
+    /// Which of `lines` start inside a block comment (for colouring one line alone).
+    blocks: BlockComments,
     scroll: Scroll,
     follow: bool,
     stops: StopTracker,
@@ -48,13 +52,19 @@ impl SourcePane {
         }
     }
 
+    /// Takes `text` as the shown lines (cleaned of control sequences).
+    fn set_lines(&mut self, text: &str) {
+        self.lines = text.lines().map(sanitize::clean).collect();
+        self.blocks = BlockComments::scan(self.lines.iter().map(String::as_str));
+    }
+
     /// Shows file `file` of the program (the main file if it has no such file).
     fn load_file(&mut self, snap: &SessionSnapshot, file: u32) {
         let file = if (file as usize) < snap.program.files.len() { file } else { 0 };
         if file != self.file || self.lines.is_empty() {
             self.file = file;
             let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
-            self.lines = text.lines().map(sanitize::clean).collect();
+            self.set_lines(text);
             self.scroll.jump(0);
         }
     }
@@ -70,6 +80,39 @@ impl SourcePane {
     }
 }
 
+impl SourcePane {
+    /// Draws line `idx` from `x` to `right` on row `y`, keywords, literals, strings and
+    /// comments in their theme colours on the row's background.
+    fn put_coloured(
+        &self,
+        buf: &mut Buffer,
+        (mut x, y, right): (u16, u16, u16),
+        idx: usize,
+        text: &str,
+        row: Style,
+        theme: &Theme,
+    ) {
+        let mut in_comment = self.blocks.starts_inside(idx);
+        let mut at = 0;
+        for (range, class) in highlight::classify(text, &mut in_comment) {
+            if range.start > at {
+                x = put_raw(buf, x, y, &text[at..range.start], right.saturating_sub(x), row);
+            }
+            let colour = match class {
+                Class::Keyword => theme.syntax_keyword,
+                Class::Literal => theme.syntax_literal,
+                Class::String => theme.syntax_string,
+                Class::Comment => theme.syntax_comment,
+            };
+            x = put_raw(buf, x, y, &text[range.clone()], right.saturating_sub(x), row.fg(colour));
+            at = range.end;
+        }
+        if at < text.len() {
+            put_raw(buf, x, y, &text[at..], right.saturating_sub(x), row);
+        }
+    }
+}
+
 impl Pane for SourcePane {
     fn id(&self) -> PaneId {
         PaneId::Source
@@ -82,7 +125,7 @@ impl Pane for SourcePane {
             let file = if (self.file as usize) < snap.program.files.len() { self.file } else { 0 };
             let text = snap.program.files.get(file as usize).map_or(snap.program.source.as_str(), |f| &f.source);
             self.file = file;
-            self.lines = text.lines().map(sanitize::clean).collect();
+            self.set_lines(text);
         }
         if self.stops.new_stop(snap) || (self.follow && snap.status == RunStatus::Running) {
             self.jump_to_current(snap);
@@ -131,6 +174,7 @@ impl Pane for SourcePane {
         };
         let digits = (self.lines.len().max(1).ilog10() + 1).max(3) as u16;
         let profile = snap.profile.as_ref();
+        let count_width = super::count_width(profile.map_or(0, |p| p.max_line_hits), inner.width);
         for (row, idx) in self.scroll.window(self.lines.len(), height).enumerate() {
             let y = inner.y + row as u16;
             let line_no = idx as u32 + 1;
@@ -166,13 +210,17 @@ impl Pane for SourcePane {
                 let n = p.line_hits_in(self.file, line_no);
                 let style =
                     if is_current || is_error { row_style } else { row_style.fg(theme.heat(n, p.max_line_hits)) };
-                x = put_raw(buf, x, y, &super::count_cell(n), right.saturating_sub(x), style);
+                x = put_raw(buf, x, y, &super::count_cell(n, count_width), right.saturating_sub(x), style);
             }
             let number = format!("{line_no:>width$} ", width = digits as usize);
             x = put_raw(buf, x, y, &number, right.saturating_sub(x), number_style);
             x = put_raw(buf, x, y, "│ ", right.saturating_sub(x), number_style);
             if let Some(text) = self.lines.get(idx) {
-                put_raw(buf, x, y, text, right.saturating_sub(x), row_style);
+                if is_current || is_error {
+                    put_raw(buf, x, y, text, right.saturating_sub(x), row_style);
+                } else {
+                    self.put_coloured(buf, (x, y, right), idx, text, row_style, theme);
+                }
             }
         }
     }
@@ -197,6 +245,13 @@ impl Pane for SourcePane {
         }
     }
 
+    fn selected_detail(&self) -> Option<String> {
+        let p = self.snap.as_ref()?.profile.as_ref()?;
+        let line = self.cursor_line();
+        let n = p.line_hits_in(self.file, line);
+        Some(format!("line {line}: {} instr", super::thousands(n)))
+    }
+
     fn commands(&self) -> &'static [Command] {
         &[("f", "follow"), ("/", "search")]
     }
@@ -213,15 +268,21 @@ impl Pane for SourcePane {
         self.show(file, line);
     }
 
+    fn show_frame(&mut self, frame: usize) {
+        let Some(f) = self.snap.as_ref().and_then(|s| s.frames.get(frame)).map(|f| (f.file, f.line)) else { return };
+        self.show(f.0, f.1);
+    }
+
     fn click(&mut self, row: u16) {
         self.scroll.click(row, self.lines.len());
     }
 
-    fn search(&mut self, query: &str) -> Option<String> {
+    fn search(&mut self, query: &str, dir: SearchDir) -> Option<String> {
         let needle = query.to_lowercase();
         let hit = |l: &str| l.to_lowercase().contains(&needle);
         let n = self.lines.len();
-        let after = (self.scroll.cursor + 1..n).find(|&i| self.lines.get(i).is_some_and(|l| hit(l)));
+        let here = |i: &usize| self.lines.get(*i).is_some_and(|l| hit(l));
+        let after = (self.scroll.cursor + 1..n).find(here);
         let snap = self.snap.clone()?;
         let files = &snap.program.files;
         let others = files.len().saturating_sub(1);
@@ -246,6 +307,18 @@ impl Pane for SourcePane {
         let name = |file: u32, line: usize| {
             if multi { format!("{}:{line}", snap.file_name(file)) } else { format!("line {line}") }
         };
+        if dir == SearchDir::Backward {
+            // Backward stays in the shown file: the previous match, wrapping to its last one.
+            let cursor = self.scroll.cursor.min(n);
+            let before = (0..cursor).rev().find(here).or_else(|| (cursor..n).rev().find(here));
+            return Some(match before {
+                Some(i) => {
+                    self.scroll.jump(i);
+                    format!("found {query:?} at {} (backward)", name(self.file, i + 1))
+                }
+                None => format!("no match for {query:?}"),
+            });
+        }
         if let Some(i) = after {
             self.scroll.jump(i);
             return Some(format!("found {query:?} at {}{}", name(self.file, i + 1), more(None)));
