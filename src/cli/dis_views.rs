@@ -88,7 +88,7 @@ pub fn render_counts(snap: &SessionSnapshot) -> String {
             let _ = writeln!(out, "{}  {}", count_text(Some(profile.count(f.id, row.pc))), format_row(row));
         }
         let _ = writeln!(out, "== {} (unoptimized, {} instructions) ==", f.name, f.unoptimized.len());
-        if f.mapped {
+        if *f.mapped {
             out.push_str("   counts are those of the optimized instruction each became; · = removed or folded away\n");
         } else {
             out.push_str("   no pc map for this function: the optimizer's output could not be traced\n");
@@ -144,7 +144,7 @@ pub fn render_passes(snap: &SessionSnapshot) -> String {
         let name = functions.first().and_then(|f| f.passes.get(i)).map_or("?", |p| p.pass);
         let _ = writeln!(out, "#### pass {} of {n_passes}: {name} ####", i + 1);
         for f in functions {
-            let before = if i == 0 { Some(&f.unoptimized) } else { f.passes.get(i - 1).map(|p| &p.rows) };
+            let before = if i == 0 { Some(&*f.unoptimized) } else { f.passes.get(i - 1).map(|p| &p.rows) };
             let (Some(before), Some(after)) = (before, f.passes.get(i).map(|p| &p.rows)) else { continue };
             let old: String = before.iter().map(|r| format_row_without_pc(r) + "\n").collect();
             let new: String = after.iter().map(|r| format_row_without_pc(r) + "\n").collect();

@@ -293,18 +293,20 @@ pub(crate) fn report(diags: &[crate::diag::Diagnostic], path: &str, src: &str) -
 }
 
 fn cmd_run(file: &std::path::Path, opts: &RunOpts, args: Vec<String>) -> ExitCode {
-    let main = match module_fs::load_main(file) {
+    let mut main = match module_fs::load_main(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let out = stdout::program_stdout();
     let mut options = opts.options();
     options.vm.args = args;
+    options.run_only = true;
     // A single headless run never looks a unit up twice, except identical units in one
     // program, so without a disk tier the in-memory cache only doubles the memory a large
     // program takes (issue 13, M8); `stats`, the TUI and `--cache-dir` keep it.
     let built = Session::builder(&main.src)
         .program_opt(main.program.clone())
+        .parsed(main.parsed.take())
         .options(&options)
         .output(out)
         .cache(run_cache(opts))

@@ -39,8 +39,12 @@ pub struct LoadedMain {
     pub src: String,
     /// Every file, when the program has modules (`None` for one file).
     pub program: Option<Rc<LoadedProgram>>,
-    /// The files for rendering diagnostics.
+    /// The files for rendering diagnostics (a program with modules; empty for one file, whose
+    /// diagnostics are rendered in `src`).
     pub sources: SourceFiles,
+    /// The main file's AST as the loader parsed it, for a one-file program (taken by the
+    /// commands that build it once, `SessionBuilder::parsed`).
+    pub parsed: Option<crate::syntax::ast::AstProgram>,
 }
 
 impl LoadedMain {
@@ -106,22 +110,29 @@ pub fn load_main_or_broken(file: &Path) -> Result<(LoadedMain, bool), ExitCode> 
         Ok(p) => {
             let sources = p.sources();
             let program = (p.files.len() > 1).then(|| Rc::new(p));
-            Ok((LoadedMain { path, src, program, sources }, true))
+            Ok((LoadedMain { path, src, program, sources, parsed: None }, true))
         }
-        Err((_, sources)) => Ok((LoadedMain { path, src, program: None, sources }, false)),
+        Err((_, sources)) => Ok((LoadedMain { path, src, program: None, sources, parsed: None }, false)),
     }
 }
 
 /// Reads `file` and loads every module it reaches (MODULES.md §5); errors are printed.
 pub fn load_main(file: &Path) -> Result<LoadedMain, ExitCode> {
     let (path, src) = super::load(file)?;
-    match loader::load(&RealFs, file, src.clone()) {
-        Ok(p) => {
-            let sources = p.sources();
-            let program = (p.files.len() > 1).then(|| Rc::new(p));
-            Ok(LoadedMain { path, src, program, sources })
+    match loader::load(&RealFs, file, src) {
+        Ok(mut p) => {
+            if p.files.len() > 1 {
+                let sources = p.sources();
+                let src = p.files[0].text.clone();
+                return Ok(LoadedMain { path, src, program: Some(Rc::new(p)), sources, parsed: None });
+            }
+            // One file: its text and AST move out of the loaded program (no copies).
+            let main = p.files.swap_remove(0);
+            let sources = SourceFiles { files: Vec::new() };
+            Ok(LoadedMain { path, src: main.text, program: None, sources, parsed: Some(main.ast) })
         }
         Err((diags, sources)) => {
+            let src = sources.files.first().map(|f| f.text.clone()).unwrap_or_default();
             let text = if sources.files.len() > 1 {
                 sources.render_all(&diags)
             } else {

@@ -88,12 +88,14 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         }
     };
     let mut sources = None;
+    let mut loaded_one_file = false;
     let (name, source, stem) = match file {
         // A program that does not compile opens too, with its diagnostics in place, so that it
         // can be fixed and `r` restarts it.
-        Some(path) => match super::module_fs::load_main_or_broken(path).map(|(main, _)| main) {
-            Ok(main) => {
+        Some(path) => match super::module_fs::load_main_or_broken(path) {
+            Ok((main, loads)) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                loaded_one_file = loads && main.program.is_none();
                 if main.program.is_some() {
                     sources = Some(main.sources);
                 }
@@ -136,6 +138,7 @@ pub fn cmd_tui(file: Option<&Path>, run_opts: &RunOpts, opts: &TuiOpts, args: Ve
         path: file.map(Path::to_path_buf),
         loader,
         sources,
+        loaded_one_file,
         cache: Some(cache),
         source,
         options,

@@ -24,6 +24,7 @@ pub struct SessionBuilder {
     capture: bool,
     cache: CompileCache,
     program: Option<std::rc::Rc<super::loader::LoadedProgram>>,
+    parsed: Option<crate::syntax::ast::AstProgram>,
 }
 
 impl Session {
@@ -37,6 +38,7 @@ impl Session {
             capture: false,
             cache: CompileCache::default(),
             program: None,
+            parsed: None,
         }
     }
 }
@@ -70,6 +72,14 @@ impl SessionBuilder {
     }
 
     /// Builds through `cache` (off, or with a disk tier) instead of a fresh in-memory one.
+    /// Builds `ast`, the builder's source as the loader already parsed it (a one-file program),
+    /// instead of parsing the source again (issue 13, M8). Ignored when someone listens to the
+    /// pipeline's events (a trace has a parse phase) or a multi-file program is given.
+    pub fn parsed(mut self, ast: Option<crate::syntax::ast::AstProgram>) -> SessionBuilder {
+        self.parsed = ast;
+        self
+    }
+
     /// Builds the loaded multi-file program `program` (whose main file's text is the
     /// builder's source) instead of parsing the source alone.
     pub fn program(mut self, program: std::rc::Rc<super::loader::LoadedProgram>) -> SessionBuilder {
@@ -91,11 +101,16 @@ impl SessionBuilder {
     /// Compiles the source and prepares a VM paused before its first instruction; on failure
     /// returns every diagnostic found.
     pub fn build(self) -> Result<Session, Vec<Diagnostic>> {
-        let SessionBuilder { src, name, options, out, capture, mut cache, program } = self;
+        let SessionBuilder { src, name, options, out, capture, mut cache, program, parsed } = self;
         crate::vm::clock::install_wall_clock(super::observe::system_wall_clock);
         let (build, report) = match &program {
             Some(p) => super::program_build::build_loaded(p, &options, &mut cache)?,
-            None => build_with_cache(&src, &options, &mut cache)?,
+            None => match parsed {
+                Some(ast) if !options.sink.has_listeners() => {
+                    super::pipeline::build_parsed(ast, src.len(), &options, &mut cache)?
+                }
+                _ => build_with_cache(&src, &options, &mut cache)?,
+            },
         };
         let log = capture.then(OutputLog::default);
         let out: Box<dyn Write> = match (&log, out) {
@@ -107,7 +122,7 @@ impl SessionBuilder {
         let (vm, jit) = Session::new_vm(&build, &options, Box::new(out.clone()));
         let sink = options.sink.clone();
         let reload = ReloadState { cache, options, out, last_build: report, builds: 1, changed: Vec::new() };
-        let mut text = SessionText::new(&src);
+        let mut text = SessionText::from_source(src);
         if let Some(p) = &program {
             text.files = super::files::ProgramFiles::loaded(p);
         }

@@ -47,11 +47,12 @@ pub fn profile_view(instructions: Vec<Vec<u64>>, functions: &[FunctionInfo], lin
         line_counts.iter().map(|&n| LineCounts { lines: vec![0u64; n + 2], line_hits: vec![0u64; n + 2] }).collect();
     for (f, counts) in functions.iter().zip(&instructions) {
         let Some(file) = files.get_mut(f.file as usize) else { continue };
-        for (row, &n) in f.optimized.iter().zip(counts) {
-            if let Some(total) = file.lines.get_mut(row.line as usize) {
+        for (pc, &n) in counts.iter().enumerate().take(f.optimized.len()) {
+            let line = f.line_of(pc as u32) as usize;
+            if let Some(total) = file.lines.get_mut(line) {
                 *total = total.saturating_add(n);
             }
-            if let Some(hits) = file.line_hits.get_mut(row.line as usize) {
+            if let Some(hits) = file.line_hits.get_mut(line) {
                 *hits = (*hits).max(n);
             }
         }

@@ -24,13 +24,13 @@ pub struct FileText {
 impl FileText {
     /// A file of `source` at offset `base`.
     pub fn new(name: &str, display: &str, source: &str, base: u32) -> FileText {
-        FileText {
-            name: name.to_string(),
-            display: display.to_string(),
-            source: source.to_string(),
-            base,
-            map: SourceMap::new(source),
-        }
+        FileText::owned(name, display, source.to_string(), base)
+    }
+
+    /// [`FileText::new`], taking the text (no copy).
+    pub fn owned(name: &str, display: &str, source: String, base: u32) -> FileText {
+        let map = SourceMap::new(&source);
+        FileText { name: name.to_string(), display: display.to_string(), source, base, map }
     }
 }
 

@@ -128,27 +128,28 @@ pub fn load(
             return Err(fail(&l, d));
         }
     }
-    for (i, f) in l.files.iter().enumerate() {
+    let names: Vec<String> = l.files.iter().map(|f| f.name.clone()).collect();
+    // The texts and ASTs move into the loaded program (issue 13, M8: no copies).
+    for (i, f) in std::mem::take(&mut l.files).into_iter().enumerate() {
         let mut uses = HashMap::new();
         for u in &f.uses {
-            let target = &l.files[u.file];
             uses.insert(
                 u.path_span.start,
                 UseTarget {
                     module: (u.file - 1) as u32,
-                    ns: target.name.clone(),
+                    ns: names[u.file].clone(),
                     exports: exports[u.file].keys().cloned().collect(),
                 },
             );
         }
         let ctx = Rc::new(FileCtx { ns: f.name.clone(), uses });
         files.push(LoadedFile {
-            name: f.name.clone(),
-            display: f.display.clone(),
-            canonical: f.canonical.clone(),
-            text: f.text.clone(),
+            name: f.name,
+            display: f.display,
+            canonical: f.canonical,
+            text: f.text,
             base: f.base,
-            ast: f.ast.clone(),
+            ast: f.ast,
             exports: exports[i].keys().cloned().collect(),
             ctx,
         });

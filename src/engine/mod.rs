@@ -49,6 +49,11 @@ pub struct Options {
     pub jit: jit_policy::JitPolicy,
     /// Where the pipeline, the VM, the JIT and the cache report events (disabled by default).
     pub sink: EventSink,
+    /// A headless run to the end (`run`): with the cache off, the build keeps no unoptimized
+    /// code (`Build::unoptimized` is a tree of empty chunks) and computes no unit keys (the
+    /// report's are empty), which only the debugger's views, `dis`, `stats` and the cache
+    /// read (issue 13, M8).
+    pub run_only: bool,
 }
 
 impl Default for Options {
@@ -58,6 +63,7 @@ impl Default for Options {
             passes: optimize::passes_for_level(2),
             jit: jit_policy::JitPolicy::default(),
             sink: EventSink::default(),
+            run_only: false,
         }
     }
 }

@@ -126,14 +126,16 @@ pub fn build_parsed(
     let mut diags = Vec::new();
     let mut codes: Vec<Option<UnitCode>> = Vec::with_capacity(funcs.len() + 1);
     let units = std::iter::once(UnitAst::Top).chain(funcs.iter().map(|f| UnitAst::Function(f)));
+    // A run to the end without a cache looks nothing up: no keys (issue 13, M8).
+    let lean = options.run_only && !cache.is_enabled();
     for unit in units {
         let t_hash = Instant::now();
         let (kind, encoding) = match unit {
-            UnitAst::Top => (UnitKind::Top, ast_hash::encode_top(&ast, source_len, &salt)),
-            UnitAst::Function(func) => (UnitKind::Function, ast_hash::encode_func(func, &salt)),
+            UnitAst::Top => (UnitKind::Top, (!lean).then(|| ast_hash::encode_top(&ast, source_len, &salt))),
+            UnitAst::Function(func) => (UnitKind::Function, (!lean).then(|| ast_hash::encode_func(func, &salt))),
         };
-        let key = UnitKey(encoding.hash);
-        let resolved = lookup_unit(cache, options, kind, &encoding, funcs.len());
+        let key = UnitKey(encoding.as_ref().map_or(0, |e| e.hash));
+        let resolved = encoding.as_ref().and_then(|e| lookup_unit(cache, options, kind, e, funcs.len()));
         report.cache_time += t_hash.elapsed();
         let (code, source, compile_us) = match resolved {
             Some(((optimized, unoptimized), entry, tier)) => {
@@ -145,11 +147,11 @@ pub fn build_parsed(
                 (Some(UnitCode { optimized, unoptimized, figures }), source, entry.compile_micros)
             }
             None => {
-                let compiled = compile_unit(&unit, &ast, source_len, &funcs, options, &mut timings, &mut diags);
+                let compiled = compile_unit(&unit, &ast, source_len, &funcs, options, lean, &mut timings, &mut diags);
                 let micros = compiled.as_ref().map_or(0, |(_, us)| *us);
-                if let Some((code, micros)) = &compiled {
+                if let (Some((code, micros)), Some(encoding)) = (&compiled, &encoding) {
                     let t_store = Instant::now();
-                    store(cache, key, kind, &encoding, code, *micros);
+                    store(cache, key, kind, encoding, code, *micros);
                     report.cache_time += t_store.elapsed();
                 }
                 (compiled.map(|(code, _)| code), UnitSource::Compiled, micros)
@@ -160,7 +162,8 @@ pub fn build_parsed(
             UnitAst::Function(func) => func.name.as_ref().map_or("<anonymous>", |n| n.name.as_str()).to_string(),
         };
         let instructions = code.as_ref().map_or(0, |c| c.optimized.total_len());
-        report.units.push(UnitReport { name, key: key.to_string(), source, compile_us, instructions, file: 0 });
+        let key = if encoding.is_some() { key.to_string() } else { String::new() };
+        report.units.push(UnitReport { name, key, source, compile_us, instructions, file: 0 });
         codes.push(code);
     }
     if !diags.is_empty() {
@@ -191,12 +194,14 @@ pub(super) fn add_figures(totals: &mut [PassStats], figures: &[UnitPassFigures])
 }
 
 /// Compiles and optimizes one unit; returns its code and its compile time in microseconds.
+/// `lean`: keep no unoptimized code (see [`Options::run_only`]).
 fn compile_unit(
     unit: &UnitAst<'_>,
     ast: &AstProgram,
     source_len: usize,
     funcs: &[&AstFunc],
     options: &Options,
+    lean: bool,
     timings: &mut PhaseTimings,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(UnitCode, u64)> {
@@ -216,7 +221,13 @@ fn compile_unit(
     }
     let unoptimized = chunk?;
     let t_opt = Instant::now();
-    let mut optimized = unoptimized.clone();
+    // Only the debugger's views, `dis`, `stats` and the cache read the unoptimized code.
+    let (mut optimized, unoptimized) = if lean {
+        let empty = empty_tree(&unoptimized);
+        (unoptimized, empty)
+    } else {
+        (unoptimized.clone(), unoptimized)
+    };
     let stats = observe::phase(&options.sink, Phase::Optimize, || optimize::optimize(&mut optimized, &options.passes));
     let optimize = t_opt.elapsed();
     timings.optimize += optimize;
@@ -261,6 +272,13 @@ pub(super) fn store(
         Some(unit) => cache.insert(key, unit),
         None => cache.note_uncacheable(),
     }
+}
+
+/// A tree of chunks shaped like `chunk` (names, kinds, spans) with no code.
+fn empty_tree(chunk: &Chunk) -> Chunk {
+    let mut empty = Chunk::new(chunk.name.clone(), chunk.is_top, chunk.span);
+    empty.children = chunk.children.iter().map(empty_tree).collect();
+    empty
 }
 
 /// A duration in whole microseconds (saturating).

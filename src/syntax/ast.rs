@@ -99,7 +99,8 @@ pub enum AstTarget {
     Member { object: Box<AstExpr>, name: AstIdent },
 }
 
-/// Kinds of statements.
+/// Kinds of statements. Rare variants box their largest field, so that a statement node is as
+/// small as the common ones need (issue 13, M8; `tests::node_sizes`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AstStmtKind {
     /// `let x = e` or `const x = e` (a type annotation is parsed and dropped).
@@ -113,7 +114,7 @@ pub enum AstStmtKind {
     /// `for each x in e { .. }` (also `for x in e`); with two variables, `for each k, x in e`,
     /// `key` is the first (the index of a list or string, the key of a map) and `var` the
     /// element (DIALECT.md §8).
-    ForEach { var: AstIdent, key: Option<AstIdent>, iterable: AstExpr, body: Vec<AstStmt> },
+    ForEach { var: AstIdent, key: Option<AstIdent>, iterable: Box<AstExpr>, body: Vec<AstStmt> },
     /// `break`
     Break,
     /// `continue`
@@ -129,7 +130,7 @@ pub enum AstStmtKind {
     /// A bare `{ ... }` block (creates no scope).
     Block(Vec<AstStmt>),
     /// `STATE[key] op value` (blockchain; `op_span` is the assignment operator).
-    StateSet { key: AstExpr, op: AssignOp, op_span: Span, value: AstExpr },
+    StateSet { key: Box<AstExpr>, op: AssignOp, op_span: Span, value: AstExpr },
     /// `TX_BEGIN()`
     TxBegin,
     /// `TX_COMMIT()`
@@ -137,13 +138,13 @@ pub enum AstStmtKind {
     /// `TX_REVERT()`
     TxRevert,
     /// `VERIFY(cond)` or `VERIFY(cond, msg)`.
-    Verify { cond: AstExpr, message: Option<AstExpr> },
+    Verify { cond: Box<AstExpr>, message: Option<AstExpr> },
     /// `try {..} catch (e) {..} finally {..}` (ERRORS.md §1.2); at least one of the clauses.
     Try { body: Vec<AstStmt>, catch: Option<AstCatch>, finally: Option<AstFinally> },
     /// `throw value`; `kw` is the span of the `throw` keyword (where an uncaught error points).
     Throw { value: AstExpr, kw: Span },
     /// `require(cond)` or `require(cond, msg)`; `kw` is the span of the keyword.
-    Require { cond: AstExpr, message: Option<AstExpr>, kw: Span },
+    Require { cond: Box<AstExpr>, message: Option<AstExpr>, kw: Span },
     /// `revert()` or `revert(msg)`; `kw` is the span of the keyword.
     Revert { message: Option<AstExpr>, kw: Span },
     /// `emit Name(args)` or `emit Name { k: v }` (one map argument) (CONTRACTS.md §7.2).
@@ -230,7 +231,8 @@ pub struct AstExpr {
     pub span: Span,
 }
 
-/// Kinds of expressions.
+/// Kinds of expressions (the names of method calls and constructions are boxed to keep every
+/// node small, issue 13, M8).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AstExprKind {
     /// Integer literal (already range-checked by the lexer/parser).
@@ -264,7 +266,7 @@ pub enum AstExprKind {
     /// `f(args)`; `paren` is the span of the `(` (where call errors point).
     Call { callee: Box<AstExpr>, args: Vec<AstExpr>, paren: Span },
     /// `x.name(args)`; `paren` is the span of the `(`.
-    MethodCall { receiver: Box<AstExpr>, name: AstIdent, args: Vec<AstExpr>, paren: Span },
+    MethodCall { receiver: Box<AstExpr>, name: Box<AstIdent>, args: Vec<AstExpr>, paren: Span },
     /// `a[i]`; `bracket` is the span of the `[`.
     Index { object: Box<AstExpr>, index: Box<AstExpr>, bracket: Span },
     /// `a.name` (not followed by a call).
@@ -277,5 +279,30 @@ pub enum AstExprKind {
     This,
     /// `Name { f: v, ... }` (CONTRACTS.md §9): `ty` is the name read as a variable, `name`
     /// the name as written (for the error when it is not an entity type).
-    Construct { ty: Box<AstExpr>, name: AstIdent, fields: Vec<(String, Span, AstExpr)> },
+    Construct { ty: Box<AstExpr>, name: Box<AstIdent>, fields: Vec<(String, Span, AstExpr)> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AST's node sizes (issue 13, M8: a large program's memory is mostly its statement
+    /// and expression nodes). `cargo test --lib node_sizes -- --nocapture` prints them.
+    #[test]
+    fn node_sizes() {
+        let sizes = [
+            ("AstStmt", std::mem::size_of::<AstStmt>()),
+            ("AstStmtKind", std::mem::size_of::<AstStmtKind>()),
+            ("AstExpr", std::mem::size_of::<AstExpr>()),
+            ("AstExprKind", std::mem::size_of::<AstExprKind>()),
+            ("AstTarget", std::mem::size_of::<AstTarget>()),
+            ("AstIdent", std::mem::size_of::<AstIdent>()),
+        ];
+        for (name, size) in sizes {
+            println!("{name}: {size} bytes");
+        }
+        // 184 and 80 before the rare variants' large fields were boxed.
+        assert!(std::mem::size_of::<AstStmt>() <= 128, "a statement node grew");
+        assert!(std::mem::size_of::<AstExpr>() <= 56, "an expression node grew");
+    }
 }

@@ -425,6 +425,8 @@ impl<'src> Parser<'src> {
                 }
             }
         }
+        // Exact capacity: a large program's memory is mostly statement lists (issue 13, M8).
+        stmts.shrink_to_fit();
         (stmts, height)
     }
 
@@ -729,6 +731,7 @@ impl<'src> Parser<'src> {
                 break;
             }
         }
+        branches.shrink_to_fit();
         self.stmt(AstStmtKind::If { branches, else_body }, kw.span.start, height + 1)
     }
 
@@ -770,7 +773,7 @@ impl<'src> Parser<'src> {
         self.expect(Token::In, "after the loop variable")?;
         let (iterable, ih) = self.without_construct(|p| p.expression())?;
         let (body, bh) = self.loop_body(kw.span.start)?;
-        self.stmt(AstStmtKind::ForEach { var, key, iterable, body }, kw.span.start, ih.max(bh) + 1)
+        self.stmt(AstStmtKind::ForEach { var, key, iterable: Box::new(iterable), body }, kw.span.start, ih.max(bh) + 1)
     }
 
     /// A loop's body, parsed with `break`/`continue` allowed.
@@ -1098,7 +1101,7 @@ impl<'src> Parser<'src> {
                 let mut drained = args.drain(..);
                 let cond = drained.next().unwrap_or(AstExpr { kind: AstExprKind::Null, span: name_tok.span });
                 let message = drained.next();
-                AstStmtKind::Verify { cond, message }
+                AstStmtKind::Verify { cond: Box::new(cond), message }
             }
             _ => {
                 if !args.is_empty() {
@@ -1157,7 +1160,7 @@ impl<'src> Parser<'src> {
             (None, 0)
         };
         self.end_statement()?;
-        self.stmt(AstStmtKind::Verify { cond, message }, word.span.start, ch.max(mh) + 1)
+        self.stmt(AstStmtKind::Verify { cond: Box::new(cond), message }, word.span.start, ch.max(mh) + 1)
     }
 
     /// Reports a blockchain form called with the wrong number of arguments.
@@ -1187,7 +1190,7 @@ impl<'src> Parser<'src> {
         let height = h.max(vh) + 1;
         let kind = match self.assign_target(expr)? {
             Target::Plain(target) => AstStmtKind::Assign { target, op, op_span: op_tok.span, value },
-            Target::State(key) => AstStmtKind::StateSet { key, op, op_span: op_tok.span, value },
+            Target::State(key) => AstStmtKind::StateSet { key: Box::new(key), op, op_span: op_tok.span, value },
         };
         self.end_statement()?;
         self.stmt(kind, start, height)
@@ -1347,7 +1350,7 @@ impl<'src> Parser<'src> {
             // A method call replaces its member node: its children are the receiver (one
             // level below the member) and the arguments.
             AstExprKind::Member { object, name } => {
-                let kind = AstExprKind::MethodCall { receiver: object, name, args, paren: open.span };
+                let kind = AstExprKind::MethodCall { receiver: object, name: Box::new(name), args, paren: open.span };
                 self.node(kind, span, height.max(ah + 1))
             }
             other => {
@@ -1474,6 +1477,7 @@ impl<'src> Parser<'src> {
                 return Err(self.expected(&format!("',' or {} in the {what}", close.text())));
             }
         }
+        items.shrink_to_fit();
         Ok((items, height))
     }
 
@@ -1720,6 +1724,7 @@ impl<'src> Parser<'src> {
             }
         }
         self.expect_closing(Token::RBrace, open)?;
+        entries.shrink_to_fit();
         Ok((entries, height))
     }
 
@@ -2735,7 +2740,7 @@ pub(crate) mod tests {
             AstStmtKind::Expr(expr) => (vec![expr], vec![]),
             AstStmtKind::Block(body) => (vec![], vec![body]),
             AstStmtKind::StateSet { key, value, .. } => (vec![key, value], vec![]),
-            AstStmtKind::Verify { cond, message } => (std::iter::once(cond).chain(message).collect(), vec![]),
+            AstStmtKind::Verify { cond, message } => (std::iter::once(&**cond).chain(message).collect(), vec![]),
             _ => (vec![], vec![]),
         };
         let e = exprs.into_iter().map(expr_height).max().unwrap_or(0);

@@ -48,6 +48,9 @@ pub struct TuiConfig {
     pub loader: Option<worker::ProgramLoader>,
     /// The files of a program with modules, to render its build errors.
     pub sources: Option<crate::diag::files::SourceFiles>,
+    /// True when the caller loaded `source` as a one-file program without error: the VM
+    /// thread's first build takes it instead of loading the file again (issue 13, M8).
+    pub loaded_one_file: bool,
     /// Makes the bytecode cache (an in-memory one if none).
     pub cache: Option<worker::CacheFactory>,
     /// Its source text.
@@ -167,6 +170,8 @@ pub fn run(config: TuiConfig) -> ExitCode {
             &config.name,
             path.clone(),
             loader.clone(),
+            // A one-file program was loaded and checked by the caller: build its text.
+            config.loaded_one_file.then(|| config.source.clone()),
             &config.options,
             config.run,
             config.cache.clone(),

@@ -171,16 +171,23 @@ impl Worker {
     }
 
     /// [`Worker::spawn_file`] for a program that `loader` loads (with its modules), on start
-    /// and on each restart.
+    /// and on each restart. `first` is the text of a one-file program the caller has just
+    /// loaded and checked: the first build takes it instead of loading the file again
+    /// (issue 13, M8); restarts still go through `loader`.
     pub fn spawn_program(
         name: &str,
         path: PathBuf,
         loader: ProgramLoader,
+        first: Option<String>,
         options: &Options,
         run: bool,
         cache: Option<CacheFactory>,
     ) -> Result<Worker, Vec<Diagnostic>> {
-        Worker::start(name, Origin { path: Some(path), loader: Some(loader) }, String::new(), options, run, cache)
+        let origin = Origin { path: Some(path), loader: Some(loader) };
+        match first {
+            Some(src) => Worker::start(name, origin, Some(src), options, run, cache),
+            None => Worker::start(name, origin, None, options, run, cache),
+        }
     }
 
     /// [`Worker::spawn`] for a program read from `path` (re-read on each restart), building
@@ -193,13 +200,14 @@ impl Worker {
         run: bool,
         cache: Option<CacheFactory>,
     ) -> Result<Worker, Vec<Diagnostic>> {
-        Worker::start(name, Origin { path, loader: None }, src.to_string(), options, run, cache)
+        Worker::start(name, Origin { path, loader: None }, Some(src.to_string()), options, run, cache)
     }
 
+    /// `src`: the text to build first (`None`: what the origin's loader loads).
     fn start(
         name: &str,
         origin: Origin,
-        src: String,
+        src: Option<String>,
         options: &Options,
         run: bool,
         cache: Option<CacheFactory>,
@@ -220,9 +228,10 @@ impl Worker {
             .spawn(move || {
                 let options = Options { vm: vm_config, passes, jit, ..Options::default() };
                 let cache = cache.map(|make| (make.0)()).unwrap_or_default();
-                let loaded = match &origin.loader {
-                    Some(load) => (load.0)(),
-                    None => Ok((src, None)),
+                let loaded = match (src, &origin.loader) {
+                    (Some(src), _) => Ok((src, None)),
+                    (None, Some(load)) => (load.0)(),
+                    (None, None) => Ok((String::new(), None)),
                 };
                 let (src, program, broken) = match loaded {
                     Ok((src, program)) => (src, program, None),

@@ -121,7 +121,8 @@ impl CachedUnit {
         pass_figures: Vec<UnitPassFigures>,
         compile_micros: u64,
     ) -> Option<CachedUnit> {
-        let mut classes: HashMap<Span, (u32, Vec<u32>)> = HashMap::new();
+        let mut classes: HashMap<Span, (u32, Vec<u32>), SpanHash> =
+            HashMap::with_capacity_and_hasher(spans.len(), SpanHash::default());
         for (i, span) in spans.iter().enumerate() {
             let i = u32::try_from(i).ok()?;
             classes.entry(*span).and_modify(|(_, rest)| rest.push(i)).or_insert((i, Vec::new()));
@@ -181,6 +182,37 @@ impl CachedUnit {
 }
 
 /// A copy of `chunk` (and its children) with every span passed through `f`.
+/// The hash of a span key: the two offsets as one 64-bit word through the MurmurHash3
+/// finalizer (a bijection, so distinct spans never share a full hash). Storing a 100,000-line
+/// program's units with the standard SipHash took most of the debugger's open time
+/// (issue 13, M8).
+type SpanHash = std::hash::BuildHasherDefault<SpanHasher>;
+
+/// See [`SpanHash`].
+#[derive(Default)]
+struct SpanHasher(u64);
+
+impl std::hash::Hasher for SpanHasher {
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.0 = (self.0 << 32) | u64::from(x);
+    }
+}
+
 fn map_spans(chunk: &Chunk, f: &mut impl FnMut(Span) -> Option<Span>) -> Option<Chunk> {
     let mut out = Chunk::new(chunk.name.clone(), chunk.is_top, f(chunk.span)?);
     out.arity = chunk.arity;

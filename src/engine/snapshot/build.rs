@@ -6,8 +6,6 @@ use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
 use super::*;
-use crate::bytecode::disasm;
-use crate::compile::optimize::history;
 use crate::diag::render;
 use crate::engine::Session;
 use crate::engine::files::{ProgramFiles, localized};
@@ -36,9 +34,14 @@ pub struct SessionText {
 impl SessionText {
     /// The text of `source` (output not captured).
     pub fn new(source: &str) -> SessionText {
+        SessionText::from_source(source.to_string())
+    }
+
+    /// [`SessionText::new`], taking the text (no copy).
+    pub fn from_source(source: String) -> SessionText {
         SessionText {
             name: "<program>".to_string(),
-            files: ProgramFiles::single("<program>", source),
+            files: ProgramFiles { files: vec![crate::engine::files::FileText::owned("", "<program>", source, 0)] },
             output: None,
             program: OnceCell::new(),
             native: RefCell::new(Vec::new()),
@@ -94,7 +97,7 @@ impl Session {
     /// Source line of instruction `pc` of function `function` (0 when out of range).
     pub fn line_of(&self, function: u32, pc: u32) -> u32 {
         let info = self.program_info();
-        info.functions.get(function as usize).and_then(|f| f.optimized.get(pc as usize)).map(|r| r.line).unwrap_or(0)
+        info.functions.get(function as usize).map_or(0, |f| f.line_of(pc))
     }
 
     /// The innermost position, if the program has not finished.
@@ -282,7 +285,7 @@ impl Session {
                 let pc = if innermost && vm.failure().is_none() { frame.ip } else { frame.ip.saturating_sub(1) };
                 let proto = &frame.proto;
                 let function = program.functions.get(proto.id as usize);
-                let line = function.and_then(|f| f.optimized.get(pc)).map(|r| r.line).unwrap_or(0);
+                let line = function.map_or(0, |f| f.line_of(pc as u32));
                 let locals = proto
                     .slot_names
                     .iter()
@@ -571,36 +574,23 @@ fn function_infos(
     passes: &[crate::compile::optimize::Pass],
     out: &mut Vec<FunctionInfo>,
 ) {
-    let (src, map) = (&text.source, &text.map);
-    let optimized_all = optimized.preorder();
+    // Listings, pass stages and the pc map are made per function when first read (`lazy.rs`).
+    let text = Arc::new(text.clone());
     let unoptimized_all = unoptimized.preorder();
-    let histories = history::replay(unoptimized, optimized, passes);
-    for (i, chunk) in optimized_all.iter().enumerate() {
-        let history = histories.get(i);
+    for (i, chunk) in optimized.preorder().iter().enumerate() {
+        let code = lazy::FunctionCode::new(chunk, unoptimized_all.get(i).copied(), passes, text.clone());
+        let parts = lazy::Parts::of(&code);
         out.push(FunctionInfo {
             id: out.len() as u32,
             name: chunk.display_name().to_string(),
             file,
             arity: chunk.arity,
             slots: chunk.n_slots,
-            optimized: disasm::rows(chunk, src, map),
-            unoptimized: unoptimized_all.get(i).map(|c| disasm::rows(c, src, map)).unwrap_or_default(),
-            unoptimized_map: history.map(|h| h.final_pc_of_unoptimized()).unwrap_or_default(),
-            mapped: history.is_some_and(|h| h.matches_build),
-            passes: history
-                .map(|h| {
-                    h.stages
-                        .iter()
-                        .filter_map(|stage| {
-                            Some(PassListing {
-                                pass: stage.pass?.name(),
-                                rows: disasm::rows(&stage.chunk, src, map),
-                                origins: stage.origins.clone(),
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            optimized: parts.optimized,
+            unoptimized: parts.unoptimized,
+            unoptimized_map: parts.unoptimized_map,
+            mapped: parts.mapped,
+            passes: parts.passes,
         });
     }
 }

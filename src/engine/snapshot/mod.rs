@@ -10,6 +10,7 @@
 //! ([`Session::enable_exec_counts`]; the debugger always does).
 
 mod build;
+mod lazy;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use crate::compile::optimize::PassStats;
 use crate::vm::error::ErrorKind;
 use crate::vm::interp::VmCounters;
 pub use build::SessionText;
+pub use lazy::Lazy;
 
 /// Version of the snapshot JSON contract; bumped on any incompatible change.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -153,19 +155,20 @@ pub struct FunctionInfo {
     pub arity: u16,
     /// Frame slots.
     pub slots: u32,
-    /// The code that runs (after the optimizer).
-    pub optimized: Vec<ListingRow>,
+    /// The code that runs (after the optimizer). This and the fields below are derived when
+    /// first read (`lazy.rs`); their `len()` is known before.
+    pub optimized: Lazy<Vec<ListingRow>>,
     /// The code as compiled (before the optimizer).
-    pub unoptimized: Vec<ListingRow>,
+    pub unoptimized: Lazy<Vec<ListingRow>>,
     /// For each unoptimized pc, the optimized pc it became or was fused into (`null` where it
     /// was removed or folded away, and everywhere if the mapping could not be traced).
-    pub unoptimized_map: Vec<Option<u32>>,
+    pub unoptimized_map: Lazy<Vec<Option<u32>>>,
     /// True if the optimizer's pc mapping was traced (see `compile::optimize::history`).
-    pub mapped: bool,
+    pub mapped: Lazy<bool>,
     /// The code after each optimizer pass, in order (not in the JSON snapshot; `dis --by-pass`
     /// prints it).
     #[serde(skip)]
-    pub passes: Vec<PassListing>,
+    pub passes: Lazy<Vec<PassListing>>,
 }
 
 impl FunctionInfo {

@@ -121,7 +121,7 @@ impl Parser<'_> {
         }
         let span = name.span.to(map.span);
         let ty = Box::new(expr(AstExprKind::Name(name.name.clone()), name.span));
-        self.node(AstExprKind::Construct { ty, name, fields }, span, h + 1)
+        self.node(AstExprKind::Construct { ty, name: Box::new(name), fields }, span, h + 1)
     }
 
     /// Runs `f` with constructions disallowed at the current bracket depth (a condition).
@@ -682,7 +682,8 @@ impl Rewriter<'_> {
                     let name = AstIdent { name: n.clone(), span: callee.span };
                     let args = std::mem::take(args);
                     let paren = *paren;
-                    e.kind = AstExprKind::MethodCall { receiver: this_at(name.span), name, args, paren };
+                    e.kind =
+                        AstExprKind::MethodCall { receiver: this_at(name.span), name: Box::new(name), args, paren };
                 } else {
                     self.expr(callee, locals);
                 }

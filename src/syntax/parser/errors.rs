@@ -121,7 +121,7 @@ impl Parser<'_> {
         let mut args = args.into_iter();
         let cond = args.next().unwrap_or(AstExpr { kind: crate::syntax::ast::AstExprKind::Null, span: kw });
         let message = args.next();
-        self.stmt(AstStmtKind::Require { cond, message, kw }, kw.start, h + 1)
+        self.stmt(AstStmtKind::Require { cond: Box::new(cond), message, kw }, kw.start, h + 1)
     }
 
     /// `revert_stmt = "revert" "(" [ expression ] ")"`.
