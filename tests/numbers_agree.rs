@@ -170,8 +170,8 @@ fn tui(file: &Path) -> Report {
     let name = file.file_name().expect("name").to_string_lossy().into_owned();
     let path = file.to_path_buf();
     let loader = ProgramLoader(Arc::new(move || reload_program(&path)));
-    let worker =
-        Worker::spawn_program(&name, file.to_path_buf(), loader, &Options::default(), true, None).expect("starts");
+    let worker = Worker::spawn_program(&name, file.to_path_buf(), loader, None, &Options::default(), true, None)
+        .expect("starts");
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut last: Option<Arc<SessionSnapshot>> = None;
     loop {

@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::diag::Diagnostic;
+use crate::diag::files::SourceFiles;
 use std::rc::Rc;
 
 use super::pace::{Pace, Speed};
@@ -244,16 +245,27 @@ impl Worker {
                         return;
                     }
                 };
-                let debugger = match Debugger::with_program(&name, &src, program, &options, cache) {
-                    Ok(d) => {
-                        let _ = ready_tx.send(Ok(()));
-                        d
+                let sources = program.as_ref().map(|p| p.sources());
+                let (debugger, broken) = match Debugger::with_program(&name, &src, program, &options, cache) {
+                    Ok(d) => (d, broken),
+                    // One that parses but does not compile (`break` outside a loop...) too,
+                    // when it has a file to fix.
+                    Err(diags) if origin.path.is_some() => {
+                        let failure = compile_failure(&name, &src, sources.as_ref(), &diags);
+                        match Debugger::with_program(&name, "", None, &options, CompileCache::default()) {
+                            Ok(d) => (d, Some(Broken::new(failure))),
+                            Err(_) => {
+                                let _ = ready_tx.send(Err(diags));
+                                return;
+                            }
+                        }
                     }
                     Err(diags) => {
                         let _ = ready_tx.send(Err(diags));
                         return;
                     }
                 };
+                let _ = ready_tx.send(Ok(()));
                 let run = run && broken.is_none();
                 let out = Outboxes { snapshots: out, notices: notes, origin, broken: RefCell::new(broken) };
                 vm_loop(debugger, rx, out, run);
@@ -346,6 +358,30 @@ struct Broken {
     failure: LoadFailure,
     /// The program info the snapshots show, made from the first one.
     program: Option<Arc<ProgramInfo>>,
+}
+
+/// Why a program that loaded does not compile, as a [`LoadFailure`] for [`Broken`]: the first
+/// diagnostic in one line, every diagnostic as `run` prints them, where the first is when it
+/// is in the main file.
+fn compile_failure(name: &str, src: &str, sources: Option<&SourceFiles>, diags: &[Diagnostic]) -> LoadFailure {
+    let first = diags.first();
+    let in_main = |d: &&Diagnostic| sources.is_none_or(|s| s.file_of(d.span.start) == 0);
+    let main_at = first.filter(in_main).map(|d| {
+        let pos = crate::syntax::span::SourceMap::new(src).line_col(src, d.span.start);
+        (pos.line, pos.col)
+    });
+    let (summary, rendered) = match sources {
+        Some(files) => (files.summary(diags), files.render_all(diags)),
+        None => {
+            let message = first.map_or("error", |d| d.message.as_str());
+            let summary = match main_at {
+                Some((line, col)) => format!("{name}:{line}:{col}: {message}"),
+                None => message.to_string(),
+            };
+            (summary, crate::diag::render::render_all(diags, name, src))
+        }
+    };
+    LoadFailure { summary, rendered, main_at, text: Some(src.to_string()) }
 }
 
 impl Broken {
@@ -740,10 +776,23 @@ fn restart(debugger: &mut Debugger, out: &Outboxes) {
             return;
         }
     };
-    if let Err(diags) = debugger.restart_with(&src) {
-        let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
-        out.notice(format!("restart: the file does not compile ({first}); kept the loaded program"));
-        let _ = debugger.restart();
+    match debugger.restart_with(&src) {
+        Ok(()) => {
+            if out.broken.borrow_mut().take().is_some() {
+                out.notice("restart: the program compiles now".to_string());
+            }
+        }
+        Err(diags) if out.broken.borrow().is_some() => {
+            let failure = compile_failure(&path.display().to_string(), &src, None, &diags);
+            out.notice(format!("restart: still does not compile ({})", failure.summary));
+            *out.broken.borrow_mut() = Some(Broken::new(failure));
+            let _ = debugger.restart();
+        }
+        Err(diags) => {
+            let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
+            out.notice(format!("restart: the file does not compile ({first}); kept the loaded program"));
+            let _ = debugger.restart();
+        }
     }
 }
 
@@ -780,7 +829,16 @@ fn restart_program(debugger: &mut Debugger, out: &Outboxes, load: &ProgramLoader
             Some(files) => files.summary(&diags),
             None => diags.first().map(|d| d.message.clone()).unwrap_or_default(),
         };
-        out.notice(format!("restart: the program does not compile ({first}); {kept}"));
+        // Showing a program that does not build: show the file as it is now instead.
+        let text = out.origin.path.as_ref().and_then(|p| crate::input::read_source(p).ok());
+        if let (Some(text), true) = (text, out.broken.borrow().is_some()) {
+            let name = out.origin.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let failure = compile_failure(&name, &text, sources.as_ref(), &diags);
+            out.notice(format!("restart: still does not compile ({})", failure.summary));
+            *out.broken.borrow_mut() = Some(Broken::new(failure));
+        } else {
+            out.notice(format!("restart: the program does not compile ({first}); {kept}"));
+        }
         let _ = debugger.restart();
     }
 }
@@ -1079,6 +1137,24 @@ mod tests {
         wait_for(&worker, |s| s.break_list.is_empty());
         worker.send(Request::Start(Goal::Continue));
         wait_for(&worker, |s| s.status == RunStatus::Finished);
+        worker.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_file_that_does_not_compile_opens_with_its_error_and_rebuilds_on_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.zx");
+        std::fs::write(&path, "let x = 1\nbreak\n").expect("write");
+        let src = std::fs::read_to_string(&path).expect("read");
+        let worker = Worker::spawn_file("p.zx", Some(path.clone()), &src, &Options::default(), false, None)
+            .expect("opens though it does not compile");
+        let broken = wait_for(&worker, |s| s.status == RunStatus::Failed);
+        let err = broken.error.as_ref().expect("the error in place");
+        assert_eq!((err.kind, err.line, err.col), (ErrorKind::Compile, 2, 1));
+        assert!(broken.program.source.contains("break"), "the file's text is shown");
+        std::fs::write(&path, "let x = 1\nprint(x)\n").expect("fix");
+        worker.send(Request::Restart);
+        wait_for(&worker, |s| s.status == RunStatus::Paused && s.error.is_none());
         worker.shutdown(Duration::from_secs(5));
     }
 }
