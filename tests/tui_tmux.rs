@@ -737,7 +737,8 @@ fn the_demo_is_watched_at_a_chosen_speed_in_tmux() {
 /// (returns K and N; N is K when the debugger is at the end of the run).
 fn status_position(screen: &str) -> Option<(u64, u64)> {
     let status = screen.lines().next()?;
-    let before = &status[..status.find(" instr")?];
+    // The last one: a selected row's own count (`line 7: 1 instr`) may come first.
+    let before = &status[..status.rfind(" instr")?];
     let field = before.rsplit('│').next()?.trim();
     let number = |s: &str| s.trim().replace(',', "").parse::<u64>().ok();
     match field.split_once('/') {
@@ -793,7 +794,7 @@ fn reverse_1000_instructions_from_a_runtime_error_and_forward_again_in_tmux() {
     assert!(end > 40_000, "{failed}");
     assert!(failed.contains("sum 24995000") && failed.contains("share 8331666.666666667"), "{failed}");
     tmux.keys(&[":"]);
-    tmux.wait_for("the prompt", |s| s.contains("back N, at K"));
+    tmux.wait_for("the prompt", |s| s.contains("back N · at K"));
     tmux.keys(&["-l", "back 1000"]);
     tmux.keys(&["Enter"]);
     let back = tmux.wait_still("1,000 instructions back", |s| s.starts_with(" PAUSED (time travel)"));

@@ -830,7 +830,7 @@ impl App {
         if snap.timeline.travelled_back() {
             let (k, total) = (snap.timeline.position, snap.timeline.horizon);
             // Where on the run the debugger is matters most after travelling back.
-            ranked.push((1, format!("{} / {} instr", panes::thousands(k), panes::thousands(total))));
+            ranked.push((0, format!("{} / {} instr", panes::thousands(k), panes::thousands(total))));
         } else {
             ranked.push((3, format!("{} instr", panes::thousands(snap.counters.instructions))));
         }
