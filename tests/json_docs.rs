@@ -4,20 +4,16 @@
 //! the streams rule holds (with `--json`, JSON alone on stdout and the program's output on
 //! stderr; without, the program's output on stdout and the report on stderr).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 fn run(args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zexus-tui"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs the binary");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = common::run_bin(args, Path::new(env!("CARGO_MANIFEST_DIR")), std::time::Duration::from_secs(300));
+    (out.stdout, out.stderr)
 }
 
 fn json_of(args: &[&str]) -> Value {

@@ -4,9 +4,10 @@
 //! interpreter, not per budget slice; the TUI is its real VM thread (`tui::worker`, whose
 //! slices follow the clock) with what the hot-loops pane renders read off a TestBackend.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,13 +68,8 @@ fn samples() -> Vec<PathBuf> {
 }
 
 fn run(args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zexus-tui"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs the binary");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = common::run_bin(args, Path::new(env!("CARGO_MANIFEST_DIR")), std::time::Duration::from_secs(300));
+    (out.stdout, out.stderr)
 }
 
 fn json(text: &str, what: &str) -> Value {
