@@ -690,15 +690,6 @@ fn a_syntax_error_opens_the_debugger_and_r_after_the_fix_runs_it_in_tmux() {
     assert_terminal_sane(&tmux, dir.path(), "broken");
 }
 
-/// The instruction count the status line shows (`12,345 instr`).
-fn status_instructions(screen: &str) -> Option<u64> {
-    let status = screen.lines().next()?;
-    // The last one: a selected row's own count (`line 7: 1 instr`) may come first.
-    let before = &status[..status.rfind(" instr ")?];
-    let digits: String = before.rsplit(' ').next()?.chars().filter(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// Issue 17: the built-in demo opens with its JIT-compile and rollback breaks armed and says
 /// what to press; a run watched at 100 instructions/s moves at about that speed, and back at
 /// full speed it stops where the JIT compiles the loop.
@@ -714,12 +705,12 @@ fn the_demo_is_watched_at_a_chosen_speed_in_tmux() {
     }
     tmux.wait_for("the chosen speed", |s| s.contains("speed: 100 instructions/s"));
     tmux.keys(&["Space"]);
-    let first = tmux.wait_for("the slow run", |s| s.starts_with(" RUNNING") && status_instructions(s).is_some());
+    let first = tmux.wait_for("the slow run", |s| s.starts_with(" RUNNING") && status_position(s).is_some());
     let t0 = std::time::Instant::now();
     std::thread::sleep(std::time::Duration::from_millis(2000));
     let second = tmux.screen();
     let seconds = t0.elapsed().as_secs_f64();
-    let ran = status_instructions(&second).unwrap_or(0).saturating_sub(status_instructions(&first).unwrap_or(0));
+    let ran = status_position(&second).map_or(0, |p| p.0).saturating_sub(status_position(&first).map_or(0, |p| p.0));
     let rate = ran as f64 / seconds;
     assert!(second.starts_with(" RUNNING") && (40.0..300.0).contains(&rate), "{rate:.0} instr/s:\n{second}");
     assert!(second.contains("100 instructions/s │"), "{second}");

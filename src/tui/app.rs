@@ -223,18 +223,10 @@ impl App {
                 // it, and `q` still quits.
                 let limit = self.last_area.get().map_or(0, help_scroll_limit);
                 match keys::nav(&key) {
-                    Some(keys::Nav::Down | keys::Nav::PageDown) if scroll < limit => {
-                        self.mode = Mode::Help(
-                            (scroll + if keys::nav(&key) == Some(keys::Nav::Down) { 1 } else { 10 }).min(limit),
-                        )
-                    }
-                    Some(keys::Nav::Up | keys::Nav::PageUp) if limit > 0 => {
-                        self.mode = Mode::Help(scroll.saturating_sub(if keys::nav(&key) == Some(keys::Nav::Up) {
-                            1
-                        } else {
-                            10
-                        }))
-                    }
+                    Some(keys::Nav::Down) if scroll < limit => self.mode = Mode::Help(scroll + 1),
+                    Some(keys::Nav::PageDown) if scroll < limit => self.mode = Mode::Help((scroll + 10).min(limit)),
+                    Some(keys::Nav::Up) if limit > 0 => self.mode = Mode::Help(scroll.saturating_sub(1)),
+                    Some(keys::Nav::PageUp) if limit > 0 => self.mode = Mode::Help(scroll.saturating_sub(10)),
                     _ => {
                         self.mode = Mode::Normal;
                         if key.code == KeyCode::Char('q') {
@@ -1164,8 +1156,7 @@ fn help_columns(columns: usize) -> Vec<HelpColumn> {
 /// The help overlay: the marker legend, then the key table in two or three columns, scrolled
 /// down `scroll` rows (and told so in its title) when it is taller than the screen.
 fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme, scroll: usize) {
-    let columns = if area.width >= 132 { 3 } else { 2 };
-    let layout = help_columns(columns);
+    let (columns, layout) = help_layout(area);
     let rows = layout.iter().map(Vec::len).max().unwrap_or(0);
     let width = area.width.saturating_sub(4).min(42 * columns as u16);
     let wanted = rows + MARKERS.len() + 1 + 2;
@@ -1201,10 +1192,15 @@ fn render_help(area: Rect, buf: &mut Buffer, theme: &Theme, scroll: usize) {
     }
 }
 
+/// The help's columns at `area`: three from 132 columns, else two.
+fn help_layout(area: Rect) -> (usize, Vec<HelpColumn>) {
+    let columns = if area.width >= 132 { 3 } else { 2 };
+    (columns, help_columns(columns))
+}
+
 /// How many rows the help can scroll at `area` (0 when it fits).
 fn help_scroll_limit(area: Rect) -> usize {
-    let columns = if area.width >= 132 { 3 } else { 2 };
-    let rows = help_columns(columns).iter().map(Vec::len).max().unwrap_or(0);
+    let rows = help_layout(area).1.iter().map(Vec::len).max().unwrap_or(0);
     let shown = (area.height as usize).saturating_sub(2 + MARKERS.len() + 1);
     rows.saturating_sub(shown)
 }

@@ -391,8 +391,9 @@ impl Broken {
 
     /// Makes `snap` (of the stand-in program) show the program that does not build.
     fn patch(&mut self, snap: &mut SessionSnapshot) {
-        let text = self.failure.text.clone().unwrap_or_default();
+        let failure = &self.failure;
         let program = self.program.get_or_insert_with(|| {
+            let text = failure.text.clone().unwrap_or_default();
             let mut p = (*snap.program).clone();
             p.line_count = text.lines().count();
             if let Some(f) = p.files.first_mut() {
